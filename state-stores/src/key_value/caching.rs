@@ -1,0 +1,375 @@
+//! The caching layer for key-value stores.
+//!
+//! Sits between processors and the (logged) store. Writes land in a bounded
+//! cache; repeated writes to a key between two flushes collapse into one.
+//! When the cache flushes - on [`StateStore::flush`] or when it outgrows its
+//! byte budget - each dirty key's latest value is written through to the
+//! wrapped store (so the changelog sees only the collapsed writes) and handed
+//! to the flush listener together with the value it replaced.
+//!
+//! Ordering, as Kafka Streams' `NamedCache`:
+//! - a flush emits dirty keys in the order they were *first* dirtied since
+//!   the previous flush;
+//! - eviction removes the least recently *written* entry; if that entry is
+//!   dirty, all dirty entries are flushed first (in the order above), so
+//!   eviction never reorders the emitted updates.
+//!
+//! Reads are served from the cache when the key is in it, otherwise from the
+//! wrapped store, but do not populate or reorder the cache: it is a write
+//! cache. With a budget of 0 bytes every write is flushed at once, so the
+//! listener sees every write.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::iter::Peekable;
+use std::ops::Bound;
+
+use crate::changelog::{ChangelogRecord, RecordTimestamp};
+use crate::error::{ExternalError, Result, StoreError};
+use crate::key_value::{KeyValueIter, KeyValueStore};
+use crate::range::{ByteRange, ScanOrder};
+use crate::state_store::StateStore;
+
+/// One key's collapsed change, handed to the flush listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheEntry {
+    /// The key.
+    pub key: Vec<u8>,
+    /// The latest value written (`None`: deleted).
+    pub new_value: Option<Vec<u8>>,
+    /// The value the wrapped store held before this flush wrote through.
+    pub old_value: Option<Vec<u8>>,
+    /// Record timestamp of the latest write to the key.
+    pub timestamp: i64,
+}
+
+/// Receives each entry a caching layer flushes, after it was written through.
+pub type FlushListener =
+    Box<dyn FnMut(CacheEntry) -> std::result::Result<(), ExternalError> + Send>;
+
+/// A cached key with its value; `None` is a cached deletion.
+type CachedEntry = (Vec<u8>, Option<Vec<u8>>);
+
+/// Bytes charged per cached entry on top of its key and value, for the map
+/// nodes and bookkeeping; keys are charged three times because the entry,
+/// LRU and dirty indexes each hold a copy.
+const SLOT_OVERHEAD_BYTES: usize = 64;
+
+fn slot_size(key: &[u8], value: Option<&[u8]>) -> usize {
+    SLOT_OVERHEAD_BYTES + 3 * key.len() + value.map_or(0, <[u8]>::len)
+}
+
+struct Slot {
+    value: Option<Vec<u8>>,
+    timestamp: i64,
+    /// Position in the LRU index.
+    written_at: u64,
+    /// Position in the dirty index; `None` when clean.
+    dirtied_at: Option<u64>,
+}
+
+/// The cache proper: entries by key plus the LRU and dirty orders.
+#[derive(Default)]
+struct WriteCache {
+    entries: BTreeMap<Vec<u8>, Slot>,
+    /// Write tick -> key, least recently written first.
+    lru: BTreeMap<u64, Vec<u8>>,
+    /// First-dirtied tick -> key, in flush order.
+    dirty: BTreeMap<u64, Vec<u8>>,
+    next_tick: u64,
+    bytes: usize,
+}
+
+impl WriteCache {
+    fn write(&mut self, key: &[u8], value: Option<&[u8]>, timestamp: i64) {
+        let tick = self.next_tick;
+        self.next_tick += 1;
+        match self.entries.get_mut(key) {
+            Some(slot) => {
+                self.bytes -= slot_size(key, slot.value.as_deref());
+                self.lru.remove(&slot.written_at);
+                slot.value = value.map(<[u8]>::to_vec);
+                slot.timestamp = timestamp;
+                slot.written_at = tick;
+                if slot.dirtied_at.is_none() {
+                    slot.dirtied_at = Some(tick);
+                    self.dirty.insert(tick, key.to_vec());
+                }
+            }
+            None => {
+                self.entries.insert(
+                    key.to_vec(),
+                    Slot {
+                        value: value.map(<[u8]>::to_vec),
+                        timestamp,
+                        written_at: tick,
+                        dirtied_at: Some(tick),
+                    },
+                );
+                self.dirty.insert(tick, key.to_vec());
+            }
+        }
+        self.bytes += slot_size(key, value);
+        self.lru.insert(tick, key.to_vec());
+    }
+
+    fn remove(&mut self, key: &[u8]) {
+        if let Some(slot) = self.entries.remove(key) {
+            self.bytes -= slot_size(key, slot.value.as_deref());
+            self.lru.remove(&slot.written_at);
+            if let Some(dirtied_at) = slot.dirtied_at {
+                self.dirty.remove(&dirtied_at);
+            }
+        }
+    }
+
+    /// Removes the dirty keys from the dirty index, in flush order, and marks
+    /// their entries clean; returns each key's latest value and timestamp.
+    fn take_dirty(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>, i64)> {
+        let dirty = std::mem::take(&mut self.dirty);
+        dirty
+            .into_values()
+            .filter_map(|key| {
+                let slot = self.entries.get_mut(&key)?;
+                slot.dirtied_at = None;
+                let (value, timestamp) = (slot.value.clone(), slot.timestamp);
+                Some((key, value, timestamp))
+            })
+            .collect()
+    }
+
+    fn least_recently_written(&self) -> Option<(&Vec<u8>, bool)> {
+        let (_, key) = self.lru.first_key_value()?;
+        let dirty = self
+            .entries
+            .get(key)
+            .is_some_and(|slot| slot.dirtied_at.is_some());
+        Some((key, dirty))
+    }
+
+    /// Cached entries in `range`, in `order`; `None` values are deletions
+    /// that must hide the wrapped store's entry.
+    fn entries_in(&self, range: &ByteRange, order: ScanOrder) -> Vec<CachedEntry> {
+        // `BTreeMap::range` panics on inverted bounds, so rule them out first.
+        if range.is_empty() {
+            return Vec::new();
+        }
+        let upper = range.end().map_or(Bound::Unbounded, Bound::Excluded);
+        let matching = self
+            .entries
+            .range::<[u8], _>((Bound::Included(range.start()), upper))
+            .map(|(key, slot)| (key.clone(), slot.value.clone()));
+        match order {
+            ScanOrder::Forward => matching.collect(),
+            ScanOrder::Backward => {
+                let mut entries: Vec<_> = matching.collect();
+                entries.reverse();
+                entries
+            }
+        }
+    }
+}
+
+/// A key-value store behind a write cache of at most `max_bytes`.
+pub struct CachingKeyValueStore {
+    inner: Box<dyn KeyValueStore>,
+    cache: WriteCache,
+    max_bytes: usize,
+    timestamp: RecordTimestamp,
+    listener: Option<FlushListener>,
+}
+
+impl CachingKeyValueStore {
+    /// Caches writes to `inner` in at most `max_bytes`, stamping cached
+    /// writes with the current value of `timestamp`.
+    pub fn new(
+        inner: Box<dyn KeyValueStore>,
+        max_bytes: usize,
+        timestamp: RecordTimestamp,
+    ) -> Self {
+        Self {
+            inner,
+            cache: WriteCache::default(),
+            max_bytes,
+            timestamp,
+            listener: None,
+        }
+    }
+
+    fn write(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        self.cache.write(key, value, self.timestamp.get());
+        self.evict_over_budget()
+    }
+
+    fn evict_over_budget(&mut self) -> Result<()> {
+        while self.cache.bytes > self.max_bytes {
+            let Some((key, dirty)) = self.cache.least_recently_written() else {
+                break;
+            };
+            let key = key.clone();
+            if dirty {
+                self.flush_dirty()?;
+            }
+            self.cache.remove(&key);
+        }
+        Ok(())
+    }
+
+    /// Writes every dirty entry through and hands it to the listener.
+    fn flush_dirty(&mut self) -> Result<()> {
+        let current = self.timestamp.get();
+        let dirty = self.cache.take_dirty();
+        let result = self.write_through(dirty);
+        self.timestamp.set(current);
+        result
+    }
+
+    fn write_through(&mut self, dirty: Vec<(Vec<u8>, Option<Vec<u8>>, i64)>) -> Result<()> {
+        for (key, new_value, timestamp) in dirty {
+            let old_value = self.inner.get(&key)?;
+            // The logging layer below stamps the write's own timestamp.
+            self.timestamp.set(timestamp);
+            match &new_value {
+                Some(value) => self.inner.put(&key, value)?,
+                None => {
+                    self.inner.delete(&key)?;
+                }
+            }
+            if let Some(listener) = self.listener.as_mut() {
+                let entry = CacheEntry {
+                    key,
+                    new_value,
+                    old_value,
+                    timestamp,
+                };
+                listener(entry).map_err(|source| StoreError::FlushListener {
+                    store: self.inner.name().to_owned(),
+                    source,
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StateStore for CachingKeyValueStore {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn persistent(&self) -> bool {
+        self.inner.persistent()
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.flush_dirty()?;
+        self.inner.flush()
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.flush_dirty()?;
+        self.cache = WriteCache::default();
+        self.inner.close()
+    }
+}
+
+impl KeyValueStore for CachingKeyValueStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.cache.entries.get(key) {
+            Some(slot) => Ok(slot.value.clone()),
+            None => self.inner.get(key),
+        }
+    }
+
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.write(key, Some(value))
+    }
+
+    fn put_if_absent(&mut self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>> {
+        let existing = self.get(key)?;
+        if existing.is_none() {
+            self.write(key, Some(value))?;
+        }
+        Ok(existing)
+    }
+
+    fn put_all(&mut self, entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<()> {
+        entries
+            .iter()
+            .try_for_each(|(key, value)| self.write(key, value.as_deref()))
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let old = self.get(key)?;
+        self.write(key, None)?;
+        Ok(old)
+    }
+
+    fn scan(&self, range: &ByteRange, order: ScanOrder) -> KeyValueIter<'_> {
+        Box::new(MergedScan {
+            cached: self.cache.entries_in(range, order).into_iter().peekable(),
+            stored: self.inner.scan(range, order).peekable(),
+            order,
+        })
+    }
+
+    fn approximate_num_entries(&self) -> Result<u64> {
+        self.inner.approximate_num_entries()
+    }
+
+    fn restore_batch(&mut self, records: &[ChangelogRecord]) -> Result<()> {
+        // Restored keys supersede whatever the cache holds for them.
+        for record in records {
+            self.cache.remove(&record.key);
+        }
+        self.inner.restore_batch(records)
+    }
+
+    fn set_flush_listener(&mut self, listener: FlushListener) -> Result<()> {
+        self.listener = Some(listener);
+        Ok(())
+    }
+}
+
+/// Merges a snapshot of the cached entries of a range with a scan of the
+/// wrapped store; cached entries win, cached deletions hide stored entries.
+struct MergedScan<'a> {
+    cached: Peekable<std::vec::IntoIter<CachedEntry>>,
+    stored: Peekable<KeyValueIter<'a>>,
+    order: ScanOrder,
+}
+
+impl Iterator for MergedScan<'_> {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let take_cached = match (self.cached.peek(), self.stored.peek()) {
+                (None, _) => return self.stored.next(),
+                (Some(_), None) => true,
+                (Some(_), Some(Err(_))) => return self.stored.next(),
+                (Some((cached_key, _)), Some(Ok((stored_key, _)))) => {
+                    let ordering = match self.order {
+                        ScanOrder::Forward => cached_key.cmp(stored_key),
+                        ScanOrder::Backward => stored_key.cmp(cached_key),
+                    };
+                    match ordering {
+                        Ordering::Less => true,
+                        Ordering::Equal => {
+                            self.stored.next();
+                            true
+                        }
+                        Ordering::Greater => false,
+                    }
+                }
+            };
+            if !take_cached {
+                return self.stored.next();
+            }
+            if let Some((key, Some(value))) = self.cached.next() {
+                return Some(Ok((key, value)));
+            }
+            // A cached deletion: skip it (the stored entry was skipped too).
+        }
+    }
+}

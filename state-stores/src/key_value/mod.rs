@@ -1,0 +1,82 @@
+//! Key-value stores: the trait, the backend-generic implementation and the
+//! changelogging and caching layers.
+
+mod backed;
+mod caching;
+mod logging;
+
+pub use self::backed::{BackedKeyValueStore, InMemoryKeyValueStore, RocksDbKeyValueStore};
+pub use self::caching::{CacheEntry, CachingKeyValueStore, FlushListener};
+pub use self::logging::LoggingKeyValueStore;
+
+use crate::changelog::ChangelogRecord;
+use crate::error::Result;
+use crate::range::{ByteRange, ScanOrder};
+use crate::state_store::StateStore;
+
+/// An iterator over key-value pairs, in the order the scan asked for.
+pub type KeyValueIter<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
+
+/// A store of byte values under byte keys, iterated in key byte order.
+///
+/// Implementors provide the required methods; the scan helpers (`range`,
+/// `all`, `prefix_scan`, ...) are all expressed through [`scan`](Self::scan).
+pub trait KeyValueStore: StateStore {
+    /// The value stored under `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Stores `value` under `key`.
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()>;
+
+    /// Stores `value` under `key` unless a value is present; returns the
+    /// value that was present (`None` means the put happened).
+    fn put_if_absent(&mut self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Stores (`Some`) or deletes (`None`) each entry, in order.
+    fn put_all(&mut self, entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<()>;
+
+    /// Deletes `key`, returning the value it had.
+    fn delete(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// The entries whose keys lie in `range`, in `order`.
+    fn scan(&self, range: &ByteRange, order: ScanOrder) -> KeyValueIter<'_>;
+
+    /// An estimate of the number of entries (exact for in-memory stores).
+    fn approximate_num_entries(&self) -> Result<u64>;
+
+    /// Applies a batch of this store's changelog records in one write,
+    /// bypassing changelogging and caching.
+    fn restore_batch(&mut self, records: &[ChangelogRecord]) -> Result<()>;
+
+    /// Hands `listener` to the store's caching layer, which calls it for
+    /// every entry it flushes; fails with
+    /// [`StoreError::NotCached`](crate::StoreError::NotCached) if the store
+    /// has no caching layer.
+    fn set_flush_listener(&mut self, listener: FlushListener) -> Result<()>;
+
+    /// Entries with `from <= key <= to` in ascending order; `None` leaves an
+    /// end open. Empty if `from > to`.
+    fn range(&self, from: Option<&[u8]>, to: Option<&[u8]>) -> KeyValueIter<'_> {
+        self.scan(&ByteRange::inclusive(from, to), ScanOrder::Forward)
+    }
+
+    /// Entries with `from <= key <= to` in descending order.
+    fn reverse_range(&self, from: Option<&[u8]>, to: Option<&[u8]>) -> KeyValueIter<'_> {
+        self.scan(&ByteRange::inclusive(from, to), ScanOrder::Backward)
+    }
+
+    /// Every entry in ascending key order.
+    fn all(&self) -> KeyValueIter<'_> {
+        self.scan(&ByteRange::all(), ScanOrder::Forward)
+    }
+
+    /// Every entry in descending key order.
+    fn reverse_all(&self) -> KeyValueIter<'_> {
+        self.scan(&ByteRange::all(), ScanOrder::Backward)
+    }
+
+    /// Entries whose keys start with `prefix`, in ascending order.
+    fn prefix_scan(&self, prefix: &[u8]) -> KeyValueIter<'_> {
+        self.scan(&ByteRange::prefix(prefix), ScanOrder::Forward)
+    }
+}
