@@ -1,1 +1,59 @@
-//! Placeholder.
+//! A single-node broker that speaks the Kafka wire protocol.
+//!
+//! `streams-broker` is the embedded default for the framework's examples and
+//! tests: it starts in milliseconds, in-process or as its own binary
+//! (`streams-broker --help`), and real Kafka clients — librdkafka, kcat,
+//! confluent-kafka, Java — talk to it as they would to a Kafka cluster of one.
+//!
+//! # What it serves
+//!
+//! * Metadata, ApiVersions, DescribeCluster; topic administration
+//!   (CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs,
+//!   IncrementalAlterConfigs) with auto-creation when enabled.
+//! * Produce (record batch v2, stored exactly as sent, whatever the
+//!   compression; CRC-checked; acks 0, 1 and all; log-append time) and Fetch
+//!   (byte limits, long polling woken by appends), ListOffsets.
+//! * Consumer groups with the classic protocol (join, sync, heartbeat,
+//!   leave, static membership) and committed offsets.
+//!
+//! The versions served are those in the ApiVersions answer; requests of
+//! other APIs or versions close the connection.
+//!
+//! # Storage
+//!
+//! Each partition is a directory of segment files holding record batches,
+//! each with a sparse offset index and a time index; segments roll by size
+//! and age, and retention deletes whole old segments. On start the active
+//! segment of every log is scanned and its torn tail, if any, truncated, so
+//! a crash loses nothing that was acknowledged. Topic metadata and committed
+//! group offsets live beside the logs and survive restarts. See
+//! [`FlushPolicy`] for when data is forced to disk.
+//!
+//! # Example
+//!
+//! ```
+//! use streams_broker::{Broker, BrokerConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let data = tempfile::tempdir()?;
+//! // An ephemeral port on 127.0.0.1.
+//! let broker = Broker::start(BrokerConfig::new(data.path())).await?;
+//! println!("bootstrap.servers={}", broker.bootstrap_servers());
+//! broker.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod broker;
+mod config;
+mod error;
+mod group;
+mod log;
+mod protocol;
+mod server;
+mod topics;
+
+pub use broker::Broker;
+pub use config::{BrokerConfig, FlushPolicy, LogDefaults};
+pub use error::{BrokerError, Result};

@@ -1,0 +1,3 @@
+//! Produce/consume throughput and latency benchmark (filled in below).
+
+fn main() {}

@@ -1,0 +1,248 @@
+//! The broker: its shared state, its background tasks, and the handle an
+//! embedding program holds.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use crate::config::{BrokerConfig, FlushPolicy};
+use crate::error::{BrokerError, Result};
+use crate::group::offsets::OffsetStore;
+use crate::group::Coordinator;
+use crate::server;
+use crate::topics::{Topic, Topics};
+
+/// How often group sessions and rebalance deadlines are checked.
+const GROUP_TICK: Duration = Duration::from_millis(100);
+
+/// Milliseconds since the Unix epoch, the clock of record timestamps.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Everything request handlers share.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) config: BrokerConfig,
+    /// Host and port clients are told to connect to.
+    pub(crate) advertised_host: String,
+    pub(crate) advertised_port: i32,
+    pub(crate) topics: Topics,
+    pub(crate) groups: Coordinator,
+    /// Bumped after every append, to wake waiting fetches.
+    appended: watch::Sender<u64>,
+}
+
+impl State {
+    /// Wakes fetches waiting for data.
+    pub(crate) fn notify_appended(&self) {
+        self.appended.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that changes after every append.
+    pub(crate) fn subscribe_appends(&self) -> watch::Receiver<u64> {
+        self.appended.subscribe()
+    }
+
+    /// The topic, created with the defaults if it does not exist and
+    /// auto-creation is enabled.
+    pub(crate) fn topic_or_auto_create(&self, name: &str) -> Option<Arc<Topic>> {
+        if let Some(topic) = self.topics.get(name) {
+            return Some(topic);
+        }
+        if !self.config.auto_create_topics {
+            return None;
+        }
+        match self
+            .topics
+            .create(name, None, -1, Default::default(), false, now_ms())
+        {
+            Ok(topic) => Some(topic),
+            // Another request created it in the meantime.
+            Err(crate::topics::TopicError::AlreadyExists) => self.topics.get(name),
+            Err(e) => {
+                debug!(topic = name, error = %e, "auto-creation refused");
+                None
+            }
+        }
+    }
+
+    /// Forces every log and the offsets to disk.
+    fn sync_all(&self) {
+        for topic in self.topics.all() {
+            for partition in topic.partitions() {
+                if let Err(e) = partition.log().sync() {
+                    warn!(topic = topic.name(), error = %e, "flush failed");
+                }
+            }
+        }
+        if let Err(e) = self.groups.flush_offsets() {
+            warn!(error = %e, "flushing committed offsets failed");
+        }
+    }
+
+    fn enforce_retention(&self) {
+        let now = now_ms();
+        for topic in self.topics.all() {
+            for partition in topic.partitions() {
+                if let Err(e) = partition.log().enforce_retention(now) {
+                    warn!(topic = topic.name(), error = %e, "retention failed");
+                }
+            }
+        }
+    }
+}
+
+/// A running broker.
+///
+/// Dropping the handle stops the broker's tasks; [`Broker::shutdown`] also
+/// waits for them and flushes every log to disk.
+#[derive(Debug)]
+pub struct Broker {
+    local_addr: SocketAddr,
+    state: Arc<State>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Broker {
+    /// Opens the data directory (recovering logs, topics and offsets) and
+    /// starts serving on `config.listen`, on the current Tokio runtime.
+    pub async fn start(config: BrokerConfig) -> Result<Self> {
+        config.validate()?;
+        let started = Instant::now();
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| BrokerError::storage(&config.data_dir, e))?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| BrokerError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let local_addr = listener.local_addr().map_err(|source| BrokerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let advertised_host =
+            config
+                .advertised_host
+                .clone()
+                .unwrap_or_else(|| match local_addr.ip() {
+                    ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]).to_string(),
+                    ip => ip.to_string(),
+                });
+
+        let topics = Topics::open(&config, now_ms())?;
+        let offsets_dir = config.data_dir.join("__group_offsets");
+        let offsets = OffsetStore::open(&offsets_dir, config.flush == FlushPolicy::EveryProduce)
+            .map_err(|e| BrokerError::storage(&offsets_dir, e))?;
+        let groups = Coordinator::new(offsets, config.group_initial_rebalance_delay);
+        let (appended, _) = watch::channel(0);
+        let state = Arc::new(State {
+            advertised_host,
+            advertised_port: i32::from(local_addr.port()),
+            config,
+            topics,
+            groups,
+            appended,
+        });
+
+        let (shutdown, _) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        tasks.spawn(server::serve(
+            listener,
+            Arc::clone(&state),
+            shutdown.subscribe(),
+        ));
+        tasks.spawn(every(GROUP_TICK, shutdown.subscribe(), {
+            let state = Arc::clone(&state);
+            move || state.groups.tick(Instant::now())
+        }));
+        tasks.spawn(every(
+            state.config.retention_check_interval,
+            shutdown.subscribe(),
+            {
+                let state = Arc::clone(&state);
+                move || state.enforce_retention()
+            },
+        ));
+        if let FlushPolicy::Interval(interval) = state.config.flush {
+            tasks.spawn(every(interval, shutdown.subscribe(), {
+                let state = Arc::clone(&state);
+                move || state.sync_all()
+            }));
+        }
+        info!(
+            addr = %local_addr,
+            data_dir = %state.config.data_dir.display(),
+            elapsed_ms = started.elapsed().as_millis(),
+            "broker started"
+        );
+        Ok(Self {
+            local_addr,
+            state,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// The address the broker listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The `host:port` to give clients as `bootstrap.servers`.
+    pub fn bootstrap_servers(&self) -> String {
+        format!(
+            "{}:{}",
+            self.state.advertised_host, self.state.advertised_port
+        )
+    }
+
+    /// Stops accepting connections, closes the open ones, waits for the
+    /// background tasks and forces all data to disk.
+    pub async fn shutdown(mut self) -> Result<()> {
+        let _ = self.shutdown.send(true);
+        while let Some(result) = self.tasks.join_next().await {
+            if let Err(e) = result {
+                warn!(error = %e, "broker task failed");
+            }
+        }
+        let state = Arc::clone(&self.state);
+        tokio::task::spawn_blocking(move || state.sync_all())
+            .await
+            .map_err(|e| BrokerError::Task(e.to_string()))?;
+        info!(addr = %self.local_addr, "broker stopped");
+        Ok(())
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// Runs `action` every `period` until shutdown.
+async fn every(
+    period: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    action: impl Fn() + Send + 'static,
+) {
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = interval.tick() => action(),
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Broker configuration: what the embedding program or the command line chooses.
+
+pub(crate) mod topic;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// When appended data is forced from the page cache to disk.
+///
+/// Data handed to the operating system survives a crash of the broker process
+/// either way; the policy decides how much can be lost if the machine itself
+/// goes down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushPolicy {
+    /// `fsync` the log before acknowledging every produce request.
+    EveryProduce,
+    /// `fsync` every log with unflushed data at this interval.
+    Interval(Duration),
+}
+
+/// Defaults for the per-topic log settings; each topic may override them
+/// with the corresponding Kafka topic config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogDefaults {
+    /// `segment.bytes`: a segment is rolled when it would grow past this size.
+    pub segment_bytes: u64,
+    /// `segment.ms`: a segment is rolled when it is older than this.
+    pub segment_ms: u64,
+    /// `retention.ms`: segments whose newest record is older are deleted; -1 keeps them.
+    pub retention_ms: i64,
+    /// `retention.bytes`: oldest segments are deleted while the log is larger; -1 means unbounded.
+    pub retention_bytes: i64,
+    /// `max.message.bytes`: the largest record batch accepted.
+    pub max_message_bytes: u64,
+    /// `index.interval.bytes`: bytes of log between two sparse index entries.
+    pub index_interval_bytes: u64,
+}
+
+impl Default for LogDefaults {
+    /// Kafka's own defaults.
+    fn default() -> Self {
+        Self {
+            segment_bytes: 1024 * 1024 * 1024,
+            segment_ms: 7 * 24 * 60 * 60 * 1000,
+            retention_ms: 7 * 24 * 60 * 60 * 1000,
+            retention_bytes: -1,
+            max_message_bytes: 1024 * 1024 + 12,
+            index_interval_bytes: 4096,
+        }
+    }
+}
+
+/// Everything needed to start a [`Broker`](crate::Broker).
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// Address to listen on. Defaults to an ephemeral port on 127.0.0.1.
+    pub listen: SocketAddr,
+    /// Host name given to clients in metadata; defaults to the listen IP
+    /// (or 127.0.0.1 when listening on the unspecified address).
+    pub advertised_host: Option<String>,
+    /// Directory holding the logs, topic metadata and committed offsets.
+    pub data_dir: PathBuf,
+    /// The node id this broker reports for itself.
+    pub node_id: i32,
+    /// The cluster id reported in metadata.
+    pub cluster_id: String,
+    /// Partitions of a topic created without an explicit count.
+    pub default_partitions: i32,
+    /// Whether Metadata and Produce requests for unknown topics create them.
+    pub auto_create_topics: bool,
+    /// When appended data is `fsync`ed.
+    pub flush: FlushPolicy,
+    /// Defaults for topic log settings.
+    pub log: LogDefaults,
+    /// How often retention is enforced.
+    pub retention_check_interval: Duration,
+    /// Largest request frame accepted; a larger one closes the connection.
+    pub max_request_bytes: usize,
+    /// How long a new, empty group waits for more members before its first
+    /// rebalance completes (`group.initial.rebalance.delay.ms`).
+    pub group_initial_rebalance_delay: Duration,
+}
+
+impl BrokerConfig {
+    /// A configuration with Kafka-like defaults, listening on an ephemeral
+    /// loopback port and storing its state in `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            advertised_host: None,
+            data_dir: data_dir.into(),
+            node_id: 1,
+            cluster_id: "streams-broker-cluster".to_owned(),
+            default_partitions: 1,
+            auto_create_topics: true,
+            flush: FlushPolicy::Interval(Duration::from_secs(1)),
+            log: LogDefaults::default(),
+            retention_check_interval: Duration::from_secs(30),
+            max_request_bytes: 100 * 1024 * 1024,
+            group_initial_rebalance_delay: Duration::ZERO,
+        }
+    }
+
+    /// Sets the listen address.
+    pub fn with_listen(mut self, listen: SocketAddr) -> Self {
+        self.listen = listen;
+        self
+    }
+
+    /// Sets the number of partitions of topics created without a count.
+    pub fn with_default_partitions(mut self, partitions: i32) -> Self {
+        self.default_partitions = partitions;
+        self
+    }
+
+    /// Enables or disables automatic topic creation.
+    pub fn with_auto_create_topics(mut self, enabled: bool) -> Self {
+        self.auto_create_topics = enabled;
+        self
+    }
+
+    /// Sets the flush policy.
+    pub fn with_flush(mut self, flush: FlushPolicy) -> Self {
+        self.flush = flush;
+        self
+    }
+
+    /// Sets the defaults of the topic log settings.
+    pub fn with_log_defaults(mut self, log: LogDefaults) -> Self {
+        self.log = log;
+        self
+    }
+
+    /// Checks the values that would make the broker misbehave.
+    pub(crate) fn validate(&self) -> Result<(), crate::BrokerError> {
+        let bad = |reason: &str| Err(crate::BrokerError::Config(reason.to_owned()));
+        if self.default_partitions < 1 {
+            return bad("default_partitions must be at least 1");
+        }
+        if self.log.segment_bytes < 64 || self.log.segment_bytes > i32::MAX as u64 {
+            return bad("segment_bytes must be between 64 and 2^31-1");
+        }
+        if self.max_request_bytes < 1024 {
+            return bad("max_request_bytes must be at least 1024");
+        }
+        if self.node_id < 0 {
+            return bad("node_id must not be negative");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,244 @@
+//! The record batch (magic 2) header: parsing, validation and the few fields
+//! the broker rewrites. Record data is never decoded here; batches are stored
+//! and served exactly as the producer compressed them.
+
+/// Bytes before the batch length field is counted: base offset and length.
+pub(crate) const LOG_OVERHEAD: usize = 12;
+/// Size of the whole fixed header, up to and including the record count.
+pub(crate) const HEADER_LEN: usize = 61;
+
+const LENGTH_AT: usize = 8;
+const LEADER_EPOCH_AT: usize = 12;
+const MAGIC_AT: usize = 16;
+const CRC_AT: usize = 17;
+/// The CRC covers everything from the attributes to the end of the batch.
+const CRC_FROM: usize = 21;
+const ATTRIBUTES_AT: usize = 21;
+const LAST_OFFSET_DELTA_AT: usize = 23;
+const MAX_TIMESTAMP_AT: usize = 35;
+const RECORD_COUNT_AT: usize = 57;
+
+const TIMESTAMP_TYPE_LOG_APPEND: i16 = 1 << 3;
+
+/// Why bytes are not a valid record batch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum BatchError {
+    /// Fewer bytes than the header or the declared length.
+    #[error("truncated record batch")]
+    Truncated,
+    /// A length field that cannot be right.
+    #[error("invalid record batch length {0}")]
+    BadLength(i32),
+    /// Only the v2 format (Kafka 0.11+) is supported.
+    #[error("unsupported record batch magic {0}")]
+    UnsupportedMagic(i8),
+    /// The CRC does not match the content.
+    #[error("record batch CRC mismatch")]
+    CrcMismatch,
+    /// Record count and offset delta disagree, or the batch is empty.
+    #[error("record batch declares {count} records with last offset delta {last_offset_delta}")]
+    BadRecordCount { count: i32, last_offset_delta: i32 },
+    /// Larger than the topic's `max.message.bytes`.
+    #[error("record batch of {0} bytes exceeds max.message.bytes")]
+    TooLarge(usize),
+}
+
+fn i16_at(buf: &[u8], at: usize) -> i16 {
+    i16::from_be_bytes([buf[at], buf[at + 1]])
+}
+
+fn i32_at(buf: &[u8], at: usize) -> i32 {
+    i32::from_be_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]])
+}
+
+fn i64_at(buf: &[u8], at: usize) -> i64 {
+    let mut bytes = [0; 8];
+    bytes.copy_from_slice(&buf[at..at + 8]);
+    i64::from_be_bytes(bytes)
+}
+
+/// The header fields the broker needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BatchHeader {
+    pub(crate) base_offset: i64,
+    /// Total size in bytes, including the offset and length fields.
+    pub(crate) size: usize,
+    pub(crate) last_offset_delta: i32,
+    pub(crate) max_timestamp: i64,
+    pub(crate) record_count: i32,
+}
+
+impl BatchHeader {
+    /// Reads the header at the start of `buf`, which holds at least
+    /// [`HEADER_LEN`] bytes. The batch body is not checked.
+    pub(crate) fn parse(buf: &[u8]) -> Result<Self, BatchError> {
+        if buf.len() < HEADER_LEN {
+            return Err(BatchError::Truncated);
+        }
+        let length = i32_at(buf, LENGTH_AT);
+        let size = usize::try_from(length)
+            .ok()
+            .map(|l| l + LOG_OVERHEAD)
+            .filter(|&size| size >= HEADER_LEN)
+            .ok_or(BatchError::BadLength(length))?;
+        let magic = buf[MAGIC_AT] as i8;
+        if magic != 2 {
+            return Err(BatchError::UnsupportedMagic(magic));
+        }
+        Ok(Self {
+            base_offset: i64_at(buf, 0),
+            size,
+            last_offset_delta: i32_at(buf, LAST_OFFSET_DELTA_AT),
+            max_timestamp: i64_at(buf, MAX_TIMESTAMP_AT),
+            record_count: i32_at(buf, RECORD_COUNT_AT),
+        })
+    }
+
+    /// The offset of the last record.
+    pub(crate) fn last_offset(&self) -> i64 {
+        self.base_offset + i64::from(self.last_offset_delta)
+    }
+
+    /// The offset following the batch.
+    pub(crate) fn next_offset(&self) -> i64 {
+        self.last_offset() + 1
+    }
+}
+
+/// Checks a complete batch (`batch.len() == header.size`) against its CRC.
+pub(crate) fn crc_matches(batch: &[u8]) -> bool {
+    batch.len() >= HEADER_LEN && crc32c::crc32c(&batch[CRC_FROM..]) == i32_at(batch, CRC_AT) as u32
+}
+
+/// Splits the records of a produce request into batches and validates each:
+/// format, lengths, CRC, record count and size limit.
+pub(crate) fn validate_produced(
+    records: &[u8],
+    max_batch_bytes: u64,
+) -> Result<Vec<BatchHeader>, BatchError> {
+    let mut headers = Vec::new();
+    let mut rest = records;
+    while !rest.is_empty() {
+        let header = BatchHeader::parse(rest)?;
+        if header.size > rest.len() {
+            return Err(BatchError::Truncated);
+        }
+        if header.size as u64 > max_batch_bytes {
+            return Err(BatchError::TooLarge(header.size));
+        }
+        if !crc_matches(&rest[..header.size]) {
+            return Err(BatchError::CrcMismatch);
+        }
+        // Producers number the records of a batch contiguously; anything else
+        // would make the offsets the broker assigns meaningless.
+        if header.record_count < 1
+            || header.last_offset_delta.checked_add(1) != Some(header.record_count)
+        {
+            return Err(BatchError::BadRecordCount {
+                count: header.record_count,
+                last_offset_delta: header.last_offset_delta,
+            });
+        }
+        headers.push(header);
+        rest = &rest[header.size..];
+    }
+    if headers.is_empty() {
+        return Err(BatchError::Truncated);
+    }
+    Ok(headers)
+}
+
+/// Stamps a validated batch for appending: its base offset, the leader
+/// epoch, and with log-append time the timestamp type and max timestamp
+/// (which the CRC covers, so it is recomputed).
+pub(crate) fn stamp(batch: &mut [u8], base_offset: i64, log_append_time: Option<i64>) {
+    batch[..8].copy_from_slice(&base_offset.to_be_bytes());
+    batch[LEADER_EPOCH_AT..LEADER_EPOCH_AT + 4].copy_from_slice(&0i32.to_be_bytes());
+    if let Some(now) = log_append_time {
+        let attributes = i16_at(batch, ATTRIBUTES_AT) | TIMESTAMP_TYPE_LOG_APPEND;
+        batch[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
+        batch[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&now.to_be_bytes());
+        let crc = crc32c::crc32c(&batch[CRC_FROM..]);
+        batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use bytes::BytesMut;
+    use kafka_protocol::protocol::StrBytes;
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+
+    /// Encodes `count` small records as one batch, as a producer would.
+    pub(crate) fn encode_batch(count: usize, timestamp: i64, compression: Compression) -> Vec<u8> {
+        let records: Vec<Record> = (0..count)
+            .map(|i| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: -1,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                sequence: i as i32,
+                timestamp: timestamp + i as i64,
+                key: Some(bytes::Bytes::from(format!("key-{i}"))),
+                value: Some(bytes::Bytes::from(format!("value-{i}"))),
+                headers: [(StrBytes::from_static_str("h"), None)]
+                    .into_iter()
+                    .collect(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression,
+        };
+        RecordBatchEncoder::encode(&mut buf, &records, &options).expect("encodable");
+        buf.to_vec()
+    }
+
+    #[test]
+    fn validates_and_stamps_a_batch() {
+        let mut batch = encode_batch(3, 1000, Compression::None);
+        let headers = validate_produced(&batch, 1 << 20).expect("valid");
+        assert_eq!(headers.len(), 1);
+        assert_eq!(headers[0].record_count, 3);
+        assert_eq!(headers[0].max_timestamp, 1002);
+        stamp(&mut batch, 42, Some(7777));
+        let header = BatchHeader::parse(&batch).expect("parses");
+        assert_eq!(
+            (
+                header.base_offset,
+                header.next_offset(),
+                header.max_timestamp
+            ),
+            (42, 45, 7777)
+        );
+        assert!(crc_matches(&batch));
+    }
+
+    #[test]
+    fn rejects_corruption_and_oversize() {
+        let mut batch = encode_batch(2, 0, Compression::None);
+        assert_eq!(
+            validate_produced(&batch, 10),
+            Err(BatchError::TooLarge(batch.len()))
+        );
+        assert_eq!(
+            validate_produced(&batch[..batch.len() - 1], 1 << 20),
+            Err(BatchError::Truncated)
+        );
+        let last = batch.len() - 1;
+        batch[last] ^= 0xff;
+        assert_eq!(
+            validate_produced(&batch, 1 << 20),
+            Err(BatchError::CrcMismatch)
+        );
+        assert_eq!(validate_produced(&[], 1 << 20), Err(BatchError::Truncated));
+    }
+}

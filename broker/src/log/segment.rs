@@ -1,0 +1,412 @@
+//! One segment of a partition log: a file of record batches named after its
+//! first offset, with its sparse offset and time indexes.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use tracing::warn;
+
+use super::batch::{self, BatchHeader, HEADER_LEN};
+use super::index::{Index, OffsetEntry, TimeEntry};
+
+/// The file name of a segment's `kind` file (`log`, `index`, `timeindex`).
+pub(crate) fn file_name(base_offset: i64, kind: &str) -> String {
+    format!("{base_offset:020}.{kind}")
+}
+
+/// What a scan of a segment file found valid.
+struct Scan {
+    size: u64,
+    next_offset: i64,
+    max_timestamp: i64,
+    offsets: Vec<OffsetEntry>,
+    times: Vec<TimeEntry>,
+}
+
+/// The entries of a segment's offset and time indexes.
+type Indexes = (Vec<OffsetEntry>, Vec<TimeEntry>);
+
+/// A segment file with its indexes.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    base_offset: i64,
+    path: PathBuf,
+    file: File,
+    size: u64,
+    next_offset: i64,
+    /// Largest batch timestamp, -1 while empty.
+    max_timestamp: i64,
+    /// Wall-clock time the segment was opened for appending, for `segment.ms`.
+    opened_ms: i64,
+    offset_index: Index<OffsetEntry>,
+    time_index: Index<TimeEntry>,
+    bytes_since_index: u64,
+    index_interval: u64,
+    /// Appended data not yet `fsync`ed.
+    dirty: bool,
+}
+
+impl Segment {
+    /// Creates an empty segment starting at `base_offset`.
+    pub(crate) fn create(
+        dir: &Path,
+        base_offset: i64,
+        index_interval: u64,
+        now_ms: i64,
+    ) -> io::Result<Self> {
+        let path = dir.join(file_name(base_offset, "log"));
+        let file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)?;
+        file.set_len(0)?;
+        let offset_index =
+            Index::open(dir.join(file_name(base_offset, "index")), Vec::new(), true)?;
+        let time_index = Index::open(
+            dir.join(file_name(base_offset, "timeindex")),
+            Vec::new(),
+            true,
+        )?;
+        Ok(Self {
+            base_offset,
+            path,
+            file,
+            size: 0,
+            next_offset: base_offset,
+            max_timestamp: -1,
+            opened_ms: now_ms,
+            offset_index,
+            time_index,
+            bytes_since_index: 0,
+            index_interval,
+            dirty: false,
+        })
+    }
+
+    /// Opens an existing segment. A closed segment (`next_base` is the base
+    /// offset of the following one) trusts its index files when they are
+    /// consistent; the active segment is always scanned, which validates every
+    /// batch's CRC and truncates a torn or corrupt tail.
+    pub(crate) fn open(
+        dir: &Path,
+        base_offset: i64,
+        next_base: Option<i64>,
+        index_interval: u64,
+        now_ms: i64,
+    ) -> io::Result<Self> {
+        let path = dir.join(file_name(base_offset, "log"));
+        let file = OpenOptions::new().read(true).append(true).open(&path)?;
+        let index_path = dir.join(file_name(base_offset, "index"));
+        let time_path = dir.join(file_name(base_offset, "timeindex"));
+        let file_len = file.metadata()?.len();
+
+        let trusted = match next_base {
+            Some(next_base) => {
+                Self::trusted_indexes(&index_path, &time_path, base_offset, next_base, file_len)?
+            }
+            None => None,
+        };
+        let (scan, rewrite) = match trusted {
+            Some((offsets, times)) => {
+                let max_timestamp = times.last().map_or(-1, |e| e.timestamp);
+                let scan = Scan {
+                    size: file_len,
+                    next_offset: next_base.unwrap_or(base_offset),
+                    max_timestamp,
+                    offsets,
+                    times,
+                };
+                (scan, false)
+            }
+            None => {
+                let scan = scan(&file, base_offset, index_interval)?;
+                if scan.size < file_len {
+                    warn!(
+                        segment = %path.display(),
+                        valid_bytes = scan.size,
+                        file_bytes = file_len,
+                        "truncating invalid tail of segment"
+                    );
+                    file.set_len(scan.size)?;
+                    file.sync_all()?;
+                }
+                (scan, true)
+            }
+        };
+        let mut segment = Self {
+            base_offset,
+            path,
+            file,
+            size: scan.size,
+            next_offset: scan.next_offset,
+            max_timestamp: scan.max_timestamp,
+            opened_ms: now_ms,
+            offset_index: Index::open(index_path, scan.offsets, rewrite)?,
+            time_index: Index::open(time_path, scan.times, rewrite)?,
+            bytes_since_index: 0,
+            index_interval,
+            dirty: false,
+        };
+        if rewrite && next_base.is_some() {
+            segment.seal()?;
+        }
+        Ok(segment)
+    }
+
+    /// The index files of a closed segment, if they are consistent with it.
+    fn trusted_indexes(
+        index_path: &Path,
+        time_path: &Path,
+        base_offset: i64,
+        next_base: i64,
+        file_len: u64,
+    ) -> io::Result<Option<Indexes>> {
+        let (Some(offsets), Some(times)) = (
+            Index::<OffsetEntry>::read_entries(index_path)?,
+            Index::<TimeEntry>::read_entries(time_path)?,
+        ) else {
+            return Ok(None);
+        };
+        let ordered = offsets
+            .windows(2)
+            .all(|w| w[0].rel_offset < w[1].rel_offset && w[0].position < w[1].position);
+        let in_file = offsets
+            .last()
+            .is_none_or(|e| u64::from(e.position) < file_len);
+        // Sealing writes a final time entry at the segment's end offset.
+        let sealed = times
+            .last()
+            .is_some_and(|e| i64::from(e.rel_offset) == next_base - base_offset);
+        Ok((ordered && in_file && sealed).then_some((offsets, times)))
+    }
+
+    /// The first offset in the segment.
+    pub(crate) fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+
+    /// The offset after the last batch.
+    pub(crate) fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+
+    /// Bytes in the segment file.
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The largest batch timestamp, -1 if empty.
+    pub(crate) fn max_timestamp(&self) -> i64 {
+        self.max_timestamp
+    }
+
+    /// Whether appending `bytes` more would need a new segment first.
+    pub(crate) fn is_full(
+        &self,
+        bytes: u64,
+        last_offset: i64,
+        segment_bytes: u64,
+        segment_ms: u64,
+        now_ms: i64,
+    ) -> bool {
+        if self.size == 0 {
+            return false;
+        }
+        let too_big = self.size + bytes > segment_bytes;
+        let too_old =
+            now_ms.saturating_sub(self.opened_ms) >= i64::try_from(segment_ms).unwrap_or(i64::MAX);
+        // Index entries hold offsets relative to the base in 32 bits.
+        let offsets_exhausted = last_offset - self.base_offset > i64::from(u32::MAX);
+        too_big || too_old || offsets_exhausted
+    }
+
+    /// Appends stamped batches, described by `headers`, in one write.
+    pub(crate) fn append(&mut self, bytes: &[u8], headers: &[BatchHeader]) -> io::Result<()> {
+        self.file.write_all(bytes)?;
+        let mut position = self.size;
+        for header in headers {
+            if self.bytes_since_index >= self.index_interval
+                || self.offset_index.entries().is_empty()
+            {
+                let rel_offset = self.relative(header.base_offset);
+                self.offset_index.push(OffsetEntry {
+                    rel_offset,
+                    position: u32::try_from(position).unwrap_or(u32::MAX),
+                })?;
+                self.time_index.push(TimeEntry {
+                    timestamp: self.max_timestamp,
+                    rel_offset,
+                })?;
+                self.bytes_since_index = 0;
+            }
+            self.bytes_since_index += header.size as u64;
+            self.max_timestamp = self.max_timestamp.max(header.max_timestamp);
+            self.next_offset = header.next_offset();
+            position += header.size as u64;
+        }
+        self.size = position;
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn relative(&self, offset: i64) -> u32 {
+        u32::try_from(offset - self.base_offset).unwrap_or(u32::MAX)
+    }
+
+    fn header_at(&self, position: u64) -> io::Result<BatchHeader> {
+        let mut buf = [0; HEADER_LEN];
+        self.file.read_exact_at(&mut buf, position)?;
+        BatchHeader::parse(&buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+
+    /// The position of the batch containing `offset` (or the first batch
+    /// after it), and that batch's header; `None` past the end.
+    fn locate(&self, offset: i64) -> io::Result<Option<(u64, BatchHeader)>> {
+        let rel = self.relative(offset.max(self.base_offset));
+        let mut position = u64::from(self.offset_index.position_for(rel));
+        while position < self.size {
+            let header = self.header_at(position)?;
+            if header.next_offset() > offset {
+                return Ok(Some((position, header)));
+            }
+            position += header.size as u64;
+        }
+        Ok(None)
+    }
+
+    /// Whole batches starting with the one containing `offset`, up to
+    /// `max_bytes` in total but always at least one batch, so that a batch
+    /// larger than the limit can still be consumed.
+    pub(crate) fn read(&self, offset: i64, max_bytes: usize) -> io::Result<Bytes> {
+        let Some((start, first)) = self.locate(offset)? else {
+            return Ok(Bytes::new());
+        };
+        let mut end = start + first.size as u64;
+        while end < self.size {
+            let header = self.header_at(end)?;
+            if end + header.size as u64 - start > max_bytes as u64 {
+                break;
+            }
+            end += header.size as u64;
+        }
+        let len = usize::try_from(end - start)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let mut buf = vec![0; len];
+        self.file.read_exact_at(&mut buf, start)?;
+        Ok(Bytes::from(buf))
+    }
+
+    /// The first batch whose max timestamp is at or after `timestamp`, with
+    /// its bytes; `None` if the segment has none.
+    pub(crate) fn batch_at_time(&self, timestamp: i64) -> io::Result<Option<Bytes>> {
+        if self.max_timestamp < timestamp {
+            return Ok(None);
+        }
+        let rel = self.time_index.rel_offset_for(timestamp);
+        let mut position = u64::from(self.offset_index.position_for(rel));
+        while position < self.size {
+            let header = self.header_at(position)?;
+            if header.max_timestamp >= timestamp {
+                let mut buf = vec![0; header.size];
+                self.file.read_exact_at(&mut buf, position)?;
+                return Ok(Some(Bytes::from(buf)));
+            }
+            position += header.size as u64;
+        }
+        Ok(None)
+    }
+
+    /// Marks the segment closed: records its largest timestamp at its end
+    /// offset (which also tells the next start that the indexes are complete)
+    /// and forces everything to disk.
+    pub(crate) fn seal(&mut self) -> io::Result<()> {
+        let rel_offset = self.relative(self.next_offset);
+        self.time_index.push(TimeEntry {
+            timestamp: self.max_timestamp,
+            rel_offset,
+        })?;
+        self.dirty = true;
+        self.sync()
+    }
+
+    /// Forces appended data and the indexes to disk, if anything changed.
+    pub(crate) fn sync(&mut self) -> io::Result<()> {
+        if self.dirty {
+            self.file.sync_data()?;
+            self.offset_index.sync()?;
+            self.time_index.sync()?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Deletes the segment's files.
+    pub(crate) fn delete(self) -> io::Result<()> {
+        let index = self.offset_index.path().to_owned();
+        let time = self.time_index.path().to_owned();
+        drop(self.file);
+        for path in [&self.path, &index, &time] {
+            match fs::remove_file(path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads a segment file batch by batch, checking each one, and rebuilds the
+/// indexes. Stops at the first batch that is torn, corrupt or out of order.
+fn scan(file: &File, base_offset: i64, index_interval: u64) -> io::Result<Scan> {
+    let file_len = file.metadata()?.len();
+    let mut result = Scan {
+        size: 0,
+        next_offset: base_offset,
+        max_timestamp: -1,
+        offsets: Vec::new(),
+        times: Vec::new(),
+    };
+    let mut bytes_since_index = index_interval;
+    let mut buf = Vec::new();
+    loop {
+        let position = result.size;
+        if position + HEADER_LEN as u64 > file_len {
+            break;
+        }
+        let mut head = [0; HEADER_LEN];
+        file.read_exact_at(&mut head, position)?;
+        let Ok(header) = BatchHeader::parse(&head) else {
+            break;
+        };
+        if position + header.size as u64 > file_len || header.base_offset < result.next_offset {
+            break;
+        }
+        buf.resize(header.size, 0);
+        file.read_exact_at(&mut buf, position)?;
+        if !batch::crc_matches(&buf) {
+            break;
+        }
+        if bytes_since_index >= index_interval {
+            let rel_offset = u32::try_from(header.base_offset - base_offset).unwrap_or(u32::MAX);
+            let position = u32::try_from(position).unwrap_or(u32::MAX);
+            result.offsets.push(OffsetEntry {
+                rel_offset,
+                position,
+            });
+            result.times.push(TimeEntry {
+                timestamp: result.max_timestamp,
+                rel_offset,
+            });
+            bytes_since_index = 0;
+        }
+        bytes_since_index += header.size as u64;
+        result.max_timestamp = result.max_timestamp.max(header.max_timestamp);
+        result.next_offset = header.next_offset();
+        result.size += header.size as u64;
+    }
+    Ok(result)
+}

@@ -1,0 +1,147 @@
+//! Fetch: serve stored batches as they are on disk, with long polling.
+//!
+//! A fetch that finds fewer than `min_bytes` waits until an append wakes it
+//! (and then re-reads), or until `max_wait_ms` passes. There are no
+//! transactions yet, so the last stable offset is the high watermark under
+//! either isolation level and no transaction is ever aborted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_request::FetchPartition;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use tokio::time::Instant;
+use tracing::warn;
+use uuid::Uuid;
+
+use super::Context;
+use crate::log::ReadError;
+use crate::topics::Topic;
+
+/// One requested topic, resolved once for all the reads of a long poll.
+struct Wanted {
+    name: TopicName,
+    id: Uuid,
+    topic: Option<Arc<Topic>>,
+    partitions: Vec<FetchPartition>,
+}
+
+/// Reads every requested partition within the request's byte budget.
+/// Returns the response topics, the bytes read, and whether any partition
+/// had an error (which answers the fetch at once).
+fn read_all(
+    wanted: &[Wanted],
+    max_bytes: usize,
+    unknown_topic: ResponseError,
+) -> (Vec<FetchableTopicResponse>, usize, bool) {
+    let mut total = 0;
+    let mut any_error = false;
+    let topics = wanted
+        .iter()
+        .map(|w| {
+            let partitions = w
+                .partitions
+                .iter()
+                .map(|p| {
+                    let response = PartitionData::default().with_partition_index(p.partition);
+                    let Some(partition) = w.topic.as_ref().and_then(|t| t.partition(p.partition)) else {
+                        any_error = true;
+                        return response.with_error_code(unknown_topic.code()).with_high_watermark(-1);
+                    };
+                    let log = partition.log();
+                    let end = log.log_end_offset();
+                    let response = response
+                        .with_high_watermark(end)
+                        .with_last_stable_offset(end)
+                        .with_log_start_offset(log.log_start_offset());
+                    let budget = max_bytes.saturating_sub(total);
+                    let limit = usize::try_from(p.partition_max_bytes).unwrap_or(0).min(budget);
+                    if limit == 0 {
+                        return response;
+                    }
+                    match log.read(p.fetch_offset, limit) {
+                        // Only the first batch of the response may exceed the limits.
+                        Ok(records) if total > 0 && records.len() > limit => response.with_records(Some(Bytes::new())),
+                        Ok(records) => {
+                            total += records.len();
+                            response.with_records(Some(records))
+                        }
+                        Err(ReadError::OutOfRange) => {
+                            any_error = true;
+                            response.with_error_code(ResponseError::OffsetOutOfRange.code())
+                        }
+                        Err(ReadError::Io(e)) => {
+                            warn!(topic = %w.name.as_str(), partition = p.partition, error = %e, "read failed");
+                            any_error = true;
+                            response.with_error_code(ResponseError::KafkaStorageError.code())
+                        }
+                    }
+                })
+                .collect();
+            FetchableTopicResponse::default()
+                .with_topic(w.name.clone())
+                .with_topic_id(w.id)
+                .with_partitions(partitions)
+        })
+        .collect();
+    (topics, total, any_error)
+}
+
+pub(super) async fn handle(ctx: &Context<'_>, request: FetchRequest) -> FetchResponse {
+    let state = ctx.state;
+    if request.session_id != 0 {
+        // Fetch sessions are not kept: clients fall back to full requests.
+        return FetchResponse::default()
+            .with_error_code(ResponseError::FetchSessionIdNotFound.code());
+    }
+    let by_id = ctx.version >= 13;
+    let unknown_topic = if by_id {
+        ResponseError::UnknownTopicId
+    } else {
+        ResponseError::UnknownTopicOrPartition
+    };
+    let wanted: Vec<Wanted> = request
+        .topics
+        .into_iter()
+        .map(|t| Wanted {
+            topic: if by_id {
+                state.topics.get_by_id(t.topic_id)
+            } else {
+                state.topics.get(&t.topic)
+            },
+            name: t.topic,
+            id: t.topic_id,
+            partitions: t.partitions,
+        })
+        .collect();
+    // Versions before 3 have no request-wide limit.
+    let max_bytes = usize::try_from(request.max_bytes)
+        .ok()
+        .filter(|&m| m > 0)
+        .unwrap_or(usize::MAX);
+    let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
+    let deadline =
+        Instant::now() + Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0));
+    let mut appends = state.subscribe_appends();
+    loop {
+        // Marking the current append count seen before reading means an
+        // append racing with the read still wakes the wait below.
+        appends.borrow_and_update();
+        let (topics, total, any_error) = read_all(&wanted, max_bytes, unknown_topic);
+        let waited_enough = Instant::now() >= deadline;
+        if total >= min_bytes || any_error || waited_enough {
+            return FetchResponse::default().with_responses(topics);
+        }
+        match tokio::time::timeout_at(deadline, appends.changed()).await {
+            Ok(Ok(())) => {}
+            // Timed out (or the broker is stopping): answer with what there is.
+            Ok(Err(_)) | Err(_) => {
+                let (topics, _, _) = read_all(&wanted, max_bytes, unknown_topic);
+                return FetchResponse::default().with_responses(topics);
+            }
+        }
+    }
+}

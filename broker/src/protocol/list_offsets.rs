@@ -1,0 +1,78 @@
+//! ListOffsets: earliest, latest, max-timestamp, and first offset at or
+//! after a timestamp.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+use tracing::warn;
+
+use super::Context;
+use crate::log::PartitionLog;
+
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+const MAX_TIMESTAMP: i64 = -3;
+
+/// `(offset, timestamp)` for a requested timestamp or special value.
+fn lookup(log: &PartitionLog, timestamp: i64) -> Result<(i64, i64), ResponseError> {
+    let found = match timestamp {
+        LATEST => return Ok((log.log_end_offset(), -1)),
+        EARLIEST => return Ok((log.log_start_offset(), -1)),
+        MAX_TIMESTAMP => match log.max_timestamp() {
+            Some(max) => log.offset_for_timestamp(max),
+            None => Ok(None),
+        },
+        t if t >= 0 => log.offset_for_timestamp(t),
+        _ => return Err(ResponseError::InvalidRequest),
+    };
+    match found {
+        Ok(found) => Ok(found.unwrap_or((-1, -1))),
+        Err(e) => {
+            warn!(error = %e, "offset lookup by timestamp failed");
+            Err(ResponseError::KafkaStorageError)
+        }
+    }
+}
+
+pub(super) fn handle(ctx: &Context<'_>, request: ListOffsetsRequest) -> ListOffsetsResponse {
+    let topics = request
+        .topics
+        .into_iter()
+        .map(|t| {
+            let topic = ctx.state.topics.get(&t.name);
+            let partitions = t
+                .partitions
+                .into_iter()
+                .map(|p| {
+                    let response = ListOffsetsPartitionResponse::default()
+                        .with_partition_index(p.partition_index);
+                    let result = match topic
+                        .as_ref()
+                        .and_then(|topic| topic.partition(p.partition_index))
+                    {
+                        Some(partition) => lookup(&partition.log(), p.timestamp),
+                        None => Err(ResponseError::UnknownTopicOrPartition),
+                    };
+                    // The leader epoch exists from v4.
+                    let epoch = if ctx.version >= 4 { 0 } else { -1 };
+                    match result {
+                        Ok((offset, timestamp)) => response
+                            .with_offset(offset)
+                            .with_timestamp(timestamp)
+                            .with_leader_epoch(epoch),
+                        Err(error) => response
+                            .with_error_code(error.code())
+                            .with_offset(-1)
+                            .with_timestamp(-1),
+                    }
+                })
+                .collect();
+            ListOffsetsTopicResponse::default()
+                .with_name(t.name)
+                .with_partitions(partitions)
+        })
+        .collect();
+    ListOffsetsResponse::default().with_topics(topics)
+}

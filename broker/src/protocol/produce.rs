@@ -1,0 +1,109 @@
+//! Produce: validate each partition's record batches and append them.
+//!
+//! A single broker is the whole ISR, so acks=1 and acks=all both answer once
+//! the batch is in the log (and on disk, with the every-produce flush
+//! policy); acks=0 gets no answer at all.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use tracing::{debug, warn};
+
+use super::Context;
+use crate::broker::now_ms;
+use crate::config::FlushPolicy;
+use crate::log::batch::{self, BatchError};
+use crate::topics::{Partition, Topic};
+
+/// Appends one partition's records; returns where they landed.
+fn append(
+    ctx: &Context<'_>,
+    topic: &Topic,
+    partition: &Partition,
+    records: &[u8],
+    acks: i16,
+    now: i64,
+) -> Result<(i64, i64, i64), ResponseError> {
+    let mut log = partition.log();
+    let settings = log.settings();
+    if acks == -1 && settings.min_insync_replicas > 1 {
+        return Err(ResponseError::NotEnoughReplicas);
+    }
+    let headers = batch::validate_produced(records, settings.max_message_bytes).map_err(|e| {
+        debug!(topic = topic.name(), error = %e, "rejected produced batch");
+        match e {
+            BatchError::TooLarge(_) => ResponseError::MessageTooLarge,
+            _ => ResponseError::CorruptMessage,
+        }
+    })?;
+    let appended = log.append(records, &headers, now).map_err(|e| {
+        warn!(topic = topic.name(), error = %e, "append failed");
+        ResponseError::KafkaStorageError
+    })?;
+    if ctx.state.config.flush == FlushPolicy::EveryProduce {
+        log.sync().map_err(|e| {
+            warn!(topic = topic.name(), error = %e, "flush failed");
+            ResponseError::KafkaStorageError
+        })?;
+    }
+    Ok((
+        appended.base_offset,
+        appended.log_append_time,
+        log.log_start_offset(),
+    ))
+}
+
+pub(super) async fn handle(ctx: &Context<'_>, request: ProduceRequest) -> Option<ProduceResponse> {
+    let state = ctx.state;
+    let acks = request.acks;
+    let now = now_ms();
+    let mut appended_any = false;
+    let mut responses = Vec::with_capacity(request.topic_data.len());
+    for topic_data in request.topic_data {
+        let topic: Option<Arc<Topic>> = if ctx.version >= 13 {
+            state.topics.get_by_id(topic_data.topic_id)
+        } else {
+            state.topics.get(&topic_data.name)
+        };
+        let partitions = topic_data
+            .partition_data
+            .into_iter()
+            .map(|data| {
+                let response = PartitionProduceResponse::default().with_index(data.index);
+                let result = if ![0, 1, -1].contains(&acks) {
+                    Err(ResponseError::InvalidRequiredAcks)
+                } else {
+                    match (&topic, topic.as_ref().and_then(|t| t.partition(data.index))) {
+                        (Some(topic), Some(partition)) => match data.records.as_deref() {
+                            Some(records) => append(ctx, topic, &partition, records, acks, now),
+                            None => Err(ResponseError::CorruptMessage),
+                        },
+                        _ => Err(ResponseError::UnknownTopicOrPartition),
+                    }
+                };
+                match result {
+                    Ok((base_offset, log_append_time, log_start_offset)) => {
+                        appended_any = true;
+                        response
+                            .with_base_offset(base_offset)
+                            .with_log_append_time_ms(log_append_time)
+                            .with_log_start_offset(log_start_offset)
+                    }
+                    Err(error) => response.with_error_code(error.code()).with_base_offset(-1),
+                }
+            })
+            .collect();
+        responses.push(
+            TopicProduceResponse::default()
+                .with_name(topic_data.name)
+                .with_topic_id(topic_data.topic_id)
+                .with_partition_responses(partitions),
+        );
+    }
+    if appended_any {
+        state.notify_appended();
+    }
+    (acks != 0).then(|| ProduceResponse::default().with_responses(responses))
+}

@@ -1,0 +1,514 @@
+//! The topic registry: topics, their partitions' logs and their configs,
+//! persisted so that they survive a restart.
+//!
+//! Each topic has a small text file in `<data>/__topics/` (id, partition
+//! count, config overrides), replaced atomically on every change, and one log
+//! directory per partition, `<data>/<topic>-<partition>/`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use kafka_protocol::error::ResponseError;
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use crate::config::topic::{ConfigError, TopicConfig};
+use crate::config::{BrokerConfig, LogDefaults};
+use crate::error::BrokerError;
+use crate::log::{sync_dir, PartitionLog};
+
+const META_DIR: &str = "__topics";
+const META_SUFFIX: &str = ".topic";
+
+/// Locks a mutex; a panic in another holder leaves consistent data behind
+/// (every mutation completes before it can fail), so poisoning is ignored.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Why a topic operation was refused, mapped to Kafka error codes.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TopicError {
+    #[error("topic already exists")]
+    AlreadyExists,
+    #[error("unknown topic")]
+    Unknown,
+    #[error("invalid topic name: {0}")]
+    InvalidName(&'static str),
+    #[error("invalid number of partitions: {0}")]
+    InvalidPartitions(String),
+    #[error("replication factor must be 1 (or -1 for the default) on a single broker")]
+    InvalidReplicationFactor,
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("storage error: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl TopicError {
+    /// The Kafka error for the response.
+    pub(crate) fn response_error(&self) -> ResponseError {
+        match self {
+            Self::AlreadyExists => ResponseError::TopicAlreadyExists,
+            Self::Unknown => ResponseError::UnknownTopicOrPartition,
+            Self::InvalidName(_) => ResponseError::InvalidTopicException,
+            Self::InvalidPartitions(_) => ResponseError::InvalidPartitions,
+            Self::InvalidReplicationFactor => ResponseError::InvalidReplicationFactor,
+            Self::Config(_) => ResponseError::InvalidConfig,
+            Self::Io(_) => ResponseError::KafkaStorageError,
+        }
+    }
+}
+
+/// Kafka's rule for topic names.
+pub(crate) fn validate_name(name: &str) -> Result<(), TopicError> {
+    if name.is_empty() {
+        return Err(TopicError::InvalidName("empty"));
+    }
+    if name == "." || name == ".." {
+        return Err(TopicError::InvalidName("'.' and '..' are not allowed"));
+    }
+    if name.len() > 249 {
+        return Err(TopicError::InvalidName("longer than 249 characters"));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+    {
+        return Err(TopicError::InvalidName(
+            "only ASCII alphanumerics, '.', '_' and '-' are allowed",
+        ));
+    }
+    Ok(())
+}
+
+/// One partition: its log behind a lock.
+#[derive(Debug)]
+pub(crate) struct Partition {
+    log: Mutex<PartitionLog>,
+}
+
+impl Partition {
+    /// Exclusive access to the log.
+    pub(crate) fn log(&self) -> MutexGuard<'_, PartitionLog> {
+        lock(&self.log)
+    }
+}
+
+/// A topic.
+#[derive(Debug)]
+pub(crate) struct Topic {
+    name: String,
+    id: Uuid,
+    config: Mutex<TopicConfig>,
+    partitions: RwLock<Vec<Arc<Partition>>>,
+}
+
+impl Topic {
+    /// The topic name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The topic id.
+    pub(crate) fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// A copy of the topic's config overrides.
+    pub(crate) fn config(&self) -> TopicConfig {
+        lock(&self.config).clone()
+    }
+
+    /// The number of partitions.
+    pub(crate) fn partition_count(&self) -> i32 {
+        i32::try_from(read(&self.partitions).len()).unwrap_or(i32::MAX)
+    }
+
+    /// A partition by index.
+    pub(crate) fn partition(&self, index: i32) -> Option<Arc<Partition>> {
+        let index = usize::try_from(index).ok()?;
+        read(&self.partitions).get(index).cloned()
+    }
+
+    /// All partitions, by index.
+    pub(crate) fn partitions(&self) -> Vec<Arc<Partition>> {
+        read(&self.partitions).clone()
+    }
+
+    fn persist(&self, meta_dir: &Path) -> io::Result<()> {
+        let mut text = format!("id={}\npartitions={}\n", self.id, self.partition_count());
+        for (name, value) in lock(&self.config).overrides() {
+            text.push_str(&format!("config.{name}={value}\n"));
+        }
+        let path = meta_dir.join(format!("{}{META_SUFFIX}", self.name));
+        let tmp = path.with_extension("tmp");
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        fs::rename(&tmp, &path)?;
+        sync_dir(meta_dir)
+    }
+}
+
+/// What a topic metadata file says.
+struct TopicMeta {
+    id: Uuid,
+    partitions: i32,
+    config: TopicConfig,
+}
+
+fn parse_meta(path: &Path, text: &str) -> Result<TopicMeta, BrokerError> {
+    let corrupt = |reason: String| BrokerError::Corrupt {
+        path: path.to_owned(),
+        reason,
+    };
+    let mut id = None;
+    let mut partitions = None;
+    let mut overrides = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let (key, value) = line
+            .split_once('=')
+            .ok_or_else(|| corrupt(format!("malformed line {line:?}")))?;
+        match key {
+            "id" => id = Some(Uuid::parse_str(value).map_err(|e| corrupt(e.to_string()))?),
+            "partitions" => {
+                partitions = Some(
+                    value
+                        .parse()
+                        .map_err(|_| corrupt(format!("bad partitions {value:?}")))?,
+                )
+            }
+            _ => match key.strip_prefix("config.") {
+                Some(name) => overrides.push((name.to_owned(), value.to_owned())),
+                None => return Err(corrupt(format!("unknown key {key:?}"))),
+            },
+        }
+    }
+    let config = TopicConfig::from_overrides(overrides).map_err(|e| corrupt(e.to_string()))?;
+    match (id, partitions) {
+        (Some(id), Some(partitions)) => Ok(TopicMeta {
+            id,
+            partitions,
+            config,
+        }),
+        _ => Err(corrupt("missing id or partitions".to_owned())),
+    }
+}
+
+/// All topics.
+#[derive(Debug)]
+pub(crate) struct Topics {
+    data_dir: PathBuf,
+    meta_dir: PathBuf,
+    defaults: LogDefaults,
+    default_partitions: i32,
+    by_name: RwLock<BTreeMap<String, Arc<Topic>>>,
+}
+
+impl Topics {
+    /// Loads every topic in the data directory, recovering their logs, and
+    /// removes partition directories no topic owns (left by an interrupted
+    /// deletion).
+    pub(crate) fn open(config: &BrokerConfig, now_ms: i64) -> Result<Self, BrokerError> {
+        let data_dir = config.data_dir.clone();
+        let meta_dir = data_dir.join(META_DIR);
+        fs::create_dir_all(&meta_dir).map_err(|e| BrokerError::storage(&meta_dir, e))?;
+        let topics = Self {
+            data_dir,
+            meta_dir,
+            defaults: config.log.clone(),
+            default_partitions: config.default_partitions,
+            by_name: RwLock::new(BTreeMap::new()),
+        };
+        let entries = fs::read_dir(&topics.meta_dir)
+            .map_err(|e| BrokerError::storage(&topics.meta_dir, e))?;
+        for entry in entries {
+            let path = entry
+                .map_err(|e| BrokerError::storage(&topics.meta_dir, e))?
+                .path();
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(META_SUFFIX))
+            else {
+                continue;
+            };
+            let text = fs::read_to_string(&path).map_err(|e| BrokerError::storage(&path, e))?;
+            let meta = parse_meta(&path, &text)?;
+            let topic = topics
+                .build(name, meta.id, meta.partitions, meta.config, now_ms)
+                .map_err(|e| BrokerError::storage(&path, e))?;
+            write(&topics.by_name).insert(name.to_owned(), Arc::new(topic));
+        }
+        topics.remove_orphans()?;
+        info!(topics = read(&topics.by_name).len(), "loaded topics");
+        Ok(topics)
+    }
+
+    fn remove_orphans(&self) -> Result<(), BrokerError> {
+        let entries =
+            fs::read_dir(&self.data_dir).map_err(|e| BrokerError::storage(&self.data_dir, e))?;
+        let by_name = read(&self.by_name);
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some((topic, partition)) = name.rsplit_once('-') else {
+                continue;
+            };
+            let Ok(partition) = partition.parse::<i32>() else {
+                continue;
+            };
+            let owned = by_name
+                .get(topic)
+                .is_some_and(|t| partition < t.partition_count());
+            if !owned && entry.path().is_dir() {
+                warn!(dir = %entry.path().display(), "removing log directory of a deleted topic");
+                fs::remove_dir_all(entry.path())
+                    .map_err(|e| BrokerError::storage(entry.path(), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn partition_dir(&self, topic: &str, partition: i32) -> PathBuf {
+        self.data_dir.join(format!("{topic}-{partition}"))
+    }
+
+    fn open_partition(
+        &self,
+        topic: &str,
+        index: i32,
+        config: &TopicConfig,
+        now_ms: i64,
+    ) -> io::Result<Arc<Partition>> {
+        let log = PartitionLog::open(
+            self.partition_dir(topic, index),
+            config.settings(&self.defaults),
+            now_ms,
+        )?;
+        Ok(Arc::new(Partition {
+            log: Mutex::new(log),
+        }))
+    }
+
+    fn build(
+        &self,
+        name: &str,
+        id: Uuid,
+        partitions: i32,
+        config: TopicConfig,
+        now_ms: i64,
+    ) -> io::Result<Topic> {
+        let logs = (0..partitions)
+            .map(|index| self.open_partition(name, index, &config, now_ms))
+            .collect::<io::Result<Vec<_>>>()?;
+        Ok(Topic {
+            name: name.to_owned(),
+            id,
+            config: Mutex::new(config),
+            partitions: RwLock::new(logs),
+        })
+    }
+
+    /// The broker defaults for topic settings.
+    pub(crate) fn defaults(&self) -> &LogDefaults {
+        &self.defaults
+    }
+
+    /// A topic by name.
+    pub(crate) fn get(&self, name: &str) -> Option<Arc<Topic>> {
+        read(&self.by_name).get(name).cloned()
+    }
+
+    /// A topic by id.
+    pub(crate) fn get_by_id(&self, id: Uuid) -> Option<Arc<Topic>> {
+        read(&self.by_name).values().find(|t| t.id == id).cloned()
+    }
+
+    /// Every topic, by name.
+    pub(crate) fn all(&self) -> Vec<Arc<Topic>> {
+        read(&self.by_name).values().cloned().collect()
+    }
+
+    /// Creates a topic. `partitions` of `None` (or -1) means the broker
+    /// default; with `validate_only` nothing is created.
+    pub(crate) fn create(
+        &self,
+        name: &str,
+        partitions: Option<i32>,
+        replication_factor: i16,
+        config: TopicConfig,
+        validate_only: bool,
+        now_ms: i64,
+    ) -> Result<Arc<Topic>, TopicError> {
+        validate_name(name)?;
+        let partitions = match partitions {
+            None | Some(-1) => self.default_partitions,
+            Some(n) if n >= 1 => n,
+            Some(n) => {
+                return Err(TopicError::InvalidPartitions(format!(
+                    "{n} is not positive"
+                )))
+            }
+        };
+        if replication_factor != 1 && replication_factor != -1 {
+            return Err(TopicError::InvalidReplicationFactor);
+        }
+        let mut by_name = write(&self.by_name);
+        if by_name.contains_key(name) {
+            return Err(TopicError::AlreadyExists);
+        }
+        let topic = if validate_only {
+            Topic {
+                name: name.to_owned(),
+                id: Uuid::new_v4(),
+                config: Mutex::new(config),
+                partitions: RwLock::new(Vec::new()),
+            }
+        } else {
+            let topic = self.build(name, Uuid::new_v4(), partitions, config, now_ms)?;
+            topic.persist(&self.meta_dir)?;
+            topic
+        };
+        let topic = Arc::new(topic);
+        if !validate_only {
+            by_name.insert(name.to_owned(), Arc::clone(&topic));
+            info!(topic = name, partitions, "created topic");
+        }
+        Ok(topic)
+    }
+
+    /// Deletes a topic and its logs.
+    pub(crate) fn delete(&self, name: &str) -> Result<Arc<Topic>, TopicError> {
+        let topic = write(&self.by_name)
+            .remove(name)
+            .ok_or(TopicError::Unknown)?;
+        // The metadata file goes first: if the deletion is interrupted, the
+        // next start removes the orphaned logs.
+        fs::remove_file(self.meta_dir.join(format!("{name}{META_SUFFIX}")))?;
+        sync_dir(&self.meta_dir)?;
+        for (index, partition) in write(&topic.partitions).drain(..).enumerate() {
+            match Arc::try_unwrap(partition) {
+                Ok(partition) => partition
+                    .log
+                    .into_inner()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .delete()?,
+                // A request still holds it; its directory goes with the orphans.
+                Err(_) => fs::remove_dir_all(self.partition_dir(name, index as i32))?,
+            }
+        }
+        info!(topic = name, "deleted topic");
+        Ok(topic)
+    }
+
+    /// Grows a topic to `count` partitions.
+    pub(crate) fn create_partitions(
+        &self,
+        name: &str,
+        count: i32,
+        validate_only: bool,
+        now_ms: i64,
+    ) -> Result<(), TopicError> {
+        let topic = self.get(name).ok_or(TopicError::Unknown)?;
+        let mut partitions = write(&topic.partitions);
+        let current = i32::try_from(partitions.len()).unwrap_or(i32::MAX);
+        if count <= current {
+            return Err(TopicError::InvalidPartitions(format!(
+                "topic has {current} partitions; the new count must be larger"
+            )));
+        }
+        if validate_only {
+            return Ok(());
+        }
+        let config = topic.config();
+        for index in current..count {
+            partitions.push(self.open_partition(name, index, &config, now_ms)?);
+        }
+        drop(partitions);
+        topic.persist(&self.meta_dir)?;
+        info!(topic = name, partitions = count, "added partitions");
+        Ok(())
+    }
+
+    /// Changes a topic's config with `change`, persists it and applies the
+    /// new settings to the topic's logs.
+    pub(crate) fn alter_config(
+        &self,
+        name: &str,
+        validate_only: bool,
+        change: impl FnOnce(&mut TopicConfig) -> Result<(), ConfigError>,
+    ) -> Result<(), TopicError> {
+        let topic = self.get(name).ok_or(TopicError::Unknown)?;
+        let mut config = lock(&topic.config);
+        let mut changed = config.clone();
+        change(&mut changed)?;
+        if validate_only {
+            return Ok(());
+        }
+        *config = changed;
+        let settings = config.settings(&self.defaults);
+        drop(config);
+        topic.persist(&self.meta_dir)?;
+        for partition in topic.partitions() {
+            partition.log().set_settings(settings.clone());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_and_configs_survive_a_reopen_and_deletion_removes_logs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = BrokerConfig::new(dir.path());
+        let topics = Topics::open(&config, 0).expect("open");
+        let overrides =
+            TopicConfig::from_overrides([("retention.ms".to_owned(), "1000".to_owned())])
+                .expect("config");
+        let created = topics
+            .create("orders", Some(3), -1, overrides, false, 0)
+            .expect("create");
+        topics
+            .create("gone", None, 1, TopicConfig::default(), false, 0)
+            .expect("create");
+        assert!(matches!(
+            topics.create("orders", Some(1), 1, TopicConfig::default(), false, 0),
+            Err(TopicError::AlreadyExists)
+        ));
+        assert!(matches!(
+            topics.create("bad/name", None, 1, TopicConfig::default(), false, 0),
+            Err(TopicError::InvalidName(_))
+        ));
+        topics
+            .create_partitions("orders", 4, false, 0)
+            .expect("grow");
+        topics.delete("gone").expect("delete");
+        assert!(!dir.path().join("gone-0").exists());
+        drop(topics);
+
+        let topics = Topics::open(&config, 0).expect("reopen");
+        let orders = topics.get("orders").expect("orders survives");
+        assert_eq!(orders.id(), created.id());
+        assert_eq!(orders.partition_count(), 4);
+        assert_eq!(
+            orders.config().value("retention.ms", topics.defaults()),
+            Ok("1000".to_owned())
+        );
+        assert!(topics.get("gone").is_none());
+    }
+}
