@@ -373,3 +373,178 @@ impl Iterator for MergedScan<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::backend::InMemoryBackend;
+    use crate::key_value::{BackedKeyValueStore, LoggingKeyValueStore};
+    use crate::test_suite::{collect, recording_writer, RecordingSink, TestResult};
+
+    struct Fixture {
+        store: CachingKeyValueStore,
+        flushed: Arc<Mutex<Vec<CacheEntry>>>,
+        changelog: Arc<RecordingSink>,
+        timestamp: RecordTimestamp,
+    }
+
+    /// A caching store over a logged in-memory store, recording what the
+    /// listener and the changelog see.
+    fn fixture(max_bytes: usize) -> Result<Fixture> {
+        let (writer, changelog, timestamp) = recording_writer("cached");
+        let inner = BackedKeyValueStore::new(InMemoryBackend::new("cached"));
+        let logged = LoggingKeyValueStore::new(Box::new(inner), writer);
+        let mut store = CachingKeyValueStore::new(Box::new(logged), max_bytes, timestamp.clone());
+        let flushed = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&flushed);
+        store.set_flush_listener(Box::new(move |entry| {
+            sink.lock().map_err(|_| "poisoned")?.push(entry);
+            Ok(())
+        }))?;
+        Ok(Fixture {
+            store,
+            flushed,
+            changelog,
+            timestamp,
+        })
+    }
+
+    impl Fixture {
+        fn take_flushed(&self) -> std::result::Result<Vec<CacheEntry>, Box<dyn std::error::Error>> {
+            Ok(std::mem::take(
+                &mut *self.flushed.lock().map_err(|_| "poisoned")?,
+            ))
+        }
+
+        fn changelog(&self) -> Result<Vec<ChangelogRecord>> {
+            self.changelog.records_of("cached")
+        }
+    }
+
+    fn entry(key: &[u8], new: Option<&[u8]>, old: Option<&[u8]>, timestamp: i64) -> CacheEntry {
+        CacheEntry {
+            key: key.to_vec(),
+            new_value: new.map(<[u8]>::to_vec),
+            old_value: old.map(<[u8]>::to_vec),
+            timestamp,
+        }
+    }
+
+    #[test]
+    fn repeated_writes_collapse_and_flush_in_first_dirtied_order() -> TestResult {
+        let mut f = fixture(1 << 20)?;
+        f.timestamp.set(1);
+        f.store.put(b"b", b"1")?;
+        f.timestamp.set(2);
+        f.store.put(b"a", b"1")?;
+        f.timestamp.set(3);
+        f.store.put(b"b", b"2")?;
+        f.store.delete(b"a")?;
+        assert_eq!(f.store.get(b"b")?, Some(b"2".to_vec()));
+        assert_eq!(f.store.get(b"a")?, None);
+        assert!(f.take_flushed()?.is_empty());
+        assert!(f.changelog()?.is_empty());
+
+        f.timestamp.set(99);
+        f.store.flush()?;
+        let expected = vec![entry(b"b", Some(b"2"), None, 3), entry(b"a", None, None, 3)];
+        assert_eq!(f.take_flushed()?, expected);
+        // The changelog sees the collapsed writes, stamped with write time.
+        let record = |key: &[u8], value: Option<&[u8]>| ChangelogRecord {
+            key: key.to_vec(),
+            value: value.map(<[u8]>::to_vec),
+            timestamp: 3,
+        };
+        let changelog = vec![record(b"b", Some(b"2")), record(b"a", None)];
+        assert_eq!(f.changelog()?, changelog);
+        assert_eq!(f.timestamp.get(), 99);
+
+        // Old values come from the store; clean entries are not re-flushed.
+        f.store.put(b"b", b"3")?;
+        f.store.flush()?;
+        assert_eq!(
+            f.take_flushed()?,
+            vec![entry(b"b", Some(b"3"), Some(b"2"), 99)]
+        );
+        f.store.flush()?;
+        assert!(f.take_flushed()?.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn eviction_flushes_all_dirty_entries_in_order() -> TestResult {
+        // Room for two small entries.
+        let mut f = fixture(2 * slot_size(b"k1", Some(b"v")))?;
+        f.store.put(b"k1", b"v")?;
+        f.store.put(b"k2", b"v")?;
+        assert!(f.take_flushed()?.is_empty());
+        f.store.put(b"k3", b"v")?;
+        let flushed: Vec<Vec<u8>> = f.take_flushed()?.into_iter().map(|e| e.key).collect();
+        assert_eq!(
+            flushed,
+            vec![b"k1".to_vec(), b"k2".to_vec(), b"k3".to_vec()]
+        );
+        // k1 was least recently written and is gone from the cache, but
+        // still readable through the store.
+        assert!(!f.store.cache.entries.contains_key(&b"k1"[..]));
+        assert_eq!(f.store.get(b"k1")?, Some(b"v".to_vec()));
+        Ok(())
+    }
+
+    #[test]
+    fn zero_bytes_writes_through_and_notifies_per_write() -> TestResult {
+        let mut f = fixture(0)?;
+        f.store.put(b"k", b"1")?;
+        f.store.put(b"k", b"2")?;
+        let expected = vec![
+            entry(b"k", Some(b"1"), None, 0),
+            entry(b"k", Some(b"2"), Some(b"1"), 0),
+        ];
+        assert_eq!(f.take_flushed()?, expected);
+        assert_eq!(f.changelog()?.len(), 2);
+        assert!(f.store.cache.entries.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn scans_merge_cached_and_stored_entries() -> TestResult {
+        let mut f = fixture(1 << 20)?;
+        for key in [b"a", b"b", b"c", b"d"] {
+            f.store.put(key, b"old")?;
+        }
+        f.store.flush()?;
+        f.store.put(b"b", b"new")?;
+        f.store.delete(b"c")?;
+        f.store.put(b"e", b"new")?;
+        let pairs = |entries: Vec<(Vec<u8>, Vec<u8>)>| -> Vec<(u8, Vec<u8>)> {
+            entries.into_iter().map(|(k, v)| (k[0], v)).collect()
+        };
+        let expected = vec![
+            (b'a', b"old".to_vec()),
+            (b'b', b"new".to_vec()),
+            (b'd', b"old".to_vec()),
+            (b'e', b"new".to_vec()),
+        ];
+        assert_eq!(pairs(collect(f.store.all())?), expected);
+        let mut reversed = expected.clone();
+        reversed.reverse();
+        assert_eq!(pairs(collect(f.store.reverse_all())?), reversed);
+        assert_eq!(
+            pairs(collect(f.store.range(Some(b"b"), Some(b"d")))?),
+            expected[1..3].to_vec()
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn listener_errors_propagate() -> TestResult {
+        let mut f = fixture(0)?;
+        f.store
+            .set_flush_listener(Box::new(|_| Err("downstream failed".into())))?;
+        let result = f.store.put(b"k", b"v");
+        assert!(matches!(result, Err(StoreError::FlushListener { .. })));
+        Ok(())
+    }
+}
