@@ -1,0 +1,477 @@
+//! One task: the nodes and stores of its sub-topologies, its input queues,
+//! its clocks and its output.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use state_stores::{RecordTimestamp, RocksDbMemoryBudget};
+use std::time::Duration;
+
+use super::clock::Clock;
+use super::graph::{Graph, NodeId};
+use super::partition_group::{PartitionGroup, QueuedRecord};
+use super::punctuation::PunctuationQueue;
+use crate::error::StreamsError;
+use crate::processor::{PunctuationType, PunctuatorId};
+use crate::record::{ConsumerRecord, ProducerRecord, Record, RecordMetadata, TopicPartition};
+use crate::state::{StoreContext, StoreRegistry};
+use crate::topology::{
+    DeserializationHandler, FailOnInvalidTimestamp, NodeKind, TimestampExtractor, TopicNames,
+    Topology,
+};
+
+/// Collects what a task writes (sink output and changelog records) until
+/// the driver takes it.
+///
+/// Shared with the stores' changelogging layers, which the store crate
+/// requires to be thread-safe; the lock is never contended.
+#[derive(Clone, Default)]
+pub(crate) struct RecordCollector(Arc<Mutex<Vec<ProducerRecord>>>);
+
+impl RecordCollector {
+    pub(crate) fn send(&self, record: ProducerRecord) {
+        self.records().push(record);
+    }
+
+    fn take(&self) -> Vec<ProducerRecord> {
+        std::mem::take(&mut *self.records())
+    }
+
+    fn records(&self) -> std::sync::MutexGuard<'_, Vec<ProducerRecord>> {
+        // A panic while holding the lock leaves a valid Vec behind.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Counters a user would graph, per task.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskMetrics {
+    /// Records taken from the input queues and processed.
+    pub records_processed: u64,
+    /// Records dropped: undeserializable (when continuing), negative
+    /// timestamps, late arrivals past a window's grace.
+    pub dropped_records: u64,
+    /// Punctuator calls.
+    pub punctuations: u64,
+    /// Commits.
+    pub commits: u64,
+}
+
+/// Answers how many partitions a topic has (`None`: unknown).
+pub type PartitionCount = Box<dyn Fn(&str) -> Option<i32>>;
+
+/// How to create a task.
+pub struct TaskConfig {
+    /// The application id (prefix of internal topics).
+    pub application_id: String,
+    /// The ids of the sub-topologies this task runs; empty means all of them
+    /// (as the test driver runs them).
+    pub subtopologies: Vec<usize>,
+    /// The input partition the task is for.
+    pub partition: i32,
+    /// The task's state directory, for persistent stores.
+    pub state_dir: Option<PathBuf>,
+    /// The wall clock.
+    pub clock: Rc<dyn Clock>,
+    /// What to do with undeserializable records.
+    pub deserialization_handler: DeserializationHandler,
+    /// Timestamp extractor for sources that set none.
+    pub default_timestamp_extractor: Arc<dyn TimestampExtractor>,
+    /// The number of partitions of a topic, for custom partitioners.
+    pub partition_count: PartitionCount,
+    /// The memory budget shared by every RocksDB store of the process.
+    pub rocksdb_budget: RocksDbMemoryBudget,
+}
+
+impl TaskConfig {
+    /// A task of `application_id` running every sub-topology on partition 0.
+    pub fn new(application_id: impl Into<String>, clock: Rc<dyn Clock>) -> Self {
+        Self {
+            application_id: application_id.into(),
+            subtopologies: Vec::new(),
+            partition: 0,
+            state_dir: None,
+            clock,
+            deserialization_handler: DeserializationHandler::default(),
+            default_timestamp_extractor: Arc::new(FailOnInvalidTimestamp),
+            partition_count: Box::new(|_| Some(1)),
+            rocksdb_budget: default_rocksdb_budget(),
+        }
+    }
+}
+
+/// The budget tasks share unless told otherwise: 64 MiB for the process.
+fn default_rocksdb_budget() -> RocksDbMemoryBudget {
+    static BUDGET: OnceLock<RocksDbMemoryBudget> = OnceLock::new();
+    BUDGET
+        .get_or_init(|| RocksDbMemoryBudget::new(64 << 20))
+        .clone()
+}
+
+/// The state every node of a task may touch.
+pub(crate) struct TaskState {
+    pub(crate) application_id: String,
+    pub(crate) task_id: String,
+    pub(crate) stream_time: i64,
+    pub(crate) clock: Rc<dyn Clock>,
+    pub(crate) record_metadata: Option<RecordMetadata>,
+    pub(crate) stores: StoreRegistry,
+    pub(crate) collector: RecordCollector,
+    pub(crate) commit_requested: bool,
+    pub(crate) deserialization_handler: DeserializationHandler,
+    pub(crate) partition_count: PartitionCount,
+    pub(crate) metrics: TaskMetrics,
+    /// The timestamp stores stamp their changelog records with.
+    record_timestamp: RecordTimestamp,
+    stream_punctuation: PunctuationQueue,
+    wall_clock_punctuation: PunctuationQueue,
+    next_punctuator: u64,
+}
+
+impl TaskState {
+    pub(crate) fn schedule(
+        &mut self,
+        node: NodeId,
+        interval: Duration,
+        kind: PunctuationType,
+    ) -> Result<PunctuatorId, StreamsError> {
+        let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+        if interval_ms < 1 {
+            return Err(StreamsError::InvalidInterval);
+        }
+        let id = PunctuatorId(self.next_punctuator);
+        self.next_punctuator += 1;
+        match kind {
+            // Aligned to 0, so it fires as soon as there is data.
+            PunctuationType::StreamTime => self.stream_punctuation.add(id, node, 0, interval_ms),
+            PunctuationType::WallClockTime => {
+                let first = self.clock.now_ms().saturating_add(interval_ms);
+                self.wall_clock_punctuation
+                    .add(id, node, first, interval_ms)
+            }
+        }
+        Ok(id)
+    }
+
+    pub(crate) fn cancel(&mut self, id: PunctuatorId) {
+        self.stream_punctuation.cancel(id);
+        self.wall_clock_punctuation.cancel(id);
+    }
+}
+
+struct SourceBinding {
+    node: NodeId,
+    extractor: Arc<dyn TimestampExtractor>,
+}
+
+/// Runs one task: takes records in timestamp order, keeps stream time,
+/// drives punctuation, and commits.
+///
+/// Drivers (the test driver, the Kafka runtime) push input with
+/// [`add_records`](Self::add_records), call [`process`](Self::process) and
+/// the punctuation methods, [`commit`](Self::commit) at their commit points,
+/// and send what [`take_output`](Self::take_output) returns.
+pub struct StreamTask {
+    graph: Graph,
+    state: TaskState,
+    queues: PartitionGroup,
+    sources: HashMap<String, SourceBinding>,
+    consumed: BTreeMap<TopicPartition, i64>,
+    partition: i32,
+    closed: bool,
+}
+
+impl StreamTask {
+    /// Creates the task's nodes and stores and initializes them.
+    pub fn new(topology: &Topology, config: TaskConfig) -> Result<Self, StreamsError> {
+        let TaskConfig {
+            application_id,
+            subtopologies,
+            partition,
+            state_dir,
+            clock,
+            deserialization_handler,
+            default_timestamp_extractor,
+            partition_count,
+            rocksdb_budget,
+        } = config;
+        let selected: Vec<usize> = if subtopologies.is_empty() {
+            (0..topology.subtopologies.len()).collect()
+        } else {
+            subtopologies
+        };
+        let task_id = match selected.as_slice() {
+            [single] => format!("{single}_{partition}"),
+            _ => format!("0_{partition}"),
+        };
+        let mut members: Vec<usize> = selected
+            .iter()
+            .filter_map(|&id| topology.subtopologies.get(id))
+            .flatten()
+            .copied()
+            .collect();
+        members.sort_unstable();
+
+        let names = TopicNames {
+            application_id: &application_id,
+            internal: &topology.internal_topics,
+        };
+        let collector = RecordCollector::default();
+        let record_timestamp = RecordTimestamp::new();
+        let mut graph = Graph::new();
+        let mut ids: HashMap<&str, NodeId> = HashMap::new();
+        let mut sources = HashMap::new();
+        for &member in &members {
+            let def = &topology.nodes[member];
+            let id = graph.add(def.name.clone(), (def.factory)(&names));
+            ids.insert(&def.name, id);
+            if let NodeKind::Source {
+                topics,
+                timestamp_extractor,
+                ..
+            } = &def.kind
+            {
+                for topic in topics {
+                    sources.insert(
+                        names.resolve(topic),
+                        SourceBinding {
+                            node: id,
+                            extractor: timestamp_extractor
+                                .clone()
+                                .unwrap_or_else(|| default_timestamp_extractor.clone()),
+                        },
+                    );
+                }
+            }
+        }
+        // Children in the order they were added, as Kafka Streams forwards.
+        for &member in &members {
+            let def = &topology.nodes[member];
+            for parent in &def.parents {
+                graph.connect(ids[parent.as_str()], ids[def.name.as_str()]);
+            }
+        }
+
+        let store_context = StoreContext {
+            application_id: application_id.clone(),
+            task_id: task_id.clone(),
+            partition,
+            state_dir,
+            collector: collector.clone(),
+            record_timestamp: record_timestamp.clone(),
+            rocksdb_budget,
+        };
+        let mut stores = StoreRegistry::default();
+        for store in &topology.stores {
+            let users: Vec<NodeId> = members
+                .iter()
+                .filter(|&&member| {
+                    matches!(&topology.nodes[member].kind,
+                        NodeKind::Processor { stores } if stores.contains(&store.name))
+                })
+                .map(|&member| ids[topology.nodes[member].name.as_str()])
+                .collect();
+            if users.is_empty() {
+                continue;
+            }
+            let handle = store.builder.build_erased(&store_context)?;
+            stores.register(store.name.clone(), users, handle);
+        }
+
+        let mut task = Self {
+            graph,
+            state: TaskState {
+                application_id,
+                task_id,
+                stream_time: -1,
+                clock,
+                record_metadata: None,
+                stores,
+                collector,
+                commit_requested: false,
+                deserialization_handler,
+                partition_count,
+                metrics: TaskMetrics::default(),
+                record_timestamp,
+                stream_punctuation: PunctuationQueue::default(),
+                wall_clock_punctuation: PunctuationQueue::default(),
+                next_punctuator: 0,
+            },
+            queues: PartitionGroup::default(),
+            sources,
+            consumed: BTreeMap::new(),
+            partition,
+            closed: false,
+        };
+        for node in 0..task.graph.len() {
+            task.graph.init(&mut task.state, node)?;
+        }
+        tracing::debug!(task = %task.state.task_id, nodes = task.graph.len(), "task initialized");
+        Ok(task)
+    }
+
+    /// The task id, `<sub-topology>_<partition>`.
+    pub fn id(&self) -> &str {
+        &self.state.task_id
+    }
+
+    /// The input partition of this task.
+    pub fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    /// Whether a source of this task reads `topic`.
+    pub fn reads(&self, topic: &str) -> bool {
+        self.sources.contains_key(topic)
+    }
+
+    /// Queues records of one partition; their timestamps are extracted now.
+    pub fn add_records(
+        &mut self,
+        records: impl IntoIterator<Item = ConsumerRecord>,
+    ) -> Result<(), StreamsError> {
+        for record in records {
+            let binding = self
+                .sources
+                .get(&record.topic)
+                .ok_or_else(|| StreamsError::UnknownTopic(record.topic.clone()))?;
+            let partition = TopicPartition::new(record.topic.clone(), record.partition);
+            let partition_time = self.queues.partition_time(&partition);
+            let timestamp = binding.extractor.extract(&record, partition_time)?;
+            if timestamp < 0 {
+                self.state.metrics.dropped_records += 1;
+                continue;
+            }
+            self.queues
+                .push(&partition, QueuedRecord { record, timestamp });
+        }
+        Ok(())
+    }
+
+    /// Records waiting to be processed.
+    pub fn buffered(&self) -> usize {
+        self.queues.buffered()
+    }
+
+    /// Processes the next record, if any: the head record with the smallest
+    /// timestamp. Returns whether a record was processed.
+    pub fn process(&mut self) -> Result<bool, StreamsError> {
+        let Some(QueuedRecord { record, timestamp }) = self.queues.next() else {
+            return Ok(false);
+        };
+        let source = self.sources[&record.topic].node;
+        self.state.stream_time = self.state.stream_time.max(timestamp);
+        self.consumed.insert(
+            TopicPartition::new(record.topic.clone(), record.partition),
+            record.offset + 1,
+        );
+        let _span = tracing::trace_span!("process", topic = %record.topic, offset = record.offset)
+            .entered();
+        self.state.record_metadata = Some(RecordMetadata {
+            topic: record.topic,
+            partition: record.partition,
+            offset: record.offset,
+        });
+        self.state.record_timestamp.set(timestamp);
+        let mut raw = Some(Record {
+            key: record.key,
+            value: record.value,
+            timestamp,
+            headers: record.headers,
+        });
+        let result = self.graph.dispatch(&mut self.state, source, &mut raw);
+        self.state.record_metadata = None;
+        self.state.metrics.records_processed += 1;
+        result.map(|()| true)
+    }
+
+    /// The task's stream time (-1 before the first record).
+    pub fn stream_time(&self) -> i64 {
+        self.state.stream_time
+    }
+
+    /// Fires the stream-time punctuators that are due. Returns whether any fired.
+    pub fn maybe_punctuate_stream_time(&mut self) -> Result<bool, StreamsError> {
+        let now = self.state.stream_time;
+        self.punctuate(PunctuationType::StreamTime, now)
+    }
+
+    /// Fires the wall-clock punctuators that are due. Returns whether any fired.
+    pub fn maybe_punctuate_wall_clock_time(&mut self) -> Result<bool, StreamsError> {
+        let now = self.state.clock.now_ms();
+        self.punctuate(PunctuationType::WallClockTime, now)
+    }
+
+    fn punctuate(&mut self, kind: PunctuationType, now: i64) -> Result<bool, StreamsError> {
+        fn queue(state: &mut TaskState, kind: PunctuationType) -> &mut PunctuationQueue {
+            match kind {
+                PunctuationType::StreamTime => &mut state.stream_punctuation,
+                PunctuationType::WallClockTime => &mut state.wall_clock_punctuation,
+            }
+        }
+        let due = queue(&mut self.state, kind).due(now);
+        let mut fired = false;
+        for (id, node) in due {
+            // An earlier punctuator of this round may have cancelled it.
+            if !queue(&mut self.state, kind).contains(id) {
+                continue;
+            }
+            tracing::trace!(node = self.graph.name(node), ?kind, now, "punctuate");
+            self.state.record_timestamp.set(now);
+            self.graph.punctuate(&mut self.state, node, id, now)?;
+            self.state.metrics.punctuations += 1;
+            queue(&mut self.state, kind).advance(id, now);
+            fired = true;
+        }
+        Ok(fired)
+    }
+
+    /// Whether a processor asked for a commit since the last one.
+    pub fn commit_requested(&self) -> bool {
+        self.state.commit_requested
+    }
+
+    /// Flushes the stores (and their caches, which may emit records) and
+    /// returns the next offset to consume for every partition processed.
+    pub fn commit(&mut self) -> Result<BTreeMap<TopicPartition, i64>, StreamsError> {
+        self.state.stores.flush_all()?;
+        self.state.commit_requested = false;
+        self.state.metrics.commits += 1;
+        Ok(self.consumed.clone())
+    }
+
+    /// Takes the records written since the last call, in write order.
+    pub fn take_output(&mut self) -> Vec<ProducerRecord> {
+        self.state.collector.take()
+    }
+
+    /// The task's counters.
+    pub fn metrics(&self) -> TaskMetrics {
+        self.state.metrics
+    }
+
+    /// A store of this task, by name and type, from outside the topology.
+    pub fn state_store<S: crate::state::StoreHandle + Clone>(
+        &self,
+        name: &str,
+    ) -> Result<S, StreamsError> {
+        self.state.stores.lookup(name)
+    }
+
+    /// Closes every node, then flushes and closes the stores.
+    pub fn close(&mut self) -> Result<(), StreamsError> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
+        for node in 0..self.graph.len() {
+            self.graph.close(&mut self.state, node)?;
+        }
+        self.state.stores.flush_all()?;
+        self.state.stores.close_all()
+    }
+}

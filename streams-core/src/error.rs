@@ -1,0 +1,171 @@
+//! The errors of building and running topologies.
+
+use crate::serde::SerdeError;
+
+/// Why a topology could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TopologyError {
+    /// Two nodes share a name.
+    #[error("a node named `{0}` already exists")]
+    DuplicateNode(String),
+    /// Two stores share a name.
+    #[error("a state store named `{0}` already exists")]
+    DuplicateStore(String),
+    /// A node names a parent that does not exist.
+    #[error("node `{node}` names unknown parent `{parent}`")]
+    UnknownParent {
+        /// The node being added.
+        node: String,
+        /// The missing parent.
+        parent: String,
+    },
+    /// A node names a parent that cannot have children (a sink).
+    #[error("node `{node}` cannot have sink `{parent}` as its parent")]
+    SinkAsParent {
+        /// The node being added.
+        node: String,
+        /// The sink named as parent.
+        parent: String,
+    },
+    /// A processor or sink has no parents.
+    #[error("node `{0}` must have at least one parent")]
+    NoParent(String),
+    /// A source reads no topics.
+    #[error("source `{0}` must read at least one topic")]
+    NoTopics(String),
+    /// Two sources read the same topic.
+    #[error("topic `{topic}` is already read by source `{source_node}`")]
+    TopicAlreadyRead {
+        /// The topic read twice.
+        topic: String,
+        /// The source that reads it already.
+        source_node: String,
+    },
+    /// A processor names a store that was never added.
+    #[error("processor `{processor}` uses unknown state store `{store}`")]
+    UnknownStore {
+        /// The processor.
+        processor: String,
+        /// The missing store.
+        store: String,
+    },
+    /// A store is not connected to any processor.
+    #[error("state store `{0}` is not connected to any processor")]
+    StoreNotConnected(String),
+    /// Stores can only be connected to processors.
+    #[error("state store `{store}` can only be connected to a processor, not `{node}`")]
+    StoreOnNonProcessor {
+        /// The store.
+        store: String,
+        /// The source or sink.
+        node: String,
+    },
+    /// The nodes form a cycle.
+    #[error("the topology has a cycle through `{0}`")]
+    Cycle(String),
+    /// A child's input type differs from its parent's output type.
+    #[error("`{child}` takes records of {expected} but parent `{parent}` forwards {actual}")]
+    TypeMismatch {
+        /// The parent node.
+        parent: String,
+        /// The child node.
+        child: String,
+        /// What the child takes.
+        expected: &'static str,
+        /// What the parent forwards.
+        actual: &'static str,
+    },
+    /// The topology has no source.
+    #[error("the topology has no source")]
+    Empty,
+}
+
+/// A boxed error raised by user code inside a processor.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why processing stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamsError {
+    /// The topology is invalid.
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
+    /// A record's key or value could not be (de)serialized.
+    #[error("{context}: {source}")]
+    Serde {
+        /// Which node and record it was.
+        context: String,
+        /// The serde error.
+        source: SerdeError,
+    },
+    /// A state store failed.
+    #[error("state store `{store}`: {source}")]
+    Store {
+        /// The store's name.
+        store: String,
+        /// The store error.
+        source: state_stores::StoreError,
+    },
+    /// A processor asked for a store it may not use, or with the wrong type.
+    #[error("processor `{processor}` cannot use state store `{store}`: {reason}")]
+    StoreAccess {
+        /// The processor.
+        processor: String,
+        /// The store it asked for.
+        store: String,
+        /// Why not.
+        reason: String,
+    },
+    /// A timestamp extractor returned a negative timestamp.
+    #[error(
+        "invalid timestamp {timestamp} for record at {topic}-{partition} offset {offset}: \
+         timestamps must be non-negative"
+    )]
+    InvalidTimestamp {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The offset.
+        offset: i64,
+        /// The extracted timestamp.
+        timestamp: i64,
+    },
+    /// A record arrived for a topic no source of this task reads.
+    #[error("no source reads topic `{0}`")]
+    UnknownTopic(String),
+    /// `forward_to` named a node that is not a child.
+    #[error("`{child}` is not a child of `{processor}`")]
+    UnknownChild {
+        /// The forwarding processor.
+        processor: String,
+        /// The named child.
+        child: String,
+    },
+    /// A punctuation interval of zero or less.
+    #[error("punctuation interval must be at least 1 ms")]
+    InvalidInterval,
+    /// A test output topic was read while empty.
+    #[error("no more records in topic `{0}`")]
+    NoRecord(String),
+    /// A null key where a key was required.
+    #[error("null key in topic `{0}`")]
+    NullKey(String),
+    /// An error raised by user code.
+    #[error("processor `{processor}` failed: {source}")]
+    Processor {
+        /// The processor.
+        processor: String,
+        /// The user's error.
+        source: BoxError,
+    },
+}
+
+impl StreamsError {
+    /// Wraps an error raised by user code in `processor`.
+    pub fn processor(processor: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self::Processor {
+            processor: processor.into(),
+            source: source.into(),
+        }
+    }
+}

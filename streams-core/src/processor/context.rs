@@ -1,0 +1,106 @@
+//! The context a processor works through.
+
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use super::{PunctuationType, PunctuatorId};
+use crate::engine::NodeContext;
+use crate::error::StreamsError;
+use crate::record::{Record, RecordMetadata};
+use crate::state::StoreHandle;
+
+/// What a processor can do besides computing: forward records to its
+/// children, read metadata and clocks, schedule punctuation, use stores.
+///
+/// `KOut` and `VOut` are the types this processor forwards.
+pub struct ProcessorContext<'a, KOut, VOut> {
+    node: NodeContext<'a>,
+    _output: PhantomData<fn(KOut, VOut)>,
+}
+
+impl<'a, KOut: Clone + 'static, VOut: Clone + 'static> ProcessorContext<'a, KOut, VOut> {
+    pub(crate) fn new(node: NodeContext<'a>) -> Self {
+        Self {
+            node,
+            _output: PhantomData,
+        }
+    }
+
+    /// Sends `record` to every child, in the order they were added.
+    pub fn forward(&mut self, record: Record<KOut, VOut>) -> Result<(), StreamsError> {
+        self.node.forward(record)
+    }
+
+    /// Sends `record` to the child named `child` only.
+    pub fn forward_to(
+        &mut self,
+        child: &str,
+        record: Record<KOut, VOut>,
+    ) -> Result<(), StreamsError> {
+        self.node.forward_to(child, record)
+    }
+}
+
+impl<KOut, VOut> ProcessorContext<'_, KOut, VOut> {
+    /// The name of the processor this context belongs to.
+    pub fn processor_name(&self) -> &str {
+        self.node.name()
+    }
+
+    /// Topic, partition and offset of the input record being processed;
+    /// `None` during punctuation.
+    pub fn record_metadata(&self) -> Option<&RecordMetadata> {
+        self.node.task.record_metadata.as_ref()
+    }
+
+    /// The task's stream time: the largest record timestamp it has processed,
+    /// or -1 before the first record.
+    pub fn current_stream_time_ms(&self) -> i64 {
+        self.node.task.stream_time
+    }
+
+    /// The wall-clock time, from the task's clock.
+    pub fn current_system_time_ms(&self) -> i64 {
+        self.node.task.clock.now_ms()
+    }
+
+    /// The application id.
+    pub fn application_id(&self) -> &str {
+        &self.node.task.application_id
+    }
+
+    /// The task id, `<sub-topology>_<partition>`.
+    pub fn task_id(&self) -> &str {
+        &self.node.task.task_id
+    }
+
+    /// Schedules punctuation every `interval`; the processor's
+    /// [`punctuate`](super::Processor::punctuate) is called with the returned id.
+    pub fn schedule(
+        &mut self,
+        interval: Duration,
+        kind: PunctuationType,
+    ) -> Result<PunctuatorId, StreamsError> {
+        let node = self.node.node_id();
+        self.node.task.schedule(node, interval, kind)
+    }
+
+    /// Cancels a punctuation schedule; it does not fire again.
+    pub fn cancel(&mut self, punctuator: PunctuatorId) {
+        self.node.task.cancel(punctuator);
+    }
+
+    /// Asks the task to commit as soon as possible.
+    pub fn commit(&mut self) {
+        self.node.task.commit_requested = true;
+    }
+
+    /// A handle to the state store `name`, which must be connected to this
+    /// processor and be of type `S` (e.g. `KeyValueStore<String, i64>`).
+    pub fn state_store<S: StoreHandle + Clone>(&self, name: &str) -> Result<S, StreamsError> {
+        self.node
+            .task
+            .stores
+            .handle(self.node.node_id(), self.node.name(), name)
+    }
+}

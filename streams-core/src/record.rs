@@ -1,0 +1,180 @@
+//! Records as processors see them, and as they enter and leave a task.
+
+/// One header: a key and an optional (nullable) value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// The header key.
+    pub key: String,
+    /// The header value; `None` is a null value.
+    pub value: Option<Vec<u8>>,
+}
+
+/// Ordered record headers; keys may repeat, as in Kafka.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers(Vec<Header>);
+
+impl Headers {
+    /// No headers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a header.
+    pub fn add(&mut self, key: impl Into<String>, value: Option<Vec<u8>>) -> &mut Self {
+        self.0.push(Header {
+            key: key.into(),
+            value,
+        });
+        self
+    }
+
+    /// Removes every header with `key`.
+    pub fn remove(&mut self, key: &str) -> &mut Self {
+        self.0.retain(|header| header.key != key);
+        self
+    }
+
+    /// The last header with `key`, as Kafka's `lastHeader`.
+    pub fn last(&self, key: &str) -> Option<&Header> {
+        self.0.iter().rev().find(|header| header.key == key)
+    }
+
+    /// All headers in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Header> {
+        self.0.iter()
+    }
+
+    /// Whether there are no headers.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<Header> for Headers {
+    fn from_iter<I: IntoIterator<Item = Header>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+/// A typed record flowing between processors: key, value, timestamp (ms since
+/// the epoch) and headers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record<K, V> {
+    /// The key.
+    pub key: K,
+    /// The value.
+    pub value: V,
+    /// Event time in milliseconds since the epoch.
+    pub timestamp: i64,
+    /// Headers, carried along to sinks.
+    pub headers: Headers,
+}
+
+impl<K, V> Record<K, V> {
+    /// A record with no headers.
+    pub fn new(key: K, value: V, timestamp: i64) -> Self {
+        Self {
+            key,
+            value,
+            timestamp,
+            headers: Headers::new(),
+        }
+    }
+
+    /// The same record with another key (of any type).
+    pub fn with_key<K2>(self, key: K2) -> Record<K2, V> {
+        Record {
+            key,
+            value: self.value,
+            timestamp: self.timestamp,
+            headers: self.headers,
+        }
+    }
+
+    /// The same record with another value (of any type).
+    pub fn with_value<V2>(self, value: V2) -> Record<K, V2> {
+        Record {
+            key: self.key,
+            value,
+            timestamp: self.timestamp,
+            headers: self.headers,
+        }
+    }
+
+    /// The same record with another timestamp.
+    pub fn with_timestamp(self, timestamp: i64) -> Self {
+        Self { timestamp, ..self }
+    }
+
+    /// The same record with other headers.
+    pub fn with_headers(self, headers: Headers) -> Self {
+        Self { headers, ..self }
+    }
+}
+
+/// Where the record being processed was read from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecordMetadata {
+    /// The source topic.
+    pub topic: String,
+    /// The source partition.
+    pub partition: i32,
+    /// The offset within the partition.
+    pub offset: i64,
+}
+
+/// A topic and partition.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicPartition {
+    /// The topic.
+    pub topic: String,
+    /// The partition number.
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    /// A topic-partition pair.
+    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+        Self {
+            topic: topic.into(),
+            partition,
+        }
+    }
+}
+
+/// A record as it is read from a topic: serialized key and value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerRecord {
+    /// The topic it was read from.
+    pub topic: String,
+    /// The partition it was read from.
+    pub partition: i32,
+    /// Its offset in that partition.
+    pub offset: i64,
+    /// The timestamp stored with it.
+    pub timestamp: i64,
+    /// The serialized key; `None` is null.
+    pub key: Option<Vec<u8>>,
+    /// The serialized value; `None` is null.
+    pub value: Option<Vec<u8>>,
+    /// Its headers.
+    pub headers: Headers,
+}
+
+/// A record a task writes to a topic: serialized key and value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProducerRecord {
+    /// The destination topic.
+    pub topic: String,
+    /// The partition chosen by a partitioner, or `None` for the producer's
+    /// default (hash of the key).
+    pub partition: Option<i32>,
+    /// The serialized key; `None` is null.
+    pub key: Option<Vec<u8>>,
+    /// The serialized value; `None` is null.
+    pub value: Option<Vec<u8>>,
+    /// The record timestamp.
+    pub timestamp: i64,
+    /// Its headers.
+    pub headers: Headers,
+}

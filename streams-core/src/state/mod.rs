@@ -1,0 +1,127 @@
+//! State stores as processors use them: typed handles over byte-level stores.
+//!
+//! The stores themselves (in memory or on RocksDB, with changelogging and
+//! caching) live in the `state-stores` crate and speak bytes. This module
+//! puts serdes in front of them and connects them to tasks:
+//! a [`StoreBuilder`] added to a topology builds one store per task, and a
+//! processor gets a typed [`StoreHandle`] to it by name.
+
+mod key_value;
+mod registry;
+mod stores;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use state_stores::{
+    ChangelogRecord, ChangelogSink, ExternalError, RecordTimestamp, RocksDbMemoryBudget,
+};
+
+pub use key_value::KeyValueStore;
+pub(crate) use registry::{ErasedStoreBuilder, StoreRegistry};
+pub use stores::{KeyValueStoreBuilder, StoreBackend, Stores};
+
+use crate::engine::RecordCollector;
+use crate::error::StreamsError;
+use crate::record::{Headers, ProducerRecord};
+
+/// A store as a processor holds it: cheap to clone, typed.
+pub trait StoreHandle: 'static {
+    /// Writes buffered state through to the store (cache, then backend).
+    fn flush(&self) -> Result<(), StreamsError>;
+    /// Releases the store's resources.
+    fn close(&self) -> Result<(), StreamsError>;
+}
+
+/// Builds one instance of a store for each task.
+pub trait StoreBuilder: Send + Sync + 'static {
+    /// The handle type processors get.
+    type Store: StoreHandle + Clone;
+    /// The store's name, unique in its topology.
+    fn name(&self) -> &str;
+    /// Whether the store writes a changelog topic.
+    fn logging_enabled(&self) -> bool;
+    /// Builds the store of one task.
+    fn build(&self, context: &StoreContext) -> Result<Self::Store, StreamsError>;
+}
+
+/// What a store learns of the task it belongs to.
+pub struct StoreContext {
+    pub(crate) application_id: String,
+    pub(crate) task_id: String,
+    pub(crate) partition: i32,
+    pub(crate) state_dir: Option<PathBuf>,
+    pub(crate) collector: RecordCollector,
+    pub(crate) record_timestamp: RecordTimestamp,
+    pub(crate) rocksdb_budget: RocksDbMemoryBudget,
+}
+
+impl StoreContext {
+    /// The application id.
+    pub fn application_id(&self) -> &str {
+        &self.application_id
+    }
+
+    /// The task id, `<sub-topology>_<partition>`.
+    pub fn task_id(&self) -> &str {
+        &self.task_id
+    }
+
+    /// The task's directory for persistent stores, if it has one.
+    pub fn state_dir(&self) -> Option<&std::path::Path> {
+        self.state_dir.as_deref()
+    }
+
+    /// The changelog topic of store `store`: `<application.id>-<store>-changelog`.
+    pub fn changelog_topic(&self, store: &str) -> String {
+        format!("{}-{store}-changelog", self.application_id)
+    }
+
+    /// The partition of the changelog this task writes.
+    pub fn changelog_partition(&self) -> i32 {
+        self.partition
+    }
+
+    /// The context the byte-level store builders take: the task directory
+    /// (or none), the RocksDB memory budget, the changelog sink and the
+    /// timestamp of the record being processed.
+    pub fn bytes_context(&self) -> state_stores::StoreContext {
+        state_stores::StoreContext::new(
+            self.state_dir.clone().unwrap_or_default(),
+            self.rocksdb_budget.clone(),
+        )
+        .with_changelog(self.changelog_sink())
+        .with_record_timestamp(self.record_timestamp.clone())
+    }
+
+    /// The sink that changelogging layers write to: records go to
+    /// `<application.id>-<store>-changelog`, on this task's partition, out
+    /// through the task's collector with its other output.
+    pub fn changelog_sink(&self) -> Arc<dyn ChangelogSink> {
+        Arc::new(TaskChangelogSink {
+            collector: self.collector.clone(),
+            application_id: self.application_id.clone(),
+            partition: self.partition,
+        })
+    }
+}
+
+struct TaskChangelogSink {
+    collector: RecordCollector,
+    application_id: String,
+    partition: i32,
+}
+
+impl ChangelogSink for TaskChangelogSink {
+    fn send(&self, store_name: &str, record: ChangelogRecord) -> Result<(), ExternalError> {
+        self.collector.send(ProducerRecord {
+            topic: format!("{}-{store_name}-changelog", self.application_id),
+            partition: Some(self.partition),
+            key: Some(record.key),
+            value: record.value,
+            timestamp: record.timestamp,
+            headers: Headers::new(),
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,295 @@
+//! Runs a topology in-process, with no broker, for tests.
+//!
+//! [`TopologyTestDriver`] behaves as Kafka Streams' driver of the same name:
+//! one partition per topic, a single task running every sub-topology, a
+//! mock wall clock, and after every input record: process, stream-time
+//! punctuation, commit, then capture output, looping records written to a
+//! topic the topology reads back in as input (that is how repartition
+//! topics work here).
+
+mod topics;
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+
+pub use topics::{TestInputTopic, TestOutputTopic, TestRecord};
+
+use crate::engine::{MockClock, StreamTask, TaskConfig, TaskMetrics};
+use crate::error::StreamsError;
+use crate::record::{ConsumerRecord, Headers, ProducerRecord};
+use crate::serde::{Deserializer, Serializer};
+use crate::state::StoreHandle;
+use crate::topology::{DeserializationHandler, Topology};
+
+/// Settings of a [`TopologyTestDriver`].
+#[derive(Debug, Clone)]
+pub struct TestDriverConfig {
+    /// The application id (prefix of internal topics).
+    pub application_id: String,
+    /// The mock wall clock's start, in ms since the epoch.
+    pub initial_wall_clock_ms: i64,
+    /// Where persistent stores keep their files, if any.
+    pub state_dir: Option<PathBuf>,
+    /// What to do with undeserializable input.
+    pub deserialization_handler: DeserializationHandler,
+}
+
+impl Default for TestDriverConfig {
+    fn default() -> Self {
+        Self {
+            application_id: "test-driver-application".to_owned(),
+            initial_wall_clock_ms: 0,
+            state_dir: None,
+            deserialization_handler: DeserializationHandler::default(),
+        }
+    }
+}
+
+struct Driver {
+    task: StreamTask,
+    clock: Rc<MockClock>,
+    outputs: HashMap<String, VecDeque<ProducerRecord>>,
+    produced: BTreeSet<String>,
+    next_offset: HashMap<String, i64>,
+}
+
+impl Driver {
+    fn enqueue(
+        &mut self,
+        topic: &str,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: Headers,
+    ) -> Result<(), StreamsError> {
+        if !self.task.reads(topic) {
+            return Err(StreamsError::UnknownTopic(topic.to_owned()));
+        }
+        let offset = self.next_offset.entry(topic.to_owned()).or_default();
+        let record = ConsumerRecord {
+            topic: topic.to_owned(),
+            partition: 0,
+            offset: *offset,
+            timestamp,
+            key,
+            value,
+            headers,
+        };
+        *offset += 1;
+        self.task.add_records([record])
+    }
+
+    /// Kafka's `completeAllProcessableWork`: for each queued record,
+    /// process, punctuate on stream time, commit, capture output.
+    fn run(&mut self) -> Result<(), StreamsError> {
+        self.capture_output()?;
+        while self.task.process()? {
+            self.task.maybe_punctuate_stream_time()?;
+            self.task.commit()?;
+            self.capture_output()?;
+        }
+        Ok(())
+    }
+
+    fn capture_output(&mut self) -> Result<(), StreamsError> {
+        for record in self.task.take_output() {
+            self.produced.insert(record.topic.clone());
+            if self.task.reads(&record.topic) {
+                self.enqueue(
+                    &record.topic,
+                    record.key.clone(),
+                    record.value.clone(),
+                    record.timestamp,
+                    record.headers.clone(),
+                )?;
+            }
+            self.outputs
+                .entry(record.topic.clone())
+                .or_default()
+                .push_back(record);
+        }
+        Ok(())
+    }
+}
+
+/// Runs a [`Topology`] without a broker. Input and output topics it hands
+/// out share the driver, so several can be used at once.
+///
+/// ```
+/// use streams_core::prelude::*;
+///
+/// struct Length;
+/// impl Processor<String, String, String, i64> for Length {
+///     fn process(
+///         &mut self,
+///         ctx: &mut ProcessorContext<'_, String, i64>,
+///         record: Record<String, String>,
+///     ) -> Result<(), StreamsError> {
+///         let length = record.value.len() as i64;
+///         ctx.forward(record.with_value(length))
+///     }
+/// }
+///
+/// let topology = TopologyBuilder::new()
+///     .add_source("in", &["words"], SourceOptions::new(StringSerde, StringSerde))
+///     .add_processor("length", || Length, &["in"])
+///     .add_sink("out", "lengths", SinkOptions::new(StringSerde, I64Serde), &["length"])
+///     .build()?;
+/// let driver = TopologyTestDriver::new(&topology)?;
+/// let input = driver.create_input_topic("words", StringSerde, StringSerde);
+/// let output = driver.create_output_topic("lengths", StringSerde, I64Serde);
+/// input.pipe_input_at("a".to_string(), "kafka".to_string(), 42)?;
+/// assert_eq!(output.read_record()?, TestRecord::new("a".to_string(), 5, 42));
+/// assert!(output.is_empty());
+/// # Ok::<(), StreamsError>(())
+/// ```
+pub struct TopologyTestDriver {
+    driver: Rc<RefCell<Driver>>,
+}
+
+impl TopologyTestDriver {
+    /// A driver with the default settings.
+    pub fn new(topology: &Topology) -> Result<Self, StreamsError> {
+        Self::with_config(topology, TestDriverConfig::default())
+    }
+
+    /// A driver with `config`.
+    pub fn with_config(
+        topology: &Topology,
+        config: TestDriverConfig,
+    ) -> Result<Self, StreamsError> {
+        let clock = Rc::new(MockClock::new(config.initial_wall_clock_ms));
+        let mut task_config = TaskConfig::new(config.application_id, clock.clone());
+        task_config.state_dir = config.state_dir;
+        task_config.deserialization_handler = config.deserialization_handler;
+        let task = StreamTask::new(topology, task_config)?;
+        let mut driver = Driver {
+            task,
+            clock,
+            outputs: HashMap::new(),
+            produced: BTreeSet::new(),
+            next_offset: HashMap::new(),
+        };
+        // Processors may write during init (e.g. from restored state).
+        driver.run()?;
+        Ok(Self {
+            driver: Rc::new(RefCell::new(driver)),
+        })
+    }
+
+    /// An input topic whose records are written with these serializers.
+    /// Records without an explicit timestamp get the topic's time, which
+    /// starts at 0 and does not advance on its own.
+    pub fn create_input_topic<K, V>(
+        &self,
+        topic: &str,
+        key: impl Serializer<K> + 'static,
+        value: impl Serializer<V> + 'static,
+    ) -> TestInputTopic<K, V> {
+        self.create_input_topic_at(topic, key, value, 0, Duration::ZERO)
+    }
+
+    /// An input topic whose time starts at `start_ms` and moves forward by
+    /// `auto_advance` after each record piped without a timestamp.
+    pub fn create_input_topic_at<K, V>(
+        &self,
+        topic: &str,
+        key: impl Serializer<K> + 'static,
+        value: impl Serializer<V> + 'static,
+        start_ms: i64,
+        auto_advance: Duration,
+    ) -> TestInputTopic<K, V> {
+        TestInputTopic::new(
+            self.clone_handle(),
+            topic,
+            Box::new(key),
+            Box::new(value),
+            start_ms,
+            auto_advance,
+        )
+    }
+
+    /// An output topic read with these deserializers.
+    pub fn create_output_topic<K, V>(
+        &self,
+        topic: &str,
+        key: impl Deserializer<K> + 'static,
+        value: impl Deserializer<V> + 'static,
+    ) -> TestOutputTopic<K, V> {
+        TestOutputTopic::new(self.clone_handle(), topic, Box::new(key), Box::new(value))
+    }
+
+    fn clone_handle(&self) -> DriverHandle {
+        DriverHandle(self.driver.clone())
+    }
+
+    /// Moves the mock wall clock forward, fires due wall-clock punctuators,
+    /// commits, and processes whatever became processable.
+    pub fn advance_wall_clock_time(&self, by: Duration) -> Result<(), StreamsError> {
+        let mut driver = self.driver.borrow_mut();
+        driver
+            .clock
+            .advance(i64::try_from(by.as_millis()).unwrap_or(i64::MAX));
+        driver.task.maybe_punctuate_wall_clock_time()?;
+        driver.task.commit()?;
+        driver.run()
+    }
+
+    /// A state store of the topology, by name and handle type, for
+    /// assertions (e.g. `driver.state_store::<KeyValueStore<String, i64>>("counts")`).
+    pub fn state_store<S: StoreHandle + Clone>(&self, name: &str) -> Result<S, StreamsError> {
+        self.driver.borrow().task.state_store(name)
+    }
+
+    /// Every topic the topology has written to, internal ones included.
+    pub fn produced_topic_names(&self) -> BTreeSet<String> {
+        self.driver.borrow().produced.clone()
+    }
+
+    /// The task's counters.
+    pub fn metrics(&self) -> TaskMetrics {
+        self.driver.borrow().task.metrics()
+    }
+
+    /// Closes the topology: processors close, stores flush and close, and
+    /// the resulting output can still be read.
+    pub fn close(self) -> Result<(), StreamsError> {
+        let mut driver = self.driver.borrow_mut();
+        driver.task.close()?;
+        driver.capture_output()
+    }
+}
+
+/// The driver as the topics hold it.
+#[derive(Clone)]
+struct DriverHandle(Rc<RefCell<Driver>>);
+
+impl DriverHandle {
+    fn pipe(
+        &self,
+        topic: &str,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+        headers: Headers,
+    ) -> Result<(), StreamsError> {
+        let mut driver = self.0.borrow_mut();
+        driver.enqueue(topic, key, value, timestamp, headers)?;
+        driver.run()
+    }
+
+    fn read(&self, topic: &str) -> Option<ProducerRecord> {
+        self.0
+            .borrow_mut()
+            .outputs
+            .get_mut(topic)
+            .and_then(VecDeque::pop_front)
+    }
+
+    fn queue_size(&self, topic: &str) -> usize {
+        self.0.borrow().outputs.get(topic).map_or(0, VecDeque::len)
+    }
+}

@@ -1,0 +1,554 @@
+//! Building and validating topologies.
+
+use std::any::TypeId;
+use std::collections::{BTreeSet, HashMap};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use super::describe::{self, TopologyDescription};
+use super::nodes::ProcessorNode;
+use super::sink::{SinkNode, SinkOptions, SinkTopic};
+use super::source::{OffsetReset, SourceNode, SourceOptions, TimestampExtractor};
+use crate::engine::Node;
+use crate::error::TopologyError;
+use crate::processor::Processor;
+use crate::record::Record;
+use crate::state::{ErasedStoreBuilder, StoreBuilder};
+
+type NodeFactory = Arc<dyn Fn(&TopicNames) -> Box<dyn Node> + Send + Sync>;
+
+/// Resolves topic names for a running task: internal topics (repartition
+/// topics) are prefixed with the application id, as Kafka Streams does.
+pub(crate) struct TopicNames<'a> {
+    pub(crate) application_id: &'a str,
+    pub(crate) internal: &'a BTreeSet<String>,
+}
+
+impl TopicNames<'_> {
+    pub(crate) fn resolve(&self, topic: &str) -> String {
+        if self.internal.contains(topic) {
+            format!("{}-{topic}", self.application_id)
+        } else {
+            topic.to_owned()
+        }
+    }
+}
+
+/// The record type a node takes or forwards, for checking links.
+#[derive(Clone, Copy)]
+struct RecordType {
+    id: TypeId,
+    name: &'static str,
+}
+
+impl RecordType {
+    fn of<K: 'static, V: 'static>() -> Self {
+        Self {
+            id: TypeId::of::<Record<K, V>>(),
+            name: std::any::type_name::<Record<K, V>>(),
+        }
+    }
+}
+
+/// What kind of node a definition is, with what `describe()` prints of it.
+#[derive(Clone)]
+pub(crate) enum NodeKind {
+    Source {
+        topics: Vec<String>,
+        timestamp_extractor: Option<Arc<dyn TimestampExtractor>>,
+        offset_reset: Option<OffsetReset>,
+    },
+    Processor {
+        stores: Vec<String>,
+    },
+    Sink {
+        /// The fixed topic, or `None` when a topic-name extractor chooses.
+        topic: Option<String>,
+        extractor: &'static str,
+    },
+}
+
+#[derive(Clone)]
+pub(crate) struct NodeDef {
+    pub(crate) name: String,
+    pub(crate) parents: Vec<String>,
+    pub(crate) kind: NodeKind,
+    input: Option<RecordType>,
+    output: Option<RecordType>,
+    pub(crate) factory: NodeFactory,
+}
+
+/// A state store of the topology and the processors that use it.
+#[derive(Clone)]
+pub(crate) struct StoreDef {
+    pub(crate) name: String,
+    pub(crate) builder: Arc<dyn ErasedStoreBuilder>,
+}
+
+/// Records sources, processors, sinks and stores; [`build`](Self::build)
+/// checks them and yields a [`Topology`].
+///
+/// Errors found while adding (a duplicate name, say) are kept and reported
+/// by `build`, so calls chain.
+///
+/// ```
+/// use streams_core::prelude::*;
+///
+/// struct Upper;
+/// impl Processor<String, String, String, String> for Upper {
+///     fn process(
+///         &mut self,
+///         ctx: &mut ProcessorContext<'_, String, String>,
+///         record: Record<String, String>,
+///     ) -> Result<(), StreamsError> {
+///         let upper = record.value.to_uppercase();
+///         ctx.forward(record.with_value(upper))
+///     }
+/// }
+///
+/// let topology = TopologyBuilder::new()
+///     .add_source("in", &["words"], SourceOptions::new(StringSerde, StringSerde))
+///     .add_processor("upper", || Upper, &["in"])
+///     .add_sink("out", "shouted", SinkOptions::new(StringSerde, StringSerde), &["upper"])
+///     .build()?;
+/// assert!(topology.describe().to_string().contains("Processor: upper (stores: [])"));
+/// # Ok::<(), TopologyError>(())
+/// ```
+#[derive(Default)]
+pub struct TopologyBuilder {
+    nodes: Vec<NodeDef>,
+    stores: Vec<StoreDef>,
+    connections: Vec<(String, String)>,
+    internal_topics: BTreeSet<String>,
+    error: Option<TopologyError>,
+}
+
+impl TopologyBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn fail(&mut self, error: TopologyError) -> &mut Self {
+        self.error.get_or_insert(error);
+        self
+    }
+
+    fn add_node(&mut self, def: NodeDef) -> &mut Self {
+        if self.nodes.iter().any(|node| node.name == def.name) {
+            return self.fail(TopologyError::DuplicateNode(def.name));
+        }
+        self.nodes.push(def);
+        self
+    }
+
+    /// Adds a source named `name` reading `topics`.
+    pub fn add_source<K, V>(
+        &mut self,
+        name: &str,
+        topics: &[&str],
+        options: SourceOptions<K, V>,
+    ) -> &mut Self
+    where
+        K: Clone + 'static,
+        V: Clone + 'static,
+    {
+        if topics.is_empty() {
+            return self.fail(TopologyError::NoTopics(name.to_owned()));
+        }
+        let SourceOptions {
+            key,
+            value,
+            timestamp_extractor,
+            offset_reset,
+        } = options;
+        self.add_node(NodeDef {
+            name: name.to_owned(),
+            parents: Vec::new(),
+            kind: NodeKind::Source {
+                topics: topics.iter().map(|topic| (*topic).to_owned()).collect(),
+                timestamp_extractor,
+                offset_reset,
+            },
+            input: Some(RecordType::of::<Option<Vec<u8>>, Option<Vec<u8>>>()),
+            output: Some(RecordType::of::<K, V>()),
+            factory: Arc::new(move |_| {
+                Box::new(SourceNode {
+                    key: key.clone(),
+                    value: value.clone(),
+                })
+            }),
+        })
+    }
+
+    /// Adds a processor named `name`, a child of `parents`. `supplier` makes
+    /// a new processor instance for every task.
+    pub fn add_processor<KIn, VIn, KOut, VOut, P>(
+        &mut self,
+        name: &str,
+        supplier: impl Fn() -> P + Send + Sync + 'static,
+        parents: &[&str],
+    ) -> &mut Self
+    where
+        P: Processor<KIn, VIn, KOut, VOut>,
+        KIn: 'static,
+        VIn: 'static,
+        KOut: Clone + 'static,
+        VOut: Clone + 'static,
+    {
+        if parents.is_empty() {
+            return self.fail(TopologyError::NoParent(name.to_owned()));
+        }
+        self.add_node(NodeDef {
+            name: name.to_owned(),
+            parents: parents.iter().map(|parent| (*parent).to_owned()).collect(),
+            kind: NodeKind::Processor { stores: Vec::new() },
+            input: Some(RecordType::of::<KIn, VIn>()),
+            output: Some(RecordType::of::<KOut, VOut>()),
+            factory: Arc::new(move |_| {
+                Box::new(ProcessorNode {
+                    processor: supplier(),
+                    _types: PhantomData,
+                })
+            }),
+        })
+    }
+
+    /// Adds a sink named `name` writing what `parents` forward to `topic`.
+    pub fn add_sink<K: 'static, V: 'static>(
+        &mut self,
+        name: &str,
+        topic: impl Into<SinkTopic<K, V>>,
+        options: SinkOptions<K, V>,
+        parents: &[&str],
+    ) -> &mut Self {
+        if parents.is_empty() {
+            return self.fail(TopologyError::NoParent(name.to_owned()));
+        }
+        let topic = Arc::new(topic.into());
+        let (fixed, extractor) = match &*topic {
+            SinkTopic::Fixed(topic) => (Some(topic.clone()), ""),
+            SinkTopic::Extractor(_) => (None, std::any::type_name::<SinkTopic<K, V>>()),
+        };
+        let options = Arc::new(options);
+        self.add_node(NodeDef {
+            name: name.to_owned(),
+            parents: parents.iter().map(|parent| (*parent).to_owned()).collect(),
+            kind: NodeKind::Sink {
+                topic: fixed,
+                extractor,
+            },
+            input: Some(RecordType::of::<K, V>()),
+            output: None,
+            factory: Arc::new(move |names| {
+                Box::new(SinkNode {
+                    topic: match &*topic {
+                        SinkTopic::Fixed(fixed) => Some(names.resolve(fixed)),
+                        SinkTopic::Extractor(_) => None,
+                    },
+                    extractor: topic.clone(),
+                    options: options.clone(),
+                })
+            }),
+        })
+    }
+
+    /// Adds a state store and connects it to `processors`.
+    pub fn add_state_store(
+        &mut self,
+        builder: impl StoreBuilder,
+        processors: &[&str],
+    ) -> &mut Self {
+        let name = builder.name().to_owned();
+        if self.stores.iter().any(|store| store.name == name) {
+            return self.fail(TopologyError::DuplicateStore(name));
+        }
+        self.stores.push(StoreDef {
+            name: name.clone(),
+            builder: Arc::new(builder),
+        });
+        self.connect_processor_and_stores_inner(processors, &name);
+        self
+    }
+
+    fn connect_processor_and_stores_inner(&mut self, processors: &[&str], store: &str) {
+        for processor in processors {
+            self.connections
+                .push(((*processor).to_owned(), store.to_owned()));
+        }
+    }
+
+    /// Connects `processor` to stores that were added already.
+    pub fn connect_processor_and_stores(&mut self, processor: &str, stores: &[&str]) -> &mut Self {
+        for store in stores {
+            self.connect_processor_and_stores_inner(&[processor], store);
+        }
+        self
+    }
+
+    /// Marks `topic` as internal to the application (a repartition topic):
+    /// tasks read and write it as `<application.id>-<topic>`.
+    pub fn add_internal_topic(&mut self, topic: &str) -> &mut Self {
+        self.internal_topics.insert(topic.to_owned());
+        self
+    }
+
+    /// Validates everything and builds the topology.
+    pub fn build(&mut self) -> Result<Topology, TopologyError> {
+        if let Some(error) = self.error.take() {
+            return Err(error);
+        }
+        let mut nodes = self.nodes.clone();
+        let index: HashMap<&str, usize> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| (node.name.as_str(), i))
+            .collect();
+        if !nodes
+            .iter()
+            .any(|node| matches!(node.kind, NodeKind::Source { .. }))
+        {
+            return Err(TopologyError::Empty);
+        }
+        check_topics(&nodes)?;
+        check_parents(&nodes, &index)?;
+        // Store connections, in the order they were made.
+        for (processor, store) in &self.connections {
+            let node = index
+                .get(processor.as_str())
+                .map(|&i| &mut nodes[i])
+                .ok_or_else(|| TopologyError::UnknownStore {
+                    processor: processor.clone(),
+                    store: store.clone(),
+                })?;
+            if !self.stores.iter().any(|s| &s.name == store) {
+                return Err(TopologyError::UnknownStore {
+                    processor: processor.clone(),
+                    store: store.clone(),
+                });
+            }
+            match &mut node.kind {
+                NodeKind::Processor { stores } if !stores.contains(store) => {
+                    stores.push(store.clone())
+                }
+                NodeKind::Processor { .. } => {}
+                _ => {
+                    return Err(TopologyError::StoreOnNonProcessor {
+                        store: store.clone(),
+                        node: processor.clone(),
+                    })
+                }
+            }
+        }
+        for store in &self.stores {
+            let connected = nodes.iter().any(|node| {
+                matches!(&node.kind, NodeKind::Processor { stores } if stores.contains(&store.name))
+            });
+            if !connected {
+                return Err(TopologyError::StoreNotConnected(store.name.clone()));
+            }
+        }
+        check_acyclic(&nodes, &index)?;
+        let subtopologies = group_subtopologies(&nodes, &index);
+        Ok(Topology {
+            nodes,
+            stores: self.stores.clone(),
+            subtopologies,
+            internal_topics: self.internal_topics.clone(),
+        })
+    }
+}
+
+fn check_topics(nodes: &[NodeDef]) -> Result<(), TopologyError> {
+    let mut readers: HashMap<&str, &str> = HashMap::new();
+    for node in nodes {
+        if let NodeKind::Source { topics, .. } = &node.kind {
+            for topic in topics {
+                if let Some(existing) = readers.insert(topic, &node.name) {
+                    return Err(TopologyError::TopicAlreadyRead {
+                        topic: topic.clone(),
+                        source_node: existing.to_owned(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_parents(nodes: &[NodeDef], index: &HashMap<&str, usize>) -> Result<(), TopologyError> {
+    for node in nodes {
+        for parent_name in &node.parents {
+            let parent = index
+                .get(parent_name.as_str())
+                .map(|&i| &nodes[i])
+                .ok_or_else(|| TopologyError::UnknownParent {
+                    node: node.name.clone(),
+                    parent: parent_name.clone(),
+                })?;
+            let Some(output) = parent.output else {
+                return Err(TopologyError::SinkAsParent {
+                    node: node.name.clone(),
+                    parent: parent_name.clone(),
+                });
+            };
+            if let Some(input) = node.input {
+                if input.id != output.id {
+                    return Err(TopologyError::TypeMismatch {
+                        parent: parent_name.clone(),
+                        child: node.name.clone(),
+                        expected: input.name,
+                        actual: output.name,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_acyclic(nodes: &[NodeDef], index: &HashMap<&str, usize>) -> Result<(), TopologyError> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Visiting,
+        Done,
+    }
+    fn visit(
+        node: usize,
+        nodes: &[NodeDef],
+        index: &HashMap<&str, usize>,
+        marks: &mut [Mark],
+    ) -> Result<(), TopologyError> {
+        match marks[node] {
+            Mark::Done => return Ok(()),
+            Mark::Visiting => return Err(TopologyError::Cycle(nodes[node].name.clone())),
+            Mark::New => {}
+        }
+        marks[node] = Mark::Visiting;
+        for parent in &nodes[node].parents {
+            if let Some(&p) = index.get(parent.as_str()) {
+                visit(p, nodes, index, marks)?;
+            }
+        }
+        marks[node] = Mark::Done;
+        Ok(())
+    }
+    let mut marks = vec![Mark::New; nodes.len()];
+    (0..nodes.len()).try_for_each(|node| visit(node, nodes, index, &mut marks))
+}
+
+/// Splits nodes into sub-topologies: the connected components of the parent
+/// links and of processors sharing a store, numbered in the order their
+/// first node was added, as Kafka Streams numbers them.
+fn group_subtopologies(nodes: &[NodeDef], index: &HashMap<&str, usize>) -> Vec<Vec<usize>> {
+    let mut root: Vec<usize> = (0..nodes.len()).collect();
+    fn find(root: &mut [usize], mut node: usize) -> usize {
+        while root[node] != node {
+            root[node] = root[root[node]];
+            node = root[node];
+        }
+        node
+    }
+    let union = |root: &mut Vec<usize>, a: usize, b: usize| {
+        let (ra, rb) = (find(root, a), find(root, b));
+        root[ra.max(rb)] = ra.min(rb);
+    };
+    let mut store_users: HashMap<&str, usize> = HashMap::new();
+    for (i, node) in nodes.iter().enumerate() {
+        for parent in &node.parents {
+            if let Some(&p) = index.get(parent.as_str()) {
+                union(&mut root, i, p);
+            }
+        }
+        if let NodeKind::Processor { stores } = &node.kind {
+            for store in stores {
+                match store_users.get(store.as_str()) {
+                    Some(&other) => union(&mut root, i, other),
+                    None => {
+                        store_users.insert(store, i);
+                    }
+                }
+            }
+        }
+    }
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    for node in 0..nodes.len() {
+        let r = find(&mut root, node);
+        match groups.iter_mut().find(|(group_root, _)| *group_root == r) {
+            Some((_, members)) => members.push(node),
+            None => groups.push((r, vec![node])),
+        }
+    }
+    groups.into_iter().map(|(_, members)| members).collect()
+}
+
+/// A validated topology: the nodes and stores from which tasks are built.
+#[derive(Clone)]
+pub struct Topology {
+    pub(crate) nodes: Vec<NodeDef>,
+    pub(crate) stores: Vec<StoreDef>,
+    /// Node indices of each sub-topology, by sub-topology id.
+    pub(crate) subtopologies: Vec<Vec<usize>>,
+    pub(crate) internal_topics: BTreeSet<String>,
+}
+
+impl Topology {
+    /// The Kafka Streams-style description of this topology.
+    pub fn describe(&self) -> TopologyDescription {
+        describe::describe(self)
+    }
+
+    /// Every topic a source of this topology reads.
+    pub fn source_topics(&self) -> BTreeSet<String> {
+        self.nodes
+            .iter()
+            .filter_map(|node| match &node.kind {
+                NodeKind::Source { topics, .. } => Some(topics.iter().cloned()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// The internal (repartition) topics, without the application-id prefix.
+    pub fn internal_topics(&self) -> &BTreeSet<String> {
+        &self.internal_topics
+    }
+
+    /// Where the source reading `topic` starts without a committed offset,
+    /// if it chose.
+    pub fn offset_reset(&self, topic: &str) -> Option<OffsetReset> {
+        self.nodes.iter().find_map(|node| match &node.kind {
+            NodeKind::Source {
+                topics,
+                offset_reset,
+                ..
+            } if topics.iter().any(|t| t == topic) => *offset_reset,
+            _ => None,
+        })
+    }
+
+    /// The changelog topics of the stores that log, for `application_id`.
+    pub fn changelog_topics(&self, application_id: &str) -> Vec<String> {
+        self.stores
+            .iter()
+            .filter(|store| store.builder.logging_enabled())
+            .map(|store| format!("{application_id}-{}-changelog", store.name))
+            .collect()
+    }
+
+    /// The number of sub-topologies.
+    pub fn subtopology_count(&self) -> usize {
+        self.subtopologies.len()
+    }
+
+    /// The names of the state stores.
+    pub fn store_names(&self) -> Vec<&str> {
+        self.stores
+            .iter()
+            .map(|store| store.name.as_str())
+            .collect()
+    }
+}

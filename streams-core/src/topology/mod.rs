@@ -1,0 +1,23 @@
+//! Topologies: the graph of sources, processors, sinks and stores.
+//!
+//! A [`TopologyBuilder`] records nodes and stores by name; [`TopologyBuilder::build`]
+//! validates them (names, parents, store connections, record types, cycles)
+//! and splits the graph into sub-topologies, giving a [`Topology`] that tasks
+//! can be created from and that [`describe`](Topology::describe)s itself in
+//! Kafka Streams' text layout.
+
+mod builder;
+mod describe;
+mod nodes;
+mod sink;
+mod source;
+
+pub use builder::{Topology, TopologyBuilder};
+pub use describe::TopologyDescription;
+pub use sink::{SinkOptions, SinkTopic, StreamPartitioner, TopicNameExtractor};
+pub use source::{
+    DeserializationHandler, FailOnInvalidTimestamp, LogAndSkipOnInvalidTimestamp, OffsetReset,
+    SourceOptions, TimestampExtractor, UsePartitionTimeOnInvalidTimestamp,
+};
+
+pub(crate) use builder::{NodeKind, TopicNames};

@@ -1,0 +1,155 @@
+//! Sink nodes: serialize records and write them to topics.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use crate::engine::{take_record, Node, NodeContext};
+use crate::error::StreamsError;
+use crate::processor::PunctuatorId;
+use crate::record::{ProducerRecord, RecordMetadata};
+use crate::serde::Serializer;
+
+/// Chooses the topic of each record a sink writes.
+pub trait TopicNameExtractor<K, V>: Send + Sync {
+    /// The topic for this record; `metadata` is where its input came from.
+    fn extract(&self, key: &K, value: &V, metadata: Option<&RecordMetadata>) -> String;
+}
+
+impl<K, V, F> TopicNameExtractor<K, V> for F
+where
+    F: Fn(&K, &V, Option<&RecordMetadata>) -> String + Send + Sync,
+{
+    fn extract(&self, key: &K, value: &V, metadata: Option<&RecordMetadata>) -> String {
+        self(key, value, metadata)
+    }
+}
+
+/// Chooses the partition of each record a sink writes.
+pub trait StreamPartitioner<K, V>: Send + Sync {
+    /// The partition of `topic` (which has `partitions` partitions), or
+    /// `None` for the producer's default partitioning by key hash.
+    fn partition(&self, topic: &str, key: &K, value: &V, partitions: i32) -> Option<i32>;
+}
+
+/// The topic a sink writes to.
+pub enum SinkTopic<K, V> {
+    /// Always this topic.
+    Fixed(String),
+    /// A topic chosen per record.
+    Extractor(Arc<dyn TopicNameExtractor<K, V>>),
+}
+
+impl<K, V> From<&str> for SinkTopic<K, V> {
+    fn from(topic: &str) -> Self {
+        Self::Fixed(topic.to_owned())
+    }
+}
+
+impl<K, V> From<String> for SinkTopic<K, V> {
+    fn from(topic: String) -> Self {
+        Self::Fixed(topic)
+    }
+}
+
+impl<K, V> SinkTopic<K, V> {
+    /// A per-record topic chosen by `extractor`.
+    pub fn extractor(extractor: impl TopicNameExtractor<K, V> + 'static) -> Self {
+        Self::Extractor(Arc::new(extractor))
+    }
+}
+
+/// How a sink writes: serializers and an optional partitioner.
+pub struct SinkOptions<K, V> {
+    pub(crate) key: Arc<dyn Serializer<K>>,
+    pub(crate) value: Arc<dyn Serializer<V>>,
+    pub(crate) partitioner: Option<Arc<dyn StreamPartitioner<K, V>>>,
+}
+
+impl<K, V> SinkOptions<K, V> {
+    /// Writes keys with `key` and values with `value`.
+    pub fn new(key: impl Serializer<K> + 'static, value: impl Serializer<V> + 'static) -> Self {
+        Self {
+            key: Arc::new(key),
+            value: Arc::new(value),
+            partitioner: None,
+        }
+    }
+
+    /// Chooses partitions with `partitioner`.
+    pub fn partitioner(mut self, partitioner: impl StreamPartitioner<K, V> + 'static) -> Self {
+        self.partitioner = Some(Arc::new(partitioner));
+        self
+    }
+}
+
+pub(crate) struct SinkNode<K, V> {
+    /// The resolved fixed topic, or `None` when the extractor chooses.
+    pub(crate) topic: Option<String>,
+    pub(crate) extractor: Arc<SinkTopic<K, V>>,
+    pub(crate) options: Arc<SinkOptions<K, V>>,
+}
+
+impl<K: 'static, V: 'static> Node for SinkNode<K, V> {
+    fn init(&mut self, _ctx: NodeContext<'_>) -> Result<(), StreamsError> {
+        Ok(())
+    }
+
+    fn process(&mut self, ctx: NodeContext<'_>, slot: &mut dyn Any) -> Result<(), StreamsError> {
+        let record = take_record::<K, V>(ctx.name(), slot)?;
+        let topic = match (&self.topic, &*self.extractor) {
+            (Some(topic), _) => topic.clone(),
+            (None, SinkTopic::Extractor(extractor)) => extractor.extract(
+                &record.key,
+                &record.value,
+                ctx.task.record_metadata.as_ref(),
+            ),
+            (None, SinkTopic::Fixed(topic)) => topic.clone(),
+        };
+        let serde_error = |source| StreamsError::Serde {
+            context: format!(
+                "sink `{}` could not serialize a record for `{topic}`",
+                ctx.name()
+            ),
+            source,
+        };
+        let key = self
+            .options
+            .key
+            .serialize(&topic, &record.key)
+            .map_err(serde_error)?;
+        let value = self
+            .options
+            .value
+            .serialize(&topic, &record.value)
+            .map_err(serde_error)?;
+        let partition = match &self.options.partitioner {
+            Some(partitioner) => {
+                let partitions = (ctx.task.partition_count)(&topic).unwrap_or(1);
+                partitioner.partition(&topic, &record.key, &record.value, partitions)
+            }
+            None => None,
+        };
+        ctx.task.collector.send(ProducerRecord {
+            topic,
+            partition,
+            key,
+            value,
+            timestamp: record.timestamp,
+            headers: record.headers,
+        });
+        Ok(())
+    }
+
+    fn punctuate(
+        &mut self,
+        _ctx: NodeContext<'_>,
+        _punctuator: PunctuatorId,
+        _timestamp: i64,
+    ) -> Result<(), StreamsError> {
+        Ok(())
+    }
+
+    fn close(&mut self, _ctx: NodeContext<'_>) -> Result<(), StreamsError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! Source nodes: read records from topics and deserialize them.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use crate::engine::{take_record, Node, NodeContext};
+use crate::error::StreamsError;
+use crate::processor::PunctuatorId;
+use crate::record::ConsumerRecord;
+use crate::serde::Deserializer;
+
+/// Chooses the timestamp of each input record.
+///
+/// `partition_time` is the largest timestamp extracted so far in the record's
+/// partition (-1 before the first). Returning a negative timestamp drops the
+/// record (counted in the task's `dropped_records`); returning an error stops
+/// processing.
+pub trait TimestampExtractor: Send + Sync {
+    /// The timestamp of `record`.
+    fn extract(&self, record: &ConsumerRecord, partition_time: i64) -> Result<i64, StreamsError>;
+}
+
+/// The default: the record's own timestamp; a negative one is an error.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FailOnInvalidTimestamp;
+
+impl TimestampExtractor for FailOnInvalidTimestamp {
+    fn extract(&self, record: &ConsumerRecord, _partition_time: i64) -> Result<i64, StreamsError> {
+        if record.timestamp < 0 {
+            return Err(StreamsError::InvalidTimestamp {
+                topic: record.topic.clone(),
+                partition: record.partition,
+                offset: record.offset,
+                timestamp: record.timestamp,
+            });
+        }
+        Ok(record.timestamp)
+    }
+}
+
+/// The record's own timestamp; records with a negative one are skipped.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogAndSkipOnInvalidTimestamp;
+
+impl TimestampExtractor for LogAndSkipOnInvalidTimestamp {
+    fn extract(&self, record: &ConsumerRecord, _partition_time: i64) -> Result<i64, StreamsError> {
+        if record.timestamp < 0 {
+            tracing::warn!(
+                topic = %record.topic,
+                partition = record.partition,
+                offset = record.offset,
+                timestamp = record.timestamp,
+                "skipping record with invalid timestamp"
+            );
+        }
+        Ok(record.timestamp)
+    }
+}
+
+/// The record's own timestamp; a negative one is replaced by the partition time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UsePartitionTimeOnInvalidTimestamp;
+
+impl TimestampExtractor for UsePartitionTimeOnInvalidTimestamp {
+    fn extract(&self, record: &ConsumerRecord, partition_time: i64) -> Result<i64, StreamsError> {
+        if record.timestamp >= 0 {
+            return Ok(record.timestamp);
+        }
+        if partition_time < 0 {
+            return FailOnInvalidTimestamp.extract(record, partition_time);
+        }
+        Ok(partition_time)
+    }
+}
+
+/// Where a source starts reading when its group has no committed offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    /// From the first retained record.
+    Earliest,
+    /// From the end: only records produced from now on.
+    Latest,
+}
+
+/// What to do with a record whose key or value cannot be deserialized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeserializationHandler {
+    /// Stop processing with an error (Kafka's `LogAndFailExceptionHandler`).
+    #[default]
+    LogAndFail,
+    /// Log, count in `dropped_records`, and go on with the next record.
+    LogAndContinue,
+}
+
+/// How a source reads its topics: deserializers, timestamps, offset reset.
+pub struct SourceOptions<K, V> {
+    pub(crate) key: Arc<dyn Deserializer<K>>,
+    pub(crate) value: Arc<dyn Deserializer<V>>,
+    pub(crate) timestamp_extractor: Option<Arc<dyn TimestampExtractor>>,
+    pub(crate) offset_reset: Option<OffsetReset>,
+}
+
+impl<K, V> SourceOptions<K, V> {
+    /// Reads keys with `key` and values with `value`.
+    pub fn new(key: impl Deserializer<K> + 'static, value: impl Deserializer<V> + 'static) -> Self {
+        Self {
+            key: Arc::new(key),
+            value: Arc::new(value),
+            timestamp_extractor: None,
+            offset_reset: None,
+        }
+    }
+
+    /// Uses `extractor` instead of the task's default.
+    pub fn timestamp_extractor(mut self, extractor: impl TimestampExtractor + 'static) -> Self {
+        self.timestamp_extractor = Some(Arc::new(extractor));
+        self
+    }
+
+    /// Sets where to start without a committed offset.
+    pub fn offset_reset(mut self, reset: OffsetReset) -> Self {
+        self.offset_reset = Some(reset);
+        self
+    }
+}
+
+/// The raw record type a source node receives.
+pub(crate) type RawRecord = crate::record::Record<Option<Vec<u8>>, Option<Vec<u8>>>;
+
+pub(crate) struct SourceNode<K, V> {
+    pub(crate) key: Arc<dyn Deserializer<K>>,
+    pub(crate) value: Arc<dyn Deserializer<V>>,
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> Node for SourceNode<K, V> {
+    fn init(&mut self, _ctx: NodeContext<'_>) -> Result<(), StreamsError> {
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        mut ctx: NodeContext<'_>,
+        slot: &mut dyn Any,
+    ) -> Result<(), StreamsError> {
+        let raw: RawRecord = take_record(ctx.name(), slot)?;
+        let topic = ctx
+            .task
+            .record_metadata
+            .as_ref()
+            .map(|metadata| metadata.topic.clone())
+            .unwrap_or_default();
+        let decoded = self
+            .key
+            .deserialize(&topic, raw.key.as_deref())
+            .and_then(|key| Ok((key, self.value.deserialize(&topic, raw.value.as_deref())?)));
+        match decoded {
+            Ok((key, value)) => ctx.forward(raw.with_key(key).with_value(value)),
+            Err(source) => {
+                let context = format!("source `{}` could not deserialize a record", ctx.name());
+                match ctx.task.deserialization_handler {
+                    DeserializationHandler::LogAndFail => {
+                        Err(StreamsError::Serde { context, source })
+                    }
+                    DeserializationHandler::LogAndContinue => {
+                        tracing::warn!(metadata = ?ctx.task.record_metadata, error = %source, "{context}; skipping it");
+                        ctx.task.metrics.dropped_records += 1;
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+
+    fn punctuate(
+        &mut self,
+        _ctx: NodeContext<'_>,
+        _punctuator: PunctuatorId,
+        _timestamp: i64,
+    ) -> Result<(), StreamsError> {
+        Ok(())
+    }
+
+    fn close(&mut self, _ctx: NodeContext<'_>) -> Result<(), StreamsError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,161 @@
+//! Stream-time and wall-clock punctuation, as Kafka Streams fires it.
+
+use std::time::Duration;
+
+use streams_core::prelude::*;
+
+/// Schedules one punctuator and forwards `("tick", fire time)` each time it
+/// fires; cancels itself when it sees the value "cancel".
+struct Ticker {
+    kind: PunctuationType,
+    interval: Duration,
+    id: Option<PunctuatorId>,
+}
+
+impl Processor<String, String, String, i64> for Ticker {
+    fn init(&mut self, ctx: &mut ProcessorContext<'_, String, i64>) -> Result<(), StreamsError> {
+        self.id = Some(ctx.schedule(self.interval, self.kind)?);
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, i64>,
+        record: Record<String, String>,
+    ) -> Result<(), StreamsError> {
+        if record.value == "cancel" {
+            if let Some(id) = self.id.take() {
+                ctx.cancel(id);
+            }
+        }
+        Ok(())
+    }
+
+    fn punctuate(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, i64>,
+        punctuator: PunctuatorId,
+        timestamp: i64,
+    ) -> Result<(), StreamsError> {
+        assert_eq!(Some(punctuator), self.id);
+        assert!(
+            ctx.record_metadata().is_none(),
+            "no input record during punctuation"
+        );
+        ctx.forward(Record::new("tick".to_string(), timestamp, timestamp))
+    }
+}
+
+fn driver(kind: PunctuationType, interval: Duration) -> TopologyTestDriver {
+    let topology = TopologyBuilder::new()
+        .add_source("in", &["in"], SourceOptions::new(StringSerde, StringSerde))
+        .add_processor(
+            "ticker",
+            move || Ticker {
+                kind,
+                interval,
+                id: None,
+            },
+            &["in"],
+        )
+        .add_sink(
+            "out",
+            "ticks",
+            SinkOptions::new(StringSerde, I64Serde),
+            &["ticker"],
+        )
+        .build()
+        .expect("valid topology");
+    TopologyTestDriver::new(&topology).expect("driver starts")
+}
+
+fn ticks(driver: &TopologyTestDriver) -> Vec<i64> {
+    driver
+        .create_output_topic("ticks", StringSerde, I64Serde)
+        .read_values_to_list()
+        .expect("ticks decode")
+}
+
+fn pipe_seconds(driver: &TopologyTestDriver, seconds: impl IntoIterator<Item = i64>) {
+    let input = driver.create_input_topic("in", StringSerde, StringSerde);
+    for second in seconds {
+        input
+            .pipe_input_at("k".into(), "v".into(), second * 1000)
+            .expect("processing succeeds");
+    }
+}
+
+#[test]
+fn stream_time_punctuation_is_aligned_to_zero() {
+    let driver = driver(PunctuationType::StreamTime, Duration::from_secs(10));
+    pipe_seconds(&driver, 0..60);
+    assert_eq!(
+        ticks(&driver),
+        vec![0, 10_000, 20_000, 30_000, 40_000, 50_000]
+    );
+}
+
+#[test]
+fn stream_time_punctuation_starting_late_fires_at_the_first_record() {
+    let driver = driver(PunctuationType::StreamTime, Duration::from_secs(10));
+    pipe_seconds(&driver, 1..=60);
+    assert_eq!(
+        ticks(&driver),
+        vec![1_000, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000]
+    );
+}
+
+#[test]
+fn stream_time_never_moves_back_and_needs_input() {
+    let driver = driver(PunctuationType::StreamTime, Duration::from_secs(10));
+    assert!(ticks(&driver).is_empty(), "no punctuation without data");
+    // Out-of-order records do not lower stream time or refire punctuation.
+    pipe_seconds(&driver, [25, 3, 12, 29, 31]);
+    assert_eq!(ticks(&driver), vec![25_000, 31_000]);
+    driver
+        .advance_wall_clock_time(Duration::from_secs(3600))
+        .expect("advance");
+    assert!(
+        ticks(&driver).is_empty(),
+        "wall-clock time does not drive stream time"
+    );
+}
+
+#[test]
+fn wall_clock_punctuation_fires_from_the_clock() {
+    let driver = driver(PunctuationType::WallClockTime, Duration::from_secs(1));
+    pipe_seconds(&driver, [100, 200]);
+    assert!(
+        ticks(&driver).is_empty(),
+        "records do not drive wall-clock punctuation"
+    );
+    driver
+        .advance_wall_clock_time(Duration::from_millis(999))
+        .expect("advance");
+    assert!(ticks(&driver).is_empty());
+    driver
+        .advance_wall_clock_time(Duration::from_millis(1))
+        .expect("advance");
+    assert_eq!(ticks(&driver), vec![1_000]);
+    // A jump fires once, then the schedule realigns to the interval.
+    driver
+        .advance_wall_clock_time(Duration::from_millis(3_500))
+        .expect("advance");
+    assert_eq!(ticks(&driver), vec![4_500]);
+    driver
+        .advance_wall_clock_time(Duration::from_millis(500))
+        .expect("advance");
+    assert_eq!(ticks(&driver), vec![5_000]);
+}
+
+#[test]
+fn cancelled_punctuation_stops() {
+    let driver = driver(PunctuationType::StreamTime, Duration::from_secs(10));
+    pipe_seconds(&driver, [0, 10]);
+    driver
+        .create_input_topic("in", StringSerde, StringSerde)
+        .pipe_input_at("k".into(), "cancel".into(), 15_000)
+        .expect("process");
+    pipe_seconds(&driver, [20, 30]);
+    assert_eq!(ticks(&driver), vec![0, 10_000]);
+}
