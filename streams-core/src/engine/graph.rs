@@ -18,16 +18,23 @@ use crate::record::Record;
 pub(crate) type NodeId = usize;
 
 /// A node of a running task: a source, a processor or a sink.
+/// Sources and sinks only process; processors use every hook.
 pub(crate) trait Node {
-    fn init(&mut self, ctx: NodeContext<'_>) -> Result<(), StreamsError>;
+    fn init(&mut self, _ctx: NodeContext<'_>) -> Result<(), StreamsError> {
+        Ok(())
+    }
     fn process(&mut self, ctx: NodeContext<'_>, record: &mut dyn Any) -> Result<(), StreamsError>;
     fn punctuate(
         &mut self,
-        ctx: NodeContext<'_>,
-        punctuator: PunctuatorId,
-        timestamp: i64,
-    ) -> Result<(), StreamsError>;
-    fn close(&mut self, ctx: NodeContext<'_>) -> Result<(), StreamsError>;
+        _ctx: NodeContext<'_>,
+        _punctuator: PunctuatorId,
+        _timestamp: i64,
+    ) -> Result<(), StreamsError> {
+        Ok(())
+    }
+    fn close(&mut self, _ctx: NodeContext<'_>) -> Result<(), StreamsError> {
+        Ok(())
+    }
 }
 
 struct GraphNode {

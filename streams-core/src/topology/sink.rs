@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use crate::engine::{take_record, Node, NodeContext};
 use crate::error::StreamsError;
-use crate::processor::PunctuatorId;
 use crate::record::{ProducerRecord, RecordMetadata};
 use crate::serde::Serializer;
 
@@ -90,10 +89,6 @@ pub(crate) struct SinkNode<K, V> {
 }
 
 impl<K: 'static, V: 'static> Node for SinkNode<K, V> {
-    fn init(&mut self, _ctx: NodeContext<'_>) -> Result<(), StreamsError> {
-        Ok(())
-    }
-
     fn process(&mut self, ctx: NodeContext<'_>, slot: &mut dyn Any) -> Result<(), StreamsError> {
         let record = take_record::<K, V>(ctx.name(), slot)?;
         let topic = match (&self.topic, &*self.extractor) {
@@ -137,19 +132,6 @@ impl<K: 'static, V: 'static> Node for SinkNode<K, V> {
             timestamp: record.timestamp,
             headers: record.headers,
         });
-        Ok(())
-    }
-
-    fn punctuate(
-        &mut self,
-        _ctx: NodeContext<'_>,
-        _punctuator: PunctuatorId,
-        _timestamp: i64,
-    ) -> Result<(), StreamsError> {
-        Ok(())
-    }
-
-    fn close(&mut self, _ctx: NodeContext<'_>) -> Result<(), StreamsError> {
         Ok(())
     }
 }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use crate::engine::{take_record, Node, NodeContext};
 use crate::error::StreamsError;
-use crate::processor::PunctuatorId;
 use crate::record::ConsumerRecord;
 use crate::serde::Deserializer;
 
@@ -133,10 +132,6 @@ pub(crate) struct SourceNode<K, V> {
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> Node for SourceNode<K, V> {
-    fn init(&mut self, _ctx: NodeContext<'_>) -> Result<(), StreamsError> {
-        Ok(())
-    }
-
     fn process(
         &mut self,
         mut ctx: NodeContext<'_>,
@@ -169,18 +164,5 @@ impl<K: Clone + 'static, V: Clone + 'static> Node for SourceNode<K, V> {
                 }
             }
         }
-    }
-
-    fn punctuate(
-        &mut self,
-        _ctx: NodeContext<'_>,
-        _punctuator: PunctuatorId,
-        _timestamp: i64,
-    ) -> Result<(), StreamsError> {
-        Ok(())
-    }
-
-    fn close(&mut self, _ctx: NodeContext<'_>) -> Result<(), StreamsError> {
-        Ok(())
     }
 }

@@ -3,83 +3,17 @@
 
 use streams_core::prelude::*;
 use streams_core::state::{KeyValueStore, Stores};
-
-/// Splits lines into lowercase words keyed by the word.
-struct Split;
-
-impl Processor<(), String, String, String> for Split {
-    fn process(
-        &mut self,
-        ctx: &mut ProcessorContext<'_, String, String>,
-        record: Record<(), String>,
-    ) -> Result<(), StreamsError> {
-        for word in record.value.split_whitespace() {
-            let word = word.to_lowercase();
-            ctx.forward(Record {
-                key: word.clone(),
-                value: word,
-                timestamp: record.timestamp,
-                headers: record.headers.clone(),
-            })?;
-        }
-        Ok(())
-    }
-}
-
-/// Counts words in a store and forwards each new count.
-#[derive(Default)]
-struct Count {
-    store: Option<KeyValueStore<String, i64>>,
-}
-
-impl Processor<String, String, String, i64> for Count {
-    fn init(&mut self, ctx: &mut ProcessorContext<'_, String, i64>) -> Result<(), StreamsError> {
-        self.store = Some(ctx.state_store("counts")?);
-        Ok(())
-    }
-
-    fn process(
-        &mut self,
-        ctx: &mut ProcessorContext<'_, String, i64>,
-        record: Record<String, String>,
-    ) -> Result<(), StreamsError> {
-        let Some(store) = &self.store else {
-            return Ok(());
-        };
-        let count = store.get(&record.key)?.unwrap_or(0) + 1;
-        store.put(&record.key, &count)?;
-        ctx.forward(record.with_value(count))
-    }
-}
+use streams_examples::word_count::{self, CountWords, SplitWords};
 
 fn word_count() -> Topology {
-    TopologyBuilder::new()
-        .add_source(
-            "lines",
-            &["text"],
-            SourceOptions::new(UnitSerde, StringSerde),
-        )
-        .add_processor("split", || Split, &["lines"])
-        .add_processor("count", Count::default, &["split"])
-        .add_state_store(
-            Stores::key_value_store_builder::<String, i64>("counts").in_memory(),
-            &["count"],
-        )
-        .add_sink(
-            "counts",
-            "word-counts",
-            SinkOptions::new(StringSerde, I64Serde),
-            &["count"],
-        )
-        .build()
-        .expect("valid topology")
+    word_count::topology().expect("valid topology")
 }
 
 #[test]
 fn counts_words_with_exact_records_and_timestamps() {
     let driver = TopologyTestDriver::new(&word_count()).expect("driver");
-    let text = driver.create_input_topic("text", UnitSerde, StringSerde);
-    let counts = driver.create_output_topic("word-counts", StringSerde, I64Serde);
+    let text = driver.create_input_topic(word_count::INPUT_TOPIC, UnitSerde, StringSerde);
+    let counts = driver.create_output_topic(word_count::OUTPUT_TOPIC, StringSerde, I64Serde);
 
     text.pipe_value_at("Hello Kafka Streams".into(), 1_000)
         .expect("process");
@@ -167,8 +101,8 @@ fn processors_reach_only_connected_stores() {
             &["text"],
             SourceOptions::new(UnitSerde, StringSerde),
         )
-        .add_processor("count", Count::default, &["split"])
-        .add_processor("split", || Split, &["lines"])
+        .add_processor("count", CountWords::default, &["split"])
+        .add_processor("split", || SplitWords, &["lines"])
         .add_processor("sneaky", || Sneaky, &["lines"])
         .add_state_store(
             Stores::key_value_store_builder::<String, i64>("counts").in_memory(),
