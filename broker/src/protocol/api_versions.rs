@@ -30,6 +30,7 @@ const SERVED: &[(ApiKey, i16)] = &[
     (ApiKey::CreateTopics, 7),
     (ApiKey::DeleteTopics, 6),
     (ApiKey::DescribeConfigs, 4),
+    (ApiKey::AlterConfigs, 2),
     (ApiKey::CreatePartitions, 3),
     (ApiKey::DeleteGroups, 2),
     (ApiKey::IncrementalAlterConfigs, 1),

@@ -1,4 +1,4 @@
-//! DescribeConfigs and IncrementalAlterConfigs.
+//! DescribeConfigs, IncrementalAlterConfigs and (legacy) AlterConfigs.
 //!
 //! Described as Kafka describes them: every config of the resource, defaults
 //! included, each with its source, so clients can read effective values
@@ -11,8 +11,8 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::incremental_alter_configs_request::AlterableConfig;
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{
-    DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest,
-    IncrementalAlterConfigsResponse,
+    alter_configs_response, AlterConfigsRequest, AlterConfigsResponse, DescribeConfigsRequest,
+    DescribeConfigsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
 };
 
 use super::{str_bytes, Context};
@@ -146,6 +146,77 @@ fn apply(
     }
 }
 
+/// The outcome of altering one resource.
+type AlterOutcome = Result<(), (ResponseError, String)>;
+
+/// Alters one resource's config with `change`; only topics are alterable.
+fn alter_resource(
+    ctx: &Context<'_>,
+    resource_type: i8,
+    name: &str,
+    validate_only: bool,
+    change: impl FnOnce(&mut TopicConfig) -> Result<(), ConfigError>,
+) -> AlterOutcome {
+    match resource_type {
+        TOPIC => ctx
+            .state
+            .topics
+            .alter_config(name, validate_only, change)
+            .map_err(|e| (e.response_error(), e.to_string())),
+        BROKER => Err((
+            ResponseError::InvalidRequest,
+            "broker configs are static".to_owned(),
+        )),
+        other => Err((
+            ResponseError::InvalidRequest,
+            format!("unsupported resource type {other}"),
+        )),
+    }
+}
+
+/// The error fields of a response, from an outcome.
+fn error_fields(outcome: AlterOutcome) -> (i16, Option<kafka_protocol::protocol::StrBytes>) {
+    match outcome {
+        Ok(()) => (0, None),
+        Err((error, message)) => (error.code(), Some(str_bytes(message))),
+    }
+}
+
+/// AlterConfigs replaces every override of the resource with those given.
+pub(super) fn alter_legacy(
+    ctx: &Context<'_>,
+    request: AlterConfigsRequest,
+) -> AlterConfigsResponse {
+    let responses = request
+        .resources
+        .into_iter()
+        .map(|resource| {
+            let overrides = resource
+                .configs
+                .iter()
+                .filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string())));
+            let outcome = alter_resource(
+                ctx,
+                resource.resource_type,
+                &resource.resource_name,
+                request.validate_only,
+                |config| {
+                    *config = TopicConfig::from_overrides(overrides)?;
+                    Ok(())
+                },
+            );
+            let (code, message) = error_fields(outcome);
+            alter_configs_response::AlterConfigsResourceResponse::default()
+                .with_resource_type(resource.resource_type)
+                .with_resource_name(resource.resource_name)
+                .with_error_code(code)
+                .with_error_message(message)
+        })
+        .collect();
+    AlterConfigsResponse::default().with_responses(responses)
+}
+
+/// IncrementalAlterConfigs applies each change to the current overrides.
 pub(super) fn alter(
     ctx: &Context<'_>,
     request: IncrementalAlterConfigsRequest,
@@ -154,35 +225,24 @@ pub(super) fn alter(
         .resources
         .into_iter()
         .map(|resource| {
-            let response = AlterConfigsResourceResponse::default()
+            let outcome = alter_resource(
+                ctx,
+                resource.resource_type,
+                &resource.resource_name,
+                request.validate_only,
+                |config| {
+                    resource
+                        .configs
+                        .iter()
+                        .try_for_each(|change| apply(config, change, ctx))
+                },
+            );
+            let (code, message) = error_fields(outcome);
+            AlterConfigsResourceResponse::default()
                 .with_resource_type(resource.resource_type)
-                .with_resource_name(resource.resource_name.clone());
-            let outcome = match resource.resource_type {
-                TOPIC => ctx
-                    .state
-                    .topics
-                    .alter_config(&resource.resource_name, request.validate_only, |config| {
-                        resource
-                            .configs
-                            .iter()
-                            .try_for_each(|change| apply(config, change, ctx))
-                    })
-                    .map_err(|e| (e.response_error(), e.to_string())),
-                BROKER => Err((
-                    ResponseError::InvalidRequest,
-                    "broker configs are static".to_owned(),
-                )),
-                other => Err((
-                    ResponseError::InvalidRequest,
-                    format!("unsupported resource type {other}"),
-                )),
-            };
-            match outcome {
-                Ok(()) => response,
-                Err((error, message)) => response
-                    .with_error_code(error.code())
-                    .with_error_message(Some(str_bytes(message))),
-            }
+                .with_resource_name(resource.resource_name)
+                .with_error_code(code)
+                .with_error_message(message)
         })
         .collect();
     IncrementalAlterConfigsResponse::default().with_responses(responses)

@@ -134,6 +134,7 @@ pub(crate) async fn handle(
             encode(api, version, id, &topics::create_partitions(&ctx, body!()))
         }
         ApiKey::DescribeConfigs => encode(api, version, id, &configs::describe(&ctx, body!())),
+        ApiKey::AlterConfigs => encode(api, version, id, &configs::alter_legacy(&ctx, body!())),
         ApiKey::IncrementalAlterConfigs => encode(api, version, id, &configs::alter(&ctx, body!())),
         ApiKey::DescribeCluster => encode(api, version, id, &cluster::describe(&ctx, body!())),
         ApiKey::FindCoordinator => {

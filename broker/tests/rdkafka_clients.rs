@@ -1,0 +1,453 @@
+//! End-to-end tests through librdkafka (the rdkafka crate).
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::{assign_from_start, consume, consumer, produce_all, values, wait_until, TestBroker};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, AlterConfig, NewTopic, ResourceSpecifier, TopicReplication,
+};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::FromClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn admin(bootstrap: &str) -> AdminClient<DefaultClientContext> {
+    AdminClient::from_config(&common::client_config(bootstrap, &[])).expect("admin client")
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
+#[test]
+fn every_compression_round_trips() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = TestBroker::start(dir.path());
+    for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
+        let topic = format!("compressed-{codec}");
+        let sent = values(codec, 500);
+        produce_all(
+            &broker.bootstrap,
+            &topic,
+            Some(0),
+            &sent,
+            &[("compression.type", codec), ("acks", "all")],
+        );
+        let consumer = consumer(&broker.bootstrap, "unused", &[]);
+        assign_from_start(&consumer, &topic, 1);
+        assert_eq!(
+            consume(&consumer, sent.len(), TIMEOUT),
+            sent,
+            "codec {codec}"
+        );
+    }
+}
+
+#[test]
+fn admin_operations_and_configs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = TestBroker::start(dir.path());
+    let admin = admin(&broker.bootstrap);
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(5)));
+    block_on(async {
+        let topic =
+            NewTopic::new("configured", 3, TopicReplication::Fixed(1)).set("retention.ms", "60000");
+        let bad = NewTopic::new("bad", 1, TopicReplication::Fixed(1)).set("retention.ms", "soon");
+        let results = admin
+            .create_topics([&topic, &bad], &options)
+            .await
+            .expect("create");
+        assert!(results[0].is_ok(), "{:?}", results[0]);
+        assert!(results[1].is_err(), "invalid config refused");
+        let again = admin
+            .create_topics([&topic], &options)
+            .await
+            .expect("create again");
+        assert!(again[0].is_err(), "duplicate refused");
+
+        let described = admin
+            .describe_configs([&ResourceSpecifier::Topic("configured")], &options)
+            .await
+            .expect("describe");
+        let resource = described[0].as_ref().expect("topic described");
+        let entries: HashMap<&str, Option<&str>> = resource
+            .entries
+            .iter()
+            .map(|e| (e.name.as_str(), e.value.as_deref()))
+            .collect();
+        assert_eq!(entries.get("retention.ms"), Some(&Some("60000")));
+        assert_eq!(
+            entries.get("cleanup.policy"),
+            Some(&Some("delete")),
+            "defaults are described too"
+        );
+
+        let alter = AlterConfig::new(ResourceSpecifier::Topic("configured"))
+            .set("message.timestamp.type", "LogAppendTime");
+        let altered = admin
+            .alter_configs([&alter], &options)
+            .await
+            .expect("alter");
+        assert!(altered[0].is_ok(), "{:?}", altered[0]);
+
+        let grown = admin
+            .create_partitions(
+                [&rdkafka::admin::NewPartitions::new("configured", 5)],
+                &options,
+            )
+            .await
+            .expect("create partitions");
+        assert!(grown[0].is_ok(), "{:?}", grown[0]);
+    });
+    let metadata_consumer = consumer(&broker.bootstrap, "meta", &[]);
+    let metadata = metadata_consumer
+        .fetch_metadata(Some("configured"), TIMEOUT)
+        .expect("metadata");
+    assert_eq!(metadata.topics()[0].partitions().len(), 5);
+
+    // The topic now stamps records with the broker's time.
+    let before = rdkafka::util::current_time_millis();
+    produce_all(
+        &broker.bootstrap,
+        "configured",
+        Some(0),
+        &values("t", 3),
+        &[],
+    );
+    let consumer = consumer(&broker.bootstrap, "unused", &[]);
+    assign_from_start(&consumer, "configured", 1);
+    let message = consumer.poll(TIMEOUT).expect("a record").expect("no error");
+    assert!(matches!(message.timestamp(), rdkafka::Timestamp::LogAppendTime(t) if t >= before));
+
+    block_on(async {
+        let deleted = admin
+            .delete_topics(&["configured"], &options)
+            .await
+            .expect("delete");
+        assert!(deleted[0].is_ok());
+    });
+    assert!(!dir.path().join("configured-0").exists());
+}
+
+#[test]
+fn fetching_by_timestamp_and_out_of_range_offsets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = TestBroker::start(dir.path());
+    let producer = common::producer(&broker.bootstrap, &[]);
+    for i in 0..10i64 {
+        let value = format!("v{i}");
+        let record = rdkafka::producer::BaseRecord::<str, str>::to("timed")
+            .partition(0)
+            .payload(&value)
+            .timestamp(1_000 + i * 100);
+        producer.send(record).map_err(|(e, _)| e).expect("send");
+    }
+    rdkafka::producer::Producer::flush(&producer, TIMEOUT).expect("flush");
+    let consumer = consumer(&broker.bootstrap, "timed", &[]);
+    let mut query = TopicPartitionList::new();
+    query
+        .add_partition_offset("timed", 0, Offset::Offset(1_450))
+        .expect("query");
+    let found = consumer
+        .offsets_for_times(query, TIMEOUT)
+        .expect("offsets for times");
+    assert_eq!(
+        found.find_partition("timed", 0).map(|p| p.offset()),
+        Some(Offset::Offset(5))
+    );
+    assert_eq!(
+        consumer
+            .fetch_watermarks("timed", 0, TIMEOUT)
+            .expect("watermarks"),
+        (0, 10)
+    );
+
+    // An offset past the end is reset to the earliest per auto.offset.reset.
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("timed", 0, Offset::Offset(1_000))
+        .expect("offset");
+    consumer.assign(&tpl).expect("assign");
+    assert_eq!(consume(&consumer, 10, TIMEOUT).len(), 10);
+}
+
+#[test]
+fn a_waiting_fetch_is_answered_when_data_arrives() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = TestBroker::start(dir.path());
+    produce_all(
+        &broker.bootstrap,
+        "poll",
+        Some(0),
+        &values("warmup", 1),
+        &[],
+    );
+    // The fetch waits up to 10 s for data; the record must arrive long before.
+    let consumer = consumer(
+        &broker.bootstrap,
+        "poll",
+        &[("fetch.wait.max.ms", "10000"), ("fetch.min.bytes", "1")],
+    );
+    assign_from_start(&consumer, "poll", 1);
+    assert_eq!(consume(&consumer, 1, TIMEOUT).len(), 1);
+    // Give the consumer time to park a long-polling fetch at the log end.
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    produce_all(&broker.bootstrap, "poll", Some(0), &values("late", 1), &[]);
+    assert_eq!(consume(&consumer, 1, TIMEOUT), values("late", 1));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered after {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn oversized_records_are_refused_per_partition() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = TestBroker::start(dir.path());
+    let producer = common::producer(&broker.bootstrap, &[("message.max.bytes", "10000000")]);
+    let big = "x".repeat(2 * 1024 * 1024);
+    let future = producer.send(
+        rdkafka::producer::BaseRecord::<str, str>::to("big")
+            .partition(0)
+            .payload(&big),
+    );
+    assert!(future.is_ok());
+    let result = rdkafka::producer::Producer::flush(&producer, TIMEOUT);
+    assert!(result.is_ok());
+    // Delivery failed: nothing was appended.
+    let consumer = consumer(&broker.bootstrap, "big", &[]);
+    assert_eq!(
+        consumer
+            .fetch_watermarks("big", 0, TIMEOUT)
+            .expect("watermarks"),
+        (0, 0)
+    );
+}
+
+#[test]
+fn a_malformed_request_closes_only_its_connection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = TestBroker::start(dir.path());
+    let healthy = consumer(&broker.bootstrap, "healthy", &[]);
+    healthy
+        .fetch_metadata(None, TIMEOUT)
+        .expect("metadata before");
+
+    for frame in [
+        // Unknown API key 9999.
+        vec![0, 0, 0, 8, 0x27, 0x0f, 0, 0, 0, 0, 0, 1],
+        // Metadata v1 with a body that is cut short.
+        vec![0, 0, 0, 12, 0, 3, 0, 1, 0, 0, 0, 1, 0xff, 0xff, 0, 0],
+        // A declared size of 2 GiB.
+        vec![0x7f, 0xff, 0xff, 0xff, 1, 2, 3],
+    ] {
+        let mut stream = TcpStream::connect(&broker.bootstrap).expect("connect");
+        stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+        stream.write_all(&frame).expect("write");
+        let mut buf = [0; 64];
+        assert_eq!(
+            stream.read(&mut buf).expect("read"),
+            0,
+            "connection closed by the broker"
+        );
+    }
+    healthy
+        .fetch_metadata(None, TIMEOUT)
+        .expect("metadata after");
+}
+
+/// Drains a consumer until it has nothing more for a while, committing what
+/// it processes. Returns the values seen.
+fn drain(consumer: &BaseConsumer, seen: &mut Vec<String>, idle: Duration) {
+    let mut last = Instant::now();
+    while last.elapsed() < idle {
+        if let Some(message) = consumer.poll(Duration::from_millis(50)) {
+            let message = message.expect("no consume error");
+            seen.push(String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned());
+            // Commits may fail across a rebalance; the next owner re-reads.
+            let _ = consumer.commit_message(&message, CommitMode::Async);
+            last = Instant::now();
+        }
+    }
+}
+
+fn assigned(consumer: &BaseConsumer) -> usize {
+    consumer.assignment().map(|a| a.count()).unwrap_or(0)
+}
+
+#[test]
+fn a_group_of_three_splits_partitions_and_rebalances() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = TestBroker::start(dir.path());
+    let admin = admin(&broker.bootstrap);
+    block_on(async {
+        let topic = NewTopic::new("grouped", 6, TopicReplication::Fixed(1));
+        let created = admin
+            .create_topics([&topic], &AdminOptions::new())
+            .await
+            .expect("create");
+        assert!(created[0].is_ok());
+    });
+    let first_half = values("a", 600);
+    produce_all(&broker.bootstrap, "grouped", None, &first_half, &[]);
+
+    let settings: &[(&str, &str)] = &[
+        ("enable.auto.commit", "false"),
+        ("session.timeout.ms", "6000"),
+        ("heartbeat.interval.ms", "500"),
+    ];
+    let mut seen = Vec::new();
+    let one = consumer(&broker.bootstrap, "three", settings);
+    one.subscribe(&["grouped"]).expect("subscribe");
+    wait_until("the first member to own everything", TIMEOUT, || {
+        one.poll(Duration::from_millis(50)).map(|m| {
+            seen.push(
+                String::from_utf8_lossy(m.expect("ok").payload().unwrap_or_default()).into_owned(),
+            )
+        });
+        assigned(&one) == 6
+    });
+
+    let two = consumer(&broker.bootstrap, "three", settings);
+    two.subscribe(&["grouped"]).expect("subscribe");
+    // The third member is static: closing it sends no LeaveGroup, so the
+    // group only notices when its session times out, as if it died.
+    let mut static_settings = settings.to_vec();
+    static_settings.push(("group.instance.id", "third"));
+    let three = consumer(&broker.bootstrap, "three", &static_settings);
+    three.subscribe(&["grouped"]).expect("subscribe");
+    wait_until("three members to split six partitions", TIMEOUT, || {
+        for c in [&one, &two, &three] {
+            drain(c, &mut seen, Duration::from_millis(10));
+        }
+        [&one, &two, &three].iter().all(|c| assigned(c) == 2)
+    });
+
+    produce_all(&broker.bootstrap, "grouped", None, &values("b", 300), &[]);
+    for c in [&one, &two, &three] {
+        drain(c, &mut seen, Duration::from_millis(300));
+        let _ = c.commit_consumer_state(CommitMode::Sync);
+    }
+
+    // One member leaves cleanly, one dies.
+    drop(two);
+    drop(three);
+    produce_all(&broker.bootstrap, "grouped", None, &values("c", 300), &[]);
+    wait_until("the survivor to own everything again", TIMEOUT, || {
+        drain(&one, &mut seen, Duration::from_millis(10));
+        assigned(&one) == 6
+    });
+    drain(&one, &mut seen, Duration::from_millis(1_000));
+    // Nothing left to commit is fine: the async commits may have covered it.
+    let _ = one.commit_consumer_state(CommitMode::Sync);
+
+    let expected: BTreeSet<String> = first_half
+        .into_iter()
+        .chain(values("b", 300))
+        .chain(values("c", 300))
+        .collect();
+    let seen: BTreeSet<String> = seen.into_iter().collect();
+    assert_eq!(seen, expected, "every record delivered");
+
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..6 {
+        tpl.add_partition("grouped", p);
+    }
+    wait_until("every record committed", TIMEOUT, || {
+        let committed = one
+            .committed_offsets(tpl.clone(), TIMEOUT)
+            .expect("committed offsets");
+        let total: i64 = committed
+            .elements()
+            .iter()
+            .map(|e| match e.offset() {
+                Offset::Offset(o) => o,
+                _ => 0,
+            })
+            .sum();
+        total == 1_200
+    });
+}
+
+#[test]
+fn data_and_offsets_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = TestBroker::start(dir.path());
+    let sent = values("persist", 1_000);
+    produce_all(
+        &broker.bootstrap,
+        "durable",
+        Some(0),
+        &sent,
+        &[("acks", "all"), ("compression.type", "lz4")],
+    );
+    let group = consumer(
+        &broker.bootstrap,
+        "keeper",
+        &[("enable.auto.commit", "false")],
+    );
+    group.subscribe(&["durable"]).expect("subscribe");
+    let mut last = None;
+    let mut got = 0;
+    wait_until("400 records", TIMEOUT, || {
+        if let Some(message) = group.poll(Duration::from_millis(50)) {
+            let message = message.expect("ok");
+            got += 1;
+            if got == 400 {
+                last = Some(message.offset());
+                group
+                    .commit_message(&message, CommitMode::Sync)
+                    .expect("commit");
+            }
+        }
+        got >= 400
+    });
+    drop(group);
+    broker.stop();
+
+    let broker = TestBroker::start(dir.path());
+    let reader = consumer(&broker.bootstrap, "unused", &[]);
+    assign_from_start(&reader, "durable", 1);
+    assert_eq!(consume(&reader, sent.len(), TIMEOUT), sent);
+    let group = consumer(&broker.bootstrap, "keeper", &[]);
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition("durable", 0);
+    let committed = group.committed_offsets(tpl, TIMEOUT).expect("committed");
+    let expected = last.map(|o| Offset::Offset(o + 1));
+    assert_eq!(
+        committed.find_partition("durable", 0).map(|p| p.offset()),
+        expected
+    );
+    group.subscribe(&["durable"]).expect("subscribe");
+    assert_eq!(
+        consume(&group, 600, TIMEOUT),
+        sent[400..].to_vec(),
+        "resumes after the commit"
+    );
+    produce_all(
+        &broker.bootstrap,
+        "durable",
+        Some(0),
+        &values("more", 1),
+        &[],
+    );
+    assert_eq!(
+        reader
+            .fetch_watermarks("durable", 0, TIMEOUT)
+            .expect("watermarks"),
+        (0, 1_001)
+    );
+}
