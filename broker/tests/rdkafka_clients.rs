@@ -313,11 +313,7 @@ fn a_group_of_three_splits_partitions_and_rebalances() {
     let one = consumer(&broker.bootstrap, "three", settings);
     one.subscribe(&["grouped"]).expect("subscribe");
     wait_until("the first member to own everything", TIMEOUT, || {
-        one.poll(Duration::from_millis(50)).map(|m| {
-            seen.push(
-                String::from_utf8_lossy(m.expect("ok").payload().unwrap_or_default()).into_owned(),
-            )
-        });
+        drain(&one, &mut seen, Duration::from_millis(10));
         assigned(&one) == 6
     });
 
