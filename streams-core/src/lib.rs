@@ -59,12 +59,14 @@ pub mod serde;
 pub mod state;
 pub mod test_driver;
 pub mod topology;
+pub mod window;
 
 pub use error::{StreamsError, TopologyError};
 pub use processor::{Processor, ProcessorContext};
 pub use record::Record;
 pub use test_driver::TopologyTestDriver;
 pub use topology::{Topology, TopologyBuilder};
+pub use window::{Window, Windowed};
 
 /// The names most programs need.
 pub mod prelude {

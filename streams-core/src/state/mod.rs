@@ -5,10 +5,25 @@
 //! puts serdes in front of them and connects them to tasks:
 //! a [`StoreBuilder`] added to a topology builds one store per task, and a
 //! processor gets a typed [`StoreHandle`] to it by name.
+//!
+//! | store | handle | builder |
+//! |---|---|---|
+//! | key-value | [`KeyValueStore`] | [`Stores::key_value_store_builder`] |
+//! | timestamped key-value | [`TimestampedKeyValueStore`] | [`Stores::timestamped_key_value_store_builder`] |
+//! | window | [`WindowStore`] | [`Stores::window_store_builder`] |
+//! | session | [`SessionStore`] | [`Stores::session_store_builder`] |
+//!
+//! The handles share one implementation of encoding, decoding, borrowing
+//! and error wrapping, and the builders one set of backend, logging and
+//! caching options.
 
+mod handle;
 mod key_value;
 mod registry;
+mod session;
 mod stores;
+mod timestamped;
+mod window;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,9 +32,16 @@ use state_stores::{
     ChangelogRecord, ChangelogSink, ExternalError, RecordTimestamp, RocksDbMemoryBudget,
 };
 
+pub use crate::window::{Window, Windowed};
 pub use key_value::KeyValueStore;
 pub(crate) use registry::{ErasedStoreBuilder, StoreRegistry};
-pub use stores::{KeyValueStoreBuilder, StoreBackend, Stores};
+pub use session::SessionStore;
+pub use stores::{
+    KeyValueStoreBuilder, SessionStoreBuilder, StoreBackend, Stores,
+    TimestampedKeyValueStoreBuilder, WindowStoreBuilder,
+};
+pub use timestamped::{TimestampedKeyValueStore, ValueAndTimestamp, ValueAndTimestampSerde};
+pub use window::WindowStore;
 
 use crate::engine::RecordCollector;
 use crate::error::StreamsError;
@@ -103,6 +125,23 @@ impl StoreContext {
             application_id: self.application_id.clone(),
             partition: self.partition,
         })
+    }
+}
+
+#[cfg(test)]
+impl StoreContext {
+    /// A context for unit tests: task `0_0` of application `app`, keeping
+    /// stores under `state_dir` (in memory without one).
+    pub(crate) fn for_tests(state_dir: Option<PathBuf>) -> Self {
+        Self {
+            application_id: "app".to_owned(),
+            task_id: "0_0".to_owned(),
+            partition: 0,
+            state_dir,
+            collector: RecordCollector::default(),
+            record_timestamp: RecordTimestamp::new(),
+            rocksdb_budget: RocksDbMemoryBudget::new(8 << 20),
+        }
     }
 }
 

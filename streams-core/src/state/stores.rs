@@ -1,10 +1,19 @@
 //! Store builders: which backend, which serdes, logging and caching.
+//!
+//! The three builders share one [`BuilderCore`] (name, serdes and the
+//! [`StoreOptions`] backend/logging/caching), which builds the byte-level
+//! store; each builder only adds its kind's parameters and wraps the
+//! result in its typed handle.
 
 use std::marker::PhantomData;
+use std::time::Duration;
 
-use state_stores::{BackendKind, Store};
+use state_stores::{BackendKind, Retention, Store, StoreKind};
 
-use super::{KeyValueStore, StoreBuilder, StoreContext};
+use super::{
+    KeyValueStore, SessionStore, StoreBuilder, StoreContext, ValueAndTimestamp,
+    ValueAndTimestampSerde, WindowStore,
+};
 use crate::error::StreamsError;
 use crate::serde::{DefaultSerde, SharedSerde};
 
@@ -36,93 +45,462 @@ impl Stores {
         value: SharedSerde<V>,
     ) -> KeyValueStoreBuilder<K, V> {
         KeyValueStoreBuilder {
-            name: name.to_owned(),
-            backend: StoreBackend::RocksDb,
-            key,
-            value,
-            logging: true,
-            cache_max_bytes: 0,
-            _types: PhantomData,
+            core: BuilderCore::new(name, key, value),
+        }
+    }
+
+    /// A timestamped key-value store builder (values stored with the
+    /// timestamp of their last update) with the default serdes of `K` and
+    /// `V`, on RocksDB, with logging on and caching off.
+    pub fn timestamped_key_value_store_builder<K: DefaultSerde, V: DefaultSerde>(
+        name: &str,
+    ) -> TimestampedKeyValueStoreBuilder<K, V> {
+        Self::timestamped_key_value_store_builder_with(name, K::default_serde(), V::default_serde())
+    }
+
+    /// A timestamped key-value store builder with explicit serdes; `value`
+    /// encodes the values without their timestamps.
+    pub fn timestamped_key_value_store_builder_with<K, V: 'static>(
+        name: &str,
+        key: SharedSerde<K>,
+        value: SharedSerde<V>,
+    ) -> TimestampedKeyValueStoreBuilder<K, V> {
+        let value: SharedSerde<ValueAndTimestamp<V>> =
+            std::sync::Arc::new(ValueAndTimestampSerde::new(value));
+        Self::key_value_store_builder_with(name, key, value)
+    }
+
+    /// A window store builder with the default serdes of `K` and `V`, on
+    /// RocksDB, with logging on and caching off.
+    ///
+    /// Windows are `window_size` long and kept for `retention` of stream
+    /// time (which must be at least `window_size`); with
+    /// `retain_duplicates` every put is kept (join buffers).
+    pub fn window_store_builder<K: DefaultSerde, V: DefaultSerde>(
+        name: &str,
+        retention: Duration,
+        window_size: Duration,
+        retain_duplicates: bool,
+    ) -> WindowStoreBuilder<K, V> {
+        Self::window_store_builder_with(
+            name,
+            retention,
+            window_size,
+            retain_duplicates,
+            K::default_serde(),
+            V::default_serde(),
+        )
+    }
+
+    /// A window store builder with explicit serdes.
+    pub fn window_store_builder_with<K, V>(
+        name: &str,
+        retention: Duration,
+        window_size: Duration,
+        retain_duplicates: bool,
+        key: SharedSerde<K>,
+        value: SharedSerde<V>,
+    ) -> WindowStoreBuilder<K, V> {
+        WindowStoreBuilder {
+            core: BuilderCore::new(name, key, value),
+            retention,
+            window_size,
+            retain_duplicates,
+        }
+    }
+
+    /// A session store builder with the default serdes of `K` and `V`, on
+    /// RocksDB, with logging on and caching off; sessions are kept for
+    /// `retention` of stream time after they end.
+    pub fn session_store_builder<K: DefaultSerde, V: DefaultSerde>(
+        name: &str,
+        retention: Duration,
+    ) -> SessionStoreBuilder<K, V> {
+        Self::session_store_builder_with(name, retention, K::default_serde(), V::default_serde())
+    }
+
+    /// A session store builder with explicit serdes.
+    pub fn session_store_builder_with<K, V>(
+        name: &str,
+        retention: Duration,
+        key: SharedSerde<K>,
+        value: SharedSerde<V>,
+    ) -> SessionStoreBuilder<K, V> {
+        SessionStoreBuilder {
+            core: BuilderCore::new(name, key, value),
+            retention,
         }
     }
 }
 
-/// Builds typed key-value stores, one per task.
-pub struct KeyValueStoreBuilder<K, V> {
-    name: String,
+/// Durations in whole milliseconds, saturating as the engine does for
+/// punctuation intervals.
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Backend, logging and caching: the options every builder shares.
+#[derive(Debug, Clone, Copy)]
+struct StoreOptions {
     backend: StoreBackend,
-    key: SharedSerde<K>,
-    value: SharedSerde<V>,
     logging: bool,
     cache_max_bytes: usize,
-    _types: PhantomData<fn(K, V)>,
 }
 
-impl<K, V> KeyValueStoreBuilder<K, V> {
-    /// Keeps the store in memory.
-    pub fn in_memory(mut self) -> Self {
-        self.backend = StoreBackend::InMemory;
-        self
-    }
-
-    /// Keeps the store in RocksDB (the default).
-    pub fn persistent(mut self) -> Self {
-        self.backend = StoreBackend::RocksDb;
-        self
-    }
-
-    /// Writes no changelog.
-    pub fn with_logging_disabled(mut self) -> Self {
-        self.logging = false;
-        self
-    }
-
-    /// Caches up to `max_bytes` of writes between commits (0 disables).
-    pub fn with_caching(mut self, max_bytes: usize) -> Self {
-        self.cache_max_bytes = max_bytes;
-        self
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            backend: StoreBackend::RocksDb,
+            logging: true,
+            cache_max_bytes: 0,
+        }
     }
 }
 
-impl<K: 'static, V: 'static> StoreBuilder for KeyValueStoreBuilder<K, V> {
-    type Store = KeyValueStore<K, V>;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn logging_enabled(&self) -> bool {
-        self.logging
-    }
-
-    fn build(&self, context: &StoreContext) -> Result<KeyValueStore<K, V>, StreamsError> {
-        let store_error = |source| StreamsError::Store {
-            store: self.name.clone(),
-            source,
-        };
+impl StoreOptions {
+    /// Applies the options to `spec` for a task with `context`.
+    fn apply(
+        &self,
+        spec: state_stores::StoreBuilder,
+        context: &StoreContext,
+    ) -> state_stores::StoreBuilder {
         let backend = match (self.backend, context.state_dir()) {
             (StoreBackend::RocksDb, Some(_)) => BackendKind::RocksDb,
             // Without a state directory (the test driver's default) a
             // persistent store lives in memory; it behaves the same.
             _ => BackendKind::InMemory,
         };
-        let spec = state_stores::StoreBuilder::key_value(self.name.as_str())
-            .backend(backend)
-            .logging(self.logging)
-            .caching(self.cache_max_bytes);
-        let store = spec.build(&context.bytes_context()).map_err(store_error)?;
-        let Store::KeyValue(store) = store else {
-            return Err(StreamsError::StoreAccess {
-                processor: "(store builder)".to_owned(),
-                store: self.name.clone(),
-                reason: "the builder did not make a key-value store".to_owned(),
-            });
+        let spec = spec.backend(backend).logging(self.logging);
+        // Key-value stores always get the cache layer (a 0-byte cache
+        // writes through at once). The byte-level window and session stores
+        // have no cache layer, so they are only asked for one when the user
+        // asked, and the byte-level builder then reports it unsupported.
+        if spec.kind() == StoreKind::KeyValue || self.cache_max_bytes > 0 {
+            spec.caching(self.cache_max_bytes)
+        } else {
+            spec
+        }
+    }
+}
+
+/// What every builder holds: the store's name, its serdes and options.
+struct BuilderCore<K, V> {
+    name: String,
+    options: StoreOptions,
+    key: SharedSerde<K>,
+    value: SharedSerde<V>,
+    _types: PhantomData<fn(K, V)>,
+}
+
+impl<K, V> BuilderCore<K, V> {
+    fn new(name: &str, key: SharedSerde<K>, value: SharedSerde<V>) -> Self {
+        Self {
+            name: name.to_owned(),
+            options: StoreOptions::default(),
+            key,
+            value,
+            _types: PhantomData,
+        }
+    }
+
+    fn store_error(&self, source: state_stores::StoreError) -> StreamsError {
+        StreamsError::Store {
+            store: self.name.clone(),
+            source,
+        }
+    }
+
+    fn retention(&self, retention: Duration) -> Result<Retention, StreamsError> {
+        Retention::new(millis(retention)).map_err(|e| self.store_error(e))
+    }
+
+    /// Builds the byte-level store of `spec` (which carries the kind and
+    /// its parameters) with this builder's options.
+    fn build_bytes(
+        &self,
+        spec: state_stores::StoreBuilder,
+        context: &StoreContext,
+    ) -> Result<Store, StreamsError> {
+        self.options
+            .apply(spec, context)
+            .build(&context.bytes_context())
+            .map_err(|e| self.store_error(e))
+    }
+
+    /// The byte-level builder answered with a store of another kind than
+    /// asked for; it never should, but that is its promise, not ours.
+    fn wrong_kind(&self, expected: &str) -> StreamsError {
+        StreamsError::StoreAccess {
+            processor: "(store builder)".to_owned(),
+            store: self.name.clone(),
+            reason: format!("the builder did not make a {expected} store"),
+        }
+    }
+}
+
+/// The backend, logging and caching setters, defined once for every
+/// builder (each holds its options in `core.options`).
+macro_rules! store_option_setters {
+    ($builder:ident) => {
+        impl<K, V> $builder<K, V> {
+            /// Keeps the store in memory.
+            pub fn in_memory(mut self) -> Self {
+                self.core.options.backend = StoreBackend::InMemory;
+                self
+            }
+
+            /// Keeps the store in RocksDB (the default).
+            pub fn persistent(mut self) -> Self {
+                self.core.options.backend = StoreBackend::RocksDb;
+                self
+            }
+
+            /// Writes no changelog.
+            pub fn with_logging_disabled(mut self) -> Self {
+                self.core.options.logging = false;
+                self
+            }
+
+            /// Caches up to `max_bytes` of writes between commits (0
+            /// disables). Only key-value stores have a cache layer so far:
+            /// a window or session store with caching fails to build with
+            /// [`StreamsError::Store`].
+            pub fn with_caching(mut self, max_bytes: usize) -> Self {
+                self.core.options.cache_max_bytes = max_bytes;
+                self
+            }
+        }
+    };
+}
+
+/// Builds typed key-value stores, one per task.
+pub struct KeyValueStoreBuilder<K, V> {
+    core: BuilderCore<K, V>,
+}
+
+/// Builds typed timestamped key-value stores, one per task.
+pub type TimestampedKeyValueStoreBuilder<K, V> = KeyValueStoreBuilder<K, ValueAndTimestamp<V>>;
+
+/// Builds typed window stores, one per task.
+pub struct WindowStoreBuilder<K, V> {
+    core: BuilderCore<K, V>,
+    retention: Duration,
+    window_size: Duration,
+    retain_duplicates: bool,
+}
+
+/// Builds typed session stores, one per task.
+pub struct SessionStoreBuilder<K, V> {
+    core: BuilderCore<K, V>,
+    retention: Duration,
+}
+
+store_option_setters!(KeyValueStoreBuilder);
+store_option_setters!(WindowStoreBuilder);
+store_option_setters!(SessionStoreBuilder);
+
+impl<K: 'static, V: 'static> StoreBuilder for KeyValueStoreBuilder<K, V> {
+    type Store = KeyValueStore<K, V>;
+
+    fn name(&self) -> &str {
+        &self.core.name
+    }
+
+    fn logging_enabled(&self) -> bool {
+        self.core.options.logging
+    }
+
+    fn build(&self, context: &StoreContext) -> Result<KeyValueStore<K, V>, StreamsError> {
+        let core = &self.core;
+        let spec = state_stores::StoreBuilder::key_value(core.name.as_str());
+        let Store::KeyValue(store) = core.build_bytes(spec, context)? else {
+            return Err(core.wrong_kind("key-value"));
         };
         Ok(KeyValueStore::new(
             store,
-            &context.changelog_topic(&self.name),
-            self.key.clone(),
-            self.value.clone(),
+            &context.changelog_topic(&core.name),
+            core.key.clone(),
+            core.value.clone(),
         ))
+    }
+}
+
+impl<K: 'static, V: 'static> StoreBuilder for WindowStoreBuilder<K, V> {
+    type Store = WindowStore<K, V>;
+
+    fn name(&self) -> &str {
+        &self.core.name
+    }
+
+    fn logging_enabled(&self) -> bool {
+        self.core.options.logging
+    }
+
+    fn build(&self, context: &StoreContext) -> Result<WindowStore<K, V>, StreamsError> {
+        let core = &self.core;
+        let window_size_ms = millis(self.window_size);
+        let spec = state_stores::StoreBuilder::window(
+            core.name.as_str(),
+            core.retention(self.retention)?,
+            window_size_ms,
+            self.retain_duplicates,
+        );
+        let Store::Window(store) = core.build_bytes(spec, context)? else {
+            return Err(core.wrong_kind("window"));
+        };
+        Ok(WindowStore::new(
+            store,
+            &context.changelog_topic(&core.name),
+            window_size_ms,
+            core.key.clone(),
+            core.value.clone(),
+        ))
+    }
+}
+
+impl<K: 'static, V: 'static> StoreBuilder for SessionStoreBuilder<K, V> {
+    type Store = SessionStore<K, V>;
+
+    fn name(&self) -> &str {
+        &self.core.name
+    }
+
+    fn logging_enabled(&self) -> bool {
+        self.core.options.logging
+    }
+
+    fn build(&self, context: &StoreContext) -> Result<SessionStore<K, V>, StreamsError> {
+        let core = &self.core;
+        let spec = state_stores::StoreBuilder::session(
+            core.name.as_str(),
+            core.retention(self.retention)?,
+        );
+        let Store::Session(store) = core.build_bytes(spec, context)? else {
+            return Err(core.wrong_kind("session"));
+        };
+        Ok(SessionStore::new(
+            store,
+            &context.changelog_topic(&core.name),
+            core.key.clone(),
+            core.value.clone(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::StoreHandle;
+
+    type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+    fn context() -> StoreContext {
+        StoreContext::for_tests(None)
+    }
+
+    fn is_invalid_config<T>(result: std::result::Result<T, StreamsError>, name: &str) -> bool {
+        matches!(
+            result,
+            Err(StreamsError::Store {
+                store,
+                source: state_stores::StoreError::InvalidConfig { .. },
+            }) if store == name
+        )
+    }
+
+    #[test]
+    fn builders_share_their_option_defaults_and_setters() {
+        let kv = Stores::key_value_store_builder::<String, i64>("kv");
+        let window = Stores::window_store_builder::<String, i64>(
+            "w",
+            Duration::from_secs(60),
+            Duration::from_secs(5),
+            false,
+        );
+        let session = Stores::session_store_builder::<String, i64>("s", Duration::from_secs(60));
+        for (name, logged) in [
+            (kv.name(), kv.logging_enabled()),
+            (window.name(), window.logging_enabled()),
+            (session.name(), session.logging_enabled()),
+        ] {
+            assert!(logged, "{name}");
+        }
+        let window = window.in_memory().with_logging_disabled();
+        assert!(!window.logging_enabled());
+        assert_eq!(window.core.options.backend, StoreBackend::InMemory);
+        let session = session.in_memory().persistent().with_caching(0);
+        assert_eq!(session.core.options.backend, StoreBackend::RocksDb);
+    }
+
+    #[test]
+    fn every_kind_builds_its_handle() -> Result {
+        let context = context();
+        let kv = Stores::key_value_store_builder::<String, i64>("kv")
+            .with_caching(1024)
+            .build(&context)?;
+        kv.put(&"k".to_owned(), &1)?;
+        kv.flush()?;
+        assert_eq!(kv.get(&"k".to_owned())?, Some(1));
+
+        let timestamped = Stores::timestamped_key_value_store_builder::<String, i64>("ts")
+            .in_memory()
+            .build(&context)?;
+        timestamped.put(&"k".to_owned(), &ValueAndTimestamp::new(2, 50))?;
+        assert_eq!(
+            timestamped.get(&"k".to_owned())?,
+            Some(ValueAndTimestamp::new(2, 50))
+        );
+
+        let window = Stores::window_store_builder::<String, i64>(
+            "w",
+            Duration::from_secs(60),
+            Duration::from_secs(5),
+            true,
+        )
+        .build(&context)?;
+        assert_eq!(
+            (
+                window.name(),
+                window.window_size_ms(),
+                window.retain_duplicates()
+            ),
+            ("w", 5_000, true)
+        );
+
+        let session = Stores::session_store_builder::<String, i64>("s", Duration::from_secs(60))
+            .build(&context)?;
+        assert_eq!(session.name(), "s");
+        session.close()?;
+        Ok(())
+    }
+
+    #[test]
+    fn invalid_parameters_are_typed_errors_at_build() {
+        let context = context();
+        let too_wide = Stores::window_store_builder::<String, i64>(
+            "w",
+            Duration::from_millis(10),
+            Duration::from_millis(11),
+            false,
+        );
+        assert!(is_invalid_config(too_wide.build(&context), "w"));
+        let bad_name = Stores::session_store_builder::<String, i64>("a/b", Duration::ZERO);
+        assert!(is_invalid_config(bad_name.build(&context), "a/b"));
+    }
+
+    #[test]
+    fn caching_window_and_session_stores_is_reported_unsupported() {
+        let context = context();
+        let window = Stores::window_store_builder::<String, i64>(
+            "w",
+            Duration::from_secs(60),
+            Duration::from_secs(5),
+            false,
+        )
+        .with_caching(1024);
+        assert!(is_invalid_config(window.build(&context), "w"));
+        let session = Stores::session_store_builder::<String, i64>("s", Duration::from_secs(60))
+            .with_caching(1024);
+        assert!(is_invalid_config(session.build(&context), "s"));
     }
 }

@@ -19,6 +19,12 @@ pub trait TimestampExtractor: Send + Sync {
     fn extract(&self, record: &ConsumerRecord, partition_time: i64) -> Result<i64, StreamsError>;
 }
 
+impl<T: TimestampExtractor + ?Sized> TimestampExtractor for Arc<T> {
+    fn extract(&self, record: &ConsumerRecord, partition_time: i64) -> Result<i64, StreamsError> {
+        (**self).extract(record, partition_time)
+    }
+}
+
 /// The default: the record's own timestamp; a negative one is an error.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FailOnInvalidTimestamp;

@@ -1,0 +1,283 @@
+//! What every typed store handle shares: the byte-level store behind a
+//! shared cell, the store's serdes, and the encode/decode/error helpers.
+//!
+//! The key-value, window and session handles differ only in which
+//! byte-level trait `S` they wrap and how they shape results; everything
+//! that touches serdes, borrowing or error wrapping lives here once.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use state_stores::StateStore;
+
+use crate::error::StreamsError;
+use crate::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
+
+/// Serialized range bounds; `None` is an open end.
+pub(super) type KeyBounds = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// An iterator of byte-level entries as the stores return them.
+pub(super) type BytesIter<'a, E> = Box<dyn Iterator<Item = state_stores::Result<E>> + 'a>;
+
+/// A byte-level store of kind `S` with serdes for keys `K` and values `V`.
+///
+/// Clones share the store: a task's processors and the test driver all see
+/// one instance.
+pub(super) struct TypedStore<S: ?Sized, K, V> {
+    name: Rc<str>,
+    /// Serdes see the changelog topic name, as in Kafka Streams.
+    topic: Rc<str>,
+    store: Rc<RefCell<Box<S>>>,
+    key: SharedSerde<K>,
+    value: SharedSerde<V>,
+}
+
+impl<S: ?Sized, K, V> Clone for TypedStore<S, K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            topic: self.topic.clone(),
+            store: self.store.clone(),
+            key: self.key.clone(),
+            value: self.value.clone(),
+        }
+    }
+}
+
+impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
+    pub(super) fn new(
+        store: Box<S>,
+        topic: &str,
+        key: SharedSerde<K>,
+        value: SharedSerde<V>,
+    ) -> Self {
+        Self {
+            name: Rc::from(store.name()),
+            topic: Rc::from(topic),
+            store: Rc::new(RefCell::new(store)),
+            key,
+            value,
+        }
+    }
+
+    pub(super) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(super) fn store_error(&self, source: state_stores::StoreError) -> StreamsError {
+        StreamsError::Store {
+            store: self.name.to_string(),
+            source,
+        }
+    }
+
+    pub(super) fn serde_error(&self, source: SerdeError) -> StreamsError {
+        StreamsError::Serde {
+            context: format!("state store `{}`", self.name),
+            source,
+        }
+    }
+
+    /// The store is borrowed while a scan runs, and a scan calls the
+    /// (user-provided) deserializers; one that reached back into the same
+    /// store would otherwise panic on the double borrow.
+    fn busy_error(&self) -> StreamsError {
+        StreamsError::StoreAccess {
+            processor: "(store handle)".to_owned(),
+            store: self.name.to_string(),
+            reason: "the store is already in use (re-entered from a serde)".to_owned(),
+        }
+    }
+
+    /// Serializes `data` with `serde`; stores have no null keys or values,
+    /// so a serializer answering null is an error.
+    pub(super) fn encode<T: ?Sized>(
+        &self,
+        serde: &dyn Serializer<T>,
+        data: &T,
+    ) -> Result<Vec<u8>, StreamsError> {
+        serde
+            .serialize(&self.topic, data)
+            .map_err(|e| self.serde_error(e))?
+            .ok_or_else(|| {
+                self.serde_error(SerdeError::Null {
+                    topic: self.topic.to_string(),
+                    type_name: std::any::type_name::<T>(),
+                })
+            })
+    }
+
+    fn decode<T>(&self, serde: &dyn Deserializer<T>, bytes: &[u8]) -> Result<T, StreamsError> {
+        serde
+            .deserialize(&self.topic, Some(bytes))
+            .map_err(|e| self.serde_error(e))
+    }
+
+    pub(super) fn key_bytes(&self, key: &K) -> Result<Vec<u8>, StreamsError> {
+        self.encode(&*self.key, key)
+    }
+
+    pub(super) fn value_bytes(&self, value: &V) -> Result<Vec<u8>, StreamsError> {
+        self.encode(&*self.value, value)
+    }
+
+    pub(super) fn key_bounds(
+        &self,
+        from: Option<&K>,
+        to: Option<&K>,
+    ) -> Result<KeyBounds, StreamsError> {
+        Ok((
+            from.map(|k| self.key_bytes(k)).transpose()?,
+            to.map(|k| self.key_bytes(k)).transpose()?,
+        ))
+    }
+
+    pub(super) fn decode_key(&self, bytes: &[u8]) -> Result<K, StreamsError> {
+        self.decode(&*self.key, bytes)
+    }
+
+    pub(super) fn decode_value(&self, bytes: &[u8]) -> Result<V, StreamsError> {
+        self.decode(&*self.value, bytes)
+    }
+
+    pub(super) fn decode_optional_value(
+        &self,
+        bytes: Option<Vec<u8>>,
+    ) -> Result<Option<V>, StreamsError> {
+        bytes.map(|bytes| self.decode_value(&bytes)).transpose()
+    }
+
+    /// Runs a point read or other non-mutating call on the store.
+    pub(super) fn read<R>(
+        &self,
+        call: impl FnOnce(&S) -> state_stores::Result<R>,
+    ) -> Result<R, StreamsError> {
+        let store = self.store.try_borrow().map_err(|_| self.busy_error())?;
+        call(&**store).map_err(|e| self.store_error(e))
+    }
+
+    /// Runs a write on the store.
+    pub(super) fn write<R>(
+        &self,
+        call: impl FnOnce(&mut S) -> state_stores::Result<R>,
+    ) -> Result<R, StreamsError> {
+        let mut store = self.store.try_borrow_mut().map_err(|_| self.busy_error())?;
+        call(&mut **store).map_err(|e| self.store_error(e))
+    }
+
+    /// Opens a scan and decodes every entry with `decode`, collecting the
+    /// results so that no iterator (and no borrow of the store) outlives
+    /// the call.
+    pub(super) fn scan<E, T>(
+        &self,
+        open: impl for<'a> FnOnce(&'a S) -> BytesIter<'a, E>,
+        mut decode: impl FnMut(E) -> Result<T, StreamsError>,
+    ) -> Result<Vec<T>, StreamsError> {
+        let store = self.store.try_borrow().map_err(|_| self.busy_error())?;
+        open(&**store)
+            .map(|entry| decode(entry.map_err(|e| self.store_error(e))?))
+            .collect()
+    }
+
+    pub(super) fn flush(&self) -> Result<(), StreamsError> {
+        self.write(|store| store.flush())
+    }
+
+    pub(super) fn close(&self) -> Result<(), StreamsError> {
+        self.write(|store| store.close())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use state_stores::{KeyValueStore as BytesKeyValueStore, RocksDbMemoryBudget, Store};
+
+    use super::*;
+    use crate::serde::{DefaultSerde, I64Serde, StringSerde};
+
+    type Typed<V> = TypedStore<dyn BytesKeyValueStore, String, V>;
+
+    fn typed<V>(value: SharedSerde<V>) -> Result<Typed<V>, Box<dyn std::error::Error>> {
+        let context = state_stores::StoreContext::new("", RocksDbMemoryBudget::new(1 << 20));
+        let store = state_stores::StoreBuilder::key_value("kv")
+            .backend(state_stores::BackendKind::InMemory)
+            .logging(false)
+            .build(&context)?;
+        let Store::KeyValue(store) = store else {
+            return Err("not a key-value store".into());
+        };
+        Ok(TypedStore::new(
+            store,
+            "app-kv-changelog",
+            Arc::new(StringSerde),
+            value,
+        ))
+    }
+
+    #[test]
+    fn round_trips_through_the_serdes() -> Result<(), Box<dyn std::error::Error>> {
+        let store = typed(Arc::new(I64Serde))?;
+        let (key, value) = (store.key_bytes(&"k".to_owned())?, store.value_bytes(&7)?);
+        assert_eq!(value, 7_i64.to_be_bytes());
+        store.write(|s| s.put(&key, &value))?;
+        let read = store.read(|s| s.get(&key))?;
+        assert_eq!(store.decode_optional_value(read)?, Some(7));
+        let all = store.scan(
+            |s| s.all(),
+            |(k, v)| Ok((store.decode_key(&k)?, store.decode_value(&v)?)),
+        )?;
+        assert_eq!(all, vec![("k".to_owned(), 7)]);
+        assert_eq!(store.name(), "kv");
+        Ok(())
+    }
+
+    #[test]
+    fn undecodable_bytes_are_a_serde_error_naming_the_store(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let store = typed(Arc::new(I64Serde))?;
+        store.write(|s| s.put(b"k", b"abc"))?;
+        let err = store
+            .scan(|s| s.all(), |(_, v)| store.decode_value(&v))
+            .err();
+        assert!(
+            matches!(&err, Some(StreamsError::Serde { context, source: SerdeError::Size { .. } })
+                if context == "state store `kv`"),
+            "{err:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn null_serializations_are_rejected() -> Result<(), Box<dyn std::error::Error>> {
+        let store = typed(Option::<i64>::default_serde())?;
+        let err = store.value_bytes(&None).err();
+        assert!(
+            matches!(
+                err,
+                Some(StreamsError::Serde {
+                    source: SerdeError::Null { .. },
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn re_entering_the_store_during_a_scan_is_an_error_not_a_panic(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let store = typed(Arc::new(I64Serde))?;
+        store.write(|s| s.put(b"k", &1_i64.to_be_bytes()))?;
+        let err = store
+            .scan(|s| s.all(), |_| store.write(|s| s.put(b"j", b"")))
+            .err();
+        assert!(
+            matches!(&err, Some(StreamsError::StoreAccess { store, .. }) if store == "kv"),
+            "{err:?}"
+        );
+        Ok(())
+    }
+}
