@@ -1,1 +1,56 @@
-//! Placeholder.
+//! The typed streams DSL: [`StreamsBuilder`], [`KStream`], [`KTable`] and
+//! grouped streams, compiled into a `streams_core::Topology`.
+//!
+//! Each operator adds a small Processor API processor to the topology and
+//! names it as Kafka Streams would (`KSTREAM-FILTER-0000000001`, ...), so
+//! `describe()` of a DSL program reads like Kafka Streams' description of
+//! the same program. Key-changing operators mark a stream, and a grouping
+//! downstream inserts a repartition topic
+//! (`<application.id>-<name>-repartition`) that splits the topology into
+//! sub-topologies there.
+//!
+//! Types carry through: a stream's key and value types are checked at every
+//! operator, and the plain variants of operators that need serdes (`to`,
+//! `group_by_key`, `aggregate`) require [`DefaultSerde`](streams_core::serde::DefaultSerde)
+//! types; the `_with` variants take explicit serdes for the rest.
+//!
+//! # Word count
+//!
+//! ```
+//! use streams_core::prelude::*;
+//! use streams_dsl::{Materialized, StreamsBuilder};
+//!
+//! let builder = StreamsBuilder::new();
+//! builder
+//!     .stream::<(), String>("text")
+//!     .flat_map_values(|line: String| {
+//!         line.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>()
+//!     })
+//!     .group_by(|_, word| word.clone())
+//!     .count_with(Materialized::named("counts"))
+//!     .to_stream()
+//!     .to("word-counts");
+//! let topology = builder.build()?;
+//!
+//! let driver = TopologyTestDriver::new(&topology)?;
+//! let text = driver.create_input_topic("text", UnitSerde, StringSerde);
+//! let counts = driver.create_output_topic("word-counts", StringSerde, I64Serde);
+//! text.pipe_value_at("to be or not to be".into(), 5)?;
+//! let last = counts.read_key_values_to_map()?;
+//! assert_eq!(last["to"], 2);
+//! assert_eq!(last["or"], 1);
+//! # Ok::<(), StreamsError>(())
+//! ```
+
+mod builder;
+mod config;
+mod grouped;
+mod kstream;
+mod ktable;
+mod processors;
+
+pub use builder::StreamsBuilder;
+pub use config::{Consumed, Grouped, Materialized, Produced};
+pub use grouped::KGroupedStream;
+pub use kstream::{BranchedKStream, KStream};
+pub use ktable::{Change, KTable};

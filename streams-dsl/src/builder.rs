@@ -1,0 +1,139 @@
+//! `StreamsBuilder`: the entry point, and the naming of generated nodes.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use streams_core::serde::DefaultSerde;
+use streams_core::topology::SourceOptions;
+use streams_core::{Topology, TopologyBuilder, TopologyError};
+
+use crate::config::Consumed;
+use crate::kstream::KStream;
+
+/// The topology being built, shared by every stream and table of a builder.
+pub(crate) struct BuilderState {
+    pub(crate) topology: TopologyBuilder,
+    /// Kafka Streams numbers generated names with one counter per builder.
+    index: u64,
+}
+
+/// A handle to the builder state that streams and tables carry.
+#[derive(Clone)]
+pub(crate) struct Builder(Rc<RefCell<BuilderState>>);
+
+impl Builder {
+    /// `<prefix><10-digit index>`, consuming an index, as Kafka Streams'
+    /// `newProcessorName`.
+    pub(crate) fn new_name(&self, prefix: &str) -> String {
+        let mut state = self.0.borrow_mut();
+        let name = format!("{prefix}{:010}", state.index);
+        state.index += 1;
+        name
+    }
+
+    /// `<prefix>STATE-STORE-<10-digit index>`, as Kafka's `newStoreName`.
+    pub(crate) fn new_store_name(&self, prefix: &str) -> String {
+        self.new_name(&format!("{prefix}STATE-STORE-"))
+    }
+
+    /// The explicit name, or a generated one (which consumes an index only
+    /// when it is needed, as Kafka's `orElseGenerateWithPrefix`).
+    pub(crate) fn name_or(&self, explicit: Option<&str>, prefix: &str) -> String {
+        match explicit {
+            Some(name) => name.to_owned(),
+            None => self.new_name(prefix),
+        }
+    }
+
+    /// Adds to the topology being built.
+    pub(crate) fn with(&self, f: impl FnOnce(&mut TopologyBuilder)) {
+        f(&mut self.0.borrow_mut().topology);
+    }
+
+    fn build(&self) -> Result<Topology, TopologyError> {
+        self.0.borrow_mut().topology.build()
+    }
+}
+
+/// Builds a topology with the DSL.
+///
+/// ```
+/// use streams_core::prelude::*;
+/// use streams_dsl::StreamsBuilder;
+///
+/// let builder = StreamsBuilder::new();
+/// builder
+///     .stream::<String, String>("input")
+///     .filter(|_key, value| !value.is_empty())
+///     .map_values(|value| value.len() as i64)
+///     .to("lengths");
+/// let topology = builder.build()?;
+///
+/// let driver = TopologyTestDriver::new(&topology)?;
+/// let input = driver.create_input_topic("input", StringSerde, StringSerde);
+/// let output = driver.create_output_topic("lengths", StringSerde, I64Serde);
+/// input.pipe_input_at("a".into(), "kafka".into(), 10)?;
+/// input.pipe_input_at("b".into(), "".into(), 11)?;
+/// assert_eq!(output.read_records_to_list()?, vec![TestRecord::new("a".into(), 5, 10)]);
+/// # Ok::<(), StreamsError>(())
+/// ```
+pub struct StreamsBuilder {
+    builder: Builder,
+}
+
+impl Default for StreamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StreamsBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self {
+            builder: Builder(Rc::new(RefCell::new(BuilderState {
+                topology: TopologyBuilder::new(),
+                index: 0,
+            }))),
+        }
+    }
+
+    /// A stream of `topic`, read with the default serdes of `K` and `V`.
+    pub fn stream<K, V>(&self, topic: &str) -> KStream<K, V>
+    where
+        K: DefaultSerde + Clone,
+        V: DefaultSerde + Clone,
+    {
+        self.stream_with(
+            &[topic],
+            Consumed::with(K::default_serde(), V::default_serde()),
+        )
+    }
+
+    /// A stream of `topics`, read as `consumed` says.
+    pub fn stream_with<K, V>(&self, topics: &[&str], consumed: Consumed<K, V>) -> KStream<K, V>
+    where
+        K: Clone + 'static,
+        V: Clone + 'static,
+    {
+        let name = self
+            .builder
+            .name_or(consumed.name.as_deref(), "KSTREAM-SOURCE-");
+        let mut options = SourceOptions::new(consumed.key, consumed.value);
+        if let Some(extractor) = consumed.timestamp_extractor {
+            options = options.timestamp_extractor(extractor);
+        }
+        if let Some(reset) = consumed.offset_reset {
+            options = options.offset_reset(reset);
+        }
+        self.builder.with(|topology| {
+            topology.add_source(&name, topics, options);
+        });
+        KStream::new(self.builder.clone(), name, false)
+    }
+
+    /// Builds the topology, validating it.
+    pub fn build(&self) -> Result<Topology, TopologyError> {
+        self.builder.build()
+    }
+}

@@ -1,0 +1,171 @@
+//! `KGroupedStream`: a stream grouped by key, ready to aggregate.
+
+use std::sync::Arc;
+
+use streams_core::serde::{DefaultSerde, I64Serde};
+use streams_core::state::Stores;
+
+use crate::builder::Builder;
+use crate::config::{Grouped, Materialized};
+use crate::kstream::KStream;
+use crate::ktable::KTable;
+use crate::processors::{Aggregate, Aggregator};
+
+/// A stream grouped by key; `count`, `reduce` and `aggregate` turn it into
+/// a table of one aggregate per key.
+///
+/// Aggregations emit, for each input record, the key's new aggregate with
+/// the largest timestamp of the records that contributed to it.
+pub struct KGroupedStream<K, V> {
+    builder: Builder,
+    node: String,
+    repartition_required: bool,
+    grouped: Grouped<K, V>,
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
+    pub(crate) fn new(
+        builder: Builder,
+        node: String,
+        repartition_required: bool,
+        grouped: Grouped<K, V>,
+    ) -> Self {
+        Self {
+            builder,
+            node,
+            repartition_required,
+            grouped,
+        }
+    }
+
+    /// The number of records per key.
+    pub fn count(&self) -> KTable<K, i64> {
+        self.count_with(Materialized::with(
+            self.grouped.key.clone(),
+            Arc::new(I64Serde),
+        ))
+    }
+
+    /// The number of records per key, stored as `materialized` says.
+    pub fn count_with(&self, materialized: Materialized<K, i64>) -> KTable<K, i64> {
+        self.aggregate_into(
+            "KSTREAM-AGGREGATE-",
+            Aggregator {
+                first: Arc::new(|_: &K, _: V| 1),
+                next: Arc::new(|_: &K, _: V, count: i64| count + 1),
+            },
+            materialized,
+        )
+    }
+
+    /// Combines the values of each key with `reducer`; the first value of a
+    /// key is its initial aggregate.
+    pub fn reduce(&self, reducer: impl Fn(V, V) -> V + Send + Sync + 'static) -> KTable<K, V> {
+        self.reduce_with(
+            reducer,
+            Materialized::with(self.grouped.key.clone(), self.grouped.value.clone()),
+        )
+    }
+
+    /// [`reduce`](Self::reduce), stored as `materialized` says.
+    pub fn reduce_with(
+        &self,
+        reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
+        materialized: Materialized<K, V>,
+    ) -> KTable<K, V> {
+        self.aggregate_into(
+            "KSTREAM-REDUCE-",
+            Aggregator {
+                first: Arc::new(|_: &K, value: V| value),
+                next: Arc::new(move |_: &K, value: V, aggregate: V| reducer(aggregate, value)),
+            },
+            materialized,
+        )
+    }
+
+    /// Folds the values of each key into an aggregate that starts as
+    /// `initializer()`.
+    pub fn aggregate<A>(
+        &self,
+        initializer: impl Fn() -> A + Send + Sync + 'static,
+        aggregator: impl Fn(&K, V, A) -> A + Send + Sync + 'static,
+    ) -> KTable<K, A>
+    where
+        A: DefaultSerde + Clone,
+    {
+        self.aggregate_with(
+            initializer,
+            aggregator,
+            Materialized::with(self.grouped.key.clone(), A::default_serde()),
+        )
+    }
+
+    /// [`aggregate`](Self::aggregate), stored as `materialized` says (which
+    /// gives the aggregate's serde for types without a default one).
+    pub fn aggregate_with<A: Clone + 'static>(
+        &self,
+        initializer: impl Fn() -> A + Send + Sync + 'static,
+        aggregator: impl Fn(&K, V, A) -> A + Send + Sync + 'static,
+        materialized: Materialized<K, A>,
+    ) -> KTable<K, A> {
+        let aggregator = Arc::new(aggregator);
+        let next = aggregator.clone();
+        self.aggregate_into(
+            "KSTREAM-AGGREGATE-",
+            Aggregator {
+                first: Arc::new(move |key: &K, value: V| aggregator(key, value, initializer())),
+                next: Arc::new(move |key: &K, value: V, aggregate: A| next(key, value, aggregate)),
+            },
+            materialized,
+        )
+    }
+
+    /// Adds the store, the repartition topic if needed, and the aggregate
+    /// processor, naming them in Kafka Streams' order.
+    fn aggregate_into<A: Clone + 'static>(
+        &self,
+        prefix: &str,
+        aggregator: Aggregator<K, V, A>,
+        materialized: Materialized<K, A>,
+    ) -> KTable<K, A> {
+        let store = match &materialized.name {
+            Some(name) => name.clone(),
+            None => self.builder.new_store_name(prefix),
+        };
+        let name = self.builder.new_name(prefix);
+        let parent = if self.repartition_required {
+            let stream: KStream<K, V> = KStream::new(self.builder.clone(), self.node.clone(), true);
+            let repartition_prefix = self.grouped.name.clone().unwrap_or_else(|| store.clone());
+            stream.repartition_through(&repartition_prefix, &self.grouped)
+        } else {
+            self.node.clone()
+        };
+        let mut store_builder = Stores::timestamped_key_value_store_builder_with(
+            &store,
+            materialized.key,
+            materialized.value,
+        )
+        .with_caching(materialized.cache_max_bytes);
+        if materialized.in_memory {
+            store_builder = store_builder.in_memory();
+        }
+        if !materialized.logging {
+            store_builder = store_builder.with_logging_disabled();
+        }
+        let store_name = store.clone();
+        self.builder.with(|topology| {
+            topology
+                .add_processor(
+                    &name,
+                    move || Aggregate {
+                        store_name: store_name.clone(),
+                        aggregator: aggregator.clone(),
+                        store: None,
+                    },
+                    &[&parent],
+                )
+                .add_state_store(store_builder, &[&name]);
+        });
+        KTable::new(self.builder.clone(), name, Some(store))
+    }
+}

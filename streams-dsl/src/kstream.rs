@@ -1,0 +1,456 @@
+//! `KStream`: a record stream, each record an independent event.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use streams_core::processor::Processor;
+use streams_core::serde::DefaultSerde;
+use streams_core::topology::{SinkOptions, SourceOptions};
+
+use crate::builder::Builder;
+use crate::config::{Grouped, Produced};
+use crate::grouped::KGroupedStream;
+use crate::processors::{Action, Branch, Filter, FlatMap, Map, PassThrough, Peek, Predicate};
+
+/// A stream of records with keys `K` and values `V`.
+///
+/// Operators return new streams; applying several operators to one stream
+/// sends every record to all of them. Operators that may change the key
+/// (`map`, `flat_map`, `select_key`, `process`) mark the result, and a later
+/// grouping inserts a repartition topic, as in Kafka Streams.
+pub struct KStream<K, V> {
+    builder: Builder,
+    node: String,
+    repartition_required: bool,
+    _types: PhantomData<fn(K, V)>,
+}
+
+impl<K, V> Clone for KStream<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            builder: self.builder.clone(),
+            node: self.node.clone(),
+            repartition_required: self.repartition_required,
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
+    pub(crate) fn new(builder: Builder, node: String, repartition_required: bool) -> Self {
+        Self {
+            builder,
+            node,
+            repartition_required,
+            _types: PhantomData,
+        }
+    }
+
+    /// The name of the node this stream comes out of.
+    pub fn node_name(&self) -> &str {
+        &self.node
+    }
+
+    /// Adds a processor child of this stream and returns its output stream.
+    fn add<K2, V2, P>(
+        &self,
+        prefix: &str,
+        supplier: impl Fn() -> P + Send + Sync + 'static,
+        repartition_required: bool,
+    ) -> KStream<K2, V2>
+    where
+        K2: Clone + 'static,
+        V2: Clone + 'static,
+        P: Processor<K, V, K2, V2>,
+    {
+        let name = self.builder.new_name(prefix);
+        self.builder.with(|topology| {
+            topology.add_processor(&name, supplier, &[&self.node]);
+        });
+        KStream::new(self.builder.clone(), name, repartition_required)
+    }
+
+    fn filtered(
+        &self,
+        predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static,
+        keep_when: bool,
+    ) -> Self {
+        let predicate = Arc::new(predicate);
+        self.add(
+            "KSTREAM-FILTER-",
+            move || Filter {
+                predicate: predicate.clone(),
+                keep_when,
+            },
+            self.repartition_required,
+        )
+    }
+
+    /// Keeps the records for which `predicate` holds.
+    pub fn filter(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> Self {
+        self.filtered(predicate, true)
+    }
+
+    /// Drops the records for which `predicate` holds.
+    pub fn filter_not(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> Self {
+        self.filtered(predicate, false)
+    }
+
+    fn mapped<K2: Clone + 'static, V2: Clone + 'static>(
+        &self,
+        prefix: &str,
+        mapper: impl Fn(K, V) -> (K2, V2) + Send + Sync + 'static,
+        repartition_required: bool,
+    ) -> KStream<K2, V2> {
+        let mapper = Arc::new(mapper);
+        self.add(
+            prefix,
+            move || Map {
+                mapper: mapper.clone(),
+            },
+            repartition_required,
+        )
+    }
+
+    /// Replaces key and value; marks the stream for repartitioning.
+    pub fn map<K2: Clone + 'static, V2: Clone + 'static>(
+        &self,
+        mapper: impl Fn(K, V) -> (K2, V2) + Send + Sync + 'static,
+    ) -> KStream<K2, V2> {
+        self.mapped("KSTREAM-MAP-", mapper, true)
+    }
+
+    /// Replaces the value; the key, and so the partitioning, is unchanged.
+    pub fn map_values<V2: Clone + 'static>(
+        &self,
+        mapper: impl Fn(V) -> V2 + Send + Sync + 'static,
+    ) -> KStream<K, V2> {
+        self.mapped(
+            "KSTREAM-MAPVALUES-",
+            move |key, value| (key, mapper(value)),
+            self.repartition_required,
+        )
+    }
+
+    /// Replaces the value, reading the key.
+    pub fn map_values_with_key<V2: Clone + 'static>(
+        &self,
+        mapper: impl Fn(&K, V) -> V2 + Send + Sync + 'static,
+    ) -> KStream<K, V2> {
+        self.mapped(
+            "KSTREAM-MAPVALUES-",
+            move |key, value| {
+                let value = mapper(&key, value);
+                (key, value)
+            },
+            self.repartition_required,
+        )
+    }
+
+    /// Sets a new key computed from key and value; marks the stream for
+    /// repartitioning.
+    pub fn select_key<K2: Clone + 'static>(
+        &self,
+        selector: impl Fn(&K, &V) -> K2 + Send + Sync + 'static,
+    ) -> KStream<K2, V> {
+        self.mapped(
+            "KSTREAM-KEY-SELECT-",
+            move |key, value| (selector(&key, &value), value),
+            true,
+        )
+    }
+
+    /// Replaces each record with zero or more records; marks the stream for
+    /// repartitioning.
+    pub fn flat_map<K2, V2, I>(
+        &self,
+        mapper: impl Fn(K, V) -> I + Send + Sync + 'static,
+    ) -> KStream<K2, V2>
+    where
+        K2: Clone + 'static,
+        V2: Clone + 'static,
+        I: IntoIterator<Item = (K2, V2)> + 'static,
+    {
+        let mapper = Arc::new(mapper);
+        self.add(
+            "KSTREAM-FLATMAP-",
+            move || FlatMap {
+                mapper: mapper.clone(),
+            },
+            true,
+        )
+    }
+
+    /// Replaces each value with zero or more values under the same key.
+    pub fn flat_map_values<V2, I>(
+        &self,
+        mapper: impl Fn(V) -> I + Send + Sync + 'static,
+    ) -> KStream<K, V2>
+    where
+        V2: Clone + 'static,
+        I: IntoIterator<Item = V2>,
+    {
+        let mapper = Arc::new(move |key: K, value: V| {
+            mapper(value)
+                .into_iter()
+                .map(|value| (key.clone(), value))
+                .collect::<Vec<_>>()
+        });
+        self.add(
+            "KSTREAM-FLATMAPVALUES-",
+            move || FlatMap {
+                mapper: mapper.clone(),
+            },
+            self.repartition_required,
+        )
+    }
+
+    /// Calls `action` on each record and passes it on unchanged.
+    pub fn peek(&self, action: impl Fn(&K, &V) + Send + Sync + 'static) -> Self {
+        let action: Action<K, V> = Arc::new(action);
+        self.add(
+            "KSTREAM-PEEK-",
+            move || Peek {
+                action: action.clone(),
+            },
+            self.repartition_required,
+        )
+    }
+
+    /// Calls `action` on each record; the end of this branch.
+    pub fn foreach(&self, action: impl Fn(&K, &V) + Send + Sync + 'static) {
+        let action: Action<K, V> = Arc::new(action);
+        let _: KStream<K, V> = self.add(
+            "KSTREAM-FOREACH-",
+            move || Peek {
+                action: action.clone(),
+            },
+            false,
+        );
+    }
+
+    /// The records of this stream and of `other`, interleaved as they come.
+    pub fn merge(&self, other: &KStream<K, V>) -> Self {
+        let name = self.builder.new_name("KSTREAM-MERGE-");
+        self.builder.with(|topology| {
+            topology.add_processor::<K, V, K, V, _>(
+                &name,
+                || PassThrough,
+                &[&self.node, &other.node],
+            );
+        });
+        KStream::new(
+            self.builder.clone(),
+            name,
+            self.repartition_required || other.repartition_required,
+        )
+    }
+
+    /// Runs a Processor API processor on the stream; its output may have
+    /// another key, so the result is marked for repartitioning. `stores`
+    /// are connected to it.
+    pub fn process<K2, V2, P>(
+        &self,
+        supplier: impl Fn() -> P + Send + Sync + 'static,
+        stores: &[&str],
+    ) -> KStream<K2, V2>
+    where
+        K2: Clone + 'static,
+        V2: Clone + 'static,
+        P: Processor<K, V, K2, V2>,
+    {
+        let stream = self.add("KSTREAM-PROCESSOR-", supplier, true);
+        self.builder.with(|topology| {
+            topology.connect_processor_and_stores(&stream.node, stores);
+        });
+        stream
+    }
+
+    /// Splits the stream: each record goes to the first branch whose
+    /// predicate it matches, else to the default branch, else nowhere.
+    pub fn split(&self) -> BranchedKStream<K, V> {
+        BranchedKStream {
+            stream: self.clone(),
+            branches: Vec::new(),
+        }
+    }
+
+    /// Writes the stream to `topic` with the default serdes.
+    pub fn to(&self, topic: &str)
+    where
+        K: DefaultSerde,
+        V: DefaultSerde,
+    {
+        self.to_with(topic, Produced::default());
+    }
+
+    /// Writes the stream to `topic` as `produced` says.
+    pub fn to_with(&self, topic: &str, produced: Produced<K, V>) {
+        let name = self
+            .builder
+            .name_or(produced.name.as_deref(), "KSTREAM-SINK-");
+        let options = SinkOptions::new(produced.key, produced.value);
+        self.builder.with(|topology| {
+            topology.add_sink(&name, topic, options, &[&self.node]);
+        });
+    }
+
+    /// Groups by the current key, repartitioning first if the key changed.
+    pub fn group_by_key(&self) -> KGroupedStream<K, V>
+    where
+        K: DefaultSerde,
+        V: DefaultSerde,
+    {
+        self.group_by_key_with(Grouped::default())
+    }
+
+    /// Groups by the current key with these serdes and repartition name.
+    pub fn group_by_key_with(&self, grouped: Grouped<K, V>) -> KGroupedStream<K, V> {
+        KGroupedStream::new(
+            self.builder.clone(),
+            self.node.clone(),
+            self.repartition_required,
+            grouped,
+        )
+    }
+
+    /// Groups by a new key; always repartitions.
+    pub fn group_by<K2>(
+        &self,
+        selector: impl Fn(&K, &V) -> K2 + Send + Sync + 'static,
+    ) -> KGroupedStream<K2, V>
+    where
+        K2: DefaultSerde + Clone,
+        V: DefaultSerde,
+    {
+        self.group_by_with(selector, Grouped::default())
+    }
+
+    /// Groups by a new key with these serdes; a named `grouped` also names
+    /// the key selector and the repartition topic.
+    pub fn group_by_with<K2: Clone + 'static>(
+        &self,
+        selector: impl Fn(&K, &V) -> K2 + Send + Sync + 'static,
+        grouped: Grouped<K2, V>,
+    ) -> KGroupedStream<K2, V> {
+        let name = self
+            .builder
+            .name_or(grouped.name.as_deref(), "KSTREAM-KEY-SELECT-");
+        let mapper = Arc::new(move |key: K, value: V| (selector(&key, &value), value));
+        self.builder.with(|topology| {
+            topology.add_processor(
+                &name,
+                move || Map {
+                    mapper: mapper.clone(),
+                },
+                &[&self.node],
+            );
+        });
+        KGroupedStream::new(self.builder.clone(), name, true, grouped)
+    }
+
+    /// Writes the stream through the internal topic
+    /// `<application.id>-<prefix>-repartition` and reads it back, returning
+    /// the name of the source that reads it. Node names follow Kafka Streams:
+    /// generated (sink, filter, source) unless `prefix` is a user name.
+    pub(crate) fn repartition_through(&self, prefix: &str, grouped: &Grouped<K, V>) -> String {
+        let topic = format!("{prefix}-repartition");
+        // Kafka always burns three indices here, so later names match.
+        let generated = [
+            self.builder.new_name("KSTREAM-SINK-"),
+            self.builder.new_name("KSTREAM-FILTER-"),
+            self.builder.new_name("KSTREAM-SOURCE-"),
+        ];
+        let [sink, filter, source] = if is_generated_name(prefix) {
+            generated
+        } else {
+            [
+                format!("{topic}-sink"),
+                format!("{topic}-filter"),
+                format!("{topic}-source"),
+            ]
+        };
+        let (key, value) = (grouped.key.clone(), grouped.value.clone());
+        self.builder.with(|topology| {
+            topology
+                .add_internal_topic(&topic)
+                // Kafka drops null keys here; typed keys are never null.
+                .add_processor::<K, V, K, V, _>(&filter, || PassThrough, &[&self.node])
+                .add_sink(
+                    &sink,
+                    topic.as_str(),
+                    SinkOptions::new(key.clone(), value.clone()),
+                    &[&filter],
+                )
+                .add_source(&source, &[&topic], SourceOptions::new(key, value));
+        });
+        source
+    }
+}
+
+/// Whether `name` is a generated one, `KSTREAM...-<10 digits>`.
+fn is_generated_name(name: &str) -> bool {
+    name.starts_with("KSTREAM")
+        && name.len() > 11
+        && name.as_bytes()[name.len() - 11] == b'-'
+        && name[name.len() - 10..].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A stream being split into branches; see [`KStream::split`].
+pub struct BranchedKStream<K, V> {
+    stream: KStream<K, V>,
+    branches: Vec<Predicate<K, V>>,
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> BranchedKStream<K, V> {
+    /// Adds a branch for records matching `predicate` (tested in order).
+    pub fn branch(mut self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> Self {
+        self.branches.push(Arc::new(predicate));
+        self
+    }
+
+    /// Ends the split with a default branch for records no predicate
+    /// matched; returns the branch streams, default last.
+    pub fn default_branch(self) -> Vec<KStream<K, V>> {
+        self.finish(true)
+    }
+
+    /// Ends the split; unmatched records are dropped. Returns the branches.
+    pub fn no_default_branch(self) -> Vec<KStream<K, V>> {
+        self.finish(false)
+    }
+
+    fn finish(self, with_default: bool) -> Vec<KStream<K, V>> {
+        let builder = self.stream.builder.clone();
+        let splitter = builder.new_name("KSTREAM-BRANCH-");
+        // Branch children are named `<splitter><index>`, from 1, as Kafka's
+        // `BranchedKStreamImpl`; the default branch takes the next index.
+        let count = self.branches.len() + usize::from(with_default);
+        let children: Vec<String> = (1..=count).map(|i| format!("{splitter}{i}")).collect();
+        let predicates: Vec<_> = self
+            .branches
+            .into_iter()
+            .zip(&children)
+            .map(|(predicate, child)| (predicate, child.clone()))
+            .collect();
+        let default_child = with_default.then(|| children[count - 1].clone());
+        let branches = Arc::new(predicates);
+        builder.with(|topology| {
+            topology.add_processor(
+                &splitter,
+                move || Branch {
+                    branches: branches.clone(),
+                    default_child: default_child.clone(),
+                },
+                &[&self.stream.node],
+            );
+            for child in &children {
+                topology.add_processor::<K, V, K, V, _>(child, || PassThrough, &[&splitter]);
+            }
+        });
+        children
+            .into_iter()
+            .map(|child| KStream::new(builder.clone(), child, self.stream.repartition_required))
+            .collect()
+    }
+}

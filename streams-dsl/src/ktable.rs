@@ -1,0 +1,59 @@
+//! `KTable`: a changelog stream, each record an upsert of its key.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::builder::Builder;
+use crate::kstream::KStream;
+use crate::processors::Map;
+
+/// An update of a table row as it travels between table operators: the
+/// new value (`None` deletes the row) and, where known, the old one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change<V> {
+    /// The value after the update; `None` is a tombstone.
+    pub new: Option<V>,
+    /// The value before the update, if known.
+    pub old: Option<V>,
+}
+
+/// A table: the latest value per key, updated by a changelog stream.
+pub struct KTable<K, V> {
+    builder: Builder,
+    node: String,
+    store: Option<String>,
+    _types: PhantomData<fn(K, V)>,
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
+    pub(crate) fn new(builder: Builder, node: String, store: Option<String>) -> Self {
+        Self {
+            builder,
+            node,
+            store,
+            _types: PhantomData,
+        }
+    }
+
+    /// The name of the store that materializes this table, if any.
+    pub fn queryable_store_name(&self) -> Option<&str> {
+        self.store.as_deref()
+    }
+
+    /// The table's changelog as a stream: each update becomes a record whose
+    /// value is the new value, `None` for a deletion.
+    pub fn to_stream(&self) -> KStream<K, Option<V>> {
+        let name = self.builder.new_name("KTABLE-TOSTREAM-");
+        let mapper = Arc::new(|key: K, change: Change<V>| (key, change.new));
+        self.builder.with(|topology| {
+            topology.add_processor(
+                &name,
+                move || Map {
+                    mapper: mapper.clone(),
+                },
+                &[&self.node],
+            );
+        });
+        KStream::new(self.builder.clone(), name, false)
+    }
+}

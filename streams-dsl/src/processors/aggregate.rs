@@ -1,0 +1,90 @@
+//! Aggregation of a grouped stream into a table: `count`, `reduce`,
+//! `aggregate` (Kafka's `KStreamAggregate` and `KStreamReduce`).
+
+use std::sync::Arc;
+
+use streams_core::prelude::*;
+use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
+
+use crate::ktable::Change;
+
+/// Makes the aggregate of a key's first record.
+type First<K, V, A> = Arc<dyn Fn(&K, V) -> A + Send + Sync>;
+/// Folds one more record into an aggregate.
+type Next<K, V, A> = Arc<dyn Fn(&K, V, A) -> A + Send + Sync>;
+
+/// How an aggregate starts and grows.
+pub(crate) struct Aggregator<K, V, A> {
+    /// The aggregate of a key's first record.
+    pub(crate) first: First<K, V, A>,
+    /// The aggregate after one more record.
+    pub(crate) next: Next<K, V, A>,
+}
+
+impl<K, V, A> Clone for Aggregator<K, V, A> {
+    fn clone(&self) -> Self {
+        Self {
+            first: self.first.clone(),
+            next: self.next.clone(),
+        }
+    }
+}
+
+/// Folds each record into its key's aggregate in the store and forwards the
+/// change, stamped with the largest timestamp that contributed to it.
+pub(crate) struct Aggregate<K, V, A> {
+    pub(crate) store_name: String,
+    pub(crate) aggregator: Aggregator<K, V, A>,
+    pub(crate) store: Option<TimestampedKeyValueStore<K, A>>,
+}
+
+impl<K, V, A> Processor<K, V, K, Change<A>> for Aggregate<K, V, A>
+where
+    K: Clone + 'static,
+    V: 'static,
+    A: Clone + 'static,
+{
+    fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<A>>) -> Result<(), StreamsError> {
+        self.store = Some(ctx.state_store(&self.store_name)?);
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, K, Change<A>>,
+        record: Record<K, V>,
+    ) -> Result<(), StreamsError> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let old = store.get(&record.key)?;
+        let (new, timestamp, old) = match old {
+            None => (
+                (self.aggregator.first)(&record.key, record.value),
+                record.timestamp,
+                None,
+            ),
+            Some(ValueAndTimestamp { value, timestamp }) => (
+                (self.aggregator.next)(&record.key, record.value, value.clone()),
+                record.timestamp.max(timestamp),
+                Some(value),
+            ),
+        };
+        store.put(
+            &record.key,
+            &ValueAndTimestamp {
+                value: new.clone(),
+                timestamp,
+            },
+        )?;
+        ctx.forward(Record {
+            key: record.key,
+            value: Change {
+                new: Some(new),
+                old,
+            },
+            timestamp,
+            headers: record.headers,
+        })
+    }
+}

@@ -1,0 +1,8 @@
+//! The processors DSL operators compile to, each a small Processor API
+//! processor, as Kafka Streams' `KStreamFilter`, `KStreamMap`, ...
+
+mod aggregate;
+mod stateless;
+
+pub(crate) use aggregate::{Aggregate, Aggregator};
+pub(crate) use stateless::{Action, Branch, Filter, FlatMap, Map, PassThrough, Peek, Predicate};

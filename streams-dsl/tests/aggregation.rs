@@ -1,0 +1,197 @@
+//! Grouping and aggregation: count, reduce, aggregate, repartitioning, and
+//! `describe()` of word count against Kafka Streams' text.
+
+use streams_core::prelude::*;
+use streams_dsl::{Grouped, Materialized, StreamsBuilder};
+
+fn word_count(builder: &StreamsBuilder) {
+    builder
+        .stream::<(), String>("streams-plaintext-input")
+        .flat_map_values(|line: String| {
+            line.to_lowercase()
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|word| !word.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .group_by(|_, word| word.clone())
+        .count_with(Materialized::named("counts-store"))
+        .to_stream()
+        .to("streams-wordcount-output");
+}
+
+/// The description in Kafka Streams' word-count tutorial, line for line.
+#[test]
+fn word_count_describes_as_kafka_streams() {
+    let builder = StreamsBuilder::new();
+    word_count(&builder);
+    let expected = "\
+Topologies:
+   Sub-topology: 0
+    Source: KSTREAM-SOURCE-0000000000 (topics: [streams-plaintext-input])
+      --> KSTREAM-FLATMAPVALUES-0000000001
+    Processor: KSTREAM-FLATMAPVALUES-0000000001 (stores: [])
+      --> KSTREAM-KEY-SELECT-0000000002
+      <-- KSTREAM-SOURCE-0000000000
+    Processor: KSTREAM-KEY-SELECT-0000000002 (stores: [])
+      --> counts-store-repartition-filter
+      <-- KSTREAM-FLATMAPVALUES-0000000001
+    Processor: counts-store-repartition-filter (stores: [])
+      --> counts-store-repartition-sink
+      <-- KSTREAM-KEY-SELECT-0000000002
+    Sink: counts-store-repartition-sink (topic: counts-store-repartition)
+      <-- counts-store-repartition-filter
+
+  Sub-topology: 1
+    Source: counts-store-repartition-source (topics: [counts-store-repartition])
+      --> KSTREAM-AGGREGATE-0000000003
+    Processor: KSTREAM-AGGREGATE-0000000003 (stores: [counts-store])
+      --> KTABLE-TOSTREAM-0000000007
+      <-- counts-store-repartition-source
+    Processor: KTABLE-TOSTREAM-0000000007 (stores: [])
+      --> KSTREAM-SINK-0000000008
+      <-- KSTREAM-AGGREGATE-0000000003
+    Sink: KSTREAM-SINK-0000000008 (topic: streams-wordcount-output)
+      <-- KTABLE-TOSTREAM-0000000007
+
+";
+    assert_eq!(
+        builder.build().expect("valid").describe().to_string(),
+        expected
+    );
+}
+
+#[test]
+fn word_count_emits_every_update_with_its_timestamp() {
+    let builder = StreamsBuilder::new();
+    word_count(&builder);
+    let topology = builder.build().expect("valid");
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let input = driver.create_input_topic("streams-plaintext-input", UnitSerde, StringSerde);
+    input
+        .pipe_value_at("Hello Kafka Streams".into(), 1_000)
+        .expect("pipe");
+    input
+        .pipe_value_at("Kafka, hello!".into(), 500)
+        .expect("pipe");
+    let output = driver.create_output_topic("streams-wordcount-output", StringSerde, I64Serde);
+    let expected = [
+        ("hello", 1, 1_000),
+        ("kafka", 1, 1_000),
+        ("streams", 1, 1_000),
+        // Out of order: the count keeps the largest contributing timestamp.
+        ("kafka", 2, 1_000),
+        ("hello", 2, 1_000),
+    ]
+    .map(|(k, v, ts)| TestRecord::new(k.to_string(), v, ts));
+    assert_eq!(
+        output.read_records_to_list().expect("decode"),
+        expected.to_vec()
+    );
+    let produced = driver.produced_topic_names();
+    assert!(
+        produced.contains("test-driver-application-counts-store-repartition"),
+        "{produced:?}"
+    );
+    assert!(
+        produced.contains("test-driver-application-counts-store-changelog"),
+        "{produced:?}"
+    );
+}
+
+#[test]
+fn unnamed_aggregations_name_store_and_repartition_topic_by_index() {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("in")
+        .select_key(|_, v| v.clone())
+        .group_by_key()
+        .count()
+        .to_stream()
+        .to("out");
+    let description = builder.build().expect("valid").describe().to_string();
+    let expected = "\
+Topologies:
+   Sub-topology: 0
+    Source: KSTREAM-SOURCE-0000000000 (topics: [in])
+      --> KSTREAM-KEY-SELECT-0000000001
+    Processor: KSTREAM-KEY-SELECT-0000000001 (stores: [])
+      --> KSTREAM-FILTER-0000000005
+      <-- KSTREAM-SOURCE-0000000000
+    Processor: KSTREAM-FILTER-0000000005 (stores: [])
+      --> KSTREAM-SINK-0000000004
+      <-- KSTREAM-KEY-SELECT-0000000001
+    Sink: KSTREAM-SINK-0000000004 (topic: KSTREAM-AGGREGATE-STATE-STORE-0000000002-repartition)
+      <-- KSTREAM-FILTER-0000000005
+
+  Sub-topology: 1
+    Source: KSTREAM-SOURCE-0000000006 (topics: [KSTREAM-AGGREGATE-STATE-STORE-0000000002-repartition])
+      --> KSTREAM-AGGREGATE-0000000003
+    Processor: KSTREAM-AGGREGATE-0000000003 (stores: [KSTREAM-AGGREGATE-STATE-STORE-0000000002])
+      --> KTABLE-TOSTREAM-0000000007
+      <-- KSTREAM-SOURCE-0000000006
+    Processor: KTABLE-TOSTREAM-0000000007 (stores: [])
+      --> KSTREAM-SINK-0000000008
+      <-- KSTREAM-AGGREGATE-0000000003
+    Sink: KSTREAM-SINK-0000000008 (topic: out)
+      <-- KTABLE-TOSTREAM-0000000007
+
+";
+    assert_eq!(description, expected);
+}
+
+#[test]
+fn group_by_key_without_a_key_change_does_not_repartition() {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("in")
+        .map_values(|v| v)
+        .group_by_key()
+        .count()
+        .to_stream()
+        .to("out");
+    let topology = builder.build().expect("valid");
+    assert_eq!(topology.subtopology_count(), 1);
+    assert!(topology.internal_topics().is_empty());
+}
+
+#[test]
+fn reduce_and_aggregate_fold_values_per_key() {
+    let builder = StreamsBuilder::new();
+    let input = builder.stream::<String, i64>("in");
+    input
+        .group_by_key()
+        .reduce(|a, b| a.max(b))
+        .to_stream()
+        .to("max");
+    input
+        .group_by_key_with(Grouped::default().with_name("by-key"))
+        .aggregate(String::new, |_, v, agg: String| format!("{agg}{v},"))
+        .to_stream()
+        .to("joined");
+    let topology = builder.build().expect("valid");
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let topic = driver.create_input_topic("in", StringSerde, I64Serde);
+    for (k, v, ts) in [("a", 3, 10), ("b", 1, 20), ("a", 7, 5), ("a", 2, 30)] {
+        topic.pipe_input_at(k.into(), v, ts).expect("pipe");
+    }
+    let max = driver.create_output_topic("max", StringSerde, I64Serde);
+    assert_eq!(
+        max.read_records_to_list().expect("max"),
+        [("a", 3, 10), ("b", 1, 20), ("a", 7, 10), ("a", 7, 30)]
+            .map(|(k, v, ts)| TestRecord::new(k.to_string(), v, ts))
+            .to_vec()
+    );
+    let joined = driver.create_output_topic("joined", StringSerde, StringSerde);
+    assert_eq!(
+        joined.read_records_to_list().expect("joined"),
+        [
+            ("a", "3,", 10),
+            ("b", "1,", 20),
+            ("a", "3,7,", 10),
+            ("a", "3,7,2,", 30)
+        ]
+        .map(|(k, v, ts)| TestRecord::new(k.to_string(), v.to_string(), ts))
+        .to_vec()
+    );
+}

@@ -1,0 +1,289 @@
+//! Stateless KStream operators: whole output sequences (keys, values,
+//! timestamps) through the test driver.
+
+use std::sync::{Arc, Mutex};
+
+use streams_core::prelude::*;
+use streams_dsl::{Consumed, Produced, StreamsBuilder};
+
+fn run<K2, V2>(
+    builder: &StreamsBuilder,
+    output: &str,
+    key: impl Deserializer<K2> + 'static,
+    value: impl Deserializer<V2> + 'static,
+    input: &[(&str, &str, i64)],
+) -> Vec<TestRecord<K2, V2>> {
+    let topology = builder.build().expect("valid topology");
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let topic = driver.create_input_topic("input", StringSerde, StringSerde);
+    for (k, v, ts) in input {
+        topic
+            .pipe_input_at((*k).to_string(), (*v).to_string(), *ts)
+            .expect("processing succeeds");
+    }
+    driver
+        .create_output_topic(output, key, value)
+        .read_records_to_list()
+        .expect("decode")
+}
+
+fn records<K: Clone, V: Clone>(expected: &[(K, V, i64)]) -> Vec<TestRecord<K, V>> {
+    expected
+        .iter()
+        .map(|(k, v, ts)| TestRecord::new(k.clone(), v.clone(), *ts))
+        .collect()
+}
+
+const INPUT: &[(&str, &str, i64)] = &[("a", "apple", 1), ("b", "", 2), ("c", "cherry pie", 3)];
+
+#[test]
+fn filter_and_filter_not_keep_complementary_records() {
+    let builder = StreamsBuilder::new();
+    let input = builder.stream::<String, String>("input");
+    input.filter(|_, v| !v.is_empty()).to("kept");
+    input.filter_not(|_, v| !v.is_empty()).to("dropped");
+    let topology = builder.build().expect("valid");
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let topic = driver.create_input_topic("input", StringSerde, StringSerde);
+    for (k, v, ts) in INPUT {
+        topic
+            .pipe_input_at((*k).into(), (*v).into(), *ts)
+            .expect("pipe");
+    }
+    let kept = driver.create_output_topic("kept", StringSerde, StringSerde);
+    let dropped = driver.create_output_topic("dropped", StringSerde, StringSerde);
+    assert_eq!(
+        kept.read_records_to_list().expect("kept"),
+        records(&[
+            ("a".to_string(), "apple".to_string(), 1),
+            ("c".into(), "cherry pie".into(), 3)
+        ])
+    );
+    assert_eq!(
+        dropped.read_records_to_list().expect("dropped"),
+        records(&[("b".to_string(), String::new(), 2)])
+    );
+}
+
+#[test]
+fn map_changes_key_and_value_types() {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("input")
+        .map(|k, v| (v.len() as i64, format!("{k}:{v}")))
+        .to("out");
+    let got = run(&builder, "out", I64Serde, StringSerde, INPUT);
+    assert_eq!(
+        got,
+        records(&[
+            (5, "a:apple".to_string(), 1),
+            (0, "b:".into(), 2),
+            (10, "c:cherry pie".into(), 3)
+        ])
+    );
+}
+
+#[test]
+fn map_values_and_select_key() {
+    let builder = StreamsBuilder::new();
+    let input = builder.stream::<String, String>("input");
+    input.map_values(|v| v.to_uppercase()).to("upper");
+    input
+        .map_values_with_key(|k, v| format!("{k}{}", v.len()))
+        .to("keyed");
+    input
+        .select_key(|_, v| v.chars().next().unwrap_or('-').to_string())
+        .to("rekeyed");
+    let topology = builder.build().expect("valid");
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let topic = driver.create_input_topic("input", StringSerde, StringSerde);
+    for (k, v, ts) in INPUT {
+        topic
+            .pipe_input_at((*k).into(), (*v).into(), *ts)
+            .expect("pipe");
+    }
+    let read = |name: &str| {
+        driver
+            .create_output_topic(name, StringSerde, StringSerde)
+            .read_records_to_list()
+            .expect("decode")
+    };
+    assert_eq!(
+        read("upper"),
+        records(&[
+            ("a".to_string(), "APPLE".to_string(), 1),
+            ("b".into(), "".into(), 2),
+            ("c".into(), "CHERRY PIE".into(), 3)
+        ])
+    );
+    assert_eq!(
+        read("keyed"),
+        records(&[
+            ("a".to_string(), "a5".to_string(), 1),
+            ("b".into(), "b0".into(), 2),
+            ("c".into(), "c10".into(), 3)
+        ])
+    );
+    assert_eq!(
+        read("rekeyed"),
+        records(&[
+            ("a".to_string(), "apple".to_string(), 1),
+            ("-".into(), "".into(), 2),
+            ("c".into(), "cherry pie".into(), 3)
+        ])
+    );
+}
+
+#[test]
+fn flat_map_outputs_inherit_the_input_timestamp() {
+    let builder = StreamsBuilder::new();
+    let input = builder.stream::<String, String>("input");
+    input
+        .flat_map_values(|v: String| v.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .to("words");
+    input
+        .flat_map(|k: String, v: String| {
+            (0..v.len().min(2)).map(move |i| (format!("{k}{i}"), i as i64))
+        })
+        .to_with("indexed", Produced::serdes(StringSerde, I64Serde));
+    let topology = builder.build().expect("valid");
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let topic = driver.create_input_topic("input", StringSerde, StringSerde);
+    for (k, v, ts) in INPUT {
+        topic
+            .pipe_input_at((*k).into(), (*v).into(), *ts)
+            .expect("pipe");
+    }
+    assert_eq!(
+        driver
+            .create_output_topic("words", StringSerde, StringSerde)
+            .read_records_to_list()
+            .expect("words"),
+        records(&[
+            ("a".to_string(), "apple".to_string(), 1),
+            ("c".into(), "cherry".into(), 3),
+            ("c".into(), "pie".into(), 3)
+        ])
+    );
+    assert_eq!(
+        driver
+            .create_output_topic("indexed", StringSerde, I64Serde)
+            .read_records_to_list()
+            .expect("indexed"),
+        records(&[
+            ("a0".to_string(), 0, 1),
+            ("a1".into(), 1, 1),
+            ("c0".into(), 0, 3),
+            ("c1".into(), 1, 3)
+        ])
+    );
+}
+
+#[test]
+fn peek_and_foreach_see_every_record() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let builder = StreamsBuilder::new();
+    let input = builder.stream::<String, String>("input");
+    let peeked = seen.clone();
+    input
+        .peek(move |k, _| peeked.lock().expect("lock").push(format!("peek {k}")))
+        .to("out");
+    let each = seen.clone();
+    input.foreach(move |k, v| each.lock().expect("lock").push(format!("each {k}={v}")));
+    let got = run(&builder, "out", StringSerde, StringSerde, &INPUT[..2]);
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        vec!["peek a", "each a=apple", "peek b", "each b="]
+    );
+}
+
+#[test]
+fn split_sends_each_record_to_the_first_matching_branch() {
+    let builder = StreamsBuilder::new();
+    let branches = builder
+        .stream::<String, String>("input")
+        .split()
+        .branch(|_, v| v.starts_with('a'))
+        .branch(|_, v| v.contains('e'))
+        .default_branch();
+    for (branch, topic) in branches.iter().zip(["starts-a", "has-e", "other"]) {
+        branch.to(topic);
+    }
+    let topology = builder.build().expect("valid");
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let topic = driver.create_input_topic("input", StringSerde, StringSerde);
+    for (k, v, ts) in [
+        ("1", "ace", 1),
+        ("2", "bee", 2),
+        ("3", "cat", 3),
+        ("4", "axe", 4),
+    ] {
+        topic.pipe_input_at(k.into(), v.into(), ts).expect("pipe");
+    }
+    let values = |name: &str| {
+        driver
+            .create_output_topic(name, StringSerde, StringSerde)
+            .read_key_values_to_list()
+            .expect("decode")
+    };
+    assert_eq!(
+        values("starts-a"),
+        vec![("1".into(), "ace".into()), ("4".into(), "axe".into())]
+    );
+    assert_eq!(values("has-e"), vec![("2".into(), "bee".into())]);
+    assert_eq!(values("other"), vec![("3".into(), "cat".into())]);
+}
+
+#[test]
+fn merge_interleaves_two_streams_in_arrival_order() {
+    let builder = StreamsBuilder::new();
+    let left = builder.stream::<String, String>("left");
+    let right = builder.stream_with(&["right"], Consumed::serdes(StringSerde, StringSerde));
+    left.merge(&right).to("merged");
+    let topology = builder.build().expect("valid");
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let l = driver.create_input_topic("left", StringSerde, StringSerde);
+    let r = driver.create_input_topic("right", StringSerde, StringSerde);
+    l.pipe_input_at("l".into(), "1".into(), 10).expect("pipe");
+    r.pipe_input_at("r".into(), "2".into(), 5).expect("pipe");
+    l.pipe_input_at("l".into(), "3".into(), 20).expect("pipe");
+    assert_eq!(
+        driver
+            .create_output_topic("merged", StringSerde, StringSerde)
+            .read_records_to_list()
+            .expect("decode"),
+        records(&[
+            ("l".to_string(), "1".to_string(), 10),
+            ("r".into(), "2".into(), 5),
+            ("l".into(), "3".into(), 20)
+        ])
+    );
+}
+
+#[test]
+fn generated_names_follow_kafka_streams() {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("input")
+        .filter(|_, _| true)
+        .map_values(|v| v)
+        .to("out");
+    let description = builder.build().expect("valid").describe().to_string();
+    let expected = "\
+Topologies:
+   Sub-topology: 0
+    Source: KSTREAM-SOURCE-0000000000 (topics: [input])
+      --> KSTREAM-FILTER-0000000001
+    Processor: KSTREAM-FILTER-0000000001 (stores: [])
+      --> KSTREAM-MAPVALUES-0000000002
+      <-- KSTREAM-SOURCE-0000000000
+    Processor: KSTREAM-MAPVALUES-0000000002 (stores: [])
+      --> KSTREAM-SINK-0000000003
+      <-- KSTREAM-FILTER-0000000001
+    Sink: KSTREAM-SINK-0000000003 (topic: out)
+      <-- KSTREAM-MAPVALUES-0000000002
+
+";
+    assert_eq!(description, expected);
+}
