@@ -17,10 +17,10 @@ use crate::processors::{Aggregate, Aggregator};
 /// Aggregations emit, for each input record, the key's new aggregate with
 /// the largest timestamp of the records that contributed to it.
 pub struct KGroupedStream<K, V> {
-    builder: Builder,
-    node: String,
-    repartition_required: bool,
-    grouped: Grouped<K, V>,
+    pub(crate) builder: Builder,
+    pub(crate) node: String,
+    pub(crate) repartition_required: bool,
+    pub(crate) grouped: Grouped<K, V>,
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {

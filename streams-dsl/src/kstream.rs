@@ -19,10 +19,10 @@ use crate::processors::{Action, Branch, Filter, FlatMap, Map, PassThrough, Peek,
 /// (`map`, `flat_map`, `select_key`, `process`) mark the result, and a later
 /// grouping inserts a repartition topic, as in Kafka Streams.
 pub struct KStream<K, V> {
-    builder: Builder,
-    node: String,
-    repartition_required: bool,
-    _types: PhantomData<fn(K, V)>,
+    pub(crate) builder: Builder,
+    pub(crate) node: String,
+    pub(crate) repartition_required: bool,
+    pub(crate) _types: PhantomData<fn(K, V)>,
 }
 
 impl<K, V> Clone for KStream<K, V> {

@@ -19,10 +19,10 @@ pub struct Change<V> {
 
 /// A table: the latest value per key, updated by a changelog stream.
 pub struct KTable<K, V> {
-    builder: Builder,
-    node: String,
-    store: Option<String>,
-    _types: PhantomData<fn(K, V)>,
+    pub(crate) builder: Builder,
+    pub(crate) node: String,
+    pub(crate) store: Option<String>,
+    pub(crate) _types: PhantomData<fn(K, V)>,
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {

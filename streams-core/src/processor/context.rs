@@ -90,6 +90,14 @@ impl<KOut, VOut> ProcessorContext<'_, KOut, VOut> {
         self.node.task.cancel(punctuator);
     }
 
+    /// Counts a record this processor dropped on purpose (a late arrival
+    /// past a window's grace, say) in the task's `dropped_records`, and logs
+    /// why at debug level.
+    pub fn record_dropped(&mut self, reason: &str) {
+        self.node.task.metrics.dropped_records += 1;
+        tracing::debug!(processor = self.node.name(), reason, "record dropped");
+    }
+
     /// Asks the task to commit as soon as possible.
     pub fn commit(&mut self) {
         self.node.task.commit_requested = true;
