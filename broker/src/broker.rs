@@ -41,6 +41,32 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// Opens the data directory: topics with their logs, and committed offsets.
+    pub(crate) fn open(config: BrokerConfig, local_addr: SocketAddr) -> Result<Self> {
+        let advertised_host =
+            config
+                .advertised_host
+                .clone()
+                .unwrap_or_else(|| match local_addr.ip() {
+                    ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]).to_string(),
+                    ip => ip.to_string(),
+                });
+        let topics = Topics::open(&config, now_ms())?;
+        let offsets_dir = config.data_dir.join("__group_offsets");
+        let offsets = OffsetStore::open(&offsets_dir, config.flush == FlushPolicy::EveryProduce)
+            .map_err(|e| BrokerError::storage(&offsets_dir, e))?;
+        let groups = Coordinator::new(offsets, config.group_initial_rebalance_delay);
+        let (appended, _) = watch::channel(0);
+        Ok(Self {
+            advertised_host,
+            advertised_port: i32::from(local_addr.port()),
+            config,
+            topics,
+            groups,
+            appended,
+        })
+    }
+
     /// Wakes fetches waiting for data.
     pub(crate) fn notify_appended(&self) {
         self.appended.send_modify(|n| *n = n.wrapping_add(1));
@@ -131,29 +157,7 @@ impl Broker {
             addr: config.listen,
             source,
         })?;
-        let advertised_host =
-            config
-                .advertised_host
-                .clone()
-                .unwrap_or_else(|| match local_addr.ip() {
-                    ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]).to_string(),
-                    ip => ip.to_string(),
-                });
-
-        let topics = Topics::open(&config, now_ms())?;
-        let offsets_dir = config.data_dir.join("__group_offsets");
-        let offsets = OffsetStore::open(&offsets_dir, config.flush == FlushPolicy::EveryProduce)
-            .map_err(|e| BrokerError::storage(&offsets_dir, e))?;
-        let groups = Coordinator::new(offsets, config.group_initial_rebalance_delay);
-        let (appended, _) = watch::channel(0);
-        let state = Arc::new(State {
-            advertised_host,
-            advertised_port: i32::from(local_addr.port()),
-            config,
-            topics,
-            groups,
-            appended,
-        });
+        let state = Arc::new(State::open(config, local_addr)?);
 
         let (shutdown, _) = watch::channel(false);
         let mut tasks = JoinSet::new();

@@ -180,3 +180,163 @@ fn encode<R: Encodable + HeaderVersion>(
     buf[..4].copy_from_slice(&size.to_be_bytes());
     Ok(buf)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Request decoding is property-tested: random frames, and valid
+    //! requests cut short, are answered or refused but never panic.
+
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use kafka_protocol::messages::{
+        fetch_request, join_group_request, produce_request, FetchRequest, GroupId,
+        JoinGroupRequest, MetadataRequest, OffsetCommitRequest, ProduceRequest, TopicName,
+    };
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    use super::*;
+    use crate::BrokerConfig;
+
+    fn fixture() -> (tempfile::TempDir, State, tokio::runtime::Runtime) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = State::open(
+            BrokerConfig::new(dir.path()),
+            SocketAddr::from(([127, 0, 0, 1], 9092)),
+        )
+        .expect("state");
+        // Paused time: long polls and parked joins time out instantly.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("runtime");
+        (dir, state, runtime)
+    }
+
+    fn serve(state: &State, runtime: &tokio::runtime::Runtime, frame: Vec<u8>) {
+        let handled = runtime.block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(600),
+                handle(state, "/test", Bytes::from(frame)),
+            )
+            .await
+        });
+        // Any outcome is fine; reaching this line means no panic.
+        drop(handled);
+    }
+
+    fn request_frame<R: Encodable>(api: ApiKey, version: i16, body: &R) -> Vec<u8> {
+        let mut header = RequestHeader::default();
+        header.request_api_key = api as i16;
+        header.request_api_version = version;
+        header.correlation_id = 7;
+        header.client_id = Some(str_bytes("proptest"));
+        let mut buf = BytesMut::new();
+        header
+            .encode(&mut buf, api.request_header_version(version))
+            .expect("header encodes");
+        body.encode(&mut buf, version).expect("body encodes");
+        buf.to_vec()
+    }
+
+    /// Valid requests of several APIs, at their newest served version.
+    fn valid_requests() -> Vec<Vec<u8>> {
+        let topic = TopicName(str_bytes("t"));
+        let records = crate::log::batch::tests::encode_batch(
+            3,
+            0,
+            kafka_protocol::records::Compression::None,
+        );
+        let max = |api| supported_versions(api).map_or(0, |r| r.max);
+        let produce = ProduceRequest::default().with_acks(1).with_topic_data(vec![
+            produce_request::TopicProduceData::default()
+                .with_name(topic.clone())
+                .with_partition_data(vec![produce_request::PartitionProduceData::default()
+                    .with_records(Some(Bytes::from(records)))]),
+        ]);
+        let fetch = FetchRequest::default()
+            .with_max_wait_ms(100)
+            .with_topics(vec![fetch_request::FetchTopic::default()
+                .with_topic(topic.clone())
+                .with_partitions(vec![
+                    fetch_request::FetchPartition::default().with_partition_max_bytes(1 << 20)
+                ])]);
+        let join = JoinGroupRequest::default()
+            .with_group_id(GroupId(str_bytes("g")))
+            .with_session_timeout_ms(10_000)
+            .with_protocol_type(str_bytes("consumer"))
+            .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default(
+            )
+            .with_name(str_bytes("range"))]);
+        vec![
+            request_frame(
+                ApiKey::Metadata,
+                max(ApiKey::Metadata),
+                &MetadataRequest::default(),
+            ),
+            request_frame(ApiKey::Produce, max(ApiKey::Produce), &produce),
+            request_frame(ApiKey::Produce, 3, &produce),
+            request_frame(ApiKey::Fetch, 11, &fetch),
+            request_frame(ApiKey::JoinGroup, max(ApiKey::JoinGroup), &join),
+            request_frame(
+                ApiKey::OffsetCommit,
+                max(ApiKey::OffsetCommit),
+                &OffsetCommitRequest::default(),
+            ),
+        ]
+    }
+
+    #[test]
+    fn valid_requests_are_served() {
+        let (_dir, state, runtime) = fixture();
+        for frame in valid_requests() {
+            let served = runtime.block_on(handle(&state, "/test", Bytes::from(frame)));
+            assert!(matches!(served, Ok(Some(_))), "{served:?}");
+        }
+    }
+
+    #[test]
+    fn truncated_requests_never_panic() {
+        let (_dir, state, runtime) = fixture();
+        let requests = valid_requests();
+        let mut runner = TestRunner::new(Config::with_cases(2_000));
+        let strategy = (0..requests.len(), any::<proptest::sample::Index>());
+        let result = runner.run(&strategy, |(which, cut)| {
+            let frame = &requests[which];
+            serve(
+                &state,
+                &runtime,
+                frame[..cut.index(frame.len() + 1)].to_vec(),
+            );
+            Ok(())
+        });
+        assert!(result.is_ok(), "{result:?}");
+    }
+
+    #[test]
+    fn random_frames_never_panic() {
+        let (_dir, state, runtime) = fixture();
+        let served: Vec<i16> = ApiKey::iter()
+            .filter(|k| supported_versions(*k).is_some())
+            .map(|k| k as i16)
+            .collect();
+        let mut runner = TestRunner::new(Config::with_cases(5_000));
+        let strategy = (
+            prop_oneof![proptest::sample::select(served), any::<i16>()],
+            -1i16..20,
+            vec(any::<u8>(), 0..256),
+        );
+        let result = runner.run(&strategy, |(api, version, body)| {
+            let mut frame = Vec::with_capacity(body.len() + 4);
+            frame.extend_from_slice(&api.to_be_bytes());
+            frame.extend_from_slice(&version.to_be_bytes());
+            frame.extend_from_slice(&body);
+            serve(&state, &runtime, frame);
+            Ok(())
+        });
+        assert!(result.is_ok(), "{result:?}");
+    }
+}
