@@ -11,8 +11,8 @@
 //! ```
 //!
 //! so a segment is one contiguous key range and dropping every expired
-//! segment is a single range delete (on RocksDB: dropping whole SST files plus
-//! one range tombstone), independent of how many entries expire.
+//! segment is a single range delete (on RocksDB one range tombstone, whose
+//! data compaction discards), independent of how many entries expire.
 //!
 //! Stream time is the largest timestamp written so far. An entry is live
 //! while `timestamp > stream_time - retention`; writes of entries that are

@@ -129,14 +129,13 @@ impl BytesBackend for RocksDbBackend {
         if from >= to {
             return Ok(());
         }
-        let db = self.db()?;
-        // Drop whole SST files first (no I/O beyond metadata), then cover
-        // what remains with one range tombstone.
-        db.delete_file_in_range(from, to)
-            .map_err(|e| self.error(e))?;
+        // One range tombstone, whatever the number of keys: reads skip the
+        // range at once and compaction discards the covered data (and whole
+        // files) in the background.
         let mut batch = WriteBatch::default();
         batch.delete_range(from, to);
-        db.write_opt(batch, &self.write_options)
+        self.db()?
+            .write_opt(batch, &self.write_options)
             .map_err(|e| self.error(e))
     }
 

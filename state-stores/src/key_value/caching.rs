@@ -59,6 +59,13 @@ fn slot_size(key: &[u8], value: Option<&[u8]>) -> usize {
     SLOT_OVERHEAD_BYTES + 3 * key.len() + value.map_or(0, <[u8]>::len)
 }
 
+/// A dirty entry taken out of the cache to be written through.
+struct DirtyEntry {
+    key: Vec<u8>,
+    value: Option<Vec<u8>>,
+    timestamp: i64,
+}
+
 struct Slot {
     value: Option<Vec<u8>>,
     timestamp: i64,
@@ -125,17 +132,33 @@ impl WriteCache {
 
     /// Removes the dirty keys from the dirty index, in flush order, and marks
     /// their entries clean; returns each key's latest value and timestamp.
-    fn take_dirty(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>, i64)> {
+    fn take_dirty(&mut self) -> Vec<DirtyEntry> {
         let dirty = std::mem::take(&mut self.dirty);
         dirty
             .into_values()
             .filter_map(|key| {
                 let slot = self.entries.get_mut(&key)?;
                 slot.dirtied_at = None;
-                let (value, timestamp) = (slot.value.clone(), slot.timestamp);
-                Some((key, value, timestamp))
+                Some(DirtyEntry {
+                    key,
+                    value: slot.value.clone(),
+                    timestamp: slot.timestamp,
+                })
             })
             .collect()
+    }
+
+    /// Marks `keys` dirty again (after a failed flush), in the given order.
+    fn mark_dirty<'a>(&mut self, keys: impl Iterator<Item = &'a [u8]>) {
+        for key in keys {
+            if let Some(slot) = self.entries.get_mut(key) {
+                if slot.dirtied_at.is_none() {
+                    slot.dirtied_at = Some(self.next_tick);
+                    self.dirty.insert(self.next_tick, key.to_vec());
+                    self.next_tick += 1;
+                }
+            }
+        }
     }
 
     fn least_recently_written(&self) -> Option<(&Vec<u8>, bool)> {
@@ -215,38 +238,45 @@ impl CachingKeyValueStore {
         Ok(())
     }
 
-    /// Writes every dirty entry through and hands it to the listener.
+    /// Writes every dirty entry through and hands it to the listener. If
+    /// that fails, the entries not yet written stay dirty.
     fn flush_dirty(&mut self) -> Result<()> {
         let current = self.timestamp.get();
         let dirty = self.cache.take_dirty();
-        let result = self.write_through(dirty);
+        let mut result = Ok(());
+        for (flushed, entry) in dirty.iter().enumerate() {
+            if let Err(error) = self.write_through(entry) {
+                let unwritten = dirty[flushed..].iter().map(|entry| entry.key.as_slice());
+                self.cache.mark_dirty(unwritten);
+                result = Err(error);
+                break;
+            }
+        }
         self.timestamp.set(current);
         result
     }
 
-    fn write_through(&mut self, dirty: Vec<(Vec<u8>, Option<Vec<u8>>, i64)>) -> Result<()> {
-        for (key, new_value, timestamp) in dirty {
-            let old_value = self.inner.get(&key)?;
-            // The logging layer below stamps the write's own timestamp.
-            self.timestamp.set(timestamp);
-            match &new_value {
-                Some(value) => self.inner.put(&key, value)?,
-                None => {
-                    self.inner.delete(&key)?;
-                }
+    fn write_through(&mut self, entry: &DirtyEntry) -> Result<()> {
+        let old_value = self.inner.get(&entry.key)?;
+        // The logging layer below stamps the write's own timestamp.
+        self.timestamp.set(entry.timestamp);
+        match &entry.value {
+            Some(value) => self.inner.put(&entry.key, value)?,
+            None => {
+                self.inner.delete(&entry.key)?;
             }
-            if let Some(listener) = self.listener.as_mut() {
-                let entry = CacheEntry {
-                    key,
-                    new_value,
-                    old_value,
-                    timestamp,
-                };
-                listener(entry).map_err(|source| StoreError::FlushListener {
-                    store: self.inner.name().to_owned(),
-                    source,
-                })?;
-            }
+        }
+        if let Some(listener) = self.listener.as_mut() {
+            let flushed = CacheEntry {
+                key: entry.key.clone(),
+                new_value: entry.value.clone(),
+                old_value,
+                timestamp: entry.timestamp,
+            };
+            listener(flushed).map_err(|source| StoreError::FlushListener {
+                store: self.inner.name().to_owned(),
+                source,
+            })?;
         }
         Ok(())
     }
@@ -545,6 +575,11 @@ mod tests {
             .set_flush_listener(Box::new(|_| Err("downstream failed".into())))?;
         let result = f.store.put(b"k", b"v");
         assert!(matches!(result, Err(StoreError::FlushListener { .. })));
+        // The failed entry stays dirty and is retried by the next flush.
+        f.store.set_flush_listener(Box::new(|_| Ok(())))?;
+        assert_eq!(f.store.cache.dirty.len(), 1);
+        f.store.flush()?;
+        assert!(f.store.cache.dirty.is_empty());
         Ok(())
     }
 }
