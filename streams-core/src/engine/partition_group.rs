@@ -1,6 +1,6 @@
 //! The input queues of a task and the choice of the next record.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::record::{ConsumerRecord, TopicPartition};
 
@@ -16,6 +16,9 @@ struct PartitionQueue {
     /// The largest timestamp extracted in this partition (-1 before any):
     /// what timestamp extractors receive as "partition time".
     partition_time: i64,
+    /// The offset after the last record taken for processing, if any: what
+    /// a commit stores for this partition.
+    next_offset: Option<i64>,
 }
 
 /// The queues of all input partitions of a task.
@@ -25,14 +28,19 @@ pub(crate) struct PartitionGroup {
 }
 
 impl PartitionGroup {
-    fn queue(&mut self, partition: &TopicPartition) -> &mut PartitionQueue {
-        let index = match self.queues.iter().position(|q| &q.partition == partition) {
+    fn queue(&mut self, topic: &str, partition: i32) -> &mut PartitionQueue {
+        let found = self
+            .queues
+            .iter()
+            .position(|q| q.partition.partition == partition && q.partition.topic == topic);
+        let index = match found {
             Some(index) => index,
             None => {
                 self.queues.push(PartitionQueue {
-                    partition: partition.clone(),
+                    partition: TopicPartition::new(topic, partition),
                     records: VecDeque::new(),
                     partition_time: -1,
+                    next_offset: None,
                 });
                 self.queues.len() - 1
             }
@@ -40,13 +48,15 @@ impl PartitionGroup {
         &mut self.queues[index]
     }
 
-    /// The partition time that the next record of `partition` is extracted with.
-    pub(crate) fn partition_time(&mut self, partition: &TopicPartition) -> i64 {
-        self.queue(partition).partition_time
+    /// The partition time that the next record of `topic`-`partition` is
+    /// extracted with.
+    pub(crate) fn partition_time(&mut self, topic: &str, partition: i32) -> i64 {
+        self.queue(topic, partition).partition_time
     }
 
-    pub(crate) fn push(&mut self, partition: &TopicPartition, record: QueuedRecord) {
-        let queue = self.queue(partition);
+    /// Queues a record of its own topic and partition.
+    pub(crate) fn push(&mut self, record: QueuedRecord) {
+        let queue = self.queue(&record.record.topic, record.record.partition);
         queue.partition_time = queue.partition_time.max(record.timestamp);
         queue.records.push_back(record);
     }
@@ -58,7 +68,20 @@ impl PartitionGroup {
             .iter_mut()
             .filter(|queue| !queue.records.is_empty())
             .min_by_key(|queue| queue.records.front().map(|head| head.timestamp))
-            .and_then(|queue| queue.records.pop_front())
+            .and_then(|queue| {
+                let next = queue.records.pop_front()?;
+                queue.next_offset = Some(next.record.offset + 1);
+                Some(next)
+            })
+    }
+
+    /// The offset after the last processed record of every partition that
+    /// had one: the positions to commit.
+    pub(crate) fn committable_offsets(&self) -> BTreeMap<TopicPartition, i64> {
+        self.queues
+            .iter()
+            .filter_map(|queue| Some((queue.partition.clone(), queue.next_offset?)))
+            .collect()
     }
 
     pub(crate) fn buffered(&self) -> usize {
@@ -92,10 +115,10 @@ mod tests {
         let a = TopicPartition::new("a", 0);
         let b = TopicPartition::new("b", 0);
         for (offset, ts) in [(0, 5), (1, 1), (2, 9)] {
-            group.push(&a, queued("a", offset, ts));
+            group.push(queued("a", offset, ts));
         }
         for (offset, ts) in [(0, 3), (1, 7)] {
-            group.push(&b, queued("b", offset, ts));
+            group.push(queued("b", offset, ts));
         }
         let order: Vec<(String, i64)> = std::iter::from_fn(|| group.next())
             .map(|q| (q.record.topic, q.record.offset))
@@ -104,5 +127,9 @@ mod tests {
         let expected = [("b", 0), ("a", 0), ("a", 1), ("b", 1), ("a", 2)];
         assert_eq!(order, expected.map(|(t, o)| (t.to_string(), o)).to_vec());
         assert_eq!(group.buffered(), 0);
+        assert_eq!(
+            group.committable_offsets().into_iter().collect::<Vec<_>>(),
+            vec![(a, 3), (b, 2)]
+        );
     }
 }

@@ -180,7 +180,6 @@ pub struct StreamTask {
     state: TaskState,
     queues: PartitionGroup,
     sources: HashMap<String, SourceBinding>,
-    consumed: BTreeMap<TopicPartition, i64>,
     partition: i32,
     closed: bool,
 }
@@ -303,7 +302,6 @@ impl StreamTask {
             },
             queues: PartitionGroup::default(),
             sources,
-            consumed: BTreeMap::new(),
             partition,
             closed: false,
         };
@@ -339,15 +337,13 @@ impl StreamTask {
                 .sources
                 .get(&record.topic)
                 .ok_or_else(|| StreamsError::UnknownTopic(record.topic.clone()))?;
-            let partition = TopicPartition::new(record.topic.clone(), record.partition);
-            let partition_time = self.queues.partition_time(&partition);
+            let partition_time = self.queues.partition_time(&record.topic, record.partition);
             let timestamp = binding.extractor.extract(&record, partition_time)?;
             if timestamp < 0 {
                 self.state.metrics.dropped_records += 1;
                 continue;
             }
-            self.queues
-                .push(&partition, QueuedRecord { record, timestamp });
+            self.queues.push(QueuedRecord { record, timestamp });
         }
         Ok(())
     }
@@ -365,10 +361,6 @@ impl StreamTask {
         };
         let source = self.sources[&record.topic].node;
         self.state.stream_time = self.state.stream_time.max(timestamp);
-        self.consumed.insert(
-            TopicPartition::new(record.topic.clone(), record.partition),
-            record.offset + 1,
-        );
         let _span = tracing::trace_span!("process", topic = %record.topic, offset = record.offset)
             .entered();
         self.state.record_metadata = Some(RecordMetadata {
@@ -441,7 +433,7 @@ impl StreamTask {
         self.state.stores.flush_all()?;
         self.state.commit_requested = false;
         self.state.metrics.commits += 1;
-        Ok(self.consumed.clone())
+        Ok(self.queues.committable_offsets())
     }
 
     /// Takes the records written since the last call, in write order.

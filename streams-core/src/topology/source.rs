@@ -148,12 +148,11 @@ impl<K: Clone + 'static, V: Clone + 'static> Node for SourceNode<K, V> {
             .task
             .record_metadata
             .as_ref()
-            .map(|metadata| metadata.topic.clone())
-            .unwrap_or_default();
+            .map_or("", |metadata| metadata.topic.as_str());
         let decoded = self
             .key
-            .deserialize(&topic, raw.key.as_deref())
-            .and_then(|key| Ok((key, self.value.deserialize(&topic, raw.value.as_deref())?)));
+            .deserialize(topic, raw.key.as_deref())
+            .and_then(|key| Ok((key, self.value.deserialize(topic, raw.value.as_deref())?)));
         match decoded {
             Ok((key, value)) => ctx.forward(raw.with_key(key).with_value(value)),
             Err(source) => {
