@@ -3,6 +3,8 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use streams_core::serde::SharedSerde;
+
 use crate::builder::Builder;
 use crate::kstream::KStream;
 use crate::processors::Map;
@@ -22,6 +24,13 @@ pub struct KTable<K, V> {
     pub(crate) builder: Builder,
     pub(crate) node: String,
     pub(crate) store: Option<String>,
+    /// The serdes of keys and values, where known (byte-bounded suppression
+    /// buffers measure records with them).
+    pub(crate) serdes: Option<(SharedSerde<K>, SharedSerde<V>)>,
+    /// For a windowed aggregation's table: how long after a window's end
+    /// it still changes (grace; for sessions gap plus grace), which
+    /// `suppress(until_window_closes)` waits for.
+    pub(crate) window_close_delay_ms: Option<i64>,
     pub(crate) _types: PhantomData<fn(K, V)>,
 }
 
@@ -31,6 +40,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             builder,
             node,
             store,
+            serdes: None,
+            window_close_delay_ms: None,
             _types: PhantomData,
         }
     }

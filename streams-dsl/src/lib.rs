@@ -48,9 +48,17 @@ mod grouped;
 mod kstream;
 mod ktable;
 mod processors;
+mod suppressed;
+mod windowed;
+mod windowed_serde;
+mod windows;
 
 pub use builder::StreamsBuilder;
 pub use config::{Consumed, Grouped, Materialized, Produced};
 pub use grouped::KGroupedStream;
 pub use kstream::{BranchedKStream, KStream};
 pub use ktable::{Change, KTable};
+pub use suppressed::{BufferConfig, StrictBufferConfig, SuppressError, Suppressed};
+pub use windowed::{SessionWindowedKStream, TimeWindowedKStream, WindowedBy};
+pub use windowed_serde::WindowedSerde;
+pub use windows::{SessionWindows, SlidingWindows, TimeWindows, WindowsError};

@@ -2,7 +2,15 @@
 //! processor, as Kafka Streams' `KStreamFilter`, `KStreamMap`, ...
 
 mod aggregate;
+mod session_aggregate;
+mod sliding_aggregate;
 mod stateless;
+mod suppress;
+mod window_aggregate;
 
 pub(crate) use aggregate::{Aggregate, Aggregator};
+pub(crate) use session_aggregate::{SessionAggregate, SessionAggregator};
+pub(crate) use sliding_aggregate::SlidingAggregate;
 pub(crate) use stateless::{Action, Branch, Filter, FlatMap, Map, PassThrough, Peek, Predicate};
+pub(crate) use suppress::{supplier as suppress_supplier, RecordSizer};
+pub(crate) use window_aggregate::{ObservedStreamTime, WindowAggregate};
