@@ -5,6 +5,7 @@ mod aggregate;
 mod session_aggregate;
 mod sliding_aggregate;
 mod stateless;
+mod stream_time;
 mod suppress;
 mod window_aggregate;
 
@@ -12,5 +13,6 @@ pub(crate) use aggregate::{Aggregate, Aggregator};
 pub(crate) use session_aggregate::{SessionAggregate, SessionAggregator};
 pub(crate) use sliding_aggregate::SlidingAggregate;
 pub(crate) use stateless::{Action, Branch, Filter, FlatMap, Map, PassThrough, Peek, Predicate};
+pub(crate) use stream_time::ObservedStreamTime;
 pub(crate) use suppress::{supplier as suppress_supplier, RecordSizer};
-pub(crate) use window_aggregate::{ObservedStreamTime, WindowAggregate};
+pub(crate) use window_aggregate::WindowAggregate;

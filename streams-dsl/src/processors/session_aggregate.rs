@@ -8,7 +8,8 @@ use streams_core::state::SessionStore;
 use streams_core::{Window, Windowed};
 
 use super::aggregate::Aggregator;
-use super::window_aggregate::{drop_expired, ObservedStreamTime};
+use super::stream_time::ObservedStreamTime;
+use super::window_aggregate::drop_expired;
 use crate::ktable::Change;
 use crate::windows::SessionWindows;
 

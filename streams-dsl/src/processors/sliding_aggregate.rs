@@ -15,9 +15,8 @@ use streams_core::state::ValueAndTimestamp;
 use streams_core::{Window, Windowed};
 
 use super::aggregate::Aggregator;
-use super::window_aggregate::{
-    drop_expired, update_window, AggregateWindowStore, ObservedStreamTime,
-};
+use super::stream_time::ObservedStreamTime;
+use super::window_aggregate::{drop_expired, update_window, AggregateWindowStore};
 use crate::ktable::Change;
 use crate::windows::SlidingWindows;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use streams_core::prelude::*;
 use streams_core::serde::SharedSerde;
 
-use super::window_aggregate::ObservedStreamTime;
+use super::stream_time::ObservedStreamTime;
 use crate::ktable::Change;
 use crate::suppressed::{BufferConfig, BufferFull, SuppressError, TimeDefinition};
 

@@ -6,33 +6,13 @@ use streams_core::state::{ValueAndTimestamp, WindowStore};
 use streams_core::{Window, Windowed};
 
 use super::aggregate::Aggregator;
+use super::stream_time::ObservedStreamTime;
 use crate::ktable::Change;
 use crate::windows::TimeWindows;
 
 /// A window store of aggregates with the largest timestamp that
 /// contributed to each (Kafka's `TimestampedWindowStore`).
 pub(crate) type AggregateWindowStore<K, A> = WindowStore<K, ValueAndTimestamp<A>>;
-
-/// Stream time as a windowed processor sees it: the largest timestamp it
-/// has processed, which decides which windows have closed. It is kept per
-/// processor, as Kafka Streams does, not per task.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ObservedStreamTime(i64);
-
-impl Default for ObservedStreamTime {
-    fn default() -> Self {
-        // Kafka's `ConsumerRecord.NO_TIMESTAMP`.
-        Self(-1)
-    }
-}
-
-impl ObservedStreamTime {
-    /// Advances to `timestamp` if it is later, and returns the time.
-    pub(crate) fn observe(&mut self, timestamp: i64) -> i64 {
-        self.0 = self.0.max(timestamp);
-        self.0
-    }
-}
 
 /// Folds a record into a window's aggregate in the store and forwards the
 /// window's change, stamped with the largest timestamp in the window.
