@@ -48,14 +48,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
 
     /// The number of records per key, stored as `materialized` says.
     pub fn count_with(&self, materialized: Materialized<K, i64>) -> KTable<K, i64> {
-        self.aggregate_into(
-            "KSTREAM-AGGREGATE-",
-            Aggregator {
-                first: Arc::new(|_: &K, _: V| 1),
-                next: Arc::new(|_: &K, _: V, count: i64| count + 1),
-            },
-            materialized,
-        )
+        self.aggregate_into("KSTREAM-AGGREGATE-", Aggregator::counting(), materialized)
     }
 
     /// Combines the values of each key with `reducer`; the first value of a
@@ -75,10 +68,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
     ) -> KTable<K, V> {
         self.aggregate_into(
             "KSTREAM-REDUCE-",
-            Aggregator {
-                first: Arc::new(|_: &K, value: V| value),
-                next: Arc::new(move |_: &K, value: V, aggregate: V| reducer(aggregate, value)),
-            },
+            Aggregator::reducing(reducer),
             materialized,
         )
     }
@@ -108,16 +98,29 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
         aggregator: impl Fn(&K, V, A) -> A + Send + Sync + 'static,
         materialized: Materialized<K, A>,
     ) -> KTable<K, A> {
-        let aggregator = Arc::new(aggregator);
-        let next = aggregator.clone();
         self.aggregate_into(
             "KSTREAM-AGGREGATE-",
-            Aggregator {
-                first: Arc::new(move |key: &K, value: V| aggregator(key, value, initializer())),
-                next: Arc::new(move |key: &K, value: V, aggregate: A| next(key, value, aggregate)),
-            },
+            Aggregator::folding(initializer, aggregator),
             materialized,
         )
+    }
+
+    /// The node an aggregation into `store` reads from: this stream, or
+    /// the source of a repartition topic it inserts (named after the
+    /// grouping, else after the store), as Kafka's
+    /// `GroupedStreamAggregateBuilder`.
+    pub(crate) fn aggregation_parent(&self, store: &str) -> String {
+        if self.repartition_required {
+            let stream: KStream<K, V> = KStream::new(self.builder.clone(), self.node.clone(), true);
+            let repartition_prefix = self
+                .grouped
+                .name
+                .clone()
+                .unwrap_or_else(|| store.to_owned());
+            stream.repartition_through(&repartition_prefix, &self.grouped)
+        } else {
+            self.node.clone()
+        }
     }
 
     /// Adds the store, the repartition topic if needed, and the aggregate
@@ -133,13 +136,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
             None => self.builder.new_store_name(prefix),
         };
         let name = self.builder.new_name(prefix);
-        let parent = if self.repartition_required {
-            let stream: KStream<K, V> = KStream::new(self.builder.clone(), self.node.clone(), true);
-            let repartition_prefix = self.grouped.name.clone().unwrap_or_else(|| store.clone());
-            stream.repartition_through(&repartition_prefix, &self.grouped)
-        } else {
-            self.node.clone()
-        };
+        let parent = self.aggregation_parent(&store);
         let mut store_builder = Stores::timestamped_key_value_store_builder_with(
             &store,
             materialized.key,

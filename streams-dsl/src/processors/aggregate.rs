@@ -21,6 +21,41 @@ pub(crate) struct Aggregator<K, V, A> {
     pub(crate) next: Next<K, V, A>,
 }
 
+impl<K, V> Aggregator<K, V, i64> {
+    /// Counts records: `count`.
+    pub(crate) fn counting() -> Self {
+        Self {
+            first: Arc::new(|_, _| 1),
+            next: Arc::new(|_, _, count| count + 1),
+        }
+    }
+}
+
+impl<K, V: 'static> Aggregator<K, V, V> {
+    /// The first value, then `reducer(aggregate, value)`: `reduce`.
+    pub(crate) fn reducing(reducer: impl Fn(V, V) -> V + Send + Sync + 'static) -> Self {
+        Self {
+            first: Arc::new(|_, value| value),
+            next: Arc::new(move |_, value, aggregate| reducer(aggregate, value)),
+        }
+    }
+}
+
+impl<K: 'static, V: 'static, A: 'static> Aggregator<K, V, A> {
+    /// `aggregator` applied to `initializer()` first: `aggregate`.
+    pub(crate) fn folding(
+        initializer: impl Fn() -> A + Send + Sync + 'static,
+        aggregator: impl Fn(&K, V, A) -> A + Send + Sync + 'static,
+    ) -> Self {
+        let aggregator = Arc::new(aggregator);
+        let next = aggregator.clone();
+        Self {
+            first: Arc::new(move |key, value| aggregator(key, value, initializer())),
+            next: Arc::new(move |key, value, aggregate| next(key, value, aggregate)),
+        }
+    }
+}
+
 impl<K, V, A> Clone for Aggregator<K, V, A> {
     fn clone(&self) -> Self {
         Self {

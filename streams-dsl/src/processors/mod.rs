@@ -2,11 +2,21 @@
 //! processor, as Kafka Streams' `KStreamFilter`, `KStreamMap`, ...
 
 mod aggregate;
+mod session_aggregate;
+mod sliding_aggregate;
 mod stateless;
+mod stream_time;
+mod suppress;
 mod table;
+mod window_aggregate;
 
 pub(crate) use aggregate::{Aggregate, Aggregator};
+pub(crate) use session_aggregate::{SessionAggregate, SessionAggregator};
+pub(crate) use sliding_aggregate::SlidingAggregate;
 pub(crate) use stateless::{Action, Branch, Filter, FlatMap, Map, PassThrough, Peek, Predicate};
+pub(crate) use stream_time::ObservedStreamTime;
+pub(crate) use suppress::{supplier as suppress_supplier, RecordSizer};
 pub(crate) use table::{
     RepartitionMap, RowMapper, TableAggregate, TableAggregator, TableSource, TableValues,
 };
+pub(crate) use window_aggregate::WindowAggregate;

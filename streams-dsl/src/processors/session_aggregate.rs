@@ -1,0 +1,136 @@
+//! Aggregation of a grouped stream into sessions (Kafka's
+//! `KStreamSessionWindowAggregate`).
+
+use std::sync::Arc;
+
+use streams_core::prelude::*;
+use streams_core::state::SessionStore;
+use streams_core::{Window, Windowed};
+
+use super::aggregate::Aggregator;
+use super::stream_time::ObservedStreamTime;
+use super::window_aggregate::drop_expired;
+use crate::ktable::Change;
+use crate::windows::SessionWindows;
+
+/// Combines the aggregates of two sessions a record bridges.
+pub(crate) type Merger<K, A> = Arc<dyn Fn(&K, A, A) -> A + Send + Sync>;
+/// Kafka's `Initializer`: the aggregate merging starts from; `None` for a
+/// reduce, whose first value is its aggregate.
+pub(crate) type Initial<A> = Arc<dyn Fn() -> Option<A> + Send + Sync>;
+
+/// How session aggregates start, grow and merge.
+pub(crate) struct SessionAggregator<K, V, A> {
+    /// Starts the merge of the sessions a record joins.
+    pub(crate) initial: Initial<A>,
+    /// Adds the record to the merged aggregate.
+    pub(crate) aggregator: Aggregator<K, V, A>,
+    /// Merges one more session into the aggregate.
+    pub(crate) merger: Merger<K, A>,
+}
+
+impl<K, V, A> Clone for SessionAggregator<K, V, A> {
+    fn clone(&self) -> Self {
+        Self {
+            initial: self.initial.clone(),
+            aggregator: self.aggregator.clone(),
+            merger: self.merger.clone(),
+        }
+    }
+}
+
+/// Adds each record to its key's session, merging every session within
+/// the inactivity gap of it into one.
+pub(crate) struct SessionAggregate<K, V, A> {
+    pub(crate) store_name: String,
+    pub(crate) windows: SessionWindows,
+    pub(crate) aggregator: SessionAggregator<K, V, A>,
+    pub(crate) store: Option<SessionStore<K, A>>,
+    pub(crate) stream_time: ObservedStreamTime,
+}
+
+impl<K, V, A> Processor<K, V, Windowed<K>, Change<A>> for SessionAggregate<K, V, A>
+where
+    K: Clone + 'static,
+    V: Clone + 'static,
+    A: Clone + 'static,
+{
+    fn init(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+    ) -> Result<(), StreamsError> {
+        self.store = Some(ctx.state_store(&self.store_name)?);
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+        record: Record<K, V>,
+    ) -> Result<(), StreamsError> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let ts = record.timestamp;
+        let gap = self.windows.inactivity_gap_ms();
+        let stream_time = self.stream_time.observe(ts);
+        let close_time = stream_time
+            .saturating_sub(self.windows.grace_ms())
+            .saturating_sub(gap);
+        let own = Window::new(ts, ts);
+        let merged =
+            store.find_sessions(&record.key, ts.saturating_sub(gap), ts.saturating_add(gap))?;
+        let mut window = own;
+        let mut aggregate = (self.aggregator.initial)();
+        for (session, value) in &merged {
+            aggregate = Some(match aggregate {
+                None => value.clone(),
+                Some(so_far) => (self.aggregator.merger)(&record.key, so_far, value.clone()),
+            });
+            window = Window::new(
+                window.start.min(session.window.start),
+                window.end.max(session.window.end),
+            );
+        }
+        if window.end < close_time {
+            drop_expired(
+                ctx,
+                &format!("[{},{}]", window.start, window.end),
+                close_time,
+            );
+            return Ok(());
+        }
+        if window != own {
+            // The merged sessions are replaced by the new one: delete them
+            // downstream too, each stamped with its end.
+            for (session, value) in merged {
+                store.remove(&session)?;
+                let timestamp = session.window.end;
+                ctx.forward(Record {
+                    key: session,
+                    value: Change {
+                        new: None,
+                        old: Some(value),
+                    },
+                    timestamp,
+                    headers: record.headers.clone(),
+                })?;
+            }
+        }
+        let new = match aggregate {
+            None => (self.aggregator.aggregator.first)(&record.key, record.value),
+            Some(so_far) => (self.aggregator.aggregator.next)(&record.key, record.value, so_far),
+        };
+        let session = Windowed::new(record.key, window);
+        store.put(&session, &new)?;
+        ctx.forward(Record {
+            key: session,
+            value: Change {
+                new: Some(new),
+                old: None,
+            },
+            timestamp: window.end,
+            headers: record.headers,
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! Aggregation of a grouped stream into time windows (Kafka's
+//! `KStreamWindowAggregate`): tumbling and hopping windows.
+
+use streams_core::prelude::*;
+use streams_core::state::{ValueAndTimestamp, WindowStore};
+use streams_core::{Window, Windowed};
+
+use super::aggregate::Aggregator;
+use super::stream_time::ObservedStreamTime;
+use crate::ktable::Change;
+use crate::windows::TimeWindows;
+
+/// A window store of aggregates with the largest timestamp that
+/// contributed to each (Kafka's `TimestampedWindowStore`).
+pub(crate) type AggregateWindowStore<K, A> = WindowStore<K, ValueAndTimestamp<A>>;
+
+/// Folds a record into a window's aggregate in the store and forwards the
+/// window's change, stamped with the largest timestamp in the window.
+///
+/// Shared by the time-window and sliding-window processors; `current` is
+/// the window's aggregate before the record (`None`: an empty window).
+pub(crate) fn update_window<K, V, A>(
+    ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+    store: &AggregateWindowStore<K, A>,
+    aggregator: &Aggregator<K, V, A>,
+    window: Window,
+    current: Option<ValueAndTimestamp<A>>,
+    record: &Record<K, V>,
+) -> Result<(), StreamsError>
+where
+    K: Clone + 'static,
+    V: Clone + 'static,
+    A: Clone + 'static,
+{
+    let key = &record.key;
+    let value = record.value.clone();
+    let (new, timestamp, old) = match current {
+        None => ((aggregator.first)(key, value), record.timestamp, None),
+        Some(ValueAndTimestamp {
+            value: old,
+            timestamp,
+        }) => (
+            (aggregator.next)(key, value, old.clone()),
+            record.timestamp.max(timestamp),
+            Some(old),
+        ),
+    };
+    store.put(
+        key,
+        &ValueAndTimestamp {
+            value: new.clone(),
+            timestamp,
+        },
+        window.start,
+    )?;
+    ctx.forward(Record {
+        key: Windowed::new(key.clone(), window),
+        value: Change {
+            new: Some(new),
+            old,
+        },
+        timestamp,
+        headers: record.headers.clone(),
+    })
+}
+
+/// Counts a record dropped because its window closed, as Kafka's
+/// "Skipping record for expired window".
+pub(crate) fn drop_expired(
+    ctx: &mut ProcessorContext<'_, impl Sized, impl Sized>,
+    window: &str,
+    close_time: i64,
+) {
+    ctx.record_dropped(&format!(
+        "skipping record for expired window {window}: window close time {close_time}"
+    ));
+}
+
+/// Aggregates each record into every time window containing it.
+pub(crate) struct WindowAggregate<K, V, A> {
+    pub(crate) store_name: String,
+    pub(crate) windows: TimeWindows,
+    pub(crate) aggregator: Aggregator<K, V, A>,
+    pub(crate) store: Option<AggregateWindowStore<K, A>>,
+    pub(crate) stream_time: ObservedStreamTime,
+}
+
+impl<K, V, A> Processor<K, V, Windowed<K>, Change<A>> for WindowAggregate<K, V, A>
+where
+    K: Clone + 'static,
+    V: Clone + 'static,
+    A: Clone + 'static,
+{
+    fn init(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+    ) -> Result<(), StreamsError> {
+        self.store = Some(ctx.state_store(&self.store_name)?);
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+        record: Record<K, V>,
+    ) -> Result<(), StreamsError> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let stream_time = self.stream_time.observe(record.timestamp);
+        let close_time = stream_time.saturating_sub(self.windows.grace_ms());
+        for window in self.windows.windows_for(record.timestamp) {
+            // A window is open while its (exclusive) end is after the close
+            // time; records for closed windows are dropped, one count per
+            // window, as Kafka does.
+            if window.end > close_time {
+                let current = store.fetch_window(&record.key, window.start)?;
+                update_window(ctx, store, &self.aggregator, window, current, &record)?;
+            } else {
+                drop_expired(
+                    ctx,
+                    &format!("[{},{})", window.start, window.end),
+                    close_time,
+                );
+            }
+        }
+        Ok(())
+    }
+}

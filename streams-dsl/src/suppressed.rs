@@ -1,0 +1,266 @@
+//! `Suppressed` and `BufferConfig`: what `KTable::suppress` holds back and
+//! for how long (Kafka's KIP-328).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use streams_core::serde::SharedSerde;
+use streams_core::Windowed;
+
+use crate::ktable::KTable;
+use crate::processors::{suppress_supplier, RecordSizer};
+use crate::windows::millis;
+
+/// What a suppression does when its buffer is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BufferFull {
+    /// Emit the oldest records early.
+    EmitEarly,
+    /// Stop processing with [`SuppressError::BufferFull`].
+    ShutDown,
+}
+
+/// Bounds of a suppression buffer (Kafka's `BufferConfig`), emitting early
+/// when full unless [`shut_down_when_full`](Self::shut_down_when_full).
+///
+/// Bytes are counted as Kafka does: buffer time, serialized key, new and
+/// old values, and record metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferConfig {
+    pub(crate) max_records: u64,
+    pub(crate) max_bytes: u64,
+    pub(crate) when_full: BufferFull,
+}
+
+/// A buffer that never emits early: unbounded, or shutting down when full.
+/// The only kind [`Suppressed::until_window_closes`] takes, since final
+/// results must be final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StrictBufferConfig(pub(crate) BufferConfig);
+
+impl From<StrictBufferConfig> for BufferConfig {
+    fn from(strict: StrictBufferConfig) -> Self {
+        strict.0
+    }
+}
+
+impl BufferConfig {
+    /// A buffer without bounds.
+    pub fn unbounded() -> StrictBufferConfig {
+        StrictBufferConfig(Self {
+            max_records: u64::MAX,
+            max_bytes: u64::MAX,
+            when_full: BufferFull::ShutDown,
+        })
+    }
+
+    /// A buffer of at most `records` keys.
+    pub fn max_records(records: u64) -> Self {
+        Self {
+            max_records: records,
+            max_bytes: u64::MAX,
+            when_full: BufferFull::EmitEarly,
+        }
+    }
+
+    /// A buffer of at most `bytes`.
+    pub fn max_bytes(bytes: u64) -> Self {
+        Self {
+            max_records: u64::MAX,
+            max_bytes: bytes,
+            when_full: BufferFull::EmitEarly,
+        }
+    }
+
+    /// Also bounds the number of keys.
+    pub fn with_max_records(self, records: u64) -> Self {
+        Self {
+            max_records: records,
+            ..self
+        }
+    }
+
+    /// Also bounds the bytes.
+    pub fn with_max_bytes(self, bytes: u64) -> Self {
+        Self {
+            max_bytes: bytes,
+            ..self
+        }
+    }
+
+    /// When full, emits the oldest keys early.
+    pub fn emit_early_when_full(self) -> Self {
+        Self {
+            when_full: BufferFull::EmitEarly,
+            ..self
+        }
+    }
+
+    /// When full, stops processing with [`SuppressError::BufferFull`].
+    pub fn shut_down_when_full(self) -> StrictBufferConfig {
+        StrictBufferConfig(Self {
+            when_full: BufferFull::ShutDown,
+            ..self
+        })
+    }
+
+    pub(crate) fn bounds_bytes(&self) -> bool {
+        self.max_bytes != u64::MAX
+    }
+}
+
+/// When a buffered key is due: its window's end, or the timestamp of its
+/// first buffered update.
+pub(crate) type TimeDefinition<K> = Arc<dyn Fn(&K, i64) -> i64 + Send + Sync>;
+
+/// How long to hold back a table's updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Until {
+    /// Until the key's window closes (end plus the window's grace).
+    WindowCloses,
+    /// Until this long after the key was first buffered.
+    TimeLimit(i64),
+}
+
+/// A suppression of a table's intermediate updates (Kafka's `Suppressed`).
+pub struct Suppressed<K> {
+    pub(crate) until: Until,
+    pub(crate) time: TimeDefinition<K>,
+    pub(crate) buffer: BufferConfig,
+    pub(crate) name: Option<String>,
+}
+
+impl<K: 'static> Suppressed<Windowed<K>> {
+    /// Emits only the final result of each window, once stream time passes
+    /// its end plus grace; deletions of windows are not emitted.
+    ///
+    /// Stream time advances only with new records, so a window's result
+    /// waits for a record past its close.
+    pub fn until_window_closes(buffer: StrictBufferConfig) -> Self {
+        Self {
+            until: Until::WindowCloses,
+            time: Arc::new(|key: &Windowed<K>, _| key.window.end),
+            buffer: buffer.0,
+            name: None,
+        }
+    }
+}
+
+impl<K> Suppressed<K> {
+    /// Emits the latest value of each key once stream time reaches `limit`
+    /// after its first buffered update (a rate limit).
+    pub fn until_time_limit(limit: Duration, buffer: impl Into<BufferConfig>) -> Self {
+        Self {
+            until: Until::TimeLimit(millis(limit)),
+            time: Arc::new(|_: &K, timestamp| timestamp),
+            buffer: buffer.into(),
+            name: None,
+        }
+    }
+
+    /// Names the processor; its buffer is named `<name>-store`.
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
+    }
+}
+
+/// Why a suppression cannot be built or cannot go on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SuppressError {
+    /// `until_window_closes` on a table that does not come straight from
+    /// a windowed aggregation, so no grace period is known.
+    #[error(
+        "window close time is only defined for windowed computations; \
+         `{0}` is not a windowed aggregation"
+    )]
+    NotWindowed(String),
+    /// A byte bound on a table whose serdes are unknown; use
+    /// `suppress_with` to give them.
+    #[error(
+        "a buffer bounded in bytes needs the serdes of table `{0}`; give them with `suppress_with`"
+    )]
+    UnknownSerdes(String),
+    /// A buffer that shuts down when full was full.
+    #[error(
+        "{processor} buffer exceeded its max capacity. Currently [{records}/{max_records}] \
+         records and [{bytes}/{max_bytes}] bytes."
+    )]
+    BufferFull {
+        /// The suppress processor.
+        processor: String,
+        /// Keys buffered.
+        records: u64,
+        /// The bound on keys.
+        max_records: u64,
+        /// Bytes buffered.
+        bytes: u64,
+        /// The bound on bytes.
+        max_bytes: u64,
+    },
+}
+
+impl<K: Ord + Clone + 'static, V: Clone + 'static> KTable<K, V> {
+    /// Holds back updates as `suppressed` says (Kafka's `suppress`): final
+    /// results of windows, or at most one update per key and time limit.
+    ///
+    /// The processor is named `KTABLE-SUPPRESS-<index>` unless named. Its
+    /// buffer lives in the processor's memory without a changelog, so it
+    /// starts empty after a restart.
+    pub fn suppress(&self, suppressed: Suppressed<K>) -> Result<KTable<K, V>, SuppressError> {
+        self.suppress_into(suppressed, self.serdes.clone())
+    }
+
+    /// [`suppress`](Self::suppress) for a table whose serdes are not known
+    /// (byte bounds measure records with them).
+    pub fn suppress_with(
+        &self,
+        suppressed: Suppressed<K>,
+        key: SharedSerde<K>,
+        value: SharedSerde<V>,
+    ) -> Result<KTable<K, V>, SuppressError> {
+        self.suppress_into(suppressed, Some((key, value)))
+    }
+
+    fn suppress_into(
+        &self,
+        suppressed: Suppressed<K>,
+        serdes: Option<(SharedSerde<K>, SharedSerde<V>)>,
+    ) -> Result<KTable<K, V>, SuppressError> {
+        let (delay_ms, drop_tombstones) = match suppressed.until {
+            Until::WindowCloses => match self.window_close_delay_ms {
+                Some(delay) => (delay, true),
+                None => return Err(SuppressError::NotWindowed(self.node.clone())),
+            },
+            Until::TimeLimit(limit) => (limit, false),
+        };
+        let sizer = match serdes {
+            Some((key, value)) => Some(RecordSizer { key, value }),
+            None if suppressed.buffer.bounds_bytes() => {
+                return Err(SuppressError::UnknownSerdes(self.node.clone()))
+            }
+            None => None,
+        };
+        let name = self
+            .builder
+            .name_or(suppressed.name.as_deref(), "KTABLE-SUPPRESS-");
+        // Kafka names the buffer `<name>-store` or generates a store name;
+        // the index is consumed either way for identical numbering.
+        if suppressed.name.is_none() {
+            self.builder.new_store_name("KTABLE-SUPPRESS-");
+        }
+        let supplier = suppress_supplier(
+            suppressed.time,
+            delay_ms,
+            suppressed.buffer,
+            drop_tombstones,
+            sizer,
+        );
+        self.builder.with(|topology| {
+            topology.add_processor(&name, supplier, &[&self.node]);
+        });
+        let mut table = KTable::new(self.builder.clone(), name, None);
+        table.serdes = self.serdes.clone();
+        Ok(table)
+    }
+}

@@ -1,0 +1,500 @@
+//! Windowed grouped streams: `KGroupedStream::windowed_by` and the
+//! `count`, `reduce` and `aggregate` of [`TimeWindowedKStream`] (time and
+//! sliding windows) and [`SessionWindowedKStream`], each producing a
+//! `KTable<Windowed<K>, _>`, as Kafka's `TimeWindowedKStreamImpl`,
+//! `SlidingWindowedKStreamImpl` and `SessionWindowedKStreamImpl`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use streams_core::processor::Processor;
+use streams_core::serde::{DefaultSerde, I64Serde, SharedSerde};
+use streams_core::state::{StoreBuilder, Stores, ValueAndTimestampSerde};
+use streams_core::Windowed;
+
+use crate::builder::Builder;
+use crate::config::{Grouped, Materialized};
+use crate::grouped::KGroupedStream;
+use crate::ktable::{Change, KTable};
+use crate::processors::{
+    Aggregator, ObservedStreamTime, SessionAggregate, SessionAggregator, SlidingAggregate,
+    WindowAggregate,
+};
+use crate::windowed_serde::WindowedSerde;
+use crate::windows::{SessionWindows, SlidingWindows, TimeWindows};
+
+const AGGREGATE: &str = "KSTREAM-AGGREGATE-";
+const REDUCE: &str = "KSTREAM-REDUCE-";
+
+/// A window specification `KGroupedStream::windowed_by` accepts, and the
+/// windowed stream it makes.
+pub trait WindowedBy<K, V> {
+    /// The windowed stream.
+    type Stream;
+
+    /// Windows `grouped`.
+    fn windowed(self, grouped: &KGroupedStream<K, V>) -> Self::Stream;
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
+    /// Aggregates per window: time, sliding or session windows.
+    pub fn windowed_by<W: WindowedBy<K, V>>(&self, windows: W) -> W::Stream {
+        windows.windowed(self)
+    }
+
+    /// A copy of the grouping, for a windowed stream to aggregate from.
+    fn regrouped(&self) -> KGroupedStream<K, V> {
+        let mut grouped = Grouped::with(self.grouped.key.clone(), self.grouped.value.clone());
+        grouped.name = self.grouped.name.clone();
+        KGroupedStream::new(
+            self.builder.clone(),
+            self.node.clone(),
+            self.repartition_required,
+            grouped,
+        )
+    }
+}
+
+/// Time-based windows over which a [`TimeWindowedKStream`] aggregates.
+#[derive(Debug, Clone, Copy)]
+enum TimeWindowing {
+    Fixed(TimeWindows),
+    Sliding(SlidingWindows),
+}
+
+impl TimeWindowing {
+    /// The length of the windows in the store.
+    fn size_ms(&self) -> i64 {
+        match self {
+            Self::Fixed(windows) => windows.size_ms(),
+            Self::Sliding(windows) => windows.time_difference_ms(),
+        }
+    }
+
+    fn grace_ms(&self) -> i64 {
+        match self {
+            Self::Fixed(windows) => windows.grace_ms(),
+            Self::Sliding(windows) => windows.grace_ms(),
+        }
+    }
+
+    /// Kafka's default store retention: as long as a window can change;
+    /// sliding windows also need the windows a new record's neighbours
+    /// live in, up to two time differences back.
+    fn retention_ms(&self) -> i64 {
+        match self {
+            Self::Fixed(windows) => windows.size_ms().saturating_add(windows.grace_ms()),
+            Self::Sliding(windows) => windows
+                .time_difference_ms()
+                .saturating_mul(2)
+                .saturating_add(windows.grace_ms()),
+        }
+    }
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> WindowedBy<K, V> for TimeWindows {
+    type Stream = TimeWindowedKStream<K, V>;
+
+    fn windowed(self, grouped: &KGroupedStream<K, V>) -> TimeWindowedKStream<K, V> {
+        TimeWindowedKStream {
+            grouped: grouped.regrouped(),
+            windows: TimeWindowing::Fixed(self),
+        }
+    }
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> WindowedBy<K, V> for SlidingWindows {
+    type Stream = TimeWindowedKStream<K, V>;
+
+    fn windowed(self, grouped: &KGroupedStream<K, V>) -> TimeWindowedKStream<K, V> {
+        TimeWindowedKStream {
+            grouped: grouped.regrouped(),
+            windows: TimeWindowing::Sliding(self),
+        }
+    }
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> WindowedBy<K, V> for SessionWindows {
+    type Stream = SessionWindowedKStream<K, V>;
+
+    fn windowed(self, grouped: &KGroupedStream<K, V>) -> SessionWindowedKStream<K, V> {
+        SessionWindowedKStream {
+            grouped: grouped.regrouped(),
+            windows: self,
+        }
+    }
+}
+
+/// Names the store, burning an index first where Kafka does (`count` with
+/// an unnamed `Materialized` on time and session windows), then the
+/// processor, in Kafka's order.
+fn store_and_processor_names<K, A>(
+    builder: &Builder,
+    prefix: &str,
+    materialized: &Materialized<K, A>,
+    burn_store_index: bool,
+) -> (String, String) {
+    if burn_store_index && materialized.name.is_none() {
+        builder.new_store_name(prefix);
+    }
+    let store = match &materialized.name {
+        Some(name) => name.clone(),
+        None => builder.new_store_name(prefix),
+    };
+    (store, builder.new_name(prefix))
+}
+
+/// Adds the windowed aggregation processor `name` reading `parent`, with
+/// its store, and returns its table.
+fn add_aggregation<K, V, A, P, S>(
+    builder: &Builder,
+    name: String,
+    parent: &str,
+    supplier: impl Fn() -> P + Send + Sync + 'static,
+    store: S,
+    serdes: (SharedSerde<Windowed<K>>, SharedSerde<A>),
+    close_delay_ms: i64,
+) -> KTable<Windowed<K>, A>
+where
+    K: Clone + 'static,
+    V: Clone + 'static,
+    A: Clone + 'static,
+    P: Processor<K, V, Windowed<K>, Change<A>>,
+    S: StoreBuilder,
+{
+    let store_name = store.name().to_owned();
+    builder.with(|topology| {
+        topology
+            .add_processor(&name, supplier, &[parent])
+            .add_state_store(store, &[&name]);
+    });
+    let mut table = KTable::new(builder.clone(), name, Some(store_name));
+    table.serdes = Some(serdes);
+    table.window_close_delay_ms = Some(close_delay_ms);
+    table
+}
+
+fn duration(ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+/// A grouped stream windowed by [`TimeWindows`] or [`SlidingWindows`]:
+/// aggregations produce one row per key and window.
+///
+/// Each update is emitted with the largest timestamp in its window; records
+/// for windows that closed (end plus grace before stream time) are dropped
+/// and counted in `dropped_records`.
+pub struct TimeWindowedKStream<K, V> {
+    grouped: KGroupedStream<K, V>,
+    windows: TimeWindowing,
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
+    /// The number of records per key and window.
+    pub fn count(&self) -> KTable<Windowed<K>, i64> {
+        self.aggregate_into(
+            AGGREGATE,
+            false,
+            Aggregator::counting(),
+            Materialized::with(self.grouped.grouped.key.clone(), Arc::new(I64Serde)),
+        )
+    }
+
+    /// [`count`](Self::count), stored as `materialized` says.
+    pub fn count_with(&self, materialized: Materialized<K, i64>) -> KTable<Windowed<K>, i64> {
+        // Kafka burns a store index here for time windows, not for sliding.
+        let burn = matches!(self.windows, TimeWindowing::Fixed(_));
+        self.aggregate_into(AGGREGATE, burn, Aggregator::counting(), materialized)
+    }
+
+    /// Combines the values of each key and window with `reducer`.
+    pub fn reduce(
+        &self,
+        reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
+    ) -> KTable<Windowed<K>, V> {
+        self.reduce_with(
+            reducer,
+            Materialized::with(
+                self.grouped.grouped.key.clone(),
+                self.grouped.grouped.value.clone(),
+            ),
+        )
+    }
+
+    /// [`reduce`](Self::reduce), stored as `materialized` says.
+    pub fn reduce_with(
+        &self,
+        reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
+        materialized: Materialized<K, V>,
+    ) -> KTable<Windowed<K>, V> {
+        self.aggregate_into(REDUCE, false, Aggregator::reducing(reducer), materialized)
+    }
+
+    /// Folds the values of each key and window into an aggregate that
+    /// starts as `initializer()`.
+    pub fn aggregate<A: DefaultSerde + Clone>(
+        &self,
+        initializer: impl Fn() -> A + Send + Sync + 'static,
+        aggregator: impl Fn(&K, V, A) -> A + Send + Sync + 'static,
+    ) -> KTable<Windowed<K>, A> {
+        self.aggregate_with(
+            initializer,
+            aggregator,
+            Materialized::with(self.grouped.grouped.key.clone(), A::default_serde()),
+        )
+    }
+
+    /// [`aggregate`](Self::aggregate), stored as `materialized` says.
+    pub fn aggregate_with<A: Clone + 'static>(
+        &self,
+        initializer: impl Fn() -> A + Send + Sync + 'static,
+        aggregator: impl Fn(&K, V, A) -> A + Send + Sync + 'static,
+        materialized: Materialized<K, A>,
+    ) -> KTable<Windowed<K>, A> {
+        self.aggregate_into(
+            AGGREGATE,
+            false,
+            Aggregator::folding(initializer, aggregator),
+            materialized,
+        )
+    }
+
+    fn aggregate_into<A: Clone + 'static>(
+        &self,
+        prefix: &str,
+        burn_store_index: bool,
+        aggregator: Aggregator<K, V, A>,
+        materialized: Materialized<K, A>,
+    ) -> KTable<Windowed<K>, A> {
+        let builder = &self.grouped.builder;
+        let (store, name) =
+            store_and_processor_names(builder, prefix, &materialized, burn_store_index);
+        let parent = self.grouped.aggregation_parent(&store);
+        let windows = self.windows;
+        let value_and_timestamp = Arc::new(ValueAndTimestampSerde::new(materialized.value.clone()));
+        let mut store_builder = Stores::window_store_builder_with(
+            &store,
+            duration(windows.retention_ms()),
+            duration(windows.size_ms()),
+            false,
+            materialized.key.clone(),
+            value_and_timestamp,
+        )
+        .with_caching(materialized.cache_max_bytes);
+        if materialized.in_memory {
+            store_builder = store_builder.in_memory();
+        }
+        if !materialized.logging {
+            store_builder = store_builder.with_logging_disabled();
+        }
+        let serdes: (SharedSerde<Windowed<K>>, SharedSerde<A>) = (
+            Arc::new(WindowedSerde::time_windowed(
+                materialized.key,
+                windows.size_ms(),
+            )),
+            materialized.value,
+        );
+        let store_name = store.clone();
+        match windows {
+            TimeWindowing::Fixed(time) => add_aggregation(
+                builder,
+                name,
+                &parent,
+                move || WindowAggregate {
+                    store_name: store_name.clone(),
+                    windows: time,
+                    aggregator: aggregator.clone(),
+                    store: None,
+                    stream_time: ObservedStreamTime::default(),
+                },
+                store_builder,
+                serdes,
+                windows.grace_ms(),
+            ),
+            TimeWindowing::Sliding(sliding) => add_aggregation(
+                builder,
+                name,
+                &parent,
+                move || SlidingAggregate {
+                    store_name: store_name.clone(),
+                    windows: sliding,
+                    aggregator: aggregator.clone(),
+                    store: None,
+                    stream_time: ObservedStreamTime::default(),
+                },
+                store_builder,
+                serdes,
+                windows.grace_ms(),
+            ),
+        }
+    }
+}
+
+/// A grouped stream windowed by [`SessionWindows`]: aggregations produce
+/// one row per key and session.
+///
+/// A record within the inactivity gap of sessions merges them into one:
+/// the merged sessions are deleted (a tombstone is emitted for each) and
+/// the new session is emitted, stamped with its end.
+pub struct SessionWindowedKStream<K, V> {
+    grouped: KGroupedStream<K, V>,
+    windows: SessionWindows,
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
+    /// The number of records per key and session.
+    pub fn count(&self) -> KTable<Windowed<K>, i64> {
+        self.count_into(
+            Materialized::with(self.grouped.grouped.key.clone(), Arc::new(I64Serde)),
+            false,
+        )
+    }
+
+    /// [`count`](Self::count), stored as `materialized` says.
+    pub fn count_with(&self, materialized: Materialized<K, i64>) -> KTable<Windowed<K>, i64> {
+        self.count_into(materialized, true)
+    }
+
+    fn count_into(
+        &self,
+        materialized: Materialized<K, i64>,
+        burn: bool,
+    ) -> KTable<Windowed<K>, i64> {
+        self.aggregate_into(
+            AGGREGATE,
+            burn,
+            SessionAggregator {
+                initial: Arc::new(|| Some(0)),
+                aggregator: Aggregator::counting(),
+                merger: Arc::new(|_, a, b| a + b),
+            },
+            materialized,
+        )
+    }
+
+    /// Combines the values of each session with `reducer` (which also
+    /// merges sessions).
+    pub fn reduce(
+        &self,
+        reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
+    ) -> KTable<Windowed<K>, V> {
+        self.reduce_with(
+            reducer,
+            Materialized::with(
+                self.grouped.grouped.key.clone(),
+                self.grouped.grouped.value.clone(),
+            ),
+        )
+    }
+
+    /// [`reduce`](Self::reduce), stored as `materialized` says.
+    pub fn reduce_with(
+        &self,
+        reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
+        materialized: Materialized<K, V>,
+    ) -> KTable<Windowed<K>, V> {
+        let reducer = Arc::new(reducer);
+        let merge = reducer.clone();
+        self.aggregate_into(
+            REDUCE,
+            false,
+            SessionAggregator {
+                initial: Arc::new(|| None),
+                aggregator: Aggregator::reducing(move |a, b| reducer(a, b)),
+                merger: Arc::new(move |_, a, b| merge(a, b)),
+            },
+            materialized,
+        )
+    }
+
+    /// Folds the values of each session into an aggregate that starts as
+    /// `initializer()`; `merger` combines the aggregates of sessions a
+    /// record bridges.
+    pub fn aggregate<A: DefaultSerde + Clone>(
+        &self,
+        initializer: impl Fn() -> A + Send + Sync + 'static,
+        aggregator: impl Fn(&K, V, A) -> A + Send + Sync + 'static,
+        merger: impl Fn(&K, A, A) -> A + Send + Sync + 'static,
+    ) -> KTable<Windowed<K>, A> {
+        self.aggregate_with(
+            initializer,
+            aggregator,
+            merger,
+            Materialized::with(self.grouped.grouped.key.clone(), A::default_serde()),
+        )
+    }
+
+    /// [`aggregate`](Self::aggregate), stored as `materialized` says.
+    pub fn aggregate_with<A: Clone + 'static>(
+        &self,
+        initializer: impl Fn() -> A + Send + Sync + 'static,
+        aggregator: impl Fn(&K, V, A) -> A + Send + Sync + 'static,
+        merger: impl Fn(&K, A, A) -> A + Send + Sync + 'static,
+        materialized: Materialized<K, A>,
+    ) -> KTable<Windowed<K>, A> {
+        let initializer = Arc::new(initializer);
+        let initial = initializer.clone();
+        self.aggregate_into(
+            AGGREGATE,
+            false,
+            SessionAggregator {
+                initial: Arc::new(move || Some(initial())),
+                aggregator: Aggregator::folding(move || initializer(), aggregator),
+                merger: Arc::new(merger),
+            },
+            materialized,
+        )
+    }
+
+    fn aggregate_into<A: Clone + 'static>(
+        &self,
+        prefix: &str,
+        burn_store_index: bool,
+        aggregator: SessionAggregator<K, V, A>,
+        materialized: Materialized<K, A>,
+    ) -> KTable<Windowed<K>, A> {
+        let builder = &self.grouped.builder;
+        let (store, name) =
+            store_and_processor_names(builder, prefix, &materialized, burn_store_index);
+        let parent = self.grouped.aggregation_parent(&store);
+        let windows = self.windows;
+        // A session can change until stream time passes its end by gap
+        // plus grace; the store keeps it that long (Kafka's default).
+        let close_delay_ms = windows
+            .inactivity_gap_ms()
+            .saturating_add(windows.grace_ms());
+        let mut store_builder = Stores::session_store_builder_with(
+            &store,
+            duration(close_delay_ms),
+            materialized.key.clone(),
+            materialized.value.clone(),
+        )
+        .with_caching(materialized.cache_max_bytes);
+        if materialized.in_memory {
+            store_builder = store_builder.in_memory();
+        }
+        if !materialized.logging {
+            store_builder = store_builder.with_logging_disabled();
+        }
+        let serdes: (SharedSerde<Windowed<K>>, SharedSerde<A>) = (
+            Arc::new(WindowedSerde::session_windowed(materialized.key)),
+            materialized.value,
+        );
+        let store_name = store.clone();
+        add_aggregation(
+            builder,
+            name,
+            &parent,
+            move || SessionAggregate {
+                store_name: store_name.clone(),
+                windows,
+                aggregator: aggregator.clone(),
+                store: None,
+                stream_time: ObservedStreamTime::default(),
+            },
+            store_builder,
+            serdes,
+            close_delay_ms,
+        )
+    }
+}

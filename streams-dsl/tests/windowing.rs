@@ -1,0 +1,341 @@
+//! Windowed aggregations: tumbling, hopping, sliding and session windows,
+//! with whole output sequences, late records and `describe()`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use streams_core::prelude::*;
+use streams_dsl::{
+    KStream, Materialized, SessionWindows, SlidingWindows, StreamsBuilder, TimeWindows,
+};
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+/// Writes a windowed table's changelog to `topic` with `[key@start/end]`
+/// keys, as Kafka's tests do.
+fn to_strings<V: Clone + DefaultSerde>(
+    stream: KStream<streams_core::Windowed<String>, Option<V>>,
+    topic: &str,
+) where
+    Option<V>: DefaultSerde,
+{
+    stream.map(|k, v| (k.to_string(), v)).to(topic);
+}
+
+fn records<V: Clone>(expected: &[(&str, V, i64)]) -> Vec<TestRecord<String, V>> {
+    expected
+        .iter()
+        .map(|(k, v, ts)| TestRecord::new(k.to_string(), v.clone(), *ts))
+        .collect()
+}
+
+fn pipe(driver: &TopologyTestDriver, records: &[(&str, &str, i64)]) -> Result {
+    let input = driver.create_input_topic("input", StringSerde, StringSerde);
+    for (k, v, ts) in records {
+        input.pipe_input_at(k.to_string(), v.to_string(), *ts)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn tumbling_count_takes_out_of_order_records_and_drops_late_ones() -> Result {
+    let builder = StreamsBuilder::new();
+    let counts = builder
+        .stream::<String, String>("input")
+        .group_by_key()
+        .windowed_by(TimeWindows::of_size_and_grace(ms(10), ms(5))?)
+        .count();
+    to_strings(counts.to_stream(), "output");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    pipe(
+        &driver,
+        &[
+            ("a", "x", 1),
+            ("a", "x", 12),
+            // Out of order, its window still open (stream time 12, grace 5).
+            ("a", "x", 3),
+            ("a", "x", 20),
+            // Stream time 20: window [0,10) closed at 15, so this is dropped.
+            ("a", "x", 8),
+            ("a", "x", 14),
+        ],
+    )?;
+    let output =
+        driver.create_output_topic("output", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
+    assert_eq!(
+        output.read_records_to_list()?,
+        records(&[
+            ("[a@0/10]", Some(1), 1),
+            ("[a@10/20]", Some(1), 12),
+            ("[a@0/10]", Some(2), 3),
+            ("[a@20/30]", Some(1), 20),
+            ("[a@10/20]", Some(2), 14),
+        ])
+    );
+    assert_eq!(driver.metrics().dropped_records, 1);
+    Ok(())
+}
+
+#[test]
+fn hopping_windows_count_a_record_in_every_window_containing_it() -> Result {
+    let builder = StreamsBuilder::new();
+    let counts = builder
+        .stream::<String, String>("input")
+        .group_by_key()
+        .windowed_by(TimeWindows::of_size_with_no_grace(ms(10))?.advance_by(ms(5))?)
+        .count();
+    to_strings(counts.to_stream(), "output");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    pipe(&driver, &[("a", "x", 3), ("a", "x", 7), ("a", "x", 12)])?;
+    let output =
+        driver.create_output_topic("output", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
+    assert_eq!(
+        output.read_records_to_list()?,
+        records(&[
+            ("[a@0/10]", Some(1), 3),
+            ("[a@0/10]", Some(2), 7),
+            ("[a@5/15]", Some(1), 7),
+            ("[a@5/15]", Some(2), 12),
+            ("[a@10/20]", Some(1), 12),
+        ])
+    );
+    Ok(())
+}
+
+/// Kafka's `KStreamSlidingWindowAggregateTest.testAggregateSmallInput`:
+/// windows of 10 ms with 5 ms grace, aggregating `"0"` + each value.
+#[test]
+fn sliding_windows_aggregate_as_kafka_streams() -> Result {
+    let builder = StreamsBuilder::new();
+    let aggregates = builder
+        .stream::<String, String>("input")
+        .group_by_key()
+        .windowed_by(SlidingWindows::of_time_difference_and_grace(ms(10), ms(5)))
+        .aggregate(|| "0".to_owned(), |_, v, agg: String| format!("{agg}+{v}"));
+    to_strings(aggregates.to_stream(), "output");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    pipe(
+        &driver,
+        &[
+            ("A", "1", 10),
+            ("A", "2", 10),
+            ("A", "3", 14),
+            ("A", "4", 15),
+            ("A", "5", 20),
+            ("A", "6", 22),
+            ("A", "7", 30),
+        ],
+    )?;
+    let output = driver.create_output_topic(
+        "output",
+        StringSerde,
+        OptionSerde::new(Arc::new(StringSerde)),
+    );
+    // Kafka's test compares the set of updates of each window; these are
+    // the same updates, in processing order.
+    let expected = [
+        ("[A@0/10]", "0+1", 10),
+        ("[A@0/10]", "0+1+2", 10),
+        // 14: the right window of 10, then its own left window.
+        ("[A@11/21]", "0+3", 14),
+        ("[A@4/14]", "0+1+2+3", 14),
+        ("[A@11/21]", "0+3+4", 15),
+        ("[A@15/25]", "0+4", 15),
+        ("[A@5/15]", "0+1+2+3+4", 15),
+        ("[A@15/25]", "0+4+5", 20),
+        ("[A@11/21]", "0+3+4+5", 20),
+        ("[A@16/26]", "0+5", 20),
+        ("[A@10/20]", "0+1+2+3+4+5", 20),
+        ("[A@16/26]", "0+5+6", 22),
+        ("[A@15/25]", "0+4+5+6", 22),
+        ("[A@21/31]", "0+6", 22),
+        ("[A@12/22]", "0+3+4+5+6", 22),
+        ("[A@21/31]", "0+6+7", 30),
+        ("[A@23/33]", "0+7", 30),
+        ("[A@20/30]", "0+5+6+7", 30),
+    ]
+    .map(|(k, v, ts)| (k, Some(v.to_owned()), ts));
+    assert_eq!(output.read_records_to_list()?, records(&expected));
+    Ok(())
+}
+
+#[test]
+fn sessions_merge_and_delete_the_sessions_they_replace() -> Result {
+    let builder = StreamsBuilder::new();
+    let counts = builder
+        .stream::<String, String>("input")
+        .group_by_key()
+        .windowed_by(SessionWindows::of_inactivity_gap_and_grace(
+            ms(10),
+            ms(100),
+        )?)
+        .count();
+    to_strings(counts.to_stream(), "output");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    pipe(
+        &driver,
+        &[
+            ("a", "x", 0),
+            ("a", "x", 30),
+            // Within the gap of the session at 0: merges it.
+            ("a", "x", 5),
+            // Within the gap of the session at 30 only.
+            ("a", "x", 20),
+            // Bridges [0,5] and [20,30].
+            ("a", "x", 12),
+        ],
+    )?;
+    let output =
+        driver.create_output_topic("output", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
+    assert_eq!(
+        output.read_records_to_list()?,
+        records(&[
+            ("[a@0/0]", Some(1), 0),
+            ("[a@30/30]", Some(1), 30),
+            ("[a@0/0]", None, 0),
+            ("[a@0/5]", Some(2), 5),
+            ("[a@30/30]", None, 30),
+            ("[a@20/30]", Some(2), 30),
+            ("[a@0/5]", None, 5),
+            ("[a@20/30]", None, 30),
+            ("[a@0/30]", Some(5), 30),
+        ])
+    );
+    Ok(())
+}
+
+#[test]
+fn late_session_records_are_dropped_after_gap_and_grace() -> Result {
+    let builder = StreamsBuilder::new();
+    let counts = builder
+        .stream::<String, String>("input")
+        .group_by_key()
+        .windowed_by(SessionWindows::of_inactivity_gap_and_grace(ms(10), ms(5))?)
+        .count();
+    to_strings(counts.to_stream(), "output");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    // Stream time 30 closes sessions ending before 30 - 10 - 5 = 15.
+    pipe(&driver, &[("a", "x", 30), ("a", "x", 15), ("b", "x", 14)])?;
+    let output =
+        driver.create_output_topic("output", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
+    assert_eq!(
+        output.read_records_to_list()?,
+        records(&[("[a@30/30]", Some(1), 30), ("[a@15/15]", Some(1), 15)])
+    );
+    assert_eq!(driver.metrics().dropped_records, 1);
+    Ok(())
+}
+
+#[test]
+fn session_aggregate_calls_the_merger_and_reduce_merges_with_the_reducer() -> Result {
+    let builder = StreamsBuilder::new();
+    let sessions = builder
+        .stream::<String, String>("input")
+        .group_by_key()
+        // Grace keeps the session at 0 in the store (retention is gap
+        // plus grace) until the bridging record arrives.
+        .windowed_by(SessionWindows::of_inactivity_gap_and_grace(ms(10), ms(20))?);
+    let joined = sessions.aggregate(
+        String::new,
+        |_, v, agg: String| format!("{agg}{v}"),
+        |_, left: String, right: String| format!("{left}|{right}"),
+    );
+    to_strings(joined.to_stream(), "joined");
+    let reduced = sessions.reduce(|a, b| format!("{a}{b}"));
+    to_strings(reduced.to_stream(), "reduced");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    pipe(&driver, &[("a", "1", 0), ("a", "2", 15), ("a", "3", 8)])?;
+    let joined = driver.create_output_topic(
+        "joined",
+        StringSerde,
+        OptionSerde::new(Arc::new(StringSerde)),
+    );
+    let finals: Vec<_> = joined
+        .read_records_to_list()?
+        .into_iter()
+        .filter(|r| r.key == "[a@0/15]")
+        .collect();
+    // The merge starts from the initializer, as Kafka's: "" | "1" | "2",
+    // then the record is added.
+    assert_eq!(
+        finals,
+        records(&[("[a@0/15]", Some("|1|23".to_owned()), 15)])
+    );
+    let reduced = driver.create_output_topic(
+        "reduced",
+        StringSerde,
+        OptionSerde::new(Arc::new(StringSerde)),
+    );
+    let last = reduced.read_records_to_list()?.pop();
+    assert_eq!(
+        last,
+        Some(TestRecord::new(
+            "[a@0/15]".to_owned(),
+            Some("123".to_owned()),
+            15
+        ))
+    );
+    Ok(())
+}
+
+/// The description Kafka Streams gives the same program.
+#[test]
+fn windowed_count_describes_as_kafka_streams() -> Result {
+    let builder = StreamsBuilder::new();
+    let counts = builder
+        .stream::<String, String>("input")
+        .group_by_key()
+        .windowed_by(TimeWindows::of_size_with_no_grace(ms(10))?)
+        .count();
+    to_strings(counts.to_stream(), "output");
+    let expected = "\
+Topologies:
+   Sub-topology: 0
+    Source: KSTREAM-SOURCE-0000000000 (topics: [input])
+      --> KSTREAM-AGGREGATE-0000000002
+    Processor: KSTREAM-AGGREGATE-0000000002 (stores: [KSTREAM-AGGREGATE-STATE-STORE-0000000001])
+      --> KTABLE-TOSTREAM-0000000003
+      <-- KSTREAM-SOURCE-0000000000
+    Processor: KTABLE-TOSTREAM-0000000003 (stores: [])
+      --> KSTREAM-MAP-0000000004
+      <-- KSTREAM-AGGREGATE-0000000002
+    Processor: KSTREAM-MAP-0000000004 (stores: [])
+      --> KSTREAM-SINK-0000000005
+      <-- KTABLE-TOSTREAM-0000000003
+    Sink: KSTREAM-SINK-0000000005 (topic: output)
+      <-- KSTREAM-MAP-0000000004
+
+";
+    assert_eq!(builder.build()?.describe().to_string(), expected);
+    Ok(())
+}
+
+/// Kafka burns a store index for `count(Materialized)` without a store name
+/// on time windows, and names the repartition topic after the store.
+#[test]
+fn unnamed_materialized_window_count_burns_a_store_index() -> Result {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("input")
+        .select_key(|_, v| v.clone())
+        .group_by_key()
+        .windowed_by(TimeWindows::of_size_with_no_grace(ms(10))?)
+        .count_with(Materialized::default());
+    let topology = builder.build()?;
+    let description = topology.describe().to_string();
+    assert!(
+        description.contains(
+            "Processor: KSTREAM-AGGREGATE-0000000004 (stores: [KSTREAM-AGGREGATE-STATE-STORE-0000000003])"
+        ),
+        "{description}"
+    );
+    assert!(
+        description.contains("(topic: KSTREAM-AGGREGATE-STATE-STORE-0000000003-repartition)"),
+        "{description}"
+    );
+    Ok(())
+}
