@@ -8,7 +8,7 @@
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use state_stores::{BackendKind, Retention, Store, StoreKind};
+use state_stores::{BackendKind, Retention, Store};
 
 use super::{
     KeyValueStore, SessionStore, StoreBuilder, StoreContext, ValueAndTimestamp,
@@ -171,11 +171,10 @@ impl StoreOptions {
             _ => BackendKind::InMemory,
         };
         let spec = spec.backend(backend).logging(self.logging);
-        // Key-value stores always get the cache layer (a 0-byte cache
-        // writes through at once). The byte-level window and session stores
-        // have no cache layer, so they are only asked for one when the user
-        // asked, and the byte-level builder then reports it unsupported.
-        if spec.kind() == StoreKind::KeyValue || self.cache_max_bytes > 0 {
+        // A cache layer only when asked for: a 0-byte cache would write
+        // through at once, an extra layer for nothing. The byte-level window
+        // and session stores have none, and their builder says so.
+        if self.cache_max_bytes > 0 {
             spec.caching(self.cache_max_bytes)
         } else {
             spec
