@@ -45,6 +45,7 @@
 mod builder;
 mod config;
 mod grouped;
+mod join;
 mod kstream;
 mod ktable;
 mod processors;
@@ -52,5 +53,6 @@ mod processors;
 pub use builder::StreamsBuilder;
 pub use config::{Consumed, Grouped, Materialized, Produced};
 pub use grouped::KGroupedStream;
+pub use join::{JoinWindows, StreamJoined};
 pub use kstream::{BranchedKStream, KStream};
 pub use ktable::{Change, KTable};
