@@ -43,14 +43,22 @@
 //! ```
 
 mod builder;
+mod change_serde;
 mod config;
 mod grouped;
+mod grouped_table;
 mod kstream;
 mod ktable;
 mod processors;
+mod table_node;
+mod table_ops;
+mod table_source;
 
 pub use builder::StreamsBuilder;
+pub use change_serde::ChangeSerde;
 pub use config::{Consumed, Grouped, Materialized, Produced};
 pub use grouped::KGroupedStream;
+pub use grouped_table::KGroupedTable;
 pub use kstream::{BranchedKStream, KStream};
 pub use ktable::{Change, KTable};
+pub use table_source::GlobalKTable;
