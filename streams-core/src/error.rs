@@ -78,6 +78,17 @@ pub enum TopologyError {
     /// The topology has no source.
     #[error("the topology has no source")]
     Empty,
+    /// A global store must not log: its source topic is its changelog.
+    #[error("global state store `{0}` must not have logging enabled")]
+    GlobalStoreLogging(String),
+    /// Nodes of a global store cannot have children of their own.
+    #[error("node `{node}` cannot be a child of global store node `{parent}`")]
+    GlobalStoreChild {
+        /// The node being added.
+        node: String,
+        /// The global source or processor named as parent.
+        parent: String,
+    },
     /// The inputs of a join read topics with different partition counts,
     /// so equal keys would not meet in the same task.
     #[error("topics joined together are not co-partitioned: partition counts {partitions:?}")]

@@ -39,13 +39,12 @@ impl Builder {
         self.new_name(&format!("{prefix}STATE-STORE-"))
     }
 
-    /// The explicit name, or a generated one (which consumes an index only
-    /// when it is needed, as Kafka's `orElseGenerateWithPrefix`).
+    /// The explicit name, or a generated one. The index is consumed either
+    /// way, as Kafka's `orElseGenerateWithPrefix` does so that later
+    /// generated names do not depend on which operators were named.
     pub(crate) fn name_or(&self, explicit: Option<&str>, prefix: &str) -> String {
-        match explicit {
-            Some(name) => name.to_owned(),
-            None => self.new_name(prefix),
-        }
+        let generated = self.new_name(prefix);
+        explicit.map_or(generated, str::to_owned)
     }
 
     /// Adds to the topology being built.

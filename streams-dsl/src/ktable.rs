@@ -1,11 +1,14 @@
 //! `KTable`: a changelog stream, each record an upsert of its key.
 
 use std::marker::PhantomData;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::builder::Builder;
 use crate::kstream::KStream;
 use crate::processors::Map;
+use crate::table_node::{TableKind, TableNode};
+use crate::table_source::TableSerdes;
 
 /// An update of a table row as it travels between table operators: the
 /// new value (`None` deletes the row) and, where known, the old one.
@@ -22,15 +25,34 @@ pub struct KTable<K, V> {
     pub(crate) builder: Builder,
     pub(crate) node: String,
     pub(crate) store: Option<String>,
+    /// Materialization and old-value decisions, shared with later operators.
+    pub(crate) table: Rc<TableNode>,
+    /// The serdes of keys and values, where known (to materialize later).
+    pub(crate) serdes: Option<TableSerdes<K, V>>,
     pub(crate) _types: PhantomData<fn(K, V)>,
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
+    /// The table of an aggregation, materialized in `store`.
     pub(crate) fn new(builder: Builder, node: String, store: Option<String>) -> Self {
+        let table = TableNode::new(TableKind::Stateful, store.clone(), None);
+        Self::from_node(builder, node, store, table, None)
+    }
+
+    /// The table coming out of `node`, queryable as `store` if named.
+    pub(crate) fn from_node(
+        builder: Builder,
+        node: String,
+        store: Option<String>,
+        table: Rc<TableNode>,
+        serdes: Option<TableSerdes<K, V>>,
+    ) -> Self {
         Self {
             builder,
             node,
             store,
+            table,
+            serdes,
             _types: PhantomData,
         }
     }

@@ -43,16 +43,24 @@
 //! ```
 
 mod builder;
+mod change_serde;
 mod config;
 mod grouped;
+mod grouped_table;
 mod join;
 mod kstream;
 mod ktable;
 mod processors;
+mod table_node;
+mod table_ops;
+mod table_source;
 
 pub use builder::StreamsBuilder;
+pub use change_serde::ChangeSerde;
 pub use config::{Consumed, Grouped, Materialized, Produced};
 pub use grouped::KGroupedStream;
+pub use grouped_table::KGroupedTable;
 pub use join::{JoinWindows, StreamJoined};
 pub use kstream::{BranchedKStream, KStream};
 pub use ktable::{Change, KTable};
+pub use table_source::GlobalKTable;

@@ -267,11 +267,12 @@ impl StreamTask {
         };
         let mut stores = StoreRegistry::default();
         for store in &topology.stores {
+            // Any processor may read a global store, connected or not.
             let users: Vec<NodeId> = members
                 .iter()
                 .filter(|&&member| {
                     matches!(&topology.nodes[member].kind,
-                        NodeKind::Processor { stores } if stores.contains(&store.name))
+                        NodeKind::Processor { stores } if store.global || stores.contains(&store.name))
                 })
                 .map(|&member| ids[topology.nodes[member].name.as_str()])
                 .collect();

@@ -76,6 +76,14 @@ pub enum SerdeError {
         /// The schema id in the record header.
         schema_id: u32,
     },
+    /// The bytes do not follow the layout the serde writes.
+    #[error("malformed data on topic `{topic}`: {reason}")]
+    Malformed {
+        /// The topic the data came from.
+        topic: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Avro encoding, decoding or schema resolution failed.
     #[error("Avro error on topic `{topic}`: {source}")]
     Avro {

@@ -83,6 +83,9 @@ pub(crate) struct NodeDef {
 pub(crate) struct StoreDef {
     pub(crate) name: String,
     pub(crate) builder: Arc<dyn ErasedStoreBuilder>,
+    /// A global store: every processor of a task may read it, and it does
+    /// not join the sub-topologies of its readers.
+    pub(crate) global: bool,
 }
 
 /// Records sources, processors, sinks and stores; [`build`](Self::build)
@@ -120,6 +123,8 @@ pub struct TopologyBuilder {
     stores: Vec<StoreDef>,
     connections: Vec<(String, String)>,
     internal_topics: BTreeSet<String>,
+    /// The sources and processors of global stores.
+    global_nodes: BTreeSet<String>,
     error: Option<TopologyError>,
 }
 
@@ -266,8 +271,47 @@ impl TopologyBuilder {
         self.stores.push(StoreDef {
             name: name.clone(),
             builder: Arc::new(builder),
+            global: false,
         });
         self.connect_processor_and_stores_inner(processors, &name);
+        self
+    }
+
+    /// Adds a global store, as Kafka Streams' `addGlobalStore`: the source
+    /// `source` reads `topic` and hands every record to the processor
+    /// `processor`, which keeps `store` up to date. The three form a node
+    /// group of their own that `describe()` prints as a global store; the
+    /// processor may have no children. Every processor of the topology may
+    /// read the store without being connected to it. The topic itself is
+    /// the store's changelog, so the store must not log.
+    pub fn add_global_store<K, V, KOut, VOut, P>(
+        &mut self,
+        store: impl StoreBuilder,
+        source: &str,
+        topic: &str,
+        options: SourceOptions<K, V>,
+        processor: &str,
+        supplier: impl Fn() -> P + Send + Sync + 'static,
+    ) -> &mut Self
+    where
+        K: Clone + 'static,
+        V: Clone + 'static,
+        KOut: Clone + 'static,
+        VOut: Clone + 'static,
+        P: Processor<K, V, KOut, VOut>,
+    {
+        let name = store.name().to_owned();
+        if store.logging_enabled() {
+            return self.fail(TopologyError::GlobalStoreLogging(name));
+        }
+        self.add_source(source, &[topic], options)
+            .add_processor(processor, supplier, &[source])
+            .add_state_store(store, &[processor]);
+        if let Some(def) = self.stores.iter_mut().find(|def| def.name == name) {
+            def.global = true;
+        }
+        self.global_nodes.insert(source.to_owned());
+        self.global_nodes.insert(processor.to_owned());
         self
     }
 
@@ -350,13 +394,46 @@ impl TopologyBuilder {
             }
         }
         check_acyclic(&nodes, &index)?;
-        let subtopologies = group_subtopologies(&nodes, &index);
+        self.check_global_children(&nodes)?;
+        let subtopologies = group_subtopologies(&nodes, &index, &self.stores);
+        let global_subtopologies = subtopologies
+            .iter()
+            .enumerate()
+            .filter(|(_, members)| {
+                members
+                    .iter()
+                    .any(|&m| self.global_nodes.contains(&nodes[m].name))
+            })
+            .map(|(id, _)| id)
+            .collect();
         Ok(Topology {
             nodes,
             stores: self.stores.clone(),
             subtopologies,
+            global_subtopologies,
             internal_topics: self.internal_topics.clone(),
         })
+    }
+
+    /// Only a global store's own processor may follow its source, and its
+    /// processor has no children: the group never runs as a stream task.
+    fn check_global_children(&self, nodes: &[NodeDef]) -> Result<(), TopologyError> {
+        for node in nodes {
+            if self.global_nodes.contains(&node.name) {
+                continue;
+            }
+            if let Some(parent) = node
+                .parents
+                .iter()
+                .find(|parent| self.global_nodes.contains(*parent))
+            {
+                return Err(TopologyError::GlobalStoreChild {
+                    node: node.name.clone(),
+                    parent: parent.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -440,9 +517,14 @@ fn check_acyclic(nodes: &[NodeDef], index: &HashMap<&str, usize>) -> Result<(), 
 }
 
 /// Splits nodes into sub-topologies: the connected components of the parent
-/// links and of processors sharing a store, numbered in the order their
-/// first node was added, as Kafka Streams numbers them.
-fn group_subtopologies(nodes: &[NodeDef], index: &HashMap<&str, usize>) -> Vec<Vec<usize>> {
+/// links and of processors sharing a (non-global) store, numbered in the
+/// order their first node was added, as Kafka Streams numbers them.
+fn group_subtopologies(
+    nodes: &[NodeDef],
+    index: &HashMap<&str, usize>,
+    store_defs: &[StoreDef],
+) -> Vec<Vec<usize>> {
+    let global = |name: &str| store_defs.iter().any(|s| s.global && s.name == name);
     let mut root: Vec<usize> = (0..nodes.len()).collect();
     fn find(root: &mut [usize], mut node: usize) -> usize {
         while root[node] != node {
@@ -463,7 +545,7 @@ fn group_subtopologies(nodes: &[NodeDef], index: &HashMap<&str, usize>) -> Vec<V
             }
         }
         if let NodeKind::Processor { stores } = &node.kind {
-            for store in stores {
+            for store in stores.iter().filter(|store| !global(store)) {
                 match store_users.get(store.as_str()) {
                     Some(&other) => union(&mut root, i, other),
                     None => {
@@ -491,6 +573,8 @@ pub struct Topology {
     pub(crate) stores: Vec<StoreDef>,
     /// Node indices of each sub-topology, by sub-topology id.
     pub(crate) subtopologies: Vec<Vec<usize>>,
+    /// The ids of the node groups that are global stores.
+    pub(crate) global_subtopologies: BTreeSet<usize>,
     pub(crate) internal_topics: BTreeSet<String>,
 }
 

@@ -24,6 +24,9 @@ pub struct TopologyDescription {
 pub struct SubtopologyDescription {
     /// The sub-topology id.
     pub id: usize,
+    /// Whether this node group keeps a global store (a source and the
+    /// processor that updates the store), which runs in no stream task.
+    pub global_store: bool,
     /// Its nodes, in Kafka's print order.
     pub nodes: Vec<NodeDescription>,
 }
@@ -215,6 +218,7 @@ fn describe_subtopology(
         .collect();
     SubtopologyDescription {
         id,
+        global_store: topology.global_subtopologies.contains(&id),
         nodes: described,
     }
 }
@@ -265,11 +269,24 @@ impl fmt::Display for NodeDescription {
 
 impl fmt::Display for SubtopologyDescription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Sub-topology: {}", self.id)?;
+        if self.global_store {
+            // Kafka's `GlobalStore.toString`: no blank line after it.
+            writeln!(
+                f,
+                "Sub-topology: {} for global store (will not generate tasks)",
+                self.id
+            )?;
+        } else {
+            writeln!(f, "Sub-topology: {}", self.id)?;
+        }
         for node in &self.nodes {
             writeln!(f, "    {node}")?;
         }
-        writeln!(f)
+        if self.global_store {
+            Ok(())
+        } else {
+            writeln!(f)
+        }
     }
 }
 

@@ -1,0 +1,164 @@
+//! Global stores: their own node group, described as Kafka Streams does,
+//! fed by the test driver like any topic and readable by every processor.
+
+use streams_core::prelude::*;
+use streams_core::state::{KeyValueStore, Stores};
+
+/// Keeps the global store up to date: the latest value per key.
+struct Update;
+
+impl Processor<String, String, String, String> for Update {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, String>,
+        record: Record<String, String>,
+    ) -> Result<(), StreamsError> {
+        let store: KeyValueStore<String, String> = ctx.state_store("global-store")?;
+        store.put(&record.key, &record.value)
+    }
+}
+
+/// Looks each record's value up in the global store, which it was never
+/// connected to.
+struct Lookup;
+
+impl Processor<String, String, String, String> for Lookup {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, String>,
+        record: Record<String, String>,
+    ) -> Result<(), StreamsError> {
+        let store: KeyValueStore<String, String> = ctx.state_store("global-store")?;
+        let found = store.get(&record.value)?.unwrap_or_else(|| "?".to_owned());
+        ctx.forward(record.with_value(found))
+    }
+}
+
+fn strings() -> SourceOptions<String, String> {
+    SourceOptions::new(StringSerde, StringSerde)
+}
+
+fn topology() -> Result<Topology, TopologyError> {
+    TopologyBuilder::new()
+        .add_source("events", &["events"], strings())
+        .add_processor("lookup", || Lookup, &["events"])
+        .add_sink(
+            "out",
+            "enriched",
+            SinkOptions::new(StringSerde, StringSerde),
+            &["lookup"],
+        )
+        .add_global_store(
+            Stores::key_value_store_builder::<String, String>("global-store")
+                .in_memory()
+                .with_logging_disabled(),
+            "global-source",
+            "reference",
+            strings(),
+            "global-update",
+            || Update,
+        )
+        .build()
+}
+
+/// Kafka's `GlobalStore.toString`: its own id, no blank line after it.
+#[test]
+fn describe_prints_the_global_store_as_kafka_streams() {
+    let expected = "\
+Topologies:
+   Sub-topology: 0
+    Source: events (topics: [events])
+      --> lookup
+    Processor: lookup (stores: [])
+      --> out
+      <-- events
+    Sink: out (topic: enriched)
+      <-- lookup
+
+  Sub-topology: 1 for global store (will not generate tasks)
+    Source: global-source (topics: [reference])
+      --> global-update
+    Processor: global-update (stores: [global-store])
+      --> none
+      <-- global-source
+";
+    let topology = topology().expect("valid");
+    assert_eq!(topology.describe().to_string(), expected);
+    assert!(topology.changelog_topics("app").is_empty());
+}
+
+#[test]
+fn the_driver_feeds_the_global_store_and_every_processor_reads_it() {
+    let topology = topology().expect("valid");
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let reference = driver.create_input_topic("reference", StringSerde, StringSerde);
+    let events = driver.create_input_topic("events", StringSerde, StringSerde);
+    let enriched = driver.create_output_topic("enriched", StringSerde, StringSerde);
+    reference
+        .pipe_input_at("k1".into(), "one".into(), 1)
+        .expect("pipe");
+    events
+        .pipe_input_at("a".into(), "k1".into(), 2)
+        .expect("pipe");
+    events
+        .pipe_input_at("b".into(), "k2".into(), 3)
+        .expect("pipe");
+    assert_eq!(
+        enriched.read_records_to_list().expect("decode"),
+        vec![
+            TestRecord::new("a".to_owned(), "one".to_owned(), 2),
+            TestRecord::new("b".to_owned(), "?".to_owned(), 3),
+        ]
+    );
+    let store: KeyValueStore<String, String> = driver.state_store("global-store").expect("store");
+    assert_eq!(
+        store.get(&"k1".to_owned()).expect("get"),
+        Some("one".into())
+    );
+}
+
+#[test]
+fn global_stores_must_not_log_nor_have_children() {
+    let err = TopologyBuilder::new()
+        .add_global_store(
+            Stores::key_value_store_builder::<String, String>("logged").in_memory(),
+            "src",
+            "t",
+            strings(),
+            "update",
+            || Update,
+        )
+        .build()
+        .err();
+    assert_eq!(
+        err,
+        Some(TopologyError::GlobalStoreLogging("logged".into()))
+    );
+
+    let err = TopologyBuilder::new()
+        .add_global_store(
+            Stores::key_value_store_builder::<String, String>("global-store")
+                .in_memory()
+                .with_logging_disabled(),
+            "src",
+            "t",
+            strings(),
+            "update",
+            || Update,
+        )
+        .add_sink(
+            "out",
+            "o",
+            SinkOptions::new(StringSerde, StringSerde),
+            &["update"],
+        )
+        .build()
+        .err();
+    assert_eq!(
+        err,
+        Some(TopologyError::GlobalStoreChild {
+            node: "out".into(),
+            parent: "update".into()
+        })
+    );
+}

@@ -1,0 +1,198 @@
+//! Table operators: `filter`, `filter_not`, `map_values`, and the
+//! crate-internal access to a table's store for joins.
+//!
+//! A filtered or mapped table is computed from its parent's changes and is
+//! materialized only if given a named `Materialized` (Kafka burns a store
+//! index for an unnamed one, and so do we). A filter asks its parent for
+//! old values when the parent can give them without new state (Kafka's
+//! `KTableFilter` constructor), and then skips changes that are absent
+//! both before and after; otherwise a failing row is forwarded as a
+//! tombstone.
+
+use std::sync::Arc;
+
+use crate::config::Materialized;
+use crate::ktable::KTable;
+use crate::processors::{RowMapper, TableValues};
+use crate::table_node::{TableKind, TableNode};
+use crate::table_source::{materializer, TableSerdes};
+
+impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
+    /// Adds a table node computing rows from this table's with `mapper`;
+    /// `filter` marks a filter (eager old values, skipping absent rows).
+    fn derive<V2: Clone + 'static>(
+        &self,
+        prefix: &str,
+        mapper: RowMapper<K, V, V2>,
+        filter: bool,
+        materialized: Option<Materialized<K, V2>>,
+        serdes: Option<TableSerdes<K, V2>>,
+    ) -> KTable<K, V2> {
+        let named = materialized.as_ref().and_then(|m| m.name.clone());
+        if materialized.is_some() && named.is_none() {
+            // Kafka burns a store index for an unnamed `Materialized`.
+            self.builder.new_store_name(prefix);
+        }
+        let name = self.builder.new_name(prefix);
+        let serdes = match &materialized {
+            Some(m) => Some((m.key.clone(), m.value.clone())),
+            None => serdes,
+        };
+        let materialize = match (materialized, &serdes) {
+            (Some(m), _) => Some(materializer(
+                &self.builder,
+                &name,
+                m.key.clone(),
+                m.value.clone(),
+                m,
+            )),
+            (None, Some((key, value))) => Some(materializer(
+                &self.builder,
+                &name,
+                key.clone(),
+                value.clone(),
+                Materialized::with(key.clone(), value.clone()),
+            )),
+            (None, None) => None,
+        };
+        let table = TableNode::new(
+            TableKind::Derived {
+                parent: self.table.clone(),
+            },
+            None,
+            materialize,
+        );
+        if filter && self.table.enable_sending_old_values(false) {
+            table.enable_sending_old_values(false);
+        }
+        let view = table.processor_view();
+        self.builder.with(|topology| {
+            topology.add_processor(
+                &name,
+                move || TableValues {
+                    mapper: mapper.clone(),
+                    skip_absent: filter,
+                    view: view.clone(),
+                    store: None,
+                    send_old_values: false,
+                },
+                &[&self.node],
+            );
+        });
+        if let Some(store) = &named {
+            table.materialize_as(store);
+        }
+        KTable::from_node(self.builder.clone(), name, named, table, serdes)
+    }
+
+    fn filtered(
+        &self,
+        predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static,
+        keep_when: bool,
+        materialized: Option<Materialized<K, V>>,
+    ) -> Self {
+        let mapper: RowMapper<K, V, V> = Arc::new(move |key: &K, value: V| {
+            (predicate(key, &value) == keep_when).then_some(value)
+        });
+        self.derive(
+            "KTABLE-FILTER-",
+            mapper,
+            true,
+            materialized,
+            self.serdes.clone(),
+        )
+    }
+
+    /// Keeps the rows for which `predicate` holds; an update that fails it
+    /// deletes the row downstream.
+    pub fn filter(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> Self {
+        self.filtered(predicate, true, None)
+    }
+
+    /// [`filter`](Self::filter), kept in the store `materialized` names.
+    pub fn filter_with(
+        &self,
+        predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static,
+        materialized: Materialized<K, V>,
+    ) -> Self {
+        self.filtered(predicate, true, Some(materialized))
+    }
+
+    /// Drops the rows for which `predicate` holds.
+    pub fn filter_not(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> Self {
+        self.filtered(predicate, false, None)
+    }
+
+    /// [`filter_not`](Self::filter_not), kept in the store `materialized`
+    /// names.
+    pub fn filter_not_with(
+        &self,
+        predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static,
+        materialized: Materialized<K, V>,
+    ) -> Self {
+        self.filtered(predicate, false, Some(materialized))
+    }
+
+    /// Replaces each row's value; deletions stay deletions.
+    pub fn map_values<V2: Clone + 'static>(
+        &self,
+        mapper: impl Fn(V) -> V2 + Send + Sync + 'static,
+    ) -> KTable<K, V2> {
+        self.map_values_inner(move |_, value| mapper(value), None)
+    }
+
+    /// Replaces each row's value, reading the key.
+    pub fn map_values_with_key<V2: Clone + 'static>(
+        &self,
+        mapper: impl Fn(&K, V) -> V2 + Send + Sync + 'static,
+    ) -> KTable<K, V2> {
+        self.map_values_inner(mapper, None)
+    }
+
+    /// [`map_values`](Self::map_values), kept in the store `materialized`
+    /// names (and with its serdes).
+    pub fn map_values_with<V2: Clone + 'static>(
+        &self,
+        mapper: impl Fn(V) -> V2 + Send + Sync + 'static,
+        materialized: Materialized<K, V2>,
+    ) -> KTable<K, V2> {
+        self.map_values_inner(move |_, value| mapper(value), Some(materialized))
+    }
+
+    fn map_values_inner<V2: Clone + 'static>(
+        &self,
+        mapper: impl Fn(&K, V) -> V2 + Send + Sync + 'static,
+        materialized: Option<Materialized<K, V2>>,
+    ) -> KTable<K, V2> {
+        let mapper: RowMapper<K, V, V2> =
+            Arc::new(move |key: &K, value: V| Some(mapper(key, value)));
+        self.derive("KTABLE-MAPVALUES-", mapper, false, materialized, None)
+    }
+
+    /// The store (a `TimestampedKeyValueStore<K, V>`) holding this table's
+    /// current rows, materializing the table if it is not yet: for joins
+    /// and other operators that look rows up.
+    ///
+    /// Source tables (`table`, `to_table`) get their generated store, as
+    /// Kafka's `valueGetterSupplier` does. An unmaterialized filter or
+    /// `map_values` is materialized at its own node in a store named
+    /// `<KTABLE-FILTER-|KTABLE-MAPVALUES->STATE-STORE-<index>` (Kafka reads
+    /// through to the parent's store instead); this needs its serdes, so a
+    /// `map_values` table without a `Materialized` answers `None`.
+    #[allow(dead_code)] // the crate's joins use it
+    pub(crate) fn ensure_materialized(&self) -> Option<String> {
+        if let Some(store) = self.table.store_name() {
+            return Some(store);
+        }
+        match &self.table.kind {
+            TableKind::Source { store_name } => self.table.materialize_as(store_name),
+            TableKind::Stateful => None,
+            TableKind::Derived { .. } => {
+                self.serdes.as_ref()?;
+                let prefix = self.node.trim_end_matches(|c: char| c.is_ascii_digit());
+                let store = self.builder.new_store_name(prefix);
+                self.table.materialize_as(&store)
+            }
+        }
+    }
+}
