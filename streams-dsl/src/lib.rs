@@ -60,7 +60,7 @@ pub use change_serde::ChangeSerde;
 pub use config::{Consumed, Grouped, Materialized, Produced};
 pub use grouped::KGroupedStream;
 pub use grouped_table::KGroupedTable;
-pub use join::{JoinWindows, StreamJoined};
+pub use join::{JoinWindows, Joined, StreamJoined};
 pub use kstream::{BranchedKStream, KStream};
 pub use ktable::{Change, KTable};
 pub use table_source::GlobalKTable;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use streams_core::prelude::*;
-use streams_dsl::{JoinWindows, KStream, StreamJoined, StreamsBuilder};
+use streams_dsl::{JoinWindows, Joined, KStream, StreamJoined, StreamsBuilder};
 
 /// Which kind of join a test builds.
 #[derive(Clone, Copy)]
@@ -440,4 +440,215 @@ fn joins_of_topics_with_different_partition_counts_fail_to_build() {
     assert_eq!(build(3, 3, false), Ok(()));
     // The repartition topic in between is sized to match the other side.
     assert_eq!(build(4, 2, true), Ok(()));
+}
+
+/// The developer guide's stream-table table: only stream records trigger,
+/// table tombstones delete rows and trigger nothing, results carry the
+/// stream record's timestamp. (Its null-value stream rows are left out:
+/// typed streams carry none.)
+fn stream_table_table(left: bool, expected: &[(i64, &str)]) {
+    let builder = StreamsBuilder::new();
+    let table = builder.table::<String, String>("table");
+    let stream = builder.stream::<String, String>("stream");
+    let joined = if left {
+        stream.left_join_table(&table, |s, t| pair(Some(s), t))
+    } else {
+        stream.join_table(&table, |s, t| pair(Some(s), Some(t)))
+    };
+    joined.to("out");
+    let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
+    let stream = driver.create_input_topic("stream", StringSerde, StringSerde);
+    let table = driver.create_input_topic(
+        "table",
+        StringSerde,
+        OptionSerde::new(String::default_serde()),
+    );
+    let out = driver.create_output_topic("out", StringSerde, StringSerde);
+    let rows: [(i64, &str, Option<&str>); 12] = [
+        (2, "T", None),
+        (3, "S", Some("A")),
+        (4, "T", Some("a")),
+        (5, "S", Some("B")),
+        (6, "T", Some("b")),
+        (8, "T", None),
+        (9, "S", Some("C")),
+        (10, "T", Some("c")),
+        (11, "T", None),
+        (13, "T", None),
+        (14, "T", Some("d")),
+        (15, "S", Some("D")),
+    ];
+    for (timestamp, side, value) in rows {
+        let key = "k".to_owned();
+        match (side, value) {
+            ("S", Some(value)) => stream.pipe_input_at(key, value.to_owned(), timestamp),
+            (_, value) => table.pipe_input_at(key, value.map(str::to_owned), timestamp),
+        }
+        .expect("pipe");
+    }
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(ts, v)| TestRecord::new("k".to_owned(), (*v).to_owned(), *ts))
+        .collect();
+    assert_eq!(out.read_records_to_list().expect("read"), expected);
+}
+
+#[test]
+fn stream_table_inner_join_follows_the_developer_guide_table() {
+    stream_table_table(false, &[(5, "[B, a]"), (15, "[D, d]")]);
+}
+
+#[test]
+fn stream_table_left_join_follows_the_developer_guide_table() {
+    stream_table_table(
+        true,
+        &[
+            (3, "[A, null]"),
+            (5, "[B, a]"),
+            (9, "[C, null]"),
+            (15, "[D, d]"),
+        ],
+    );
+}
+
+/// The description Kafka Streams prints for `stream.join(table)`.
+#[test]
+fn stream_table_join_describes_as_kafka_streams() {
+    let builder = StreamsBuilder::new();
+    let stream = builder.stream::<String, String>("test-kstream-input-topic");
+    let table = builder.table::<String, String>("test-kstream-compacted-topic");
+    stream
+        .join_table(&table, |s, t| format!("{s}:{t}"))
+        .to("test-kstream-output-topic");
+    let expected = "\
+Topologies:
+   Sub-topology: 0
+    Source: KSTREAM-SOURCE-0000000000 (topics: [test-kstream-input-topic])
+      --> KSTREAM-JOIN-0000000004
+    Processor: KSTREAM-JOIN-0000000004 (stores: [test-kstream-compacted-topic-STATE-STORE-0000000001])
+      --> KSTREAM-SINK-0000000005
+      <-- KSTREAM-SOURCE-0000000000
+    Source: KSTREAM-SOURCE-0000000002 (topics: [test-kstream-compacted-topic])
+      --> KTABLE-SOURCE-0000000003
+    Sink: KSTREAM-SINK-0000000005 (topic: test-kstream-output-topic)
+      <-- KSTREAM-JOIN-0000000004
+    Processor: KTABLE-SOURCE-0000000003 (stores: [test-kstream-compacted-topic-STATE-STORE-0000000001])
+      --> none
+      <-- KSTREAM-SOURCE-0000000002
+
+";
+    assert_eq!(
+        builder.build().expect("valid").describe().to_string(),
+        expected
+    );
+}
+
+/// A key-changed stream is repartitioned through `<name>-repartition`
+/// before a stream-table join; the join is named after `Joined`.
+#[test]
+fn stream_table_join_repartitions_a_key_changed_stream() {
+    let builder = StreamsBuilder::new();
+    let table = builder.table::<String, String>("users");
+    builder
+        .stream::<String, String>("clicks")
+        .select_key(|_, user| user.clone())
+        .left_join_table_with(
+            &table,
+            |click, user| pair(Some(click), user),
+            Joined::default().with_name("enrich"),
+        )
+        .to("out");
+    let topology = builder.build().expect("valid");
+    let description = topology.describe().to_string();
+    assert!(
+        description.contains("Sink: enrich-repartition-sink (topic: enrich-repartition)"),
+        "{description}"
+    );
+    assert!(
+        description.contains("Processor: enrich (stores: [users-STATE-STORE-0000000000])"),
+        "{description}"
+    );
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let users = driver.create_input_topic("users", StringSerde, StringSerde);
+    let clicks = driver.create_input_topic("clicks", StringSerde, StringSerde);
+    let out = driver.create_output_topic("out", StringSerde, StringSerde);
+    users
+        .pipe_input_at("u1".into(), "Ada".into(), 1)
+        .expect("pipe");
+    clicks
+        .pipe_input_at("c1".into(), "u1".into(), 2)
+        .expect("pipe");
+    clicks
+        .pipe_input_at("c2".into(), "u2".into(), 3)
+        .expect("pipe");
+    assert_eq!(
+        out.read_records_to_list().expect("read"),
+        vec![
+            TestRecord::new("u1".to_owned(), "[u1, Ada]".to_owned(), 2),
+            TestRecord::new("u2".to_owned(), "[u2, null]".to_owned(), 3),
+        ]
+    );
+}
+
+/// Stream-global-table joins look rows up under a key computed from the
+/// record; a missing row drops the record (inner) or joins `None` (left).
+#[test]
+fn global_table_joins_look_rows_up_by_mapped_key() {
+    let builder = StreamsBuilder::new();
+    let users = builder.global_table::<String, String>("users");
+    let orders = builder.stream::<String, String>("orders");
+    orders
+        .join_global(
+            &users,
+            |_, user| user.clone(),
+            |o, u| pair(Some(o), Some(u)),
+        )
+        .to("inner");
+    orders
+        .left_join_global(&users, |_, user| user.clone(), |o, u| pair(Some(o), u))
+        .to("left");
+    let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
+    let users = driver.create_input_topic("users", StringSerde, StringSerde);
+    let orders = driver.create_input_topic("orders", StringSerde, StringSerde);
+    let inner = driver.create_output_topic("inner", StringSerde, StringSerde);
+    let left = driver.create_output_topic("left", StringSerde, StringSerde);
+    users
+        .pipe_input_at("u1".into(), "Ada".into(), 10)
+        .expect("pipe");
+    orders
+        .pipe_input_at("o1".into(), "u1".into(), 5)
+        .expect("pipe");
+    orders
+        .pipe_input_at("o2".into(), "u2".into(), 6)
+        .expect("pipe");
+    assert_eq!(
+        inner.read_records_to_list().expect("read"),
+        vec![TestRecord::new("o1".to_owned(), "[u1, Ada]".to_owned(), 5)]
+    );
+    assert_eq!(
+        left.read_records_to_list().expect("read"),
+        vec![
+            TestRecord::new("o1".to_owned(), "[u1, Ada]".to_owned(), 5),
+            TestRecord::new("o2".to_owned(), "[u2, null]".to_owned(), 6),
+        ]
+    );
+}
+
+/// A stream-table join of topics with different declared partition counts
+/// fails to build.
+#[test]
+fn stream_table_joins_require_co_partitioning() {
+    let builder = StreamsBuilder::new();
+    builder
+        .declare_topic_partitions("users", 2)
+        .declare_topic_partitions("clicks", 3);
+    let table = builder.table::<String, String>("users");
+    builder
+        .stream::<String, String>("clicks")
+        .join_table(&table, |c, u| pair(Some(c), Some(u)))
+        .to("out");
+    assert!(matches!(
+        builder.build(),
+        Err(TopologyError::NotCopartitioned { .. })
+    ));
 }
