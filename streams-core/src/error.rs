@@ -89,6 +89,13 @@ pub enum TopologyError {
         /// The global source or processor named as parent.
         parent: String,
     },
+    /// The inputs of a join read topics with different partition counts,
+    /// so equal keys would not meet in the same task.
+    #[error("topics joined together are not co-partitioned: partition counts {partitions:?}")]
+    NotCopartitioned {
+        /// Each input topic whose partition count is known, with that count.
+        partitions: std::collections::BTreeMap<String, u32>,
+    },
 }
 
 /// A boxed error raised by user code inside a processor.

@@ -8,6 +8,7 @@ use streams_core::topology::SourceOptions;
 use streams_core::{Topology, TopologyBuilder, TopologyError};
 
 use crate::config::Consumed;
+use crate::join::Copartitioning;
 use crate::kstream::KStream;
 
 /// The topology being built, shared by every stream and table of a builder.
@@ -15,6 +16,8 @@ pub(crate) struct BuilderState {
     pub(crate) topology: TopologyBuilder,
     /// Kafka Streams numbers generated names with one counter per builder.
     index: u64,
+    /// Partition counts and the join inputs that must agree on them.
+    copartitioning: Copartitioning,
 }
 
 /// A handle to the builder state that streams and tables carry.
@@ -49,8 +52,16 @@ impl Builder {
         f(&mut self.0.borrow_mut().topology);
     }
 
+    /// Records what co-partitioning needs to know.
+    pub(crate) fn copartitioning(&self, f: impl FnOnce(&mut Copartitioning)) {
+        f(&mut self.0.borrow_mut().copartitioning);
+    }
+
     fn build(&self) -> Result<Topology, TopologyError> {
-        self.0.borrow_mut().topology.build()
+        let mut state = self.0.borrow_mut();
+        let topology = state.topology.build()?;
+        state.copartitioning.check(&topology.describe())?;
+        Ok(topology)
     }
 }
 
@@ -93,6 +104,7 @@ impl StreamsBuilder {
             builder: Builder(Rc::new(RefCell::new(BuilderState {
                 topology: TopologyBuilder::new(),
                 index: 0,
+                copartitioning: Copartitioning::default(),
             }))),
         }
     }

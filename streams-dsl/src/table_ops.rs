@@ -182,7 +182,6 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// `<KTABLE-FILTER-|KTABLE-MAPVALUES->STATE-STORE-<index>` (Kafka reads
     /// through to the parent's store instead); this needs its serdes, so a
     /// `map_values` table without a `Materialized` answers `None`.
-    #[allow(dead_code)] // the crate's joins use it
     pub(crate) fn ensure_materialized(&self) -> Option<String> {
         if let Some(store) = self.table.store_name() {
             return Some(store);

@@ -223,7 +223,6 @@ impl StreamsBuilder {
 /// rows up in its store.
 pub struct GlobalKTable<K, V> {
     /// The global store holding the rows.
-    #[allow(dead_code)] // read through `store_name`
     pub(crate) store: String,
     pub(crate) queryable: Option<String>,
     pub(crate) _types: PhantomData<fn(K, V)>,
@@ -237,7 +236,6 @@ impl<K, V> GlobalKTable<K, V> {
 
     /// The global store (a `TimestampedKeyValueStore<K, V>`) holding the
     /// rows; every processor may read it.
-    #[allow(dead_code)] // the crate's stream-global table joins use it
     pub(crate) fn store_name(&self) -> &str {
         &self.store
     }

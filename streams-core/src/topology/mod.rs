@@ -13,7 +13,9 @@ mod sink;
 mod source;
 
 pub use builder::{Topology, TopologyBuilder};
-pub use describe::TopologyDescription;
+pub use describe::{
+    NodeDescription, NodeDescriptionKind, SinkTarget, SubtopologyDescription, TopologyDescription,
+};
 pub use sink::{SinkOptions, SinkTopic, StreamPartitioner, TopicNameExtractor};
 pub use source::{
     DeserializationHandler, FailOnInvalidTimestamp, LogAndSkipOnInvalidTimestamp, OffsetReset,

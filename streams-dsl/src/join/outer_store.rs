@@ -1,0 +1,192 @@
+//! The shared "outer" store of a left or outer stream-stream join: records
+//! still without a match, waiting for their window to close.
+//!
+//! Keys are laid out as Kafka's `TimestampedKeyAndJoinSide`: the 8-byte
+//! big-endian timestamp, one byte for the side (1 = left, 0 = right), then
+//! the key's bytes, so a scan visits records in time order (right before
+//! left at equal times). Each key holds the list of values that arrived
+//! with it, as Kafka's list-value store does.
+
+use std::sync::Arc;
+
+use streams_core::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
+use streams_core::state::{KeyValueStore, Stores};
+
+use super::joiner::Unmatched;
+
+/// A key of the outer store: when, from which side, which key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OuterKey<K> {
+    pub(crate) timestamp: i64,
+    pub(crate) left: bool,
+    pub(crate) key: K,
+}
+
+/// The outer store as the join processors use it.
+pub(crate) type OuterStore<K, V1, V2> = KeyValueStore<OuterKey<K>, Vec<Unmatched<V1, V2>>>;
+
+/// A builder for the outer store named `name`.
+pub(crate) fn outer_store_builder<K: 'static, V1: 'static, V2: 'static>(
+    name: &str,
+    key: SharedSerde<K>,
+    left: SharedSerde<V1>,
+    right: SharedSerde<V2>,
+) -> streams_core::state::KeyValueStoreBuilder<OuterKey<K>, Vec<Unmatched<V1, V2>>> {
+    Stores::key_value_store_builder_with(
+        name,
+        Arc::new(OuterKeySerde { key }),
+        Arc::new(UnmatchedListSerde { left, right }),
+    )
+}
+
+/// A malformed entry: fewer bytes than its layout needs.
+fn too_short<T>(topic: &str, expected: usize, actual: usize) -> SerdeError {
+    SerdeError::Size {
+        topic: topic.to_owned(),
+        type_name: std::any::type_name::<T>(),
+        expected,
+        actual,
+    }
+}
+
+/// Bytes of a value whose serde must not make it null.
+fn non_null_bytes<T>(topic: &str, bytes: Option<Vec<u8>>) -> Result<Vec<u8>, SerdeError> {
+    bytes.ok_or_else(|| SerdeError::Null {
+        topic: topic.to_owned(),
+        type_name: std::any::type_name::<T>(),
+    })
+}
+
+struct OuterKeySerde<K> {
+    key: SharedSerde<K>,
+}
+
+impl<K> Serializer<OuterKey<K>> for OuterKeySerde<K> {
+    fn serialize(&self, topic: &str, data: &OuterKey<K>) -> Result<Option<Vec<u8>>, SerdeError> {
+        let key = non_null_bytes::<K>(topic, self.key.serialize(topic, &data.key)?)?;
+        let mut bytes = Vec::with_capacity(9 + key.len());
+        bytes.extend_from_slice(&data.timestamp.to_be_bytes());
+        bytes.push(u8::from(data.left));
+        bytes.extend_from_slice(&key);
+        Ok(Some(bytes))
+    }
+}
+
+impl<K> Deserializer<OuterKey<K>> for OuterKeySerde<K> {
+    fn deserialize(&self, topic: &str, data: Option<&[u8]>) -> Result<OuterKey<K>, SerdeError> {
+        let bytes = data.unwrap_or_default();
+        let (Some(timestamp), Some(&side)) = (bytes.get(..8), bytes.get(8)) else {
+            return Err(too_short::<OuterKey<K>>(topic, 9, bytes.len()));
+        };
+        let mut be = [0; 8];
+        be.copy_from_slice(timestamp);
+        Ok(OuterKey {
+            timestamp: i64::from_be_bytes(be),
+            left: side == 1,
+            key: self.key.deserialize(topic, Some(&bytes[9..]))?,
+        })
+    }
+}
+
+/// Each value as a side byte (1 = left), a 4-byte big-endian length, and
+/// the bytes of that side's serde.
+struct UnmatchedListSerde<V1, V2> {
+    left: SharedSerde<V1>,
+    right: SharedSerde<V2>,
+}
+
+impl<V1, V2> Serializer<Vec<Unmatched<V1, V2>>> for UnmatchedListSerde<V1, V2> {
+    fn serialize(
+        &self,
+        topic: &str,
+        data: &Vec<Unmatched<V1, V2>>,
+    ) -> Result<Option<Vec<u8>>, SerdeError> {
+        let mut bytes = Vec::new();
+        for value in data {
+            let (side, value) = match value {
+                Unmatched::Left(left) => (1, self.left.serialize(topic, left)?),
+                Unmatched::Right(right) => (0, self.right.serialize(topic, right)?),
+            };
+            let value = non_null_bytes::<Unmatched<V1, V2>>(topic, value)?;
+            let len = u32::try_from(value.len())
+                .map_err(|_| too_short::<u32>(topic, u32::MAX as usize, value.len()))?;
+            bytes.push(side);
+            bytes.extend_from_slice(&len.to_be_bytes());
+            bytes.extend_from_slice(&value);
+        }
+        Ok(Some(bytes))
+    }
+}
+
+impl<V1, V2> Deserializer<Vec<Unmatched<V1, V2>>> for UnmatchedListSerde<V1, V2> {
+    fn deserialize(
+        &self,
+        topic: &str,
+        data: Option<&[u8]>,
+    ) -> Result<Vec<Unmatched<V1, V2>>, SerdeError> {
+        let mut rest = data.unwrap_or_default();
+        let mut values = Vec::new();
+        while let Some((&side, tail)) = rest.split_first() {
+            let Some(len) = tail.get(..4) else {
+                return Err(too_short::<Unmatched<V1, V2>>(topic, 5, rest.len()));
+            };
+            let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            let Some(value) = tail.get(4..4 + len) else {
+                return Err(too_short::<Unmatched<V1, V2>>(topic, 5 + len, rest.len()));
+            };
+            values.push(if side == 1 {
+                Unmatched::Left(self.left.deserialize(topic, Some(value))?)
+            } else {
+                Unmatched::Right(self.right.deserialize(topic, Some(value))?)
+            });
+            rest = &tail[4 + len..];
+        }
+        Ok(values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use streams_core::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn keys_order_by_time_then_side_then_key() -> Result<(), SerdeError> {
+        let serde = OuterKeySerde {
+            key: Arc::new(StringSerde),
+        };
+        let key = |timestamp, left, key: &str| OuterKey {
+            timestamp,
+            left,
+            key: key.to_owned(),
+        };
+        let keys = [key(1, false, "b"), key(1, true, "a"), key(256, false, "a")];
+        let mut bytes = Vec::new();
+        for k in &keys {
+            let encoded = serde.serialize("t", k)?.unwrap_or_default();
+            assert_eq!(serde.deserialize("t", Some(&encoded))?, *k);
+            bytes.push(encoded);
+        }
+        assert!(bytes.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(serde.deserialize("t", Some(&[0; 8])).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn value_lists_round_trip() -> Result<(), SerdeError> {
+        let serde = UnmatchedListSerde {
+            left: Arc::new(StringSerde),
+            right: Arc::new(I64Serde),
+        };
+        let values = vec![
+            Unmatched::Left("a".to_owned()),
+            Unmatched::Right(7),
+            Unmatched::Left(String::new()),
+        ];
+        let bytes = serde.serialize("t", &values)?.unwrap_or_default();
+        assert_eq!(serde.deserialize("t", Some(&bytes))?, values);
+        assert!(serde.deserialize("t", Some(&bytes[..3])).is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,228 @@
+//! `KStream::join_table`, `left_join_table`, `join_global`,
+//! `left_join_global`: enriching a stream with table rows, compiled as
+//! Kafka Streams' `KStreamImpl` does (`KSTREAM-JOIN-` / `KSTREAM-LEFTJOIN-`).
+
+use std::sync::Arc;
+
+use streams_core::serde::DefaultSerde;
+
+use super::joined::Joined;
+use super::joiner::Joiner;
+use super::stream_table_join::{KeyMapper, StreamTableJoin};
+use crate::config::Grouped;
+use crate::kstream::KStream;
+use crate::ktable::KTable;
+use crate::table_source::GlobalKTable;
+
+/// The store name a join is connected to when its table cannot be
+/// materialized (a `map_values` table without serdes): building then
+/// fails with `TopologyError::UnknownStore` naming this.
+fn unmaterializable(table_node: &str) -> String {
+    format!("{table_node} (not materialized: give the table a Materialized with serdes)")
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
+    /// Joins each record with the row of its key in `table`, if there is
+    /// one; the result has the stream record's timestamp. Only stream
+    /// records trigger the join: table updates (and deletions) only change
+    /// the rows later records see. A key-changed stream is repartitioned
+    /// first. The table is materialized if it is not already.
+    ///
+    /// ```
+    /// use streams_core::prelude::*;
+    /// use streams_dsl::StreamsBuilder;
+    ///
+    /// let builder = StreamsBuilder::new();
+    /// let users = builder.table::<String, String>("users");
+    /// builder
+    ///     .stream::<String, String>("clicks")
+    ///     .join_table(&users, |click, user| format!("{user} clicked {click}"))
+    ///     .to("named-clicks");
+    /// let topology = builder.build()?;
+    ///
+    /// let driver = TopologyTestDriver::new(&topology)?;
+    /// let users = driver.create_input_topic("users", StringSerde, StringSerde);
+    /// let clicks = driver.create_input_topic("clicks", StringSerde, StringSerde);
+    /// let out = driver.create_output_topic("named-clicks", StringSerde, StringSerde);
+    /// clicks.pipe_input_at("u1".into(), "home".into(), 1)?;
+    /// users.pipe_input_at("u1".into(), "Ada".into(), 2)?;
+    /// clicks.pipe_input_at("u1".into(), "docs".into(), 3)?;
+    /// assert_eq!(
+    ///     out.read_records_to_list()?,
+    ///     vec![TestRecord::new("u1".into(), "Ada clicked docs".into(), 3)]
+    /// );
+    /// # Ok::<(), StreamsError>(())
+    /// ```
+    pub fn join_table<VT, VR>(
+        &self,
+        table: &KTable<K, VT>,
+        joiner: impl Fn(&V, &VT) -> VR + Send + Sync + 'static,
+    ) -> KStream<K, VR>
+    where
+        K: DefaultSerde,
+        V: DefaultSerde,
+        VT: Clone + 'static,
+        VR: Clone + 'static,
+    {
+        self.join_table_with(table, joiner, Joined::default())
+    }
+
+    /// [`join_table`](Self::join_table) with the serdes and name of
+    /// `joined`.
+    pub fn join_table_with<VT, VR>(
+        &self,
+        table: &KTable<K, VT>,
+        joiner: impl Fn(&V, &VT) -> VR + Send + Sync + 'static,
+        joined: Joined<K, V>,
+    ) -> KStream<K, VR>
+    where
+        VT: Clone + 'static,
+        VR: Clone + 'static,
+    {
+        self.stream_table_join(table, Joiner::inner(joiner), joined, "KSTREAM-JOIN-")
+    }
+
+    /// Like [`join_table`](Self::join_table), and a record whose key has
+    /// no row joins with `None`.
+    pub fn left_join_table<VT, VR>(
+        &self,
+        table: &KTable<K, VT>,
+        joiner: impl Fn(&V, Option<&VT>) -> VR + Send + Sync + 'static,
+    ) -> KStream<K, VR>
+    where
+        K: DefaultSerde,
+        V: DefaultSerde,
+        VT: Clone + 'static,
+        VR: Clone + 'static,
+    {
+        self.left_join_table_with(table, joiner, Joined::default())
+    }
+
+    /// [`left_join_table`](Self::left_join_table) with the serdes and name
+    /// of `joined`.
+    pub fn left_join_table_with<VT, VR>(
+        &self,
+        table: &KTable<K, VT>,
+        joiner: impl Fn(&V, Option<&VT>) -> VR + Send + Sync + 'static,
+        joined: Joined<K, V>,
+    ) -> KStream<K, VR>
+    where
+        VT: Clone + 'static,
+        VR: Clone + 'static,
+    {
+        self.stream_table_join(table, Joiner::left(joiner), joined, "KSTREAM-LEFTJOIN-")
+    }
+
+    /// Joins each record with the row of `global` under the key
+    /// `key_mapper` computes from it; no repartitioning and no
+    /// co-partitioning are needed, since every instance has all rows.
+    pub fn join_global<KG, VG, VR>(
+        &self,
+        global: &GlobalKTable<KG, VG>,
+        key_mapper: impl Fn(&K, &V) -> KG + Send + Sync + 'static,
+        joiner: impl Fn(&V, &VG) -> VR + Send + Sync + 'static,
+    ) -> KStream<K, VR>
+    where
+        KG: 'static,
+        VG: 'static,
+        VR: Clone + 'static,
+    {
+        let name = self.builder.new_name("KSTREAM-JOIN-");
+        self.add_table_lookup(
+            &name,
+            global.store_name(),
+            Arc::new(key_mapper),
+            Joiner::inner(joiner),
+        )
+    }
+
+    /// Like [`join_global`](Self::join_global), and a record without a row
+    /// joins with `None`.
+    pub fn left_join_global<KG, VG, VR>(
+        &self,
+        global: &GlobalKTable<KG, VG>,
+        key_mapper: impl Fn(&K, &V) -> KG + Send + Sync + 'static,
+        joiner: impl Fn(&V, Option<&VG>) -> VR + Send + Sync + 'static,
+    ) -> KStream<K, VR>
+    where
+        KG: 'static,
+        VG: 'static,
+        VR: Clone + 'static,
+    {
+        let name = self.builder.new_name("KSTREAM-LEFTJOIN-");
+        self.add_table_lookup(
+            &name,
+            global.store_name(),
+            Arc::new(key_mapper),
+            Joiner::left(joiner),
+        )
+    }
+
+    /// Repartitions a key-changed stream (through `<name>-repartition`, or
+    /// after this stream's node), requires co-partitioning with the table,
+    /// and adds the lookup.
+    fn stream_table_join<VT, VR>(
+        &self,
+        table: &KTable<K, VT>,
+        joiner: Joiner<V, VT, VR>,
+        joined: Joined<K, V>,
+        prefix: &str,
+    ) -> KStream<K, VR>
+    where
+        VT: Clone + 'static,
+        VR: Clone + 'static,
+    {
+        let name = joined.name.as_deref();
+        let stream =
+            self.repartitioned_for_join(name, "", &Grouped::with(joined.key, joined.value));
+        let builder = &self.builder;
+        builder
+            .copartitioning(|copartitioning| copartitioning.require(&[&stream.node, &table.node]));
+        let generated = builder.new_name(prefix);
+        let processor = name.map_or(generated, str::to_owned);
+        let store = table
+            .ensure_materialized()
+            .unwrap_or_else(|| unmaterializable(&table.node));
+        let joined = stream.add_table_lookup(
+            &processor,
+            &store,
+            Arc::new(|key: &K, _: &V| key.clone()),
+            joiner,
+        );
+        // A table's store must be connected to be read (global stores are
+        // readable by every processor).
+        builder.with(|topology| {
+            topology.connect_processor_and_stores(&processor, &[&store]);
+        });
+        joined
+    }
+
+    /// Adds the lookup processor `name`, reading `store`.
+    fn add_table_lookup<KT, VT, VR>(
+        &self,
+        name: &str,
+        store: &str,
+        key_mapper: KeyMapper<K, V, KT>,
+        joiner: Joiner<V, VT, VR>,
+    ) -> KStream<K, VR>
+    where
+        KT: 'static,
+        VT: 'static,
+        VR: Clone + 'static,
+    {
+        let store_name = store.to_owned();
+        self.builder.with(|topology| {
+            topology.add_processor::<K, V, K, VR, _>(
+                name,
+                move || StreamTableJoin {
+                    store_name: store_name.clone(),
+                    key_mapper: key_mapper.clone(),
+                    joiner: joiner.clone(),
+                    store: None,
+                },
+                &[&self.node],
+            );
+        });
+        KStream::new(self.builder.clone(), name.to_owned(), false)
+    }
+}

@@ -1,0 +1,34 @@
+//! The processor in front of each side of a stream-stream join (Kafka's
+//! `KStreamJoinWindow`): it remembers every record in its side's window
+//! store, where the other side's join processor looks for matches.
+
+use streams_core::prelude::*;
+use streams_core::state::WindowStore;
+
+/// Forwards each record to its side's join processor, then stores it in the
+/// window starting at its timestamp. Forwarding first keeps a record from
+/// meeting itself in a self-join.
+pub(crate) struct JoinWindowBuffer<K, V> {
+    pub(crate) store_name: String,
+    pub(crate) store: Option<WindowStore<K, V>>,
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> Processor<K, V, K, V> for JoinWindowBuffer<K, V> {
+    fn init(&mut self, ctx: &mut ProcessorContext<'_, K, V>) -> Result<(), StreamsError> {
+        self.store = Some(ctx.state_store(&self.store_name)?);
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, K, V>,
+        record: Record<K, V>,
+    ) -> Result<(), StreamsError> {
+        let Some(store) = self.store.clone() else {
+            return Ok(());
+        };
+        let (key, value, timestamp) = (record.key.clone(), record.value.clone(), record.timestamp);
+        ctx.forward(record)?;
+        store.put(&key, &value, timestamp)
+    }
+}
