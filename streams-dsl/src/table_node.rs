@@ -33,6 +33,15 @@ pub(crate) enum TableKind {
         /// The parent table.
         parent: Rc<TableNode>,
     },
+    /// A table-table join's result (Kafka's `KTableKTableJoinMerger`):
+    /// its old values are computed from both inputs' rows, so asking for
+    /// them materializes both inputs and asks both for old values.
+    Joined {
+        /// The left input table.
+        left: Rc<TableNode>,
+        /// The right input table.
+        right: Rc<TableNode>,
+    },
 }
 
 /// The shared state of one table node.
@@ -100,6 +109,11 @@ impl TableNode {
             TableKind::Stateful => true,
             TableKind::Derived { parent } => {
                 self.store.get().is_some() || parent.enable_sending_old_values(force)
+            }
+            TableKind::Joined { left, right } => {
+                left.enable_sending_old_values(true);
+                right.enable_sending_old_values(true);
+                true
             }
         };
         if enabled {

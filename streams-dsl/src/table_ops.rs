@@ -189,7 +189,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         match &self.table.kind {
             TableKind::Source { store_name } => self.table.materialize_as(store_name),
             TableKind::Stateful => None,
-            TableKind::Derived { .. } => {
+            TableKind::Derived { .. } | TableKind::Joined { .. } => {
                 self.serdes.as_ref()?;
                 let prefix = self.node.trim_end_matches(|c: char| c.is_ascii_digit());
                 let store = self.builder.new_store_name(prefix);

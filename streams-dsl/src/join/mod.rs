@@ -1,5 +1,5 @@
 //! Joins: windowed stream-stream joins, stream-table and
-//! stream-global-table lookups, and the co-partitioning every key-based
+//! stream-global-table lookups, table-table joins, and the co-partitioning every key-based
 //! join needs.
 //!
 //! Each join compiles to small Processor API processors named as Kafka
@@ -17,6 +17,8 @@ mod stream_stream;
 mod stream_stream_join;
 mod stream_table;
 mod stream_table_join;
+mod table_table;
+mod table_table_join;
 mod time_tracker;
 mod window_buffer;
 mod windows;

@@ -17,7 +17,7 @@ use crate::table_source::GlobalKTable;
 /// The store name a join is connected to when its table cannot be
 /// materialized (a `map_values` table without serdes): building then
 /// fails with `TopologyError::UnknownStore` naming this.
-fn unmaterializable(table_node: &str) -> String {
+pub(super) fn unmaterializable(table_node: &str) -> String {
     format!("{table_node} (not materialized: give the table a Materialized with serdes)")
 }
 
