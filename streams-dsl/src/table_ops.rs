@@ -181,7 +181,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// `map_values` is materialized at its own node in a store named
     /// `<KTABLE-FILTER-|KTABLE-MAPVALUES->STATE-STORE-<index>` (Kafka reads
     /// through to the parent's store instead); this needs its serdes, so a
-    /// `map_values` table without a `Materialized` answers `None`.
+    /// `map_values` table, or a table-table join's result, without a
+    /// `Materialized` answers `None`.
     pub(crate) fn ensure_materialized(&self) -> Option<String> {
         if let Some(store) = self.table.store_name() {
             return Some(store);

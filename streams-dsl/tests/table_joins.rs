@@ -321,6 +321,58 @@ fn a_materialized_result_can_be_queried_and_looked_up() {
     );
 }
 
+/// A filtered input is joined with the rows that pass: a row the filter
+/// drops deletes the result's row, and the other side then finds nothing.
+#[test]
+fn derived_tables_join_with_the_rows_they_hold() {
+    let inputs = [
+        ("L", "k", Some("A"), 1),
+        ("R", "k", Some("a"), 2),
+        ("L", "k", Some("X"), 3),
+        ("R", "k", Some("b"), 4),
+        ("L", "k", Some("B"), 5),
+    ];
+    let output = run_with(
+        |l, r| {
+            l.filter(|_, value| value != "X")
+                .left_join(r, |l, r| pair(Some(l), r))
+        },
+        &inputs,
+    );
+    assert_eq!(
+        output,
+        records(&[
+            ("k", Some("[A, null]"), 1),
+            ("k", Some("[A, a]"), 2),
+            ("k", None, 3),
+            ("k", Some("[B, b]"), 5),
+        ])
+    );
+}
+
+/// Kafka reads an unmaterialized join result through its inputs' stores;
+/// here a result is looked up only from its own store, which needs the
+/// serdes of a `Materialized`, and building says so instead of failing
+/// at run time.
+#[test]
+fn looking_up_an_unmaterialized_result_fails_to_build() {
+    let builder = StreamsBuilder::new();
+    let left = builder.table::<String, String>("left");
+    let right = builder.table::<String, String>("right");
+    let joined = left.join(&right, |l, r| pair(Some(l), Some(r)));
+    assert_eq!(joined.queryable_store_name(), None);
+    builder
+        .stream::<String, String>("lookups")
+        .join_table(&joined, |lookup, row| format!("{lookup}={row}"))
+        .to("out");
+    match builder.build() {
+        Err(TopologyError::UnknownStore { store, .. }) => {
+            assert!(store.starts_with("KTABLE-MERGE-0000000006"), "{store}")
+        }
+        other => panic!("expected UnknownStore, got {:?}", other.map(drop)),
+    }
+}
+
 #[test]
 fn table_table_joins_require_co_partitioning() {
     let build = |left_partitions, right_partitions| {

@@ -1,6 +1,6 @@
 //! Joins: windowed stream-stream joins, stream-table and
-//! stream-global-table lookups, table-table joins, and the co-partitioning every key-based
-//! join needs.
+//! stream-global-table lookups, table-table joins, and the
+//! co-partitioning every key-based join needs.
 //!
 //! Each join compiles to small Processor API processors named as Kafka
 //! Streams names them, so `describe()` of a join program reads like Kafka's.

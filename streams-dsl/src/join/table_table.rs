@@ -201,8 +201,11 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         let view = table.processor_view();
         self.add_join_side(&join_this, left_side(joiner.clone()), &other_store, &view);
         other.add_join_side(&join_other, right_side(joiner), &this_store, &view);
-        // The merge node only stores (if materialized) and forwards what
-        // either side computed, dropping old values unless asked for them.
+        // The merge node (Kafka's `KTableKTableJoinMerger`) only stores (if
+        // materialized) and forwards what either side computed, dropping
+        // old values unless asked for them; a materialized one reads the
+        // old value from its store, which holds the result the side's old
+        // value was computed to.
         let identity: RowMapper<K, VR, VR> = Arc::new(|_: &K, value: VR| Some(value));
         builder.with(|topology| {
             topology.add_processor::<K, Change<VR>, K, Change<VR>, _>(
