@@ -28,6 +28,8 @@ const MERGE_NAME: &str = "COGROUPKSTREAM-MERGE-";
 
 /// Makes the aggregate a key starts from.
 type Initializer<A> = Arc<dyn Fn() -> A + Send + Sync>;
+/// Folds one value of an input into the aggregate.
+type Fold<K, V, A> = Arc<dyn Fn(&K, V, A) -> A + Send + Sync>;
 
 /// One grouped stream of a cogroup and its aggregator; its value type is
 /// hidden so that inputs of different value types can sit in one list.
@@ -43,7 +45,7 @@ trait CogroupInput<K, A> {
 
 struct Input<K, V, A> {
     grouped: KGroupedStream<K, V>,
-    aggregator: Arc<dyn Fn(&K, V, A) -> A + Send + Sync>,
+    aggregator: Fold<K, V, A>,
 }
 
 impl<K: Clone + 'static, V: Clone + 'static, A: Clone + 'static> CogroupInput<K, A>
@@ -198,7 +200,11 @@ impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
             Some(name) => name.clone(),
             None => builder.new_store_name(AGGREGATE_NAME),
         };
-        let parents: Vec<String> = self.inputs.iter().map(|input| input.parent(&store)).collect();
+        let parents: Vec<String> = self
+            .inputs
+            .iter()
+            .map(|input| input.parent(&store))
+            .collect();
         // The inputs meet in one store, so their topics (after any
         // repartitioning) must be co-partitioned.
         let nodes: Vec<&str> = parents.iter().map(String::as_str).collect();

@@ -168,9 +168,59 @@ impl<K, V> FixedKeyProcessorContext<'_, '_, K, V> {
 
 /// Processes records of key `K` and value `VIn`, forwarding records of the
 /// same key and value `VOut`; see [`KStream::process_values`].
+///
+/// ```
+/// use streams_core::prelude::*;
+/// use streams_dsl::{FixedKeyProcessor, FixedKeyProcessorContext, FixedKeyRecord, StreamsBuilder};
+///
+/// struct Length;
+/// impl FixedKeyProcessor<String, String, i64> for Length {
+///     fn process(
+///         &mut self,
+///         ctx: &mut FixedKeyProcessorContext<'_, '_, String, i64>,
+///         record: FixedKeyRecord<String, String>,
+///     ) -> Result<(), StreamsError> {
+///         let length = record.value.len() as i64;
+///         ctx.forward(record.with_value(length))
+///     }
+/// }
+///
+/// let builder = StreamsBuilder::new();
+/// builder
+///     .stream::<String, String>("words")
+///     .process_values(|| Length, &[])
+///     .to("lengths");
+/// let driver = TopologyTestDriver::new(&builder.build()?)?;
+/// let words = driver.create_input_topic("words", StringSerde, StringSerde);
+/// let lengths = driver.create_output_topic("lengths", StringSerde, I64Serde);
+/// words.pipe_input_at("w".into(), "kafka".into(), 7)?;
+/// assert_eq!(lengths.read_records_to_list()?, vec![TestRecord::new("w".into(), 5, 7)]);
+/// # Ok::<(), StreamsError>(())
+/// ```
+///
+/// Forwarding a record with another key does not compile:
+///
+/// ```compile_fail
+/// use streams_core::prelude::*;
+/// use streams_dsl::{FixedKeyProcessor, FixedKeyProcessorContext, FixedKeyRecord};
+///
+/// struct Rekey;
+/// impl FixedKeyProcessor<String, String, String> for Rekey {
+///     fn process(
+///         &mut self,
+///         ctx: &mut FixedKeyProcessorContext<'_, '_, String, String>,
+///         record: FixedKeyRecord<String, String>,
+///     ) -> Result<(), StreamsError> {
+///         ctx.forward(Record::new("other".to_string(), record.value, record.timestamp))
+///     }
+/// }
+/// ```
 pub trait FixedKeyProcessor<K, VIn, VOut>: 'static {
     /// Called once before the first record.
-    fn init(&mut self, _ctx: &mut FixedKeyProcessorContext<'_, '_, K, VOut>) -> Result<(), StreamsError> {
+    fn init(
+        &mut self,
+        _ctx: &mut FixedKeyProcessorContext<'_, '_, K, VOut>,
+    ) -> Result<(), StreamsError> {
         Ok(())
     }
 
@@ -192,7 +242,10 @@ pub trait FixedKeyProcessor<K, VIn, VOut>: 'static {
     }
 
     /// Called once when the task closes.
-    fn close(&mut self, _ctx: &mut FixedKeyProcessorContext<'_, '_, K, VOut>) -> Result<(), StreamsError> {
+    fn close(
+        &mut self,
+        _ctx: &mut FixedKeyProcessorContext<'_, '_, K, VOut>,
+    ) -> Result<(), StreamsError> {
         Ok(())
     }
 }

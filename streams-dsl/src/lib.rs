@@ -62,6 +62,7 @@ mod suppressed;
 mod table_node;
 mod table_ops;
 mod table_source;
+mod user_stores;
 mod windowed;
 mod windowed_serde;
 mod windows;

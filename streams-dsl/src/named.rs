@@ -246,7 +246,11 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
     }
 
     /// [`peek`](Self::peek), naming the processor.
-    pub fn peek_named(&self, action: impl Fn(&K, &V) + Send + Sync + 'static, named: Named) -> Self {
+    pub fn peek_named(
+        &self,
+        action: impl Fn(&K, &V) + Send + Sync + 'static,
+        named: Named,
+    ) -> Self {
         let action: Action<K, V> = Arc::new(action);
         self.add_named(
             Some(&named),
@@ -273,9 +277,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
 
     /// [`merge`](Self::merge), naming the processor.
     pub fn merge_named(&self, other: &KStream<K, V>, named: Named) -> Self {
-        let name = self
-            .builder
-            .name_or(Some(named.name()), "KSTREAM-MERGE-");
+        let name = self.builder.name_or(Some(named.name()), "KSTREAM-MERGE-");
         self.builder.with(|topology| {
             topology.add_processor::<K, V, K, V, _>(
                 &name,

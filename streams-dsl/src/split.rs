@@ -3,8 +3,9 @@
 //!
 //! Naming follows Kafka: the splitter is `KSTREAM-BRANCH-<index>` (or the
 //! split's [`Named`]), and each branch is a pass-through child named the
-//! splitter's name followed by the branch's name, or by its position (from
-//! 1) for unnamed branches and `0` for an unnamed default branch. Each
+//! splitter's name followed by the branch's name, or by its position
+//! (counted from one) for unnamed branches and `0` for an unnamed default
+//! branch. Each
 //! branch consumes an index of the name counter, so the names of later
 //! operators match Kafka's.
 
@@ -24,12 +25,15 @@ struct SplitSpec<K, V> {
 
 type Spec<K, V> = Arc<Mutex<SplitSpec<K, V>>>;
 
+/// Turns a branch stream into the stream the split returns for it.
+type ChainFunction<K, V> = Box<dyn FnOnce(KStream<K, V>) -> KStream<K, V>>;
+
 /// What to do with a branch stream.
 enum Chain<K, V> {
     /// Return the branch itself.
     Identity,
     /// Return what the function makes of the branch.
-    Function(Box<dyn FnOnce(KStream<K, V>) -> KStream<K, V>>),
+    Function(ChainFunction<K, V>),
     /// Hand the branch to the consumer; return nothing for it.
     Consumer(Box<dyn FnOnce(KStream<K, V>)>),
 }
