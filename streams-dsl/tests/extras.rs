@@ -748,3 +748,20 @@ Topologies:
         expected
     );
 }
+
+#[test]
+fn print_to_file_writes_the_same_lines() {
+    let path = std::env::temp_dir().join(format!("extras-print-{}.txt", std::process::id()));
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("input")
+        .print(Printed::to_file(&path).expect("file").with_name("to-file"));
+    let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
+    pipe(&driver, "input", &[("a", "x", 1), ("b", "y", 2)]);
+    let written = std::fs::read_to_string(&path).expect("read back");
+    std::fs::remove_file(&path).expect("clean up");
+    assert_eq!(
+        written,
+        "[KSTREAM-SOURCE-0000000000]: a, x\n[KSTREAM-SOURCE-0000000000]: b, y\n"
+    );
+}
