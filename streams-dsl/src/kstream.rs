@@ -10,7 +10,7 @@ use streams_core::topology::{SinkOptions, SourceOptions};
 use crate::builder::Builder;
 use crate::config::{Grouped, Produced};
 use crate::grouped::KGroupedStream;
-use crate::processors::{Action, Branch, Filter, FlatMap, Map, PassThrough, Peek, Predicate};
+use crate::processors::{Action, Filter, FlatMap, Map, PassThrough, Peek};
 
 /// A stream of records with keys `K` and values `V`.
 ///
@@ -266,15 +266,6 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         stream
     }
 
-    /// Splits the stream: each record goes to the first branch whose
-    /// predicate it matches, else to the default branch, else nowhere.
-    pub fn split(&self) -> BranchedKStream<K, V> {
-        BranchedKStream {
-            stream: self.clone(),
-            branches: Vec::new(),
-        }
-    }
-
     /// Writes the stream to `topic` with the default serdes.
     pub fn to(&self, topic: &str)
     where
@@ -394,63 +385,4 @@ fn is_generated_name(name: &str) -> bool {
         && name.len() > 11
         && name.as_bytes()[name.len() - 11] == b'-'
         && name[name.len() - 10..].bytes().all(|b| b.is_ascii_digit())
-}
-
-/// A stream being split into branches; see [`KStream::split`].
-pub struct BranchedKStream<K, V> {
-    stream: KStream<K, V>,
-    branches: Vec<Predicate<K, V>>,
-}
-
-impl<K: Clone + 'static, V: Clone + 'static> BranchedKStream<K, V> {
-    /// Adds a branch for records matching `predicate` (tested in order).
-    pub fn branch(mut self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> Self {
-        self.branches.push(Arc::new(predicate));
-        self
-    }
-
-    /// Ends the split with a default branch for records no predicate
-    /// matched; returns the branch streams, default last.
-    pub fn default_branch(self) -> Vec<KStream<K, V>> {
-        self.finish(true)
-    }
-
-    /// Ends the split; unmatched records are dropped. Returns the branches.
-    pub fn no_default_branch(self) -> Vec<KStream<K, V>> {
-        self.finish(false)
-    }
-
-    fn finish(self, with_default: bool) -> Vec<KStream<K, V>> {
-        let builder = self.stream.builder.clone();
-        let splitter = builder.new_name("KSTREAM-BRANCH-");
-        // Branch children are named `<splitter><index>`, from 1, as Kafka's
-        // `BranchedKStreamImpl`; the default branch takes the next index.
-        let count = self.branches.len() + usize::from(with_default);
-        let children: Vec<String> = (1..=count).map(|i| format!("{splitter}{i}")).collect();
-        let predicates: Vec<_> = self
-            .branches
-            .into_iter()
-            .zip(&children)
-            .map(|(predicate, child)| (predicate, child.clone()))
-            .collect();
-        let default_child = with_default.then(|| children[count - 1].clone());
-        let branches = Arc::new(predicates);
-        builder.with(|topology| {
-            topology.add_processor(
-                &splitter,
-                move || Branch {
-                    branches: branches.clone(),
-                    default_child: default_child.clone(),
-                },
-                &[&self.stream.node],
-            );
-            for child in &children {
-                topology.add_processor::<K, V, K, V, _>(child, || PassThrough, &[&splitter]);
-            }
-        });
-        children
-            .into_iter()
-            .map(|child| KStream::new(builder.clone(), child, self.stream.repartition_required))
-            .collect()
-    }
 }

@@ -233,7 +233,7 @@ impl TopologyBuilder {
         let topic = Arc::new(topic.into());
         let (fixed, extractor) = match &*topic {
             SinkTopic::Fixed(topic) => (Some(topic.clone()), ""),
-            SinkTopic::Extractor(_) => (None, std::any::type_name::<SinkTopic<K, V>>()),
+            SinkTopic::Extractor(extractor) => (None, extractor.type_name()),
         };
         let options = Arc::new(options);
         self.add_node(NodeDef {

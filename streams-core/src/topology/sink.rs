@@ -12,6 +12,12 @@ use crate::serde::Serializer;
 pub trait TopicNameExtractor<K, V>: Send + Sync {
     /// The topic for this record; `metadata` is where its input came from.
     fn extract(&self, key: &K, value: &V, metadata: Option<&RecordMetadata>) -> String;
+
+    /// How `describe()` names the extractor (Kafka prints the extractor
+    /// object): its type name, by default.
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
 }
 
 impl<K, V, F> TopicNameExtractor<K, V> for F

@@ -2,6 +2,7 @@
 //! processor, as Kafka Streams' `KStreamFilter`, `KStreamMap`, ...
 
 mod aggregate;
+mod print;
 mod session_aggregate;
 mod sliding_aggregate;
 mod stateless;
@@ -11,6 +12,7 @@ mod table;
 mod window_aggregate;
 
 pub(crate) use aggregate::{Aggregate, Aggregator};
+pub(crate) use print::{Print, PrintMapper, PrintTarget};
 pub(crate) use session_aggregate::{SessionAggregate, SessionAggregator};
 pub(crate) use sliding_aggregate::SlidingAggregate;
 pub(crate) use stateless::{Action, Branch, Filter, FlatMap, Map, PassThrough, Peek, Predicate};

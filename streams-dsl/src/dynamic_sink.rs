@@ -1,0 +1,32 @@
+//! `KStream::to_extractor`: a sink that chooses each record's topic, as
+//! Kafka Streams' `to(TopicNameExtractor, Produced)`.
+
+use streams_core::topology::{SinkOptions, SinkTopic, TopicNameExtractor};
+
+use crate::config::Produced;
+use crate::kstream::KStream;
+
+impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
+    /// Writes each record to the topic `extractor` picks for it (from key,
+    /// value and the input record's metadata), as `produced` says. The
+    /// topics must exist; `describe()` shows the sink with the extractor's
+    /// type instead of a topic.
+    pub fn to_extractor(
+        &self,
+        extractor: impl TopicNameExtractor<K, V> + 'static,
+        produced: Produced<K, V>,
+    ) {
+        let name = self
+            .builder
+            .name_or(produced.name.as_deref(), "KSTREAM-SINK-");
+        let options = SinkOptions::new(produced.key, produced.value);
+        self.builder.with(|topology| {
+            topology.add_sink(
+                &name,
+                SinkTopic::extractor(extractor),
+                options,
+                &[&self.node],
+            );
+        });
+    }
+}
