@@ -10,6 +10,7 @@ use streams_core::topology::{SinkOptions, SourceOptions};
 use crate::builder::Builder;
 use crate::config::{Grouped, Produced};
 use crate::grouped::KGroupedStream;
+use crate::named::Named;
 use crate::processors::{Action, Filter, FlatMap, Map, PassThrough, Peek};
 
 /// A stream of records with keys `K` and values `V`.
@@ -51,9 +52,11 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         &self.node
     }
 
-    /// Adds a processor child of this stream and returns its output stream.
-    fn add<K2, V2, P>(
+    /// Adds a processor child of this stream, named `named` or else
+    /// `<prefix><index>`, and returns its output stream.
+    pub(crate) fn add<K2, V2, P>(
         &self,
+        named: Option<&Named>,
         prefix: &str,
         supplier: impl Fn() -> P + Send + Sync + 'static,
         repartition_required: bool,
@@ -63,20 +66,22 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         V2: Clone + 'static,
         P: Processor<K, V, K2, V2>,
     {
-        let name = self.builder.new_name(prefix);
+        let name = self.builder.name_or(named.map(Named::name), prefix);
         self.builder.with(|topology| {
             topology.add_processor(&name, supplier, &[&self.node]);
         });
         KStream::new(self.builder.clone(), name, repartition_required)
     }
 
-    fn filtered(
+    pub(crate) fn filtered(
         &self,
         predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static,
         keep_when: bool,
+        named: Option<&Named>,
     ) -> Self {
         let predicate = Arc::new(predicate);
         self.add(
+            named,
             "KSTREAM-FILTER-",
             move || Filter {
                 predicate: predicate.clone(),
@@ -88,22 +93,25 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
 
     /// Keeps the records for which `predicate` holds.
     pub fn filter(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> Self {
-        self.filtered(predicate, true)
+        self.filtered(predicate, true, None)
     }
 
     /// Drops the records for which `predicate` holds.
     pub fn filter_not(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> Self {
-        self.filtered(predicate, false)
+        self.filtered(predicate, false, None)
     }
 
-    fn mapped<K2: Clone + 'static, V2: Clone + 'static>(
+    /// Adds a `Map` processor; every one-in-one-out operator is one.
+    pub(crate) fn mapped<K2: Clone + 'static, V2: Clone + 'static>(
         &self,
         prefix: &str,
         mapper: impl Fn(K, V) -> (K2, V2) + Send + Sync + 'static,
         repartition_required: bool,
+        named: Option<&Named>,
     ) -> KStream<K2, V2> {
         let mapper = Arc::new(mapper);
         self.add(
+            named,
             prefix,
             move || Map {
                 mapper: mapper.clone(),
@@ -117,7 +125,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         &self,
         mapper: impl Fn(K, V) -> (K2, V2) + Send + Sync + 'static,
     ) -> KStream<K2, V2> {
-        self.mapped("KSTREAM-MAP-", mapper, true)
+        self.mapped("KSTREAM-MAP-", mapper, true, None)
     }
 
     /// Replaces the value; the key, and so the partitioning, is unchanged.
@@ -129,6 +137,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             "KSTREAM-MAPVALUES-",
             move |key, value| (key, mapper(value)),
             self.repartition_required,
+            None,
         )
     }
 
@@ -144,6 +153,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
                 (key, value)
             },
             self.repartition_required,
+            None,
         )
     }
 
@@ -157,6 +167,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             "KSTREAM-KEY-SELECT-",
             move |key, value| (selector(&key, &value), value),
             true,
+            None,
         )
     }
 
@@ -171,13 +182,30 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         V2: Clone + 'static,
         I: IntoIterator<Item = (K2, V2)> + 'static,
     {
+        self.flat_mapped("KSTREAM-FLATMAP-", mapper, true, None)
+    }
+
+    /// Adds a `FlatMap` processor (`flat_map`, `flat_map_values`).
+    pub(crate) fn flat_mapped<K2, V2, I>(
+        &self,
+        prefix: &str,
+        mapper: impl Fn(K, V) -> I + Send + Sync + 'static,
+        repartition_required: bool,
+        named: Option<&Named>,
+    ) -> KStream<K2, V2>
+    where
+        K2: Clone + 'static,
+        V2: Clone + 'static,
+        I: IntoIterator<Item = (K2, V2)> + 'static,
+    {
         let mapper = Arc::new(mapper);
         self.add(
-            "KSTREAM-FLATMAP-",
+            named,
+            prefix,
             move || FlatMap {
                 mapper: mapper.clone(),
             },
-            true,
+            repartition_required,
         )
     }
 
@@ -190,26 +218,54 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         V2: Clone + 'static,
         I: IntoIterator<Item = V2>,
     {
-        let mapper = Arc::new(move |key: K, value: V| {
+        self.flat_mapped_values(mapper, None)
+    }
+
+    pub(crate) fn flat_mapped_values<V2, I>(
+        &self,
+        mapper: impl Fn(V) -> I + Send + Sync + 'static,
+        named: Option<&Named>,
+    ) -> KStream<K, V2>
+    where
+        V2: Clone + 'static,
+        I: IntoIterator<Item = V2>,
+    {
+        let per_key = move |key: K, value: V| {
             mapper(value)
                 .into_iter()
                 .map(|value| (key.clone(), value))
                 .collect::<Vec<_>>()
-        });
-        self.add(
+        };
+        self.flat_mapped(
             "KSTREAM-FLATMAPVALUES-",
-            move || FlatMap {
-                mapper: mapper.clone(),
-            },
+            per_key,
             self.repartition_required,
+            named,
         )
     }
 
     /// Calls `action` on each record and passes it on unchanged.
     pub fn peek(&self, action: impl Fn(&K, &V) + Send + Sync + 'static) -> Self {
+        self.peeked("KSTREAM-PEEK-", action, None)
+    }
+
+    /// Calls `action` on each record; the end of this branch.
+    pub fn foreach(&self, action: impl Fn(&K, &V) + Send + Sync + 'static) {
+        self.peeked("KSTREAM-FOREACH-", action, None);
+    }
+
+    /// Adds a `Peek` processor (`peek`, and `foreach`, whose output nothing
+    /// reads).
+    pub(crate) fn peeked(
+        &self,
+        prefix: &str,
+        action: impl Fn(&K, &V) + Send + Sync + 'static,
+        named: Option<&Named>,
+    ) -> Self {
         let action: Action<K, V> = Arc::new(action);
         self.add(
-            "KSTREAM-PEEK-",
+            named,
+            prefix,
             move || Peek {
                 action: action.clone(),
             },
@@ -217,21 +273,15 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         )
     }
 
-    /// Calls `action` on each record; the end of this branch.
-    pub fn foreach(&self, action: impl Fn(&K, &V) + Send + Sync + 'static) {
-        let action: Action<K, V> = Arc::new(action);
-        let _: KStream<K, V> = self.add(
-            "KSTREAM-FOREACH-",
-            move || Peek {
-                action: action.clone(),
-            },
-            false,
-        );
-    }
-
     /// The records of this stream and of `other`, interleaved as they come.
     pub fn merge(&self, other: &KStream<K, V>) -> Self {
-        let name = self.builder.new_name("KSTREAM-MERGE-");
+        self.merged(other, None)
+    }
+
+    pub(crate) fn merged(&self, other: &KStream<K, V>, named: Option<&Named>) -> Self {
+        let name = self
+            .builder
+            .name_or(named.map(Named::name), "KSTREAM-MERGE-");
         self.builder.with(|topology| {
             topology.add_processor::<K, V, K, V, _>(
                 &name,
@@ -259,7 +309,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         V2: Clone + 'static,
         P: Processor<K, V, K2, V2>,
     {
-        let stream = self.add("KSTREAM-PROCESSOR-", supplier, true);
+        let stream = self.add(None, "KSTREAM-PROCESSOR-", supplier, true);
         self.builder.with(|topology| {
             topology.connect_processor_and_stores(&stream.node, stores);
         });

@@ -6,12 +6,7 @@
 //! generated names of later operators do not depend on which operators were
 //! named.
 
-use std::sync::Arc;
-
-use streams_core::processor::Processor;
-
 use crate::kstream::KStream;
-use crate::processors::{Action, Filter, FlatMap, Map, PassThrough, Peek};
 
 /// Kafka's limit on processor (and topic) name length.
 const MAX_NAME_LENGTH: usize = 249;
@@ -84,34 +79,13 @@ pub(crate) fn validate(name: &str) -> Result<(), NamedError> {
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
-    /// Adds a processor child of this stream named `named` (else
-    /// `<prefix><index>`) and returns its output stream.
-    pub(crate) fn add_named<K2, V2, P>(
-        &self,
-        named: Option<&Named>,
-        prefix: &str,
-        supplier: impl Fn() -> P + Send + Sync + 'static,
-        repartition_required: bool,
-    ) -> KStream<K2, V2>
-    where
-        K2: Clone + 'static,
-        V2: Clone + 'static,
-        P: Processor<K, V, K2, V2>,
-    {
-        let name = self.builder.name_or(named.map(Named::name), prefix);
-        self.builder.with(|topology| {
-            topology.add_processor(&name, supplier, &[&self.node]);
-        });
-        KStream::new(self.builder.clone(), name, repartition_required)
-    }
-
     /// [`filter`](Self::filter), naming the processor.
     pub fn filter_named(
         &self,
         predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static,
         named: Named,
     ) -> Self {
-        self.filter_kept_when(predicate, true, named)
+        self.filtered(predicate, true, Some(&named))
     }
 
     /// [`filter_not`](Self::filter_not), naming the processor.
@@ -120,44 +94,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static,
         named: Named,
     ) -> Self {
-        self.filter_kept_when(predicate, false, named)
-    }
-
-    fn filter_kept_when(
-        &self,
-        predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static,
-        keep_when: bool,
-        named: Named,
-    ) -> Self {
-        let predicate = Arc::new(predicate);
-        self.add_named(
-            Some(&named),
-            "KSTREAM-FILTER-",
-            move || Filter {
-                predicate: predicate.clone(),
-                keep_when,
-            },
-            self.repartition_required,
-        )
-    }
-
-    /// Adds a `Map` processor; every one-in-one-out operator is one.
-    fn map_named_with_prefix<K2: Clone + 'static, V2: Clone + 'static>(
-        &self,
-        named: Named,
-        prefix: &str,
-        mapper: impl Fn(K, V) -> (K2, V2) + Send + Sync + 'static,
-        repartition_required: bool,
-    ) -> KStream<K2, V2> {
-        let mapper = Arc::new(mapper);
-        self.add_named(
-            Some(&named),
-            prefix,
-            move || Map {
-                mapper: mapper.clone(),
-            },
-            repartition_required,
-        )
+        self.filtered(predicate, false, Some(&named))
     }
 
     /// [`map`](Self::map), naming the processor.
@@ -166,7 +103,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         mapper: impl Fn(K, V) -> (K2, V2) + Send + Sync + 'static,
         named: Named,
     ) -> KStream<K2, V2> {
-        self.map_named_with_prefix(named, "KSTREAM-MAP-", mapper, true)
+        self.mapped("KSTREAM-MAP-", mapper, true, Some(&named))
     }
 
     /// [`map_values`](Self::map_values), naming the processor.
@@ -175,11 +112,11 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         mapper: impl Fn(V) -> V2 + Send + Sync + 'static,
         named: Named,
     ) -> KStream<K, V2> {
-        self.map_named_with_prefix(
-            named,
+        self.mapped(
             "KSTREAM-MAPVALUES-",
             move |key, value| (key, mapper(value)),
             self.repartition_required,
+            Some(&named),
         )
     }
 
@@ -189,11 +126,11 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         selector: impl Fn(&K, &V) -> K2 + Send + Sync + 'static,
         named: Named,
     ) -> KStream<K2, V> {
-        self.map_named_with_prefix(
-            named,
+        self.mapped(
             "KSTREAM-KEY-SELECT-",
             move |key, value| (selector(&key, &value), value),
             true,
+            Some(&named),
         )
     }
 
@@ -208,15 +145,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         V2: Clone + 'static,
         I: IntoIterator<Item = (K2, V2)> + 'static,
     {
-        let mapper = Arc::new(mapper);
-        self.add_named(
-            Some(&named),
-            "KSTREAM-FLATMAP-",
-            move || FlatMap {
-                mapper: mapper.clone(),
-            },
-            true,
-        )
+        self.flat_mapped("KSTREAM-FLATMAP-", mapper, true, Some(&named))
     }
 
     /// [`flat_map_values`](Self::flat_map_values), naming the processor.
@@ -229,20 +158,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         V2: Clone + 'static,
         I: IntoIterator<Item = V2>,
     {
-        let mapper = Arc::new(move |key: K, value: V| {
-            mapper(value)
-                .into_iter()
-                .map(|value| (key.clone(), value))
-                .collect::<Vec<_>>()
-        });
-        self.add_named(
-            Some(&named),
-            "KSTREAM-FLATMAPVALUES-",
-            move || FlatMap {
-                mapper: mapper.clone(),
-            },
-            self.repartition_required,
-        )
+        self.flat_mapped_values(mapper, Some(&named))
     }
 
     /// [`peek`](Self::peek), naming the processor.
@@ -251,44 +167,16 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         action: impl Fn(&K, &V) + Send + Sync + 'static,
         named: Named,
     ) -> Self {
-        let action: Action<K, V> = Arc::new(action);
-        self.add_named(
-            Some(&named),
-            "KSTREAM-PEEK-",
-            move || Peek {
-                action: action.clone(),
-            },
-            self.repartition_required,
-        )
+        self.peeked("KSTREAM-PEEK-", action, Some(&named))
     }
 
     /// [`foreach`](Self::foreach), naming the processor.
     pub fn foreach_named(&self, action: impl Fn(&K, &V) + Send + Sync + 'static, named: Named) {
-        let action: Action<K, V> = Arc::new(action);
-        let _: KStream<K, V> = self.add_named(
-            Some(&named),
-            "KSTREAM-FOREACH-",
-            move || Peek {
-                action: action.clone(),
-            },
-            false,
-        );
+        self.peeked("KSTREAM-FOREACH-", action, Some(&named));
     }
 
     /// [`merge`](Self::merge), naming the processor.
     pub fn merge_named(&self, other: &KStream<K, V>, named: Named) -> Self {
-        let name = self.builder.name_or(Some(named.name()), "KSTREAM-MERGE-");
-        self.builder.with(|topology| {
-            topology.add_processor::<K, V, K, V, _>(
-                &name,
-                || PassThrough,
-                &[&self.node, &other.node],
-            );
-        });
-        KStream::new(
-            self.builder.clone(),
-            name,
-            self.repartition_required || other.repartition_required,
-        )
+        self.merged(other, Some(&named))
     }
 }
