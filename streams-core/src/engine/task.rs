@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::clock::Clock;
 use super::graph::{Graph, NodeId};
-use super::partition_group::{PartitionGroup, QueuedRecord};
+use super::partition_group::{PartitionGroup, QueuedRecord, SourceBinding};
 use super::punctuation::PunctuationQueue;
 use crate::error::StreamsError;
 use crate::processor::{PunctuationType, PunctuatorId};
@@ -21,6 +21,7 @@ use crate::topology::{
     DeserializationHandler, FailOnInvalidTimestamp, NodeKind, TimestampExtractor, TopicNames,
     Topology,
 };
+use rustc_hash::FxHashMap;
 
 /// Collects what a task writes (sink output and changelog records) until
 /// the driver takes it.
@@ -163,11 +164,6 @@ impl TaskState {
     }
 }
 
-struct SourceBinding {
-    node: NodeId,
-    extractor: Arc<dyn TimestampExtractor>,
-}
-
 /// Runs one task: takes records in timestamp order, keeps stream time,
 /// drives punctuation, and commits.
 ///
@@ -179,7 +175,10 @@ pub struct StreamTask {
     graph: Graph,
     state: TaskState,
     queues: PartitionGroup,
-    sources: HashMap<String, SourceBinding>,
+    /// The source of every input topic. Drivers ask [`reads`](Self::reads)
+    /// for every record they route, so the names are hashed with a fast
+    /// hash: they come from the topology, not from the data.
+    sources: FxHashMap<Arc<str>, SourceBinding>,
     partition: i32,
     closed: bool,
 }
@@ -223,7 +222,7 @@ impl StreamTask {
         let record_timestamp = RecordTimestamp::new();
         let mut graph = Graph::new();
         let mut ids: HashMap<&str, NodeId> = HashMap::new();
-        let mut sources = HashMap::new();
+        let mut sources = FxHashMap::default();
         for &member in &members {
             let def = &topology.nodes[member];
             let id = graph.add(def.name.clone(), (def.factory)(&names));
@@ -334,17 +333,16 @@ impl StreamTask {
         records: impl IntoIterator<Item = ConsumerRecord>,
     ) -> Result<(), StreamsError> {
         for record in records {
-            let binding = self
-                .sources
-                .get(&record.topic)
-                .ok_or_else(|| StreamsError::UnknownTopic(record.topic.clone()))?;
-            let partition_time = self.queues.partition_time(&record.topic, record.partition);
-            let timestamp = binding.extractor.extract(&record, partition_time)?;
-            if timestamp < 0 {
+            let sources = &self.sources;
+            let queue = self.queues.queue(&record.topic, record.partition, || {
+                sources
+                    .get(&record.topic)
+                    .cloned()
+                    .ok_or_else(|| StreamsError::UnknownTopic(record.topic.to_string()))
+            })?;
+            if !queue.push(record)? {
                 self.state.metrics.dropped_records += 1;
-                continue;
             }
-            self.queues.push(QueuedRecord { record, timestamp });
         }
         Ok(())
     }
@@ -357,10 +355,9 @@ impl StreamTask {
     /// Processes the next record, if any: the head record with the smallest
     /// timestamp. Returns whether a record was processed.
     pub fn process(&mut self) -> Result<bool, StreamsError> {
-        let Some(QueuedRecord { record, timestamp }) = self.queues.next() else {
+        let Some((source, QueuedRecord { record, timestamp })) = self.queues.next() else {
             return Ok(false);
         };
-        let source = self.sources[&record.topic].node;
         self.state.stream_time = self.state.stream_time.max(timestamp);
         let _span = tracing::trace_span!("process", topic = %record.topic, offset = record.offset)
             .entered();

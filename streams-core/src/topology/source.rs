@@ -33,7 +33,7 @@ impl TimestampExtractor for FailOnInvalidTimestamp {
     fn extract(&self, record: &ConsumerRecord, _partition_time: i64) -> Result<i64, StreamsError> {
         if record.timestamp < 0 {
             return Err(StreamsError::InvalidTimestamp {
-                topic: record.topic.clone(),
+                topic: record.topic.to_string(),
                 partition: record.partition,
                 offset: record.offset,
                 timestamp: record.timestamp,
@@ -148,7 +148,7 @@ impl<K: Clone + 'static, V: Clone + 'static> Node for SourceNode<K, V> {
             .task
             .record_metadata
             .as_ref()
-            .map_or("", |metadata| metadata.topic.as_str());
+            .map_or("", |metadata| &*metadata.topic);
         let decoded = self
             .key
             .deserialize(topic, raw.key.as_deref())
