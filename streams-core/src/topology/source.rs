@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::engine::{take_record, Node, NodeContext};
 use crate::error::StreamsError;
-use crate::record::ConsumerRecord;
+use crate::record::{ConsumerRecord, Record};
 use crate::serde::Deserializer;
 
 /// Chooses the timestamp of each input record.
@@ -149,12 +149,24 @@ impl<K: Clone + 'static, V: Clone + 'static> Node for SourceNode<K, V> {
             .record_metadata
             .as_ref()
             .map_or("", |metadata| &*metadata.topic);
+        let Record {
+            key,
+            value,
+            timestamp,
+            headers,
+        } = raw;
+        // The record's bytes are ours: deserializers may keep them.
         let decoded = self
             .key
-            .deserialize(topic, raw.key.as_deref())
-            .and_then(|key| Ok((key, self.value.deserialize(topic, raw.value.as_deref())?)));
+            .deserialize_owned(topic, key)
+            .and_then(|key| Ok((key, self.value.deserialize_owned(topic, value)?)));
         match decoded {
-            Ok((key, value)) => ctx.forward(raw.with_key(key).with_value(value)),
+            Ok((key, value)) => ctx.forward(Record {
+                key,
+                value,
+                timestamp,
+                headers,
+            }),
             Err(source) => {
                 let context = format!("source `{}` could not deserialize a record", ctx.name());
                 match ctx.task.deserialization_handler {
