@@ -4,12 +4,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use state_stores::{RecordTimestamp, RocksDbMemoryBudget};
 use std::time::Duration;
 
 use super::clock::Clock;
+use super::collector::RecordCollector;
 use super::graph::{Graph, NodeId};
 use super::partition_group::{PartitionGroup, QueuedRecord, SourceBinding};
 use super::punctuation::PunctuationQueue;
@@ -22,31 +23,6 @@ use crate::topology::{
     Topology,
 };
 use rustc_hash::FxHashMap;
-
-/// Collects what a task writes (sink output and changelog records) until
-/// the driver takes it.
-///
-/// Shared with the stores' changelogging layers, which the store crate
-/// requires to be thread-safe; the lock is never contended.
-#[derive(Clone, Default)]
-pub(crate) struct RecordCollector(Arc<Mutex<Vec<ProducerRecord>>>);
-
-impl RecordCollector {
-    pub(crate) fn send(&self, record: ProducerRecord) {
-        self.records().push(record);
-    }
-
-    fn take(&self) -> Vec<ProducerRecord> {
-        std::mem::take(&mut *self.records())
-    }
-
-    fn records(&self) -> std::sync::MutexGuard<'_, Vec<ProducerRecord>> {
-        // A panic while holding the lock leaves a valid Vec behind.
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
 
 /// Counters a user would graph, per task.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -259,7 +235,7 @@ impl StreamTask {
             task_id: task_id.clone(),
             partition,
             state_dir,
-            collector: collector.clone(),
+            collector: collector.changelog(),
             record_timestamp: record_timestamp.clone(),
             rocksdb_budget,
         };

@@ -43,7 +43,7 @@ pub use stores::{
 pub use timestamped::{TimestampedKeyValueStore, ValueAndTimestamp, ValueAndTimestampSerde};
 pub use window::WindowStore;
 
-use crate::engine::RecordCollector;
+use crate::engine::ChangelogCollector;
 use crate::error::StreamsError;
 use crate::record::{Headers, ProducerRecord};
 
@@ -73,7 +73,7 @@ pub struct StoreContext {
     pub(crate) task_id: String,
     pub(crate) partition: i32,
     pub(crate) state_dir: Option<PathBuf>,
-    pub(crate) collector: RecordCollector,
+    pub(crate) collector: ChangelogCollector,
     pub(crate) record_timestamp: RecordTimestamp,
     pub(crate) rocksdb_budget: RocksDbMemoryBudget,
 }
@@ -141,7 +141,7 @@ impl StoreContext {
             task_id: "0_0".to_owned(),
             partition: 0,
             state_dir,
-            collector: RecordCollector::default(),
+            collector: ChangelogCollector::default(),
             record_timestamp: RecordTimestamp::new(),
             rocksdb_budget: RocksDbMemoryBudget::new(8 << 20),
         }
@@ -149,7 +149,7 @@ impl StoreContext {
 }
 
 struct TaskChangelogSink {
-    collector: RecordCollector,
+    collector: ChangelogCollector,
     application_id: String,
     partition: i32,
     /// The changelog topic of the store this sink serves, named on first use
