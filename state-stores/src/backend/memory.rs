@@ -86,6 +86,11 @@ impl BytesBackend for InMemoryBackend {
         Ok(self.entries()?.values.get(key).cloned())
     }
 
+    fn get_with(&self, key: &[u8], read: &mut dyn FnMut(Option<&[u8]>)) -> Result<()> {
+        read(self.entries()?.values.get(key).map(Vec::as_slice));
+        Ok(())
+    }
+
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         self.entries_mut()?.put(key, value);
         Ok(())

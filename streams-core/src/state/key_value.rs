@@ -54,10 +54,18 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
 
     /// The value under `key`.
     pub fn get(&self, key: &K) -> Result<Option<V>, StreamsError> {
-        let value = self
-            .inner
-            .with_key(key, |key| self.inner.read(|store| store.get(key)))?;
-        self.inner.decode_optional_value(value)
+        self.inner.with_key(key, |key| {
+            // Decoded from the bytes the store lends, without copying them.
+            let mut value = Ok(None);
+            self.inner.read(|store| {
+                store.get_with(key, &mut |bytes| {
+                    value = bytes
+                        .map(|bytes| self.inner.decode_value(bytes))
+                        .transpose();
+                })
+            })?;
+            value
+        })
     }
 
     /// Stores `value` under `key`.
