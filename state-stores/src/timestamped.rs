@@ -27,9 +27,15 @@ impl ValueAndTimestamp {
     /// Encodes `value` and `timestamp` without building the struct.
     pub fn encode(value: &[u8], timestamp: i64) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(TIMESTAMP_LEN + value.len());
-        bytes.extend_from_slice(&timestamp.to_be_bytes());
+        Self::encode_timestamp(timestamp, &mut bytes);
         bytes.extend_from_slice(value);
         bytes
+    }
+
+    /// Appends the part of the layout before the value to `out`, so that a
+    /// caller can write the value's bytes right behind it.
+    pub fn encode_timestamp(timestamp: i64, out: &mut Vec<u8>) {
+        out.extend_from_slice(&timestamp.to_be_bytes());
     }
 
     /// Splits stored bytes into timestamp and value without copying.

@@ -1,4 +1,10 @@
 //! Records as processors see them, and as they enter and leave a task.
+//!
+//! Topic names in the records a task reads and writes are `Arc<str>`: a
+//! task resolves each name once and every record then shares it, so moving
+//! a record through a task never copies its topic name.
+
+use std::sync::Arc;
 
 /// One header: a key and an optional (nullable) value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +122,7 @@ impl<K, V> Record<K, V> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RecordMetadata {
     /// The source topic.
-    pub topic: String,
+    pub topic: Arc<str>,
     /// The source partition.
     pub partition: i32,
     /// The offset within the partition.
@@ -146,7 +152,7 @@ impl TopicPartition {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsumerRecord {
     /// The topic it was read from.
-    pub topic: String,
+    pub topic: Arc<str>,
     /// The partition it was read from.
     pub partition: i32,
     /// Its offset in that partition.
@@ -165,7 +171,7 @@ pub struct ConsumerRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProducerRecord {
     /// The destination topic.
-    pub topic: String,
+    pub topic: Arc<str>,
     /// The partition chosen by a partitioner, or `None` for the producer's
     /// default (hash of the key).
     pub partition: Option<i32>,

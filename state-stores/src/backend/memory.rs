@@ -1,7 +1,9 @@
-//! The in-memory backend: a `BTreeMap`.
+//! The in-memory backend: a hash map for point reads and writes, with a
+//! sorted set of its keys for ordered scans.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
+use std::sync::Arc;
 
 use super::BytesBackend;
 use crate::error::{Result, StoreError};
@@ -14,7 +16,39 @@ use crate::range::{ByteRange, ScanOrder};
 pub struct InMemoryBackend {
     name: String,
     /// `None` once closed.
-    map: Option<BTreeMap<Vec<u8>, Vec<u8>>>,
+    entries: Option<Entries>,
+}
+
+/// The entries of an open backend.
+///
+/// Point reads and writes, by far the most frequent calls, cost one hash
+/// lookup instead of a tree descent comparing keys at every level; an
+/// update of an existing key allocates nothing. The sorted key set is only
+/// touched when a key comes or goes, and serves the ordered scans. Both
+/// always hold the same keys, sharing one allocation per key.
+#[derive(Debug, Default)]
+struct Entries {
+    values: HashMap<Arc<[u8]>, Vec<u8>>,
+    order: BTreeSet<Arc<[u8]>>,
+}
+
+impl Entries {
+    fn put(&mut self, key: &[u8], value: &[u8]) {
+        if let Some(stored) = self.values.get_mut(key) {
+            stored.clear();
+            stored.extend_from_slice(value);
+            return;
+        }
+        let key: Arc<[u8]> = Arc::from(key);
+        self.order.insert(key.clone());
+        self.values.insert(key, value.to_vec());
+    }
+
+    fn delete(&mut self, key: &[u8]) {
+        if let Some((key, _)) = self.values.remove_entry(key) {
+            self.order.remove(&key);
+        }
+    }
 }
 
 impl InMemoryBackend {
@@ -22,18 +56,18 @@ impl InMemoryBackend {
     pub fn new(name: &str) -> Self {
         Self {
             name: name.to_owned(),
-            map: Some(BTreeMap::new()),
+            entries: Some(Entries::default()),
         }
     }
 
-    fn map(&self) -> Result<&BTreeMap<Vec<u8>, Vec<u8>>> {
-        self.map
+    fn entries(&self) -> Result<&Entries> {
+        self.entries
             .as_ref()
             .ok_or_else(|| StoreError::Closed(self.name.clone()))
     }
 
-    fn map_mut(&mut self) -> Result<&mut BTreeMap<Vec<u8>, Vec<u8>>> {
-        self.map
+    fn entries_mut(&mut self) -> Result<&mut Entries> {
+        self.entries
             .as_mut()
             .ok_or_else(|| StoreError::Closed(self.name.clone()))
     }
@@ -49,16 +83,21 @@ impl BytesBackend for InMemoryBackend {
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.map()?.get(key).cloned())
+        Ok(self.entries()?.values.get(key).cloned())
+    }
+
+    fn get_with(&self, key: &[u8], read: &mut dyn FnMut(Option<&[u8]>)) -> Result<()> {
+        read(self.entries()?.values.get(key).map(Vec::as_slice));
+        Ok(())
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
-        self.map_mut()?.insert(key.to_vec(), value.to_vec());
+        self.entries_mut()?.put(key, value);
         Ok(())
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<()> {
-        self.map_mut()?.remove(key);
+        self.entries_mut()?.delete(key);
         Ok(())
     }
 
@@ -66,61 +105,67 @@ impl BytesBackend for InMemoryBackend {
     where
         I: IntoIterator<Item = (&'a [u8], Option<&'a [u8]>)>,
     {
-        let map = self.map_mut()?;
+        let entries = self.entries_mut()?;
         for (key, value) in ops {
             match value {
-                Some(value) => map.insert(key.to_vec(), value.to_vec()),
-                None => map.remove(key),
-            };
+                Some(value) => entries.put(key, value),
+                None => entries.delete(key),
+            }
         }
         Ok(())
     }
 
     fn delete_range(&mut self, from: &[u8], to: &[u8]) -> Result<()> {
-        let map = self.map_mut()?;
+        let entries = self.entries_mut()?;
         if from >= to {
             return Ok(());
         }
-        // Proportional to the number of removed entries, unlike
-        // `split_off` + `append`, which rebuilds the surviving part.
-        let doomed: Vec<Vec<u8>> = map
+        // Proportional to the number of removed entries.
+        let doomed: Vec<Arc<[u8]>> = entries
+            .order
             .range::<[u8], _>((Bound::Included(from), Bound::Excluded(to)))
-            .map(|(key, _)| key.clone())
+            .cloned()
             .collect();
         for key in doomed {
-            map.remove(&key);
+            entries.delete(&key);
         }
         Ok(())
     }
 
     fn scan(&self, range: &ByteRange, order: ScanOrder) -> KeyValueIter<'_> {
-        let map = match self.map() {
-            Ok(map) => map,
+        let entries = match self.entries() {
+            Ok(entries) => entries,
             Err(error) => return Box::new(std::iter::once(Err(error))),
         };
-        // `BTreeMap::range` panics on inverted bounds, so rule them out first.
+        // `BTreeSet::range` panics on inverted bounds, so rule them out first.
         if range.is_empty() {
             return Box::new(std::iter::empty());
         }
         let upper = range.end().map_or(Bound::Unbounded, Bound::Excluded);
-        let entries = map.range::<[u8], _>((Bound::Included(range.start()), upper));
-        let owned = |(key, value): (&Vec<u8>, &Vec<u8>)| Ok((key.clone(), value.clone()));
+        let keys = entries
+            .order
+            .range::<[u8], _>((Bound::Included(range.start()), upper));
+        // Every key of the set has a value (see `Entries`).
+        let owned = |key: &Arc<[u8]>| {
+            let value = entries.values.get(key)?;
+            Some(Ok((key.to_vec(), value.clone())))
+        };
         match order {
-            ScanOrder::Forward => Box::new(entries.map(owned)),
-            ScanOrder::Backward => Box::new(entries.rev().map(owned)),
+            ScanOrder::Forward => Box::new(keys.filter_map(owned)),
+            ScanOrder::Backward => Box::new(keys.rev().filter_map(owned)),
         }
     }
 
     fn approximate_len(&self) -> Result<u64> {
-        Ok(self.map()?.len() as u64)
+        Ok(self.entries()?.values.len() as u64)
     }
 
     fn flush(&mut self) -> Result<()> {
-        self.map().map(|_| ())
+        self.entries().map(|_| ())
     }
 
     fn close(&mut self) -> Result<()> {
-        self.map = None;
+        self.entries = None;
         Ok(())
     }
 }

@@ -49,6 +49,10 @@ impl<B: BytesBackend> KeyValueStore for BackedKeyValueStore<B> {
         self.backend.get(key)
     }
 
+    fn get_with(&self, key: &[u8], read: &mut dyn FnMut(Option<&[u8]>)) -> Result<()> {
+        self.backend.get_with(key, read)
+    }
+
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         self.backend.put(key, value)
     }

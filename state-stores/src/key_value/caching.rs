@@ -311,6 +311,16 @@ impl KeyValueStore for CachingKeyValueStore {
         }
     }
 
+    fn get_with(&self, key: &[u8], read: &mut dyn FnMut(Option<&[u8]>)) -> Result<()> {
+        match self.cache.entries.get(key) {
+            Some(slot) => {
+                read(slot.value.as_deref());
+                Ok(())
+            }
+            None => self.inner.get_with(key, read),
+        }
+    }
+
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         self.write(key, Some(value))
     }
@@ -520,6 +530,14 @@ mod tests {
         // still readable through the store.
         assert!(!f.store.cache.entries.contains_key(&b"k1"[..]));
         assert_eq!(f.store.get(b"k1")?, Some(b"v".to_vec()));
+        // Values are lent from the cache, or from the store behind it.
+        f.store.delete(b"k3")?;
+        for key in [&b"k1"[..], b"k2", b"k3"] {
+            let mut lent = None;
+            f.store
+                .get_with(key, &mut |bytes| lent = Some(bytes.map(<[u8]>::to_vec)))?;
+            assert_eq!(lent, Some(f.store.get(key)?));
+        }
         Ok(())
     }
 

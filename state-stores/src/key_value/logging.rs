@@ -42,6 +42,10 @@ impl KeyValueStore for LoggingKeyValueStore {
         self.inner.get(key)
     }
 
+    fn get_with(&self, key: &[u8], read: &mut dyn FnMut(Option<&[u8]>)) -> Result<()> {
+        self.inner.get_with(key, read)
+    }
+
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         self.inner.put(key, value)?;
         self.changelog.log(key.to_vec(), Some(value.to_vec()))

@@ -25,6 +25,14 @@ pub trait KeyValueStore: StateStore {
     /// The value stored under `key`.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
 
+    /// Calls `read` with the value stored under `key` (`None` if absent),
+    /// lent rather than copied where the store can: what a reader that
+    /// decodes the bytes at once uses.
+    fn get_with(&self, key: &[u8], read: &mut dyn FnMut(Option<&[u8]>)) -> Result<()> {
+        read(self.get(key)?.as_deref());
+        Ok(())
+    }
+
     /// Stores `value` under `key`.
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()>;
 

@@ -23,6 +23,13 @@ fn entries(pairs: &[(&[u8], &[u8])]) -> Vec<(Vec<u8>, Vec<u8>)> {
         .collect()
 }
 
+/// The value `get_with` lends for `key`, copied.
+fn lent(store: &dyn KeyValueStore, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
+    let mut value = None;
+    store.get_with(key, &mut |bytes| value = bytes.map(<[u8]>::to_vec))?;
+    Ok(value)
+}
+
 pub(crate) fn point_operations<F: BackendFactory>() -> TestResult {
     let factory = F::new()?;
     let mut store = store(&factory, "kv")?;
@@ -40,6 +47,9 @@ pub(crate) fn point_operations<F: BackendFactory>() -> TestResult {
     store.put(b"e", b"")?;
     assert_eq!(store.get(b"")?, Some(b"empty key".to_vec()));
     assert_eq!(store.get(b"e")?, Some(Vec::new()));
+    for key in [&b""[..], b"a", b"b", b"e"] {
+        assert_eq!(lent(&store, key)?, store.get(key)?);
+    }
     Ok(())
 }
 

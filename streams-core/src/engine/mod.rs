@@ -11,12 +11,13 @@
 //! the [`TopologyTestDriver`](crate::test_driver::TopologyTestDriver).
 
 mod clock;
+mod collector;
 mod graph;
 mod partition_group;
 mod punctuation;
 mod task;
 
 pub use clock::{Clock, MockClock, SystemClock};
+pub(crate) use collector::ChangelogCollector;
 pub(crate) use graph::{take_record, Node, NodeContext, NodeId};
-pub(crate) use task::RecordCollector;
 pub use task::{PartitionCount, StreamTask, TaskConfig, TaskMetrics};

@@ -1,8 +1,12 @@
 //! The input queues of a task and the choice of the next record.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
+use super::graph::NodeId;
+use crate::error::StreamsError;
 use crate::record::{ConsumerRecord, TopicPartition};
+use crate::topology::TimestampExtractor;
 
 /// A record waiting in its partition's queue, with its extracted timestamp.
 pub(crate) struct QueuedRecord {
@@ -10,8 +14,19 @@ pub(crate) struct QueuedRecord {
     pub(crate) timestamp: i64,
 }
 
-struct PartitionQueue {
-    partition: TopicPartition,
+/// The source node that reads a partition, and how it stamps records.
+#[derive(Clone)]
+pub(crate) struct SourceBinding {
+    pub(crate) node: NodeId,
+    pub(crate) extractor: Arc<dyn TimestampExtractor>,
+}
+
+/// One input partition: its records, and the source that reads them (as
+/// Kafka's `RecordQueue`), so a record finds its source once, on arrival.
+pub(crate) struct PartitionQueue {
+    topic: Arc<str>,
+    partition: i32,
+    source: SourceBinding,
     records: VecDeque<QueuedRecord>,
     /// The largest timestamp extracted in this partition (-1 before any):
     /// what timestamp extractors receive as "partition time".
@@ -21,6 +36,23 @@ struct PartitionQueue {
     next_offset: Option<i64>,
 }
 
+impl PartitionQueue {
+    /// Extracts the timestamp of `record`, one of this partition's, and
+    /// queues it; a negative timestamp drops it (returns `false`).
+    pub(crate) fn push(&mut self, record: ConsumerRecord) -> Result<bool, StreamsError> {
+        let timestamp = self
+            .source
+            .extractor
+            .extract(&record, self.partition_time)?;
+        if timestamp < 0 {
+            return Ok(false);
+        }
+        self.partition_time = self.partition_time.max(timestamp);
+        self.records.push_back(QueuedRecord { record, timestamp });
+        Ok(true)
+    }
+}
+
 /// The queues of all input partitions of a task.
 #[derive(Default)]
 pub(crate) struct PartitionGroup {
@@ -28,16 +60,27 @@ pub(crate) struct PartitionGroup {
 }
 
 impl PartitionGroup {
-    fn queue(&mut self, topic: &str, partition: i32) -> &mut PartitionQueue {
-        let found = self
-            .queues
-            .iter()
-            .position(|q| q.partition.partition == partition && q.partition.topic == topic);
+    /// The queue of `topic`-`partition`, created with the source `bind`
+    /// names on the partition's first record.
+    ///
+    /// Records written by one producer share its topic name, so comparing
+    /// the names' pointers almost always settles the search.
+    pub(crate) fn queue(
+        &mut self,
+        topic: &Arc<str>,
+        partition: i32,
+        bind: impl FnOnce() -> Result<SourceBinding, StreamsError>,
+    ) -> Result<&mut PartitionQueue, StreamsError> {
+        let found = self.queues.iter().position(|q| {
+            q.partition == partition && (Arc::ptr_eq(&q.topic, topic) || q.topic == *topic)
+        });
         let index = match found {
             Some(index) => index,
             None => {
                 self.queues.push(PartitionQueue {
-                    partition: TopicPartition::new(topic, partition),
+                    topic: topic.clone(),
+                    partition,
+                    source: bind()?,
                     records: VecDeque::new(),
                     partition_time: -1,
                     next_offset: None,
@@ -45,25 +88,13 @@ impl PartitionGroup {
                 self.queues.len() - 1
             }
         };
-        &mut self.queues[index]
+        Ok(&mut self.queues[index])
     }
 
-    /// The partition time that the next record of `topic`-`partition` is
-    /// extracted with.
-    pub(crate) fn partition_time(&mut self, topic: &str, partition: i32) -> i64 {
-        self.queue(topic, partition).partition_time
-    }
-
-    /// Queues a record of its own topic and partition.
-    pub(crate) fn push(&mut self, record: QueuedRecord) {
-        let queue = self.queue(&record.record.topic, record.record.partition);
-        queue.partition_time = queue.partition_time.max(record.timestamp);
-        queue.records.push_back(record);
-    }
-
-    /// Takes the head record with the smallest timestamp across partitions;
-    /// ties go to the partition that was added first.
-    pub(crate) fn next(&mut self) -> Option<QueuedRecord> {
+    /// Takes the head record with the smallest timestamp across partitions,
+    /// with the source node that reads it; ties go to the partition that was
+    /// added first.
+    pub(crate) fn next(&mut self) -> Option<(NodeId, QueuedRecord)> {
         self.queues
             .iter_mut()
             .filter(|queue| !queue.records.is_empty())
@@ -71,7 +102,7 @@ impl PartitionGroup {
             .and_then(|queue| {
                 let next = queue.records.pop_front()?;
                 queue.next_offset = Some(next.record.offset + 1);
-                Some(next)
+                Some((queue.source.node, next))
             })
     }
 
@@ -80,7 +111,10 @@ impl PartitionGroup {
     pub(crate) fn committable_offsets(&self) -> BTreeMap<TopicPartition, i64> {
         self.queues
             .iter()
-            .filter_map(|queue| Some((queue.partition.clone(), queue.next_offset?)))
+            .filter_map(|queue| {
+                let partition = TopicPartition::new(&*queue.topic, queue.partition);
+                Some((partition, queue.next_offset?))
+            })
             .collect()
     }
 
@@ -93,43 +127,65 @@ impl PartitionGroup {
 mod tests {
     use super::*;
     use crate::record::Headers;
+    use crate::topology::FailOnInvalidTimestamp;
 
-    fn queued(topic: &str, offset: i64, timestamp: i64) -> QueuedRecord {
-        QueuedRecord {
-            record: ConsumerRecord {
-                topic: topic.into(),
-                partition: 0,
-                offset,
-                timestamp,
-                key: None,
-                value: None,
-                headers: Headers::new(),
-            },
+    fn push(
+        group: &mut PartitionGroup,
+        topic: &str,
+        offset: i64,
+        timestamp: i64,
+    ) -> Result<(), StreamsError> {
+        let topic: Arc<str> = Arc::from(topic);
+        let source = usize::from(&*topic == "b");
+        let queue = group.queue(&topic, 0, || {
+            Ok(SourceBinding {
+                node: source,
+                extractor: Arc::new(FailOnInvalidTimestamp),
+            })
+        })?;
+        queue.push(ConsumerRecord {
+            topic: topic.clone(),
+            partition: 0,
+            offset,
             timestamp,
-        }
+            key: None,
+            value: None,
+            headers: Headers::new(),
+        })?;
+        Ok(())
     }
 
     #[test]
-    fn smallest_head_timestamp_goes_first() {
+    fn smallest_head_timestamp_goes_first() -> Result<(), StreamsError> {
         let mut group = PartitionGroup::default();
         let a = TopicPartition::new("a", 0);
         let b = TopicPartition::new("b", 0);
         for (offset, ts) in [(0, 5), (1, 1), (2, 9)] {
-            group.push(queued("a", offset, ts));
+            push(&mut group, "a", offset, ts)?;
         }
         for (offset, ts) in [(0, 3), (1, 7)] {
-            group.push(queued("b", offset, ts));
+            push(&mut group, "b", offset, ts)?;
         }
-        let order: Vec<(String, i64)> = std::iter::from_fn(|| group.next())
-            .map(|q| (q.record.topic, q.record.offset))
+        let order: Vec<(NodeId, String, i64)> = std::iter::from_fn(|| group.next())
+            .map(|(source, q)| (source, q.record.topic.to_string(), q.record.offset))
             .collect();
         // Within a partition, offset order is kept even when out of time order.
-        let expected = [("b", 0), ("a", 0), ("a", 1), ("b", 1), ("a", 2)];
-        assert_eq!(order, expected.map(|(t, o)| (t.to_string(), o)).to_vec());
+        let expected = [
+            (1, "b", 0),
+            (0, "a", 0),
+            (0, "a", 1),
+            (1, "b", 1),
+            (0, "a", 2),
+        ];
+        assert_eq!(
+            order,
+            expected.map(|(s, t, o)| (s, t.to_string(), o)).to_vec()
+        );
         assert_eq!(group.buffered(), 0);
         assert_eq!(
             group.committable_offsets().into_iter().collect::<Vec<_>>(),
             vec![(a, 3), (b, 2)]
         );
+        Ok(())
     }
 }

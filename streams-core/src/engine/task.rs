@@ -4,14 +4,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use state_stores::{RecordTimestamp, RocksDbMemoryBudget};
 use std::time::Duration;
 
 use super::clock::Clock;
+use super::collector::RecordCollector;
 use super::graph::{Graph, NodeId};
-use super::partition_group::{PartitionGroup, QueuedRecord};
+use super::partition_group::{PartitionGroup, QueuedRecord, SourceBinding};
 use super::punctuation::PunctuationQueue;
 use crate::error::StreamsError;
 use crate::processor::{PunctuationType, PunctuatorId};
@@ -21,31 +22,7 @@ use crate::topology::{
     DeserializationHandler, FailOnInvalidTimestamp, NodeKind, TimestampExtractor, TopicNames,
     Topology,
 };
-
-/// Collects what a task writes (sink output and changelog records) until
-/// the driver takes it.
-///
-/// Shared with the stores' changelogging layers, which the store crate
-/// requires to be thread-safe; the lock is never contended.
-#[derive(Clone, Default)]
-pub(crate) struct RecordCollector(Arc<Mutex<Vec<ProducerRecord>>>);
-
-impl RecordCollector {
-    pub(crate) fn send(&self, record: ProducerRecord) {
-        self.records().push(record);
-    }
-
-    fn take(&self) -> Vec<ProducerRecord> {
-        std::mem::take(&mut *self.records())
-    }
-
-    fn records(&self) -> std::sync::MutexGuard<'_, Vec<ProducerRecord>> {
-        // A panic while holding the lock leaves a valid Vec behind.
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
+use rustc_hash::FxHashMap;
 
 /// Counters a user would graph, per task.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -163,11 +140,6 @@ impl TaskState {
     }
 }
 
-struct SourceBinding {
-    node: NodeId,
-    extractor: Arc<dyn TimestampExtractor>,
-}
-
 /// Runs one task: takes records in timestamp order, keeps stream time,
 /// drives punctuation, and commits.
 ///
@@ -179,7 +151,10 @@ pub struct StreamTask {
     graph: Graph,
     state: TaskState,
     queues: PartitionGroup,
-    sources: HashMap<String, SourceBinding>,
+    /// The source of every input topic. Drivers ask [`reads`](Self::reads)
+    /// for every record they route, so the names are hashed with a fast
+    /// hash: they come from the topology, not from the data.
+    sources: FxHashMap<Arc<str>, SourceBinding>,
     partition: i32,
     closed: bool,
 }
@@ -223,7 +198,7 @@ impl StreamTask {
         let record_timestamp = RecordTimestamp::new();
         let mut graph = Graph::new();
         let mut ids: HashMap<&str, NodeId> = HashMap::new();
-        let mut sources = HashMap::new();
+        let mut sources = FxHashMap::default();
         for &member in &members {
             let def = &topology.nodes[member];
             let id = graph.add(def.name.clone(), (def.factory)(&names));
@@ -260,7 +235,7 @@ impl StreamTask {
             task_id: task_id.clone(),
             partition,
             state_dir,
-            collector: collector.clone(),
+            collector: collector.changelog(),
             record_timestamp: record_timestamp.clone(),
             rocksdb_budget,
         };
@@ -334,17 +309,16 @@ impl StreamTask {
         records: impl IntoIterator<Item = ConsumerRecord>,
     ) -> Result<(), StreamsError> {
         for record in records {
-            let binding = self
-                .sources
-                .get(&record.topic)
-                .ok_or_else(|| StreamsError::UnknownTopic(record.topic.clone()))?;
-            let partition_time = self.queues.partition_time(&record.topic, record.partition);
-            let timestamp = binding.extractor.extract(&record, partition_time)?;
-            if timestamp < 0 {
+            let sources = &self.sources;
+            let queue = self.queues.queue(&record.topic, record.partition, || {
+                sources
+                    .get(&record.topic)
+                    .cloned()
+                    .ok_or_else(|| StreamsError::UnknownTopic(record.topic.to_string()))
+            })?;
+            if !queue.push(record)? {
                 self.state.metrics.dropped_records += 1;
-                continue;
             }
-            self.queues.push(QueuedRecord { record, timestamp });
         }
         Ok(())
     }
@@ -357,10 +331,9 @@ impl StreamTask {
     /// Processes the next record, if any: the head record with the smallest
     /// timestamp. Returns whether a record was processed.
     pub fn process(&mut self) -> Result<bool, StreamsError> {
-        let Some(QueuedRecord { record, timestamp }) = self.queues.next() else {
+        let Some((source, QueuedRecord { record, timestamp })) = self.queues.next() else {
             return Ok(false);
         };
-        let source = self.sources[&record.topic].node;
         self.state.stream_time = self.state.stream_time.max(timestamp);
         let _span = tracing::trace_span!("process", topic = %record.topic, offset = record.offset)
             .entered();

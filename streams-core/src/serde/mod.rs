@@ -95,15 +95,44 @@ pub enum SerdeError {
 }
 
 /// Turns values of `T` into bytes; `None` means a null record field.
+///
+/// Only [`serialize`](Self::serialize) is required.
+/// [`serialize_into`](Self::serialize_into) lets the engine reuse one buffer
+/// for many values (store keys, say); serializers that can write into a
+/// buffer directly override it to allocate nothing.
 pub trait Serializer<T: ?Sized>: Send + Sync {
     /// Serializes `data` for `topic`.
     fn serialize(&self, topic: &str, data: &T) -> Result<Option<Vec<u8>>, SerdeError>;
+
+    /// Appends the bytes of `data` to `out` and returns `true`, or returns
+    /// `false` for null, leaving `out` as it was. The same bytes as
+    /// [`serialize`](Self::serialize), which it calls unless overridden.
+    fn serialize_into(&self, topic: &str, data: &T, out: &mut Vec<u8>) -> Result<bool, SerdeError> {
+        match self.serialize(topic, data)? {
+            Some(bytes) => {
+                out.extend_from_slice(&bytes);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
 }
 
 /// Turns bytes (or null, as `None`) back into values of `T`.
+///
+/// Only [`deserialize`](Self::deserialize) is required.
+/// [`deserialize_owned`](Self::deserialize_owned) is what sources call with
+/// the bytes of a record they own; deserializers whose values can keep the
+/// bytes (strings, byte arrays) override it to take them without a copy.
 pub trait Deserializer<T>: Send + Sync {
     /// Deserializes `data` read from `topic`.
     fn deserialize(&self, topic: &str, data: Option<&[u8]>) -> Result<T, SerdeError>;
+
+    /// Deserializes bytes the caller gives away; the same value as
+    /// [`deserialize`](Self::deserialize), which it calls unless overridden.
+    fn deserialize_owned(&self, topic: &str, data: Option<Vec<u8>>) -> Result<T, SerdeError> {
+        self.deserialize(topic, data.as_deref())
+    }
 }
 
 /// A serializer and deserializer for the same type.
@@ -153,20 +182,33 @@ impl<T: DefaultSerde> DefaultSerde for Option<T> {
 
 /// Unwraps non-null data or reports which type could not be null.
 pub(crate) fn non_null<'a, T>(topic: &str, data: Option<&'a [u8]>) -> Result<&'a [u8], SerdeError> {
-    data.ok_or_else(|| SerdeError::Null {
+    data.ok_or_else(|| null_error::<T>(topic))
+}
+
+/// Null data for `T`, which has no null value.
+pub(crate) fn null_error<T>(topic: &str) -> SerdeError {
+    SerdeError::Null {
         topic: topic.to_owned(),
         type_name: std::any::type_name::<T>(),
-    })
+    }
 }
 
 impl<T: ?Sized, S: Serializer<T> + ?Sized> Serializer<T> for Arc<S> {
     fn serialize(&self, topic: &str, data: &T) -> Result<Option<Vec<u8>>, SerdeError> {
         (**self).serialize(topic, data)
     }
+
+    fn serialize_into(&self, topic: &str, data: &T, out: &mut Vec<u8>) -> Result<bool, SerdeError> {
+        (**self).serialize_into(topic, data, out)
+    }
 }
 
 impl<T, S: Deserializer<T> + ?Sized> Deserializer<T> for Arc<S> {
     fn deserialize(&self, topic: &str, data: Option<&[u8]>) -> Result<T, SerdeError> {
         (**self).deserialize(topic, data)
+    }
+
+    fn deserialize_owned(&self, topic: &str, data: Option<Vec<u8>>) -> Result<T, SerdeError> {
+        (**self).deserialize_owned(topic, data)
     }
 }

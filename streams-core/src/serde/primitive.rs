@@ -3,7 +3,7 @@
 //! Numbers use Kafka's encoding: fixed width, big-endian, so that data written
 //! by Kafka's `IntegerSerializer` or `LongSerializer` reads back here.
 
-use super::{non_null, Deserializer, SerdeError, Serializer, SharedSerde};
+use super::{non_null, null_error, Deserializer, SerdeError, Serializer, SharedSerde};
 
 /// UTF-8 strings.
 #[derive(Debug, Clone, Copy, Default)]
@@ -13,6 +13,16 @@ impl Serializer<String> for StringSerde {
     fn serialize(&self, _topic: &str, data: &String) -> Result<Option<Vec<u8>>, SerdeError> {
         Ok(Some(data.as_bytes().to_vec()))
     }
+
+    fn serialize_into(
+        &self,
+        _topic: &str,
+        data: &String,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, SerdeError> {
+        out.extend_from_slice(data.as_bytes());
+        Ok(true)
+    }
 }
 
 impl Deserializer<String> for StringSerde {
@@ -20,10 +30,20 @@ impl Deserializer<String> for StringSerde {
         let bytes = non_null::<String>(topic, data)?;
         std::str::from_utf8(bytes)
             .map(str::to_owned)
-            .map_err(|source| SerdeError::Utf8 {
-                topic: topic.to_owned(),
-                source,
-            })
+            .map_err(|source| utf8_error(topic, source))
+    }
+
+    /// Keeps the bytes as the string's buffer.
+    fn deserialize_owned(&self, topic: &str, data: Option<Vec<u8>>) -> Result<String, SerdeError> {
+        let bytes = data.ok_or_else(|| null_error::<String>(topic))?;
+        String::from_utf8(bytes).map_err(|error| utf8_error(topic, error.utf8_error()))
+    }
+}
+
+fn utf8_error(topic: &str, source: std::str::Utf8Error) -> SerdeError {
+    SerdeError::Utf8 {
+        topic: topic.to_owned(),
+        source,
     }
 }
 
@@ -35,11 +55,25 @@ impl Serializer<Vec<u8>> for BytesSerde {
     fn serialize(&self, _topic: &str, data: &Vec<u8>) -> Result<Option<Vec<u8>>, SerdeError> {
         Ok(Some(data.clone()))
     }
+
+    fn serialize_into(
+        &self,
+        _topic: &str,
+        data: &Vec<u8>,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, SerdeError> {
+        out.extend_from_slice(data);
+        Ok(true)
+    }
 }
 
 impl Deserializer<Vec<u8>> for BytesSerde {
     fn deserialize(&self, topic: &str, data: Option<&[u8]>) -> Result<Vec<u8>, SerdeError> {
         non_null::<Vec<u8>>(topic, data).map(<[u8]>::to_vec)
+    }
+
+    fn deserialize_owned(&self, topic: &str, data: Option<Vec<u8>>) -> Result<Vec<u8>, SerdeError> {
+        data.ok_or_else(|| null_error::<Vec<u8>>(topic))
     }
 }
 
@@ -77,6 +111,16 @@ macro_rules! fixed_width_serde {
             impl Serializer<$ty> for $name {
                 fn serialize(&self, _topic: &str, data: &$ty) -> Result<Option<Vec<u8>>, SerdeError> {
                     Ok(Some(data.to_be_bytes().to_vec()))
+                }
+
+                fn serialize_into(
+                    &self,
+                    _topic: &str,
+                    data: &$ty,
+                    out: &mut Vec<u8>,
+                ) -> Result<bool, SerdeError> {
+                    out.extend_from_slice(&data.to_be_bytes());
+                    Ok(true)
                 }
             }
 
@@ -128,11 +172,32 @@ impl<T> Serializer<Option<T>> for OptionSerde<T> {
             None => Ok(None),
         }
     }
+
+    fn serialize_into(
+        &self,
+        topic: &str,
+        data: &Option<T>,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, SerdeError> {
+        match data {
+            Some(value) => self.inner.serialize_into(topic, value, out),
+            None => Ok(false),
+        }
+    }
 }
 
 impl<T> Deserializer<Option<T>> for OptionSerde<T> {
     fn deserialize(&self, topic: &str, data: Option<&[u8]>) -> Result<Option<T>, SerdeError> {
         data.map(|bytes| self.inner.deserialize(topic, Some(bytes)))
+            .transpose()
+    }
+
+    fn deserialize_owned(
+        &self,
+        topic: &str,
+        data: Option<Vec<u8>>,
+    ) -> Result<Option<T>, SerdeError> {
+        data.map(|bytes| self.inner.deserialize_owned(topic, Some(bytes)))
             .transpose()
     }
 }
@@ -143,6 +208,8 @@ mod tests {
     use crate::serde::DefaultSerde;
     use proptest::prelude::*;
 
+    /// Round-trips `value` and checks that the buffer and owned-bytes
+    /// paths agree with the plain ones.
     fn round_trip<T: DefaultSerde + PartialEq + std::fmt::Debug>(value: T) {
         let serde = T::default_serde();
         let bytes = serde.serialize("t", &value).expect("serialize");
@@ -150,6 +217,18 @@ mod tests {
             .deserialize("t", bytes.as_deref())
             .expect("deserialize");
         assert_eq!(back, value);
+
+        let mut buffer = b"prefix".to_vec();
+        let written = serde
+            .serialize_into("t", &value, &mut buffer)
+            .expect("serialize into");
+        let mut expected = b"prefix".to_vec();
+        expected.extend(bytes.iter().flatten());
+        assert_eq!((written, buffer), (bytes.is_some(), expected));
+        let owned = serde
+            .deserialize_owned("t", bytes)
+            .expect("deserialize owned");
+        assert_eq!(owned, value);
     }
 
     proptest! {
@@ -240,6 +319,22 @@ mod tests {
         assert!(matches!(
             StringSerde.deserialize("t", Some(&[0xff, 0xfe])),
             Err(SerdeError::Utf8 { .. })
+        ));
+        assert!(matches!(
+            StringSerde.deserialize_owned("t", Some(vec![b'a', 0xff])),
+            Err(SerdeError::Utf8 { .. })
+        ));
+    }
+
+    #[test]
+    fn null_owned_bytes_are_rejected_by_non_nullable_types() {
+        assert!(matches!(
+            StringSerde.deserialize_owned("t", None),
+            Err(SerdeError::Null { .. })
+        ));
+        assert!(matches!(
+            BytesSerde.deserialize_owned("t", None),
+            Err(SerdeError::Null { .. })
         ));
     }
 }

@@ -5,7 +5,7 @@
 //! byte-level trait `S` they wrap and how they shape results; everything
 //! that touches serdes, borrowing or error wrapping lives here once.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use state_stores::StateStore;
@@ -30,6 +30,12 @@ pub(super) struct TypedStore<S: ?Sized, K, V> {
     store: Rc<RefCell<Box<S>>>,
     key: SharedSerde<K>,
     value: SharedSerde<V>,
+    /// Buffers that point operations serialize their key and value into,
+    /// kept from call to call so that encoding allocates nothing. Each is
+    /// taken out while in use: a serde re-entering the handle finds it
+    /// empty and simply allocates.
+    key_buffer: Cell<Vec<u8>>,
+    value_buffer: Cell<Vec<u8>>,
 }
 
 impl<S: ?Sized, K, V> Clone for TypedStore<S, K, V> {
@@ -40,6 +46,8 @@ impl<S: ?Sized, K, V> Clone for TypedStore<S, K, V> {
             store: self.store.clone(),
             key: self.key.clone(),
             value: self.value.clone(),
+            key_buffer: Cell::default(),
+            value_buffer: Cell::default(),
         }
     }
 }
@@ -57,6 +65,8 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
             store: Rc::new(RefCell::new(store)),
             key,
             value,
+            key_buffer: Cell::default(),
+            value_buffer: Cell::default(),
         }
     }
 
@@ -96,15 +106,63 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         serde: &dyn Serializer<T>,
         data: &T,
     ) -> Result<Vec<u8>, StreamsError> {
-        serde
-            .serialize(&self.topic, data)
+        let mut bytes = Vec::new();
+        self.encode_into(serde, data, &mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// [`encode`](Self::encode), appending to `out`.
+    fn encode_into<T: ?Sized>(
+        &self,
+        serde: &dyn Serializer<T>,
+        data: &T,
+        out: &mut Vec<u8>,
+    ) -> Result<(), StreamsError> {
+        if serde
+            .serialize_into(&self.topic, data, out)
             .map_err(|e| self.serde_error(e))?
-            .ok_or_else(|| {
-                self.serde_error(SerdeError::Null {
-                    topic: self.topic.to_string(),
-                    type_name: std::any::type_name::<T>(),
-                })
-            })
+        {
+            return Ok(());
+        }
+        Err(self.serde_error(SerdeError::Null {
+            topic: self.topic.to_string(),
+            type_name: std::any::type_name::<T>(),
+        }))
+    }
+
+    /// Encodes `data` into `buffer` (one of the handle's) and runs `call`
+    /// on the bytes.
+    fn with_encoded<T: ?Sized, R>(
+        &self,
+        buffer: &Cell<Vec<u8>>,
+        serde: &dyn Serializer<T>,
+        data: &T,
+        call: impl FnOnce(&[u8]) -> Result<R, StreamsError>,
+    ) -> Result<R, StreamsError> {
+        let mut bytes = buffer.take();
+        bytes.clear();
+        self.encode_into(serde, data, &mut bytes)?;
+        let result = call(&bytes);
+        buffer.set(bytes);
+        result
+    }
+
+    /// Runs `call` on the serialized `key`, encoded without allocating.
+    pub(super) fn with_key<R>(
+        &self,
+        key: &K,
+        call: impl FnOnce(&[u8]) -> Result<R, StreamsError>,
+    ) -> Result<R, StreamsError> {
+        self.with_encoded(&self.key_buffer, &*self.key, key, call)
+    }
+
+    /// Runs `call` on the serialized `value`, encoded without allocating.
+    pub(super) fn with_value<R>(
+        &self,
+        value: &V,
+        call: impl FnOnce(&[u8]) -> Result<R, StreamsError>,
+    ) -> Result<R, StreamsError> {
+        self.with_encoded(&self.value_buffer, &*self.value, value, call)
     }
 
     fn decode<T>(&self, serde: &dyn Deserializer<T>, bytes: &[u8]) -> Result<T, StreamsError> {

@@ -54,23 +54,36 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
 
     /// The value under `key`.
     pub fn get(&self, key: &K) -> Result<Option<V>, StreamsError> {
-        let key = self.inner.key_bytes(key)?;
-        let value = self.inner.read(|store| store.get(&key))?;
-        self.inner.decode_optional_value(value)
+        self.inner.with_key(key, |key| {
+            // Decoded from the bytes the store lends, without copying them.
+            let mut value = Ok(None);
+            self.inner.read(|store| {
+                store.get_with(key, &mut |bytes| {
+                    value = bytes
+                        .map(|bytes| self.inner.decode_value(bytes))
+                        .transpose();
+                })
+            })?;
+            value
+        })
     }
 
     /// Stores `value` under `key`.
     pub fn put(&self, key: &K, value: &V) -> Result<(), StreamsError> {
-        let (key, value) = (self.inner.key_bytes(key)?, self.inner.value_bytes(value)?);
-        self.inner.write(|store| store.put(&key, &value))
+        self.inner.with_key(key, |key| {
+            self.inner.with_value(value, |value| {
+                self.inner.write(|store| store.put(key, value))
+            })
+        })
     }
 
     /// Stores `value` unless `key` has a value; returns the value it had.
     pub fn put_if_absent(&self, key: &K, value: &V) -> Result<Option<V>, StreamsError> {
-        let (key, value) = (self.inner.key_bytes(key)?, self.inner.value_bytes(value)?);
-        let old = self
-            .inner
-            .write(|store| store.put_if_absent(&key, &value))?;
+        let old = self.inner.with_key(key, |key| {
+            self.inner.with_value(value, |value| {
+                self.inner.write(|store| store.put_if_absent(key, value))
+            })
+        })?;
         self.inner.decode_optional_value(old)
     }
 
@@ -93,8 +106,9 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
 
     /// Deletes `key`, returning the value it had.
     pub fn delete(&self, key: &K) -> Result<Option<V>, StreamsError> {
-        let key = self.inner.key_bytes(key)?;
-        let old = self.inner.write(|store| store.delete(&key))?;
+        let old = self
+            .inner
+            .with_key(key, |key| self.inner.write(|store| store.delete(key)))?;
         self.inner.decode_optional_value(old)
     }
 

@@ -26,7 +26,7 @@ mod timestamped;
 mod window;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use state_stores::{
     ChangelogRecord, ChangelogSink, ExternalError, RecordTimestamp, RocksDbMemoryBudget,
@@ -43,7 +43,7 @@ pub use stores::{
 pub use timestamped::{TimestampedKeyValueStore, ValueAndTimestamp, ValueAndTimestampSerde};
 pub use window::WindowStore;
 
-use crate::engine::RecordCollector;
+use crate::engine::ChangelogCollector;
 use crate::error::StreamsError;
 use crate::record::{Headers, ProducerRecord};
 
@@ -73,7 +73,7 @@ pub struct StoreContext {
     pub(crate) task_id: String,
     pub(crate) partition: i32,
     pub(crate) state_dir: Option<PathBuf>,
-    pub(crate) collector: RecordCollector,
+    pub(crate) collector: ChangelogCollector,
     pub(crate) record_timestamp: RecordTimestamp,
     pub(crate) rocksdb_budget: RocksDbMemoryBudget,
 }
@@ -106,7 +106,8 @@ impl StoreContext {
 
     /// The context the byte-level store builders take: the task directory
     /// (or none), the RocksDB memory budget, the changelog sink and the
-    /// timestamp of the record being processed.
+    /// timestamp of the record being processed. Use one per store: its sink
+    /// names the changelog topic of the first store logging through it once.
     pub fn bytes_context(&self) -> state_stores::StoreContext {
         state_stores::StoreContext::new(
             self.state_dir.clone().unwrap_or_default(),
@@ -118,12 +119,14 @@ impl StoreContext {
 
     /// The sink that changelogging layers write to: records go to
     /// `<application.id>-<store>-changelog`, on this task's partition, out
-    /// through the task's collector with its other output.
+    /// through the task's collector with its other output. The sink serves
+    /// any store, and is quickest for the one it served first.
     pub fn changelog_sink(&self) -> Arc<dyn ChangelogSink> {
         Arc::new(TaskChangelogSink {
             collector: self.collector.clone(),
             application_id: self.application_id.clone(),
             partition: self.partition,
+            topic: OnceLock::new(),
         })
     }
 }
@@ -138,7 +141,7 @@ impl StoreContext {
             task_id: "0_0".to_owned(),
             partition: 0,
             state_dir,
-            collector: RecordCollector::default(),
+            collector: ChangelogCollector::default(),
             record_timestamp: RecordTimestamp::new(),
             rocksdb_budget: RocksDbMemoryBudget::new(8 << 20),
         }
@@ -146,15 +149,34 @@ impl StoreContext {
 }
 
 struct TaskChangelogSink {
-    collector: RecordCollector,
+    collector: ChangelogCollector,
     application_id: String,
     partition: i32,
+    /// The changelog topic of the store this sink serves, named on first use
+    /// (every store gets its own sink, see `bytes_context`), so logging a
+    /// change does not format the name again.
+    topic: OnceLock<(String, Arc<str>)>,
+}
+
+impl TaskChangelogSink {
+    fn topic(&self, store_name: &str) -> Arc<str> {
+        match self.topic.get() {
+            Some((store, topic)) if store == store_name => topic.clone(),
+            _ => {
+                let topic: Arc<str> =
+                    Arc::from(format!("{}-{store_name}-changelog", self.application_id));
+                // Only the first store's name is kept; any other is named anew.
+                let _ = self.topic.set((store_name.to_owned(), topic.clone()));
+                topic
+            }
+        }
+    }
 }
 
 impl ChangelogSink for TaskChangelogSink {
     fn send(&self, store_name: &str, record: ChangelogRecord) -> Result<(), ExternalError> {
         self.collector.send(ProducerRecord {
-            topic: format!("{}-{store_name}-changelog", self.application_id),
+            topic: self.topic(store_name),
             partition: Some(self.partition),
             key: Some(record.key),
             value: record.value,

@@ -48,10 +48,26 @@ impl<V> Serializer<ValueAndTimestamp<V>> for ValueAndTimestampSerde<V> {
         topic: &str,
         data: &ValueAndTimestamp<V>,
     ) -> Result<Option<Vec<u8>>, SerdeError> {
+        let mut bytes = Vec::new();
         Ok(self
-            .inner
-            .serialize(topic, &data.value)?
-            .map(|value| state_stores::ValueAndTimestamp::encode(&value, data.timestamp)))
+            .serialize_into(topic, data, &mut bytes)?
+            .then_some(bytes))
+    }
+
+    /// Writes the timestamp, then the value right behind it.
+    fn serialize_into(
+        &self,
+        topic: &str,
+        data: &ValueAndTimestamp<V>,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, SerdeError> {
+        let start = out.len();
+        state_stores::ValueAndTimestamp::encode_timestamp(data.timestamp, out);
+        let written = self.inner.serialize_into(topic, &data.value, out);
+        if !matches!(written, Ok(true)) {
+            out.truncate(start);
+        }
+        written
     }
 }
 
@@ -134,6 +150,18 @@ mod tests {
             serde.serialize("t", &ValueAndTimestamp::new(None, 5))?,
             None
         );
+        let mut buffer = b"kept".to_vec();
+        assert!(!serde.serialize_into("t", &ValueAndTimestamp::new(None, 5), &mut buffer)?);
+        assert_eq!(buffer, b"kept");
+        Ok(())
+    }
+
+    #[test]
+    fn serializing_into_a_buffer_appends_the_same_bytes() -> Result<(), SerdeError> {
+        let value = ValueAndTimestamp::new("v".to_owned(), 258);
+        let mut buffer = b"x".to_vec();
+        assert!(serde().serialize_into("t", &value, &mut buffer)?);
+        assert_eq!(buffer, b"x\0\0\0\0\0\0\x01\x02v");
         Ok(())
     }
 

@@ -97,29 +97,33 @@ impl<K: 'static, V: 'static> WindowStore<K, V> {
     /// A write to a window that has already expired is dropped, as in
     /// Kafka Streams.
     pub fn put(&self, key: &K, value: &V, window_start: i64) -> Result<(), StreamsError> {
-        let (key, value) = (self.inner.key_bytes(key)?, self.inner.value_bytes(value)?);
-        self.inner
-            .write(|store| store.put(&key, Some(&value), window_start))
-            .map(drop)
+        self.inner.with_key(key, |key| {
+            self.inner.with_value(value, |value| {
+                self.inner
+                    .write(|store| store.put(key, Some(value), window_start))
+                    .map(drop)
+            })
+        })
     }
 
     /// Deletes the entry of `key` in the window starting at `window_start`
     /// (Kafka's `put(key, null, start)`); ignored when duplicates are
     /// retained.
     pub fn delete(&self, key: &K, window_start: i64) -> Result<(), StreamsError> {
-        let key = self.inner.key_bytes(key)?;
-        self.inner
-            .write(|store| store.put(&key, None, window_start))
-            .map(drop)
+        self.inner.with_key(key, |key| {
+            self.inner
+                .write(|store| store.put(key, None, window_start))
+                .map(drop)
+        })
     }
 
     /// The value of `key` in the window starting at `window_start` (the
     /// first one written, if duplicates are retained).
     pub fn fetch_window(&self, key: &K, window_start: i64) -> Result<Option<V>, StreamsError> {
-        let key = self.inner.key_bytes(key)?;
-        let value = self
-            .inner
-            .read(|store| store.fetch_window(&key, window_start))?;
+        let value = self.inner.with_key(key, |key| {
+            self.inner
+                .read(|store| store.fetch_window(key, window_start))
+        })?;
         self.inner.decode_optional_value(value)
     }
 
@@ -131,11 +135,12 @@ impl<K: 'static, V: 'static> WindowStore<K, V> {
         time_from: i64,
         time_to: i64,
     ) -> Result<Vec<(i64, V)>, StreamsError> {
-        let key = self.inner.key_bytes(key)?;
-        self.inner.scan(
-            |store| store.fetch(&key, time_from, time_to),
-            |entry| self.decode_timed(entry),
-        )
+        self.inner.with_key(key, |key| {
+            self.inner.scan(
+                |store| store.fetch(key, time_from, time_to),
+                |entry| self.decode_timed(entry),
+            )
+        })
     }
 
     /// [`fetch`](Self::fetch) in reverse time order.
@@ -145,11 +150,12 @@ impl<K: 'static, V: 'static> WindowStore<K, V> {
         time_from: i64,
         time_to: i64,
     ) -> Result<Vec<(i64, V)>, StreamsError> {
-        let key = self.inner.key_bytes(key)?;
-        self.inner.scan(
-            |store| store.backward_fetch(&key, time_from, time_to),
-            |entry| self.decode_timed(entry),
-        )
+        self.inner.with_key(key, |key| {
+            self.inner.scan(
+                |store| store.backward_fetch(key, time_from, time_to),
+                |entry| self.decode_timed(entry),
+            )
+        })
     }
 
     /// The windows of keys in `[key_from, key_to]` (by serialized key;

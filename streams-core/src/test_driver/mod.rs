@@ -70,7 +70,7 @@ impl Driver {
         }
         let offset = self.next_offset.entry(topic.to_owned()).or_default();
         let record = ConsumerRecord {
-            topic: topic.to_owned(),
+            topic: topic.into(),
             partition: 0,
             offset: *offset,
             timestamp,
@@ -96,7 +96,7 @@ impl Driver {
 
     fn capture_output(&mut self) -> Result<(), StreamsError> {
         for record in self.task.take_output() {
-            self.produced.insert(record.topic.clone());
+            self.produced.insert(record.topic.to_string());
             if self.task.reads(&record.topic) {
                 self.enqueue(
                     &record.topic,
@@ -107,7 +107,7 @@ impl Driver {
                 )?;
             }
             self.outputs
-                .entry(record.topic.clone())
+                .entry(record.topic.to_string())
                 .or_default()
                 .push_back(record);
         }

@@ -25,11 +25,11 @@ pub(crate) struct TopicNames<'a> {
 }
 
 impl TopicNames<'_> {
-    pub(crate) fn resolve(&self, topic: &str) -> String {
+    pub(crate) fn resolve(&self, topic: &str) -> Arc<str> {
         if self.internal.contains(topic) {
-            format!("{}-{topic}", self.application_id)
+            Arc::from(format!("{}-{topic}", self.application_id))
         } else {
-            topic.to_owned()
+            Arc::from(topic)
         }
     }
 }

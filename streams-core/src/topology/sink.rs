@@ -89,7 +89,7 @@ impl<K, V> SinkOptions<K, V> {
 
 pub(crate) struct SinkNode<K, V> {
     /// The resolved fixed topic, or `None` when the extractor chooses.
-    pub(crate) topic: Option<String>,
+    pub(crate) topic: Option<Arc<str>>,
     pub(crate) extractor: Arc<SinkTopic<K, V>>,
     pub(crate) options: Arc<SinkOptions<K, V>>,
 }
@@ -97,14 +97,14 @@ pub(crate) struct SinkNode<K, V> {
 impl<K: 'static, V: 'static> Node for SinkNode<K, V> {
     fn process(&mut self, ctx: NodeContext<'_>, slot: &mut dyn Any) -> Result<(), StreamsError> {
         let record = take_record::<K, V>(ctx.name(), slot)?;
-        let topic = match (&self.topic, &*self.extractor) {
+        let topic: Arc<str> = match (&self.topic, &*self.extractor) {
             (Some(topic), _) => topic.clone(),
-            (None, SinkTopic::Extractor(extractor)) => extractor.extract(
+            (None, SinkTopic::Extractor(extractor)) => Arc::from(extractor.extract(
                 &record.key,
                 &record.value,
                 ctx.task.record_metadata.as_ref(),
-            ),
-            (None, SinkTopic::Fixed(topic)) => topic.clone(),
+            )),
+            (None, SinkTopic::Fixed(topic)) => Arc::from(topic.as_str()),
         };
         let serde_error = |source| StreamsError::Serde {
             context: format!(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::engine::{take_record, Node, NodeContext};
 use crate::error::StreamsError;
-use crate::record::ConsumerRecord;
+use crate::record::{ConsumerRecord, Record};
 use crate::serde::Deserializer;
 
 /// Chooses the timestamp of each input record.
@@ -33,7 +33,7 @@ impl TimestampExtractor for FailOnInvalidTimestamp {
     fn extract(&self, record: &ConsumerRecord, _partition_time: i64) -> Result<i64, StreamsError> {
         if record.timestamp < 0 {
             return Err(StreamsError::InvalidTimestamp {
-                topic: record.topic.clone(),
+                topic: record.topic.to_string(),
                 partition: record.partition,
                 offset: record.offset,
                 timestamp: record.timestamp,
@@ -148,13 +148,25 @@ impl<K: Clone + 'static, V: Clone + 'static> Node for SourceNode<K, V> {
             .task
             .record_metadata
             .as_ref()
-            .map_or("", |metadata| metadata.topic.as_str());
+            .map_or("", |metadata| &*metadata.topic);
+        let Record {
+            key,
+            value,
+            timestamp,
+            headers,
+        } = raw;
+        // The record's bytes are ours: deserializers may keep them.
         let decoded = self
             .key
-            .deserialize(topic, raw.key.as_deref())
-            .and_then(|key| Ok((key, self.value.deserialize(topic, raw.value.as_deref())?)));
+            .deserialize_owned(topic, key)
+            .and_then(|key| Ok((key, self.value.deserialize_owned(topic, value)?)));
         match decoded {
-            Ok((key, value)) => ctx.forward(raw.with_key(key).with_value(value)),
+            Ok((key, value)) => ctx.forward(Record {
+                key,
+                value,
+                timestamp,
+                headers,
+            }),
             Err(source) => {
                 let context = format!("source `{}` could not deserialize a record", ctx.name());
                 match ctx.task.deserialization_handler {

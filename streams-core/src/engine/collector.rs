@@ -1,0 +1,123 @@
+//! Where a task's output collects, in write order, until the driver takes
+//! it: the records its sinks write and the changes its stores log.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::record::ProducerRecord;
+
+/// The task's side of the collector: its sinks write here.
+///
+/// Sinks run inside the task, which owns this collector, so they append
+/// without a lock. Changelogging layers live inside the stores, which the
+/// store crate requires to be thread-safe; they write through a
+/// [`ChangelogCollector`] into a shared, locked buffer. To keep the order
+/// of writes, the task moves whatever that buffer holds over before it
+/// appends a record of its own; a flag says whether there is anything to
+/// move, so sink writes take the lock only after a store logged a change.
+#[derive(Default)]
+pub(crate) struct RecordCollector {
+    records: Vec<ProducerRecord>,
+    changelog: ChangelogCollector,
+}
+
+impl RecordCollector {
+    /// Appends a record a sink wrote.
+    pub(crate) fn send(&mut self, record: ProducerRecord) {
+        self.changelog.drain_into(&mut self.records);
+        self.records.push(record);
+    }
+
+    /// Takes everything written since the last call, in write order.
+    pub(crate) fn take(&mut self) -> Vec<ProducerRecord> {
+        self.changelog.drain_into(&mut self.records);
+        std::mem::take(&mut self.records)
+    }
+
+    /// A handle for the changelogging layers of the task's stores.
+    pub(crate) fn changelog(&self) -> ChangelogCollector {
+        self.changelog.clone()
+    }
+}
+
+/// The stores' side of a task's collector: changelog records go here.
+#[derive(Clone, Default)]
+pub(crate) struct ChangelogCollector(Arc<Shared>);
+
+#[derive(Default)]
+struct Shared {
+    records: Mutex<Vec<ProducerRecord>>,
+    /// Whether `records` may be non-empty; only changed under the lock.
+    pending: AtomicBool,
+}
+
+impl ChangelogCollector {
+    /// Appends a changelog record.
+    pub(crate) fn send(&self, record: ProducerRecord) {
+        let mut records = self.records();
+        records.push(record);
+        self.0.pending.store(true, Ordering::Release);
+    }
+
+    /// Moves the records written so far to the end of `out`.
+    fn drain_into(&self, out: &mut Vec<ProducerRecord>) {
+        if !self.0.pending.load(Ordering::Acquire) {
+            return;
+        }
+        let mut records = self.records();
+        out.append(&mut records);
+        self.0.pending.store(false, Ordering::Release);
+    }
+
+    fn records(&self) -> MutexGuard<'_, Vec<ProducerRecord>> {
+        // A panic while holding the lock leaves a valid Vec behind.
+        self.0
+            .records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Headers;
+
+    fn record(topic: &str) -> ProducerRecord {
+        ProducerRecord {
+            topic: topic.into(),
+            partition: None,
+            key: None,
+            value: None,
+            timestamp: 0,
+            headers: Headers::new(),
+        }
+    }
+
+    fn topics(records: Vec<ProducerRecord>) -> Vec<String> {
+        records
+            .into_iter()
+            .map(|record| record.topic.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn sink_and_changelog_records_keep_their_write_order() {
+        let mut collector = RecordCollector::default();
+        let changelog = collector.changelog();
+        changelog.send(record("c1"));
+        collector.send(record("s1"));
+        collector.send(record("s2"));
+        changelog.send(record("c2"));
+        changelog.send(record("c3"));
+        collector.send(record("s3"));
+        changelog.send(record("c4"));
+        assert_eq!(
+            topics(collector.take()),
+            ["c1", "s1", "s2", "c2", "c3", "s3", "c4"]
+        );
+        assert!(collector.take().is_empty());
+        changelog.send(record("c5"));
+        assert_eq!(topics(collector.take()), ["c5"]);
+    }
+}
