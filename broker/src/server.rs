@@ -47,14 +47,6 @@ pub(crate) async fn serve(
     connections.shutdown().await;
 }
 
-/// Whether `buffered` starts with a complete request frame.
-fn has_complete_frame(buffered: &[u8]) -> bool {
-    buffered.len() >= 4 && {
-        let size = i32::from_be_bytes([buffered[0], buffered[1], buffered[2], buffered[3]]);
-        usize::try_from(size).is_ok_and(|size| buffered.len() - 4 >= size)
-    }
-}
-
 async fn connection(stream: TcpStream, peer: SocketAddr, state: Arc<State>) {
     if let Err(e) = stream.set_nodelay(true) {
         debug!(error = %e, "cannot disable Nagle's algorithm");
@@ -84,11 +76,9 @@ async fn connection(stream: TcpStream, peer: SocketAddr, state: Arc<State>) {
             if let Some(response) = response {
                 writer.write_all(&response).await?;
             }
-            // Pipelined requests already here are answered before flushing,
-            // so that their responses share a write.
-            if !has_complete_frame(reader.buffer()) {
-                writer.flush().await?;
-            }
+            // Flushed at once: the next request may be a fetch that waits,
+            // and this response must not wait with it.
+            writer.flush().await?;
             std::io::Result::Ok(())
         };
         if let Err(e) = written.await {
