@@ -357,7 +357,7 @@ fn to_extractor_routes_each_record_to_the_topic_it_picks() {
         .to_extractor(ByLength, Produced::default());
     builder.stream::<String, String>("other").to_extractor(
         |key: &String, _: &String, metadata: Option<&RecordMetadata>| {
-            format!("{}-{key}", metadata.map_or("none", |m| m.topic.as_str()))
+            format!("{}-{key}", metadata.map_or("none", |m| &*m.topic))
         },
         Produced::default().with_name("per-key"),
     );
