@@ -8,8 +8,14 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use rdkafka::producer::{
+    BaseRecord, DefaultProducerContext, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
+};
 use rdkafka::ClientConfig;
+use rdkafka::ClientContext;
 use streams_broker::{Broker, BrokerConfig};
 
 /// A broker running on a runtime of its own, so tests can use blocking clients.
@@ -78,6 +84,29 @@ pub fn producer(
     client_config(bootstrap, extra).create().expect("producer")
 }
 
+/// Records failed deliveries, so a test can insist that every record it
+/// produced was acknowledged rather than trusting a successful flush (which
+/// only means the queue is empty).
+#[derive(Default)]
+pub struct DeliveryCheck {
+    failed: AtomicUsize,
+    first_error: Mutex<Option<String>>,
+}
+
+impl ClientContext for DeliveryCheck {}
+
+impl ProducerContext for DeliveryCheck {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _opaque: ()) {
+        if let Err((error, _)) = result {
+            self.failed.fetch_add(1, Ordering::SeqCst);
+            let mut first = self.first_error.lock().expect("lock");
+            first.get_or_insert_with(|| error.to_string());
+        }
+    }
+}
+
 /// Produces `values` to one partition and waits until all are acknowledged.
 pub fn produce_all(
     bootstrap: &str,
@@ -86,7 +115,9 @@ pub fn produce_all(
     values: &[String],
     extra: &[(&str, &str)],
 ) {
-    let producer = producer(bootstrap, extra);
+    let producer: ThreadedProducer<DeliveryCheck> = client_config(bootstrap, extra)
+        .create_with_context(DeliveryCheck::default())
+        .expect("producer");
     for value in values {
         let mut record = BaseRecord::<str, str>::to(topic)
             .key(value.as_str())
@@ -117,6 +148,13 @@ pub fn produce_all(
     producer
         .flush(Duration::from_secs(30))
         .expect("all records acknowledged");
+    let check = producer.context();
+    assert_eq!(
+        check.failed.load(Ordering::SeqCst),
+        0,
+        "deliveries failed, first: {:?}",
+        check.first_error.lock().expect("lock")
+    );
 }
 
 pub fn consumer(bootstrap: &str, group: &str, extra: &[(&str, &str)]) -> BaseConsumer {
