@@ -2,24 +2,13 @@
 //! table of Kafka Streams' developer guide and `KStreamKStreamJoin`'s
 //! emission rule, co-partitioning, and `describe()` against Kafka's text.
 
+mod support;
+use support::{pair, Kind};
+
 use std::time::Duration;
 
 use streams_core::prelude::*;
 use streams_dsl::{JoinWindows, Joined, KStream, StreamJoined, StreamsBuilder};
-
-/// Which kind of join a test builds.
-#[derive(Clone, Copy)]
-enum Kind {
-    Inner,
-    Left,
-    Outer,
-}
-
-/// `[left, right]` as the developer guide writes joiner arguments.
-fn pair(left: Option<&String>, right: Option<&String>) -> String {
-    let show = |v: Option<&String>| v.map_or("null".to_owned(), Clone::clone);
-    format!("[{}, {}]", show(left), show(right))
-}
 
 fn join(
     kind: Kind,

@@ -1,6 +1,9 @@
 //! `KTable::suppress`: final results of windows and rate limiting per
 //! key, ported from Kafka Streams' `SuppressScenarioTest`.
 
+mod support;
+use support::{pipe, Result};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,21 +15,11 @@ use streams_dsl::{
     TimeWindows, WindowedSerde,
 };
 
-type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
-
 fn records(expected: &[(&str, i64, i64)]) -> Vec<TestRecord<String, Option<i64>>> {
     expected
         .iter()
         .map(|(k, v, ts)| TestRecord::new(k.to_string(), Some(*v), *ts))
         .collect()
-}
-
-fn pipe(driver: &TopologyTestDriver, records: &[(&str, &str, i64)]) -> Result {
-    let input = driver.create_input_topic("input", StringSerde, StringSerde);
-    for (k, v, ts) in records {
-        input.pipe_input_at(k.to_string(), v.to_string(), *ts)?;
-    }
-    Ok(())
 }
 
 fn output(

@@ -3,25 +3,14 @@
 //! old values for downstream aggregations, materialized results,
 //! co-partitioning, and `describe()` against Kafka's text.
 
+mod support;
+use support::{pair, Kind};
+
 use streams_core::prelude::*;
 use streams_core::serde::DefaultSerde;
 use streams_core::state::TimestampedKeyValueStore;
 use streams_core::test_driver::TestInputTopic;
 use streams_dsl::{KTable, Materialized, StreamsBuilder};
-
-/// Which kind of join a test builds.
-#[derive(Clone, Copy)]
-enum Kind {
-    Inner,
-    Left,
-    Outer,
-}
-
-/// `[left, right]` as the developer guide writes joiner arguments.
-fn pair(left: Option<&String>, right: Option<&String>) -> String {
-    let show = |v: Option<&String>| v.map_or("null".to_owned(), Clone::clone);
-    format!("[{}, {}]", show(left), show(right))
-}
 
 fn join(
     kind: Kind,

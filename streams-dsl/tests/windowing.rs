@@ -1,6 +1,9 @@
 //! Windowed aggregations: tumbling, hopping, sliding and session windows,
 //! with whole output sequences, late records and `describe()`.
 
+mod support;
+use support::{pipe, Result};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,8 +11,6 @@ use streams_core::prelude::*;
 use streams_dsl::{
     KStream, Materialized, SessionWindows, SlidingWindows, StreamsBuilder, TimeWindows,
 };
-
-type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
@@ -31,14 +32,6 @@ fn records<V: Clone>(expected: &[(&str, V, i64)]) -> Vec<TestRecord<String, V>> 
         .iter()
         .map(|(k, v, ts)| TestRecord::new(k.to_string(), v.clone(), *ts))
         .collect()
-}
-
-fn pipe(driver: &TopologyTestDriver, records: &[(&str, &str, i64)]) -> Result {
-    let input = driver.create_input_topic("input", StringSerde, StringSerde);
-    for (k, v, ts) in records {
-        input.pipe_input_at(k.to_string(), v.to_string(), *ts)?;
-    }
-    Ok(())
 }
 
 #[test]
