@@ -89,6 +89,21 @@ pub enum TopologyError {
         /// The global source or processor named as parent.
         parent: String,
     },
+    /// A windowed store would forget windows that can still change: its
+    /// retention is shorter than the window size (or session gap) plus the
+    /// grace period.
+    #[error(
+        "the retention period of store `{store}` ({retention_ms} ms) must be no smaller than \
+         its window size plus the grace period ({minimum_ms} ms)"
+    )]
+    RetentionTooShort {
+        /// The store.
+        store: String,
+        /// The retention asked for.
+        retention_ms: i64,
+        /// The window size (or session gap) plus the grace period.
+        minimum_ms: i64,
+    },
     /// The inputs of a join read topics with different partition counts,
     /// so equal keys would not meet in the same task.
     #[error("topics joined together are not co-partitioned: partition counts {partitions:?}")]

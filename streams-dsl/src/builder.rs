@@ -18,6 +18,9 @@ pub(crate) struct BuilderState {
     index: u64,
     /// Partition counts and the join inputs that must agree on them.
     copartitioning: Copartitioning,
+    /// The first invalid configuration met while building, reported by
+    /// `build` (operators return streams and tables, not results).
+    error: Option<TopologyError>,
 }
 
 /// A handle to the builder state that streams and tables carry.
@@ -52,6 +55,11 @@ impl Builder {
         f(&mut self.0.borrow_mut().topology);
     }
 
+    /// Records an invalid configuration; `build` fails with the first one.
+    pub(crate) fn fail(&self, error: TopologyError) {
+        self.0.borrow_mut().error.get_or_insert(error);
+    }
+
     /// Records what co-partitioning needs to know.
     pub(crate) fn copartitioning(&self, f: impl FnOnce(&mut Copartitioning)) {
         f(&mut self.0.borrow_mut().copartitioning);
@@ -59,6 +67,9 @@ impl Builder {
 
     fn build(&self) -> Result<Topology, TopologyError> {
         let mut state = self.0.borrow_mut();
+        if let Some(error) = state.error.take() {
+            return Err(error);
+        }
         let topology = state.topology.build()?;
         state.copartitioning.check(&topology.describe())?;
         Ok(topology)
@@ -105,6 +116,7 @@ impl StreamsBuilder {
                 topology: TopologyBuilder::new(),
                 index: 0,
                 copartitioning: Copartitioning::default(),
+                error: None,
             }))),
         }
     }

@@ -226,8 +226,7 @@ impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
             materialized.key.clone(),
             materialized.value.clone(),
             &materialized,
-        )
-        .with_caching(materialized.cache_max_bytes);
+        );
         let aggregates: Vec<&str> = aggregates.iter().map(String::as_str).collect();
         builder.with(|topology| {
             topology

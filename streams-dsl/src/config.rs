@@ -2,8 +2,10 @@
 //! `Grouped`, `Materialized`, `Named`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use streams_core::serde::{DefaultSerde, Serde, SharedSerde};
+use streams_core::state::StoreOptions;
 use streams_core::topology::{OffsetReset, TimestampExtractor};
 
 /// How a source reads: serdes, timestamps, offset reset, name.
@@ -127,14 +129,13 @@ impl<K: DefaultSerde, V: DefaultSerde> Default for Grouped<K, V> {
 }
 
 /// Where an operator's result is stored: name, serdes, backend, caching,
-/// logging.
+/// logging and (for windowed stores) retention.
 pub struct Materialized<K, V> {
     pub(crate) name: Option<String>,
     pub(crate) key: SharedSerde<K>,
     pub(crate) value: SharedSerde<V>,
-    pub(crate) in_memory: bool,
-    pub(crate) logging: bool,
-    pub(crate) cache_max_bytes: usize,
+    pub(crate) options: StoreOptions,
+    pub(crate) retention: Option<Duration>,
 }
 
 impl<K, V> Materialized<K, V> {
@@ -144,9 +145,8 @@ impl<K, V> Materialized<K, V> {
             name: None,
             key,
             value,
-            in_memory: false,
-            logging: true,
-            cache_max_bytes: 0,
+            options: StoreOptions::default(),
+            retention: None,
         }
     }
 
@@ -159,20 +159,40 @@ impl<K, V> Materialized<K, V> {
 
     /// Keeps the store in memory instead of RocksDB.
     pub fn in_memory(mut self) -> Self {
-        self.in_memory = true;
+        self.options = self.options.in_memory();
+        self
+    }
+
+    /// Writes a changelog (the default) created with `topic_configs` over
+    /// Kafka Streams' defaults for the store's kind: `cleanup.policy=compact`
+    /// for key-value stores; `compact,delete` with the store's retention
+    /// plus a day for windowed stores.
+    pub fn with_logging_enabled<C: Into<String>, D: Into<String>>(
+        mut self,
+        topic_configs: impl IntoIterator<Item = (C, D)>,
+    ) -> Self {
+        self.options = self.options.with_logging_enabled(topic_configs);
         self
     }
 
     /// Writes no changelog.
     pub fn with_logging_disabled(mut self) -> Self {
-        self.logging = false;
+        self.options = self.options.with_logging_disabled();
         self
     }
 
     /// Caches up to `max_bytes` of updates between commits, so repeated
     /// updates of a key emit only the last.
     pub fn with_caching(mut self, max_bytes: usize) -> Self {
-        self.cache_max_bytes = max_bytes;
+        self.options = self.options.with_caching(max_bytes);
+        self
+    }
+
+    /// How long a windowed store keeps windows, in stream time; it must be
+    /// at least the window size plus the grace period (the default), or
+    /// building the topology fails. Key-value stores ignore it.
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = Some(retention);
         self
     }
 }

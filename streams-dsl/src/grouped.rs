@@ -137,18 +137,12 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
         };
         let name = self.builder.new_name(prefix);
         let parent = self.aggregation_parent(&store);
-        let mut store_builder = Stores::timestamped_key_value_store_builder_with(
+        let store_builder = Stores::timestamped_key_value_store_builder_with(
             &store,
             materialized.key,
             materialized.value,
         )
-        .with_caching(materialized.cache_max_bytes);
-        if materialized.in_memory {
-            store_builder = store_builder.in_memory();
-        }
-        if !materialized.logging {
-            store_builder = store_builder.with_logging_disabled();
-        }
+        .with_options(materialized.options);
         let store_name = store.clone();
         self.builder.with(|topology| {
             topology

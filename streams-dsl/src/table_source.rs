@@ -22,22 +22,15 @@ use crate::processors::TableSource;
 use crate::table_node::{Materializer, TableKind, TableNode};
 
 /// The store a table node is materialized in, built from `materialized`'s
-/// options with these serdes. (Caching is not applied: table nodes emit
-/// every update.)
+/// options with these serdes.
 pub(crate) fn table_store<K: 'static, V: 'static, A, B>(
     name: &str,
     key: SharedSerde<K>,
     value: SharedSerde<V>,
     materialized: &Materialized<A, B>,
 ) -> TimestampedKeyValueStoreBuilder<K, V> {
-    let mut store = Stores::timestamped_key_value_store_builder_with(name, key, value);
-    if materialized.in_memory {
-        store = store.in_memory();
-    }
-    if !materialized.logging {
-        store = store.with_logging_disabled();
-    }
-    store
+    Stores::timestamped_key_value_store_builder_with(name, key, value)
+        .with_options(materialized.options.clone())
 }
 
 /// A materializer adding `table_store` to `node` when first needed.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use streams_core::processor::Processor;
 use streams_core::serde::{DefaultSerde, I64Serde, SharedSerde};
 use streams_core::state::{StoreBuilder, Stores, ValueAndTimestampSerde};
-use streams_core::Windowed;
+use streams_core::{TopologyError, Windowed};
 
 use crate::builder::Builder;
 use crate::config::{Grouped, Materialized};
@@ -178,6 +178,31 @@ fn duration(ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
+/// How long a windowed store keeps windows: `materialized`'s retention if
+/// given, else `minimum_ms` (as long as a window can still change). A
+/// retention below that minimum would lose windows that are still open, so
+/// it fails the build, as in Kafka Streams.
+fn store_retention<K, A>(
+    builder: &Builder,
+    store: &str,
+    minimum_ms: i64,
+    materialized: &Materialized<K, A>,
+) -> Duration {
+    let minimum = duration(minimum_ms);
+    match materialized.retention {
+        Some(retention) if retention < minimum => {
+            builder.fail(TopologyError::RetentionTooShort {
+                store: store.to_owned(),
+                retention_ms: i64::try_from(retention.as_millis()).unwrap_or(i64::MAX),
+                minimum_ms,
+            });
+            minimum
+        }
+        Some(retention) => retention,
+        None => minimum,
+    }
+}
+
 /// A grouped stream windowed by [`TimeWindows`] or [`SlidingWindows`]:
 /// aggregations produce one row per key and window.
 ///
@@ -272,21 +297,15 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
         let parent = self.grouped.aggregation_parent(&store);
         let windows = self.windows;
         let value_and_timestamp = Arc::new(ValueAndTimestampSerde::new(materialized.value.clone()));
-        let mut store_builder = Stores::window_store_builder_with(
+        let store_builder = Stores::window_store_builder_with(
             &store,
-            duration(windows.retention_ms()),
+            store_retention(builder, &store, windows.retention_ms(), &materialized),
             duration(windows.size_ms()),
             false,
             materialized.key.clone(),
             value_and_timestamp,
         )
-        .with_caching(materialized.cache_max_bytes);
-        if materialized.in_memory {
-            store_builder = store_builder.in_memory();
-        }
-        if !materialized.logging {
-            store_builder = store_builder.with_logging_disabled();
-        }
+        .with_options(materialized.options);
         let serdes: (SharedSerde<Windowed<K>>, SharedSerde<A>) = (
             Arc::new(WindowedSerde::time_windowed(
                 materialized.key,
@@ -463,19 +482,13 @@ impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
         let close_delay_ms = windows
             .inactivity_gap_ms()
             .saturating_add(windows.grace_ms());
-        let mut store_builder = Stores::session_store_builder_with(
+        let store_builder = Stores::session_store_builder_with(
             &store,
-            duration(close_delay_ms),
+            store_retention(builder, &store, close_delay_ms, &materialized),
             materialized.key.clone(),
             materialized.value.clone(),
         )
-        .with_caching(materialized.cache_max_bytes);
-        if materialized.in_memory {
-            store_builder = store_builder.in_memory();
-        }
-        if !materialized.logging {
-            store_builder = store_builder.with_logging_disabled();
-        }
+        .with_options(materialized.options);
         let serdes: (SharedSerde<Windowed<K>>, SharedSerde<A>) = (
             Arc::new(WindowedSerde::session_windowed(materialized.key)),
             materialized.value,

@@ -1,7 +1,7 @@
 //! Wall-clock time, behind a trait so tests can move it by hand.
 
 use std::cell::Cell;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A source of wall-clock time in milliseconds since the epoch.
 pub trait Clock {
@@ -17,9 +17,15 @@ impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+            .map(millis)
             .unwrap_or(0)
     }
+}
+
+/// A duration in whole milliseconds, the unit of Kafka timestamps;
+/// saturating, so `Duration::MAX` reads as "forever" rather than wrapping.
+pub(crate) fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// A clock that only moves when told to.

@@ -17,6 +17,7 @@ mod partition_group;
 mod punctuation;
 mod task;
 
+pub(crate) use clock::millis;
 pub use clock::{Clock, MockClock, SystemClock};
 pub(crate) use collector::ChangelogCollector;
 pub(crate) use graph::{take_record, Node, NodeContext, NodeId};

@@ -116,7 +116,7 @@ impl TaskState {
         interval: Duration,
         kind: PunctuationType,
     ) -> Result<PunctuatorId, StreamsError> {
-        let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+        let interval_ms = super::millis(interval);
         if interval_ms < 1 {
             return Err(StreamsError::InvalidInterval);
         }

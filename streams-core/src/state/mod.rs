@@ -37,7 +37,7 @@ pub use key_value::KeyValueStore;
 pub(crate) use registry::{ErasedStoreBuilder, StoreRegistry};
 pub use session::SessionStore;
 pub use stores::{
-    KeyValueStoreBuilder, SessionStoreBuilder, StoreBackend, Stores,
+    KeyValueStoreBuilder, SessionStoreBuilder, StoreBackend, StoreOptions, Stores,
     TimestampedKeyValueStoreBuilder, WindowStoreBuilder,
 };
 pub use timestamped::{TimestampedKeyValueStore, ValueAndTimestamp, ValueAndTimestampSerde};
@@ -61,8 +61,9 @@ pub trait StoreBuilder: Send + Sync + 'static {
     type Store: StoreHandle + Clone;
     /// The store's name, unique in its topology.
     fn name(&self) -> &str;
-    /// Whether the store writes a changelog topic.
-    fn logging_enabled(&self) -> bool;
+    /// How the store's changelog topic is configured, or `None` when the
+    /// store writes no changelog.
+    fn changelog(&self) -> Option<crate::topology::ChangelogConfig>;
     /// Builds the store of one task.
     fn build(&self, context: &StoreContext) -> Result<Self::Store, StreamsError>;
 }
@@ -96,7 +97,7 @@ impl StoreContext {
 
     /// The changelog topic of store `store`: `<application.id>-<store>-changelog`.
     pub fn changelog_topic(&self, store: &str) -> String {
-        format!("{}-{store}-changelog", self.application_id)
+        crate::topology::changelog_topic(&self.application_id, store)
     }
 
     /// The partition of the changelog this task writes.
@@ -163,8 +164,10 @@ impl TaskChangelogSink {
         match self.topic.get() {
             Some((store, topic)) if store == store_name => topic.clone(),
             _ => {
-                let topic: Arc<str> =
-                    Arc::from(format!("{}-{store_name}-changelog", self.application_id));
+                let topic: Arc<str> = Arc::from(crate::topology::changelog_topic(
+                    &self.application_id,
+                    store_name,
+                ));
                 // Only the first store's name is kept; any other is named anew.
                 let _ = self.topic.set((store_name.to_owned(), topic.clone()));
                 topic

@@ -5,6 +5,7 @@ use std::any::Any;
 use super::{StoreBuilder, StoreContext, StoreHandle};
 use crate::engine::NodeId;
 use crate::error::StreamsError;
+use crate::topology::ChangelogConfig;
 
 /// A store handle with its type erased, so one registry holds every kind.
 pub(crate) trait ErasedHandle {
@@ -28,15 +29,15 @@ impl<S: StoreHandle + Clone> ErasedHandle for S {
 /// A store builder with its type erased.
 pub(crate) trait ErasedStoreBuilder: Send + Sync {
     fn build_erased(&self, context: &StoreContext) -> Result<Box<dyn ErasedHandle>, StreamsError>;
-    fn logging_enabled(&self) -> bool;
+    fn changelog(&self) -> Option<ChangelogConfig>;
 }
 
 impl<B: StoreBuilder> ErasedStoreBuilder for B {
     fn build_erased(&self, context: &StoreContext) -> Result<Box<dyn ErasedHandle>, StreamsError> {
         Ok(Box::new(self.build(context)?))
     }
-    fn logging_enabled(&self) -> bool {
-        StoreBuilder::logging_enabled(self)
+    fn changelog(&self) -> Option<ChangelogConfig> {
+        StoreBuilder::changelog(self)
     }
 }
 

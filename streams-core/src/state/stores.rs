@@ -5,6 +5,7 @@
 //! store; each builder only adds its kind's parameters and wraps the
 //! result in its typed handle.
 
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::time::Duration;
 
@@ -14,8 +15,10 @@ use super::{
     KeyValueStore, SessionStore, StoreBuilder, StoreContext, ValueAndTimestamp,
     ValueAndTimestampSerde, WindowStore,
 };
+use crate::engine::millis;
 use crate::error::StreamsError;
 use crate::serde::{DefaultSerde, SharedSerde};
+use crate::topology::ChangelogConfig;
 
 /// Where a store keeps its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,17 +136,27 @@ impl Stores {
     }
 }
 
-/// Durations in whole milliseconds, saturating as the engine does for
-/// punctuation intervals.
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// Backend, logging and caching: the options every builder shares.
-#[derive(Debug, Clone, Copy)]
-struct StoreOptions {
+/// Backend, logging and caching: the options every store builder shares,
+/// and that the DSL's `Materialized` carries to the stores it creates.
+///
+/// The default is a RocksDB store, logged with its kind's changelog
+/// configs and no overrides, uncached.
+///
+/// ```
+/// use streams_core::state::{StoreBackend, StoreOptions};
+///
+/// let options = StoreOptions::default()
+///     .in_memory()
+///     .with_logging_enabled([("min.insync.replicas", "2")])
+///     .with_caching(1 << 20);
+/// assert_eq!(options.backend(), StoreBackend::InMemory);
+/// assert_eq!(options.logging()["min.insync.replicas"], "2");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
     backend: StoreBackend,
-    logging: bool,
+    /// The changelog's topic-config overrides; `None` when logging is off.
+    logging: Option<BTreeMap<String, String>>,
     cache_max_bytes: usize,
 }
 
@@ -151,13 +164,82 @@ impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             backend: StoreBackend::RocksDb,
-            logging: true,
+            logging: Some(BTreeMap::new()),
             cache_max_bytes: 0,
         }
     }
 }
 
 impl StoreOptions {
+    /// Keeps the store in memory.
+    pub fn in_memory(mut self) -> Self {
+        self.backend = StoreBackend::InMemory;
+        self
+    }
+
+    /// Keeps the store in RocksDB (the default).
+    pub fn persistent(mut self) -> Self {
+        self.backend = StoreBackend::RocksDb;
+        self
+    }
+
+    /// Writes a changelog (the default), created with `topic_configs` over
+    /// the defaults of the store's kind (see
+    /// [`ChangelogConfig`](crate::topology::ChangelogConfig)).
+    pub fn with_logging_enabled<K: Into<String>, V: Into<String>>(
+        mut self,
+        topic_configs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.logging = Some(
+            topic_configs
+                .into_iter()
+                .map(|(key, value)| (key.into(), value.into()))
+                .collect(),
+        );
+        self
+    }
+
+    /// Writes no changelog.
+    pub fn with_logging_disabled(mut self) -> Self {
+        self.logging = None;
+        self
+    }
+
+    /// Caches up to `max_bytes` of writes between commits (0 disables).
+    /// Only key-value stores have a cache layer so far: a window or
+    /// session store with caching fails to build with
+    /// [`StreamsError::Store`].
+    pub fn with_caching(mut self, max_bytes: usize) -> Self {
+        self.cache_max_bytes = max_bytes;
+        self
+    }
+
+    /// Where the store keeps its data.
+    pub fn backend(&self) -> StoreBackend {
+        self.backend
+    }
+
+    /// Whether the store writes a changelog.
+    pub fn logging_enabled(&self) -> bool {
+        self.logging.is_some()
+    }
+
+    /// The changelog's topic-config overrides (empty when logging is off).
+    pub fn logging(&self) -> &BTreeMap<String, String> {
+        static NONE: BTreeMap<String, String> = BTreeMap::new();
+        self.logging.as_ref().unwrap_or(&NONE)
+    }
+
+    /// The changelog of a store whose entries expire after `retention`
+    /// (`None` for key-value stores), if it logs.
+    fn changelog(&self, retention: Option<Duration>) -> Option<ChangelogConfig> {
+        let overrides = self.logging.clone()?;
+        Some(match retention {
+            None => ChangelogConfig::compacted(overrides),
+            Some(retention) => ChangelogConfig::windowed(retention, overrides),
+        })
+    }
+
     /// Applies the options to `spec` for a task with `context`.
     fn apply(
         &self,
@@ -170,7 +252,7 @@ impl StoreOptions {
             // persistent store lives in memory; it behaves the same.
             _ => BackendKind::InMemory,
         };
-        let spec = spec.backend(backend).logging(self.logging);
+        let spec = spec.backend(backend).logging(self.logging_enabled());
         // A cache layer only when asked for: a 0-byte cache would write
         // through at once, an extra layer for nothing. The byte-level window
         // and session stores have none, and their builder says so.
@@ -237,35 +319,47 @@ impl<K, V> BuilderCore<K, V> {
     }
 }
 
-/// The backend, logging and caching setters, defined once for every
-/// builder (each holds its options in `core.options`).
+/// The [`StoreOptions`] setters on every builder (each holds its options
+/// in `core.options`).
 macro_rules! store_option_setters {
     ($builder:ident) => {
         impl<K, V> $builder<K, V> {
-            /// Keeps the store in memory.
-            pub fn in_memory(mut self) -> Self {
-                self.core.options.backend = StoreBackend::InMemory;
+            /// Replaces all of the store's options.
+            pub fn with_options(mut self, options: StoreOptions) -> Self {
+                self.core.options = options;
                 self
             }
 
-            /// Keeps the store in RocksDB (the default).
-            pub fn persistent(mut self) -> Self {
-                self.core.options.backend = StoreBackend::RocksDb;
-                self
+            /// See [`StoreOptions::in_memory`].
+            pub fn in_memory(self) -> Self {
+                self.map_options(StoreOptions::in_memory)
             }
 
-            /// Writes no changelog.
-            pub fn with_logging_disabled(mut self) -> Self {
-                self.core.options.logging = false;
-                self
+            /// See [`StoreOptions::persistent`].
+            pub fn persistent(self) -> Self {
+                self.map_options(StoreOptions::persistent)
             }
 
-            /// Caches up to `max_bytes` of writes between commits (0
-            /// disables). Only key-value stores have a cache layer so far:
-            /// a window or session store with caching fails to build with
-            /// [`StreamsError::Store`].
-            pub fn with_caching(mut self, max_bytes: usize) -> Self {
-                self.core.options.cache_max_bytes = max_bytes;
+            /// See [`StoreOptions::with_logging_enabled`].
+            pub fn with_logging_enabled<C: Into<String>, D: Into<String>>(
+                self,
+                topic_configs: impl IntoIterator<Item = (C, D)>,
+            ) -> Self {
+                self.map_options(|options| options.with_logging_enabled(topic_configs))
+            }
+
+            /// See [`StoreOptions::with_logging_disabled`].
+            pub fn with_logging_disabled(self) -> Self {
+                self.map_options(StoreOptions::with_logging_disabled)
+            }
+
+            /// See [`StoreOptions::with_caching`].
+            pub fn with_caching(self, max_bytes: usize) -> Self {
+                self.map_options(|options| options.with_caching(max_bytes))
+            }
+
+            fn map_options(mut self, f: impl FnOnce(StoreOptions) -> StoreOptions) -> Self {
+                self.core.options = f(std::mem::take(&mut self.core.options));
                 self
             }
         }
@@ -305,8 +399,8 @@ impl<K: 'static, V: 'static> StoreBuilder for KeyValueStoreBuilder<K, V> {
         &self.core.name
     }
 
-    fn logging_enabled(&self) -> bool {
-        self.core.options.logging
+    fn changelog(&self) -> Option<ChangelogConfig> {
+        self.core.options.changelog(None)
     }
 
     fn build(&self, context: &StoreContext) -> Result<KeyValueStore<K, V>, StreamsError> {
@@ -331,8 +425,8 @@ impl<K: 'static, V: 'static> StoreBuilder for WindowStoreBuilder<K, V> {
         &self.core.name
     }
 
-    fn logging_enabled(&self) -> bool {
-        self.core.options.logging
+    fn changelog(&self) -> Option<ChangelogConfig> {
+        self.core.options.changelog(Some(self.retention))
     }
 
     fn build(&self, context: &StoreContext) -> Result<WindowStore<K, V>, StreamsError> {
@@ -364,8 +458,8 @@ impl<K: 'static, V: 'static> StoreBuilder for SessionStoreBuilder<K, V> {
         &self.core.name
     }
 
-    fn logging_enabled(&self) -> bool {
-        self.core.options.logging
+    fn changelog(&self) -> Option<ChangelogConfig> {
+        self.core.options.changelog(Some(self.retention))
     }
 
     fn build(&self, context: &StoreContext) -> Result<SessionStore<K, V>, StreamsError> {
@@ -417,15 +511,21 @@ mod tests {
             false,
         );
         let session = Stores::session_store_builder::<String, i64>("s", Duration::from_secs(60));
-        for (name, logged) in [
-            (kv.name(), kv.logging_enabled()),
-            (window.name(), window.logging_enabled()),
-            (session.name(), session.logging_enabled()),
-        ] {
-            assert!(logged, "{name}");
-        }
+        assert_eq!(
+            kv.changelog(),
+            Some(ChangelogConfig::compacted::<&str, &str>([]))
+        );
+        let retention = Duration::from_secs(60);
+        let windowed = Some(ChangelogConfig::windowed::<&str, &str>(retention, []));
+        assert_eq!(window.changelog(), windowed);
+        assert_eq!(session.changelog(), windowed);
+        let kv = kv.with_logging_enabled([("segment.ms", "1000")]);
+        assert_eq!(
+            kv.changelog(),
+            Some(ChangelogConfig::compacted([("segment.ms", "1000")]))
+        );
         let window = window.in_memory().with_logging_disabled();
-        assert!(!window.logging_enabled());
+        assert_eq!(window.changelog(), None);
         assert_eq!(window.core.options.backend, StoreBackend::InMemory);
         let session = session.in_memory().persistent().with_caching(0);
         assert_eq!(session.core.options.backend, StoreBackend::RocksDb);

@@ -230,9 +230,7 @@ impl TopologyTestDriver {
     /// commits, and processes whatever became processable.
     pub fn advance_wall_clock_time(&self, by: Duration) -> Result<(), StreamsError> {
         let mut driver = self.driver.borrow_mut();
-        driver
-            .clock
-            .advance(i64::try_from(by.as_millis()).unwrap_or(i64::MAX));
+        driver.clock.advance(crate::engine::millis(by));
         driver.task.maybe_punctuate_wall_clock_time()?;
         driver.task.commit()?;
         driver.run()

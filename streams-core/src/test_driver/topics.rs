@@ -6,6 +6,7 @@ use std::hash::Hash;
 use std::time::Duration;
 
 use super::DriverHandle;
+use crate::engine::millis;
 use crate::error::StreamsError;
 use crate::record::{Headers, ProducerRecord};
 use crate::serde::{Deserializer, Serializer};
@@ -43,10 +44,6 @@ pub struct TestInputTopic<K, V> {
     value: Box<dyn Serializer<V>>,
     current_ms: Cell<i64>,
     auto_advance_ms: i64,
-}
-
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 impl<K, V> TestInputTopic<K, V> {

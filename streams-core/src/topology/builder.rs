@@ -6,6 +6,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::describe::{self, TopologyDescription};
+use super::internal_topics::{changelog_topic, InternalTopic, InternalTopicKind};
 use super::nodes::ProcessorNode;
 use super::sink::{SinkNode, SinkOptions, SinkTopic};
 use super::source::{OffsetReset, SourceNode, SourceOptions, TimestampExtractor};
@@ -301,7 +302,7 @@ impl TopologyBuilder {
         P: Processor<K, V, KOut, VOut>,
     {
         let name = store.name().to_owned();
-        if store.logging_enabled() {
+        if store.changelog().is_some() {
             return self.fail(TopologyError::GlobalStoreLogging(name));
         }
         self.add_source(source, &[topic], options)
@@ -601,6 +602,27 @@ impl Topology {
         &self.internal_topics
     }
 
+    /// Every topic the application `application_id` creates for itself:
+    /// the repartition topics, then the changelogs of the stores that log
+    /// (in the order the stores were added), each with what decides its
+    /// topic configs.
+    pub fn internal_topic_configs(&self, application_id: &str) -> Vec<InternalTopic> {
+        let repartition = self.internal_topics.iter().map(|topic| {
+            InternalTopic::new(
+                format!("{application_id}-{topic}"),
+                InternalTopicKind::Repartition,
+            )
+        });
+        let changelogs = self.stores.iter().filter_map(|store| {
+            let config = store.builder.changelog()?;
+            Some(InternalTopic::new(
+                changelog_topic(application_id, &store.name),
+                InternalTopicKind::Changelog(config),
+            ))
+        });
+        repartition.chain(changelogs).collect()
+    }
+
     /// Where the source reading `topic` starts without a committed offset,
     /// if it chose.
     pub fn offset_reset(&self, topic: &str) -> Option<OffsetReset> {
@@ -618,8 +640,8 @@ impl Topology {
     pub fn changelog_topics(&self, application_id: &str) -> Vec<String> {
         self.stores
             .iter()
-            .filter(|store| store.builder.logging_enabled())
-            .map(|store| format!("{application_id}-{}-changelog", store.name))
+            .filter(|store| store.builder.changelog().is_some())
+            .map(|store| changelog_topic(application_id, &store.name))
             .collect()
     }
 

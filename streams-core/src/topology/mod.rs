@@ -8,6 +8,7 @@
 
 mod builder;
 mod describe;
+mod internal_topics;
 mod nodes;
 mod sink;
 mod source;
@@ -16,6 +17,9 @@ pub use builder::{Topology, TopologyBuilder};
 pub use describe::{
     NodeDescription, NodeDescriptionKind, SinkTarget, SubtopologyDescription, TopologyDescription,
 };
+pub use internal_topics::{
+    ChangelogConfig, InternalTopic, InternalTopicKind, DEFAULT_ADDITIONAL_CHANGELOG_RETENTION,
+};
 pub use sink::{SinkOptions, SinkTopic, StreamPartitioner, TopicNameExtractor};
 pub use source::{
     DeserializationHandler, FailOnInvalidTimestamp, LogAndSkipOnInvalidTimestamp, OffsetReset,
@@ -23,3 +27,4 @@ pub use source::{
 };
 
 pub(crate) use builder::{NodeKind, TopicNames};
+pub(crate) use internal_topics::changelog_topic;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use streams_core::serde::{DefaultSerde, Serde, SharedSerde};
+use streams_core::state::StoreOptions;
 
 /// How a stream-stream join stores and names things: the serdes of the
 /// key and of both value types (for its window stores and any repartition
@@ -23,8 +24,8 @@ pub struct StreamJoined<K, V1, V2> {
     pub(crate) other_value: SharedSerde<V2>,
     pub(crate) name: Option<String>,
     pub(crate) store_name: Option<String>,
-    pub(crate) logging: bool,
-    pub(crate) in_memory: bool,
+    /// The options of the join's window stores (never cached).
+    pub(crate) options: StoreOptions,
 }
 
 impl<K, V1, V2> StreamJoined<K, V1, V2> {
@@ -37,8 +38,7 @@ impl<K, V1, V2> StreamJoined<K, V1, V2> {
             other_value,
             name: None,
             store_name: None,
-            logging: true,
-            in_memory: false,
+            options: StoreOptions::default(),
         }
     }
 
@@ -63,16 +63,26 @@ impl<K, V1, V2> StreamJoined<K, V1, V2> {
         self
     }
 
+    /// Writes changelogs for the join's stores (the default), created with
+    /// `topic_configs` over the window-store changelog defaults.
+    pub fn with_logging_enabled<C: Into<String>, D: Into<String>>(
+        mut self,
+        topic_configs: impl IntoIterator<Item = (C, D)>,
+    ) -> Self {
+        self.options = self.options.with_logging_enabled(topic_configs);
+        self
+    }
+
     /// Writes no changelogs for the join's stores.
     pub fn with_logging_disabled(mut self) -> Self {
-        self.logging = false;
+        self.options = self.options.with_logging_disabled();
         self
     }
 
     /// Keeps the join's stores in memory instead of RocksDB (Kafka Streams
     /// does this with in-memory store suppliers).
     pub fn in_memory(mut self) -> Self {
-        self.in_memory = true;
+        self.options = self.options.in_memory();
         self
     }
 }

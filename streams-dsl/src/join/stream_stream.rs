@@ -46,24 +46,15 @@ fn join_window_store<K, V1, V2, V>(
     joined: &StreamJoined<K, V1, V2>,
     value: SharedSerde<V>,
 ) -> WindowStoreBuilder<K, V> {
-    let builder = Stores::window_store_builder_with(
+    Stores::window_store_builder_with(
         name,
         duration(windows.retention_ms()),
         duration(windows.size_ms()),
         true,
         joined.key.clone(),
         value,
-    );
-    let builder = if joined.in_memory {
-        builder.in_memory()
-    } else {
-        builder
-    };
-    if joined.logging {
-        builder
-    } else {
-        builder.with_logging_disabled()
-    }
+    )
+    .with_options(joined.options.clone())
 }
 
 impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
@@ -359,18 +350,13 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
                 .add_state_store(this_store_builder, &[&this_windowed, &other_join])
                 .add_state_store(other_store_builder, &[&other_windowed, &this_join]);
             if let Some(outer_store) = &outer_store {
-                let mut store = outer_store_builder(
+                let store = outer_store_builder(
                     outer_store,
                     joined.key.clone(),
                     joined.value.clone(),
                     joined.other_value.clone(),
-                );
-                if joined.in_memory {
-                    store = store.in_memory();
-                }
-                if !joined.logging {
-                    store = store.with_logging_disabled();
-                }
+                )
+                .with_options(joined.options.clone());
                 topology.add_state_store(store, &[&this_join, &other_join]);
             }
         });
