@@ -69,6 +69,7 @@ impl<K: Clone + 'static, V: Clone + 'static, A: Clone + 'static> CogroupInput<K,
                     store_name: store_name.clone(),
                     aggregator: aggregator.clone(),
                     store: None,
+                    cache: None,
                 },
                 &[parent],
             );

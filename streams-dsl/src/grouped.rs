@@ -152,6 +152,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
                         store_name: store_name.clone(),
                         aggregator: aggregator.clone(),
                         store: None,
+                        cache: None,
                     },
                     &[&parent],
                 )

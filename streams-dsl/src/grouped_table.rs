@@ -227,6 +227,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
                         view: view.clone(),
                         store: None,
                         send_old_values: false,
+                        cache: None,
                     },
                     &[&source],
                 )

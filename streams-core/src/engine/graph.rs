@@ -32,6 +32,9 @@ pub(crate) trait Node {
     ) -> Result<(), StreamsError> {
         Ok(())
     }
+    fn flush(&mut self, _ctx: NodeContext<'_>) -> Result<(), StreamsError> {
+        Ok(())
+    }
     fn close(&mut self, _ctx: NodeContext<'_>) -> Result<(), StreamsError> {
         Ok(())
     }
@@ -122,6 +125,14 @@ impl Graph {
             punctuator,
             timestamp,
         )
+    }
+
+    pub(crate) fn flush(&self, task: &mut TaskState, node: NodeId) -> Result<(), StreamsError> {
+        self.body(node)?.flush(NodeContext {
+            task,
+            graph: self,
+            node,
+        })
     }
 
     pub(crate) fn close(&self, task: &mut TaskState, node: NodeId) -> Result<(), StreamsError> {

@@ -401,10 +401,11 @@ impl StreamTask {
         self.state.commit_requested
     }
 
-    /// Flushes the stores (and their caches, which may emit records) and
-    /// returns the next offset to consume for every partition processed.
+    /// Lets every processor forward what it held back (cached updates), in
+    /// topology order, then flushes the stores, and returns the next offset
+    /// to consume for every partition processed.
     pub fn commit(&mut self) -> Result<BTreeMap<TopicPartition, i64>, StreamsError> {
-        self.state.stores.flush_all()?;
+        self.flush()?;
         self.state.commit_requested = false;
         self.state.metrics.commits += 1;
         Ok(self.queues.committable_offsets())
@@ -428,16 +429,27 @@ impl StreamTask {
         self.state.stores.lookup(name)
     }
 
-    /// Closes every node, then flushes and closes the stores.
+    /// Forwards held-back updates and flushes the stores, closes every
+    /// node, then closes the stores.
     pub fn close(&mut self) -> Result<(), StreamsError> {
         if self.closed {
             return Ok(());
         }
         self.closed = true;
+        self.flush()?;
         for node in 0..self.graph.len() {
             self.graph.close(&mut self.state, node)?;
         }
-        self.state.stores.flush_all()?;
         self.state.stores.close_all()
+    }
+
+    /// Every node's flush hook in the order the nodes were added (parents
+    /// first, in any topology the DSL builds), so updates a cache releases
+    /// reach the caches below it before those flush; then the stores.
+    fn flush(&mut self) -> Result<(), StreamsError> {
+        for node in 0..self.graph.len() {
+            self.graph.flush(&mut self.state, node)?;
+        }
+        self.state.stores.flush_all()
     }
 }

@@ -44,6 +44,16 @@ pub trait Processor<KIn, VIn, KOut = (), VOut = ()>: 'static {
         Ok(())
     }
 
+    /// Called at every commit (and before the task closes), in topology
+    /// order, before the task's stores are flushed. A processor that holds
+    /// updates back - one whose store caches them, see
+    /// [`KeyValueStore::cache_flushes`](crate::state::KeyValueStore::cache_flushes) -
+    /// forwards them here, so they reach its children, and any cache there,
+    /// within the same commit.
+    fn flush(&mut self, _ctx: &mut ProcessorContext<'_, KOut, VOut>) -> Result<(), StreamsError> {
+        Ok(())
+    }
+
     /// Called once when the task closes.
     fn close(&mut self, _ctx: &mut ProcessorContext<'_, KOut, VOut>) -> Result<(), StreamsError> {
         Ok(())

@@ -33,7 +33,7 @@ use state_stores::{
 };
 
 pub use crate::window::{Window, Windowed};
-pub use key_value::KeyValueStore;
+pub use key_value::{CacheFlushes, FlushedEntry, KeyValueStore};
 pub(crate) use registry::{ErasedStoreBuilder, StoreRegistry};
 pub use session::SessionStore;
 pub use stores::{

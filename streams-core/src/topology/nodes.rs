@@ -43,6 +43,10 @@ where
             .punctuate(&mut ProcessorContext::new(ctx), punctuator, timestamp)
     }
 
+    fn flush(&mut self, ctx: NodeContext<'_>) -> Result<(), StreamsError> {
+        self.processor.flush(&mut ProcessorContext::new(ctx))
+    }
+
     fn close(&mut self, ctx: NodeContext<'_>) -> Result<(), StreamsError> {
         self.processor.close(&mut ProcessorContext::new(ctx))
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use streams_core::prelude::*;
 use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
 
+use super::TableCache;
 use crate::ktable::Change;
 
 /// Makes the aggregate of a key's first record.
@@ -66,11 +67,14 @@ impl<K, V, A> Clone for Aggregator<K, V, A> {
 }
 
 /// Folds each record into its key's aggregate in the store and forwards the
-/// change, stamped with the largest timestamp that contributed to it.
+/// change, stamped with the largest timestamp that contributed to it. With
+/// a cached store the change is forwarded when it leaves the cache instead,
+/// collapsed with the key's other updates since the last commit.
 pub(crate) struct Aggregate<K, V, A> {
     pub(crate) store_name: String,
     pub(crate) aggregator: Aggregator<K, V, A>,
     pub(crate) store: Option<TimestampedKeyValueStore<K, A>>,
+    pub(crate) cache: Option<TableCache<K, A>>,
 }
 
 impl<K, V, A> Processor<K, V, K, Change<A>> for Aggregate<K, V, A>
@@ -80,8 +84,17 @@ where
     A: Clone + 'static,
 {
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<A>>) -> Result<(), StreamsError> {
-        self.store = Some(ctx.state_store(&self.store_name)?);
+        let store: TimestampedKeyValueStore<K, A> = ctx.state_store(&self.store_name)?;
+        self.cache = TableCache::of(&store, true)?;
+        self.store = Some(store);
         Ok(())
+    }
+
+    fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<A>>) -> Result<(), StreamsError> {
+        match &self.cache {
+            Some(cache) => cache.flush(ctx),
+            None => Ok(()),
+        }
     }
 
     fn process(
@@ -112,6 +125,10 @@ where
                 timestamp,
             },
         )?;
+        if let Some(cache) = &self.cache {
+            // Only what an eviction pushed out goes downstream now.
+            return cache.forward_evicted(ctx);
+        }
         ctx.forward(Record {
             key: record.key,
             value: Change {

@@ -9,6 +9,7 @@ mod stateless;
 mod stream_time;
 mod suppress;
 mod table;
+mod table_cache;
 mod window_aggregate;
 
 pub(crate) use aggregate::{Aggregate, Aggregator};
@@ -21,4 +22,5 @@ pub(crate) use suppress::{supplier as suppress_supplier, RecordSizer};
 pub(crate) use table::{
     RepartitionMap, RowMapper, TableAggregate, TableAggregator, TableSource, TableValues,
 };
+pub(crate) use table_cache::TableCache;
 pub(crate) use window_aggregate::WindowAggregate;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use streams_core::prelude::*;
 use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
 
+use super::TableCache;
 use crate::ktable::Change;
 use crate::table_node::NodeView;
 
@@ -313,6 +314,7 @@ pub(crate) struct TableAggregate<K, V, A> {
     pub(crate) view: NodeView,
     pub(crate) store: Option<TimestampedKeyValueStore<K, A>>,
     pub(crate) send_old_values: bool,
+    pub(crate) cache: Option<TableCache<K, A>>,
 }
 
 impl<K, V, A> Processor<K, Change<V>, K, Change<A>> for TableAggregate<K, V, A>
@@ -324,7 +326,17 @@ where
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<A>>) -> Result<(), StreamsError> {
         self.store = open_store(&self.view, ctx)?;
         self.send_old_values = self.view.send_old_values();
+        if let Some(store) = &self.store {
+            self.cache = TableCache::of(store, self.send_old_values)?;
+        }
         Ok(())
+    }
+
+    fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<A>>) -> Result<(), StreamsError> {
+        match &self.cache {
+            Some(cache) => cache.flush(ctx),
+            None => Ok(()),
+        }
     }
 
     fn process(
@@ -356,6 +368,10 @@ where
             (None, intermediate) => intermediate,
         };
         write(store, &key, &new_aggregate, timestamp)?;
+        if let Some(cache) = &self.cache {
+            // Only what an eviction pushed out goes downstream now.
+            return cache.forward_evicted(ctx);
+        }
         ctx.forward(Record {
             key,
             value: Change {

@@ -1,0 +1,231 @@
+//! Cached aggregations forward an update when it leaves the cache, as
+//! Kafka Streams does: at a commit each key's updates since the previous
+//! commit collapse into one, in the order the keys were first updated; an
+//! eviction forwards at once. The test driver commits after every record,
+//! so there caching changes nothing - as in Kafka's test driver.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use streams_core::engine::{MockClock, StreamTask, TaskConfig};
+use streams_core::prelude::*;
+use streams_core::record::{ConsumerRecord, ProducerRecord};
+use streams_dsl::{Materialized, StreamsBuilder};
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn counting(materialized: Materialized<String, i64>) -> Result<Topology> {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("words")
+        .group_by_key()
+        .count_with(materialized)
+        .to_stream()
+        .to("counts");
+    Ok(builder.build()?)
+}
+
+/// A task of `topology`, fed records one by one and committed on demand;
+/// what it writes to its own (repartition) topics is read back, as the
+/// runtime would.
+struct Harness {
+    task: StreamTask,
+    offset: i64,
+}
+
+impl Harness {
+    fn new(topology: &Topology) -> Result<Self> {
+        let config = TaskConfig::new("app", Rc::new(MockClock::new(0)));
+        Ok(Self {
+            task: StreamTask::new(topology, config)?,
+            offset: 0,
+        })
+    }
+
+    /// Processes one word and returns the counts it emitted at once.
+    fn pipe(&mut self, word: &str, timestamp: i64) -> Result<Vec<(String, i64, i64)>> {
+        self.pipe_to("words", word, word, timestamp)
+    }
+
+    /// Processes one record of `topic` and returns the counts it emitted.
+    fn pipe_to(
+        &mut self,
+        topic: &str,
+        key: &str,
+        value: &str,
+        timestamp: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        self.add(
+            Arc::from(topic),
+            Some(key.as_bytes().to_vec()),
+            Some(value.as_bytes().to_vec()),
+            timestamp,
+        )?;
+        self.counts()
+    }
+
+    fn add(
+        &mut self,
+        topic: Arc<str>,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: i64,
+    ) -> Result {
+        self.task.add_records([ConsumerRecord {
+            topic,
+            partition: 0,
+            offset: self.offset,
+            timestamp,
+            key,
+            value,
+            headers: Headers::new(),
+        }])?;
+        self.offset += 1;
+        while self.task.process()? {}
+        Ok(())
+    }
+
+    /// Commits and returns the counts the commit emitted.
+    fn commit(&mut self) -> Result<Vec<(String, i64, i64)>> {
+        self.task.commit()?;
+        self.counts()
+    }
+
+    /// The records written to "counts".
+    fn counts(&mut self) -> Result<Vec<(String, i64, i64)>> {
+        self.output()?
+            .into_iter()
+            .filter(|record| &*record.topic == "counts")
+            .map(decode)
+            .collect()
+    }
+
+    /// What the task wrote to other topics than its own, after reading
+    /// back every record written to its own (until none is left).
+    fn output(&mut self) -> Result<Vec<ProducerRecord>> {
+        let mut written = Vec::new();
+        loop {
+            let output = self.task.take_output();
+            if output.is_empty() {
+                return Ok(written);
+            }
+            for record in output {
+                if self.task.reads(&record.topic) {
+                    self.add(record.topic, record.key, record.value, record.timestamp)?;
+                } else {
+                    written.push(record);
+                }
+            }
+        }
+    }
+}
+
+fn decode(record: ProducerRecord) -> Result<(String, i64, i64)> {
+    let key = String::from_utf8(record.key.unwrap_or_default())?;
+    let value = I64Serde.deserialize("counts", record.value.as_deref())?;
+    Ok((key, value, record.timestamp))
+}
+
+fn row(key: &str, count: i64, timestamp: i64) -> (String, i64, i64) {
+    (key.to_owned(), count, timestamp)
+}
+
+#[test]
+fn a_commit_emits_each_updated_key_once_in_first_update_order() -> Result {
+    let mut task = Harness::new(&counting(
+        Materialized::named("counts").with_caching(1 << 20),
+    )?)?;
+    for (word, ts) in [("b", 1), ("a", 2), ("b", 3), ("b", 4), ("a", 5)] {
+        assert_eq!(
+            task.pipe(word, ts)?,
+            [],
+            "nothing leaves the cache before a commit"
+        );
+    }
+    assert_eq!(task.commit()?, [row("b", 3, 4), row("a", 2, 5)]);
+    assert_eq!(task.commit()?, [], "an empty cache emits nothing");
+    task.pipe("a", 6)?;
+    assert_eq!(task.commit()?, [row("a", 3, 6)]);
+    Ok(())
+}
+
+#[test]
+fn a_cached_table_aggregation_emits_the_net_change_per_commit() -> Result {
+    let builder = StreamsBuilder::new();
+    builder
+        .table::<String, String>("users")
+        .group_by(|user, region| (region.clone(), user.clone()))
+        .count_with(Materialized::named("per-region").with_caching(1 << 20))
+        .to_stream()
+        .to("counts");
+    let mut task = Harness::new(&builder.build()?)?;
+    for (user, region, ts) in [("alice", "A", 1), ("bob", "A", 2), ("alice", "B", 3)] {
+        assert_eq!(task.pipe_to("users", user, region, ts)?, []);
+    }
+    // Uncached, A would go 1, 2, 1 and B 1; cached, each region's count
+    // leaves once, at its latest value and timestamp.
+    assert_eq!(task.commit()?, [row("A", 1, 3), row("B", 1, 3)]);
+    task.pipe_to("users", "bob", "B", 4)?;
+    assert_eq!(task.commit()?, [row("A", 0, 4), row("B", 2, 4)]);
+    Ok(())
+}
+
+/// Without a cache, or with one too small for a single entry (every write
+/// is evicted at once), each update is emitted as it happens.
+#[test]
+fn without_a_usable_cache_every_update_is_emitted_at_once() -> Result {
+    for materialized in [
+        Materialized::named("counts"),
+        Materialized::named("counts").with_caching(1),
+    ] {
+        let mut task = Harness::new(&counting(materialized)?)?;
+        assert_eq!(task.pipe("b", 1)?, [row("b", 1, 1)]);
+        assert_eq!(task.pipe("b", 3)?, [row("b", 2, 3)]);
+        assert_eq!(task.commit()?, []);
+    }
+    Ok(())
+}
+
+#[test]
+fn the_changelog_sees_only_the_collapsed_writes() -> Result {
+    let mut task = Harness::new(&counting(
+        Materialized::named("counts").with_caching(1 << 20),
+    )?)?;
+    for ts in [1, 2, 3] {
+        task.pipe("a", ts)?;
+    }
+    task.task.commit()?;
+    let changelog: Vec<i64> = task
+        .output()?
+        .into_iter()
+        .filter(|record| &*record.topic == "app-counts-changelog")
+        .map(|record| record.timestamp)
+        .collect();
+    assert_eq!(changelog, [3]);
+    Ok(())
+}
+
+#[test]
+fn the_test_driver_commits_per_record_so_caching_changes_nothing() -> Result {
+    let outputs =
+        |materialized: Materialized<String, i64>| -> Result<Vec<TestRecord<String, i64>>> {
+            let driver = TopologyTestDriver::new(&counting(materialized)?)?;
+            let input = driver.create_input_topic("words", StringSerde, StringSerde);
+            for (word, ts) in [("b", 1), ("a", 2), ("b", 3)] {
+                input.pipe_input_at(word.to_owned(), word.to_owned(), ts)?;
+            }
+            let output = driver.create_output_topic("counts", StringSerde, I64Serde);
+            Ok(output.read_records_to_list()?)
+        };
+    let cached = outputs(Materialized::named("counts").with_caching(1 << 20))?;
+    assert_eq!(cached, outputs(Materialized::named("counts"))?);
+    assert_eq!(
+        cached,
+        [
+            TestRecord::new("b".to_owned(), 1, 1),
+            TestRecord::new("a".to_owned(), 1, 2),
+            TestRecord::new("b".to_owned(), 2, 3),
+        ]
+    );
+    Ok(())
+}
