@@ -20,9 +20,10 @@
 //! listener sees every write.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::iter::Peekable;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use crate::changelog::{ChangelogRecord, RecordTimestamp};
 use crate::error::{ExternalError, Result, StoreError};
@@ -61,7 +62,7 @@ fn slot_size(key: &[u8], value: Option<&[u8]>) -> usize {
 
 /// A dirty entry taken out of the cache to be written through.
 struct DirtyEntry {
-    key: Vec<u8>,
+    key: Arc<[u8]>,
     value: Option<Vec<u8>>,
     timestamp: i64,
 }
@@ -69,75 +70,106 @@ struct DirtyEntry {
 struct Slot {
     value: Option<Vec<u8>>,
     timestamp: i64,
-    /// Position in the LRU index.
+    /// The tick of the latest write: the key's live entry in the LRU queue.
     written_at: u64,
-    /// Position in the dirty index; `None` when clean.
+    /// The tick at which the key was first dirtied since the last flush: its
+    /// live entry in the dirty queue; `None` when clean.
     dirtied_at: Option<u64>,
 }
 
-/// The cache proper: entries by key plus the LRU and dirty orders.
+/// The cache proper: entries by key, their key order, and the LRU and dirty
+/// orders.
+///
+/// A write to a cached key - the common case, a counter updated again and
+/// again - costs one hash lookup and no allocation: its value buffer is
+/// reused, and the LRU and dirty orders are queues of `(tick, key)` that
+/// are appended to rather than reordered. A queue entry whose tick is not
+/// the slot's current one is stale and skipped; the LRU queue is compacted
+/// when stale entries outnumber live ones. Only new and removed keys touch
+/// the ordered key set that scans need.
 #[derive(Default)]
 struct WriteCache {
-    entries: BTreeMap<Vec<u8>, Slot>,
-    /// Write tick -> key, least recently written first.
-    lru: BTreeMap<u64, Vec<u8>>,
-    /// First-dirtied tick -> key, in flush order.
-    dirty: BTreeMap<u64, Vec<u8>>,
+    entries: HashMap<Arc<[u8]>, Slot>,
+    order: BTreeSet<Arc<[u8]>>,
+    /// `(write tick, key)`, least recently written first.
+    lru: VecDeque<(u64, Arc<[u8]>)>,
+    /// `(first-dirtied tick, key)`, in flush order.
+    dirty: Vec<(u64, Arc<[u8]>)>,
     next_tick: u64,
     bytes: usize,
 }
 
 impl WriteCache {
-    fn write(&mut self, key: &[u8], value: Option<&[u8]>, timestamp: i64) {
+    fn tick(&mut self) -> u64 {
         let tick = self.next_tick;
         self.next_tick += 1;
-        match self.entries.get_mut(key) {
-            Some(slot) => {
-                self.bytes -= slot_size(key, slot.value.as_deref());
-                self.lru.remove(&slot.written_at);
-                slot.value = value.map(<[u8]>::to_vec);
-                slot.timestamp = timestamp;
-                slot.written_at = tick;
-                if slot.dirtied_at.is_none() {
-                    slot.dirtied_at = Some(tick);
-                    self.dirty.insert(tick, key.to_vec());
-                }
+        tick
+    }
+
+    fn write(&mut self, key: &[u8], value: Option<&[u8]>, timestamp: i64) {
+        let tick = self.tick();
+        let key = match self.entries.get_key_value(key) {
+            Some((cached, slot)) => {
+                self.bytes -= slot_size(cached, slot.value.as_deref());
+                Arc::clone(cached)
             }
             None => {
-                self.entries.insert(
-                    key.to_vec(),
-                    Slot {
-                        value: value.map(<[u8]>::to_vec),
-                        timestamp,
-                        written_at: tick,
-                        dirtied_at: Some(tick),
-                    },
-                );
-                self.dirty.insert(tick, key.to_vec());
+                let key: Arc<[u8]> = Arc::from(key);
+                self.order.insert(Arc::clone(&key));
+                key
             }
+        };
+        let slot = self.entries.entry(Arc::clone(&key)).or_insert(Slot {
+            value: None,
+            timestamp,
+            written_at: tick,
+            dirtied_at: None,
+        });
+        match (&mut slot.value, value) {
+            // Reuse the buffer of the value this one replaces.
+            (Some(buffer), Some(value)) => {
+                buffer.clear();
+                buffer.extend_from_slice(value);
+            }
+            (slot_value, value) => *slot_value = value.map(<[u8]>::to_vec),
         }
-        self.bytes += slot_size(key, value);
-        self.lru.insert(tick, key.to_vec());
+        slot.timestamp = timestamp;
+        slot.written_at = tick;
+        if slot.dirtied_at.is_none() {
+            slot.dirtied_at = Some(tick);
+            self.dirty.push((tick, Arc::clone(&key)));
+        }
+        self.bytes += slot_size(&key, value);
+        self.lru.push_back((tick, key));
+        if self.lru.len() > 2 * self.entries.len() + 64 {
+            let entries = &self.entries;
+            self.lru.retain(|(tick, key)| {
+                entries
+                    .get(key)
+                    .is_some_and(|slot| slot.written_at == *tick)
+            });
+        }
     }
 
     fn remove(&mut self, key: &[u8]) {
-        if let Some(slot) = self.entries.remove(key) {
-            self.bytes -= slot_size(key, slot.value.as_deref());
-            self.lru.remove(&slot.written_at);
-            if let Some(dirtied_at) = slot.dirtied_at {
-                self.dirty.remove(&dirtied_at);
-            }
+        // Its queue entries go stale and are skipped.
+        if let Some((key, slot)) = self.entries.remove_entry(key) {
+            self.bytes -= slot_size(&key, slot.value.as_deref());
+            self.order.remove(&key);
         }
     }
 
-    /// Removes the dirty keys from the dirty index, in flush order, and marks
-    /// their entries clean; returns each key's latest value and timestamp.
+    /// Empties the dirty queue, in flush order, and marks those entries
+    /// clean; returns each key's latest value and timestamp.
     fn take_dirty(&mut self) -> Vec<DirtyEntry> {
         let dirty = std::mem::take(&mut self.dirty);
         dirty
-            .into_values()
-            .filter_map(|key| {
+            .into_iter()
+            .filter_map(|(tick, key)| {
                 let slot = self.entries.get_mut(&key)?;
+                if slot.dirtied_at != Some(tick) {
+                    return None;
+                }
                 slot.dirtied_at = None;
                 Some(DirtyEntry {
                     key,
@@ -149,39 +181,49 @@ impl WriteCache {
     }
 
     /// Marks `keys` dirty again (after a failed flush), in the given order.
-    fn mark_dirty<'a>(&mut self, keys: impl Iterator<Item = &'a [u8]>) {
+    fn mark_dirty<'a>(&mut self, keys: impl Iterator<Item = &'a Arc<[u8]>>) {
         for key in keys {
+            let tick = self.tick();
             if let Some(slot) = self.entries.get_mut(key) {
                 if slot.dirtied_at.is_none() {
-                    slot.dirtied_at = Some(self.next_tick);
-                    self.dirty.insert(self.next_tick, key.to_vec());
-                    self.next_tick += 1;
+                    slot.dirtied_at = Some(tick);
+                    self.dirty.push((tick, Arc::clone(key)));
                 }
             }
         }
     }
 
-    fn least_recently_written(&self) -> Option<(&Vec<u8>, bool)> {
-        let (_, key) = self.lru.first_key_value()?;
-        let dirty = self
-            .entries
-            .get(key)
-            .is_some_and(|slot| slot.dirtied_at.is_some());
-        Some((key, dirty))
+    /// The least recently written key and whether it is dirty; stale queue
+    /// entries in front of it are dropped on the way.
+    fn least_recently_written(&mut self) -> Option<(Arc<[u8]>, bool)> {
+        while let Some((tick, key)) = self.lru.front() {
+            match self.entries.get(key) {
+                Some(slot) if slot.written_at == *tick => {
+                    return Some((Arc::clone(key), slot.dirtied_at.is_some()));
+                }
+                _ => {
+                    self.lru.pop_front();
+                }
+            }
+        }
+        None
     }
 
     /// Cached entries in `range`, in `order`; `None` values are deletions
     /// that must hide the wrapped store's entry.
     fn entries_in(&self, range: &ByteRange, order: ScanOrder) -> Vec<CachedEntry> {
-        // `BTreeMap::range` panics on inverted bounds, so rule them out first.
+        // `BTreeSet::range` panics on inverted bounds, so rule them out first.
         if range.is_empty() {
             return Vec::new();
         }
         let upper = range.end().map_or(Bound::Unbounded, Bound::Excluded);
         let matching = self
-            .entries
+            .order
             .range::<[u8], _>((Bound::Included(range.start()), upper))
-            .map(|(key, slot)| (key.clone(), slot.value.clone()));
+            .filter_map(|key| {
+                let slot = self.entries.get(key)?;
+                Some((key.to_vec(), slot.value.clone()))
+            });
         match order {
             ScanOrder::Forward => matching.collect(),
             ScanOrder::Backward => {
@@ -229,7 +271,6 @@ impl CachingKeyValueStore {
             let Some((key, dirty)) = self.cache.least_recently_written() else {
                 break;
             };
-            let key = key.clone();
             if dirty {
                 self.flush_dirty()?;
             }
@@ -246,7 +287,7 @@ impl CachingKeyValueStore {
         let mut result = Ok(());
         for (flushed, entry) in dirty.iter().enumerate() {
             if let Err(error) = self.write_through(entry) {
-                let unwritten = dirty[flushed..].iter().map(|entry| entry.key.as_slice());
+                let unwritten = dirty[flushed..].iter().map(|entry| &entry.key);
                 self.cache.mark_dirty(unwritten);
                 result = Err(error);
                 break;
@@ -268,7 +309,7 @@ impl CachingKeyValueStore {
         }
         if let Some(listener) = self.listener.as_mut() {
             let flushed = CacheEntry {
-                key: entry.key.clone(),
+                key: entry.key.to_vec(),
                 new_value: entry.value.clone(),
                 old_value,
                 timestamp: entry.timestamp,
@@ -416,6 +457,7 @@ impl Iterator for MergedScan<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
     use std::sync::{Arc, Mutex};
 
     use super::*;
@@ -599,5 +641,69 @@ mod tests {
         f.store.flush()?;
         assert!(f.store.cache.dirty.is_empty());
         Ok(())
+    }
+
+    #[derive(Debug, Clone)]
+    enum CacheOp {
+        Put(u8, u8),
+        Delete(u8),
+        Flush,
+    }
+
+    /// Whatever the budget and the sequence of writes, deletes and
+    /// flushes: reads through the cache always see the latest writes; the
+    /// listener sees, per key, a chain of changes whose old value is the
+    /// previous change's new value; and after a final flush the store
+    /// behind the cache, the listener's replay and the model agree.
+    #[test]
+    fn the_cache_is_invisible_to_readers_and_consistent_to_listeners() -> TestResult {
+        use proptest::prelude::*;
+        let op = prop_oneof![
+            4 => (0..6u8, any::<u8>()).prop_map(|(k, v)| CacheOp::Put(k, v)),
+            2 => (0..6u8).prop_map(CacheOp::Delete),
+            1 => Just(CacheOp::Flush),
+        ];
+        crate::test_suite::check_property(
+            64,
+            (proptest::collection::vec(op, 0..60), 0..400usize),
+            |(ops, max_bytes)| {
+                let mut f = fixture(max_bytes)?;
+                let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+                let mut replayed: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+                let mut check_flushed = |f: &Fixture| -> TestResult {
+                    for entry in f.take_flushed()? {
+                        assert_eq!(entry.old_value.as_ref(), replayed.get(&entry.key));
+                        match entry.new_value {
+                            Some(value) => replayed.insert(entry.key, value),
+                            None => replayed.remove(&entry.key),
+                        };
+                    }
+                    Ok(())
+                };
+                for op in ops {
+                    match op {
+                        CacheOp::Put(k, v) => {
+                            f.store.put(&[k], &[v])?;
+                            model.insert(vec![k], vec![v]);
+                        }
+                        CacheOp::Delete(k) => {
+                            assert_eq!(f.store.delete(&[k])?, model.remove(&vec![k]));
+                        }
+                        CacheOp::Flush => f.store.flush()?,
+                    }
+                    check_flushed(&f)?;
+                    let expected: Vec<_> = model.clone().into_iter().collect();
+                    assert_eq!(collect(f.store.all())?, expected);
+                }
+                f.store.flush()?;
+                check_flushed(&f)?;
+                assert_eq!(replayed, model);
+                assert_eq!(
+                    collect(f.store.inner.all())?,
+                    model.into_iter().collect::<Vec<_>>()
+                );
+                Ok(())
+            },
+        )
     }
 }
