@@ -8,7 +8,9 @@
 //! with RocksDB; then counts the same words with a `HashMap` loop. Prints
 //! each time and the ratios to the loop.
 //!
-//! `cargo bench -p streams-dsl --bench word_count [-- WORDS]`
+//! `cargo bench -p streams-dsl --bench word_count [-- WORDS] [VARIANT]`,
+//! where VARIANT (`memory`, `cached` or `rocksdb`) runs only that one, for
+//! profiling.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -138,6 +140,10 @@ fn main() -> Result<(), StreamsError> {
         .skip(1)
         .find_map(|arg| arg.parse().ok())
         .unwrap_or(10_000_000);
+    let only = std::env::args()
+        .skip(1)
+        .find(|arg| ["memory", "cached", "rocksdb"].contains(&arg.as_str()));
+    let runs = |variant: &str| only.as_deref().is_none_or(|only| only == variant);
     let lines = lines(words);
     println!(
         "word count over {words} words ({} lines), commit every {COMMIT_EVERY} records",
