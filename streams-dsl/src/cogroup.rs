@@ -238,6 +238,7 @@ impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
                     &aggregates,
                 );
         });
-        KTable::new(builder.clone(), merge, Some(store))
+        let serdes = (materialized.key, materialized.value);
+        KTable::new(builder.clone(), merge, Some(store), Some(serdes))
     }
 }

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use streams_core::serde::SharedSerde;
+use streams_core::state::Stores;
 use streams_core::Windowed;
 
 use crate::ktable::KTable;
-use crate::processors::{suppress_supplier, RecordSizer};
+use crate::processors::{suppress_supplier, BufferedChangeSerde, RecordSizer, SuppressSpec};
 use crate::windows::millis;
 
 /// What a suppression does when its buffer is full.
@@ -205,8 +206,9 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// results of windows, or at most one update per key and time limit.
     ///
     /// The processor is named `KTABLE-SUPPRESS-<index>` unless named. Its
-    /// buffer lives in the processor's memory without a changelog, so it
-    /// starts empty after a restart.
+    /// buffer is kept in memory and mirrored into a logged key-value store
+    /// (`KTABLE-SUPPRESS-STATE-STORE-<index>`, or `<name>-store`), from which
+    /// a restarted task restores it.
     pub fn suppress(&self, suppressed: Suppressed<K>) -> Result<KTable<K, V>, SuppressError> {
         self.suppress_into(suppressed, self.serdes.clone())
     }
@@ -241,26 +243,46 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> KTable<K, V> {
             }
             None => None,
         };
-        let name = self
-            .builder
-            .name_or(suppressed.name.as_deref(), "KTABLE-SUPPRESS-");
-        // Kafka names the buffer `<name>-store` or generates a store name;
-        // the index is consumed either way for identical numbering.
-        if suppressed.name.is_none() {
-            self.builder.new_store_name("KTABLE-SUPPRESS-");
-        }
-        let supplier = suppress_supplier(
-            suppressed.time,
+        // Unlike most operators, a named suppression consumes no index.
+        let name = match &suppressed.name {
+            Some(name) => name.clone(),
+            None => self.builder.new_name("KTABLE-SUPPRESS-"),
+        };
+        // Kafka names the buffer `<name>-store` or generates a store name
+        // (consuming an index).
+        let store_name = match &suppressed.name {
+            Some(name) => format!("{name}-store"),
+            None => self.builder.new_store_name("KTABLE-SUPPRESS-"),
+        };
+        // The buffer is mirrored into a logged in-memory store, when the
+        // serdes to write it with are known.
+        let store = sizer.as_ref().map(|sizer| {
+            Stores::key_value_store_builder_with(
+                &store_name,
+                sizer.key.clone(),
+                Arc::new(BufferedChangeSerde::new(sizer.value.clone())),
+            )
+            .in_memory()
+        });
+        let supplier = suppress_supplier(SuppressSpec {
+            time: suppressed.time,
             delay_ms,
-            suppressed.buffer,
+            buffer: suppressed.buffer,
             drop_tombstones,
+            store_name: store.as_ref().map(|_| store_name.clone()),
             sizer,
-        );
+        });
         self.builder.with(|topology| {
             topology.add_processor(&name, supplier, &[&self.node]);
+            if let Some(store) = store {
+                topology.add_state_store(store, &[&name]);
+            }
         });
-        let mut table = KTable::new(self.builder.clone(), name, None);
-        table.serdes = self.serdes.clone();
-        Ok(table)
+        Ok(KTable::new(
+            self.builder.clone(),
+            name,
+            None,
+            self.serdes.clone(),
+        ))
     }
 }

@@ -11,8 +11,8 @@ use streams_core::prelude::*;
 use streams_core::serde::SharedSerde;
 use streams_core::{Window, Windowed};
 use streams_dsl::{
-    BufferConfig, Grouped, KTable, Materialized, StreamsBuilder, SuppressError, Suppressed,
-    TimeWindows, WindowedSerde,
+    BufferConfig, Grouped, KTable, Materialized, SessionWindows, StreamsBuilder, SuppressError,
+    Suppressed, TimeWindows, WindowedSerde,
 };
 
 fn records(expected: &[(&str, i64, i64)]) -> Vec<TestRecord<String, Option<i64>>> {
@@ -183,7 +183,9 @@ fn a_full_buffer_that_shuts_down_fails_with_a_typed_error() -> Result {
             processor: "limited".to_owned(),
             records: 2,
             max_records: 1,
-            bytes: 0,
+            // Each record: 8 (buffer time) + 2 (key) + 8 (count) + 20
+            // (metadata) + 76 (the repartition topic's name).
+            bytes: 2 * 114,
             max_bytes: u64::MAX,
         })
     );
@@ -220,17 +222,18 @@ fn byte_bounds_count_serialized_records() -> Result {
 #[test]
 fn suppress_reports_what_it_cannot_do() -> Result {
     let builder = StreamsBuilder::new();
-    // A byte bound needs the table's serdes.
-    let counts = counts_by_value(&builder);
+    // A byte bound needs the table's serdes, unknown for a value type
+    // mapped to without naming one.
+    let doubled = counts_by_value(&builder).map_values(|count| count * 2);
     assert_eq!(
-        counts
+        doubled
             .suppress(Suppressed::until_time_limit(
                 Duration::from_millis(1),
                 BufferConfig::max_bytes(100),
             ))
             .err(),
         Some(SuppressError::UnknownSerdes(
-            "KSTREAM-AGGREGATE-0000000003".to_owned()
+            "KTABLE-MAPVALUES-0000000007".to_owned()
         ))
     );
     // Windowed keys alone do not make a windowed computation.
@@ -245,5 +248,215 @@ fn suppress_reports_what_it_cannot_do() -> Result {
         not_windowed.suppress(Suppressed::until_window_closes(BufferConfig::unbounded())),
         Err(SuppressError::NotWindowed(_))
     ));
+    Ok(())
+}
+
+/// Kafka's `SuppressTopologyTest`: a final-results suppression of session
+/// counts, anonymous and named.
+fn session_counts_suppressed(name: Option<&str>) -> Result<String> {
+    let builder = StreamsBuilder::new();
+    let suppressed = Suppressed::until_window_closes(BufferConfig::unbounded());
+    let suppressed = match name {
+        Some(name) => suppressed.with_name(name),
+        None => suppressed,
+    };
+    builder
+        .stream::<String, String>("input")
+        .group_by(|k, _| k.clone())
+        .windowed_by(SessionWindows::of_inactivity_gap_and_grace(
+            Duration::from_millis(5),
+            Duration::from_millis(5),
+        )?)
+        .count_with(Materialized::named("counts"))
+        .suppress(suppressed)?
+        .to_stream()
+        .map(|k, v| (k.to_string(), v))
+        .to("output-suppressed");
+    Ok(builder.build()?.describe().to_string())
+}
+
+const SESSION_COUNTS_REPARTITION: &str = "Topologies:
+   Sub-topology: 0
+    Source: KSTREAM-SOURCE-0000000000 (topics: [input])
+      --> KSTREAM-KEY-SELECT-0000000001
+    Processor: KSTREAM-KEY-SELECT-0000000001 (stores: [])
+      --> counts-repartition-filter
+      <-- KSTREAM-SOURCE-0000000000
+    Processor: counts-repartition-filter (stores: [])
+      --> counts-repartition-sink
+      <-- KSTREAM-KEY-SELECT-0000000001
+    Sink: counts-repartition-sink (topic: counts-repartition)
+      <-- counts-repartition-filter
+
+  Sub-topology: 1
+    Source: counts-repartition-source (topics: [counts-repartition])
+      --> KSTREAM-AGGREGATE-0000000002
+    Processor: KSTREAM-AGGREGATE-0000000002 (stores: [counts])
+";
+
+#[test]
+fn describe_an_anonymous_final_suppression_as_kafka_streams() -> Result {
+    let expected = format!(
+        "{SESSION_COUNTS_REPARTITION}      --> KTABLE-SUPPRESS-0000000006
+      <-- counts-repartition-source
+    Processor: KTABLE-SUPPRESS-0000000006 (stores: [KTABLE-SUPPRESS-STATE-STORE-0000000007])
+      --> KTABLE-TOSTREAM-0000000008
+      <-- KSTREAM-AGGREGATE-0000000002
+    Processor: KTABLE-TOSTREAM-0000000008 (stores: [])
+      --> KSTREAM-MAP-0000000009
+      <-- KTABLE-SUPPRESS-0000000006
+    Processor: KSTREAM-MAP-0000000009 (stores: [])
+      --> KSTREAM-SINK-0000000010
+      <-- KTABLE-TOSTREAM-0000000008
+    Sink: KSTREAM-SINK-0000000010 (topic: output-suppressed)
+      <-- KSTREAM-MAP-0000000009
+
+"
+    );
+    assert_eq!(session_counts_suppressed(None)?, expected);
+    Ok(())
+}
+
+#[test]
+fn describe_a_named_final_suppression_as_kafka_streams() -> Result {
+    let expected = format!(
+        "{SESSION_COUNTS_REPARTITION}      --> myname
+      <-- counts-repartition-source
+    Processor: myname (stores: [myname-store])
+      --> KTABLE-TOSTREAM-0000000006
+      <-- KSTREAM-AGGREGATE-0000000002
+    Processor: KTABLE-TOSTREAM-0000000006 (stores: [])
+      --> KSTREAM-MAP-0000000007
+      <-- myname
+    Processor: KSTREAM-MAP-0000000007 (stores: [])
+      --> KSTREAM-SINK-0000000008
+      <-- KTABLE-TOSTREAM-0000000006
+    Sink: KSTREAM-SINK-0000000008 (topic: output-suppressed)
+      <-- KSTREAM-MAP-0000000007
+
+"
+    );
+    assert_eq!(session_counts_suppressed(Some("myname"))?, expected);
+    Ok(())
+}
+
+/// Kafka's `SuppressTopologyTest`: an intermediate (time-limit)
+/// suppression of a stream count, anonymous and named.
+#[test]
+fn describe_time_limit_suppressions_as_kafka_streams() -> Result {
+    let describe = |name: Option<&str>| -> Result<String> {
+        let builder = StreamsBuilder::new();
+        let suppressed =
+            Suppressed::until_time_limit(Duration::from_secs(1), BufferConfig::unbounded());
+        let suppressed = match name {
+            Some(name) => suppressed.with_name(name),
+            None => suppressed,
+        };
+        builder
+            .stream::<String, String>("input")
+            .group_by_key()
+            .count()
+            .suppress(suppressed)?
+            .to_stream()
+            .to("output");
+        Ok(builder.build()?.describe().to_string())
+    };
+    let expected = |suppress: &str, store: &str, to_stream: u32| {
+        let to_stream = format!("KTABLE-TOSTREAM-{to_stream:010}");
+        let sink = format!(
+            "KSTREAM-SINK-{:010}",
+            1 + to_stream[16..].parse::<u32>().unwrap_or(0)
+        );
+        format!(
+            "Topologies:
+   Sub-topology: 0
+    Source: KSTREAM-SOURCE-0000000000 (topics: [input])
+      --> KSTREAM-AGGREGATE-0000000002
+    Processor: KSTREAM-AGGREGATE-0000000002 (stores: [KSTREAM-AGGREGATE-STATE-STORE-0000000001])
+      --> {suppress}
+      <-- KSTREAM-SOURCE-0000000000
+    Processor: {suppress} (stores: [{store}])
+      --> {to_stream}
+      <-- KSTREAM-AGGREGATE-0000000002
+    Processor: {to_stream} (stores: [])
+      --> {sink}
+      <-- {suppress}
+    Sink: {sink} (topic: output)
+      <-- {to_stream}
+
+"
+        )
+    };
+    assert_eq!(
+        describe(None)?,
+        expected(
+            "KTABLE-SUPPRESS-0000000003",
+            "KTABLE-SUPPRESS-STATE-STORE-0000000004",
+            5
+        )
+    );
+    assert_eq!(describe(Some("asdf"))?, expected("asdf", "asdf-store", 3));
+    Ok(())
+}
+
+/// Keys due at the same time leave in the order of their serialized keys,
+/// not of arrival (Kafka's buffer orders by time, then key bytes).
+#[test]
+fn keys_due_together_are_emitted_in_key_order() -> Result {
+    let builder = StreamsBuilder::new();
+    counts_by_value(&builder)
+        .suppress(Suppressed::until_time_limit(
+            Duration::from_millis(10),
+            BufferConfig::unbounded(),
+        ))?
+        .to_stream()
+        .to("output");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    pipe(
+        &driver,
+        &[("x", "b", 0), ("x", "c", 0), ("x", "a", 0), ("x", "z", 20)],
+    )?;
+    assert_eq!(
+        output(&driver, "output")?,
+        records(&[("a", 1, 0), ("b", 1, 0), ("c", 1, 0)])
+    );
+    Ok(())
+}
+
+/// The buffer is mirrored into a logged store: each buffered update is
+/// written to its changelog, and each emitted key deleted from it.
+#[test]
+fn the_buffer_writes_a_changelog() -> Result {
+    let builder = StreamsBuilder::new();
+    counts_by_value(&builder)
+        .suppress(
+            Suppressed::until_time_limit(Duration::from_millis(10), BufferConfig::unbounded())
+                .with_name("limit"),
+        )?
+        .to_stream()
+        .to("output");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    pipe(&driver, &[("x", "a", 0), ("x", "a", 5), ("x", "b", 20)])?;
+    let changelog = driver.create_output_topic(
+        "test-driver-application-limit-store-changelog",
+        StringSerde,
+        OptionSerde::new(Arc::new(BytesSerde)),
+    );
+    let written: Vec<(String, bool)> = changelog
+        .read_records_to_list()?
+        .into_iter()
+        .map(|record| (record.key, record.value.is_some()))
+        .collect();
+    // "a" buffered twice; "b" buffered, which moves time past a's limit,
+    // so "a" is emitted and deleted.
+    assert_eq!(
+        written,
+        [
+            ("a".to_owned(), true),
+            ("a".to_owned(), true),
+            ("b".to_owned(), true),
+            ("a".to_owned(), false),
+        ]
+    );
     Ok(())
 }

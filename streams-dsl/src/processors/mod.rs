@@ -8,6 +8,7 @@ mod sliding_aggregate;
 mod stateless;
 mod stream_time;
 mod suppress;
+mod suppress_buffer;
 mod table;
 mod table_cache;
 mod window_aggregate;
@@ -18,7 +19,8 @@ pub(crate) use session_aggregate::{SessionAggregate, SessionAggregator};
 pub(crate) use sliding_aggregate::SlidingAggregate;
 pub(crate) use stateless::{Action, Branch, Filter, FlatMap, Map, PassThrough, Peek, Predicate};
 pub(crate) use stream_time::ObservedStreamTime;
-pub(crate) use suppress::{supplier as suppress_supplier, RecordSizer};
+pub(crate) use suppress::{supplier as suppress_supplier, RecordSizer, SuppressSpec};
+pub(crate) use suppress_buffer::BufferedChangeSerde;
 pub(crate) use table::{
     RepartitionMap, RowMapper, TableAggregate, TableAggregator, TableSource, TableValues,
 };

@@ -1,14 +1,22 @@
 //! `KTable::suppress` (Kafka's `KTableSuppressProcessor` with its
 //! in-memory time-ordered buffer): holds back each key's latest update
 //! until it is due, then emits it.
+//!
+//! The buffer is ordered as Kafka's: by due time, then by serialized key.
+//! When the table's serdes are known it is mirrored into a logged
+//! key-value store (`KTABLE-SUPPRESS-STATE-STORE-...`, or `<name>-store`),
+//! from which it is rebuilt when the task starts, so a restart restores
+//! what was held back.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use streams_core::prelude::*;
 use streams_core::serde::SharedSerde;
+use streams_core::state::KeyValueStore;
 
 use super::stream_time::ObservedStreamTime;
+use super::suppress_buffer::BufferedChange;
 use crate::ktable::Change;
 use crate::suppressed::{BufferConfig, BufferFull, SuppressError, TimeDefinition};
 
@@ -34,18 +42,25 @@ impl<K, V> Clone for RecordSizer<K, V> {
 }
 
 impl<K, V> RecordSizer<K, V> {
-    /// Kafka's `computeRecordSize`: buffer time, key, old and new value and
-    /// the record context (with the topic name and headers).
-    fn size(&self, topic: &str, record: &Record<K, Change<V>>) -> Result<u64, StreamsError> {
+    /// Kafka's `computeRecordSize` (buffer time, key, old and new value and
+    /// the record context with the topic name and headers), and the
+    /// serialized key, which orders keys due at the same time.
+    fn measure(
+        &self,
+        topic: &str,
+        record: &Record<K, Change<V>>,
+    ) -> Result<(u64, Vec<u8>), StreamsError> {
         let serde_error = |source| StreamsError::Serde {
             context: format!("suppression buffer for topic `{topic}`"),
             source,
         };
         let len = |bytes: Option<Vec<u8>>| bytes.map_or(0, |b| b.len() as u64);
-        let key = len(self
+        let serialized_key = self
             .key
             .serialize(topic, &record.key)
-            .map_err(serde_error)?);
+            .map_err(serde_error)?
+            .unwrap_or_default();
+        let key = serialized_key.len() as u64;
         let mut values = 0;
         for value in [&record.value.new, &record.value.old].into_iter().flatten() {
             values += len(self.value.serialize(topic, value).map_err(serde_error)?);
@@ -55,15 +70,22 @@ impl<K, V> RecordSizer<K, V> {
             .iter()
             .map(|header| (header.key.len() + header.value.as_ref().map_or(0, Vec::len)) as u64)
             .sum();
-        Ok(BUFFER_TIME_BYTES + key + values + RECORD_CONTEXT_BYTES + topic.len() as u64 + headers)
+        let size =
+            BUFFER_TIME_BYTES + key + values + RECORD_CONTEXT_BYTES + topic.len() as u64 + headers;
+        Ok((size, serialized_key))
     }
 }
 
-/// A buffered key: its latest update and its size.
+/// A buffered key: its latest update, its size and its place in order.
 struct Buffered<K, V> {
     record: Record<K, Change<V>>,
     bytes: u64,
+    position: Position<K>,
 }
+
+/// A key's place in the buffer: due time, then serialized key (Kafka's
+/// `BufferKey` order), then the key itself when there are no serdes.
+type Position<K> = (i64, Vec<u8>, K);
 
 /// Buffers updates per key in time order and emits them when due or when
 /// the buffer overflows.
@@ -76,57 +98,80 @@ pub(crate) struct Suppress<K, V> {
     /// Final results never emit deletions (Kafka's `safeToDropTombstones`).
     drop_tombstones: bool,
     sizer: Option<RecordSizer<K, V>>,
+    /// The store the buffer is mirrored in, when the serdes are known.
+    store_name: Option<String>,
+    store: Option<KeyValueStore<K, BufferedChange<V>>>,
     stream_time: ObservedStreamTime,
-    /// Keys by (due time, arrival); a key keeps its place when updated.
-    order: BTreeMap<(i64, u64), K>,
+    /// Keys in emission order; a key keeps its place when updated.
+    order: BTreeSet<Position<K>>,
     entries: BTreeMap<K, Buffered<K, V>>,
-    arrivals: u64,
     bytes: u64,
 }
 
 impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
-    pub(crate) fn new(
-        time: TimeDefinition<K>,
-        delay_ms: i64,
-        buffer: BufferConfig,
-        drop_tombstones: bool,
-        sizer: Option<RecordSizer<K, V>>,
-    ) -> Self {
-        Self {
-            time,
-            delay_ms,
-            buffer,
-            drop_tombstones,
-            sizer,
-            stream_time: ObservedStreamTime::default(),
-            order: BTreeMap::new(),
-            entries: BTreeMap::new(),
-            arrivals: 0,
-            bytes: 0,
-        }
-    }
-
     fn over_capacity(&self) -> bool {
         self.entries.len() as u64 > self.buffer.max_records || self.bytes > self.buffer.max_bytes
     }
 
-    fn put(&mut self, record: Record<K, Change<V>>, bytes: u64) {
-        let due = (self.time)(&record.key, record.timestamp);
-        match self.entries.get_mut(&record.key) {
+    /// The buffer size of `record` and the serialized key that orders it.
+    fn measure(
+        &self,
+        topic: &str,
+        record: &Record<K, Change<V>>,
+    ) -> Result<(u64, Vec<u8>), StreamsError> {
+        match &self.sizer {
+            Some(sizer) => sizer.measure(topic, record),
+            None => Ok((0, Vec::new())),
+        }
+    }
+
+    fn put(&mut self, topic: &str, record: Record<K, Change<V>>) -> Result<(), StreamsError> {
+        let (bytes, serialized_key) = self.measure(topic, &record)?;
+        let time = match self.entries.get(&record.key) {
             // An update keeps the key's place in time order (Kafka's
             // non-resetting buffer), so a busy key is still emitted on time.
+            Some(buffered) => buffered.position.0,
+            None => (self.time)(&record.key, record.timestamp),
+        };
+        if let Some(store) = &self.store {
+            store.put(
+                &record.key,
+                &BufferedChange {
+                    time,
+                    timestamp: record.timestamp,
+                    change: record.value.clone(),
+                },
+            )?;
+        }
+        self.insert(time, serialized_key, record, bytes);
+        Ok(())
+    }
+
+    fn insert(
+        &mut self,
+        time: i64,
+        serialized_key: Vec<u8>,
+        record: Record<K, Change<V>>,
+        bytes: u64,
+    ) {
+        match self.entries.get_mut(&record.key) {
             Some(buffered) => {
                 self.bytes = self.bytes - buffered.bytes + bytes;
                 buffered.record = record;
                 buffered.bytes = bytes;
             }
             None => {
-                let position = (due, self.arrivals);
-                self.arrivals += 1;
+                let position = (time, serialized_key, record.key.clone());
                 self.bytes += bytes;
-                self.order.insert(position, record.key.clone());
-                self.entries
-                    .insert(record.key.clone(), Buffered { record, bytes });
+                self.order.insert(position.clone());
+                self.entries.insert(
+                    record.key.clone(),
+                    Buffered {
+                        record,
+                        bytes,
+                        position,
+                    },
+                );
             }
         }
     }
@@ -136,12 +181,15 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
         &mut self,
         ctx: &mut ProcessorContext<'_, K, Change<V>>,
     ) -> Result<(), StreamsError> {
-        let Some((_, key)) = self.order.pop_first() else {
+        let Some((_, _, key)) = self.order.pop_first() else {
             return Ok(());
         };
         let Some(buffered) = self.entries.remove(&key) else {
             return Ok(());
         };
+        if let Some(store) = &self.store {
+            store.delete(&key)?;
+        }
         self.bytes -= buffered.bytes;
         if buffered.record.value.new.is_some() || !self.drop_tombstones {
             ctx.forward(buffered.record)?;
@@ -150,30 +198,41 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
     }
 
     fn earliest_due(&self) -> Option<i64> {
-        self.order.first_key_value().map(|((due, _), _)| *due)
+        self.order.first().map(|(due, _, _)| *due)
     }
 }
 
 impl<K: Ord + Clone + 'static, V: Clone + 'static> Processor<K, Change<V>, K, Change<V>>
     for Suppress<K, V>
 {
+    fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> Result<(), StreamsError> {
+        let Some(name) = &self.store_name else {
+            return Ok(());
+        };
+        let store: KeyValueStore<K, BufferedChange<V>> = ctx.state_store(name)?;
+        // Rebuild the buffer from what the store restored. The topic the
+        // records came from is not kept, so restored sizes leave it out.
+        for (key, buffered) in store.all()? {
+            let record = Record::new(key, buffered.change, buffered.timestamp);
+            let (bytes, serialized_key) = self.measure("", &record)?;
+            self.stream_time.observe(buffered.timestamp);
+            self.insert(buffered.time, serialized_key, record, bytes);
+        }
+        self.store = Some(store);
+        Ok(())
+    }
+
     fn process(
         &mut self,
         ctx: &mut ProcessorContext<'_, K, Change<V>>,
         record: Record<K, Change<V>>,
     ) -> Result<(), StreamsError> {
         let stream_time = self.stream_time.observe(record.timestamp);
-        let bytes = match &self.sizer {
-            Some(sizer) => {
-                let topic = ctx
-                    .record_metadata()
-                    .map(|m| m.topic.clone())
-                    .unwrap_or_default();
-                sizer.size(&topic, &record)?
-            }
-            None => 0,
-        };
-        self.put(record, bytes);
+        let topic = ctx
+            .record_metadata()
+            .map(|m| m.topic.clone())
+            .unwrap_or_default();
+        self.put(&topic, record)?;
         let expiry = stream_time.saturating_sub(self.delay_ms);
         while self.earliest_due().is_some_and(|due| due <= expiry) {
             self.evict_first(ctx)?;
@@ -204,22 +263,32 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Processor<K, Change<V>, K, Ch
     }
 }
 
+/// What a suppression is configured with; each task's processor is made
+/// from it.
+pub(crate) struct SuppressSpec<K, V> {
+    pub(crate) time: TimeDefinition<K>,
+    pub(crate) delay_ms: i64,
+    pub(crate) buffer: BufferConfig,
+    pub(crate) drop_tombstones: bool,
+    pub(crate) sizer: Option<RecordSizer<K, V>>,
+    pub(crate) store_name: Option<String>,
+}
+
 /// Makes a suppress processor per task.
 pub(crate) fn supplier<K: Ord + Clone + 'static, V: Clone + 'static>(
-    time: TimeDefinition<K>,
-    delay_ms: i64,
-    buffer: BufferConfig,
-    drop_tombstones: bool,
-    sizer: Option<RecordSizer<K, V>>,
+    spec: SuppressSpec<K, V>,
 ) -> impl Fn() -> Suppress<K, V> + Send + Sync + 'static {
-    let time = Arc::clone(&time);
-    move || {
-        Suppress::new(
-            time.clone(),
-            delay_ms,
-            buffer,
-            drop_tombstones,
-            sizer.clone(),
-        )
+    move || Suppress {
+        time: Arc::clone(&spec.time),
+        delay_ms: spec.delay_ms,
+        buffer: spec.buffer,
+        drop_tombstones: spec.drop_tombstones,
+        sizer: spec.sizer.clone(),
+        store_name: spec.store_name.clone(),
+        store: None,
+        stream_time: ObservedStreamTime::default(),
+        order: BTreeSet::new(),
+        entries: BTreeMap::new(),
+        bytes: 0,
     }
 }
