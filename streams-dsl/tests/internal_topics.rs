@@ -183,9 +183,11 @@ fn stream_stream_join_stores_log_to_windowed_changelogs() {
     )
     .to("joined");
     let topology = builder.build().expect("valid");
-    // Join stores keep a record for before + after + grace.
+    // Join stores keep a record for before + after + grace; they retain
+    // duplicates, so their changelogs are never compacted.
     let mut expected = windowed(21_000 + DAY_MS);
     expected.insert("segment.ms".to_owned(), "60000".to_owned());
+    expected.insert("cleanup.policy".to_owned(), "delete".to_owned());
     assert_eq!(
         topics(&topology),
         [
@@ -194,6 +196,41 @@ fn stream_stream_join_stores_log_to_windowed_changelogs() {
                 expected.clone()
             ),
             ("app-pairs-other-join-store-changelog".to_owned(), expected),
+        ]
+    );
+}
+
+#[test]
+fn an_outer_join_also_logs_its_shared_store_as_a_compacted_changelog() {
+    let builder = StreamsBuilder::new();
+    let left = builder.stream::<String, String>("left");
+    let right = builder.stream::<String, String>("right");
+    left.outer_join(
+        &right,
+        |l, r| format!("{l:?}+{r:?}"),
+        JoinWindows::of_time_difference_with_no_grace(secs(60)),
+    )
+    .to("joined");
+    let topology = builder.build().expect("valid");
+    let mut window = windowed(120_000 + DAY_MS);
+    window.insert("cleanup.policy".to_owned(), "delete".to_owned());
+    let mut names_and_configs = topics(&topology);
+    names_and_configs.sort();
+    assert_eq!(
+        names_and_configs,
+        [
+            (
+                "app-KSTREAM-OUTEROTHER-0000000005-store-changelog".to_owned(),
+                window.clone()
+            ),
+            (
+                "app-KSTREAM-OUTERSHARED-0000000004-store-changelog".to_owned(),
+                compacted()
+            ),
+            (
+                "app-KSTREAM-OUTERTHIS-0000000004-store-changelog".to_owned(),
+                window
+            ),
         ]
     );
 }

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::time::Duration;
 
 use streams_core::serde::{DefaultSerde, SharedSerde};
-use streams_core::state::{Stores, WindowStoreBuilder};
+use streams_core::state::{StoreOptions, Stores, WindowStoreBuilder};
 
 use super::joiner::Joiner;
 use super::outer_store::outer_store_builder;
@@ -39,7 +39,9 @@ fn duration(ms: i64) -> Duration {
 }
 
 /// The window store of one side: every record kept (duplicates too) for
-/// `before + after + grace`, in windows of `before + after`.
+/// `before + after + grace`, in windows of `before + after`. Its changelog
+/// is deleted after that retention but never compacted, whatever the
+/// overrides say, as in Kafka Streams: compaction would drop duplicates.
 fn join_window_store<K, V1, V2, V>(
     name: &str,
     windows: &JoinWindows,
@@ -54,7 +56,18 @@ fn join_window_store<K, V1, V2, V>(
         joined.key.clone(),
         value,
     )
-    .with_options(joined.options.clone())
+    .with_options(delete_only(joined.options.clone()))
+}
+
+/// `options` with `cleanup.policy=delete` forced on the changelog, if it
+/// logs.
+fn delete_only(options: StoreOptions) -> StoreOptions {
+    if !options.logging_enabled() {
+        return options;
+    }
+    let mut configs = options.logging().clone();
+    configs.insert("cleanup.policy".to_owned(), "delete".to_owned());
+    options.with_logging_enabled(configs)
 }
 
 impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
