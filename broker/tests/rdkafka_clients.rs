@@ -253,6 +253,18 @@ fn a_malformed_request_closes_only_its_connection() {
         vec![0, 0, 0, 12, 0, 3, 0, 1, 0, 0, 0, 1, 0xff, 0xff, 0, 0],
         // A declared size of 2 GiB.
         vec![0x7f, 0xff, 0xff, 0xff, 1, 2, 3],
+        // Metadata v1 whose topics array claims 2^31 - 1 entries.
+        vec![
+            0, 0, 0, 14, 0, 3, 0, 1, 0, 0, 0, 1, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff,
+        ],
+        // Metadata v12 (flexible) whose compact topics array claims 2^31 entries.
+        vec![
+            0, 0, 0, 16, 0, 3, 0, 12, 0, 0, 0, 1, 0xff, 0xff, 0, 0x80, 0x80, 0x80, 0x80, 0x08,
+        ],
+        // CreateTopics v5 (flexible) whose compact topics array claims 2^32 - 2 entries.
+        vec![
+            0, 0, 0, 16, 0, 19, 0, 5, 0, 0, 0, 1, 0xff, 0xff, 0, 0xff, 0xff, 0xff, 0xff, 0x0f,
+        ],
     ] {
         let mut stream = TcpStream::connect(&broker.bootstrap).expect("connect");
         stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");

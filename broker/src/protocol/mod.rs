@@ -2,6 +2,7 @@
 //! request to the module of its API, and encode the response.
 
 mod api_versions;
+mod bounded;
 mod cluster;
 mod configs;
 mod fetch;
@@ -14,7 +15,7 @@ mod topics;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
+use kafka_protocol::protocol::{Encodable, HeaderVersion, StrBytes};
 use tracing::trace;
 
 use crate::broker::State;
@@ -96,8 +97,8 @@ pub(crate) async fn handle(
         version,
         reason,
     };
-    let header = RequestHeader::decode(&mut frame, api.request_header_version(version))
-        .map_err(|e| decode_error(e.to_string()))?;
+    let header = bounded::decode::<RequestHeader>(&mut frame, api.request_header_version(version))
+        .map_err(decode_error)?;
     let client_id = header.client_id.as_deref().unwrap_or("");
     trace!(
         ?api,
@@ -116,7 +117,7 @@ pub(crate) async fn handle(
     let body = &mut frame;
     macro_rules! body {
         () => {
-            Decodable::decode(body, version).map_err(|e| decode_error(e.to_string()))?
+            bounded::decode(body, version).map_err(decode_error)?
         };
     }
     let response = match api {
@@ -183,8 +184,9 @@ fn encode<R: Encodable + HeaderVersion>(
 
 #[cfg(test)]
 mod tests {
-    //! Request decoding is property-tested: random frames, and valid
-    //! requests cut short, are answered or refused but never panic.
+    //! Request decoding is property-tested: random frames, valid requests
+    //! cut short, and valid requests carrying huge array counts are answered
+    //! or refused but never panic or abort.
 
     use std::net::SocketAddr;
     use std::time::Duration;
@@ -311,6 +313,41 @@ mod tests {
                 &runtime,
                 frame[..cut.index(frame.len() + 1)].to_vec(),
             );
+            Ok(())
+        });
+        assert!(result.is_ok(), "{result:?}");
+    }
+
+    /// Array counts of 2^31 - 1 as an `i32` and of about 2^31 and 2^32 as
+    /// varints of four and five bytes: written over a valid request or
+    /// inserted into it, wherever a count may be read.
+    #[test]
+    fn huge_counts_anywhere_never_abort() {
+        let (_dir, state, runtime) = fixture();
+        let requests = valid_requests();
+        let counts: [&[u8]; 3] = [
+            &[0x7f, 0xff, 0xff, 0xff],
+            &[0xff, 0xff, 0xff, 0x7f],
+            &[0xff, 0xff, 0xff, 0xff, 0x0f],
+        ];
+        let mut runner = TestRunner::new(Config::with_cases(3_000));
+        let strategy = (
+            0..requests.len(),
+            any::<proptest::sample::Index>(),
+            0..counts.len(),
+            any::<bool>(),
+        );
+        let result = runner.run(&strategy, |(which, at, count, insert)| {
+            let mut frame = requests[which].clone();
+            let count = counts[count];
+            let at = at.index(frame.len() + 1);
+            if insert {
+                frame.splice(at..at, count.iter().copied());
+            } else {
+                let end = (at + count.len()).min(frame.len());
+                frame.splice(at..end, count.iter().copied());
+            }
+            serve(&state, &runtime, frame);
             Ok(())
         });
         assert!(result.is_ok(), "{result:?}");
