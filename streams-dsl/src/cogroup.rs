@@ -238,6 +238,11 @@ impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
                     &aggregates,
                 );
         });
-        KTable::new(builder.clone(), merge, Some(store))
+        KTable::new(
+            builder.clone(),
+            merge,
+            Some(store),
+            Some((materialized.key, materialized.value)),
+        )
     }
 }

@@ -137,6 +137,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
         };
         let name = self.builder.new_name(prefix);
         let parent = self.aggregation_parent(&store);
+        let serdes = (materialized.key.clone(), materialized.value.clone());
         let mut store_builder = Stores::timestamped_key_value_store_builder_with(
             &store,
             materialized.key,
@@ -163,6 +164,6 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
                 )
                 .add_state_store(store_builder, &[&name]);
         });
-        KTable::new(self.builder.clone(), name, Some(store))
+        KTable::new(self.builder.clone(), name, Some(store), Some(serdes))
     }
 }

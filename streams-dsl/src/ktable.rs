@@ -39,10 +39,16 @@ pub struct KTable<K, V> {
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
-    /// The table of an aggregation, materialized in `store`.
-    pub(crate) fn new(builder: Builder, node: String, store: Option<String>) -> Self {
+    /// The table of an aggregation, materialized in `store`, with these
+    /// serdes if known.
+    pub(crate) fn new(
+        builder: Builder,
+        node: String,
+        store: Option<String>,
+        serdes: Option<TableSerdes<K, V>>,
+    ) -> Self {
         let table = TableNode::new(TableKind::Stateful, store.clone(), None);
-        Self::from_node(builder, node, store, table, None)
+        Self::from_node(builder, node, store, table, serdes)
     }
 
     /// The table coming out of `node`, queryable as `store` if named.

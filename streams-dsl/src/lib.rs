@@ -74,7 +74,7 @@ pub use config::{Consumed, Grouped, Materialized, Produced};
 pub use fixed_key::{FixedKeyProcessor, FixedKeyProcessorContext, FixedKeyRecord};
 pub use grouped::KGroupedStream;
 pub use grouped_table::KGroupedTable;
-pub use join::{JoinWindows, Joined, StreamJoined};
+pub use join::{JoinWindows, Joined, KeyPartitioner, StreamJoined, TableJoined};
 pub use kstream::KStream;
 pub use ktable::{Change, KTable};
 pub use named::{Named, NamedError};

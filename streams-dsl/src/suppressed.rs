@@ -259,8 +259,11 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> KTable<K, V> {
         self.builder.with(|topology| {
             topology.add_processor(&name, supplier, &[&self.node]);
         });
-        let mut table = KTable::new(self.builder.clone(), name, None);
-        table.serdes = self.serdes.clone();
-        Ok(table)
+        Ok(KTable::new(
+            self.builder.clone(),
+            name,
+            None,
+            self.serdes.clone(),
+        ))
     }
 }

@@ -168,8 +168,7 @@ where
             .add_processor(&name, supplier, &[parent])
             .add_state_store(store, &[&name]);
     });
-    let mut table = KTable::new(builder.clone(), name, Some(store_name));
-    table.serdes = Some(serdes);
+    let mut table = KTable::new(builder.clone(), name, Some(store_name), Some(serdes));
     table.window_close_delay_ms = Some(close_delay_ms);
     table
 }
