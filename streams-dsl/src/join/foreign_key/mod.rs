@@ -112,6 +112,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     ///
     /// ```
     /// use streams_core::prelude::*;
+    /// use streams_core::serde::DefaultSerde;
     /// use streams_dsl::StreamsBuilder;
     ///
     /// let builder = StreamsBuilder::new();
@@ -131,7 +132,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// let driver = TopologyTestDriver::new(&topology)?;
     /// let orders = driver.create_input_topic("orders", StringSerde, StringSerde);
     /// let customers = driver.create_input_topic("customers", StringSerde, StringSerde);
-    /// let out = driver.create_output_topic("orders-with-names", StringSerde, OptionSerde::new(StringSerde.into()));
+    /// let out = driver.create_output_topic("orders-with-names", StringSerde, OptionSerde::new(String::default_serde()));
     /// customers.pipe_input_at("c1".into(), "Ada".into(), 1)?;
     /// orders.pipe_input_at("o1".into(), "c1|tea".into(), 2)?;
     /// customers.pipe_input_at("c1".into(), "Ada L.".into(), 3)?;
