@@ -29,7 +29,7 @@ type Input = (&'static str, &'static str, Option<&'static str>, i64);
 type Output = (&'static str, Option<&'static str>, i64);
 
 /// Kafka's extractor: the part of the value after `|`.
-fn after_bar(value: &String) -> Option<String> {
+fn after_bar(value: &str) -> Option<String> {
     value.split('|').nth(1).map(str::to_owned)
 }
 
@@ -56,20 +56,20 @@ fn fk_join(
     kind: Kind,
     left: &KTable<String, String>,
     right: &KTable<String, String>,
-    extractor: fn(&String) -> Option<String>,
+    extractor: fn(&str) -> Option<String>,
     store: Option<&str>,
 ) -> KTable<String, String> {
     match kind {
         Kind::Inner => left.join_foreign_key_with(
             right,
-            extractor,
+            move |value: &String| extractor(value),
             |l, r| joined(l, Some(r)),
             TableJoined::new(),
             materialized(store),
         ),
         Kind::Left => left.left_join_foreign_key_with(
             right,
-            extractor,
+            move |value: &String| extractor(value),
             joined,
             TableJoined::new(),
             materialized(store),
@@ -83,7 +83,7 @@ fn fk_join(
 /// `rejoin-output-topic`.
 fn driver(
     kind: Kind,
-    extractor: fn(&String) -> Option<String>,
+    extractor: fn(&str) -> Option<String>,
     store: Option<&str>,
     rejoin: bool,
 ) -> TopologyTestDriver {
@@ -140,13 +140,17 @@ fn run(kind: Kind, inputs: &[Input], expected: &[Output]) {
 
 fn run_with(
     kind: Kind,
-    extractor: fn(&String) -> Option<String>,
+    extractor: fn(&str) -> Option<String>,
     inputs: &[Input],
     expected: &[Output],
 ) {
     for store in [None, Some("store")] {
         let driver = driver(kind, extractor, store, false);
-        assert_eq!(pipe(&driver, inputs, OUTPUT), records(expected), "store {store:?}");
+        assert_eq!(
+            pipe(&driver, inputs, OUTPUT),
+            records(expected),
+            "store {store:?}"
+        );
     }
 }
 
@@ -388,7 +392,7 @@ fn changing_the_foreign_key_unsubscribes_from_the_old_one() {
     }
 }
 
-fn no_foreign_key(_: &String) -> Option<String> {
+fn no_foreign_key(_: &str) -> Option<String> {
     None
 }
 
@@ -407,7 +411,7 @@ fn a_null_foreign_key_half_joins_in_a_left_join_only() {
 }
 
 /// `returnNull` has no foreign key.
-fn after_bar_unless_null(value: &String) -> Option<String> {
+fn after_bar_unless_null(value: &str) -> Option<String> {
     after_bar(value).filter(|key| key != "returnNull")
 }
 
@@ -415,7 +419,11 @@ fn after_bar_unless_null(value: &String) -> Option<String> {
 /// whether the record stores (true) or deletes the subscription.
 fn subscription_changes(driver: &TopologyTestDriver, topic: &str) -> Vec<(Vec<u8>, bool)> {
     driver
-        .create_output_topic(topic, BytesSerde, OptionSerde::new(Vec::<u8>::default_serde()))
+        .create_output_topic(
+            topic,
+            BytesSerde,
+            OptionSerde::new(Vec::<u8>::default_serde()),
+        )
         .read_key_values_to_list()
         .expect("read changelog")
         .into_iter()
@@ -505,7 +513,7 @@ fn a_named_join_names_its_topics_and_store() {
     let right = builder.table::<String, String>(RIGHT);
     left.join_foreign_key_with(
         &right,
-        after_bar,
+        |value: &String| after_bar(value),
         |l, r| joined(l, Some(r)),
         TableJoined::as_("orders").expect("legal name"),
         Materialized::default(),
@@ -542,7 +550,7 @@ fn foreign_key_join_describes_as_kafka_streams() {
     let right = builder.stream::<String, String>("input2").to_table();
     left.join_foreign_key(
         &right,
-        |value: &String| value.split('|').nth(1).map(str::to_owned),
+        |value: &String| after_bar(value),
         |l, r| format!("({l},{r})"),
     )
     .to_stream()
@@ -612,7 +620,10 @@ enum Update {
 
 fn update() -> impl Strategy<Value = Update> {
     prop_oneof![
-        (0..4u8, proptest::option::weighted(0.8, (0..3u8, proptest::option::weighted(0.8, 0..3u8))))
+        (
+            0..4u8,
+            proptest::option::weighted(0.8, (0..3u8, proptest::option::weighted(0.8, 0..3u8)))
+        )
             .prop_map(|(key, value)| Update::Left(key, value)),
         (0..3u8, proptest::option::weighted(0.7, 0..3u8))
             .prop_map(|(key, value)| Update::Right(key, value)),

@@ -183,7 +183,9 @@ fn a_full_buffer_that_shuts_down_fails_with_a_typed_error() -> Result {
             processor: "limited".to_owned(),
             records: 2,
             max_records: 1,
-            bytes: 0,
+            // Each record: buffer time (8), key (2), count (8), context
+            // (20) and the repartition topic's name (76).
+            bytes: 2 * (8 + 2 + 8 + 20 + 76),
             max_bytes: u64::MAX,
         })
     );
@@ -220,17 +222,18 @@ fn byte_bounds_count_serialized_records() -> Result {
 #[test]
 fn suppress_reports_what_it_cannot_do() -> Result {
     let builder = StreamsBuilder::new();
-    // A byte bound needs the table's serdes.
-    let counts = counts_by_value(&builder);
+    // A byte bound needs the table's serdes, which a table mapped without
+    // a `Materialized` does not know.
+    let lengths = counts_by_value(&builder).map_values(|count| count.to_string());
     assert_eq!(
-        counts
+        lengths
             .suppress(Suppressed::until_time_limit(
                 Duration::from_millis(1),
                 BufferConfig::max_bytes(100),
             ))
             .err(),
         Some(SuppressError::UnknownSerdes(
-            "KSTREAM-AGGREGATE-0000000003".to_owned()
+            "KTABLE-MAPVALUES-0000000007".to_owned()
         ))
     );
     // Windowed keys alone do not make a windowed computation.

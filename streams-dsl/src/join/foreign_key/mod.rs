@@ -38,8 +38,8 @@ use self::left::{Extractor, ResponseJoin, SubscriptionSend, ValueHasher};
 use self::response::{Response, ResponseSerde};
 use self::right::{ForeignTableJoin, SubscriptionJoin, SubscriptionReceive};
 use self::subscription::{Subscription, SubscriptionSerde};
-use self::table_joined::{ResponsePartitioner, SubscriptionPartitioner};
 pub use self::table_joined::{KeyPartitioner, TableJoined};
+use self::table_joined::{ResponsePartitioner, SubscriptionPartitioner};
 use super::joiner::Joiner;
 use super::stream_table::unmaterializable;
 use crate::config::Materialized;
@@ -335,10 +335,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             primary_key: key.clone(),
         };
         let hasher = ValueHasher { serde: value };
-        let mut subscription_sink_options = SinkOptions::new(
-            OptionSerde::new(foreign_key.clone()),
-            subscriptions.clone(),
-        );
+        let mut subscription_sink_options =
+            SinkOptions::new(OptionSerde::new(foreign_key.clone()), subscriptions.clone());
         if let Some(partitioner) = table_joined.other_partitioner.clone() {
             subscription_sink_options =
                 subscription_sink_options.partitioner(SubscriptionPartitioner(partitioner));
@@ -485,6 +483,12 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         if queryable.is_some() {
             table.materialize_as(&result_store);
         }
-        KTable::from_node(builder.clone(), result, queryable, table, Some(result_serdes))
+        KTable::from_node(
+            builder.clone(),
+            result,
+            queryable,
+            table,
+            Some(result_serdes),
+        )
     }
 }

@@ -11,9 +11,7 @@
 use streams_core::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
 
 use super::murmur3::ValueHash;
-use super::wire::{
-    malformed, read_hash, split_byte, split_version_byte, version_byte, write_hash,
-};
+use super::wire::{malformed, read_hash, split_byte, split_version_byte, version_byte, write_hash};
 
 /// The only version Kafka Streams writes.
 const VERSION: u8 = 0;
@@ -48,7 +46,8 @@ impl<VO> Serializer<Response<VO>> for ResponseSerde<VO> {
         let mut bytes = vec![version_byte(VERSION, data.hash)];
         write_hash(data.hash, &mut bytes);
         if let Some(value) = &data.foreign_value {
-            self.foreign_value.serialize_into(topic, value, &mut bytes)?;
+            self.foreign_value
+                .serialize_into(topic, value, &mut bytes)?;
         }
         Ok(Some(bytes))
     }
@@ -60,7 +59,10 @@ impl<VO> Deserializer<Response<VO>> for ResponseSerde<VO> {
         let (version, rest) = split_byte(topic, data)?;
         let (version, hashed) = split_version_byte(version);
         if version != VERSION {
-            return Err(malformed(topic, "unsupported subscription response version"));
+            return Err(malformed(
+                topic,
+                "unsupported subscription response version",
+            ));
         }
         let (hash, rest) = read_hash(topic, hashed, rest)?;
         // As Kafka, no bytes left means no right value.
@@ -74,5 +76,57 @@ impl<VO> Deserializer<Response<VO>> for ResponseSerde<VO> {
             foreign_value,
             primary_partition: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use streams_core::serde::StringSerde;
+
+    use super::*;
+
+    fn serde() -> ResponseSerde<String> {
+        ResponseSerde::new(Arc::new(StringSerde))
+    }
+
+    #[test]
+    fn layout_matches_kafka_subscription_response_wrapper() {
+        let cases = [
+            (Some(ValueHash([2, 3])), Some("right".to_owned())),
+            (Some(ValueHash([2, 3])), None),
+            (None, None),
+        ];
+        for (hash, foreign_value) in cases {
+            let response = Response {
+                hash,
+                foreign_value: foreign_value.clone(),
+                primary_partition: None,
+            };
+            let bytes = serde()
+                .serialize("t", &response)
+                .expect("serialize")
+                .expect("not null");
+            let mut expected = match hash {
+                Some(_) => {
+                    let mut header = vec![0];
+                    header.extend_from_slice(&2u64.to_be_bytes());
+                    header.extend_from_slice(&3u64.to_be_bytes());
+                    header
+                }
+                None => vec![0x80],
+            };
+            expected.extend(foreign_value.iter().flat_map(|v| v.bytes()));
+            assert_eq!(bytes, expected);
+            assert_eq!(
+                serde().deserialize("t", Some(&bytes)).expect("deserialize"),
+                response
+            );
+        }
+        assert!(matches!(
+            serde().deserialize("t", Some(b"\x01")),
+            Err(SerdeError::Malformed { .. })
+        ));
     }
 }

@@ -110,7 +110,10 @@ where
     K: Clone + 'static,
     VO: Clone + 'static,
 {
-    fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Response<VO>>) -> Result<(), StreamsError> {
+    fn init(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, K, Response<VO>>,
+    ) -> Result<(), StreamsError> {
         self.right = Some(ctx.state_store(&self.right_store_name)?);
         Ok(())
     }
@@ -169,7 +172,10 @@ where
     K: Clone + 'static,
     VO: Clone + 'static,
 {
-    fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Response<VO>>) -> Result<(), StreamsError> {
+    fn init(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, K, Response<VO>>,
+    ) -> Result<(), StreamsError> {
         self.subscriptions = Some(open(ctx, &self.store_name, &self.subscription_topic)?);
         Ok(())
     }

@@ -18,9 +18,7 @@
 use streams_core::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
 
 use super::murmur3::ValueHash;
-use super::wire::{
-    malformed, read_hash, split_byte, split_version_byte, version_byte, write_hash,
-};
+use super::wire::{malformed, read_hash, split_byte, split_version_byte, version_byte, write_hash};
 
 /// The version Kafka Streams 4 writes (it added the partition).
 const VERSION: u8 = 1;
@@ -141,5 +139,80 @@ impl<K> Deserializer<Subscription<K>> for SubscriptionSerde<K> {
                 .deserialize(&format!("{topic}-pk"), Some(primary_key))?,
             primary_partition,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use streams_core::serde::StringSerde;
+
+    use super::*;
+
+    fn serde() -> SubscriptionSerde<String> {
+        SubscriptionSerde::new(Arc::new(StringSerde))
+    }
+
+    fn round_trip(subscription: Subscription<String>) -> Vec<u8> {
+        let bytes = serde()
+            .serialize("t", &subscription)
+            .expect("serialize")
+            .expect("not null");
+        let back = serde().deserialize("t", Some(&bytes)).expect("deserialize");
+        assert_eq!(back, subscription);
+        bytes
+    }
+
+    #[test]
+    fn layout_matches_kafka_subscription_wrapper() {
+        let hashed = round_trip(Subscription {
+            hash: Some(ValueHash([1, u64::MAX])),
+            instruction: Instruction::PropagateOnlyIfFkValAvailable,
+            primary_key: "pk".to_owned(),
+            primary_partition: Some(7),
+        });
+        let mut expected = vec![1, 3];
+        expected.extend_from_slice(&1u64.to_be_bytes());
+        expected.extend_from_slice(&u64::MAX.to_be_bytes());
+        expected.extend_from_slice(b"pk\0\0\0\x07");
+        assert_eq!(hashed, expected);
+
+        let unhashed = round_trip(Subscription {
+            hash: None,
+            instruction: Instruction::DeleteKeyAndPropagate,
+            primary_key: "pk".to_owned(),
+            primary_partition: Some(0),
+        });
+        assert_eq!(unhashed, b"\x81\x01pk\0\0\0\0");
+
+        // Version 0 has no partition.
+        let version_0 = round_trip(Subscription {
+            hash: None,
+            instruction: Instruction::DeleteKeyNoPropagate,
+            primary_key: "pk".to_owned(),
+            primary_partition: None,
+        });
+        assert_eq!(version_0, b"\x80\x00pk");
+    }
+
+    #[test]
+    fn malformed_subscriptions_are_typed_errors() {
+        for bad in [
+            &b""[..],
+            b"\x81",
+            b"\x81\x09pk\0\0\0\0",
+            b"\x01\x02short",
+            b"\x81\x02pk",
+            b"\x82\x02pk\0\0\0\0",
+        ] {
+            assert!(
+                matches!(
+                    serde().deserialize("t", Some(bad)),
+                    Err(SerdeError::Malformed { .. })
+                ),
+                "{bad:?}"
+            );
+        }
     }
 }
