@@ -691,3 +691,107 @@ proptest! {
         prop_assert_eq!(&stored(&driver), &naive);
     }
 }
+
+/// An aggregation's table knows its serdes, so it can be either side of a
+/// foreign-key join.
+#[test]
+fn an_aggregation_can_be_the_right_table() -> support::Result {
+    let builder = StreamsBuilder::new();
+    let orders = builder.table::<String, String>("orders");
+    let visits = builder
+        .stream::<String, String>("visits")
+        .group_by_key()
+        .count();
+    orders
+        .join_foreign_key(
+            &visits,
+            |order: &String| after_bar(order),
+            |order, count| format!("{order}:{count}"),
+        )
+        .to_stream()
+        .to(OUTPUT);
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let visits = driver.create_input_topic("visits", StringSerde, StringSerde);
+    let orders = driver.create_input_topic("orders", StringSerde, StringSerde);
+    visits.pipe_input_at("c1".into(), "x".into(), 1)?;
+    orders.pipe_input_at("o1".into(), "tea|c1".into(), 2)?;
+    visits.pipe_input_at("c1".into(), "y".into(), 3)?;
+    assert_eq!(
+        driver
+            .create_output_topic(OUTPUT, StringSerde, nullable())
+            .read_records_to_list()?,
+        records(&[("o1", Some("tea|c1:1"), 2), ("o1", Some("tea|c1:2"), 3)])
+    );
+    Ok(())
+}
+
+/// A table mapped without a `Materialized` has no serdes and cannot be
+/// materialized, so a foreign-key join of it fails to build.
+#[test]
+fn a_table_without_serdes_cannot_be_joined() {
+    let builder = StreamsBuilder::new();
+    let left = builder
+        .table::<String, String>(LEFT)
+        .map_values(|value| value.to_uppercase());
+    let right = builder.table::<String, String>(RIGHT);
+    left.join_foreign_key(
+        &right,
+        |value: &String| after_bar(value),
+        |l, r| joined(l, Some(r)),
+    );
+    assert!(matches!(
+        builder.build(),
+        Err(TopologyError::UnknownStore { .. })
+    ));
+}
+
+/// The partitioners of a `TableJoined` place subscriptions by foreign key
+/// and responses by left key.
+#[test]
+fn table_joined_partitioners_place_subscriptions_and_responses() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let foreign_keys = Arc::new(AtomicUsize::new(0));
+    let primary_keys = Arc::new(AtomicUsize::new(0));
+    let (seen_foreign, seen_primary) = (foreign_keys.clone(), primary_keys.clone());
+    let builder = StreamsBuilder::new();
+    let left = builder.table::<String, String>(LEFT);
+    let right = builder.table::<String, String>(RIGHT);
+    let table_joined = TableJoined::new()
+        .with_partitioner(move |_: &str, key: &String, _| {
+            assert_eq!(key, "lhs1");
+            seen_primary.fetch_add(1, Ordering::Relaxed);
+            Some(0)
+        })
+        .with_other_partitioner(move |_: &str, key: &String, _| {
+            assert_eq!(key, "rhs1");
+            seen_foreign.fetch_add(1, Ordering::Relaxed);
+            Some(0)
+        });
+    left.join_foreign_key_with(
+        &right,
+        |value: &String| after_bar(value),
+        |l, r| joined(l, Some(r)),
+        table_joined,
+        Materialized::default(),
+    )
+    .to_stream()
+    .to(OUTPUT);
+    let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
+    let out = pipe(
+        &driver,
+        &[
+            ("L", "lhs1", Some("lhsValue1|rhs1"), B),
+            ("R", "rhs1", Some("rhsValue1"), B + 1),
+        ],
+        OUTPUT,
+    );
+    assert_eq!(
+        out,
+        records(&[("lhs1", Some("(lhsValue1|rhs1,rhsValue1)"), B + 1)])
+    );
+    // One subscription; one response, to the right row's arrival.
+    assert_eq!(foreign_keys.load(Ordering::Relaxed), 1);
+    assert_eq!(primary_keys.load(Ordering::Relaxed), 1);
+}

@@ -9,6 +9,7 @@ use super::murmur3::ValueHash;
 /// The high bit of the version byte: the record has no hash.
 const NO_HASH: u8 = 0x80;
 
+/// A malformed-record error for `topic`.
 pub(super) fn malformed(topic: &str, reason: &str) -> SerdeError {
     SerdeError::Malformed {
         topic: topic.to_owned(),
