@@ -41,6 +41,34 @@
 //! assert_eq!(last["or"], 1);
 //! # Ok::<(), StreamsError>(())
 //! ```
+//!
+//! # Joins
+//!
+//! Streams join streams within [`JoinWindows`], streams look rows up in
+//! tables and global tables, and tables join tables on their keys
+//! ([`KTable::join`], `left_join`, `outer_join`) or on a foreign key taken
+//! from the left value ([`KTable::join_foreign_key`],
+//! `left_join_foreign_key`, named by [`TableJoined`]), which needs no
+//! co-partitioning: the left rows subscribe to the right rows through
+//! internal topics, as in Kafka Streams.
+//!
+//! ```
+//! use streams_core::prelude::*;
+//! use streams_dsl::StreamsBuilder;
+//!
+//! let builder = StreamsBuilder::new();
+//! let orders = builder.table::<String, String>("orders"); // order -> customer id
+//! let customers = builder.table::<String, String>("customers"); // id -> name
+//! orders
+//!     .left_join_foreign_key(&customers, |customer: &String| customer.clone(), |id, name| {
+//!         format!("{id}: {}", name.map_or("unknown", String::as_str))
+//!     })
+//!     .to_stream()
+//!     .to("orders-by-customer");
+//! let topology = builder.build()?;
+//! assert!(topology.describe().to_string().contains("KTABLE-FK-JOIN-OUTPUT-0000000018"));
+//! # Ok::<(), StreamsError>(())
+//! ```
 
 mod builder;
 mod change_serde;
@@ -74,7 +102,7 @@ pub use config::{Consumed, Grouped, Materialized, Produced};
 pub use fixed_key::{FixedKeyProcessor, FixedKeyProcessorContext, FixedKeyRecord};
 pub use grouped::KGroupedStream;
 pub use grouped_table::KGroupedTable;
-pub use join::{JoinWindows, Joined, StreamJoined};
+pub use join::{JoinWindows, Joined, KeyPartitioner, StreamJoined, TableJoined};
 pub use kstream::KStream;
 pub use ktable::{Change, KTable};
 pub use named::{Named, NamedError};

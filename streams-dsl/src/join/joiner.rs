@@ -72,6 +72,18 @@ impl<V1: 'static, V2: 'static, VR: 'static> Joiner<V1, V2, VR> {
         }
     }
 
+    /// The joiner applied to a left and a right value of which the join
+    /// kind's unmatched cases may be missing; `None` when the join makes
+    /// no result of that case (an inner join's unmatched values, say).
+    pub(crate) fn combine(&self, left: Option<&V1>, right: Option<&V2>) -> Option<VR> {
+        match (left, right) {
+            (Some(left), Some(right)) => Some((self.both)(left, right)),
+            (Some(left), None) => self.left_only.as_ref().map(|f| f(left)),
+            (None, Some(right)) => self.right_only.as_ref().map(|f| f(right)),
+            (None, None) => None,
+        }
+    }
+
     /// Whether the join keeps unmatched left values.
     pub(crate) fn keeps_left(&self) -> bool {
         self.left_only.is_some()

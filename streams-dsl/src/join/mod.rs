@@ -1,5 +1,6 @@
 //! Joins: windowed stream-stream joins, stream-table and
-//! stream-global-table lookups, table-table joins, and the
+//! stream-global-table lookups, table-table joins (on the key or on a
+//! foreign key), and the
 //! co-partitioning every key-based join needs.
 //!
 //! Each join compiles to small Processor API processors named as Kafka
@@ -9,6 +10,7 @@
 //! join's `Option` for both, so a "missing" side is never a null.
 
 mod copartition;
+mod foreign_key;
 mod joined;
 mod joiner;
 mod outer_store;
@@ -24,6 +26,7 @@ mod window_buffer;
 mod windows;
 
 pub(crate) use copartition::Copartitioning;
+pub use foreign_key::{KeyPartitioner, TableJoined};
 pub use joined::Joined;
 pub use stream_joined::StreamJoined;
 pub use windows::JoinWindows;

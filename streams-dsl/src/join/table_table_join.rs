@@ -18,21 +18,6 @@ use crate::table_node::NodeView;
 pub(crate) type Combine<VT, VO, VR> =
     Arc<dyn Fn(Option<&VT>, Option<&VO>) -> Option<VR> + Send + Sync>;
 
-/// The user's joiner, applied to a left and a right value of which the
-/// join kind's unmatched cases may be missing.
-fn combine<V1, V2, VR>(
-    joiner: &Joiner<V1, V2, VR>,
-    left: Option<&V1>,
-    right: Option<&V2>,
-) -> Option<VR> {
-    match (left, right) {
-        (Some(left), Some(right)) => Some((joiner.both)(left, right)),
-        (Some(left), None) => joiner.left_only.as_ref().map(|f| f(left)),
-        (None, Some(right)) => joiner.right_only.as_ref().map(|f| f(right)),
-        (None, None) => None,
-    }
-}
-
 /// One side of a join: how its updates combine with the other side's rows,
 /// and whether its rows make results without a partner.
 pub(crate) struct Side<VT, VO, VR> {
@@ -58,7 +43,7 @@ where
 {
     let keeps_unmatched = joiner.left_only.is_some();
     Side {
-        combine: Arc::new(move |left, right| combine(&joiner, left, right)),
+        combine: Arc::new(move |left, right| joiner.combine(left, right)),
         keeps_unmatched,
     }
 }
@@ -73,7 +58,7 @@ where
 {
     let keeps_unmatched = joiner.right_only.is_some();
     Side {
-        combine: Arc::new(move |right, left| combine(&joiner, left, right)),
+        combine: Arc::new(move |right, left| joiner.combine(left, right)),
         keeps_unmatched,
     }
 }

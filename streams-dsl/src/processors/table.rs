@@ -155,6 +155,24 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<K, V, K, Change<V>> for T
     }
 }
 
+/// A foreign-key join's result: each record upserts its key, `None`
+/// deletes it (Kafka's `KTableSource` behind the join).
+impl<K: Clone + 'static, V: Clone + 'static> Processor<K, Option<V>, K, Change<V>>
+    for TableSource<K, V>
+{
+    fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> Result<(), StreamsError> {
+        self.start(ctx)
+    }
+
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, K, Change<V>>,
+        record: Record<K, Option<V>>,
+    ) -> Result<(), StreamsError> {
+        self.upsert(ctx, record)
+    }
+}
+
 /// Computes a row's new value from its parent's (`None`: no row).
 pub(crate) type RowMapper<K, V, V2> = Arc<dyn Fn(&K, V) -> Option<V2> + Send + Sync>;
 
