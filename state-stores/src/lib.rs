@@ -108,6 +108,7 @@ mod state_store;
 mod store;
 mod timestamped;
 mod window;
+mod write_cache;
 
 #[cfg(test)]
 mod test_suite;

@@ -1,247 +1,18 @@
-//! The caching layer for key-value stores.
-//!
-//! Sits between processors and the (logged) store. Writes land in a bounded
-//! cache; repeated writes to a key between two flushes collapse into one.
-//! When the cache flushes - on [`StateStore::flush`] or when it outgrows its
-//! byte budget - each dirty key's latest value is written through to the
-//! wrapped store (so the changelog sees only the collapsed writes) and handed
-//! to the flush listener together with the value it replaced.
-//!
-//! Ordering, as Kafka Streams' `NamedCache`:
-//! - a flush emits dirty keys in the order they were *first* dirtied since
-//!   the previous flush;
-//! - eviction removes the least recently *written* entry; if that entry is
-//!   dirty, all dirty entries are flushed first (in the order above), so
-//!   eviction never reorders the emitted updates.
-//!
-//! Reads are served from the cache when the key is in it, otherwise from the
-//! wrapped store, but do not populate or reorder the cache: it is a write
-//! cache. With a budget of 0 bytes every write is flushed at once, so the
-//! listener sees every write.
-
-use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::iter::Peekable;
-use std::ops::Bound;
-use std::sync::Arc;
+//! The caching layer for key-value stores: a [`CacheLayer`] in front of the
+//! (logged) store; see [`crate::write_cache`] for how the cache collapses,
+//! orders and evicts writes.
 
 use crate::changelog::{ChangelogRecord, RecordTimestamp};
-use crate::error::{ExternalError, Result, StoreError};
+use crate::error::Result;
 use crate::key_value::{KeyValueIter, KeyValueStore};
 use crate::range::{ByteRange, ScanOrder};
 use crate::state_store::StateStore;
-
-/// One key's collapsed change, handed to the flush listener.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheEntry {
-    /// The key.
-    pub key: Vec<u8>,
-    /// The latest value written (`None`: deleted).
-    pub new_value: Option<Vec<u8>>,
-    /// The value the wrapped store held before this flush wrote through.
-    pub old_value: Option<Vec<u8>>,
-    /// Record timestamp of the latest write to the key.
-    pub timestamp: i64,
-}
-
-/// Receives each entry a caching layer flushes, after it was written through.
-pub type FlushListener =
-    Box<dyn FnMut(CacheEntry) -> std::result::Result<(), ExternalError> + Send>;
-
-/// A cached key with its value; `None` is a cached deletion.
-type CachedEntry = (Vec<u8>, Option<Vec<u8>>);
-
-/// Bytes charged per cached entry on top of its key and value, for the map
-/// nodes and bookkeeping; keys are charged three times because the entry,
-/// LRU and dirty indexes each hold a copy.
-const SLOT_OVERHEAD_BYTES: usize = 64;
-
-fn slot_size(key: &[u8], value: Option<&[u8]>) -> usize {
-    SLOT_OVERHEAD_BYTES + 3 * key.len() + value.map_or(0, <[u8]>::len)
-}
-
-/// A dirty entry taken out of the cache to be written through.
-struct DirtyEntry {
-    key: Arc<[u8]>,
-    value: Option<Vec<u8>>,
-    timestamp: i64,
-}
-
-struct Slot {
-    value: Option<Vec<u8>>,
-    timestamp: i64,
-    /// The tick of the latest write: the key's live entry in the LRU queue.
-    written_at: u64,
-    /// The tick at which the key was first dirtied since the last flush: its
-    /// live entry in the dirty queue; `None` when clean.
-    dirtied_at: Option<u64>,
-}
-
-/// The cache proper: entries by key, their key order, and the LRU and dirty
-/// orders.
-///
-/// A write to a cached key - the common case, a counter updated again and
-/// again - costs one hash lookup and no allocation: its value buffer is
-/// reused, and the LRU and dirty orders are queues of `(tick, key)` that
-/// are appended to rather than reordered. A queue entry whose tick is not
-/// the slot's current one is stale and skipped; the LRU queue is compacted
-/// when stale entries outnumber live ones. Only new and removed keys touch
-/// the ordered key set that scans need.
-#[derive(Default)]
-struct WriteCache {
-    entries: HashMap<Arc<[u8]>, Slot>,
-    order: BTreeSet<Arc<[u8]>>,
-    /// `(write tick, key)`, least recently written first.
-    lru: VecDeque<(u64, Arc<[u8]>)>,
-    /// `(first-dirtied tick, key)`, in flush order.
-    dirty: Vec<(u64, Arc<[u8]>)>,
-    next_tick: u64,
-    bytes: usize,
-}
-
-impl WriteCache {
-    fn tick(&mut self) -> u64 {
-        let tick = self.next_tick;
-        self.next_tick += 1;
-        tick
-    }
-
-    fn write(&mut self, key: &[u8], value: Option<&[u8]>, timestamp: i64) {
-        let tick = self.tick();
-        let key = match self.entries.get_key_value(key) {
-            Some((cached, slot)) => {
-                self.bytes -= slot_size(cached, slot.value.as_deref());
-                Arc::clone(cached)
-            }
-            None => {
-                let key: Arc<[u8]> = Arc::from(key);
-                self.order.insert(Arc::clone(&key));
-                key
-            }
-        };
-        let slot = self.entries.entry(Arc::clone(&key)).or_insert(Slot {
-            value: None,
-            timestamp,
-            written_at: tick,
-            dirtied_at: None,
-        });
-        match (&mut slot.value, value) {
-            // Reuse the buffer of the value this one replaces.
-            (Some(buffer), Some(value)) => {
-                buffer.clear();
-                buffer.extend_from_slice(value);
-            }
-            (slot_value, value) => *slot_value = value.map(<[u8]>::to_vec),
-        }
-        slot.timestamp = timestamp;
-        slot.written_at = tick;
-        if slot.dirtied_at.is_none() {
-            slot.dirtied_at = Some(tick);
-            self.dirty.push((tick, Arc::clone(&key)));
-        }
-        self.bytes += slot_size(&key, value);
-        self.lru.push_back((tick, key));
-        if self.lru.len() > 2 * self.entries.len() + 64 {
-            let entries = &self.entries;
-            self.lru.retain(|(tick, key)| {
-                entries
-                    .get(key)
-                    .is_some_and(|slot| slot.written_at == *tick)
-            });
-        }
-    }
-
-    fn remove(&mut self, key: &[u8]) {
-        // Its queue entries go stale and are skipped.
-        if let Some((key, slot)) = self.entries.remove_entry(key) {
-            self.bytes -= slot_size(&key, slot.value.as_deref());
-            self.order.remove(&key);
-        }
-    }
-
-    /// Empties the dirty queue, in flush order, and marks those entries
-    /// clean; returns each key's latest value and timestamp.
-    fn take_dirty(&mut self) -> Vec<DirtyEntry> {
-        let dirty = std::mem::take(&mut self.dirty);
-        dirty
-            .into_iter()
-            .filter_map(|(tick, key)| {
-                let slot = self.entries.get_mut(&key)?;
-                if slot.dirtied_at != Some(tick) {
-                    return None;
-                }
-                slot.dirtied_at = None;
-                Some(DirtyEntry {
-                    key,
-                    value: slot.value.clone(),
-                    timestamp: slot.timestamp,
-                })
-            })
-            .collect()
-    }
-
-    /// Marks `keys` dirty again (after a failed flush), in the given order.
-    fn mark_dirty<'a>(&mut self, keys: impl Iterator<Item = &'a Arc<[u8]>>) {
-        for key in keys {
-            let tick = self.tick();
-            if let Some(slot) = self.entries.get_mut(key) {
-                if slot.dirtied_at.is_none() {
-                    slot.dirtied_at = Some(tick);
-                    self.dirty.push((tick, Arc::clone(key)));
-                }
-            }
-        }
-    }
-
-    /// The least recently written key and whether it is dirty; stale queue
-    /// entries in front of it are dropped on the way.
-    fn least_recently_written(&mut self) -> Option<(Arc<[u8]>, bool)> {
-        while let Some((tick, key)) = self.lru.front() {
-            match self.entries.get(key) {
-                Some(slot) if slot.written_at == *tick => {
-                    return Some((Arc::clone(key), slot.dirtied_at.is_some()));
-                }
-                _ => {
-                    self.lru.pop_front();
-                }
-            }
-        }
-        None
-    }
-
-    /// Cached entries in `range`, in `order`; `None` values are deletions
-    /// that must hide the wrapped store's entry.
-    fn entries_in(&self, range: &ByteRange, order: ScanOrder) -> Vec<CachedEntry> {
-        // `BTreeSet::range` panics on inverted bounds, so rule them out first.
-        if range.is_empty() {
-            return Vec::new();
-        }
-        let upper = range.end().map_or(Bound::Unbounded, Bound::Excluded);
-        let matching = self
-            .order
-            .range::<[u8], _>((Bound::Included(range.start()), upper))
-            .filter_map(|key| {
-                let slot = self.entries.get(key)?;
-                Some((key.to_vec(), slot.value.clone()))
-            });
-        match order {
-            ScanOrder::Forward => matching.collect(),
-            ScanOrder::Backward => {
-                let mut entries: Vec<_> = matching.collect();
-                entries.reverse();
-                entries
-            }
-        }
-    }
-}
+use crate::write_cache::{CacheLayer, FlushListener, MergedScan, WriteThrough};
 
 /// A key-value store behind a write cache of at most `max_bytes`.
 pub struct CachingKeyValueStore {
     inner: Box<dyn KeyValueStore>,
-    cache: WriteCache,
-    max_bytes: usize,
-    timestamp: RecordTimestamp,
-    listener: Option<FlushListener>,
+    cache: CacheLayer,
 }
 
 impl CachingKeyValueStore {
@@ -254,72 +25,29 @@ impl CachingKeyValueStore {
     ) -> Self {
         Self {
             inner,
-            cache: WriteCache::default(),
-            max_bytes,
-            timestamp,
-            listener: None,
+            cache: CacheLayer::new(max_bytes, timestamp),
         }
     }
 
     fn write(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
-        self.cache.write(key, value, self.timestamp.get());
-        self.evict_over_budget()
+        self.cache.write(key, value, &mut self.inner)
+    }
+}
+
+impl WriteThrough for Box<dyn KeyValueStore> {
+    fn store_name(&self) -> &str {
+        self.name()
     }
 
-    fn evict_over_budget(&mut self) -> Result<()> {
-        while self.cache.bytes > self.max_bytes {
-            let Some((key, dirty)) = self.cache.least_recently_written() else {
-                break;
-            };
-            if dirty {
-                self.flush_dirty()?;
+    fn write_through(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
+        match value {
+            Some(value) => {
+                let old = self.get(key)?;
+                self.put(key, value)?;
+                Ok(old)
             }
-            self.cache.remove(&key);
+            None => self.delete(key),
         }
-        Ok(())
-    }
-
-    /// Writes every dirty entry through and hands it to the listener. If
-    /// that fails, the entries not yet written stay dirty.
-    fn flush_dirty(&mut self) -> Result<()> {
-        let current = self.timestamp.get();
-        let dirty = self.cache.take_dirty();
-        let mut result = Ok(());
-        for (flushed, entry) in dirty.iter().enumerate() {
-            if let Err(error) = self.write_through(entry) {
-                let unwritten = dirty[flushed..].iter().map(|entry| &entry.key);
-                self.cache.mark_dirty(unwritten);
-                result = Err(error);
-                break;
-            }
-        }
-        self.timestamp.set(current);
-        result
-    }
-
-    fn write_through(&mut self, entry: &DirtyEntry) -> Result<()> {
-        let old_value = self.inner.get(&entry.key)?;
-        // The logging layer below stamps the write's own timestamp.
-        self.timestamp.set(entry.timestamp);
-        match &entry.value {
-            Some(value) => self.inner.put(&entry.key, value)?,
-            None => {
-                self.inner.delete(&entry.key)?;
-            }
-        }
-        if let Some(listener) = self.listener.as_mut() {
-            let flushed = CacheEntry {
-                key: entry.key.to_vec(),
-                new_value: entry.value.clone(),
-                old_value,
-                timestamp: entry.timestamp,
-            };
-            listener(flushed).map_err(|source| StoreError::FlushListener {
-                store: self.inner.name().to_owned(),
-                source,
-            })?;
-        }
-        Ok(())
     }
 }
 
@@ -333,29 +61,29 @@ impl StateStore for CachingKeyValueStore {
     }
 
     fn flush(&mut self) -> Result<()> {
-        self.flush_dirty()?;
+        self.cache.flush(&mut self.inner)?;
         self.inner.flush()
     }
 
     fn close(&mut self) -> Result<()> {
-        self.flush_dirty()?;
-        self.cache = WriteCache::default();
+        self.cache.flush(&mut self.inner)?;
+        self.cache.clear();
         self.inner.close()
     }
 }
 
 impl KeyValueStore for CachingKeyValueStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        match self.cache.entries.get(key) {
-            Some(slot) => Ok(slot.value.clone()),
+        match self.cache.get(key) {
+            Some(value) => Ok(value.map(<[u8]>::to_vec)),
             None => self.inner.get(key),
         }
     }
 
     fn get_with(&self, key: &[u8], read: &mut dyn FnMut(Option<&[u8]>)) -> Result<()> {
-        match self.cache.entries.get(key) {
-            Some(slot) => {
-                read(slot.value.as_deref());
+        match self.cache.get(key) {
+            Some(value) => {
+                read(value);
                 Ok(())
             }
             None => self.inner.get_with(key, read),
@@ -387,11 +115,11 @@ impl KeyValueStore for CachingKeyValueStore {
     }
 
     fn scan(&self, range: &ByteRange, order: ScanOrder) -> KeyValueIter<'_> {
-        Box::new(MergedScan {
-            cached: self.cache.entries_in(range, order).into_iter().peekable(),
-            stored: self.inner.scan(range, order).peekable(),
+        Box::new(MergedScan::new(
+            self.cache.entries_in(range, order),
+            self.inner.scan(range, order),
             order,
-        })
+        ))
     }
 
     fn approximate_num_entries(&self) -> Result<u64> {
@@ -407,51 +135,8 @@ impl KeyValueStore for CachingKeyValueStore {
     }
 
     fn set_flush_listener(&mut self, listener: FlushListener) -> Result<()> {
-        self.listener = Some(listener);
+        self.cache.set_listener(listener);
         Ok(())
-    }
-}
-
-/// Merges a snapshot of the cached entries of a range with a scan of the
-/// wrapped store; cached entries win, cached deletions hide stored entries.
-struct MergedScan<'a> {
-    cached: Peekable<std::vec::IntoIter<CachedEntry>>,
-    stored: Peekable<KeyValueIter<'a>>,
-    order: ScanOrder,
-}
-
-impl Iterator for MergedScan<'_> {
-    type Item = Result<(Vec<u8>, Vec<u8>)>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let take_cached = match (self.cached.peek(), self.stored.peek()) {
-                (None, _) => return self.stored.next(),
-                (Some(_), None) => true,
-                (Some(_), Some(Err(_))) => return self.stored.next(),
-                (Some((cached_key, _)), Some(Ok((stored_key, _)))) => {
-                    let ordering = match self.order {
-                        ScanOrder::Forward => cached_key.cmp(stored_key),
-                        ScanOrder::Backward => stored_key.cmp(cached_key),
-                    };
-                    match ordering {
-                        Ordering::Less => true,
-                        Ordering::Equal => {
-                            self.stored.next();
-                            true
-                        }
-                        Ordering::Greater => false,
-                    }
-                }
-            };
-            if !take_cached {
-                return self.stored.next();
-            }
-            if let Some((key, Some(value))) = self.cached.next() {
-                return Some(Ok((key, value)));
-            }
-            // A cached deletion: skip it (the stored entry was skipped too).
-        }
     }
 }
 
@@ -461,6 +146,8 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
+    use crate::write_cache::{slot_size, CacheEntry};
+    use crate::StoreError;
     use crate::backend::InMemoryBackend;
     use crate::key_value::{BackedKeyValueStore, LoggingKeyValueStore};
     use crate::test_suite::{collect, recording_writer, RecordingSink, TestResult};
@@ -570,7 +257,7 @@ mod tests {
         );
         // k1 was least recently written and is gone from the cache, but
         // still readable through the store.
-        assert!(!f.store.cache.entries.contains_key(&b"k1"[..]));
+        assert!(!f.store.cache.contains(b"k1"));
         assert_eq!(f.store.get(b"k1")?, Some(b"v".to_vec()));
         // Values are lent from the cache, or from the store behind it.
         f.store.delete(b"k3")?;
@@ -594,7 +281,7 @@ mod tests {
         ];
         assert_eq!(f.take_flushed()?, expected);
         assert_eq!(f.changelog()?.len(), 2);
-        assert!(f.store.cache.entries.is_empty());
+        assert!(f.store.cache.is_empty());
         Ok(())
     }
 
@@ -637,9 +324,9 @@ mod tests {
         assert!(matches!(result, Err(StoreError::FlushListener { .. })));
         // The failed entry stays dirty and is retried by the next flush.
         f.store.set_flush_listener(Box::new(|_| Ok(())))?;
-        assert_eq!(f.store.cache.dirty.len(), 1);
+        assert_eq!(f.store.cache.dirty_len(), 1);
         f.store.flush()?;
-        assert!(f.store.cache.dirty.is_empty());
+        assert_eq!(f.store.cache.dirty_len(), 0);
         Ok(())
     }
 

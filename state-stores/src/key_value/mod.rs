@@ -6,7 +6,8 @@ mod caching;
 mod logging;
 
 pub use self::backed::{BackedKeyValueStore, InMemoryKeyValueStore, RocksDbKeyValueStore};
-pub use self::caching::{CacheEntry, CachingKeyValueStore, FlushListener};
+pub use self::caching::CachingKeyValueStore;
+pub use crate::write_cache::{CacheEntry, FlushListener};
 pub use self::logging::LoggingKeyValueStore;
 
 use crate::changelog::ChangelogRecord;

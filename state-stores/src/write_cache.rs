@@ -1,0 +1,440 @@
+//! The write cache shared by the caching key-value and window stores.
+//!
+//! Writes land in a bounded cache; repeated writes to a key between two
+//! flushes collapse into one. When the cache flushes - on a store flush or
+//! when it outgrows its byte budget - each dirty key's latest value is
+//! written through to the wrapped store (so the changelog sees only the
+//! collapsed writes) and handed to the flush listener together with the
+//! value it replaced.
+//!
+//! Ordering, as Kafka Streams' `NamedCache`:
+//! - a flush emits dirty keys in the order they were *first* dirtied since
+//!   the previous flush;
+//! - eviction removes the least recently *written* entry; if that entry is
+//!   dirty, all dirty entries are flushed first (in the order above), so
+//!   eviction never reorders the emitted updates.
+//!
+//! Reads are served from the cache when the key is in it, otherwise from the
+//! wrapped store, but do not populate or reorder the cache: it is a write
+//! cache. With a budget of 0 bytes every write is flushed at once, so the
+//! listener sees every write.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::iter::Peekable;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use crate::changelog::RecordTimestamp;
+use crate::error::{ExternalError, Result, StoreError};
+use crate::key_value::KeyValueIter;
+use crate::range::{ByteRange, ScanOrder};
+
+/// One key's collapsed change, handed to the flush listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheEntry {
+    /// The key.
+    pub key: Vec<u8>,
+    /// The latest value written (`None`: deleted).
+    pub new_value: Option<Vec<u8>>,
+    /// The value the wrapped store held before this flush wrote through.
+    pub old_value: Option<Vec<u8>>,
+    /// Record timestamp of the latest write to the key.
+    pub timestamp: i64,
+}
+
+/// Receives each entry a caching layer flushes, after it was written through.
+pub type FlushListener =
+    Box<dyn FnMut(CacheEntry) -> std::result::Result<(), ExternalError> + Send>;
+
+/// A cached key with its value; `None` is a cached deletion.
+pub(crate) type CachedEntry = (Vec<u8>, Option<Vec<u8>>);
+
+/// Bytes charged per cached entry on top of its key and value, for the map
+/// nodes and bookkeeping; keys are charged three times because the entry,
+/// LRU and dirty indexes each hold a copy.
+const SLOT_OVERHEAD_BYTES: usize = 64;
+
+pub(crate) fn slot_size(key: &[u8], value: Option<&[u8]>) -> usize {
+    SLOT_OVERHEAD_BYTES + 3 * key.len() + value.map_or(0, <[u8]>::len)
+}
+
+/// A dirty entry taken out of the cache to be written through.
+pub(crate) struct DirtyEntry {
+    key: Arc<[u8]>,
+    value: Option<Vec<u8>>,
+    timestamp: i64,
+}
+
+pub(crate) struct Slot {
+    pub(crate) value: Option<Vec<u8>>,
+    timestamp: i64,
+    /// The tick of the latest write: the key's live entry in the LRU queue.
+    written_at: u64,
+    /// The tick at which the key was first dirtied since the last flush: its
+    /// live entry in the dirty queue; `None` when clean.
+    dirtied_at: Option<u64>,
+}
+
+/// The cache proper: entries by key, their key order, and the LRU and dirty
+/// orders.
+///
+/// A write to a cached key - the common case, a counter updated again and
+/// again - costs one hash lookup and no allocation: its value buffer is
+/// reused, and the LRU and dirty orders are queues of `(tick, key)` that
+/// are appended to rather than reordered. A queue entry whose tick is not
+/// the slot's current one is stale and skipped; the LRU queue is compacted
+/// when stale entries outnumber live ones. Only new and removed keys touch
+/// the ordered key set that scans need.
+#[derive(Default)]
+pub(crate) struct WriteCache {
+    pub(crate) entries: HashMap<Arc<[u8]>, Slot>,
+    order: BTreeSet<Arc<[u8]>>,
+    /// `(write tick, key)`, least recently written first.
+    lru: VecDeque<(u64, Arc<[u8]>)>,
+    /// `(first-dirtied tick, key)`, in flush order.
+    pub(crate) dirty: Vec<(u64, Arc<[u8]>)>,
+    next_tick: u64,
+    bytes: usize,
+}
+
+impl WriteCache {
+    fn tick(&mut self) -> u64 {
+        let tick = self.next_tick;
+        self.next_tick += 1;
+        tick
+    }
+
+    pub(crate) fn write(&mut self, key: &[u8], value: Option<&[u8]>, timestamp: i64) {
+        let tick = self.tick();
+        let key = match self.entries.get_key_value(key) {
+            Some((cached, slot)) => {
+                self.bytes -= slot_size(cached, slot.value.as_deref());
+                Arc::clone(cached)
+            }
+            None => {
+                let key: Arc<[u8]> = Arc::from(key);
+                self.order.insert(Arc::clone(&key));
+                key
+            }
+        };
+        let slot = self.entries.entry(Arc::clone(&key)).or_insert(Slot {
+            value: None,
+            timestamp,
+            written_at: tick,
+            dirtied_at: None,
+        });
+        match (&mut slot.value, value) {
+            // Reuse the buffer of the value this one replaces.
+            (Some(buffer), Some(value)) => {
+                buffer.clear();
+                buffer.extend_from_slice(value);
+            }
+            (slot_value, value) => *slot_value = value.map(<[u8]>::to_vec),
+        }
+        slot.timestamp = timestamp;
+        slot.written_at = tick;
+        if slot.dirtied_at.is_none() {
+            slot.dirtied_at = Some(tick);
+            self.dirty.push((tick, Arc::clone(&key)));
+        }
+        self.bytes += slot_size(&key, value);
+        self.lru.push_back((tick, key));
+        if self.lru.len() > 2 * self.entries.len() + 64 {
+            let entries = &self.entries;
+            self.lru.retain(|(tick, key)| {
+                entries
+                    .get(key)
+                    .is_some_and(|slot| slot.written_at == *tick)
+            });
+        }
+    }
+
+    pub(crate) fn remove(&mut self, key: &[u8]) {
+        // Its queue entries go stale and are skipped.
+        if let Some((key, slot)) = self.entries.remove_entry(key) {
+            self.bytes -= slot_size(&key, slot.value.as_deref());
+            self.order.remove(&key);
+        }
+    }
+
+    /// Empties the dirty queue, in flush order, and marks those entries
+    /// clean; returns each key's latest value and timestamp.
+    pub(crate) fn take_dirty(&mut self) -> Vec<DirtyEntry> {
+        let dirty = std::mem::take(&mut self.dirty);
+        dirty
+            .into_iter()
+            .filter_map(|(tick, key)| {
+                let slot = self.entries.get_mut(&key)?;
+                if slot.dirtied_at != Some(tick) {
+                    return None;
+                }
+                slot.dirtied_at = None;
+                Some(DirtyEntry {
+                    key,
+                    value: slot.value.clone(),
+                    timestamp: slot.timestamp,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks `keys` dirty again (after a failed flush), in the given order.
+    pub(crate) fn mark_dirty<'a>(&mut self, keys: impl Iterator<Item = &'a Arc<[u8]>>) {
+        for key in keys {
+            let tick = self.tick();
+            if let Some(slot) = self.entries.get_mut(key) {
+                if slot.dirtied_at.is_none() {
+                    slot.dirtied_at = Some(tick);
+                    self.dirty.push((tick, Arc::clone(key)));
+                }
+            }
+        }
+    }
+
+    /// The least recently written key and whether it is dirty; stale queue
+    /// entries in front of it are dropped on the way.
+    pub(crate) fn least_recently_written(&mut self) -> Option<(Arc<[u8]>, bool)> {
+        while let Some((tick, key)) = self.lru.front() {
+            match self.entries.get(key) {
+                Some(slot) if slot.written_at == *tick => {
+                    return Some((Arc::clone(key), slot.dirtied_at.is_some()));
+                }
+                _ => {
+                    self.lru.pop_front();
+                }
+            }
+        }
+        None
+    }
+
+    /// The smallest cached key at or after `from`.
+    pub(crate) fn first_key_from(&self, from: &[u8]) -> Option<&[u8]> {
+        self.order
+            .range::<[u8], _>((Bound::Included(from), Bound::Unbounded))
+            .next()
+            .map(|key| &**key)
+    }
+
+    /// Cached entries in `range`, in `order`; `None` values are deletions
+    /// that must hide the wrapped store's entry.
+    pub(crate) fn entries_in(&self, range: &ByteRange, order: ScanOrder) -> Vec<CachedEntry> {
+        // `BTreeSet::range` panics on inverted bounds, so rule them out first.
+        if range.is_empty() {
+            return Vec::new();
+        }
+        let upper = range.end().map_or(Bound::Unbounded, Bound::Excluded);
+        let matching = self
+            .order
+            .range::<[u8], _>((Bound::Included(range.start()), upper))
+            .filter_map(|key| {
+                let slot = self.entries.get(key)?;
+                Some((key.to_vec(), slot.value.clone()))
+            });
+        match order {
+            ScanOrder::Forward => matching.collect(),
+            ScanOrder::Backward => {
+                let mut entries: Vec<_> = matching.collect();
+                entries.reverse();
+                entries
+            }
+        }
+    }
+}
+
+/// What a caching store writes its dirty entries through to.
+pub(crate) trait WriteThrough {
+    /// The wrapped store's name, for errors.
+    fn store_name(&self) -> &str;
+
+    /// Writes `value` (`None` deletes) under the cache key `key` and returns
+    /// the value it replaced.
+    fn write_through(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<Option<Vec<u8>>>;
+
+    /// The key the flush listener is given for the cache key `key`.
+    fn listener_key(&self, key: &[u8]) -> Vec<u8> {
+        key.to_vec()
+    }
+}
+
+/// A write cache of at most `max_bytes` with its flush listener: the part
+/// of a caching store that does not depend on the kind of store.
+pub(crate) struct CacheLayer {
+    cache: WriteCache,
+    max_bytes: usize,
+    timestamp: RecordTimestamp,
+    listener: Option<FlushListener>,
+}
+
+impl CacheLayer {
+    /// A cache of at most `max_bytes`, stamping writes with the current
+    /// value of `timestamp`.
+    pub(crate) fn new(max_bytes: usize, timestamp: RecordTimestamp) -> Self {
+        Self {
+            cache: WriteCache::default(),
+            max_bytes,
+            timestamp,
+            listener: None,
+        }
+    }
+
+    /// The cached value of `key`: `None` if not cached, `Some(None)` for a
+    /// cached deletion.
+    pub(crate) fn get(&self, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.cache.entries.get(key).map(|slot| slot.value.as_deref())
+    }
+
+    /// Caches a write, then evicts (writing through to `inner`) until the
+    /// cache fits its budget.
+    pub(crate) fn write(
+        &mut self,
+        key: &[u8],
+        value: Option<&[u8]>,
+        inner: &mut dyn WriteThrough,
+    ) -> Result<()> {
+        self.cache.write(key, value, self.timestamp.get());
+        while self.cache.bytes > self.max_bytes {
+            let Some((key, dirty)) = self.cache.least_recently_written() else {
+                break;
+            };
+            if dirty {
+                self.flush(inner)?;
+            }
+            self.cache.remove(&key);
+        }
+        Ok(())
+    }
+
+    /// Writes every dirty entry through to `inner` and hands it to the
+    /// listener. If that fails, the entries not yet written stay dirty.
+    pub(crate) fn flush(&mut self, inner: &mut dyn WriteThrough) -> Result<()> {
+        let current = self.timestamp.get();
+        let dirty = self.cache.take_dirty();
+        let mut result = Ok(());
+        for (flushed, entry) in dirty.iter().enumerate() {
+            if let Err(error) = self.write_through(entry, inner) {
+                let unwritten = dirty[flushed..].iter().map(|entry| &entry.key);
+                self.cache.mark_dirty(unwritten);
+                result = Err(error);
+                break;
+            }
+        }
+        self.timestamp.set(current);
+        result
+    }
+
+    fn write_through(&mut self, entry: &DirtyEntry, inner: &mut dyn WriteThrough) -> Result<()> {
+        // The logging layer below stamps the write's own timestamp.
+        self.timestamp.set(entry.timestamp);
+        let old_value = inner.write_through(&entry.key, entry.value.as_deref())?;
+        if let Some(listener) = self.listener.as_mut() {
+            let flushed = CacheEntry {
+                key: inner.listener_key(&entry.key),
+                new_value: entry.value.clone(),
+                old_value,
+                timestamp: entry.timestamp,
+            };
+            listener(flushed).map_err(|source| StoreError::FlushListener {
+                store: inner.store_name().to_owned(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Drops `key` from the cache (restored entries supersede it).
+    pub(crate) fn remove(&mut self, key: &[u8]) {
+        self.cache.remove(key);
+    }
+
+    /// Empties the cache, dirty entries included.
+    pub(crate) fn clear(&mut self) {
+        self.cache = WriteCache::default();
+    }
+
+    /// See [`WriteCache::first_key_from`].
+    pub(crate) fn first_key_from(&self, from: &[u8]) -> Option<&[u8]> {
+        self.cache.first_key_from(from)
+    }
+
+    /// Cached entries in `range`, in `order`; `None` values are deletions.
+    pub(crate) fn entries_in(&self, range: &ByteRange, order: ScanOrder) -> Vec<CachedEntry> {
+        self.cache.entries_in(range, order)
+    }
+
+    /// Sets the listener that sees every entry written through.
+    pub(crate) fn set_listener(&mut self, listener: FlushListener) {
+        self.listener = Some(listener);
+    }
+
+    #[cfg(test)]
+    pub(crate) fn dirty_len(&self) -> usize {
+        self.cache.dirty.len()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.cache.entries.is_empty()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn contains(&self, key: &[u8]) -> bool {
+        self.cache.entries.contains_key(key)
+    }
+}
+
+/// Merges a snapshot of the cached entries of a range with a scan of the
+/// wrapped store; cached entries win, cached deletions hide stored entries.
+pub(crate) struct MergedScan<'a> {
+    cached: Peekable<std::vec::IntoIter<CachedEntry>>,
+    stored: Peekable<KeyValueIter<'a>>,
+    order: ScanOrder,
+}
+
+impl<'a> MergedScan<'a> {
+    /// Merges `cached` (a snapshot of the cache) into `stored`, both sorted
+    /// by key in `order`.
+    pub(crate) fn new(cached: Vec<CachedEntry>, stored: KeyValueIter<'a>, order: ScanOrder) -> Self {
+        Self {
+            cached: cached.into_iter().peekable(),
+            stored: stored.peekable(),
+            order,
+        }
+    }
+}
+
+impl Iterator for MergedScan<'_> {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let take_cached = match (self.cached.peek(), self.stored.peek()) {
+                (None, _) => return self.stored.next(),
+                (Some(_), None) => true,
+                (Some(_), Some(Err(_))) => return self.stored.next(),
+                (Some((cached_key, _)), Some(Ok((stored_key, _)))) => {
+                    let ordering = match self.order {
+                        ScanOrder::Forward => cached_key.cmp(stored_key),
+                        ScanOrder::Backward => stored_key.cmp(cached_key),
+                    };
+                    match ordering {
+                        Ordering::Less => true,
+                        Ordering::Equal => {
+                            self.stored.next();
+                            true
+                        }
+                        Ordering::Greater => false,
+                    }
+                }
+            };
+            if !take_cached {
+                return self.stored.next();
+            }
+            if let Some((key, Some(value))) = self.cached.next() {
+                return Some(Ok((key, value)));
+            }
+            // A cached deletion: skip it (the stored entry was skipped too).
+        }
+    }
+}
+
