@@ -13,7 +13,7 @@ use crate::key_value::{BackedKeyValueStore, CachingKeyValueStore, LoggingKeyValu
 use crate::segments::Retention;
 use crate::session::{LoggingSessionStore, SegmentedSessionStore};
 use crate::store::Store;
-use crate::window::{LoggingWindowStore, SegmentedWindowStore};
+use crate::window::{CachingWindowStore, LoggingWindowStore, SegmentedWindowStore};
 
 /// Which store to build, with its kind-specific parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,11 +246,17 @@ impl StoreBuilder {
             }
             _ => store,
         };
-        Ok(match (store, self.cache_max_bytes) {
-            (Store::KeyValue(inner), Some(max_bytes)) => Store::KeyValue(Box::new(
-                CachingKeyValueStore::new(inner, max_bytes, context.record_timestamp.clone()),
+        let timestamp = context.record_timestamp.clone();
+        Ok(match (store, self.cache_max_bytes, self.kind) {
+            (Store::KeyValue(inner), Some(max_bytes), _) => Store::KeyValue(Box::new(
+                CachingKeyValueStore::new(inner, max_bytes, timestamp),
             )),
-            (store, _) => store,
+            (Store::Window(inner), Some(max_bytes), StoreKind::Window { retention, .. }) => {
+                Store::Window(Box::new(CachingWindowStore::new(
+                    inner, max_bytes, timestamp, retention,
+                )?))
+            }
+            (store, _, _) => store,
         })
     }
 
@@ -269,8 +275,19 @@ impl StoreBuilder {
         if self.logging && context.changelog.is_none() {
             return invalid("logging is enabled but the context has no changelog sink");
         }
-        if self.cache_max_bytes.is_some() && self.kind != StoreKind::KeyValue {
-            return invalid("caching is only supported for key-value stores");
+        let cacheable = matches!(
+            self.kind,
+            StoreKind::KeyValue
+                | StoreKind::Window {
+                    retain_duplicates: false,
+                    ..
+                }
+        );
+        if self.cache_max_bytes.is_some() && !cacheable {
+            return invalid(
+                "caching is only supported for key-value stores and window stores \
+                 that do not retain duplicates",
+            );
         }
         if let StoreKind::Window {
             retention,

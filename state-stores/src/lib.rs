@@ -135,6 +135,6 @@ pub use crate::state_store::StateStore;
 pub use crate::store::Store;
 pub use crate::timestamped::ValueAndTimestamp;
 pub use crate::window::{
-    InMemoryWindowStore, LoggingWindowStore, RocksDbWindowStore, SegmentedWindowStore, WindowIter,
-    WindowStore, WindowedKey,
+    CachingWindowStore, InMemoryWindowStore, LoggingWindowStore, RocksDbWindowStore,
+    SegmentedWindowStore, WindowIter, WindowStore, WindowedKey,
 };

@@ -92,7 +92,7 @@ pub(crate) fn push_segment_prefix(out: &mut Vec<u8>, segment: i64) {
 }
 
 /// Splits a data key into its segment and the schema-specific remainder.
-fn split_segment(key: &[u8]) -> Option<(i64, &[u8])> {
+pub(crate) fn split_segment(key: &[u8]) -> Option<(i64, &[u8])> {
     match key.split_first() {
         Some((&DATA_TAG, rest)) => take_i64(rest),
         _ => None,

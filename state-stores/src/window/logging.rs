@@ -3,6 +3,7 @@
 use super::{schema, WindowIter, WindowStore};
 use crate::changelog::{ChangelogRecord, ChangelogWriter};
 use crate::error::Result;
+use crate::key_value::FlushListener;
 use crate::range::ScanOrder;
 use crate::state_store::StateStore;
 
@@ -74,5 +75,9 @@ impl WindowStore for LoggingWindowStore {
 
     fn restore_batch(&mut self, records: &[ChangelogRecord]) -> Result<()> {
         self.inner.restore_batch(records)
+    }
+
+    fn set_flush_listener(&mut self, listener: FlushListener) -> Result<()> {
+        self.inner.set_flush_listener(listener)
     }
 }

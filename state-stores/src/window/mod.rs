@@ -1,14 +1,17 @@
 //! Window stores: values per key and time window, with retention.
 
+mod caching;
 mod logging;
 mod schema;
 mod store;
 
+pub use self::caching::CachingWindowStore;
 pub use self::logging::LoggingWindowStore;
 pub use self::store::{InMemoryWindowStore, RocksDbWindowStore, SegmentedWindowStore};
 
 use crate::changelog::ChangelogRecord;
 use crate::error::Result;
+use crate::key_value::FlushListener;
 use crate::range::ScanOrder;
 use crate::state_store::StateStore;
 
@@ -70,6 +73,13 @@ pub trait WindowStore: StateStore {
     /// Applies a batch of this store's changelog records in one write,
     /// bypassing changelogging.
     fn restore_batch(&mut self, records: &[ChangelogRecord]) -> Result<()>;
+
+    /// Hands `listener` to the store's caching layer, which calls it for
+    /// every window it flushes (keys in Kafka's changelog layout: key,
+    /// window start, seqnum); fails with
+    /// [`StoreError::NotCached`](crate::StoreError::NotCached) if the store
+    /// has no caching layer.
+    fn set_flush_listener(&mut self, listener: FlushListener) -> Result<()>;
 
     /// The windows of `key` starting in `[time_from, time_to]`, in time order.
     fn fetch(&self, key: &[u8], time_from: i64, time_to: i64) -> WindowIter<'_> {

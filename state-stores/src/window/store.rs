@@ -5,6 +5,7 @@ use super::{WindowIter, WindowStore, WindowedKey};
 use crate::backend::{BytesBackend, InMemoryBackend, RocksDbBackend};
 use crate::changelog::ChangelogRecord;
 use crate::error::{Result, StoreError};
+use crate::key_value::FlushListener;
 use crate::range::{ByteRange, ScanOrder};
 use crate::segments::{push_segment_prefix, Retention, SegmentedBytes, TimedWrite};
 use crate::state_store::StateStore;
@@ -202,5 +203,9 @@ impl<B: BytesBackend> WindowStore for SegmentedWindowStore<B> {
             });
         }
         self.segmented.write_batch(&writes)
+    }
+
+    fn set_flush_listener(&mut self, _listener: FlushListener) -> Result<()> {
+        Err(StoreError::NotCached(self.name().to_owned()))
     }
 }
