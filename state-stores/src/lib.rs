@@ -135,6 +135,7 @@ pub use crate::state_store::StateStore;
 pub use crate::store::Store;
 pub use crate::timestamped::ValueAndTimestamp;
 pub use crate::window::{
-    CachingWindowStore, InMemoryWindowStore, LoggingWindowStore, RocksDbWindowStore,
-    SegmentedWindowStore, WindowIter, WindowStore, WindowedKey,
+    decode_changelog_key as decode_window_changelog_key, CachingWindowStore, InMemoryWindowStore,
+    LoggingWindowStore, RocksDbWindowStore, SegmentedWindowStore, WindowIter, WindowStore,
+    WindowedKey,
 };

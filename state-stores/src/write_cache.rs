@@ -281,7 +281,10 @@ impl CacheLayer {
     /// The cached value of `key`: `None` if not cached, `Some(None)` for a
     /// cached deletion.
     pub(crate) fn get(&self, key: &[u8]) -> Option<Option<&[u8]>> {
-        self.cache.entries.get(key).map(|slot| slot.value.as_deref())
+        self.cache
+            .entries
+            .get(key)
+            .map(|slot| slot.value.as_deref())
     }
 
     /// Caches a write, then evicts (writing through to `inner`) until the
@@ -394,7 +397,11 @@ pub(crate) struct MergedScan<'a> {
 impl<'a> MergedScan<'a> {
     /// Merges `cached` (a snapshot of the cache) into `stored`, both sorted
     /// by key in `order`.
-    pub(crate) fn new(cached: Vec<CachedEntry>, stored: KeyValueIter<'a>, order: ScanOrder) -> Self {
+    pub(crate) fn new(
+        cached: Vec<CachedEntry>,
+        stored: KeyValueIter<'a>,
+        order: ScanOrder,
+    ) -> Self {
         Self {
             cached: cached.into_iter().peekable(),
             stored: stored.peekable(),
@@ -437,4 +444,3 @@ impl Iterator for MergedScan<'_> {
         }
     }
 }
-

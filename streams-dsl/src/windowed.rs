@@ -323,6 +323,7 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
                     windows: time,
                     aggregator: aggregator.clone(),
                     store: None,
+                    cache: None,
                     stream_time: ObservedStreamTime::default(),
                 },
                 store_builder,

@@ -6,11 +6,12 @@
 
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
 use streams_core::engine::{MockClock, StreamTask, TaskConfig};
 use streams_core::prelude::*;
 use streams_core::record::{ConsumerRecord, ProducerRecord};
-use streams_dsl::{Materialized, StreamsBuilder};
+use streams_dsl::{Materialized, StreamsBuilder, TimeWindows};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -146,6 +147,38 @@ fn a_commit_emits_each_updated_key_once_in_first_update_order() -> Result {
     assert_eq!(task.commit()?, [], "an empty cache emits nothing");
     task.pipe("a", 6)?;
     assert_eq!(task.commit()?, [row("a", 3, 6)]);
+    Ok(())
+}
+
+#[test]
+fn a_cached_windowed_aggregation_emits_each_window_once_per_commit() -> Result {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("words")
+        .group_by_key()
+        .windowed_by(TimeWindows::of_size_with_no_grace(Duration::from_millis(
+            10,
+        ))?)
+        .count_with(Materialized::named("windowed").with_caching(1 << 20))
+        .to_stream()
+        .map(|window, count| (window.to_string(), count.unwrap_or_default()))
+        .to("counts");
+    let mut task = Harness::new(&builder.build()?)?;
+    for (word, ts) in [("a", 1), ("a", 2), ("b", 3), ("a", 12)] {
+        assert_eq!(task.pipe(word, ts)?, []);
+    }
+    assert_eq!(
+        task.commit()?,
+        [
+            row("[a@0/10]", 2, 2),
+            row("[b@0/10]", 1, 3),
+            row("[a@10/20]", 1, 12)
+        ]
+    );
+    // A late record for the closed window [0, 10) is dropped, not cached.
+    task.pipe("b", 4)?;
+    task.pipe("a", 15)?;
+    assert_eq!(task.commit()?, [row("[a@10/20]", 2, 15)]);
     Ok(())
 }
 

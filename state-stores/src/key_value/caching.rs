@@ -146,11 +146,11 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::write_cache::{slot_size, CacheEntry};
-    use crate::StoreError;
     use crate::backend::InMemoryBackend;
     use crate::key_value::{BackedKeyValueStore, LoggingKeyValueStore};
     use crate::test_suite::{collect, recording_writer, RecordingSink, TestResult};
+    use crate::write_cache::{slot_size, CacheEntry};
+    use crate::StoreError;
 
     struct Fixture {
         store: CachingKeyValueStore,

@@ -7,8 +7,8 @@ mod logging;
 
 pub use self::backed::{BackedKeyValueStore, InMemoryKeyValueStore, RocksDbKeyValueStore};
 pub use self::caching::CachingKeyValueStore;
-pub use crate::write_cache::{CacheEntry, FlushListener};
 pub use self::logging::LoggingKeyValueStore;
+pub use crate::write_cache::{CacheEntry, FlushListener};
 
 use crate::changelog::ChangelogRecord;
 use crate::error::Result;

@@ -228,7 +228,10 @@ fn invalid_builders_are_rejected() -> TestResult {
     let rejected = [
         StoreBuilder::key_value("needs-a-sink"),
         StoreBuilder::key_value("../escape").logging(false),
-        StoreBuilder::window("cached", retention, 10, false)
+        StoreBuilder::window("cached-duplicates", retention, 10, true)
+            .logging(false)
+            .caching(100),
+        StoreBuilder::session("cached-sessions", retention)
             .logging(false)
             .caching(100),
         StoreBuilder::window("too-wide", retention, 2_000, false).logging(false),

@@ -200,7 +200,8 @@ impl WindowStore for CachingWindowStore {
         Box::new(
             MergedScan::new(cached, Box::new(stored), order).map(|entry| {
                 let (storage_key, value) = entry?;
-                let parts = schema::decode_storage_key(&storage_key).ok_or_else(|| self.corrupt())?;
+                let parts =
+                    schema::decode_storage_key(&storage_key).ok_or_else(|| self.corrupt())?;
                 Ok((
                     WindowedKey {
                         key: parts.key,
@@ -312,14 +313,23 @@ mod tests {
                             let value = value.map(|v| vec![v]);
                             cached.put(&key, value.as_deref(), start)?;
                             model.put(&key, value.as_deref(), start)?;
-                            assert_eq!(cached.fetch_window(&key, start)?, model.fetch_window(&key, start)?);
-                            assert_eq!(collect(cached.fetch(&key, 5, 30))?, collect(model.fetch(&key, 5, 30))?);
+                            assert_eq!(
+                                cached.fetch_window(&key, start)?,
+                                model.fetch_window(&key, start)?
+                            );
+                            assert_eq!(
+                                collect(cached.fetch(&key, 5, 30))?,
+                                collect(model.fetch(&key, 5, 30))?
+                            );
                         }
                         Op::Flush => cached.flush()?,
                     }
                     check_flushed()?;
                     assert_eq!(collect(cached.all())?, collect(model.all())?);
-                    assert_eq!(collect(cached.backward_all())?, collect(model.backward_all())?);
+                    assert_eq!(
+                        collect(cached.backward_all())?,
+                        collect(model.backward_all())?
+                    );
                     let (from, to) = (Some(&b"\x01"[..]), Some(&b"a\xff"[..]));
                     assert_eq!(
                         collect(cached.fetch_range(from, to, 3, 33))?,

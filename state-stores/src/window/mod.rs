@@ -7,6 +7,7 @@ mod store;
 
 pub use self::caching::CachingWindowStore;
 pub use self::logging::LoggingWindowStore;
+pub use self::schema::decode_changelog_key;
 pub use self::store::{InMemoryWindowStore, RocksDbWindowStore, SegmentedWindowStore};
 
 use crate::changelog::ChangelogRecord;

@@ -82,7 +82,9 @@ pub(crate) fn changelog_key(key: &[u8], window_start: i64, seqnum: u32) -> Vec<u
     out
 }
 
-pub(crate) fn decode_changelog_key(bytes: &[u8]) -> Option<(&[u8], i64, u32)> {
+/// Splits a window changelog key (Kafka Streams' layout: key, window start,
+/// seqnum) into its parts; `None` if it is too short to hold them.
+pub fn decode_changelog_key(bytes: &[u8]) -> Option<(&[u8], i64, u32)> {
     let split = bytes.len().checked_sub(CHANGELOG_SUFFIX_LEN)?;
     let (key, suffix) = bytes.split_at(split);
     let (start, seqnum) = suffix.split_first_chunk::<8>()?;

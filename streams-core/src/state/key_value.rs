@@ -1,9 +1,8 @@
 //! Typed key-value stores.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use state_stores::KeyValueStore as BytesKeyValueStore;
 
-use state_stores::{CacheEntry, KeyValueStore as BytesKeyValueStore, StoreError};
-
+use super::cache_flushes::{CacheFlushes, FlushedEntry};
 use super::handle::TypedStore;
 use super::StoreHandle;
 use crate::error::StreamsError;
@@ -174,80 +173,24 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
 impl<K: 'static, V: 'static> KeyValueStore<K, V> {
     /// Collects the updates the store's cache writes through, so that a
     /// processor can forward an update when it leaves the cache instead of
-    /// on every write (Kafka Streams' cache flush listener): the collapsed
-    /// latest value of each key, once per commit or eviction. `None` if the
-    /// store has no cache, when every write goes straight through and the
-    /// processor forwards as it writes.
+    /// on every write (Kafka Streams' cache flush listener); `None` if the
+    /// store has no cache. See [`CacheFlushes`].
     pub fn cache_flushes(&self) -> Result<Option<CacheFlushes<K, V>>, StreamsError> {
-        let flushed: Arc<Mutex<Vec<CacheEntry>>> = Arc::default();
-        let sink = flushed.clone();
-        let listener = Box::new(move |entry| {
-            lock(&sink).push(entry);
-            Ok(())
-        });
-        match self.inner.write(|store| store.set_flush_listener(listener)) {
-            Ok(()) => Ok(Some(CacheFlushes {
-                store: self.clone(),
-                flushed,
-            })),
-            Err(StreamsError::Store {
-                source: StoreError::NotCached(_),
-                ..
-            }) => Ok(None),
-            Err(error) => Err(error),
-        }
-    }
-}
-
-/// One key's update as it left a store's cache.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlushedEntry<K, V> {
-    /// The key.
-    pub key: K,
-    /// The latest value written (`None`: deleted).
-    pub new_value: Option<V>,
-    /// The value the store held before, as of the previous flush.
-    pub old_value: Option<V>,
-    /// The timestamp of the latest write.
-    pub timestamp: i64,
-}
-
-/// The updates a store's cache has written through and not yet taken; see
-/// [`KeyValueStore::cache_flushes`].
-pub struct CacheFlushes<K, V> {
-    store: KeyValueStore<K, V>,
-    flushed: Arc<Mutex<Vec<CacheEntry>>>,
-}
-
-impl<K: 'static, V: 'static> CacheFlushes<K, V> {
-    /// Takes the updates flushed since the last call, in flush order.
-    pub fn take(&self) -> Result<Vec<FlushedEntry<K, V>>, StreamsError> {
-        let entries = std::mem::take(&mut *lock(&self.flushed));
-        let decode = |value| self.store.inner.decode_optional_value(value);
-        entries
-            .into_iter()
-            .map(|entry| {
+        let decoder = self.clone();
+        let flusher = self.clone();
+        CacheFlushes::install(
+            |listener| self.inner.write(|store| store.set_flush_listener(listener)),
+            move |entry| {
                 Ok(FlushedEntry {
-                    key: self.store.inner.decode_key(&entry.key)?,
-                    new_value: decode(entry.new_value)?,
-                    old_value: decode(entry.old_value)?,
+                    key: decoder.inner.decode_key(&entry.key)?,
+                    new_value: decoder.inner.decode_optional_value(entry.new_value)?,
+                    old_value: decoder.inner.decode_optional_value(entry.old_value)?,
                     timestamp: entry.timestamp,
                 })
-            })
-            .collect()
+            },
+            move || flusher.inner.flush(),
+        )
     }
-
-    /// Flushes the store's cache and takes everything it wrote through.
-    pub fn flush(&self) -> Result<Vec<FlushedEntry<K, V>>, StreamsError> {
-        self.store.inner.flush()?;
-        self.take()
-    }
-}
-
-/// The buffer is only touched by the listener and `take`, neither of which
-/// can panic while holding it; a poisoned lock still holds whole entries.
-fn lock(buffer: &Mutex<Vec<CacheEntry>>) -> std::sync::MutexGuard<'_, Vec<CacheEntry>> {
-    buffer.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<K: 'static, V: 'static> StoreHandle for KeyValueStore<K, V> {

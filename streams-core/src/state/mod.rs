@@ -17,6 +17,7 @@
 //! and error wrapping, and the builders one set of backend, logging and
 //! caching options.
 
+mod cache_flushes;
 mod handle;
 mod key_value;
 mod registry;
@@ -33,7 +34,8 @@ use state_stores::{
 };
 
 pub use crate::window::{Window, Windowed};
-pub use key_value::{CacheFlushes, FlushedEntry, KeyValueStore};
+pub use cache_flushes::{CacheFlushes, FlushedEntry};
+pub use key_value::KeyValueStore;
 pub(crate) use registry::{ErasedStoreBuilder, StoreRegistry};
 pub use session::SessionStore;
 pub use stores::{

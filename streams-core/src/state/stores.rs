@@ -206,9 +206,9 @@ impl StoreOptions {
     }
 
     /// Caches up to `max_bytes` of writes between commits (0 disables).
-    /// Only key-value stores have a cache layer so far: a window or
-    /// session store with caching fails to build with
-    /// [`StreamsError::Store`].
+    /// Key-value stores and window stores have a cache layer; a session
+    /// store, or a window store that retains duplicates, with caching fails
+    /// to build with [`StreamsError::Store`].
     pub fn with_caching(mut self, max_bytes: usize) -> Self {
         self.cache_max_bytes = max_bytes;
         self
@@ -588,18 +588,22 @@ mod tests {
     }
 
     #[test]
-    fn caching_window_and_session_stores_is_reported_unsupported() {
+    fn caching_duplicate_window_and_session_stores_is_reported_unsupported() -> Result {
         let context = context();
-        let window = Stores::window_store_builder::<String, i64>(
-            "w",
-            Duration::from_secs(60),
-            Duration::from_secs(5),
-            false,
-        )
-        .with_caching(1024);
-        assert!(is_invalid_config(window.build(&context), "w"));
+        let window = |retain_duplicates| {
+            Stores::window_store_builder::<String, i64>(
+                "w",
+                Duration::from_secs(60),
+                Duration::from_secs(5),
+                retain_duplicates,
+            )
+            .with_caching(1024)
+        };
+        window(false).build(&context)?;
+        assert!(is_invalid_config(window(true).build(&context), "w"));
         let session = Stores::session_store_builder::<String, i64>("s", Duration::from_secs(60))
             .with_caching(1024);
         assert!(is_invalid_config(session.build(&context), "s"));
+        Ok(())
     }
 }

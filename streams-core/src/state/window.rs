@@ -1,7 +1,10 @@
 //! Typed window stores.
 
-use state_stores::{WindowStore as BytesWindowStore, WindowedKey};
+use state_stores::{
+    decode_window_changelog_key, StoreError, WindowStore as BytesWindowStore, WindowedKey,
+};
 
+use super::cache_flushes::{CacheFlushes, FlushedEntry};
 use super::handle::TypedStore;
 use super::StoreHandle;
 use crate::error::StreamsError;
@@ -90,6 +93,34 @@ impl<K: 'static, V: 'static> WindowStore<K, V> {
             self.windowed(typed, key.window_start),
             self.inner.decode_value(&value)?,
         ))
+    }
+
+    /// Collects the windows the store's cache writes through, keyed by
+    /// key and window, so that a processor can forward a window's update
+    /// when it leaves the cache; `None` if the store has no cache. See
+    /// [`CacheFlushes`].
+    pub fn cache_flushes(&self) -> Result<Option<CacheFlushes<Windowed<K>, V>>, StreamsError> {
+        let decoder = self.clone();
+        let flusher = self.clone();
+        CacheFlushes::install(
+            |listener| self.inner.write(|store| store.set_flush_listener(listener)),
+            move |entry| {
+                let (key, window_start, _) =
+                    decode_window_changelog_key(&entry.key).ok_or_else(|| {
+                        decoder.inner.store_error(StoreError::Corrupt {
+                            store: decoder.name().to_owned(),
+                            reason: "flushed window key too short".to_owned(),
+                        })
+                    })?;
+                Ok(FlushedEntry {
+                    key: decoder.windowed(decoder.inner.decode_key(key)?, window_start),
+                    new_value: decoder.inner.decode_optional_value(entry.new_value)?,
+                    old_value: decoder.inner.decode_optional_value(entry.old_value)?,
+                    timestamp: entry.timestamp,
+                })
+            },
+            move || flusher.inner.flush(),
+        )
     }
 
     /// Stores `value` for `key` in the window starting at `window_start`.

@@ -86,7 +86,8 @@ where
         close_time: i64,
     ) -> Result<(), StreamsError> {
         if window.end >= close_time {
-            update_window(ctx, store, &self.aggregator, window, current, record)
+            // Sliding aggregations forward every update, cached or not.
+            update_window(ctx, store, None, &self.aggregator, window, current, record)
         } else {
             drop_expired(
                 ctx,

@@ -29,10 +29,18 @@ impl<K: Clone + 'static, V: Clone + 'static> TableCache<K, V> {
         store: &TimestampedKeyValueStore<K, V>,
         send_old_values: bool,
     ) -> Result<Option<Self>, StreamsError> {
-        Ok(store.cache_flushes()?.map(|flushes| Self {
+        Ok(Self::from_flushes(store.cache_flushes()?, send_old_values))
+    }
+
+    /// The cache whose flushes are `flushes`, if the store has one.
+    pub(crate) fn from_flushes(
+        flushes: Option<CacheFlushes<K, ValueAndTimestamp<V>>>,
+        send_old_values: bool,
+    ) -> Option<Self> {
+        flushes.map(|flushes| Self {
             flushes,
             send_old_values,
-        }))
+        })
     }
 
     /// Forwards what evictions wrote through since the last call.

@@ -7,6 +7,7 @@ use streams_core::{Window, Windowed};
 
 use super::aggregate::Aggregator;
 use super::stream_time::ObservedStreamTime;
+use super::TableCache;
 use crate::ktable::Change;
 use crate::windows::TimeWindows;
 
@@ -15,13 +16,16 @@ use crate::windows::TimeWindows;
 pub(crate) type AggregateWindowStore<K, A> = WindowStore<K, ValueAndTimestamp<A>>;
 
 /// Folds a record into a window's aggregate in the store and forwards the
-/// window's change, stamped with the largest timestamp in the window.
+/// window's change, stamped with the largest timestamp in the window; with
+/// a cached store, only what the cache wrote through goes downstream now
+/// (the rest at the next commit).
 ///
 /// Shared by the time-window and sliding-window processors; `current` is
 /// the window's aggregate before the record (`None`: an empty window).
 pub(crate) fn update_window<K, V, A>(
     ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     store: &AggregateWindowStore<K, A>,
+    cache: Option<&TableCache<Windowed<K>, A>>,
     aggregator: &Aggregator<K, V, A>,
     window: Window,
     current: Option<ValueAndTimestamp<A>>,
@@ -53,6 +57,9 @@ where
         },
         window.start,
     )?;
+    if let Some(cache) = cache {
+        return cache.forward_evicted(ctx);
+    }
     ctx.forward(Record {
         key: Windowed::new(key.clone(), window),
         value: Change {
@@ -82,6 +89,7 @@ pub(crate) struct WindowAggregate<K, V, A> {
     pub(crate) windows: TimeWindows,
     pub(crate) aggregator: Aggregator<K, V, A>,
     pub(crate) store: Option<AggregateWindowStore<K, A>>,
+    pub(crate) cache: Option<TableCache<Windowed<K>, A>>,
     pub(crate) stream_time: ObservedStreamTime,
 }
 
@@ -95,8 +103,20 @@ where
         &mut self,
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     ) -> Result<(), StreamsError> {
-        self.store = Some(ctx.state_store(&self.store_name)?);
+        let store: AggregateWindowStore<K, A> = ctx.state_store(&self.store_name)?;
+        self.cache = TableCache::from_flushes(store.cache_flushes()?, true);
+        self.store = Some(store);
         Ok(())
+    }
+
+    fn flush(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+    ) -> Result<(), StreamsError> {
+        match &self.cache {
+            Some(cache) => cache.flush(ctx),
+            None => Ok(()),
+        }
     }
 
     fn process(
@@ -115,7 +135,15 @@ where
             // window, as Kafka does.
             if window.end > close_time {
                 let current = store.fetch_window(&record.key, window.start)?;
-                update_window(ctx, store, &self.aggregator, window, current, &record)?;
+                update_window(
+                    ctx,
+                    store,
+                    self.cache.as_ref(),
+                    &self.aggregator,
+                    window,
+                    current,
+                    &record,
+                )?;
             } else {
                 drop_expired(
                     ctx,

@@ -1,0 +1,85 @@
+//! What a store's cache writes through, collected for the processor that
+//! owns the store: Kafka Streams' cache flush listener, turned around so
+//! that the processor forwards the updates from its own context.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use state_stores::{CacheEntry, FlushListener, StoreError};
+
+use crate::error::StreamsError;
+
+/// One key's update as it left a store's cache.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlushedEntry<K, V> {
+    /// The key (for a window store, the key with its window).
+    pub key: K,
+    /// The latest value written (`None`: deleted).
+    pub new_value: Option<V>,
+    /// The value the store held before, as of the previous flush.
+    pub old_value: Option<V>,
+    /// The timestamp of the latest write.
+    pub timestamp: i64,
+}
+
+type Decode<K, V> = Box<dyn Fn(CacheEntry) -> Result<FlushedEntry<K, V>, StreamsError>>;
+type Flush = Box<dyn Fn() -> Result<(), StreamsError>>;
+
+/// The updates a store's cache has written through and not yet taken: the
+/// collapsed latest value of each key, once per commit or eviction.
+///
+/// A processor whose store caches forwards these instead of each write, so
+/// its children see one update per key and commit, as in Kafka Streams.
+/// Made by [`KeyValueStore::cache_flushes`](super::KeyValueStore::cache_flushes)
+/// and [`WindowStore::cache_flushes`](super::WindowStore::cache_flushes).
+pub struct CacheFlushes<K, V> {
+    flushed: Arc<Mutex<Vec<CacheEntry>>>,
+    decode: Decode<K, V>,
+    flush: Flush,
+}
+
+impl<K, V> CacheFlushes<K, V> {
+    /// Installs a collecting listener with `set_listener`; `None` if the
+    /// store has no cache (it then writes every update straight through).
+    pub(crate) fn install(
+        set_listener: impl FnOnce(FlushListener) -> Result<(), StreamsError>,
+        decode: impl Fn(CacheEntry) -> Result<FlushedEntry<K, V>, StreamsError> + 'static,
+        flush: impl Fn() -> Result<(), StreamsError> + 'static,
+    ) -> Result<Option<Self>, StreamsError> {
+        let flushed: Arc<Mutex<Vec<CacheEntry>>> = Arc::default();
+        let sink = Arc::clone(&flushed);
+        let listener: FlushListener = Box::new(move |entry| {
+            lock(&sink).push(entry);
+            Ok(())
+        });
+        match set_listener(listener) {
+            Ok(()) => Ok(Some(Self {
+                flushed,
+                decode: Box::new(decode),
+                flush: Box::new(flush),
+            })),
+            Err(StreamsError::Store {
+                source: StoreError::NotCached(_),
+                ..
+            }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Takes the updates flushed since the last call, in flush order.
+    pub fn take(&self) -> Result<Vec<FlushedEntry<K, V>>, StreamsError> {
+        let entries = std::mem::take(&mut *lock(&self.flushed));
+        entries.into_iter().map(&self.decode).collect()
+    }
+
+    /// Flushes the store's cache and takes everything it wrote through.
+    pub fn flush(&self) -> Result<Vec<FlushedEntry<K, V>>, StreamsError> {
+        (self.flush)()?;
+        self.take()
+    }
+}
+
+/// The buffer is only touched by the listener and `take`, neither of which
+/// can panic while holding it; a poisoned lock still holds whole entries.
+fn lock(buffer: &Mutex<Vec<CacheEntry>>) -> std::sync::MutexGuard<'_, Vec<CacheEntry>> {
+    buffer.lock().unwrap_or_else(PoisonError::into_inner)
+}
