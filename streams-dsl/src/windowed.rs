@@ -339,6 +339,7 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
                     windows: sliding,
                     aggregator: aggregator.clone(),
                     store: None,
+                    cache: None,
                     stream_time: ObservedStreamTime::default(),
                 },
                 store_builder,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use streams_core::engine::{MockClock, StreamTask, TaskConfig};
 use streams_core::prelude::*;
 use streams_core::record::{ConsumerRecord, ProducerRecord};
-use streams_dsl::{Materialized, StreamsBuilder, TimeWindows};
+use streams_dsl::{Materialized, SlidingWindows, StreamsBuilder, TimeWindows};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -179,6 +179,50 @@ fn a_cached_windowed_aggregation_emits_each_window_once_per_commit() -> Result {
     task.pipe("b", 4)?;
     task.pipe("a", 15)?;
     assert_eq!(task.commit()?, [row("[a@10/20]", 2, 15)]);
+    Ok(())
+}
+
+/// A cached sliding aggregation ends a commit with the same windows as an
+/// uncached one, each emitted once with its latest value.
+#[test]
+fn a_cached_sliding_aggregation_emits_the_latest_of_each_window() -> Result {
+    let sliding = |materialized: Materialized<String, i64>| -> Result<Topology> {
+        let builder = StreamsBuilder::new();
+        builder
+            .stream::<String, String>("words")
+            .group_by_key()
+            .windowed_by(SlidingWindows::of_time_difference_and_grace(
+                Duration::from_millis(10),
+                Duration::from_millis(100),
+            ))
+            .count_with(materialized)
+            .to_stream()
+            .map(|window, count| (window.to_string(), count.unwrap_or_default()))
+            .to("counts");
+        Ok(builder.build()?)
+    };
+    let input = [("a", 5), ("a", 12), ("a", 8)];
+    let mut uncached = Harness::new(&sliding(Materialized::named("sliding"))?)?;
+    let mut every_update = Vec::new();
+    for (word, ts) in input {
+        every_update.extend(uncached.pipe(word, ts)?);
+    }
+    // The latest update of each window, in the order the windows were
+    // first updated.
+    let mut latest: Vec<(String, i64, i64)> = Vec::new();
+    for update in every_update {
+        match latest.iter_mut().find(|seen| seen.0 == update.0) {
+            Some(seen) => *seen = update,
+            None => latest.push(update),
+        }
+    }
+    let mut cached = Harness::new(&sliding(
+        Materialized::named("sliding").with_caching(1 << 20),
+    )?)?;
+    for (word, ts) in input {
+        assert_eq!(cached.pipe(word, ts)?, []);
+    }
+    assert_eq!(cached.commit()?, latest);
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use streams_core::prelude::*;
 use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
 
-use super::TableCache;
+use super::{flush_cache, TableCache};
 use crate::ktable::Change;
 
 /// Makes the aggregate of a key's first record.
@@ -91,10 +91,7 @@ where
     }
 
     fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<A>>) -> Result<(), StreamsError> {
-        match &self.cache {
-            Some(cache) => cache.flush(ctx),
-            None => Ok(()),
-        }
+        flush_cache(self.cache.as_ref(), ctx)
     }
 
     fn process(

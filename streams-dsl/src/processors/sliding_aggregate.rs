@@ -16,7 +16,10 @@ use streams_core::{Window, Windowed};
 
 use super::aggregate::Aggregator;
 use super::stream_time::ObservedStreamTime;
-use super::window_aggregate::{drop_expired, update_window, AggregateWindowStore};
+use super::window_aggregate::{
+    drop_expired, open_aggregate_store, update_window, AggregateWindowStore,
+};
+use super::{flush_cache, TableCache};
 use crate::ktable::Change;
 use crate::windows::SlidingWindows;
 
@@ -26,6 +29,7 @@ pub(crate) struct SlidingAggregate<K, V, A> {
     pub(crate) windows: SlidingWindows,
     pub(crate) aggregator: Aggregator<K, V, A>,
     pub(crate) store: Option<AggregateWindowStore<K, A>>,
+    pub(crate) cache: Option<TableCache<Windowed<K>, A>>,
     pub(crate) stream_time: ObservedStreamTime,
 }
 
@@ -86,8 +90,15 @@ where
         close_time: i64,
     ) -> Result<(), StreamsError> {
         if window.end >= close_time {
-            // Sliding aggregations forward every update, cached or not.
-            update_window(ctx, store, None, &self.aggregator, window, current, record)
+            update_window(
+                ctx,
+                store,
+                self.cache.as_ref(),
+                &self.aggregator,
+                window,
+                current,
+                record,
+            )
         } else {
             drop_expired(
                 ctx,
@@ -109,6 +120,9 @@ where
     ) -> Result<(), StreamsError> {
         let window = self.window(record.timestamp + 1);
         store.put(&record.key, &right, window.start)?;
+        if let Some(cache) = &self.cache {
+            return cache.forward_evicted(ctx);
+        }
         ctx.forward(Record {
             key: Windowed::new(record.key.clone(), window),
             value: Change {
@@ -287,8 +301,17 @@ where
         &mut self,
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     ) -> Result<(), StreamsError> {
-        self.store = Some(ctx.state_store(&self.store_name)?);
+        let (store, cache) = open_aggregate_store(ctx, &self.store_name)?;
+        self.store = Some(store);
+        self.cache = cache;
         Ok(())
+    }
+
+    fn flush(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+    ) -> Result<(), StreamsError> {
+        flush_cache(self.cache.as_ref(), ctx)
     }
 
     fn process(

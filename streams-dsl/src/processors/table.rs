@@ -9,7 +9,7 @@ use std::sync::Arc;
 use streams_core::prelude::*;
 use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
 
-use super::TableCache;
+use super::{flush_cache, TableCache};
 use crate::ktable::Change;
 use crate::table_node::NodeView;
 
@@ -351,10 +351,7 @@ where
     }
 
     fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<A>>) -> Result<(), StreamsError> {
-        match &self.cache {
-            Some(cache) => cache.flush(ctx),
-            None => Ok(()),
-        }
+        flush_cache(self.cache.as_ref(), ctx)
     }
 
     fn process(

@@ -88,3 +88,12 @@ impl<K: Clone + 'static, V: Clone + 'static> TableCache<K, V> {
         Ok(())
     }
 }
+
+/// Forwards everything `cache` holds, at a commit; nothing without a cache
+/// (its processor forwarded every update already).
+pub(crate) fn flush_cache<K: Clone + 'static, V: Clone + 'static>(
+    cache: Option<&TableCache<K, V>>,
+    ctx: &mut ProcessorContext<'_, K, Change<V>>,
+) -> Result<(), StreamsError> {
+    cache.map_or(Ok(()), |cache| cache.flush(ctx))
+}

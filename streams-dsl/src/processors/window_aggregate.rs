@@ -7,7 +7,7 @@ use streams_core::{Window, Windowed};
 
 use super::aggregate::Aggregator;
 use super::stream_time::ObservedStreamTime;
-use super::TableCache;
+use super::{flush_cache, TableCache};
 use crate::ktable::Change;
 use crate::windows::TimeWindows;
 
@@ -71,6 +71,29 @@ where
     })
 }
 
+/// The cache of a windowed aggregation's store.
+pub(crate) type AggregateWindowCache<K, A> = TableCache<Windowed<K>, A>;
+
+/// A windowed aggregation's store, and its cache if it has one.
+pub(crate) fn open_aggregate_store<K, A>(
+    ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+    name: &str,
+) -> Result<
+    (
+        AggregateWindowStore<K, A>,
+        Option<AggregateWindowCache<K, A>>,
+    ),
+    StreamsError,
+>
+where
+    K: Clone + 'static,
+    A: Clone + 'static,
+{
+    let store: AggregateWindowStore<K, A> = ctx.state_store(name)?;
+    let cache = TableCache::from_flushes(store.cache_flushes()?, true);
+    Ok((store, cache))
+}
+
 /// Counts a record dropped because its window closed, as Kafka's
 /// "Skipping record for expired window".
 pub(crate) fn drop_expired(
@@ -103,9 +126,9 @@ where
         &mut self,
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     ) -> Result<(), StreamsError> {
-        let store: AggregateWindowStore<K, A> = ctx.state_store(&self.store_name)?;
-        self.cache = TableCache::from_flushes(store.cache_flushes()?, true);
+        let (store, cache) = open_aggregate_store(ctx, &self.store_name)?;
         self.store = Some(store);
+        self.cache = cache;
         Ok(())
     }
 
@@ -113,10 +136,7 @@ where
         &mut self,
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     ) -> Result<(), StreamsError> {
-        match &self.cache {
-            Some(cache) => cache.flush(ctx),
-            None => Ok(()),
-        }
+        flush_cache(self.cache.as_ref(), ctx)
     }
 
     fn process(
