@@ -74,17 +74,17 @@ where
 /// The cache of a windowed aggregation's store.
 pub(crate) type AggregateWindowCache<K, A> = TableCache<Windowed<K>, A>;
 
+/// A windowed aggregation's store with its cache, if it has one.
+type CachedAggregateStore<K, A> = (
+    AggregateWindowStore<K, A>,
+    Option<AggregateWindowCache<K, A>>,
+);
+
 /// A windowed aggregation's store, and its cache if it has one.
 pub(crate) fn open_aggregate_store<K, A>(
     ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     name: &str,
-) -> Result<
-    (
-        AggregateWindowStore<K, A>,
-        Option<AggregateWindowCache<K, A>>,
-    ),
-    StreamsError,
->
+) -> Result<CachedAggregateStore<K, A>, StreamsError>
 where
     K: Clone + 'static,
     A: Clone + 'static,
