@@ -85,10 +85,12 @@ impl Retention {
     }
 }
 
-/// Appends the storage-key prefix of `segment`.
-pub(crate) fn push_segment_prefix(out: &mut Vec<u8>, segment: i64) {
-    out.push(DATA_TAG);
-    push_i64(out, segment);
+/// The prefix of every data key in `segment`.
+pub(crate) fn segment_prefix(segment: i64) -> Vec<u8> {
+    let mut prefix = Vec::with_capacity(9);
+    prefix.push(DATA_TAG);
+    push_i64(&mut prefix, segment);
+    prefix
 }
 
 /// Splits a data key into its segment and the schema-specific remainder.
@@ -187,8 +189,7 @@ impl<B: BytesBackend> SegmentedBytes<B> {
             let Some(next) = segment.checked_add(1) else {
                 return Ok(segments);
             };
-            from = Vec::with_capacity(9);
-            push_segment_prefix(&mut from, next);
+            from = segment_prefix(next);
         }
     }
 
@@ -262,8 +263,7 @@ impl<B: BytesBackend> SegmentedBytes<B> {
         {
             return Ok(());
         }
-        let mut end = Vec::with_capacity(9);
-        push_segment_prefix(&mut end, first_live);
+        let end = segment_prefix(first_live);
         self.backend.delete_range(&[DATA_TAG], &end)?;
         self.segments = self.segments.split_off(&first_live);
         Ok(())
@@ -288,11 +288,11 @@ impl<B: BytesBackend> SegmentedBytes<B> {
             segments.reverse();
         }
         let backend = &self.backend;
-        Box::new(segments.into_iter().flat_map(move |segment| {
-            let mut prefix = Vec::with_capacity(9);
-            push_segment_prefix(&mut prefix, segment);
-            backend.scan(&range_in(&prefix), order)
-        }))
+        Box::new(
+            segments
+                .into_iter()
+                .flat_map(move |segment| backend.scan(&range_in(&segment_prefix(segment)), order)),
+        )
     }
 
     /// Counts the data entries physically present, expired or not.

@@ -29,6 +29,7 @@ use crate::changelog::RecordTimestamp;
 use crate::error::{ExternalError, Result, StoreError};
 use crate::key_value::KeyValueIter;
 use crate::range::{ByteRange, ScanOrder};
+use crate::segments::{segment_prefix, split_segment};
 
 /// One key's collapsed change, handed to the flush listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -355,9 +356,30 @@ impl CacheLayer {
         self.cache = WriteCache::default();
     }
 
-    /// See [`WriteCache::first_key_from`].
-    pub(crate) fn first_key_from(&self, from: &[u8]) -> Option<&[u8]> {
-        self.cache.first_key_from(from)
+    /// The cached entries of a segmented store (keys prefixed by their
+    /// segment) in the segments `first..=last`: for each segment the cache
+    /// holds, the entries in `range(segment prefix)`, in forward order. Only
+    /// segments present in the cache are visited.
+    pub(crate) fn entries_in_segments(
+        &self,
+        first: i64,
+        last: i64,
+        range: impl Fn(&[u8]) -> ByteRange,
+    ) -> Vec<CachedEntry> {
+        let mut entries = Vec::new();
+        let mut cursor = segment_prefix(first);
+        while let Some((segment, _)) = self.cache.first_key_from(&cursor).and_then(split_segment) {
+            if segment > last {
+                break;
+            }
+            let prefix = segment_prefix(segment);
+            entries.extend(self.cache.entries_in(&range(&prefix), ScanOrder::Forward));
+            let Some(next) = segment.checked_add(1) else {
+                break;
+            };
+            cursor = segment_prefix(next);
+        }
+        entries
     }
 
     /// Cached entries in `range`, in `order`; `None` values are deletions.

@@ -83,7 +83,7 @@ pub(crate) fn decode_changelog_key(bytes: &[u8]) -> Option<SessionKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::segments::push_segment_prefix;
+    use crate::segments::segment_prefix;
 
     fn session(key: &[u8], start: i64, end: i64) -> SessionKey {
         SessionKey {
@@ -95,8 +95,7 @@ mod tests {
 
     #[test]
     fn storage_keys_round_trip_and_sort_by_end_then_start() {
-        let mut prefix = Vec::new();
-        push_segment_prefix(&mut prefix, 1);
+        let prefix = segment_prefix(1);
         let early = storage_key(&prefix, &session(b"k", 5, 10));
         let late = storage_key(&prefix, &session(b"k", 0, 11));
         assert!(early < late);

@@ -5,7 +5,7 @@ use crate::backend::{BytesBackend, InMemoryBackend, RocksDbBackend};
 use crate::changelog::ChangelogRecord;
 use crate::error::{Result, StoreError};
 use crate::range::ScanOrder;
-use crate::segments::{push_segment_prefix, Retention, SegmentedBytes, TimedWrite};
+use crate::segments::{segment_prefix, Retention, SegmentedBytes, TimedWrite};
 use crate::state_store::StateStore;
 
 /// A session store kept in a [`BytesBackend`], in time segments.
@@ -35,8 +35,7 @@ impl<B: BytesBackend> SegmentedSessionStore<B> {
     }
 
     fn storage_key(&self, session: &SessionKey) -> Vec<u8> {
-        let mut prefix = Vec::with_capacity(9);
-        push_segment_prefix(&mut prefix, self.segmented.segment_id(session.end));
+        let prefix = segment_prefix(self.segmented.segment_id(session.end));
         schema::storage_key(&prefix, session)
     }
 

@@ -13,7 +13,7 @@ use super::{WindowIter, WindowStore, WindowedKey};
 use crate::changelog::{ChangelogRecord, RecordTimestamp};
 use crate::error::{Result, StoreError};
 use crate::range::ScanOrder;
-use crate::segments::{push_segment_prefix, split_segment, Retention};
+use crate::segments::{segment_prefix, Retention};
 use crate::state_store::StateStore;
 use crate::write_cache::{CacheLayer, CachedEntry, FlushListener, MergedScan, WriteThrough};
 
@@ -47,23 +47,16 @@ impl CachingWindowStore {
         })
     }
 
-    fn segment_prefix(&self, segment: i64) -> Vec<u8> {
-        let mut prefix = Vec::with_capacity(9);
-        push_segment_prefix(&mut prefix, segment);
-        prefix
-    }
-
     fn segment(&self, window_start: i64) -> i64 {
         window_start.div_euclid(self.segment_interval_ms)
     }
 
     fn cache_key(&self, key: &[u8], window_start: i64) -> Vec<u8> {
-        let prefix = self.segment_prefix(self.segment(window_start));
+        let prefix = segment_prefix(self.segment(window_start));
         schema::storage_key(&prefix, key, window_start, 0)
     }
 
-    /// The cached entries of a scan, segment by segment in forward order,
-    /// visiting only the segments the cache holds.
+    /// The cached entries of a scan, in forward order.
     fn cached_in(
         &self,
         key_from: Option<&[u8]>,
@@ -71,32 +64,20 @@ impl CachingWindowStore {
         time_from: i64,
         time_to: i64,
     ) -> Vec<CachedEntry> {
-        let mut entries = Vec::new();
-        let last_segment = self.segment(time_to);
-        let mut cursor = self.segment_prefix(self.segment(time_from));
-        while let Some((segment, _)) = self.cache.first_key_from(&cursor).and_then(split_segment) {
-            if segment > last_segment {
-                break;
-            }
-            let prefix = self.segment_prefix(segment);
-            let range = schema::scan_range(&prefix, key_from, key_to, time_from, time_to);
-            entries.extend(
-                self.cache
-                    .entries_in(&range, ScanOrder::Forward)
-                    .into_iter()
-                    .filter(|(storage_key, _)| {
-                        schema::decode_storage_key(storage_key).is_some_and(|parts| {
-                            key_from.is_none_or(|from| parts.key.as_slice() >= from)
-                                && key_to.is_none_or(|to| parts.key.as_slice() <= to)
-                                && (time_from..=time_to).contains(&parts.window_start)
-                        })
-                    }),
-            );
-            let Some(next) = segment.checked_add(1) else {
-                break;
-            };
-            cursor = self.segment_prefix(next);
-        }
+        let mut entries = self.cache.entries_in_segments(
+            self.segment(time_from),
+            self.segment(time_to),
+            |prefix| schema::scan_range(prefix, key_from, key_to, time_from, time_to),
+        );
+        // The ranges hold every window of the keys strictly inside the key
+        // range; keep those the scan asks for, as the store does.
+        entries.retain(|(storage_key, _)| {
+            schema::decode_storage_key(storage_key).is_some_and(|parts| {
+                key_from.is_none_or(|from| parts.key.as_slice() >= from)
+                    && key_to.is_none_or(|to| parts.key.as_slice() <= to)
+                    && (time_from..=time_to).contains(&parts.window_start)
+            })
+        });
         entries
     }
 

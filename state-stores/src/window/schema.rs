@@ -95,12 +95,11 @@ pub fn decode_changelog_key(bytes: &[u8]) -> Option<(&[u8], i64, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::segments::push_segment_prefix;
+    use crate::segments::segment_prefix;
 
     #[test]
     fn storage_keys_round_trip() {
-        let mut prefix = Vec::new();
-        push_segment_prefix(&mut prefix, 3);
+        let prefix = segment_prefix(3);
         let bytes = storage_key(&prefix, b"k\x00ey", -5, 7);
         let expected = WindowKeyParts {
             key: b"k\x00ey".to_vec(),
@@ -121,8 +120,7 @@ mod tests {
 
     #[test]
     fn a_single_key_range_excludes_keys_it_prefixes() {
-        let mut prefix = Vec::new();
-        push_segment_prefix(&mut prefix, 0);
+        let prefix = segment_prefix(0);
         let range = scan_range(&prefix, Some(b"a"), Some(b"a"), 0, i64::MAX);
         assert!(range.contains(&storage_key(&prefix, b"a", 10, 0)));
         assert!(!range.contains(&storage_key(&prefix, b"a\x00", 10, 0)));

@@ -7,7 +7,7 @@ use crate::changelog::ChangelogRecord;
 use crate::error::{Result, StoreError};
 use crate::key_value::FlushListener;
 use crate::range::{ByteRange, ScanOrder};
-use crate::segments::{push_segment_prefix, Retention, SegmentedBytes, TimedWrite};
+use crate::segments::{segment_prefix, Retention, SegmentedBytes, TimedWrite};
 use crate::state_store::StateStore;
 
 /// A window store kept in a [`BytesBackend`], in time segments.
@@ -39,9 +39,7 @@ impl<B: BytesBackend> SegmentedWindowStore<B> {
     }
 
     fn segment_prefix(&self, window_start: i64) -> Vec<u8> {
-        let mut prefix = Vec::with_capacity(9);
-        push_segment_prefix(&mut prefix, self.segmented.segment_id(window_start));
-        prefix
+        segment_prefix(self.segmented.segment_id(window_start))
     }
 
     /// The sequence number for the next duplicate of `key` at
