@@ -11,7 +11,7 @@ use crate::changelog::{ChangelogSink, ChangelogWriter, RecordTimestamp};
 use crate::error::{Result, StoreError};
 use crate::key_value::{BackedKeyValueStore, CachingKeyValueStore, LoggingKeyValueStore};
 use crate::segments::Retention;
-use crate::session::{LoggingSessionStore, SegmentedSessionStore};
+use crate::session::{CachingSessionStore, LoggingSessionStore, SegmentedSessionStore};
 use crate::store::Store;
 use crate::window::{CachingWindowStore, LoggingWindowStore, SegmentedWindowStore};
 
@@ -256,6 +256,11 @@ impl StoreBuilder {
                     inner, max_bytes, timestamp, retention,
                 )?))
             }
+            (Store::Session(inner), Some(max_bytes), StoreKind::Session { retention }) => {
+                Store::Session(Box::new(CachingSessionStore::new(
+                    inner, max_bytes, timestamp, retention,
+                )))
+            }
             (store, _, _) => store,
         })
     }
@@ -275,19 +280,15 @@ impl StoreBuilder {
         if self.logging && context.changelog.is_none() {
             return invalid("logging is enabled but the context has no changelog sink");
         }
-        let cacheable = matches!(
+        let cacheable = !matches!(
             self.kind,
-            StoreKind::KeyValue
-                | StoreKind::Window {
-                    retain_duplicates: false,
-                    ..
-                }
+            StoreKind::Window {
+                retain_duplicates: true,
+                ..
+            }
         );
         if self.cache_max_bytes.is_some() && !cacheable {
-            return invalid(
-                "caching is only supported for key-value stores and window stores \
-                 that do not retain duplicates",
-            );
+            return invalid("a window store that retains duplicates cannot be cached");
         }
         if let StoreKind::Window {
             retention,

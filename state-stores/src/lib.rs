@@ -128,6 +128,7 @@ pub use crate::key_value::{
 pub use crate::range::{ByteRange, ScanOrder};
 pub use crate::segments::Retention;
 pub use crate::session::{
+    decode_changelog_key as decode_session_changelog_key, CachingSessionStore,
     InMemorySessionStore, LoggingSessionStore, RocksDbSessionStore, SegmentedSessionStore,
     SessionIter, SessionKey, SessionStore,
 };

@@ -3,6 +3,7 @@
 use super::{schema, SessionIter, SessionKey, SessionStore};
 use crate::changelog::{ChangelogRecord, ChangelogWriter};
 use crate::error::Result;
+use crate::key_value::FlushListener;
 use crate::range::ScanOrder;
 use crate::state_store::StateStore;
 
@@ -76,5 +77,9 @@ impl SessionStore for LoggingSessionStore {
 
     fn restore_batch(&mut self, records: &[ChangelogRecord]) -> Result<()> {
         self.inner.restore_batch(records)
+    }
+
+    fn set_flush_listener(&mut self, listener: FlushListener) -> Result<()> {
+        self.inner.set_flush_listener(listener)
     }
 }

@@ -1,14 +1,18 @@
 //! Session stores: aggregates per key and activity session, with retention.
 
+mod caching;
 mod logging;
 mod schema;
 mod store;
 
+pub use self::caching::CachingSessionStore;
 pub use self::logging::LoggingSessionStore;
+pub use self::schema::decode_changelog_key;
 pub use self::store::{InMemorySessionStore, RocksDbSessionStore, SegmentedSessionStore};
 
 use crate::changelog::ChangelogRecord;
 use crate::error::Result;
+use crate::key_value::FlushListener;
 use crate::range::ScanOrder;
 use crate::state_store::StateStore;
 
@@ -63,6 +67,13 @@ pub trait SessionStore: StateStore {
     /// Applies a batch of this store's changelog records in one write,
     /// bypassing changelogging.
     fn restore_batch(&mut self, records: &[ChangelogRecord]) -> Result<()>;
+
+    /// Hands `listener` to the store's caching layer, which calls it for
+    /// every session it flushes (keys in Kafka's changelog layout: key,
+    /// end, start); fails with
+    /// [`StoreError::NotCached`](crate::StoreError::NotCached) if the store
+    /// has no caching layer.
+    fn set_flush_listener(&mut self, listener: FlushListener) -> Result<()>;
 
     /// The sessions of `key` that overlap or touch `[earliest_session_end,
     /// latest_session_start]`: those with `end >= earliest_session_end` and

@@ -68,7 +68,9 @@ pub(crate) fn changelog_key(session: &SessionKey) -> Vec<u8> {
     out
 }
 
-pub(crate) fn decode_changelog_key(bytes: &[u8]) -> Option<SessionKey> {
+/// Decodes a session changelog key (Kafka Streams' layout: key, end,
+/// start); `None` if it is too short to hold the bounds.
+pub fn decode_changelog_key(bytes: &[u8]) -> Option<SessionKey> {
     let split = bytes.len().checked_sub(CHANGELOG_SUFFIX_LEN)?;
     let (key, suffix) = bytes.split_at(split);
     let (end, start) = suffix.split_first_chunk::<8>()?;

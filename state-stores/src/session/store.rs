@@ -4,6 +4,7 @@ use super::{schema, SessionIter, SessionKey, SessionStore};
 use crate::backend::{BytesBackend, InMemoryBackend, RocksDbBackend};
 use crate::changelog::ChangelogRecord;
 use crate::error::{Result, StoreError};
+use crate::key_value::FlushListener;
 use crate::range::ScanOrder;
 use crate::segments::{segment_prefix, Retention, SegmentedBytes, TimedWrite};
 use crate::state_store::StateStore;
@@ -155,5 +156,9 @@ impl<B: BytesBackend> SessionStore for SegmentedSessionStore<B> {
             });
         }
         self.segmented.write_batch(&writes)
+    }
+
+    fn set_flush_listener(&mut self, _listener: FlushListener) -> Result<()> {
+        Err(StoreError::NotCached(self.name().to_owned()))
     }
 }

@@ -231,9 +231,6 @@ fn invalid_builders_are_rejected() -> TestResult {
         StoreBuilder::window("cached-duplicates", retention, 10, true)
             .logging(false)
             .caching(100),
-        StoreBuilder::session("cached-sessions", retention)
-            .logging(false)
-            .caching(100),
         StoreBuilder::window("too-wide", retention, 2_000, false).logging(false),
     ];
     for builder in rejected {
