@@ -30,7 +30,8 @@
 //! entries are one range in time order (see the `key_encoding` module).
 //!
 //! Around a store sit optional layers, outermost first: a write cache
-//! ([`CachingKeyValueStore`]) that collapses repeated writes and reports
+//! ([`CachingKeyValueStore`], [`CachingWindowStore`],
+//! [`CachingSessionStore`]) that collapses repeated writes and reports
 //! flushed entries to a [`FlushListener`]; and a changelogging layer that
 //! sends every change as a [`ChangelogRecord`] to a [`ChangelogSink`],
 //! stamped with the current [`RecordTimestamp`]. `restore_batch` on each

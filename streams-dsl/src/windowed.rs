@@ -504,6 +504,7 @@ impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
                 windows,
                 aggregator: aggregator.clone(),
                 store: None,
+                cache: None,
                 stream_time: ObservedStreamTime::default(),
             },
             store_builder,

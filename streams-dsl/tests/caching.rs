@@ -11,7 +11,7 @@ use std::time::Duration;
 use streams_core::engine::{MockClock, StreamTask, TaskConfig};
 use streams_core::prelude::*;
 use streams_core::record::{ConsumerRecord, ProducerRecord};
-use streams_dsl::{Materialized, SlidingWindows, StreamsBuilder, TimeWindows};
+use streams_dsl::{Materialized, SessionWindows, SlidingWindows, StreamsBuilder, TimeWindows};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -223,6 +223,36 @@ fn a_cached_sliding_aggregation_emits_the_latest_of_each_window() -> Result {
         assert_eq!(cached.pipe(word, ts)?, []);
     }
     assert_eq!(cached.commit()?, latest);
+    Ok(())
+}
+
+/// A cached session aggregation emits each session's latest aggregate at
+/// the commit; a session created and merged away within one commit leaves
+/// no trace, one flushed earlier is retracted with a tombstone.
+#[test]
+fn a_cached_session_aggregation_emits_sessions_and_retractions_per_commit() -> Result {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("words")
+        .group_by_key()
+        .windowed_by(SessionWindows::of_inactivity_gap_with_no_grace(
+            Duration::from_millis(10),
+        )?)
+        .count_with(Materialized::named("sessions").with_caching(1 << 20))
+        .to_stream()
+        // A retraction (tombstone) shows as -1.
+        .map(|session, count| (session.to_string(), count.unwrap_or(-1)))
+        .to("counts");
+    let mut task = Harness::new(&builder.build()?)?;
+    for (word, ts) in [("a", 1), ("a", 5), ("b", 3)] {
+        assert_eq!(task.pipe(word, ts)?, []);
+    }
+    assert_eq!(task.commit()?, [row("[a@1/5]", 2, 5), row("[b@3/3]", 1, 3)]);
+    task.pipe("a", 8)?;
+    assert_eq!(
+        task.commit()?,
+        [row("[a@1/5]", -1, 5), row("[a@1/8]", 3, 8)]
+    );
     Ok(())
 }
 

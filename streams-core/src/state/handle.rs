@@ -8,8 +8,9 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use state_stores::StateStore;
+use state_stores::{FlushListener, StateStore};
 
+use super::cache_flushes::{CacheFlushes, FlushedEntry};
 use crate::error::StreamsError;
 use crate::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
 
@@ -243,6 +244,40 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
 
     pub(super) fn close(&self) -> Result<(), StreamsError> {
         self.write(|store| store.close())
+    }
+}
+
+impl<S: StateStore + ?Sized + 'static, K: 'static, V: 'static> TypedStore<S, K, V> {
+    /// The updates this store's cache writes through (see
+    /// [`CacheFlushes`]): `set_listener` hands the byte-level store its
+    /// listener, and `decode_key` reads the key the listener is given.
+    pub(super) fn cache_flushes<Key>(
+        &self,
+        set_listener: impl FnOnce(&mut S, FlushListener) -> state_stores::Result<()>,
+        decode_key: impl Fn(&Self, &[u8]) -> Result<Key, StreamsError> + 'static,
+    ) -> Result<Option<CacheFlushes<Key, V>>, StreamsError> {
+        let decoder = self.clone();
+        let flusher = self.clone();
+        CacheFlushes::install(
+            |listener| self.write(|store| set_listener(store, listener)),
+            move |entry| {
+                Ok(FlushedEntry {
+                    key: decode_key(&decoder, &entry.key)?,
+                    new_value: decoder.decode_optional_value(entry.new_value)?,
+                    old_value: decoder.decode_optional_value(entry.old_value)?,
+                    timestamp: entry.timestamp,
+                })
+            },
+            move || flusher.flush(),
+        )
+    }
+
+    /// A malformed key handed back by the byte-level store.
+    pub(super) fn corrupt(&self, reason: &str) -> StreamsError {
+        self.store_error(state_stores::StoreError::Corrupt {
+            store: self.name.to_string(),
+            reason: reason.to_owned(),
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 
 use state_stores::KeyValueStore as BytesKeyValueStore;
 
-use super::cache_flushes::{CacheFlushes, FlushedEntry};
+use super::cache_flushes::CacheFlushes;
 use super::handle::TypedStore;
 use super::StoreHandle;
 use crate::error::StreamsError;
@@ -176,19 +176,9 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
     /// on every write (Kafka Streams' cache flush listener); `None` if the
     /// store has no cache. See [`CacheFlushes`].
     pub fn cache_flushes(&self) -> Result<Option<CacheFlushes<K, V>>, StreamsError> {
-        let decoder = self.clone();
-        let flusher = self.clone();
-        CacheFlushes::install(
-            |listener| self.inner.write(|store| store.set_flush_listener(listener)),
-            move |entry| {
-                Ok(FlushedEntry {
-                    key: decoder.inner.decode_key(&entry.key)?,
-                    new_value: decoder.inner.decode_optional_value(entry.new_value)?,
-                    old_value: decoder.inner.decode_optional_value(entry.old_value)?,
-                    timestamp: entry.timestamp,
-                })
-            },
-            move || flusher.inner.flush(),
+        self.inner.cache_flushes(
+            |store, listener| store.set_flush_listener(listener),
+            |inner, key| inner.decode_key(key),
         )
     }
 }

@@ -1,7 +1,8 @@
 //! Typed session stores.
 
-use state_stores::{SessionKey, SessionStore as BytesSessionStore};
+use state_stores::{decode_session_changelog_key, SessionKey, SessionStore as BytesSessionStore};
 
+use super::cache_flushes::CacheFlushes;
 use super::handle::TypedStore;
 use super::StoreHandle;
 use crate::error::StreamsError;
@@ -66,6 +67,22 @@ impl<K: 'static, V: 'static> SessionStore<K, V> {
             Windowed::new(key, Window::new(session.start, session.end)),
             self.inner.decode_value(&value)?,
         ))
+    }
+
+    /// Collects the sessions the store's cache writes through (a merged-away
+    /// session as a deletion), so that a processor can forward a session's
+    /// update when it leaves the cache; `None` if the store has no cache.
+    /// See [`CacheFlushes`].
+    pub fn cache_flushes(&self) -> Result<Option<CacheFlushes<Windowed<K>, V>>, StreamsError> {
+        self.inner.cache_flushes(
+            |store, listener| store.set_flush_listener(listener),
+            |inner, bytes| {
+                let session = decode_session_changelog_key(bytes)
+                    .ok_or_else(|| inner.corrupt("flushed session key too short"))?;
+                let window = Window::new(session.start, session.end);
+                Ok(Windowed::new(inner.decode_key(&session.key)?, window))
+            },
+        )
     }
 
     /// Stores the aggregate of `session`.

@@ -1,10 +1,8 @@
 //! Typed window stores.
 
-use state_stores::{
-    decode_window_changelog_key, StoreError, WindowStore as BytesWindowStore, WindowedKey,
-};
+use state_stores::{decode_window_changelog_key, WindowStore as BytesWindowStore, WindowedKey};
 
-use super::cache_flushes::{CacheFlushes, FlushedEntry};
+use super::cache_flushes::CacheFlushes;
 use super::handle::TypedStore;
 use super::StoreHandle;
 use crate::error::StreamsError;
@@ -100,26 +98,15 @@ impl<K: 'static, V: 'static> WindowStore<K, V> {
     /// when it leaves the cache; `None` if the store has no cache. See
     /// [`CacheFlushes`].
     pub fn cache_flushes(&self) -> Result<Option<CacheFlushes<Windowed<K>, V>>, StreamsError> {
-        let decoder = self.clone();
-        let flusher = self.clone();
-        CacheFlushes::install(
-            |listener| self.inner.write(|store| store.set_flush_listener(listener)),
-            move |entry| {
-                let (key, window_start, _) =
-                    decode_window_changelog_key(&entry.key).ok_or_else(|| {
-                        decoder.inner.store_error(StoreError::Corrupt {
-                            store: decoder.name().to_owned(),
-                            reason: "flushed window key too short".to_owned(),
-                        })
-                    })?;
-                Ok(FlushedEntry {
-                    key: decoder.windowed(decoder.inner.decode_key(key)?, window_start),
-                    new_value: decoder.inner.decode_optional_value(entry.new_value)?,
-                    old_value: decoder.inner.decode_optional_value(entry.old_value)?,
-                    timestamp: entry.timestamp,
-                })
+        let window_size_ms = self.window_size_ms;
+        self.inner.cache_flushes(
+            |store, listener| store.set_flush_listener(listener),
+            move |inner, bytes| {
+                let (key, window_start, _) = decode_window_changelog_key(bytes)
+                    .ok_or_else(|| inner.corrupt("flushed window key too short"))?;
+                let window = Window::of_size(window_start, window_size_ms);
+                Ok(Windowed::new(inner.decode_key(key)?, window))
             },
-            move || flusher.inner.flush(),
         )
     }
 

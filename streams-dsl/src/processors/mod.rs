@@ -24,5 +24,5 @@ pub(crate) use suppress_buffer::BufferedChangeSerde;
 pub(crate) use table::{
     RepartitionMap, RowMapper, TableAggregate, TableAggregator, TableSource, TableValues,
 };
-pub(crate) use table_cache::{flush_cache, TableCache};
+pub(crate) use table_cache::{flush_cache, SessionCache, TableCache};
 pub(crate) use window_aggregate::WindowAggregate;

@@ -10,6 +10,7 @@ use streams_core::{Window, Windowed};
 use super::aggregate::Aggregator;
 use super::stream_time::ObservedStreamTime;
 use super::window_aggregate::drop_expired;
+use super::{flush_cache, SessionCache};
 use crate::ktable::Change;
 use crate::windows::SessionWindows;
 
@@ -46,6 +47,7 @@ pub(crate) struct SessionAggregate<K, V, A> {
     pub(crate) windows: SessionWindows,
     pub(crate) aggregator: SessionAggregator<K, V, A>,
     pub(crate) store: Option<SessionStore<K, A>>,
+    pub(crate) cache: Option<SessionCache<K, A>>,
     pub(crate) stream_time: ObservedStreamTime,
 }
 
@@ -59,8 +61,17 @@ where
         &mut self,
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     ) -> Result<(), StreamsError> {
-        self.store = Some(ctx.state_store(&self.store_name)?);
+        let store: SessionStore<K, A> = ctx.state_store(&self.store_name)?;
+        self.cache = SessionCache::from_flushes(store.cache_flushes()?, true);
+        self.store = Some(store);
         Ok(())
+    }
+
+    fn flush(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+    ) -> Result<(), StreamsError> {
+        flush_cache(self.cache.as_ref(), ctx)
     }
 
     fn process(
@@ -105,6 +116,9 @@ where
             // downstream too, each stamped with its end.
             for (session, value) in merged {
                 store.remove(&session)?;
+                if self.cache.is_some() {
+                    continue;
+                }
                 let timestamp = session.window.end;
                 ctx.forward(Record {
                     key: session,
@@ -123,6 +137,10 @@ where
         };
         let session = Windowed::new(record.key, window);
         store.put(&session, &new)?;
+        if let Some(cache) = &self.cache {
+            // Merged-away sessions and this one leave with the cache.
+            return cache.forward_evicted(ctx);
+        }
         ctx.forward(Record {
             key: session,
             value: Change {
