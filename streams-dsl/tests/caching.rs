@@ -11,7 +11,9 @@ use std::time::Duration;
 use streams_core::engine::{MockClock, StreamTask, TaskConfig};
 use streams_core::prelude::*;
 use streams_core::record::{ConsumerRecord, ProducerRecord};
-use streams_dsl::{Materialized, SessionWindows, SlidingWindows, StreamsBuilder, TimeWindows};
+use streams_dsl::{
+    Consumed, Materialized, SessionWindows, SlidingWindows, StreamsBuilder, TimeWindows,
+};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -63,6 +65,16 @@ impl Harness {
             timestamp,
         )?;
         self.counts()
+    }
+
+    /// Processes a tombstone for `key` on `topic`.
+    fn delete(&mut self, topic: &str, key: &str, timestamp: i64) -> Result {
+        self.add(
+            Arc::from(topic),
+            Some(key.as_bytes().to_vec()),
+            None,
+            timestamp,
+        )
     }
 
     fn add(
@@ -253,6 +265,32 @@ fn a_cached_session_aggregation_emits_sessions_and_retractions_per_commit() -> R
         task.commit()?,
         [row("[a@1/5]", -1, 5), row("[a@1/8]", 3, 8)]
     );
+    Ok(())
+}
+
+/// A cached source table forwards each key's latest row once per commit;
+/// a row inserted and deleted within one commit is never seen.
+#[test]
+fn a_cached_source_table_emits_the_latest_row_per_commit() -> Result {
+    let builder = StreamsBuilder::new();
+    builder
+        .table_with::<String, String>(
+            "users",
+            Consumed::default(),
+            Materialized::named("users").with_caching(1 << 20),
+        )
+        .to_stream()
+        // Rows as their length; a deletion as -1.
+        .map(|user, region| (user, region.map_or(-1, |r| r.len() as i64)))
+        .to("counts");
+    let mut task = Harness::new(&builder.build()?)?;
+    assert_eq!(task.pipe_to("users", "alice", "eu", 1)?, []);
+    assert_eq!(task.pipe_to("users", "alice", "emea", 2)?, []);
+    assert_eq!(task.pipe_to("users", "bob", "us", 3)?, []);
+    task.delete("users", "bob", 4)?;
+    assert_eq!(task.commit()?, [row("alice", 4, 2)]);
+    task.delete("users", "alice", 5)?;
+    assert_eq!(task.commit()?, [row("alice", -1, 5)]);
     Ok(())
 }
 

@@ -50,11 +50,13 @@ where
 
 /// A table source: each record upserts its key (a null value deletes it);
 /// forwards the change, with the old value read from the store when the
-/// node is materialized and sends old values.
+/// node is materialized and sends old values. With a cached store the
+/// change is forwarded when it leaves the cache instead.
 pub(crate) struct TableSource<K, V> {
     pub(crate) view: NodeView,
     pub(crate) store: Option<TimestampedKeyValueStore<K, V>>,
     pub(crate) send_old_values: bool,
+    pub(crate) cache: Option<TableCache<K, V>>,
 }
 
 impl<K, V> TableSource<K, V> {
@@ -63,6 +65,7 @@ impl<K, V> TableSource<K, V> {
             view,
             store: None,
             send_old_values: false,
+            cache: None,
         }
     }
 }
@@ -74,6 +77,9 @@ impl<K: Clone + 'static, V: Clone + 'static> TableSource<K, V> {
     ) -> Result<(), StreamsError> {
         self.store = open_store(&self.view, ctx)?;
         self.send_old_values = self.view.send_old_values();
+        if let Some(store) = &self.store {
+            self.cache = TableCache::of(store, self.send_old_values)?;
+        }
         Ok(())
     }
 
@@ -86,6 +92,10 @@ impl<K: Clone + 'static, V: Clone + 'static> TableSource<K, V> {
             Some(store) => {
                 let old = store.get(&record.key)?.map(|old| old.value);
                 write(store, &record.key, &record.value, record.timestamp)?;
+                if let Some(cache) = &self.cache {
+                    // Only what an eviction pushed out goes downstream now.
+                    return cache.forward_evicted(ctx);
+                }
                 old.filter(|_| self.send_old_values)
             }
             None => None,
@@ -108,6 +118,10 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<Option<K>, Option<V>, K, 
 {
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> Result<(), StreamsError> {
         self.start(ctx)
+    }
+
+    fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> Result<(), StreamsError> {
+        flush_cache(self.cache.as_ref(), ctx)
     }
 
     fn process(
@@ -137,6 +151,10 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<K, V, K, Change<V>> for T
         self.start(ctx)
     }
 
+    fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> Result<(), StreamsError> {
+        flush_cache(self.cache.as_ref(), ctx)
+    }
+
     fn process(
         &mut self,
         ctx: &mut ProcessorContext<'_, K, Change<V>>,
@@ -162,6 +180,10 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<K, Option<V>, K, Change<V
 {
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> Result<(), StreamsError> {
         self.start(ctx)
+    }
+
+    fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> Result<(), StreamsError> {
+        flush_cache(self.cache.as_ref(), ctx)
     }
 
     fn process(
