@@ -74,7 +74,45 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
     }
 
     /// Folds the values of each key into an aggregate that starts as
-    /// `initializer()`.
+    /// `initializer()`. The aggregate's serde is its type's default one.
+    ///
+    /// ```
+    /// use streams_core::prelude::*;
+    /// use streams_dsl::StreamsBuilder;
+    ///
+    /// let builder = StreamsBuilder::new();
+    /// builder
+    ///     .stream::<String, String>("words")
+    ///     .group_by_key()
+    ///     .aggregate(|| 0i64, |_key, word, letters| letters + word.len() as i64)
+    ///     .to_stream()
+    ///     .to("letters");
+    /// let driver = TopologyTestDriver::new(&builder.build()?)?;
+    /// let words = driver.create_input_topic("words", StringSerde, StringSerde);
+    /// let letters =
+    ///     driver.create_output_topic("letters", StringSerde, OptionSerde::new(std::sync::Arc::new(I64Serde)));
+    /// words.pipe_input_at("k".into(), "kafka".into(), 1)?;
+    /// words.pipe_input_at("k".into(), "rust".into(), 2)?;
+    /// assert_eq!(letters.read_values_to_list()?, vec![Some(5), Some(9)]);
+    /// # Ok::<(), StreamsError>(())
+    /// ```
+    ///
+    /// An aggregate type without a default serde does not compile here; it
+    /// needs [`aggregate_with`](Self::aggregate_with) and a `Materialized`
+    /// naming its serde.
+    ///
+    /// ```compile_fail,E0277
+    /// use streams_dsl::StreamsBuilder;
+    ///
+    /// #[derive(Clone)]
+    /// struct Letters(i64);
+    ///
+    /// let builder = StreamsBuilder::new();
+    /// builder
+    ///     .stream::<String, String>("words")
+    ///     .group_by_key()
+    ///     .aggregate(|| Letters(0), |_key, word, letters| Letters(letters.0 + word.len() as i64));
+    /// ```
     pub fn aggregate<A>(
         &self,
         initializer: impl Fn() -> A + Send + Sync + 'static,

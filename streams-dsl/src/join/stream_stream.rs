@@ -109,6 +109,23 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
     /// );
     /// # Ok::<(), StreamsError>(())
     /// ```
+    ///
+    /// Streams whose keys differ in type cannot be joined: this does not
+    /// compile (the example above with `i64` keys on one side).
+    ///
+    /// ```compile_fail,E0308
+    /// use std::time::Duration;
+    /// use streams_dsl::{JoinWindows, StreamsBuilder};
+    ///
+    /// let builder = StreamsBuilder::new();
+    /// let clicks = builder.stream::<String, String>("clicks");
+    /// let views = builder.stream::<i64, String>("views");
+    /// clicks.join(
+    ///     &views,
+    ///     |click, view| format!("{click} after {view}"),
+    ///     JoinWindows::of_time_difference_with_no_grace(Duration::from_millis(100)),
+    /// );
+    /// ```
     pub fn join<V2, VR>(
         &self,
         other: &KStream<K, V2>,
