@@ -8,11 +8,16 @@
 //! value it replaced.
 //!
 //! Ordering, as Kafka Streams' `NamedCache`:
-//! - a flush emits dirty keys in the order they were *first* dirtied since
-//!   the previous flush;
-//! - eviction removes the least recently *written* entry; if that entry is
+//! - a flush emits dirty keys in the order of their *latest* write (every
+//!   write moves its key to the back), so downstream sees the updates in
+//!   arrival order and a later update never overtakes an earlier one;
+//! - eviction removes the least recently written entry; if that entry is
 //!   dirty, all dirty entries are flushed first (in the order above), so
 //!   eviction never reorders the emitted updates.
+//!
+//! A dirty key whose latest value was never written through and is a
+//! deletion (put, then deleted, between two flushes) is dropped at the
+//! flush: the wrapped store, its changelog and the listener never see it.
 //!
 //! Reads are served from the cache when the key is in it, otherwise from the
 //! wrapped store, but do not populate or reorder the cache: it is a write
@@ -135,18 +140,26 @@ impl WriteCache {
         }
         slot.timestamp = timestamp;
         slot.written_at = tick;
-        if slot.dirtied_at.is_none() {
-            slot.dirtied_at = Some(tick);
-            self.dirty.push((tick, Arc::clone(&key)));
-        }
+        slot.dirtied_at = Some(tick);
         self.bytes += slot_size(&key, value);
+        self.dirty.push((tick, Arc::clone(&key)));
         self.lru.push_back((tick, key));
-        if self.lru.len() > 2 * self.entries.len() + 64 {
-            let entries = &self.entries;
+        // Both queues only grow; drop their stale entries once they
+        // outnumber the live ones, so each write stays O(1) amortized.
+        let live = 2 * self.entries.len() + 64;
+        let entries = &self.entries;
+        if self.lru.len() > live {
             self.lru.retain(|(tick, key)| {
                 entries
                     .get(key)
                     .is_some_and(|slot| slot.written_at == *tick)
+            });
+        }
+        if self.dirty.len() > live {
+            self.dirty.retain(|(tick, key)| {
+                entries
+                    .get(key)
+                    .is_some_and(|slot| slot.dirtied_at == Some(*tick))
             });
         }
     }
@@ -248,9 +261,11 @@ pub(crate) trait WriteThrough {
     /// The wrapped store's name, for errors.
     fn store_name(&self) -> &str;
 
-    /// Writes `value` (`None` deletes) under the cache key `key` and returns
-    /// the value it replaced.
-    fn write_through(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<Option<Vec<u8>>>;
+    /// The value the wrapped store holds under the cache key `key`.
+    fn read(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Writes `value` (`None` deletes) under the cache key `key`.
+    fn write(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<()>;
 
     /// The key the flush listener is given for the cache key `key`.
     fn listener_key(&self, key: &[u8]) -> Vec<u8> {
@@ -315,10 +330,23 @@ impl CacheLayer {
         let current = self.timestamp.get();
         let dirty = self.cache.take_dirty();
         let mut result = Ok(());
-        for (flushed, entry) in dirty.iter().enumerate() {
-            if let Err(error) = self.write_through(entry, inner) {
-                let unwritten = dirty[flushed..].iter().map(|entry| &entry.key);
-                self.cache.mark_dirty(unwritten);
+        for (position, entry) in dirty.iter().enumerate() {
+            // The logging layer below stamps the write's own timestamp.
+            self.timestamp.set(entry.timestamp);
+            let flushed = match Self::write_through(entry, inner) {
+                Ok(flushed) => flushed,
+                Err(error) => {
+                    self.cache
+                        .mark_dirty(dirty[position..].iter().map(|entry| &entry.key));
+                    result = Err(error);
+                    break;
+                }
+            };
+            // The entry is written; if the listener fails, only the ones
+            // after it stay dirty (a retry must not write it twice).
+            if let Err(error) = self.notify(flushed, inner) {
+                self.cache
+                    .mark_dirty(dirty[position + 1..].iter().map(|entry| &entry.key));
                 result = Err(error);
                 break;
             }
@@ -327,23 +355,36 @@ impl CacheLayer {
         result
     }
 
-    fn write_through(&mut self, entry: &DirtyEntry, inner: &mut dyn WriteThrough) -> Result<()> {
-        // The logging layer below stamps the write's own timestamp.
-        self.timestamp.set(entry.timestamp);
-        let old_value = inner.write_through(&entry.key, entry.value.as_deref())?;
-        if let Some(listener) = self.listener.as_mut() {
-            let flushed = CacheEntry {
-                key: inner.listener_key(&entry.key),
-                new_value: entry.value.clone(),
-                old_value,
-                timestamp: entry.timestamp,
-            };
-            listener(flushed).map_err(|source| StoreError::FlushListener {
-                store: inner.store_name().to_owned(),
-                source,
-            })?;
+    /// Writes `entry` through, returning what the listener is to see, or
+    /// `None` when there is nothing to write: a deletion of a key the
+    /// wrapped store does not hold.
+    fn write_through(
+        entry: &DirtyEntry,
+        inner: &mut dyn WriteThrough,
+    ) -> Result<Option<CacheEntry>> {
+        let old_value = inner.read(&entry.key)?;
+        if entry.value.is_none() && old_value.is_none() {
+            return Ok(None);
         }
-        Ok(())
+        inner.write(&entry.key, entry.value.as_deref())?;
+        Ok(Some(CacheEntry {
+            key: inner.listener_key(&entry.key),
+            new_value: entry.value.clone(),
+            old_value,
+            timestamp: entry.timestamp,
+        }))
+    }
+
+    fn notify(&mut self, flushed: Option<CacheEntry>, inner: &dyn WriteThrough) -> Result<()> {
+        match (flushed, self.listener.as_mut()) {
+            (Some(flushed), Some(listener)) => {
+                listener(flushed).map_err(|source| StoreError::FlushListener {
+                    store: inner.store_name().to_owned(),
+                    source,
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Drops `key` from the cache (restored entries supersede it).

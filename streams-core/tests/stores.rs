@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use streams_core::prelude::*;
 use streams_core::state::{
-    SessionStore, Stores, TimestampedKeyValueStore, ValueAndTimestamp, WindowStore,
+    KeyValueStore, SessionStore, Stores, TimestampedKeyValueStore, ValueAndTimestamp, WindowStore,
 };
 use streams_core::test_driver::TestDriverConfig;
 use streams_core::{Window, Windowed};
@@ -439,5 +439,75 @@ fn each_store_kind_is_its_own_handle_type() -> TestResult {
         untimestamped,
         Err(StreamsError::StoreAccess { .. })
     ));
+    Ok(())
+}
+
+/// Forwards each record ten seconds later than it came.
+struct Delay;
+
+impl Processor<String, i64, String, i64> for Delay {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, i64>,
+        record: Record<String, i64>,
+    ) -> Result<(), StreamsError> {
+        let timestamp = record.timestamp + 10_000;
+        ctx.forward(Record {
+            timestamp,
+            ..record
+        })
+    }
+}
+
+/// Writes each record into a logged key-value store.
+#[derive(Default)]
+struct Remember {
+    store: Option<KeyValueStore<String, i64>>,
+}
+
+impl Processor<String, i64> for Remember {
+    fn init(&mut self, ctx: &mut ProcessorContext<'_, (), ()>) -> Result<(), StreamsError> {
+        self.store = Some(ctx.state_store("remembered")?);
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        _ctx: &mut ProcessorContext<'_, (), ()>,
+        record: Record<String, i64>,
+    ) -> Result<(), StreamsError> {
+        match &self.store {
+            Some(store) => store.put(&record.key, &record.value),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A store below a processor that forwards a record with a new timestamp
+/// stamps its changelog with that timestamp, not the input record's (as
+/// Kafka Streams' forward updates the record context).
+#[test]
+fn changelog_writes_carry_the_timestamp_of_the_forwarded_record() -> TestResult {
+    let topology = TopologyBuilder::new()
+        .add_source("in", &["input"], SourceOptions::new(StringSerde, I64Serde))
+        .add_processor("delay", || Delay, &["in"])
+        .add_processor("remember", Remember::default, &["delay"])
+        .add_state_store(
+            Stores::key_value_store_builder::<String, i64>("remembered").in_memory(),
+            &["remember"],
+        )
+        .build()?;
+    let driver = TopologyTestDriver::new(&topology)?;
+    let input = driver.create_input_topic("input", StringSerde, I64Serde);
+    input.pipe_input_at("k".into(), 1, 5)?;
+    let changelog = driver.create_output_topic(
+        "test-driver-application-remembered-changelog",
+        StringSerde,
+        I64Serde,
+    );
+    assert_eq!(
+        changelog.read_records_to_list()?,
+        vec![TestRecord::new("k".into(), 1, 10_005)]
+    );
     Ok(())
 }

@@ -39,14 +39,14 @@ impl WriteThrough for Box<dyn KeyValueStore> {
         self.name()
     }
 
-    fn write_through(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
+    fn read(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.get(key)
+    }
+
+    fn write(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
         match value {
-            Some(value) => {
-                let old = self.get(key)?;
-                self.put(key, value)?;
-                Ok(old)
-            }
-            None => self.delete(key),
+            Some(value) => self.put(key, value),
+            None => self.delete(key).map(drop),
         }
     }
 }
@@ -202,7 +202,7 @@ mod tests {
     }
 
     #[test]
-    fn repeated_writes_collapse_and_flush_in_first_dirtied_order() -> TestResult {
+    fn repeated_writes_collapse_and_flush_in_latest_write_order() -> TestResult {
         let mut f = fixture(1 << 20)?;
         f.timestamp.set(1);
         f.store.put(b"b", b"1")?;
@@ -210,25 +210,36 @@ mod tests {
         f.store.put(b"a", b"1")?;
         f.timestamp.set(3);
         f.store.put(b"b", b"2")?;
-        f.store.delete(b"a")?;
+        // Put and deleted before any flush: never reaches the store.
+        f.store.put(b"c", b"1")?;
+        f.store.delete(b"c")?;
         assert_eq!(f.store.get(b"b")?, Some(b"2".to_vec()));
-        assert_eq!(f.store.get(b"a")?, None);
+        assert_eq!(f.store.get(b"c")?, None);
         assert!(f.take_flushed()?.is_empty());
         assert!(f.changelog()?.is_empty());
 
         f.timestamp.set(99);
         f.store.flush()?;
-        let expected = vec![entry(b"b", Some(b"2"), None, 3), entry(b"a", None, None, 3)];
+        // "b" was written last, so it comes after "a".
+        let expected = vec![
+            entry(b"a", Some(b"1"), None, 2),
+            entry(b"b", Some(b"2"), None, 3),
+        ];
         assert_eq!(f.take_flushed()?, expected);
         // The changelog sees the collapsed writes, stamped with write time.
-        let record = |key: &[u8], value: Option<&[u8]>| ChangelogRecord {
+        let record = |key: &[u8], value: &[u8], timestamp| ChangelogRecord {
             key: key.to_vec(),
-            value: value.map(<[u8]>::to_vec),
-            timestamp: 3,
+            value: Some(value.to_vec()),
+            timestamp,
         };
-        let changelog = vec![record(b"b", Some(b"2")), record(b"a", None)];
+        let changelog = vec![record(b"a", b"1", 2), record(b"b", b"2", 3)];
         assert_eq!(f.changelog()?, changelog);
         assert_eq!(f.timestamp.get(), 99);
+
+        // A deletion of a flushed key is written and reported.
+        f.store.delete(b"a")?;
+        f.store.flush()?;
+        assert_eq!(f.take_flushed()?, vec![entry(b"a", None, Some(b"1"), 99)]);
 
         // Old values come from the store; clean entries are not re-flushed.
         f.store.put(b"b", b"3")?;
@@ -316,17 +327,21 @@ mod tests {
     }
 
     #[test]
-    fn listener_errors_propagate() -> TestResult {
-        let mut f = fixture(0)?;
+    fn a_listener_error_leaves_only_the_unwritten_entries_dirty() -> TestResult {
+        let mut f = fixture(1 << 20)?;
+        f.store.put(b"k1", b"v")?;
+        f.store.put(b"k2", b"v")?;
         f.store
             .set_flush_listener(Box::new(|_| Err("downstream failed".into())))?;
-        let result = f.store.put(b"k", b"v");
+        let result = f.store.flush();
         assert!(matches!(result, Err(StoreError::FlushListener { .. })));
-        // The failed entry stays dirty and is retried by the next flush.
-        f.store.set_flush_listener(Box::new(|_| Ok(())))?;
+        // k1 was written before its listener failed; only k2 is retried.
+        assert_eq!(f.changelog()?.len(), 1);
         assert_eq!(f.store.cache.dirty_len(), 1);
+        f.store.set_flush_listener(Box::new(|_| Ok(())))?;
         f.store.flush()?;
-        assert_eq!(f.store.cache.dirty_len(), 0);
+        let written: Vec<Vec<u8>> = f.changelog()?.into_iter().map(|r| r.key).collect();
+        assert_eq!(written, vec![b"k1".to_vec(), b"k2".to_vec()]);
         Ok(())
     }
 

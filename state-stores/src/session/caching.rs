@@ -87,14 +87,17 @@ impl WriteThrough for Box<dyn SessionStore> {
         self.name()
     }
 
-    fn write_through(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
+    fn read(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let session = schema::decode_storage_key(key).ok_or_else(|| corrupt(self.name()))?;
-        let old = self.fetch_session(&session.key, session.start, session.end)?;
+        self.fetch_session(&session.key, session.start, session.end)
+    }
+
+    fn write(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        let session = schema::decode_storage_key(key).ok_or_else(|| corrupt(self.name()))?;
         match value {
-            Some(value) => self.put(&session, value)?,
-            None => self.remove(&session)?,
+            Some(value) => self.put(&session, value),
+            None => self.remove(&session),
         }
-        Ok(old)
     }
 
     /// Listeners see Kafka's session key layout: key, end, start.

@@ -80,13 +80,14 @@ impl CachingWindowStore {
         });
         entries
     }
+}
 
-    fn corrupt(&self) -> StoreError {
-        StoreError::Corrupt {
-            store: self.name().to_owned(),
-            reason: "malformed cached window key".to_owned(),
-        }
-    }
+/// The parts of a cache key (the wrapped store's storage key).
+fn decode_cache_key(store: &str, key: &[u8]) -> Result<schema::WindowKeyParts> {
+    schema::decode_storage_key(key).ok_or_else(|| StoreError::Corrupt {
+        store: store.to_owned(),
+        reason: "malformed cached window key".to_owned(),
+    })
 }
 
 impl WriteThrough for Box<dyn WindowStore> {
@@ -94,14 +95,14 @@ impl WriteThrough for Box<dyn WindowStore> {
         self.name()
     }
 
-    fn write_through(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
-        let parts = schema::decode_storage_key(key).ok_or_else(|| StoreError::Corrupt {
-            store: self.name().to_owned(),
-            reason: "malformed cached window key".to_owned(),
-        })?;
-        let old = self.fetch_window(&parts.key, parts.window_start)?;
-        self.put(&parts.key, value, parts.window_start)?;
-        Ok(old)
+    fn read(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let parts = decode_cache_key(self.name(), key)?;
+        self.fetch_window(&parts.key, parts.window_start)
+    }
+
+    fn write(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        let parts = decode_cache_key(self.name(), key)?;
+        self.put(&parts.key, value, parts.window_start).map(drop)
     }
 
     /// Listeners see Kafka's window key layout: key, window start, seqnum.
@@ -181,8 +182,7 @@ impl WindowStore for CachingWindowStore {
         Box::new(
             MergedScan::new(cached, Box::new(stored), order).map(|entry| {
                 let (storage_key, value) = entry?;
-                let parts =
-                    schema::decode_storage_key(&storage_key).ok_or_else(|| self.corrupt())?;
+                let parts = decode_cache_key(self.name(), &storage_key)?;
                 Ok((
                     WindowedKey {
                         key: parts.key,

@@ -170,11 +170,29 @@ impl NodeContext<'_> {
         let Some((&last, rest)) = children.split_last() else {
             return Ok(());
         };
-        for &child in rest {
-            self.graph
-                .dispatch(self.task, child, &mut Some(record.clone()))?;
-        }
-        self.graph.dispatch(self.task, last, &mut Some(record))
+        self.with_timestamp(record.timestamp, |ctx| {
+            for &child in rest {
+                ctx.graph
+                    .dispatch(ctx.task, child, &mut Some(record.clone()))?;
+            }
+            ctx.graph.dispatch(ctx.task, last, &mut Some(record))
+        })
+    }
+
+    /// Runs `send` with the task's current timestamp set to that of the
+    /// record being forwarded, so that stores below stamp their changelog
+    /// writes with the timestamp of the record that reached them (as Kafka
+    /// Streams' forward updates the record context); restores it afterwards.
+    fn with_timestamp(
+        &mut self,
+        timestamp: i64,
+        send: impl FnOnce(&mut Self) -> Result<(), StreamsError>,
+    ) -> Result<(), StreamsError> {
+        let current = self.task.record_timestamp.get();
+        self.task.record_timestamp.set(timestamp);
+        let result = send(self);
+        self.task.record_timestamp.set(current);
+        result
     }
 
     pub(crate) fn forward_to<K: 'static, V: 'static>(
@@ -192,7 +210,9 @@ impl NodeContext<'_> {
                 processor: self.name().to_owned(),
                 child: child.to_owned(),
             })?;
-        graph.dispatch(self.task, target, &mut Some(record))
+        self.with_timestamp(record.timestamp, |ctx| {
+            graph.dispatch(ctx.task, target, &mut Some(record))
+        })
     }
 }
 

@@ -93,6 +93,8 @@ fn default_rocksdb_budget() -> RocksDbMemoryBudget {
 pub(crate) struct TaskState {
     pub(crate) application_id: String,
     pub(crate) task_id: String,
+    /// The input partition: every input topic's records come from it.
+    pub(crate) partition: i32,
     pub(crate) stream_time: i64,
     pub(crate) clock: Rc<dyn Clock>,
     pub(crate) record_metadata: Option<RecordMetadata>,
@@ -102,8 +104,9 @@ pub(crate) struct TaskState {
     pub(crate) deserialization_handler: DeserializationHandler,
     pub(crate) partition_count: PartitionCount,
     pub(crate) metrics: TaskMetrics,
-    /// The timestamp stores stamp their changelog records with.
-    record_timestamp: RecordTimestamp,
+    /// The timestamp stores stamp their changelog records with: the current
+    /// record's, which a forward replaces with the forwarded record's.
+    pub(crate) record_timestamp: RecordTimestamp,
     stream_punctuation: PunctuationQueue,
     wall_clock_punctuation: PunctuationQueue,
     next_punctuator: u64,
@@ -155,7 +158,6 @@ pub struct StreamTask {
     /// for every record they route, so the names are hashed with a fast
     /// hash: they come from the topology, not from the data.
     sources: FxHashMap<Arc<str>, SourceBinding>,
-    partition: i32,
     closed: bool,
 }
 
@@ -262,6 +264,7 @@ impl StreamTask {
             state: TaskState {
                 application_id,
                 task_id,
+                partition,
                 stream_time: -1,
                 clock,
                 record_metadata: None,
@@ -278,7 +281,6 @@ impl StreamTask {
             },
             queues: PartitionGroup::default(),
             sources,
-            partition,
             closed: false,
         };
         for node in 0..task.graph.len() {
@@ -295,7 +297,7 @@ impl StreamTask {
 
     /// The input partition of this task.
     pub fn partition(&self) -> i32 {
-        self.partition
+        self.state.partition
     }
 
     /// Whether a source of this task reads `topic`.

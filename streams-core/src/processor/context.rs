@@ -74,6 +74,13 @@ impl<KOut, VOut> ProcessorContext<'_, KOut, VOut> {
         &self.node.task.task_id
     }
 
+    /// The partition this task processes: every record it reads comes from
+    /// that partition of its input topics, even when no record is current
+    /// (in punctuation, or at a commit).
+    pub fn partition(&self) -> i32 {
+        self.node.task.partition
+    }
+
     /// Schedules punctuation every `interval`; the processor's
     /// [`punctuate`](super::Processor::punctuate) is called with the returned id.
     pub fn schedule(

@@ -172,7 +172,9 @@ where
             .map(|new| self.hasher.hash(topics, new))
             .transpose()
             .map_err(error)?;
-        let primary_partition = ctx.record_metadata().map(|metadata| metadata.partition);
+        // The task's partition, not the current record's: a cached left
+        // table forwards its updates at a commit, with no record current.
+        let primary_partition = Some(ctx.partition());
         for (foreign_key, instruction) in instructions {
             ctx.forward(Record {
                 key: foreign_key,
