@@ -29,10 +29,14 @@
 //!   clients never carry such a varint: their compact lengths fit in the
 //!   bytes left and their tag numbers are small.
 //!
-//! So the first pass allocates at most (frame length + [`SLACK`]) elements
-//! per array, no more than an honest frame of that size needs. If it
-//! succeeds, every length in the frame is within that limit, and the second
-//! pass reads the same bytes with the same lengths.
+//! So the first pass reserves at most (frame length + [`SLACK`]) elements
+//! per array. If it succeeds, every length in the frame is within that
+//! limit, and the second pass reads the same bytes with the same lengths.
+//! An element in memory is larger than its bytes on the wire (up to about a
+//! hundred bytes against a few), so the reservation can still exceed the
+//! frame by that factor: requests other than Produce are therefore capped
+//! at [`MAX_CONTROL_REQUEST_BYTES`](super::MAX_CONTROL_REQUEST_BYTES), and
+//! a Produce request's at the broker's `max_request_bytes`.
 
 use std::ops::Range;
 

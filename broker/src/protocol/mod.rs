@@ -22,6 +22,14 @@ use crate::broker::State;
 
 pub(crate) use api_versions::supported_versions;
 
+/// The largest request other than Produce the broker decodes. Only Produce
+/// carries record data; the others (metadata, offsets, groups, configs) stay
+/// far below this even for thousands of topics. The cap also bounds what
+/// decoding one may allocate: kafka-protocol sizes each array from its
+/// length before reading it, and an element in memory is larger than its
+/// bytes on the wire (see [`bounded`]).
+pub(crate) const MAX_CONTROL_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+
 /// Why a request could not be served; the connection is closed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum RequestError {
@@ -34,6 +42,10 @@ pub(crate) enum RequestError {
     /// The frame is too short to hold a request header.
     #[error("truncated request header")]
     Truncated,
+    /// A request that carries no record data is larger than any client
+    /// sends.
+    #[error("{api:?} request of {size} bytes exceeds {MAX_CONTROL_REQUEST_BYTES} bytes")]
+    ControlRequestSize { api: ApiKey, size: usize },
     /// An API key the broker does not serve.
     #[error("unsupported API key {0}")]
     UnsupportedApi(i16),
@@ -82,6 +94,12 @@ pub(crate) async fn handle(
     let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
     let version = i16::from_be_bytes([frame[2], frame[3]]);
     let api = ApiKey::try_from(raw_key).map_err(|()| RequestError::UnsupportedApi(raw_key))?;
+    if api != ApiKey::Produce && frame.len() > MAX_CONTROL_REQUEST_BYTES {
+        return Err(RequestError::ControlRequestSize {
+            api,
+            size: frame.len(),
+        });
+    }
     let range = supported_versions(api).ok_or(RequestError::UnsupportedApi(raw_key))?;
     if version < range.min || version > range.max {
         if api == ApiKey::ApiVersions {
@@ -297,6 +315,33 @@ mod tests {
         for frame in valid_requests() {
             let served = runtime.block_on(handle(&state, "/test", Bytes::from(frame)));
             assert!(matches!(served, Ok(Some(_))), "{served:?}");
+        }
+    }
+
+    /// A request other than Produce beyond the control-request cap is
+    /// refused before it is decoded; a Produce request of that size is not.
+    #[test]
+    fn oversized_control_requests_are_refused_before_decoding() {
+        let (_dir, state, runtime) = fixture();
+        let padded = |frame: Vec<u8>| {
+            let mut frame = frame;
+            frame.resize(MAX_CONTROL_REQUEST_BYTES + 1, 0);
+            Bytes::from(frame)
+        };
+        for frame in valid_requests() {
+            let api = ApiKey::try_from(i16::from_be_bytes([frame[0], frame[1]])).expect("api key");
+            let served = runtime.block_on(handle(&state, "/test", padded(frame)));
+            if api == ApiKey::Produce {
+                assert!(
+                    !matches!(served, Err(RequestError::ControlRequestSize { .. })),
+                    "{served:?}"
+                );
+            } else {
+                assert!(
+                    matches!(served, Err(RequestError::ControlRequestSize { api: refused, .. }) if refused == api),
+                    "{served:?}"
+                );
+            }
         }
     }
 
