@@ -294,6 +294,43 @@ fn a_cached_source_table_emits_the_latest_row_per_commit() -> Result {
     Ok(())
 }
 
+/// The aggregators of a cogroup share one cache: whichever input's record
+/// makes the cache evict forwards what it wrote through at once, and a
+/// commit emits each key once, whichever inputs updated it.
+#[test]
+fn a_cached_cogroup_forwards_from_whichever_input_wrote() -> Result {
+    let cogrouped = |cache_bytes: usize| -> Result<Topology> {
+        let builder = StreamsBuilder::new();
+        let words = builder.stream::<String, String>("words").group_by_key();
+        let more = builder
+            .stream::<String, String>("more-words")
+            .group_by_key();
+        words
+            .cogroup(|_, _: String, count: i64| count + 1)
+            .cogroup(&more, |_, _: String, count: i64| count + 1)
+            .aggregate_with(|| 0, Materialized::named("both").with_caching(cache_bytes))
+            .to_stream()
+            .map(|word, count| (word, count.unwrap_or_default()))
+            .to("counts");
+        Ok(builder.build()?)
+    };
+    // Too small for one entry: every write is evicted, and forwarded by
+    // the input that made it, not held for the other input's aggregator.
+    let mut evicting = Harness::new(&cogrouped(1)?)?;
+    assert_eq!(evicting.pipe("a", 1)?, [row("a", 1, 1)]);
+    assert_eq!(
+        evicting.pipe_to("more-words", "a", "a", 2)?,
+        [row("a", 2, 2)]
+    );
+    assert_eq!(evicting.pipe("a", 3)?, [row("a", 3, 3)]);
+    let mut collapsing = Harness::new(&cogrouped(1 << 20)?)?;
+    for (topic, ts) in [("words", 1), ("more-words", 2), ("words", 3)] {
+        assert_eq!(collapsing.pipe_to(topic, "a", "a", ts)?, []);
+    }
+    assert_eq!(collapsing.commit()?, [row("a", 3, 3)]);
+    Ok(())
+}
+
 #[test]
 fn a_cached_table_aggregation_emits_the_net_change_per_commit() -> Result {
     let builder = StreamsBuilder::new();

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use state_stores::{CacheEntry, FlushListener, StoreError};
+use state_stores::{CacheEntry, FlushListener};
 
 use crate::error::StreamsError;
 
@@ -37,31 +37,31 @@ pub struct CacheFlushes<K, V> {
     flush: Flush,
 }
 
+/// Where a store's flush listener collects what the cache writes through;
+/// shared by every handle of the store that asks for its flushes.
+pub(crate) type FlushBuffer = Arc<Mutex<Vec<CacheEntry>>>;
+
+/// A listener that appends every flushed entry to `buffer`.
+pub(crate) fn collecting_listener(buffer: &FlushBuffer) -> FlushListener {
+    let sink = Arc::clone(buffer);
+    Box::new(move |entry| {
+        lock(&sink).push(entry);
+        Ok(())
+    })
+}
+
 impl<K, V> CacheFlushes<K, V> {
-    /// Installs a collecting listener with `set_listener`; `None` if the
-    /// store has no cache (it then writes every update straight through).
-    pub(crate) fn install(
-        set_listener: impl FnOnce(FlushListener) -> Result<(), StreamsError>,
+    /// The flushes collected in `flushed`, decoded with `decode`; `flush`
+    /// flushes the store's cache.
+    pub(crate) fn new(
+        flushed: FlushBuffer,
         decode: impl Fn(CacheEntry) -> Result<FlushedEntry<K, V>, StreamsError> + 'static,
         flush: impl Fn() -> Result<(), StreamsError> + 'static,
-    ) -> Result<Option<Self>, StreamsError> {
-        let flushed: Arc<Mutex<Vec<CacheEntry>>> = Arc::default();
-        let sink = Arc::clone(&flushed);
-        let listener: FlushListener = Box::new(move |entry| {
-            lock(&sink).push(entry);
-            Ok(())
-        });
-        match set_listener(listener) {
-            Ok(()) => Ok(Some(Self {
-                flushed,
-                decode: Box::new(decode),
-                flush: Box::new(flush),
-            })),
-            Err(StreamsError::Store {
-                source: StoreError::NotCached(_),
-                ..
-            }) => Ok(None),
-            Err(error) => Err(error),
+    ) -> Self {
+        Self {
+            flushed,
+            decode: Box::new(decode),
+            flush: Box::new(flush),
         }
     }
 

@@ -5,12 +5,13 @@
 //! byte-level trait `S` they wrap and how they shape results; everything
 //! that touches serdes, borrowing or error wrapping lives here once.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use state_stores::{FlushListener, StateStore};
 
-use super::cache_flushes::{CacheFlushes, FlushedEntry};
+use super::cache_flushes::{collecting_listener, CacheFlushes, FlushBuffer, FlushedEntry};
 use crate::error::StreamsError;
 use crate::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
 
@@ -37,6 +38,9 @@ pub(super) struct TypedStore<S: ?Sized, K, V> {
     /// empty and simply allocates.
     key_buffer: Cell<Vec<u8>>,
     value_buffer: Cell<Vec<u8>>,
+    /// Where the store's flush listener collects, once one was installed:
+    /// the processors sharing a store (a cogroup's aggregators) share it.
+    flushed: Rc<OnceCell<FlushBuffer>>,
 }
 
 impl<S: ?Sized, K, V> Clone for TypedStore<S, K, V> {
@@ -45,6 +49,7 @@ impl<S: ?Sized, K, V> Clone for TypedStore<S, K, V> {
             name: self.name.clone(),
             topic: self.topic.clone(),
             store: self.store.clone(),
+            flushed: self.flushed.clone(),
             key: self.key.clone(),
             value: self.value.clone(),
             key_buffer: Cell::default(),
@@ -68,6 +73,7 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
             value,
             key_buffer: Cell::default(),
             value_buffer: Cell::default(),
+            flushed: Rc::default(),
         }
     }
 
@@ -250,16 +256,34 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
 impl<S: StateStore + ?Sized + 'static, K: 'static, V: 'static> TypedStore<S, K, V> {
     /// The updates this store's cache writes through (see
     /// [`CacheFlushes`]): `set_listener` hands the byte-level store its
-    /// listener, and `decode_key` reads the key the listener is given.
+    /// listener, the first time any handle of the store asks, and
+    /// `decode_key` reads the key the listener is given. `None` if the
+    /// store has no cache.
     pub(super) fn cache_flushes<Key>(
         &self,
         set_listener: impl FnOnce(&mut S, FlushListener) -> state_stores::Result<()>,
         decode_key: impl Fn(&Self, &[u8]) -> Result<Key, StreamsError> + 'static,
     ) -> Result<Option<CacheFlushes<Key, V>>, StreamsError> {
+        let flushed = match self.flushed.get() {
+            Some(flushed) => Arc::clone(flushed),
+            None => {
+                let flushed = FlushBuffer::default();
+                match self.write(|store| set_listener(store, collecting_listener(&flushed))) {
+                    Ok(()) => {}
+                    Err(StreamsError::Store {
+                        source: state_stores::StoreError::NotCached(_),
+                        ..
+                    }) => return Ok(None),
+                    Err(error) => return Err(error),
+                }
+                self.flushed.get_or_init(|| Arc::clone(&flushed));
+                flushed
+            }
+        };
         let decoder = self.clone();
         let flusher = self.clone();
-        CacheFlushes::install(
-            |listener| self.write(|store| set_listener(store, listener)),
+        Ok(Some(CacheFlushes::new(
+            flushed,
             move |entry| {
                 Ok(FlushedEntry {
                     key: decode_key(&decoder, &entry.key)?,
@@ -269,7 +293,7 @@ impl<S: StateStore + ?Sized + 'static, K: 'static, V: 'static> TypedStore<S, K, 
                 })
             },
             move || flusher.flush(),
-        )
+        )))
     }
 
     /// A malformed key handed back by the byte-level store.
