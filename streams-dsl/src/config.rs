@@ -182,7 +182,10 @@ impl<K, V> Materialized<K, V> {
     }
 
     /// Caches up to `max_bytes` of updates between commits, so repeated
-    /// updates of a key emit only the last.
+    /// updates of a key emit only the last, at the next commit or when the
+    /// cache evicts it (Kafka Streams caches by default; here a store is
+    /// uncached unless asked). The test driver commits after every record,
+    /// so its output is the same either way.
     pub fn with_caching(mut self, max_bytes: usize) -> Self {
         self.options = self.options.with_caching(max_bytes);
         self
