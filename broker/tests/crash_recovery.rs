@@ -62,6 +62,7 @@ fn spawn_broker(dir: &Path) -> (Child, String) {
 
 #[test]
 fn kill_9_during_acks_all_production_loses_no_acknowledged_record() {
+    let _serial = common::one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut child, bootstrap) = spawn_broker(dir.path());
     let acks = Acks::default();

@@ -44,6 +44,7 @@ fn lines(output: &Output) -> Vec<String> {
 
 #[test]
 fn kcat_lists_produces_consumes_and_commits_in_a_group() {
+    let _serial = common::one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = TestBroker::start(dir.path());
     let bootstrap = broker.bootstrap.as_str();
@@ -109,6 +110,7 @@ fn kcat_lists_produces_consumes_and_commits_in_a_group() {
 
 #[test]
 fn python_confluent_kafka_creates_produces_consumes_and_commits() {
+    let _serial = common::one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = TestBroker::start(dir.path());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/confluent_client.py");

@@ -33,6 +33,7 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 
 #[test]
 fn every_compression_round_trips() {
+    let _serial = common::one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = TestBroker::start(dir.path());
     for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
@@ -57,6 +58,7 @@ fn every_compression_round_trips() {
 
 #[test]
 fn admin_operations_and_configs() {
+    let _serial = common::one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = TestBroker::start(dir.path());
     let admin = admin(&broker.bootstrap);
@@ -143,6 +145,7 @@ fn admin_operations_and_configs() {
 
 #[test]
 fn fetching_by_timestamp_and_out_of_range_offsets() {
+    let _serial = common::one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = TestBroker::start(dir.path());
     let producer = common::producer(&broker.bootstrap, &[]);
@@ -184,6 +187,7 @@ fn fetching_by_timestamp_and_out_of_range_offsets() {
 
 #[test]
 fn a_waiting_fetch_is_answered_when_data_arrives() {
+    let _serial = common::one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = TestBroker::start(dir.path());
     produce_all(
@@ -215,6 +219,7 @@ fn a_waiting_fetch_is_answered_when_data_arrives() {
 
 #[test]
 fn oversized_records_are_refused_per_partition() {
+    let _serial = common::one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = TestBroker::start(dir.path());
     let producer = common::producer(&broker.bootstrap, &[("message.max.bytes", "10000000")]);
@@ -239,6 +244,7 @@ fn oversized_records_are_refused_per_partition() {
 
 #[test]
 fn a_malformed_request_closes_only_its_connection() {
+    let _serial = common::one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = TestBroker::start(dir.path());
     let healthy = consumer(&broker.bootstrap, "healthy", &[]);
@@ -302,6 +308,7 @@ fn assigned(consumer: &BaseConsumer) -> usize {
 
 #[test]
 fn a_group_of_three_splits_partitions_and_rebalances() {
+    let _serial = common::one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = TestBroker::start(dir.path());
     let admin = admin(&broker.bootstrap);
@@ -392,6 +399,7 @@ fn a_group_of_three_splits_partitions_and_rebalances() {
 
 #[test]
 fn data_and_offsets_survive_a_restart() {
+    let _serial = common::one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = TestBroker::start(dir.path());
     let sent = values("persist", 1_000);

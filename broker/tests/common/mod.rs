@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rdkafka::producer::{
     BaseRecord, DefaultProducerContext, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
@@ -17,6 +17,17 @@ use rdkafka::producer::{
 use rdkafka::ClientConfig;
 use rdkafka::ClientContext;
 use streams_broker::{Broker, BrokerConfig};
+
+/// Held by each end-to-end test for its whole run, so that a test binary
+/// runs them one at a time: each starts a broker and several real clients,
+/// and side by side on a small machine they starve each other's
+/// consumer-group sessions into timeouts. (Cargo runs test binaries one
+/// after another, so this serializes them all.)
+pub fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    // A failed test poisons the lock; the next test may still run.
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A broker running on a runtime of its own, so tests can use blocking clients.
 pub struct TestBroker {
