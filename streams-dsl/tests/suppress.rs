@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use streams_core::prelude::*;
 use streams_core::serde::SharedSerde;
+use streams_core::test_driver::TestOutputTopic;
 use streams_core::{Window, Windowed};
 use streams_dsl::{
     BufferConfig, Grouped, KTable, Materialized, SessionWindows, StreamsBuilder, SuppressError,
@@ -423,10 +424,8 @@ fn keys_due_together_are_emitted_in_key_order() -> Result {
     Ok(())
 }
 
-/// The buffer is mirrored into a logged store: each buffered update is
-/// written to its changelog, and each emitted key deleted from it.
-#[test]
-fn the_buffer_writes_a_changelog() -> Result {
+/// Counts by value, suppressed for 10 ms in a buffer named "limit".
+fn limited_counts_by_value() -> Result<TopologyTestDriver> {
     let builder = StreamsBuilder::new();
     counts_by_value(&builder)
         .suppress(
@@ -435,13 +434,25 @@ fn the_buffer_writes_a_changelog() -> Result {
         )?
         .to_stream()
         .to("output");
-    let driver = TopologyTestDriver::new(&builder.build()?)?;
-    pipe(&driver, &[("x", "a", 0), ("x", "a", 5), ("x", "b", 20)])?;
-    let changelog = driver.create_output_topic(
+    Ok(TopologyTestDriver::new(&builder.build()?)?)
+}
+
+/// The changelog of the "limit" buffer's store, its values as raw bytes.
+fn buffer_changelog(driver: &TopologyTestDriver) -> TestOutputTopic<String, Option<Vec<u8>>> {
+    driver.create_output_topic(
         "test-driver-application-limit-store-changelog",
         StringSerde,
         OptionSerde::new(Arc::new(BytesSerde)),
-    );
+    )
+}
+
+/// The buffer is mirrored into a logged store: each buffered update is
+/// written to its changelog, and each emitted key deleted from it.
+#[test]
+fn the_buffer_writes_a_changelog() -> Result {
+    let driver = limited_counts_by_value()?;
+    pipe(&driver, &[("x", "a", 0), ("x", "a", 5), ("x", "b", 20)])?;
+    let changelog = buffer_changelog(&driver);
     let written: Vec<(String, bool)> = changelog
         .read_records_to_list()?
         .into_iter()
@@ -457,6 +468,37 @@ fn the_buffer_writes_a_changelog() -> Result {
             ("b".to_owned(), true),
             ("a".to_owned(), false),
         ]
+    );
+    Ok(())
+}
+
+/// A held-back update keeps its headers: they are emitted with it and
+/// written with it to the buffer's changelog, so a restored buffer has them.
+#[test]
+fn the_buffer_keeps_each_update_s_headers() -> Result {
+    let driver = limited_counts_by_value()?;
+    let input = driver.create_input_topic("input", StringSerde, StringSerde);
+    let mut traced = TestRecord::new("x".to_owned(), "a".to_owned(), 0);
+    traced.headers.add("trace", Some(b"t1".to_vec()));
+    input.pipe_record(traced)?;
+    input.pipe_input_at("x".to_owned(), "b".to_owned(), 20)?;
+
+    let mut expected = TestRecord::new("a".to_owned(), Some(1), 0);
+    expected.headers.add("trace", Some(b"t1".to_vec()));
+    assert_eq!(output(&driver, "output")?, vec![expected]);
+
+    let changelog = buffer_changelog(&driver);
+    let first = changelog.read_record()?;
+    let value = first.value.unwrap_or_default();
+    // Buffer time and timestamp, then one header: "trace" = "t1".
+    let mut headers = 1_i32.to_be_bytes().to_vec();
+    headers.extend_from_slice(&5_i32.to_be_bytes());
+    headers.extend_from_slice(b"trace");
+    headers.extend_from_slice(&2_i32.to_be_bytes());
+    headers.extend_from_slice(b"t1");
+    assert_eq!(
+        (first.key.as_str(), value.get(16..16 + headers.len())),
+        ("a", Some(&headers[..]))
     );
     Ok(())
 }

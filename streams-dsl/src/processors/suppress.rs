@@ -139,6 +139,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
                 &BufferedChange {
                     time,
                     timestamp: record.timestamp,
+                    headers: record.headers.clone(),
                     change: record.value.clone(),
                 },
             )?;
@@ -213,7 +214,8 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Processor<K, Change<V>, K, Ch
         // Rebuild the buffer from what the store restored. The topic the
         // records came from is not kept, so restored sizes leave it out.
         for (key, buffered) in store.all()? {
-            let record = Record::new(key, buffered.change, buffered.timestamp);
+            let record = Record::new(key, buffered.change, buffered.timestamp)
+                .with_headers(buffered.headers);
             let (bytes, serialized_key) = self.measure("", &record)?;
             self.stream_time.observe(buffered.timestamp);
             self.insert(buffered.time, serialized_key, record, bytes);

@@ -3,9 +3,12 @@
 //! order and its latest update.
 //!
 //! Layout: buffer time (8 bytes, big-endian), record timestamp (8 bytes),
-//! then the change in [`ChangeSerde`]'s layout (nothing when both halves
-//! are null).
+//! the record's headers (a 4-byte count, then each header's key and value
+//! as 4-byte length and bytes, a length of -1 for a null value, as Kafka
+//! lays out a buffered record's context), then the change in
+//! [`ChangeSerde`]'s layout (nothing when both halves are null).
 
+use streams_core::record::Headers;
 use streams_core::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
 
 use crate::change_serde::ChangeSerde;
@@ -19,6 +22,8 @@ pub(crate) struct BufferedChange<V> {
     pub(crate) time: i64,
     /// The update's record timestamp.
     pub(crate) timestamp: i64,
+    /// The update's record headers, emitted with it.
+    pub(crate) headers: Headers,
     /// The update.
     pub(crate) change: Change<V>,
 }
@@ -36,7 +41,8 @@ impl<V> BufferedChangeSerde<V> {
     }
 }
 
-const HEADER_BYTES: usize = 16;
+/// Buffer time and record timestamp.
+const TIMES_BYTES: usize = 16;
 
 impl<V> Serializer<BufferedChange<V>> for BufferedChangeSerde<V> {
     fn serialize(
@@ -45,9 +51,10 @@ impl<V> Serializer<BufferedChange<V>> for BufferedChangeSerde<V> {
         data: &BufferedChange<V>,
     ) -> Result<Option<Vec<u8>>, SerdeError> {
         let change = self.change.serialize(topic, &data.change)?;
-        let mut bytes = Vec::with_capacity(HEADER_BYTES + change.as_ref().map_or(0, Vec::len));
+        let mut bytes = Vec::with_capacity(TIMES_BYTES + 4 + change.as_ref().map_or(0, Vec::len));
         bytes.extend_from_slice(&data.time.to_be_bytes());
         bytes.extend_from_slice(&data.timestamp.to_be_bytes());
+        write_headers(topic, &data.headers, &mut bytes)?;
         bytes.extend_from_slice(change.as_deref().unwrap_or_default());
         Ok(Some(bytes))
     }
@@ -63,26 +70,102 @@ impl<V> Deserializer<BufferedChange<V>> for BufferedChangeSerde<V> {
             topic: topic.to_owned(),
             type_name: std::any::type_name::<BufferedChange<V>>(),
         })?;
-        let (Some(time), Some(timestamp)) = (data.get(..8), data.get(8..HEADER_BYTES)) else {
-            return Err(SerdeError::Size {
-                topic: topic.to_owned(),
-                type_name: std::any::type_name::<BufferedChange<V>>(),
-                expected: HEADER_BYTES,
-                actual: data.len(),
-            });
-        };
-        let long = |bytes: &[u8]| {
-            let mut array = [0; 8];
-            array.copy_from_slice(bytes);
-            i64::from_be_bytes(array)
-        };
-        let change = &data[HEADER_BYTES..];
-        let change = (!change.is_empty()).then_some(change);
+        let mut reader = Reader { topic, data };
+        let time = i64::from_be_bytes(reader.array()?);
+        let timestamp = i64::from_be_bytes(reader.array()?);
+        let headers = read_headers(&mut reader)?;
+        let change = (!reader.data.is_empty()).then_some(reader.data);
         Ok(BufferedChange {
-            time: long(time),
-            timestamp: long(timestamp),
+            time,
+            timestamp,
+            headers,
             change: self.change.deserialize(topic, change)?,
         })
+    }
+}
+
+/// A length as the layout writes it: 4 bytes, big-endian.
+fn write_length(topic: &str, length: usize, out: &mut Vec<u8>) -> Result<(), SerdeError> {
+    let length = i32::try_from(length).map_err(|_| SerdeError::Malformed {
+        topic: topic.to_owned(),
+        reason: format!("a buffered record's header of {length} bytes is too large"),
+    })?;
+    out.extend_from_slice(&length.to_be_bytes());
+    Ok(())
+}
+
+fn write_headers(topic: &str, headers: &Headers, out: &mut Vec<u8>) -> Result<(), SerdeError> {
+    write_length(topic, headers.iter().count(), out)?;
+    for header in headers.iter() {
+        write_length(topic, header.key.len(), out)?;
+        out.extend_from_slice(header.key.as_bytes());
+        match &header.value {
+            Some(value) => {
+                write_length(topic, value.len(), out)?;
+                out.extend_from_slice(value);
+            }
+            None => out.extend_from_slice(&(-1_i32).to_be_bytes()),
+        }
+    }
+    Ok(())
+}
+
+fn read_headers(reader: &mut Reader<'_>) -> Result<Headers, SerdeError> {
+    let count = reader.length()?.unwrap_or(0);
+    let mut headers = Headers::new();
+    for _ in 0..count {
+        let key = reader
+            .length()?
+            .ok_or_else(|| reader.malformed("a null header key"))?;
+        let key = std::str::from_utf8(reader.bytes(key)?)
+            .map_err(|_| reader.malformed("a header key that is not UTF-8"))?
+            .to_owned();
+        let value = match reader.length()? {
+            Some(length) => Some(reader.bytes(length)?.to_vec()),
+            None => None,
+        };
+        headers.add(key, value);
+    }
+    Ok(headers)
+}
+
+/// Reads the layout front to back; running out of bytes is a serde error.
+struct Reader<'a> {
+    topic: &'a str,
+    data: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn malformed(&self, what: &str) -> SerdeError {
+        SerdeError::Malformed {
+            topic: self.topic.to_owned(),
+            reason: format!("suppression buffer entry with {what}"),
+        }
+    }
+
+    fn bytes(&mut self, length: usize) -> Result<&'a [u8], SerdeError> {
+        if self.data.len() < length {
+            return Err(self.malformed("fewer bytes than its layout needs"));
+        }
+        let (bytes, rest) = self.data.split_at(length);
+        self.data = rest;
+        Ok(bytes)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], SerdeError> {
+        let mut array = [0; N];
+        array.copy_from_slice(self.bytes(N)?);
+        Ok(array)
+    }
+
+    /// A length; -1 is null (`None`), any other negative one malformed.
+    fn length(&mut self) -> Result<Option<usize>, SerdeError> {
+        match i32::from_be_bytes(self.array()?) {
+            -1 => Ok(None),
+            length => usize::try_from(length)
+                .map(Some)
+                .map_err(|_| self.malformed("a negative length")),
+        }
     }
 }
 
@@ -104,10 +187,23 @@ mod tests {
         fn round_trips(
             time in any::<i64>(),
             timestamp in any::<i64>(),
+            headers in proptest::collection::vec(
+                (".{0,6}", proptest::option::of(proptest::collection::vec(any::<u8>(), 0..6))),
+                0..4,
+            ),
             new in proptest::option::of(".{0,8}"),
             old in proptest::option::of(".{0,8}"),
         ) {
-            let buffered = BufferedChange { time, timestamp, change: Change { new, old } };
+            let mut record_headers = Headers::new();
+            for (key, value) in headers {
+                record_headers.add(key, value);
+            }
+            let buffered = BufferedChange {
+                time,
+                timestamp,
+                headers: record_headers,
+                change: Change { new, old },
+            };
             let bytes = serde().serialize("t", &buffered)?;
             prop_assert_eq!(serde().deserialize("t", bytes.as_deref())?, buffered);
         }
@@ -119,14 +215,39 @@ mod tests {
     }
 
     #[test]
-    fn short_data_is_a_size_error() {
-        assert!(matches!(
-            serde().deserialize("t", Some(&[0; 15])),
-            Err(SerdeError::Size {
-                expected: 16,
-                actual: 15,
-                ..
-            })
-        ));
+    fn short_data_is_a_malformed_error() {
+        for length in [0, 15, 17, 19] {
+            assert!(
+                matches!(
+                    serde().deserialize("t", Some(&vec![0; length])),
+                    Err(SerdeError::Malformed { .. })
+                ),
+                "{length} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn layout_holds_times_headers_then_change() -> Result<(), SerdeError> {
+        let mut headers = Headers::new();
+        headers.add("h", Some(b"v".to_vec())).add("n", None);
+        let buffered = BufferedChange {
+            time: 1,
+            timestamp: 2,
+            headers,
+            change: Change {
+                new: Some("x".to_owned()),
+                old: None,
+            },
+        };
+        let bytes = serde().serialize("t", &buffered)?.unwrap_or_default();
+        let mut expected = [1_i64.to_be_bytes(), 2_i64.to_be_bytes()].concat();
+        expected.extend_from_slice(&2_i32.to_be_bytes());
+        expected.extend_from_slice(&[0, 0, 0, 1, b'h', 0, 0, 0, 1, b'v']);
+        expected.extend_from_slice(&[0, 0, 0, 1, b'n', 0xff, 0xff, 0xff, 0xff]);
+        let change = ChangeSerde::new(Arc::new(StringSerde)).serialize("t", &buffered.change)?;
+        expected.extend_from_slice(&change.unwrap_or_default());
+        assert_eq!(bytes, expected);
+        Ok(())
     }
 }
