@@ -47,8 +47,9 @@
 //! Streams join streams within [`JoinWindows`], streams look rows up in
 //! tables and global tables, and tables join tables on their keys
 //! ([`KTable::join`], `left_join`, `outer_join`) or on a foreign key taken
-//! from the left value ([`KTable::join_foreign_key`],
-//! `left_join_foreign_key`, named by [`TableJoined`]), which needs no
+//! from the left row's value or key and value ([`KTable::join_foreign_key`],
+//! `left_join_foreign_key`, a [`ForeignKeyExtractor`], named by
+//! [`TableJoined`]), which needs no
 //! co-partitioning: the left rows subscribe to the right rows through
 //! internal topics, as in Kafka Streams.
 //!
@@ -102,7 +103,9 @@ pub use config::{Consumed, Grouped, Materialized, Produced};
 pub use fixed_key::{FixedKeyProcessor, FixedKeyProcessorContext, FixedKeyRecord};
 pub use grouped::KGroupedStream;
 pub use grouped_table::KGroupedTable;
-pub use join::{JoinWindows, Joined, KeyPartitioner, StreamJoined, TableJoined};
+pub use join::{
+    ForeignKeyExtractor, JoinWindows, Joined, KeyPartitioner, StreamJoined, TableJoined,
+};
 pub use kstream::KStream;
 pub use ktable::{Change, KTable};
 pub use named::{Named, NamedError};

@@ -795,3 +795,53 @@ fn table_joined_partitioners_place_subscriptions_and_responses() {
     assert_eq!(foreign_keys.load(Ordering::Relaxed), 1);
     assert_eq!(primary_keys.load(Ordering::Relaxed), 1);
 }
+
+/// An extractor may read the left row's key as well as its value (Kafka's
+/// `ForeignKeyExtractor.fromBiFunction`): here the foreign key is the part
+/// of the left key before `-`, and a value of `orphan` has none. Inner and
+/// left joins see the same keys.
+#[test]
+fn an_extractor_of_key_and_value_finds_the_foreign_key() {
+    let from_key = |key: &String, value: &String| {
+        (value != "orphan")
+            .then(|| key.split('-').next().map(str::to_owned))
+            .flatten()
+    };
+    let inputs = [
+        ("R", "rhs1", Some("rhsValue1"), B),
+        ("L", "rhs1-a", Some("lhsValue1"), B + 1),
+        ("L", "rhs2-b", Some("lhsValue2"), B + 2),
+        ("R", "rhs2", Some("rhsValue2"), B + 3),
+        ("L", "rhs1-a", Some("orphan"), B + 4),
+    ];
+    let run = |left_join: bool| {
+        let builder = StreamsBuilder::new();
+        let left = builder.table::<String, String>(LEFT);
+        let right = builder.table::<String, String>(RIGHT);
+        let result = if left_join {
+            left.left_join_foreign_key(&right, from_key, joined)
+        } else {
+            left.join_foreign_key(&right, from_key, |l, r| joined(l, Some(r)))
+        };
+        result.to_stream().to(OUTPUT);
+        let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
+        pipe(&driver, &inputs, OUTPUT)
+    };
+    assert_eq!(
+        run(false),
+        records(&[
+            ("rhs1-a", Some("(lhsValue1,rhsValue1)"), B + 1),
+            ("rhs2-b", Some("(lhsValue2,rhsValue2)"), B + 3),
+            ("rhs1-a", None, B + 4),
+        ])
+    );
+    assert_eq!(
+        run(true),
+        records(&[
+            ("rhs1-a", Some("(lhsValue1,rhsValue1)"), B + 1),
+            ("rhs2-b", Some("(lhsValue2,null)"), B + 2),
+            ("rhs2-b", Some("(lhsValue2,rhsValue2)"), B + 3),
+            ("rhs1-a", Some("(orphan,null)"), B + 4),
+        ])
+    );
+}

@@ -26,7 +26,7 @@ mod window_buffer;
 mod windows;
 
 pub(crate) use copartition::Copartitioning;
-pub use foreign_key::{KeyPartitioner, TableJoined};
+pub use foreign_key::{ForeignKeyExtractor, KeyPartitioner, TableJoined};
 pub use joined::Joined;
 pub use stream_joined::StreamJoined;
 pub use windows::JoinWindows;

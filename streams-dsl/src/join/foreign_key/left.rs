@@ -16,8 +16,9 @@ use super::subscription::{Instruction, Subscription};
 use crate::join::joiner::Joiner;
 use crate::ktable::Change;
 
-/// Extracts a left value's foreign key; `None` when it has none.
-pub(crate) type Extractor<V, KO> = Arc<dyn Fn(&V) -> Option<KO> + Send + Sync>;
+/// Extracts a left row's foreign key from its key and value; `None` when
+/// it has none.
+pub(crate) type Extractor<K, V, KO> = Arc<dyn Fn(&K, &V) -> Option<KO> + Send + Sync>;
 
 /// Hashes left values as Kafka does: the value serialized for the
 /// join's `-vh` pseudo-topic.
@@ -48,8 +49,8 @@ impl<V> ValueHasher<V> {
 /// Each subscription carries the hash of the new left value, so answers to
 /// a value the row no longer has can be recognised, and the left row's
 /// partition, which the answer goes back to.
-pub(crate) struct SubscriptionSend<V, KO> {
-    pub(crate) extractor: Extractor<V, KO>,
+pub(crate) struct SubscriptionSend<K, V, KO> {
+    pub(crate) extractor: Extractor<K, V, KO>,
     pub(crate) foreign_key: SharedSerde<KO>,
     pub(crate) hasher: ValueHasher<V>,
     pub(crate) left_join: bool,
@@ -57,7 +58,7 @@ pub(crate) struct SubscriptionSend<V, KO> {
     pub(crate) topics: Option<PseudoTopics>,
 }
 
-impl<V, KO> SubscriptionSend<V, KO> {
+impl<K, V, KO> SubscriptionSend<K, V, KO> {
     /// Whether two foreign keys serialize alike (Kafka compares bytes).
     fn same_key(
         &self,
@@ -77,14 +78,15 @@ impl<V, KO> SubscriptionSend<V, KO> {
     fn left_join_instructions(
         &self,
         topics: &PseudoTopics,
+        key: &K,
         old: Option<&V>,
         new: Option<&V>,
     ) -> Result<Vec<(Option<KO>, Instruction)>, SerdeError> {
         if old.is_none() && new.is_none() {
             return Ok(Vec::new());
         }
-        let old_key = old.and_then(|old| (self.extractor)(old));
-        let new_key = new.and_then(|new| (self.extractor)(new));
+        let old_key = old.and_then(|old| (self.extractor)(key, old));
+        let new_key = new.and_then(|new| (self.extractor)(key, new));
         let mut instructions = Vec::with_capacity(2);
         if let Some(old_key) = old_key {
             if !self.same_key(topics, &old_key, new_key.as_ref())? {
@@ -97,21 +99,22 @@ impl<V, KO> SubscriptionSend<V, KO> {
 
     /// The subscriptions of an update from `old` to `new` in an inner
     /// join.
-    fn inner_join_instructions<K>(
+    fn inner_join_instructions(
         &self,
         ctx: &mut ProcessorContext<'_, Option<KO>, Subscription<K>>,
         topics: &PseudoTopics,
+        key: &K,
         old: Option<&V>,
         new: Option<&V>,
     ) -> Result<Vec<(Option<KO>, Instruction)>, SerdeError> {
-        let old_key = old.and_then(|old| (self.extractor)(old));
+        let old_key = old.and_then(|old| (self.extractor)(key, old));
         let Some(new) = new else {
             return Ok(old_key
                 .map(|old_key| (Some(old_key), Instruction::DeleteKeyAndPropagate))
                 .into_iter()
                 .collect());
         };
-        let Some(new_key) = (self.extractor)(new) else {
+        let Some(new_key) = (self.extractor)(key, new) else {
             ctx.record_dropped("null foreign key");
             return Ok(old_key
                 .map(|old_key| (Some(old_key), Instruction::DeleteKeyAndPropagate))
@@ -130,7 +133,7 @@ impl<V, KO> SubscriptionSend<V, KO> {
     }
 }
 
-impl<K, V, KO> Processor<K, Change<V>, Option<KO>, Subscription<K>> for SubscriptionSend<V, KO>
+impl<K, V, KO> Processor<K, Change<V>, Option<KO>, Subscription<K>> for SubscriptionSend<K, V, KO>
 where
     K: Clone + 'static,
     V: 'static,
@@ -159,9 +162,9 @@ where
         let error = |source| serde_error(&processor, source);
         let Change { new, old } = &record.value;
         let instructions = if self.left_join {
-            self.left_join_instructions(topics, old.as_ref(), new.as_ref())
+            self.left_join_instructions(topics, &record.key, old.as_ref(), new.as_ref())
         } else {
-            self.inner_join_instructions(ctx, topics, old.as_ref(), new.as_ref())
+            self.inner_join_instructions(ctx, topics, &record.key, old.as_ref(), new.as_ref())
         }
         .map_err(error)?;
         if instructions.is_empty() {

@@ -57,12 +57,59 @@ const OUTPUT: &str = "KTABLE-FK-JOIN-OUTPUT-";
 const SINK: &str = "KTABLE-SINK-";
 const SOURCE: &str = "KTABLE-SOURCE-";
 
-/// The foreign-key extractor as the processors hold it.
-fn extractor<V, KO, F>(extract: impl Fn(&V) -> F + Send + Sync + 'static) -> Extractor<V, KO>
+/// Finds a left row's foreign key, as the foreign-key joins take it: a
+/// function of the row's value, `Fn(&V) -> F`, or of its key and value,
+/// `Fn(&K, &V) -> F` (Kafka's `ForeignKeyExtractor.fromFunction` and
+/// `fromBiFunction`), where `F` is the foreign key, or an `Option` of it
+/// for rows that may have none.
+///
+/// `Args` tells the two kinds of function apart. It is inferred from the
+/// function, whose parameter types are written out:
+///
+/// ```
+/// use streams_dsl::StreamsBuilder;
+///
+/// let builder = StreamsBuilder::new();
+/// // order id "<customer id>/<n>" -> item; customer id -> name
+/// let orders = builder.table::<String, String>("orders");
+/// let customers = builder.table::<String, String>("customers");
+/// let named = orders.join_foreign_key(
+///     &customers,
+///     |order_id: &String, _item: &String| order_id.split('/').next().map(str::to_owned),
+///     |item, name| format!("{item} for {name}"),
+/// );
+/// # let _ = named;
+/// ```
+pub trait ForeignKeyExtractor<K, V, KO, Args>: Send + Sync + 'static {
+    /// The foreign key of the row `key` with `value`, if it has one.
+    fn extract(&self, key: &K, value: &V) -> Option<KO>;
+}
+
+impl<K, V, KO, F, R> ForeignKeyExtractor<K, V, KO, fn(&V) -> R> for F
 where
-    F: Into<Option<KO>>,
+    F: Fn(&V) -> R + Send + Sync + 'static,
+    R: Into<Option<KO>>,
 {
-    Arc::new(move |value| extract(value).into())
+    fn extract(&self, _key: &K, value: &V) -> Option<KO> {
+        self(value).into()
+    }
+}
+
+impl<K, V, KO, F, R> ForeignKeyExtractor<K, V, KO, fn(&K, &V) -> R> for F
+where
+    F: Fn(&K, &V) -> R + Send + Sync + 'static,
+    R: Into<Option<KO>>,
+{
+    fn extract(&self, key: &K, value: &V) -> Option<KO> {
+        self(key, value).into()
+    }
+}
+
+/// The foreign-key extractor as the processors hold it.
+fn extractor<K, V, KO, Args>(
+    extract: impl ForeignKeyExtractor<K, V, KO, Args>,
+) -> Extractor<K, V, KO> {
+    Arc::new(move |key, value| extract.extract(key, value))
 }
 
 /// Stands in for the serdes of a table that has none (one derived without
@@ -91,8 +138,8 @@ impl<T> Deserializer<T> for UnknownSerde {
 
 impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// Joins each row of this table with the row of `other` whose key
-    /// `extractor` finds in the row's value (return the key, or an
-    /// `Option` of it when a value may have none): the result has a row
+    /// `extractor` finds in the row's value, or in its key and value (see
+    /// [`ForeignKeyExtractor`]): the result has a row
     /// for each row of this table whose foreign key has a row in `other`,
     /// `joiner(left, right)`, under the left row's key.
     ///
@@ -145,17 +192,16 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// );
     /// # Ok::<(), StreamsError>(())
     /// ```
-    pub fn join_foreign_key<KO, VO, VR, F>(
+    pub fn join_foreign_key<KO, VO, VR, Args>(
         &self,
         other: &KTable<KO, VO>,
-        extractor: impl Fn(&V) -> F + Send + Sync + 'static,
+        extractor: impl ForeignKeyExtractor<K, V, KO, Args>,
         joiner: impl Fn(&V, &VO) -> VR + Send + Sync + 'static,
     ) -> KTable<K, VR>
     where
         KO: Clone + 'static,
         VO: Clone + 'static,
         VR: DefaultSerde + Clone,
-        F: Into<Option<KO>>,
     {
         let materialized = self.default_result::<VR>();
         self.foreign_key_join(
@@ -172,10 +218,10 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// `materialized`; a named `materialized` keeps the result in that
     /// (queryable) store, an unnamed one leaves it unmaterialized (as
     /// Kafka does) until an operator needs it.
-    pub fn join_foreign_key_with<KO, VO, VR, F>(
+    pub fn join_foreign_key_with<KO, VO, VR, Args>(
         &self,
         other: &KTable<KO, VO>,
-        extractor: impl Fn(&V) -> F + Send + Sync + 'static,
+        extractor: impl ForeignKeyExtractor<K, V, KO, Args>,
         joiner: impl Fn(&V, &VO) -> VR + Send + Sync + 'static,
         table_joined: TableJoined<K, KO>,
         materialized: Materialized<K, VR>,
@@ -184,7 +230,6 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         KO: Clone + 'static,
         VO: Clone + 'static,
         VR: Clone + 'static,
-        F: Into<Option<KO>>,
     {
         self.foreign_key_join(
             other,
@@ -199,17 +244,16 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// without a right row (or without a foreign key) joins with `None`:
     /// the result has a row for each row of this table. Deleting the right
     /// row updates the result to `joiner(left, None)`.
-    pub fn left_join_foreign_key<KO, VO, VR, F>(
+    pub fn left_join_foreign_key<KO, VO, VR, Args>(
         &self,
         other: &KTable<KO, VO>,
-        extractor: impl Fn(&V) -> F + Send + Sync + 'static,
+        extractor: impl ForeignKeyExtractor<K, V, KO, Args>,
         joiner: impl Fn(&V, Option<&VO>) -> VR + Send + Sync + 'static,
     ) -> KTable<K, VR>
     where
         KO: Clone + 'static,
         VO: Clone + 'static,
         VR: DefaultSerde + Clone,
-        F: Into<Option<KO>>,
     {
         let materialized = self.default_result::<VR>();
         self.foreign_key_join(
@@ -224,10 +268,10 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// [`left_join_foreign_key`](Self::left_join_foreign_key), named,
     /// partitioned and materialized as
     /// [`join_foreign_key_with`](Self::join_foreign_key_with) is.
-    pub fn left_join_foreign_key_with<KO, VO, VR, F>(
+    pub fn left_join_foreign_key_with<KO, VO, VR, Args>(
         &self,
         other: &KTable<KO, VO>,
-        extractor: impl Fn(&V) -> F + Send + Sync + 'static,
+        extractor: impl ForeignKeyExtractor<K, V, KO, Args>,
         joiner: impl Fn(&V, Option<&VO>) -> VR + Send + Sync + 'static,
         table_joined: TableJoined<K, KO>,
         materialized: Materialized<K, VR>,
@@ -236,7 +280,6 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         KO: Clone + 'static,
         VO: Clone + 'static,
         VR: Clone + 'static,
-        F: Into<Option<KO>>,
     {
         self.foreign_key_join(
             other,
@@ -265,7 +308,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     fn foreign_key_join<KO, VO, VR>(
         &self,
         other: &KTable<KO, VO>,
-        extractor: Extractor<V, KO>,
+        extractor: Extractor<K, V, KO>,
         joiner: Joiner<V, VO, VR>,
         table_joined: TableJoined<K, KO>,
         materialized: Materialized<K, VR>,
