@@ -25,7 +25,7 @@
 //! listener sees every write.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::iter::Peekable;
 use std::ops::Bound;
 use std::sync::Arc;
@@ -94,7 +94,8 @@ pub(crate) struct Slot {
 /// the ordered key set that scans need.
 #[derive(Default)]
 pub(crate) struct WriteCache {
-    pub(crate) entries: HashMap<Arc<[u8]>, Slot>,
+    /// Hashed as the in-memory backend hashes: seeded, and fast.
+    pub(crate) entries: foldhash::HashMap<Arc<[u8]>, Slot>,
     order: BTreeSet<Arc<[u8]>>,
     /// `(write tick, key)`, least recently written first.
     lru: VecDeque<(u64, Arc<[u8]>)>,

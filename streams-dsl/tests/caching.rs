@@ -118,7 +118,8 @@ impl Harness {
     fn output(&mut self) -> Result<Vec<ProducerRecord>> {
         let mut written = Vec::new();
         loop {
-            let output = self.task.take_output();
+            let mut output = Vec::new();
+            self.task.take_output(&mut output);
             if output.is_empty() {
                 return Ok(written);
             }

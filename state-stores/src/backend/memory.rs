@@ -1,7 +1,7 @@
 //! The in-memory backend: a hash map for point reads and writes, with a
 //! sorted set of its keys for ordered scans.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -26,9 +26,13 @@ pub struct InMemoryBackend {
 /// update of an existing key allocates nothing. The sorted key set is only
 /// touched when a key comes or goes, and serves the ordered scans. Both
 /// always hold the same keys, sharing one allocation per key.
+///
+/// Keys come from input data, so the map hashes with a per-process random
+/// seed (as std's SipHash does) to keep crafted keys from colliding, but
+/// with foldhash, several times faster than SipHash on short keys.
 #[derive(Debug, Default)]
 struct Entries {
-    values: HashMap<Arc<[u8]>, Vec<u8>>,
+    values: foldhash::HashMap<Arc<[u8]>, Vec<u8>>,
     order: BTreeSet<Arc<[u8]>>,
 }
 

@@ -166,33 +166,42 @@ impl NodeContext<'_> {
         &mut self,
         record: Record<K, V>,
     ) -> Result<(), StreamsError> {
-        let children = &self.graph.nodes[self.node].children;
-        let Some((&last, rest)) = children.split_last() else {
+        let graph = self.graph;
+        let Some((&last, rest)) = graph.nodes[self.node].children.split_last() else {
             return Ok(());
         };
-        self.with_timestamp(record.timestamp, |ctx| {
-            for &child in rest {
-                ctx.graph
-                    .dispatch(ctx.task, child, &mut Some(record.clone()))?;
+        let previous = self.enter(record.timestamp);
+        let mut result = Ok(());
+        for &child in rest {
+            result = graph.dispatch(self.task, child, &mut Some(record.clone()));
+            if result.is_err() {
+                break;
             }
-            ctx.graph.dispatch(ctx.task, last, &mut Some(record))
+        }
+        if result.is_ok() {
+            result = graph.dispatch(self.task, last, &mut Some(record));
+        }
+        self.leave(previous);
+        result
+    }
+
+    /// Makes `timestamp` - the forwarded record's - the task's current one
+    /// while the record travels down, so that stores below stamp their
+    /// changelog writes with the timestamp of the record that reached them
+    /// (as Kafka Streams' forward updates the record context). Returns the
+    /// timestamp for [`leave`](Self::leave) to restore, if it changed.
+    fn enter(&mut self, timestamp: i64) -> Option<i64> {
+        let previous = self.task.record_timestamp.get();
+        (previous != timestamp).then(|| {
+            self.task.record_timestamp.set(timestamp);
+            previous
         })
     }
 
-    /// Runs `send` with the task's current timestamp set to that of the
-    /// record being forwarded, so that stores below stamp their changelog
-    /// writes with the timestamp of the record that reached them (as Kafka
-    /// Streams' forward updates the record context); restores it afterwards.
-    fn with_timestamp(
-        &mut self,
-        timestamp: i64,
-        send: impl FnOnce(&mut Self) -> Result<(), StreamsError>,
-    ) -> Result<(), StreamsError> {
-        let current = self.task.record_timestamp.get();
-        self.task.record_timestamp.set(timestamp);
-        let result = send(self);
-        self.task.record_timestamp.set(current);
-        result
+    fn leave(&mut self, previous: Option<i64>) {
+        if let Some(previous) = previous {
+            self.task.record_timestamp.set(previous);
+        }
     }
 
     pub(crate) fn forward_to<K: 'static, V: 'static>(
@@ -210,9 +219,10 @@ impl NodeContext<'_> {
                 processor: self.name().to_owned(),
                 child: child.to_owned(),
             })?;
-        self.with_timestamp(record.timestamp, |ctx| {
-            graph.dispatch(ctx.task, target, &mut Some(record))
-        })
+        let previous = self.enter(record.timestamp);
+        let result = graph.dispatch(self.task, target, &mut Some(record));
+        self.leave(previous);
+        result
     }
 }
 

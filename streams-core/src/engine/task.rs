@@ -413,9 +413,11 @@ impl StreamTask {
         Ok(self.queues.committable_offsets())
     }
 
-    /// Takes the records written since the last call, in write order.
-    pub fn take_output(&mut self) -> Vec<ProducerRecord> {
-        self.state.collector.take()
+    /// Moves the records written since the last call to the end of `out`,
+    /// in write order. Drivers keep `out` from call to call, so that
+    /// collecting output allocates nothing once the buffers have grown.
+    pub fn take_output(&mut self, out: &mut Vec<ProducerRecord>) {
+        self.state.collector.take_into(out);
     }
 
     /// The task's counters.

@@ -95,7 +95,9 @@ impl Driver {
     }
 
     fn capture_output(&mut self) -> Result<(), StreamsError> {
-        for record in self.task.take_output() {
+        let mut output = Vec::new();
+        self.task.take_output(&mut output);
+        for record in output {
             self.produced.insert(record.topic.to_string());
             if self.task.reads(&record.topic) {
                 self.enqueue(
