@@ -32,8 +32,10 @@ impl RecordCollector {
     /// in write order. The collector keeps its buffer, so a task that
     /// writes a few records per input record allocates none for them.
     pub(crate) fn take_into(&mut self, out: &mut Vec<ProducerRecord>) {
-        self.changelog.drain_into(&mut self.records);
+        // Pending changelog records were all written after the last sink
+        // record (`send` moves them over first), so they go last.
         out.append(&mut self.records);
+        self.changelog.drain_into(out);
     }
 
     /// A handle for the changelogging layers of the task's stores.
