@@ -73,12 +73,14 @@ const SOURCE: &str = "KTABLE-SOURCE-";
 /// // order id "<customer id>/<n>" -> item; customer id -> name
 /// let orders = builder.table::<String, String>("orders");
 /// let customers = builder.table::<String, String>("customers");
-/// let named = orders.join_foreign_key(
-///     &customers,
-///     |order_id: &String, _item: &String| order_id.split('/').next().map(str::to_owned),
-///     |item, name| format!("{item} for {name}"),
-/// );
-/// # let _ = named;
+/// orders
+///     .join_foreign_key(
+///         &customers,
+///         |order_id: &String, _item: &String| order_id.split('/').next().map(str::to_owned),
+///         |item, name| format!("{item} for {name}"),
+///     )
+///     .to_stream()
+///     .to("items-with-names");
 /// ```
 pub trait ForeignKeyExtractor<K, V, KO, Args>: Send + Sync + 'static {
     /// The foreign key of the row `key` with `value`, if it has one.
