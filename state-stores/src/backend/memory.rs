@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
-use std::sync::Arc;
 
+use super::inline_bytes::InlineBytes;
 use super::BytesBackend;
 use crate::error::{Result, StoreError};
 use crate::key_value::KeyValueIter;
@@ -23,34 +23,35 @@ pub struct InMemoryBackend {
 ///
 /// Point reads and writes, by far the most frequent calls, cost one hash
 /// lookup instead of a tree descent comparing keys at every level; an
-/// update of an existing key allocates nothing. The sorted key set is only
-/// touched when a key comes or goes, and serves the ordered scans. Both
-/// always hold the same keys, sharing one allocation per key.
+/// update of an existing key allocates nothing. Short keys and values are
+/// held inline in the table's slots ([`InlineBytes`]), so a read touches
+/// the slot and nothing else. The sorted key set is only touched when a
+/// key comes or goes, and serves the ordered scans. Both always hold the
+/// same keys.
 ///
 /// Keys come from input data, so the map hashes with a per-process random
 /// seed (as std's SipHash does) to keep crafted keys from colliding, but
 /// with foldhash, several times faster than SipHash on short keys.
 #[derive(Debug, Default)]
 struct Entries {
-    values: foldhash::HashMap<Arc<[u8]>, Vec<u8>>,
-    order: BTreeSet<Arc<[u8]>>,
+    values: foldhash::HashMap<InlineBytes, InlineBytes>,
+    order: BTreeSet<InlineBytes>,
 }
 
 impl Entries {
     fn put(&mut self, key: &[u8], value: &[u8]) {
         if let Some(stored) = self.values.get_mut(key) {
-            stored.clear();
-            stored.extend_from_slice(value);
+            stored.set(value);
             return;
         }
-        let key: Arc<[u8]> = Arc::from(key);
+        let key = InlineBytes::from(key);
         self.order.insert(key.clone());
-        self.values.insert(key, value.to_vec());
+        self.values.insert(key, InlineBytes::from(value));
     }
 
     fn delete(&mut self, key: &[u8]) {
-        if let Some((key, _)) = self.values.remove_entry(key) {
-            self.order.remove(&key);
+        if self.values.remove(key).is_some() {
+            self.order.remove(key);
         }
     }
 }
@@ -87,11 +88,15 @@ impl BytesBackend for InMemoryBackend {
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.entries()?.values.get(key).cloned())
+        Ok(self
+            .entries()?
+            .values
+            .get(key)
+            .map(|value| value.as_slice().to_vec()))
     }
 
     fn get_with(&self, key: &[u8], read: &mut dyn FnMut(Option<&[u8]>)) -> Result<()> {
-        read(self.entries()?.values.get(key).map(Vec::as_slice));
+        read(self.entries()?.values.get(key).map(InlineBytes::as_slice));
         Ok(())
     }
 
@@ -125,13 +130,13 @@ impl BytesBackend for InMemoryBackend {
             return Ok(());
         }
         // Proportional to the number of removed entries.
-        let doomed: Vec<Arc<[u8]>> = entries
+        let doomed: Vec<InlineBytes> = entries
             .order
             .range::<[u8], _>((Bound::Included(from), Bound::Excluded(to)))
             .cloned()
             .collect();
         for key in doomed {
-            entries.delete(&key);
+            entries.delete(key.as_slice());
         }
         Ok(())
     }
@@ -150,9 +155,9 @@ impl BytesBackend for InMemoryBackend {
             .order
             .range::<[u8], _>((Bound::Included(range.start()), upper));
         // Every key of the set has a value (see `Entries`).
-        let owned = |key: &Arc<[u8]>| {
-            let value = entries.values.get(key)?;
-            Some(Ok((key.to_vec(), value.clone())))
+        let owned = |key: &InlineBytes| {
+            let value = entries.values.get(key.as_slice())?;
+            Some(Ok((key.as_slice().to_vec(), value.as_slice().to_vec())))
         };
         match order {
             ScanOrder::Forward => Box::new(keys.filter_map(owned)),

@@ -100,9 +100,21 @@ pub enum SerdeError {
 /// [`serialize_into`](Self::serialize_into) lets the engine reuse one buffer
 /// for many values (store keys, say); serializers that can write into a
 /// buffer directly override it to allocate nothing.
+/// [`serialize_owned`](Self::serialize_owned) is what sinks call with the
+/// values of a record they own; serializers whose bytes are the value's own
+/// (strings, byte arrays) override it to hand them over without a copy.
 pub trait Serializer<T: ?Sized>: Send + Sync {
     /// Serializes `data` for `topic`.
     fn serialize(&self, topic: &str, data: &T) -> Result<Option<Vec<u8>>, SerdeError>;
+
+    /// Serializes `data`, which the caller gives away; the same bytes as
+    /// [`serialize`](Self::serialize), which it calls unless overridden.
+    fn serialize_owned(&self, topic: &str, data: T) -> Result<Option<Vec<u8>>, SerdeError>
+    where
+        T: Sized,
+    {
+        self.serialize(topic, &data)
+    }
 
     /// Appends the bytes of `data` to `out` and returns `true`, or returns
     /// `false` for null, leaving `out` as it was. The same bytes as
@@ -200,6 +212,13 @@ impl<T: ?Sized, S: Serializer<T> + ?Sized> Serializer<T> for Arc<S> {
 
     fn serialize_into(&self, topic: &str, data: &T, out: &mut Vec<u8>) -> Result<bool, SerdeError> {
         (**self).serialize_into(topic, data, out)
+    }
+
+    fn serialize_owned(&self, topic: &str, data: T) -> Result<Option<Vec<u8>>, SerdeError>
+    where
+        T: Sized,
+    {
+        (**self).serialize_owned(topic, data)
     }
 }
 

@@ -113,16 +113,8 @@ impl<K: 'static, V: 'static> Node for SinkNode<K, V> {
             ),
             source,
         };
-        let key = self
-            .options
-            .key
-            .serialize(&topic, &record.key)
-            .map_err(serde_error)?;
-        let value = self
-            .options
-            .value
-            .serialize(&topic, &record.value)
-            .map_err(serde_error)?;
+        // The partitioner reads the record before its fields are given
+        // to the serializers, which may keep their bytes.
         let partition = match &self.options.partitioner {
             Some(partitioner) => {
                 let partitions = (ctx.task.partition_count)(&topic).unwrap_or(1);
@@ -130,6 +122,16 @@ impl<K: 'static, V: 'static> Node for SinkNode<K, V> {
             }
             None => None,
         };
+        let key = self
+            .options
+            .key
+            .serialize_owned(&topic, record.key)
+            .map_err(serde_error)?;
+        let value = self
+            .options
+            .value
+            .serialize_owned(&topic, record.value)
+            .map_err(serde_error)?;
         ctx.task.collector.send(ProducerRecord {
             topic,
             partition,
