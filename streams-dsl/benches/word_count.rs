@@ -65,6 +65,41 @@ fn word_count(materialized: Materialized<String, i64>) -> Result<Topology, Strea
     Ok(builder.build()?)
 }
 
+/// What the driver does with an output record, decided per topic.
+#[derive(Clone, Copy)]
+enum Route {
+    /// A topic the task reads (the repartition topic): fed back in.
+    LoopBack,
+    /// The output topic: counted.
+    Output,
+    /// A changelog: sent and forgotten.
+    Drop,
+}
+
+/// The route of each topic the task wrote to so far. Records of one sink
+/// or store share their topic name (one `Arc`), so a pointer comparison
+/// almost always finds it, as a producer finds its batch for a topic.
+#[derive(Default)]
+struct Routes(Vec<(Arc<str>, Route)>);
+
+impl Routes {
+    fn route(&mut self, task: &StreamTask, topic: &Arc<str>) -> Route {
+        let known = self.0.iter().find(|(name, _)| Arc::ptr_eq(name, topic));
+        if let Some(&(_, route)) = known {
+            return route;
+        }
+        let route = if task.reads(topic) {
+            Route::LoopBack
+        } else if &**topic == "counts" {
+            Route::Output
+        } else {
+            Route::Drop
+        };
+        self.0.push((topic.clone(), route));
+        route
+    }
+}
+
 /// Runs the topology over `lines` and returns the time and the number of
 /// records written to the output topic (changelog records are produced too,
 /// and dropped here as a producer would send them).
@@ -78,6 +113,7 @@ fn run_engine(
     let mut task = StreamTask::new(topology, config)?;
     // A consumer names each topic once; its records share the name.
     let text: Arc<str> = Arc::from("text");
+    let mut routes = Routes::default();
     let mut loop_back_offset = 0;
     let mut processed = 0u64;
     let mut outputs = 0u64;
@@ -100,19 +136,21 @@ fn run_engine(
             }
             task.take_output(&mut output);
             for record in output.drain(..) {
-                if task.reads(&record.topic) {
-                    task.add_records([ConsumerRecord {
-                        topic: record.topic,
-                        partition: 0,
-                        offset: loop_back_offset,
-                        timestamp: record.timestamp,
-                        key: record.key,
-                        value: record.value,
-                        headers: record.headers,
-                    }])?;
-                    loop_back_offset += 1;
-                } else if &*record.topic == "counts" {
-                    outputs += 1;
+                match routes.route(&task, &record.topic) {
+                    Route::LoopBack => {
+                        task.add_records([ConsumerRecord {
+                            topic: record.topic,
+                            partition: 0,
+                            offset: loop_back_offset,
+                            timestamp: record.timestamp,
+                            key: record.key,
+                            value: record.value,
+                            headers: record.headers,
+                        }])?;
+                        loop_back_offset += 1;
+                    }
+                    Route::Output => outputs += 1,
+                    Route::Drop => {}
                 }
             }
         }
