@@ -15,6 +15,7 @@
 
 use streams_core::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
 
+use crate::byte_layout::malformed;
 use crate::ktable::Change;
 
 const OLD_ONLY: u8 = 0;
@@ -36,13 +37,6 @@ impl<V> ChangeSerde<V> {
         // A value that serializes to null is stored as empty bytes, as
         // Kafka writes a null inner array as nothing.
         Ok(self.inner.serialize(topic, value)?.unwrap_or_default())
-    }
-}
-
-fn malformed(topic: &str, reason: &str) -> SerdeError {
-    SerdeError::Malformed {
-        topic: topic.to_owned(),
-        reason: reason.to_owned(),
     }
 }
 

@@ -72,6 +72,7 @@
 //! ```
 
 mod builder;
+mod byte_layout;
 mod change_serde;
 mod cogroup;
 mod config;

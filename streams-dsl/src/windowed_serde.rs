@@ -4,6 +4,8 @@
 use streams_core::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
 use streams_core::{Window, Windowed};
 
+use crate::byte_layout::ByteReader;
+
 /// How the window is written after the key.
 #[derive(Debug, Clone, Copy)]
 enum Layout {
@@ -55,48 +57,24 @@ impl<K: 'static> Serializer<Windowed<K>> for WindowedSerde<K> {
     }
 }
 
-/// Splits the trailing `N` big-endian `i64`s off `bytes`.
-fn split_times<'a, const N: usize>(
-    topic: &str,
-    bytes: &'a [u8],
-) -> Result<(&'a [u8], [i64; N]), SerdeError> {
-    let key_len = bytes
-        .len()
-        .checked_sub(8 * N)
-        .ok_or_else(|| SerdeError::Size {
-            topic: topic.to_owned(),
-            type_name: "Windowed",
-            expected: 8 * N,
-            actual: bytes.len(),
-        })?;
-    let (key, tail) = bytes.split_at(key_len);
-    let mut times = [0; N];
-    for (time, chunk) in times.iter_mut().zip(tail.chunks_exact(8)) {
-        let mut array = [0; 8];
-        array.copy_from_slice(chunk);
-        *time = i64::from_be_bytes(array);
-    }
-    Ok((key, times))
-}
-
 impl<K: 'static> Deserializer<Windowed<K>> for WindowedSerde<K> {
     fn deserialize(&self, topic: &str, data: Option<&[u8]>) -> Result<Windowed<K>, SerdeError> {
         let bytes = data.ok_or_else(|| SerdeError::Null {
             topic: topic.to_owned(),
             type_name: "Windowed",
         })?;
-        let (key, window) = match self.layout {
-            Layout::Time { size_ms } => {
-                let (key, [start]) = split_times::<1>(topic, bytes)?;
-                (key, Window::of_size(start, size_ms))
-            }
+        // The window is read off the end: the key takes what is left.
+        let mut reader = ByteReader::new(topic, "windowed key", bytes);
+        let mut time = || reader.last_array().map(i64::from_be_bytes);
+        let window = match self.layout {
+            Layout::Time { size_ms } => Window::of_size(time()?, size_ms),
             Layout::Session => {
-                let (key, [end, start]) = split_times::<2>(topic, bytes)?;
-                (key, Window::new(start, end))
+                let start = time()?;
+                Window::new(start, time()?)
             }
         };
         Ok(Windowed::new(
-            self.inner.deserialize(topic, Some(key))?,
+            self.inner.deserialize(topic, Some(reader.rest()))?,
             window,
         ))
     }

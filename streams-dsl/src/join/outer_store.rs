@@ -13,6 +13,7 @@ use streams_core::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
 use streams_core::state::{KeyValueStore, Stores};
 
 use super::joiner::Unmatched;
+use crate::byte_layout::{write_length, ByteReader};
 
 /// A key of the outer store: when, from which side, which key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,16 +38,6 @@ pub(crate) fn outer_store_builder<K: 'static, V1: 'static, V2: 'static>(
         Arc::new(OuterKeySerde { key }),
         Arc::new(UnmatchedListSerde { left, right }),
     )
-}
-
-/// A malformed entry: fewer bytes than its layout needs.
-fn too_short<T>(topic: &str, expected: usize, actual: usize) -> SerdeError {
-    SerdeError::Size {
-        topic: topic.to_owned(),
-        type_name: std::any::type_name::<T>(),
-        expected,
-        actual,
-    }
 }
 
 /// Bytes of a value whose serde must not make it null.
@@ -74,16 +65,11 @@ impl<K> Serializer<OuterKey<K>> for OuterKeySerde<K> {
 
 impl<K> Deserializer<OuterKey<K>> for OuterKeySerde<K> {
     fn deserialize(&self, topic: &str, data: Option<&[u8]>) -> Result<OuterKey<K>, SerdeError> {
-        let bytes = data.unwrap_or_default();
-        let (Some(timestamp), Some(&side)) = (bytes.get(..8), bytes.get(8)) else {
-            return Err(too_short::<OuterKey<K>>(topic, 9, bytes.len()));
-        };
-        let mut be = [0; 8];
-        be.copy_from_slice(timestamp);
+        let mut reader = ByteReader::new(topic, "outer join key", data.unwrap_or_default());
         Ok(OuterKey {
-            timestamp: i64::from_be_bytes(be),
-            left: side == 1,
-            key: self.key.deserialize(topic, Some(&bytes[9..]))?,
+            timestamp: reader.i64()?,
+            left: reader.u8()? == 1,
+            key: self.key.deserialize(topic, Some(reader.rest()))?,
         })
     }
 }
@@ -108,10 +94,8 @@ impl<V1, V2> Serializer<Vec<Unmatched<V1, V2>>> for UnmatchedListSerde<V1, V2> {
                 Unmatched::Right(right) => (0, self.right.serialize(topic, right)?),
             };
             let value = non_null_bytes::<Unmatched<V1, V2>>(topic, value)?;
-            let len = u32::try_from(value.len())
-                .map_err(|_| too_short::<u32>(topic, u32::MAX as usize, value.len()))?;
             bytes.push(side);
-            bytes.extend_from_slice(&len.to_be_bytes());
+            write_length(topic, "an unmatched join value", value.len(), &mut bytes)?;
             bytes.extend_from_slice(&value);
         }
         Ok(Some(bytes))
@@ -124,22 +108,18 @@ impl<V1, V2> Deserializer<Vec<Unmatched<V1, V2>>> for UnmatchedListSerde<V1, V2>
         topic: &str,
         data: Option<&[u8]>,
     ) -> Result<Vec<Unmatched<V1, V2>>, SerdeError> {
-        let mut rest = data.unwrap_or_default();
+        let mut reader = ByteReader::new(topic, "unmatched join values", data.unwrap_or_default());
         let mut values = Vec::new();
-        while let Some((&side, tail)) = rest.split_first() {
-            let Some(len) = tail.get(..4) else {
-                return Err(too_short::<Unmatched<V1, V2>>(topic, 5, rest.len()));
-            };
-            let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
-            let Some(value) = tail.get(4..4 + len) else {
-                return Err(too_short::<Unmatched<V1, V2>>(topic, 5 + len, rest.len()));
-            };
+        while !reader.is_empty() {
+            let side = reader.u8()?;
+            let value = reader
+                .prefixed()?
+                .ok_or_else(|| reader.malformed("hold a null value"))?;
             values.push(if side == 1 {
                 Unmatched::Left(self.left.deserialize(topic, Some(value))?)
             } else {
                 Unmatched::Right(self.right.deserialize(topic, Some(value))?)
             });
-            rest = &tail[4 + len..];
         }
         Ok(values)
     }

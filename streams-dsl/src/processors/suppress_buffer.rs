@@ -11,6 +11,7 @@
 use streams_core::record::Headers;
 use streams_core::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
 
+use crate::byte_layout::{write_length, ByteReader};
 use crate::change_serde::ChangeSerde;
 use crate::ktable::Change;
 
@@ -70,11 +71,11 @@ impl<V> Deserializer<BufferedChange<V>> for BufferedChangeSerde<V> {
             topic: topic.to_owned(),
             type_name: std::any::type_name::<BufferedChange<V>>(),
         })?;
-        let mut reader = Reader { topic, data };
-        let time = i64::from_be_bytes(reader.array()?);
-        let timestamp = i64::from_be_bytes(reader.array()?);
+        let mut reader = ByteReader::new(topic, "suppression buffer entry", data);
+        let time = reader.i64()?;
+        let timestamp = reader.i64()?;
         let headers = read_headers(&mut reader)?;
-        let change = (!reader.data.is_empty()).then_some(reader.data);
+        let change = (!reader.is_empty()).then(|| reader.rest());
         Ok(BufferedChange {
             time,
             timestamp,
@@ -84,24 +85,15 @@ impl<V> Deserializer<BufferedChange<V>> for BufferedChangeSerde<V> {
     }
 }
 
-/// A length as the layout writes it: 4 bytes, big-endian.
-fn write_length(topic: &str, length: usize, out: &mut Vec<u8>) -> Result<(), SerdeError> {
-    let length = i32::try_from(length).map_err(|_| SerdeError::Malformed {
-        topic: topic.to_owned(),
-        reason: format!("a buffered record's header of {length} bytes is too large"),
-    })?;
-    out.extend_from_slice(&length.to_be_bytes());
-    Ok(())
-}
-
 fn write_headers(topic: &str, headers: &Headers, out: &mut Vec<u8>) -> Result<(), SerdeError> {
-    write_length(topic, headers.iter().count(), out)?;
+    const SUBJECT: &str = "a buffered record's header";
+    write_length(topic, SUBJECT, headers.iter().count(), out)?;
     for header in headers.iter() {
-        write_length(topic, header.key.len(), out)?;
+        write_length(topic, SUBJECT, header.key.len(), out)?;
         out.extend_from_slice(header.key.as_bytes());
         match &header.value {
             Some(value) => {
-                write_length(topic, value.len(), out)?;
+                write_length(topic, SUBJECT, value.len(), out)?;
                 out.extend_from_slice(value);
             }
             None => out.extend_from_slice(&(-1_i32).to_be_bytes()),
@@ -110,63 +102,19 @@ fn write_headers(topic: &str, headers: &Headers, out: &mut Vec<u8>) -> Result<()
     Ok(())
 }
 
-fn read_headers(reader: &mut Reader<'_>) -> Result<Headers, SerdeError> {
+fn read_headers(reader: &mut ByteReader<'_>) -> Result<Headers, SerdeError> {
     let count = reader.length()?.unwrap_or(0);
     let mut headers = Headers::new();
     for _ in 0..count {
         let key = reader
-            .length()?
-            .ok_or_else(|| reader.malformed("a null header key"))?;
-        let key = std::str::from_utf8(reader.bytes(key)?)
-            .map_err(|_| reader.malformed("a header key that is not UTF-8"))?
-            .to_owned();
-        let value = match reader.length()? {
-            Some(length) => Some(reader.bytes(length)?.to_vec()),
-            None => None,
-        };
+            .prefixed()?
+            .ok_or_else(|| reader.malformed("has a null header key"))?;
+        let key = std::str::from_utf8(key)
+            .map_err(|_| reader.malformed("has a header key that is not UTF-8"))?;
+        let value = reader.prefixed()?.map(<[u8]>::to_vec);
         headers.add(key, value);
     }
     Ok(headers)
-}
-
-/// Reads the layout front to back; running out of bytes is a serde error.
-struct Reader<'a> {
-    topic: &'a str,
-    data: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn malformed(&self, what: &str) -> SerdeError {
-        SerdeError::Malformed {
-            topic: self.topic.to_owned(),
-            reason: format!("suppression buffer entry with {what}"),
-        }
-    }
-
-    fn bytes(&mut self, length: usize) -> Result<&'a [u8], SerdeError> {
-        if self.data.len() < length {
-            return Err(self.malformed("fewer bytes than its layout needs"));
-        }
-        let (bytes, rest) = self.data.split_at(length);
-        self.data = rest;
-        Ok(bytes)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], SerdeError> {
-        let mut array = [0; N];
-        array.copy_from_slice(self.bytes(N)?);
-        Ok(array)
-    }
-
-    /// A length; -1 is null (`None`), any other negative one malformed.
-    fn length(&mut self) -> Result<Option<usize>, SerdeError> {
-        match i32::from_be_bytes(self.array()?) {
-            -1 => Ok(None),
-            length => usize::try_from(length)
-                .map(Some)
-                .map_err(|_| self.malformed("a negative length")),
-        }
-    }
 }
 
 #[cfg(test)]

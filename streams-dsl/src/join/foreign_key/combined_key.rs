@@ -10,7 +10,7 @@
 use streams_core::prelude::*;
 use streams_core::serde::{SerdeError, SharedSerde};
 
-use super::wire::malformed;
+use crate::byte_layout::{write_length, ByteReader};
 
 /// The names Kafka Streams serializes a join's keys and hashed values
 /// for (`<application.id>-<subscription topic>-fk`, `-pk` and `-vh`):
@@ -75,10 +75,13 @@ impl<KO, K> CombinedKeys<KO, K> {
         foreign_key: &KO,
     ) -> Result<Vec<u8>, SerdeError> {
         let foreign_key = bytes_of(&*self.foreign_key, &topics.foreign_key, foreign_key)?;
-        let length = i32::try_from(foreign_key.len())
-            .map_err(|_| malformed(&topics.foreign_key, "foreign key longer than 2 GiB"))?;
         let mut key = Vec::with_capacity(4 + foreign_key.len());
-        key.extend_from_slice(&length.to_be_bytes());
+        write_length(
+            &topics.foreign_key,
+            "foreign key",
+            foreign_key.len(),
+            &mut key,
+        )?;
         key.extend_from_slice(&foreign_key);
         Ok(key)
     }
@@ -98,13 +101,11 @@ impl<KO, K> CombinedKeys<KO, K> {
 
     /// The primary key of a subscription store key.
     pub(crate) fn primary_key(&self, topics: &PseudoTopics, key: &[u8]) -> Result<K, SerdeError> {
-        let cut_short = || malformed(&topics.primary_key, "subscription key cut short");
-        let (length, rest) = key.split_first_chunk::<4>().ok_or_else(cut_short)?;
-        let primary_key = usize::try_from(i32::from_be_bytes(*length))
-            .ok()
-            .and_then(|length| rest.get(length..))
-            .ok_or_else(cut_short)?;
+        let mut reader = ByteReader::new(&topics.primary_key, "subscription key", key);
+        reader
+            .prefixed()?
+            .ok_or_else(|| reader.malformed("has a null foreign key"))?;
         self.primary_key
-            .deserialize(&topics.primary_key, Some(primary_key))
+            .deserialize(&topics.primary_key, Some(reader.rest()))
     }
 }

@@ -120,10 +120,7 @@ fn extractor<K, V, KO, Args>(
 struct UnknownSerde;
 
 fn unknown(topic: &str) -> SerdeError {
-    SerdeError::Malformed {
-        topic: topic.to_owned(),
-        reason: "no serde known for a foreign-key join input".to_owned(),
-    }
+    crate::byte_layout::malformed(topic, "no serde known for a foreign-key join input")
 }
 
 impl<T> Serializer<T> for UnknownSerde {

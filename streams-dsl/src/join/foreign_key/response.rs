@@ -11,7 +11,8 @@
 use streams_core::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
 
 use super::murmur3::ValueHash;
-use super::wire::{malformed, read_hash, split_byte, split_version_byte, version_byte, write_hash};
+use super::wire::{read_hash, split_version_byte, version_byte, write_hash};
+use crate::byte_layout::{malformed, ByteReader};
 
 /// The only version Kafka Streams writes.
 const VERSION: u8 = 0;
@@ -56,20 +57,17 @@ impl<VO> Serializer<Response<VO>> for ResponseSerde<VO> {
 impl<VO> Deserializer<Response<VO>> for ResponseSerde<VO> {
     fn deserialize(&self, topic: &str, data: Option<&[u8]>) -> Result<Response<VO>, SerdeError> {
         let data = data.ok_or_else(|| malformed(topic, "null subscription response"))?;
-        let (version, rest) = split_byte(topic, data)?;
-        let (version, hashed) = split_version_byte(version);
+        let mut reader = ByteReader::new(topic, "subscription response", data);
+        let (version, hashed) = split_version_byte(reader.u8()?);
         if version != VERSION {
-            return Err(malformed(
-                topic,
-                "unsupported subscription response version",
-            ));
+            return Err(reader.malformed("has an unsupported version"));
         }
-        let (hash, rest) = read_hash(topic, hashed, rest)?;
+        let hash = read_hash(&mut reader, hashed)?;
         // As Kafka, no bytes left means no right value.
-        let foreign_value = if rest.is_empty() {
+        let foreign_value = if reader.is_empty() {
             None
         } else {
-            Some(self.foreign_value.deserialize(topic, Some(rest))?)
+            Some(self.foreign_value.deserialize(topic, Some(reader.rest()))?)
         };
         Ok(Response {
             hash,

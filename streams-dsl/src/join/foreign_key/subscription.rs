@@ -18,7 +18,8 @@
 use streams_core::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
 
 use super::murmur3::ValueHash;
-use super::wire::{malformed, read_hash, split_byte, split_version_byte, version_byte, write_hash};
+use super::wire::{read_hash, split_version_byte, version_byte, write_hash};
+use crate::byte_layout::{malformed, ByteReader};
 
 /// The version Kafka Streams 4 writes (it added the partition).
 const VERSION: u8 = 1;
@@ -115,28 +116,22 @@ impl<K> Serializer<Subscription<K>> for SubscriptionSerde<K> {
 impl<K> Deserializer<Subscription<K>> for SubscriptionSerde<K> {
     fn deserialize(&self, topic: &str, data: Option<&[u8]>) -> Result<Subscription<K>, SerdeError> {
         let data = data.ok_or_else(|| malformed(topic, "null subscription"))?;
-        let (version, rest) = split_byte(topic, data)?;
-        let (version, hashed) = split_version_byte(version);
-        let (instruction, rest) = split_byte(topic, rest)?;
-        let instruction = Instruction::from_byte(instruction)
-            .ok_or_else(|| malformed(topic, "unknown subscription instruction"))?;
-        let (hash, rest) = read_hash(topic, hashed, rest)?;
-        let (primary_key, primary_partition) = match version {
-            0 => (rest, None),
-            VERSION => {
-                let (key, partition) = rest
-                    .split_last_chunk::<4>()
-                    .ok_or_else(|| malformed(topic, "subscription without partition"))?;
-                (key, Some(i32::from_be_bytes(*partition)))
-            }
-            _ => return Err(malformed(topic, "unsupported subscription version")),
+        let mut reader = ByteReader::new(topic, "subscription", data);
+        let (version, hashed) = split_version_byte(reader.u8()?);
+        let instruction = Instruction::from_byte(reader.u8()?)
+            .ok_or_else(|| reader.malformed("has an unknown instruction"))?;
+        let hash = read_hash(&mut reader, hashed)?;
+        let primary_partition = match version {
+            0 => None,
+            VERSION => Some(i32::from_be_bytes(reader.last_array()?)),
+            _ => return Err(reader.malformed("has an unsupported version")),
         };
         Ok(Subscription {
             hash,
             instruction,
             primary_key: self
                 .primary_key
-                .deserialize(&format!("{topic}-pk"), Some(primary_key))?,
+                .deserialize(&format!("{topic}-pk"), Some(reader.rest()))?,
             primary_partition,
         })
     }

@@ -5,17 +5,10 @@
 use streams_core::serde::SerdeError;
 
 use super::murmur3::ValueHash;
+use crate::byte_layout::ByteReader;
 
 /// The high bit of the version byte: the record has no hash.
 const NO_HASH: u8 = 0x80;
-
-/// A malformed-record error for `topic`.
-pub(super) fn malformed(topic: &str, reason: &str) -> SerdeError {
-    SerdeError::Malformed {
-        topic: topic.to_owned(),
-        reason: reason.to_owned(),
-    }
-}
 
 /// The version byte: `version`, flagged when there is no hash.
 pub(super) fn version_byte(version: u8, hash: Option<ValueHash>) -> u8 {
@@ -39,29 +32,13 @@ pub(super) fn write_hash(hash: Option<ValueHash>, out: &mut Vec<u8>) {
     }
 }
 
-/// Reads the hash (if `hashed`) from the front of `data`; returns it and
-/// the rest.
-pub(super) fn read_hash<'a>(
-    topic: &str,
+/// Reads the hash, if `hashed`.
+pub(super) fn read_hash(
+    reader: &mut ByteReader<'_>,
     hashed: bool,
-    data: &'a [u8],
-) -> Result<(Option<ValueHash>, &'a [u8]), SerdeError> {
+) -> Result<Option<ValueHash>, SerdeError> {
     if !hashed {
-        return Ok((None, data));
+        return Ok(None);
     }
-    let (h1, rest) = data
-        .split_first_chunk::<8>()
-        .ok_or_else(|| malformed(topic, "foreign-key join hash cut short"))?;
-    let (h2, rest) = rest
-        .split_first_chunk::<8>()
-        .ok_or_else(|| malformed(topic, "foreign-key join hash cut short"))?;
-    let hash = ValueHash([u64::from_be_bytes(*h1), u64::from_be_bytes(*h2)]);
-    Ok((Some(hash), rest))
-}
-
-/// Splits the first byte off `data`.
-pub(super) fn split_byte<'a>(topic: &str, data: &'a [u8]) -> Result<(u8, &'a [u8]), SerdeError> {
-    data.split_first()
-        .map(|(&byte, rest)| (byte, rest))
-        .ok_or_else(|| malformed(topic, "foreign-key join record cut short"))
+    Ok(Some(ValueHash([reader.u64()?, reader.u64()?])))
 }
