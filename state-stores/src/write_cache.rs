@@ -25,7 +25,7 @@
 //! listener sees every write.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::iter::Peekable;
 use std::ops::Bound;
 use std::sync::Arc;
@@ -43,22 +43,64 @@ pub struct CacheEntry {
     pub key: Vec<u8>,
     /// The latest value written (`None`: deleted).
     pub new_value: Option<Vec<u8>>,
-    /// The value the wrapped store held before this flush wrote through.
+    /// The value the wrapped store held before this flush wrote through;
+    /// always `None` for a listener that wants no old values, unless the
+    /// entry is a deletion.
     pub old_value: Option<Vec<u8>>,
     /// Record timestamp of the latest write to the key.
     pub timestamp: i64,
 }
 
-/// Receives each entry a caching layer flushes, after it was written through.
-pub type FlushListener =
-    Box<dyn FnMut(CacheEntry) -> std::result::Result<(), ExternalError> + Send>;
+/// The function a [`FlushListener`] calls with each flushed entry.
+type OnFlush = Box<dyn FnMut(CacheEntry) -> std::result::Result<(), ExternalError> + Send>;
+
+/// Receives each entry a caching layer flushes, after it was written
+/// through (Kafka Streams' `CacheFlushListener`).
+pub struct FlushListener {
+    on_flush: OnFlush,
+    /// Whether entries carry the value they replace. Reading it costs a
+    /// lookup in the wrapped store per flushed entry, so a listener whose
+    /// downstream never looks at old values goes without, as Kafka's
+    /// caching stores skip the read unless `sendOldValues` is set.
+    old_values: bool,
+}
+
+impl FlushListener {
+    /// A listener calling `on_flush` with each flushed entry, old value
+    /// included.
+    pub fn new(
+        on_flush: impl FnMut(CacheEntry) -> std::result::Result<(), ExternalError> + Send + 'static,
+    ) -> Self {
+        Self {
+            on_flush: Box::new(on_flush),
+            old_values: true,
+        }
+    }
+
+    /// The same listener, given entries without their old values (except
+    /// deletions, which the cache reads the old value of regardless).
+    pub fn without_old_values(self) -> Self {
+        Self {
+            old_values: false,
+            ..self
+        }
+    }
+}
+
+impl std::fmt::Debug for FlushListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlushListener")
+            .field("old_values", &self.old_values)
+            .finish_non_exhaustive()
+    }
+}
 
 /// A cached key with its value; `None` is a cached deletion.
 pub(crate) type CachedEntry = (Vec<u8>, Option<Vec<u8>>);
 
-/// Bytes charged per cached entry on top of its key and value, for the map
-/// nodes and bookkeeping; keys are charged three times because the entry,
-/// LRU and dirty indexes each hold a copy.
+/// Bytes charged per cached entry on top of its key and value, for the
+/// slot, its index entry and bookkeeping; keys are charged three times, for
+/// the slot, the hash index and the sorted key set that each refer to it.
 const SLOT_OVERHEAD_BYTES: usize = 64;
 
 pub(crate) fn slot_size(key: &[u8], value: Option<&[u8]>) -> usize {
@@ -72,155 +114,217 @@ pub(crate) struct DirtyEntry {
     timestamp: i64,
 }
 
-pub(crate) struct Slot {
-    pub(crate) value: Option<Vec<u8>>,
-    timestamp: i64,
-    /// The tick of the latest write: the key's live entry in the LRU queue.
-    written_at: u64,
-    /// The tick at which the key was first dirtied since the last flush: its
-    /// live entry in the dirty queue; `None` when clean.
-    dirtied_at: Option<u64>,
+/// Where a slot sits in the cache's slab.
+type SlotId = usize;
+
+/// A slot's neighbours in one of the cache's orders.
+#[derive(Debug, Clone, Copy, Default)]
+struct Links {
+    prev: Option<SlotId>,
+    next: Option<SlotId>,
 }
 
-/// The cache proper: entries by key, their key order, and the LRU and dirty
-/// orders.
+/// One cached key. A slot whose key was removed is vacant (an empty key,
+/// no value, in neither order) until a new key reuses it.
+struct Slot {
+    key: Arc<[u8]>,
+    value: Option<Vec<u8>>,
+    timestamp: i64,
+    /// Place in the order of latest writes, which eviction follows.
+    written: Links,
+    /// Place in the flush order, while dirty.
+    dirty: Links,
+    is_dirty: bool,
+}
+
+impl Slot {
+    fn written(&mut self) -> &mut Links {
+        &mut self.written
+    }
+
+    fn dirty(&mut self) -> &mut Links {
+        &mut self.dirty
+    }
+}
+
+/// An order of slots, threaded through one of their [`Links`]: least
+/// recently written first.
+#[derive(Debug, Default)]
+struct List {
+    head: Option<SlotId>,
+    tail: Option<SlotId>,
+    len: usize,
+}
+
+/// Picks the links a [`List`] threads through.
+type LinksOf = fn(&mut Slot) -> &mut Links;
+
+impl List {
+    fn push_back(&mut self, slots: &mut [Slot], id: SlotId, links: LinksOf) {
+        *links(&mut slots[id]) = Links {
+            prev: self.tail,
+            next: None,
+        };
+        match self.tail {
+            Some(tail) => links(&mut slots[tail]).next = Some(id),
+            None => self.head = Some(id),
+        }
+        self.tail = Some(id);
+        self.len += 1;
+    }
+
+    fn unlink(&mut self, slots: &mut [Slot], id: SlotId, links: LinksOf) {
+        let Links { prev, next } = std::mem::take(links(&mut slots[id]));
+        match prev {
+            Some(prev) => links(&mut slots[prev]).next = next,
+            None => self.head = next,
+        }
+        match next {
+            Some(next) => links(&mut slots[next]).prev = prev,
+            None => self.tail = prev,
+        }
+        self.len -= 1;
+    }
+}
+
+/// The cache proper: a slab of slots, a hash index into it, the sorted key
+/// set that scans need, and two orders threaded through the slots - every
+/// key by latest write (for eviction) and the dirty keys by latest write
+/// (for flushing), as Kafka Streams' `NamedCache` links its entries.
 ///
 /// A write to a cached key - the common case, a counter updated again and
-/// again - costs one hash lookup and no allocation: its value buffer is
-/// reused, and the LRU and dirty orders are queues of `(tick, key)` that
-/// are appended to rather than reordered. A queue entry whose tick is not
-/// the slot's current one is stale and skipped; the LRU queue is compacted
-/// when stale entries outnumber live ones. Only new and removed keys touch
-/// the ordered key set that scans need.
+/// again - costs one hash lookup, moves the slot to the back of both orders
+/// by relinking it, and allocates nothing: its value buffer is reused. Only
+/// new and removed keys touch the sorted key set.
 #[derive(Default)]
 pub(crate) struct WriteCache {
     /// Hashed as the in-memory backend hashes: seeded, and fast.
-    pub(crate) entries: foldhash::HashMap<Arc<[u8]>, Slot>,
+    index: foldhash::HashMap<Arc<[u8]>, SlotId>,
+    slots: Vec<Slot>,
+    /// Vacant slots, reused before the slab grows.
+    vacant: Vec<SlotId>,
     order: BTreeSet<Arc<[u8]>>,
-    /// `(write tick, key)`, least recently written first.
-    lru: VecDeque<(u64, Arc<[u8]>)>,
-    /// `(first-dirtied tick, key)`, in flush order.
-    pub(crate) dirty: Vec<(u64, Arc<[u8]>)>,
-    next_tick: u64,
+    written: List,
+    dirty: List,
     bytes: usize,
 }
 
 impl WriteCache {
-    fn tick(&mut self) -> u64 {
-        let tick = self.next_tick;
-        self.next_tick += 1;
-        tick
+    /// The cached value of `key`: `None` if not cached, `Some(None)` for a
+    /// cached deletion.
+    fn get(&self, key: &[u8]) -> Option<Option<&[u8]>> {
+        let &id = self.index.get(key)?;
+        Some(self.slots[id].value.as_deref())
     }
 
     pub(crate) fn write(&mut self, key: &[u8], value: Option<&[u8]>, timestamp: i64) {
-        let tick = self.tick();
-        let key = match self.entries.get_key_value(key) {
-            Some((cached, slot)) => {
-                self.bytes -= slot_size(cached, slot.value.as_deref());
-                Arc::clone(cached)
+        let id = match self.index.get(key) {
+            Some(&id) => {
+                let slot = &mut self.slots[id];
+                self.bytes -= slot_size(&slot.key, slot.value.as_deref());
+                match (&mut slot.value, value) {
+                    // Reuse the buffer of the value this one replaces.
+                    (Some(buffer), Some(value)) => {
+                        buffer.clear();
+                        buffer.extend_from_slice(value);
+                    }
+                    (slot_value, value) => *slot_value = value.map(<[u8]>::to_vec),
+                }
+                slot.timestamp = timestamp;
+                let was_dirty = std::mem::replace(&mut slot.is_dirty, true);
+                self.written.unlink(&mut self.slots, id, Slot::written);
+                if was_dirty {
+                    self.dirty.unlink(&mut self.slots, id, Slot::dirty);
+                }
+                id
             }
             None => {
                 let key: Arc<[u8]> = Arc::from(key);
                 self.order.insert(Arc::clone(&key));
-                key
+                let slot = Slot {
+                    key: Arc::clone(&key),
+                    value: value.map(<[u8]>::to_vec),
+                    timestamp,
+                    written: Links::default(),
+                    dirty: Links::default(),
+                    is_dirty: true,
+                };
+                let id = match self.vacant.pop() {
+                    Some(id) => {
+                        self.slots[id] = slot;
+                        id
+                    }
+                    None => {
+                        self.slots.push(slot);
+                        self.slots.len() - 1
+                    }
+                };
+                self.index.insert(key, id);
+                id
             }
         };
-        let slot = self.entries.entry(Arc::clone(&key)).or_insert(Slot {
-            value: None,
-            timestamp,
-            written_at: tick,
-            dirtied_at: None,
-        });
-        match (&mut slot.value, value) {
-            // Reuse the buffer of the value this one replaces.
-            (Some(buffer), Some(value)) => {
-                buffer.clear();
-                buffer.extend_from_slice(value);
-            }
-            (slot_value, value) => *slot_value = value.map(<[u8]>::to_vec),
-        }
-        slot.timestamp = timestamp;
-        slot.written_at = tick;
-        slot.dirtied_at = Some(tick);
-        self.bytes += slot_size(&key, value);
-        self.dirty.push((tick, Arc::clone(&key)));
-        self.lru.push_back((tick, key));
-        // Both queues only grow; drop their stale entries once they
-        // outnumber the live ones, so each write stays O(1) amortized.
-        let live = 2 * self.entries.len() + 64;
-        let entries = &self.entries;
-        if self.lru.len() > live {
-            self.lru.retain(|(tick, key)| {
-                entries
-                    .get(key)
-                    .is_some_and(|slot| slot.written_at == *tick)
-            });
-        }
-        if self.dirty.len() > live {
-            self.dirty.retain(|(tick, key)| {
-                entries
-                    .get(key)
-                    .is_some_and(|slot| slot.dirtied_at == Some(*tick))
-            });
-        }
+        self.bytes += slot_size(key, value);
+        self.written.push_back(&mut self.slots, id, Slot::written);
+        self.dirty.push_back(&mut self.slots, id, Slot::dirty);
     }
 
     pub(crate) fn remove(&mut self, key: &[u8]) {
-        // Its queue entries go stale and are skipped.
-        if let Some((key, slot)) = self.entries.remove_entry(key) {
-            self.bytes -= slot_size(&key, slot.value.as_deref());
-            self.order.remove(&key);
+        let Some(id) = self.index.remove(key) else {
+            return;
+        };
+        self.order.remove(key);
+        self.written.unlink(&mut self.slots, id, Slot::written);
+        if self.slots[id].is_dirty {
+            self.dirty.unlink(&mut self.slots, id, Slot::dirty);
         }
+        let slot = std::mem::replace(
+            &mut self.slots[id],
+            Slot {
+                key: Arc::default(),
+                value: None,
+                timestamp: 0,
+                written: Links::default(),
+                dirty: Links::default(),
+                is_dirty: false,
+            },
+        );
+        self.bytes -= slot_size(&slot.key, slot.value.as_deref());
+        self.vacant.push(id);
     }
 
-    /// Empties the dirty queue, in flush order, and marks those entries
+    /// Empties the dirty order, in flush order, and marks those entries
     /// clean; returns each key's latest value and timestamp.
     pub(crate) fn take_dirty(&mut self) -> Vec<DirtyEntry> {
-        let dirty = std::mem::take(&mut self.dirty);
-        dirty
-            .into_iter()
-            .filter_map(|(tick, key)| {
-                let slot = self.entries.get_mut(&key)?;
-                if slot.dirtied_at != Some(tick) {
-                    return None;
-                }
-                slot.dirtied_at = None;
-                Some(DirtyEntry {
-                    key,
-                    value: slot.value.clone(),
-                    timestamp: slot.timestamp,
-                })
-            })
-            .collect()
+        let mut taken = Vec::with_capacity(self.dirty.len);
+        while let Some(id) = self.dirty.head {
+            self.dirty.unlink(&mut self.slots, id, Slot::dirty);
+            let slot = &mut self.slots[id];
+            slot.is_dirty = false;
+            taken.push(DirtyEntry {
+                key: Arc::clone(&slot.key),
+                value: slot.value.clone(),
+                timestamp: slot.timestamp,
+            });
+        }
+        taken
     }
 
     /// Marks `keys` dirty again (after a failed flush), in the given order.
     pub(crate) fn mark_dirty<'a>(&mut self, keys: impl Iterator<Item = &'a Arc<[u8]>>) {
         for key in keys {
-            let tick = self.tick();
-            if let Some(slot) = self.entries.get_mut(key) {
-                if slot.dirtied_at.is_none() {
-                    slot.dirtied_at = Some(tick);
-                    self.dirty.push((tick, Arc::clone(key)));
-                }
+            let Some(&id) = self.index.get(&**key) else {
+                continue;
+            };
+            if !std::mem::replace(&mut self.slots[id].is_dirty, true) {
+                self.dirty.push_back(&mut self.slots, id, Slot::dirty);
             }
         }
     }
 
-    /// The least recently written key and whether it is dirty; stale queue
-    /// entries in front of it are dropped on the way.
-    pub(crate) fn least_recently_written(&mut self) -> Option<(Arc<[u8]>, bool)> {
-        while let Some((tick, key)) = self.lru.front() {
-            match self.entries.get(key) {
-                Some(slot) if slot.written_at == *tick => {
-                    return Some((Arc::clone(key), slot.dirtied_at.is_some()));
-                }
-                _ => {
-                    self.lru.pop_front();
-                }
-            }
-        }
-        None
+    /// The least recently written key and whether it is dirty.
+    pub(crate) fn least_recently_written(&self) -> Option<(Arc<[u8]>, bool)> {
+        let slot = &self.slots[self.written.head?];
+        Some((Arc::clone(&slot.key), slot.is_dirty))
     }
 
     /// The smallest cached key at or after `from`.
@@ -243,8 +347,8 @@ impl WriteCache {
             .order
             .range::<[u8], _>((Bound::Included(range.start()), upper))
             .filter_map(|key| {
-                let slot = self.entries.get(key)?;
-                Some((key.to_vec(), slot.value.clone()))
+                let value = self.get(key)?;
+                Some((key.to_vec(), value.map(<[u8]>::to_vec)))
             });
         match order {
             ScanOrder::Forward => matching.collect(),
@@ -298,10 +402,7 @@ impl CacheLayer {
     /// The cached value of `key`: `None` if not cached, `Some(None)` for a
     /// cached deletion.
     pub(crate) fn get(&self, key: &[u8]) -> Option<Option<&[u8]>> {
-        self.cache
-            .entries
-            .get(key)
-            .map(|slot| slot.value.as_deref())
+        self.cache.get(key)
     }
 
     /// Caches a write, then evicts (writing through to `inner`) until the
@@ -330,11 +431,15 @@ impl CacheLayer {
     pub(crate) fn flush(&mut self, inner: &mut dyn WriteThrough) -> Result<()> {
         let current = self.timestamp.get();
         let dirty = self.cache.take_dirty();
+        let old_values = self
+            .listener
+            .as_ref()
+            .is_some_and(|listener| listener.old_values);
         let mut result = Ok(());
         for (position, entry) in dirty.iter().enumerate() {
             // The logging layer below stamps the write's own timestamp.
             self.timestamp.set(entry.timestamp);
-            let flushed = match Self::write_through(entry, inner) {
+            let flushed = match Self::write_through(entry, old_values, inner) {
                 Ok(flushed) => flushed,
                 Err(error) => {
                     self.cache
@@ -356,14 +461,20 @@ impl CacheLayer {
         result
     }
 
-    /// Writes `entry` through, returning what the listener is to see, or
-    /// `None` when there is nothing to write: a deletion of a key the
-    /// wrapped store does not hold.
+    /// Writes `entry` through, returning what the listener is to see (with
+    /// the value it replaces if `old_values`), or `None` when there is
+    /// nothing to write: a deletion of a key the wrapped store does not
+    /// hold.
     fn write_through(
         entry: &DirtyEntry,
+        old_values: bool,
         inner: &mut dyn WriteThrough,
     ) -> Result<Option<CacheEntry>> {
-        let old_value = inner.read(&entry.key)?;
+        let old_value = if old_values || entry.value.is_none() {
+            inner.read(&entry.key)?
+        } else {
+            None
+        };
         if entry.value.is_none() && old_value.is_none() {
             return Ok(None);
         }
@@ -379,7 +490,7 @@ impl CacheLayer {
     fn notify(&mut self, flushed: Option<CacheEntry>, inner: &dyn WriteThrough) -> Result<()> {
         match (flushed, self.listener.as_mut()) {
             (Some(flushed), Some(listener)) => {
-                listener(flushed).map_err(|source| StoreError::FlushListener {
+                (listener.on_flush)(flushed).map_err(|source| StoreError::FlushListener {
                     store: inner.store_name().to_owned(),
                     source,
                 })
@@ -436,17 +547,17 @@ impl CacheLayer {
 
     #[cfg(test)]
     pub(crate) fn dirty_len(&self) -> usize {
-        self.cache.dirty.len()
+        self.cache.dirty.len
     }
 
     #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
-        self.cache.entries.is_empty()
+        self.cache.index.is_empty()
     }
 
     #[cfg(test)]
     pub(crate) fn contains(&self, key: &[u8]) -> bool {
-        self.cache.entries.contains_key(key)
+        self.cache.index.contains_key(key)
     }
 }
 

@@ -21,6 +21,7 @@ use crate::grouped::KGroupedStream;
 use crate::ktable::{Change, KTable};
 use crate::named::Named;
 use crate::processors::{Aggregate, Aggregator, PassThrough};
+use crate::table_node::{NodeView, TableKind, TableNode};
 use crate::table_source::table_store;
 
 const AGGREGATE_NAME: &str = "COGROUPKSTREAM-AGGREGATE-";
@@ -40,7 +41,14 @@ trait CogroupInput<K, A> {
 
     /// Adds this input's aggregate processor `name`, reading `parent` and
     /// folding into `store`.
-    fn add_aggregate(&self, name: &str, parent: &str, store: &str, initializer: &Initializer<A>);
+    fn add_aggregate(
+        &self,
+        name: &str,
+        parent: &str,
+        store: &str,
+        initializer: &Initializer<A>,
+        view: &NodeView,
+    );
 }
 
 struct Input<K, V, A> {
@@ -55,22 +63,24 @@ impl<K: Clone + 'static, V: Clone + 'static, A: Clone + 'static> CogroupInput<K,
         self.grouped.aggregation_parent(store)
     }
 
-    fn add_aggregate(&self, name: &str, parent: &str, store: &str, initializer: &Initializer<A>) {
+    fn add_aggregate(
+        &self,
+        name: &str,
+        parent: &str,
+        store: &str,
+        initializer: &Initializer<A>,
+        view: &NodeView,
+    ) {
         let (initializer, aggregator) = (initializer.clone(), self.aggregator.clone());
         let aggregator = Aggregator::folding(
             move || initializer(),
             move |key: &K, value: V, aggregate: A| aggregator(key, value, aggregate),
         );
-        let store_name = store.to_owned();
+        let (store, view) = (store.to_owned(), view.clone());
         self.grouped.builder.with(|topology| {
             topology.add_processor(
                 name,
-                move || Aggregate {
-                    store_name: store_name.clone(),
-                    aggregator: aggregator.clone(),
-                    store: None,
-                    cache: None,
-                },
+                move || Aggregate::new(&store, aggregator.clone(), view.clone()),
                 &[parent],
             );
         });
@@ -215,10 +225,13 @@ impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
             let generated = builder.new_name(prefix);
             named.map_or(generated, |named| format!("{}{suffix}", named.name()))
         };
+        // The aggregates forward old values when the cogrouped table does.
+        let table = TableNode::new(TableKind::Stateful, Some(store.clone()), None);
+        let view = table.processor_view();
         let mut aggregates = Vec::with_capacity(self.inputs.len());
         for (counter, (input, parent)) in self.inputs.iter().zip(&parents).enumerate() {
             let name = name_for(&format!("-cogroup-agg-{counter}"), AGGREGATE_NAME);
-            input.add_aggregate(&name, parent, &store, &initializer);
+            input.add_aggregate(&name, parent, &store, &initializer, &view);
             aggregates.push(name);
         }
         let merge = name_for("-cogroup-merge", MERGE_NAME);
@@ -239,6 +252,6 @@ impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
                 );
         });
         let serdes = (materialized.key, materialized.value);
-        KTable::new(builder.clone(), merge, Some(store), Some(serdes))
+        KTable::from_node(builder.clone(), merge, Some(store), table, Some(serdes))
     }
 }

@@ -10,6 +10,7 @@ use crate::config::{Grouped, Materialized};
 use crate::kstream::KStream;
 use crate::ktable::KTable;
 use crate::processors::{Aggregate, Aggregator};
+use crate::table_node::{TableKind, TableNode};
 
 /// A stream grouped by key; `count`, `reduce` and `aggregate` turn it into
 /// a table of one aggregate per key.
@@ -182,21 +183,17 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
             materialized.value,
         )
         .with_options(materialized.options);
-        let store_name = store.clone();
+        let table = TableNode::new(TableKind::Stateful, Some(store.clone()), None);
+        let (store_name, view) = (store.clone(), table.processor_view());
         self.builder.with(|topology| {
             topology
                 .add_processor(
                     &name,
-                    move || Aggregate {
-                        store_name: store_name.clone(),
-                        aggregator: aggregator.clone(),
-                        store: None,
-                        cache: None,
-                    },
+                    move || Aggregate::new(&store_name, aggregator.clone(), view.clone()),
                     &[&parent],
                 )
                 .add_state_store(store_builder, &[&name]);
         });
-        KTable::new(self.builder.clone(), name, Some(store), Some(serdes))
+        KTable::from_node(self.builder.clone(), name, Some(store), table, Some(serdes))
     }
 }

@@ -502,3 +502,24 @@ fn the_buffer_keeps_each_update_s_headers() -> Result {
     );
     Ok(())
 }
+
+/// As Kafka's suppression asks its parent table for old values, a count
+/// feeding it forwards each update with the count it replaces, and the
+/// buffer writes both to its changelog (Kafka's `Change` layout: the new
+/// value's length as a varint, new, old, then the flag 2 for both).
+#[test]
+fn the_buffer_sees_the_old_values_of_the_table_it_suppresses() -> Result {
+    let driver = limited_counts_by_value()?;
+    pipe(&driver, &[("x", "a", 0), ("x", "a", 5)])?;
+    let values: Vec<Vec<u8>> = buffer_changelog(&driver)
+        .read_records_to_list()?
+        .into_iter()
+        .map(|record| record.value.unwrap_or_default())
+        .collect();
+    let first_only_new = [&1_i64.to_be_bytes()[..], &[1]].concat();
+    let then_both = [&[16][..], &2_i64.to_be_bytes(), &1_i64.to_be_bytes(), &[2]].concat();
+    assert_eq!(values.len(), 2);
+    assert!(values[0].ends_with(&first_only_new), "{:?}", values[0]);
+    assert!(values[1].ends_with(&then_both), "{:?}", values[1]);
+    Ok(())
+}

@@ -162,16 +162,26 @@ mod tests {
     /// A caching store over a logged in-memory store, recording what the
     /// listener and the changelog see.
     fn fixture(max_bytes: usize) -> Result<Fixture> {
+        fixture_with(max_bytes, true)
+    }
+
+    /// [`fixture`], its listener asking for old values or not.
+    fn fixture_with(max_bytes: usize, old_values: bool) -> Result<Fixture> {
         let (writer, changelog, timestamp) = recording_writer("cached");
         let inner = BackedKeyValueStore::new(InMemoryBackend::new("cached"));
         let logged = LoggingKeyValueStore::new(Box::new(inner), writer);
         let mut store = CachingKeyValueStore::new(Box::new(logged), max_bytes, timestamp.clone());
         let flushed = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&flushed);
-        store.set_flush_listener(Box::new(move |entry| {
+        let listener = FlushListener::new(move |entry| {
             sink.lock().map_err(|_| "poisoned")?.push(entry);
             Ok(())
-        }))?;
+        });
+        store.set_flush_listener(if old_values {
+            listener
+        } else {
+            listener.without_old_values()
+        })?;
         Ok(Fixture {
             store,
             flushed,
@@ -254,6 +264,37 @@ mod tests {
     }
 
     #[test]
+    fn a_listener_without_old_values_gets_none_except_for_deletions() -> TestResult {
+        let mut f = fixture_with(1 << 20, false)?;
+        f.timestamp.set(1);
+        f.store.put(b"a", b"1")?;
+        f.store.put(b"b", b"1")?;
+        f.store.flush()?;
+        f.timestamp.set(2);
+        f.store.put(b"a", b"2")?;
+        f.store.delete(b"b")?;
+        // Deleted before it was ever written through: dropped, which takes
+        // reading the store even without old values.
+        f.store.put(b"c", b"1")?;
+        f.store.delete(b"c")?;
+        f.store.flush()?;
+        assert_eq!(
+            f.take_flushed()?,
+            vec![
+                entry(b"a", Some(b"1"), None, 1),
+                entry(b"b", Some(b"1"), None, 1),
+                entry(b"a", Some(b"2"), None, 2),
+                entry(b"b", None, Some(b"1"), 2),
+            ]
+        );
+        // The store and its changelog are as with old values.
+        assert_eq!(f.store.get(b"a")?, Some(b"2".to_vec()));
+        assert_eq!(f.store.get(b"b")?, None);
+        assert_eq!(f.changelog()?.len(), 4);
+        Ok(())
+    }
+
+    #[test]
     fn eviction_flushes_all_dirty_entries_in_order() -> TestResult {
         // Room for two small entries.
         let mut f = fixture(2 * slot_size(b"k1", Some(b"v")))?;
@@ -332,13 +373,13 @@ mod tests {
         f.store.put(b"k1", b"v")?;
         f.store.put(b"k2", b"v")?;
         f.store
-            .set_flush_listener(Box::new(|_| Err("downstream failed".into())))?;
+            .set_flush_listener(FlushListener::new(|_| Err("downstream failed".into())))?;
         let result = f.store.flush();
         assert!(matches!(result, Err(StoreError::FlushListener { .. })));
         // k1 was written before its listener failed; only k2 is retried.
         assert_eq!(f.changelog()?.len(), 1);
         assert_eq!(f.store.cache.dirty_len(), 1);
-        f.store.set_flush_listener(Box::new(|_| Ok(())))?;
+        f.store.set_flush_listener(FlushListener::new(|_| Ok(())))?;
         f.store.flush()?;
         let written: Vec<Vec<u8>> = f.changelog()?.into_iter().map(|r| r.key).collect();
         assert_eq!(written, vec![b"k1".to_vec(), b"k2".to_vec()]);

@@ -268,7 +268,7 @@ mod tests {
                     CachingWindowStore::new(Box::new(logged), max_bytes, timestamp, retention()?)?;
                 let flushed: Arc<Mutex<Vec<CacheEntry>>> = Arc::default();
                 let sink = Arc::clone(&flushed);
-                cached.set_flush_listener(Box::new(move |entry| {
+                cached.set_flush_listener(FlushListener::new(move |entry| {
                     sink.lock().map_err(|_| "poisoned")?.push(entry);
                     Ok(())
                 }))?;

@@ -15,7 +15,9 @@ pub struct FlushedEntry<K, V> {
     pub key: K,
     /// The latest value written (`None`: deleted).
     pub new_value: Option<V>,
-    /// The value the store held before, as of the previous flush.
+    /// The value the store held before, as of the previous flush; only
+    /// read if the processor asked for old values (or the entry is a
+    /// deletion), `None` otherwise.
     pub old_value: Option<V>,
     /// The timestamp of the latest write.
     pub timestamp: i64,
@@ -44,7 +46,7 @@ pub(crate) type FlushBuffer = Arc<Mutex<Vec<CacheEntry>>>;
 /// A listener that appends every flushed entry to `buffer`.
 pub(crate) fn collecting_listener(buffer: &FlushBuffer) -> FlushListener {
     let sink = Arc::clone(buffer);
-    Box::new(move |entry| {
+    FlushListener::new(move |entry| {
         lock(&sink).push(entry);
         Ok(())
     })

@@ -255,12 +255,14 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
 
 impl<S: StateStore + ?Sized + 'static, K: 'static, V: 'static> TypedStore<S, K, V> {
     /// The updates this store's cache writes through (see
-    /// [`CacheFlushes`]): `set_listener` hands the byte-level store its
-    /// listener, the first time any handle of the store asks, and
-    /// `decode_key` reads the key the listener is given. `None` if the
-    /// store has no cache.
+    /// [`CacheFlushes`]), with the values they replace if `old_values`:
+    /// `set_listener` hands the byte-level store its listener, the first
+    /// time any handle of the store asks (the processors sharing a store
+    /// ask alike), and `decode_key` reads the key the listener is given.
+    /// `None` if the store has no cache.
     pub(super) fn cache_flushes<Key>(
         &self,
+        old_values: bool,
         set_listener: impl FnOnce(&mut S, FlushListener) -> state_stores::Result<()>,
         decode_key: impl Fn(&Self, &[u8]) -> Result<Key, StreamsError> + 'static,
     ) -> Result<Option<CacheFlushes<Key, V>>, StreamsError> {
@@ -268,7 +270,13 @@ impl<S: StateStore + ?Sized + 'static, K: 'static, V: 'static> TypedStore<S, K, 
             Some(flushed) => Arc::clone(flushed),
             None => {
                 let flushed = FlushBuffer::default();
-                match self.write(|store| set_listener(store, collecting_listener(&flushed))) {
+                let listener = collecting_listener(&flushed);
+                let listener = if old_values {
+                    listener
+                } else {
+                    listener.without_old_values()
+                };
+                match self.write(|store| set_listener(store, listener)) {
                     Ok(()) => {}
                     Err(StreamsError::Store {
                         source: state_stores::StoreError::NotCached(_),

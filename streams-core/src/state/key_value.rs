@@ -174,9 +174,15 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
     /// Collects the updates the store's cache writes through, so that a
     /// processor can forward an update when it leaves the cache instead of
     /// on every write (Kafka Streams' cache flush listener); `None` if the
-    /// store has no cache. See [`CacheFlushes`].
-    pub fn cache_flushes(&self) -> Result<Option<CacheFlushes<K, V>>, StreamsError> {
+    /// store has no cache. See [`CacheFlushes`]. Entries carry the values
+    /// they replace only if `old_values` (reading them costs a lookup per
+    /// entry).
+    pub fn cache_flushes(
+        &self,
+        old_values: bool,
+    ) -> Result<Option<CacheFlushes<K, V>>, StreamsError> {
         self.inner.cache_flushes(
+            old_values,
             |store, listener| store.set_flush_listener(listener),
             |inner, key| inner.decode_key(key),
         )

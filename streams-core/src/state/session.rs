@@ -72,9 +72,14 @@ impl<K: 'static, V: 'static> SessionStore<K, V> {
     /// Collects the sessions the store's cache writes through (a merged-away
     /// session as a deletion), so that a processor can forward a session's
     /// update when it leaves the cache; `None` if the store has no cache.
-    /// See [`CacheFlushes`].
-    pub fn cache_flushes(&self) -> Result<Option<CacheFlushes<Windowed<K>, V>>, StreamsError> {
+    /// See [`CacheFlushes`]. Entries carry the values they replace only if
+    /// `old_values` (reading them costs a lookup per entry).
+    pub fn cache_flushes(
+        &self,
+        old_values: bool,
+    ) -> Result<Option<CacheFlushes<Windowed<K>, V>>, StreamsError> {
         self.inner.cache_flushes(
+            old_values,
             |store, listener| store.set_flush_listener(listener),
             |inner, bytes| {
                 let session = decode_session_changelog_key(bytes)

@@ -96,10 +96,15 @@ impl<K: 'static, V: 'static> WindowStore<K, V> {
     /// Collects the windows the store's cache writes through, keyed by
     /// key and window, so that a processor can forward a window's update
     /// when it leaves the cache; `None` if the store has no cache. See
-    /// [`CacheFlushes`].
-    pub fn cache_flushes(&self) -> Result<Option<CacheFlushes<Windowed<K>, V>>, StreamsError> {
+    /// [`CacheFlushes`]. Entries carry the values they replace only if
+    /// `old_values` (reading them costs a lookup per entry).
+    pub fn cache_flushes(
+        &self,
+        old_values: bool,
+    ) -> Result<Option<CacheFlushes<Windowed<K>, V>>, StreamsError> {
         let window_size_ms = self.window_size_ms;
         self.inner.cache_flushes(
+            old_values,
             |store, listener| store.set_flush_listener(listener),
             move |inner, bytes| {
                 let (key, window_start, _) = decode_window_changelog_key(bytes)

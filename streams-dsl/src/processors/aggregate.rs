@@ -8,6 +8,7 @@ use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
 
 use super::{flush_cache, TableCache};
 use crate::ktable::Change;
+use crate::table_node::NodeView;
 
 /// Makes the aggregate of a key's first record.
 type First<K, V, A> = Arc<dyn Fn(&K, V) -> A + Send + Sync>;
@@ -67,14 +68,33 @@ impl<K, V, A> Clone for Aggregator<K, V, A> {
 }
 
 /// Folds each record into its key's aggregate in the store and forwards the
-/// change, stamped with the largest timestamp that contributed to it. With
-/// a cached store the change is forwarded when it leaves the cache instead,
+/// change, stamped with the largest timestamp that contributed to it, with
+/// the old aggregate only if the table sends old values. With a cached
+/// store the change is forwarded when it leaves the cache instead,
 /// collapsed with the key's other updates since the last commit.
 pub(crate) struct Aggregate<K, V, A> {
-    pub(crate) store_name: String,
-    pub(crate) aggregator: Aggregator<K, V, A>,
-    pub(crate) store: Option<TimestampedKeyValueStore<K, A>>,
-    pub(crate) cache: Option<TableCache<K, A>>,
+    store_name: String,
+    aggregator: Aggregator<K, V, A>,
+    /// The aggregated table's node: whether to send old values.
+    view: NodeView,
+    send_old_values: bool,
+    store: Option<TimestampedKeyValueStore<K, A>>,
+    cache: Option<TableCache<K, A>>,
+}
+
+impl<K, V, A> Aggregate<K, V, A> {
+    /// Aggregates into the store `store_name`, for the table whose node
+    /// `view` shows.
+    pub(crate) fn new(store_name: &str, aggregator: Aggregator<K, V, A>, view: NodeView) -> Self {
+        Self {
+            store_name: store_name.to_owned(),
+            aggregator,
+            view,
+            send_old_values: false,
+            store: None,
+            cache: None,
+        }
+    }
 }
 
 impl<K, V, A> Processor<K, V, K, Change<A>> for Aggregate<K, V, A>
@@ -85,7 +105,8 @@ where
 {
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<A>>) -> Result<(), StreamsError> {
         let store: TimestampedKeyValueStore<K, A> = ctx.state_store(&self.store_name)?;
-        self.cache = TableCache::of(&store, true)?;
+        self.send_old_values = self.view.send_old_values();
+        self.cache = TableCache::of(&store, self.send_old_values)?;
         self.store = Some(store);
         Ok(())
     }
@@ -130,7 +151,7 @@ where
             key: record.key,
             value: Change {
                 new: Some(new),
-                old,
+                old: old.filter(|_| self.send_old_values),
             },
             timestamp,
             headers: record.headers,

@@ -62,7 +62,7 @@ where
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     ) -> Result<(), StreamsError> {
         let store: SessionStore<K, A> = ctx.state_store(&self.store_name)?;
-        self.cache = SessionCache::from_flushes(store.cache_flushes()?, true);
+        self.cache = SessionCache::from_flushes(store.cache_flushes(true)?, true);
         self.store = Some(store);
         Ok(())
     }

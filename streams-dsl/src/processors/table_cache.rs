@@ -85,7 +85,10 @@ impl<K: Clone + 'static, V: Clone + 'static> TableCache<K, V> {
         store: &TimestampedKeyValueStore<K, V>,
         send_old_values: bool,
     ) -> Result<Option<Self>, StreamsError> {
-        Ok(Self::from_flushes(store.cache_flushes()?, send_old_values))
+        Ok(Self::from_flushes(
+            store.cache_flushes(send_old_values)?,
+            send_old_values,
+        ))
     }
 }
 

@@ -90,7 +90,7 @@ where
     A: Clone + 'static,
 {
     let store: AggregateWindowStore<K, A> = ctx.state_store(name)?;
-    let cache = TableCache::from_flushes(store.cache_flushes()?, true);
+    let cache = TableCache::from_flushes(store.cache_flushes(true)?, true);
     Ok((store, cache))
 }
 
