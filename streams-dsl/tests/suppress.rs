@@ -425,7 +425,7 @@ fn keys_due_together_are_emitted_in_key_order() -> Result {
 }
 
 /// Counts by value, suppressed for 10 ms in a buffer named "limit".
-fn limited_counts_by_value() -> Result<TopologyTestDriver> {
+fn limited_counts_by_value_topology() -> Result<Topology> {
     let builder = StreamsBuilder::new();
     counts_by_value(&builder)
         .suppress(
@@ -434,7 +434,13 @@ fn limited_counts_by_value() -> Result<TopologyTestDriver> {
         )?
         .to_stream()
         .to("output");
-    Ok(TopologyTestDriver::new(&builder.build()?)?)
+    Ok(builder.build()?)
+}
+
+fn limited_counts_by_value() -> Result<TopologyTestDriver> {
+    Ok(TopologyTestDriver::new(
+        &limited_counts_by_value_topology()?
+    )?)
 }
 
 /// The changelog of the "limit" buffer's store, its values as raw bytes.
@@ -521,5 +527,37 @@ fn the_buffer_sees_the_old_values_of_the_table_it_suppresses() -> Result {
     assert_eq!(values.len(), 2);
     assert!(values[0].ends_with(&first_only_new), "{:?}", values[0]);
     assert!(values[1].ends_with(&then_both), "{:?}", values[1]);
+    Ok(())
+}
+
+/// A restarted application gets its buffer back from the buffer's
+/// changelog, and its counts from theirs: an update held back before the
+/// restart is emitted after it, on time and with its headers, and counting
+/// carries on from the restored counts.
+#[test]
+fn a_restarted_task_restores_its_buffer_and_counts_from_their_changelogs() -> Result {
+    let topology = limited_counts_by_value_topology()?;
+    let driver = TopologyTestDriver::new(&topology)?;
+    let input = driver.create_input_topic("input", StringSerde, StringSerde);
+    input.pipe_input_at("x".to_owned(), "a".to_owned(), 0)?;
+    let mut traced = TestRecord::new("x".to_owned(), "a".to_owned(), 5);
+    traced.headers.add("trace", Some(b"t1".to_vec()));
+    input.pipe_record(traced)?;
+    assert_eq!(output(&driver, "output")?, []);
+
+    driver.restart(&topology)?;
+    // Two updates of the count store and two of the buffer.
+    assert_eq!(driver.metrics().restored_records, 4);
+    input.pipe_input_at("x".to_owned(), "b".to_owned(), 20)?;
+    let mut restored = TestRecord::new("a".to_owned(), Some(2), 5);
+    restored.headers.add("trace", Some(b"t1".to_vec()));
+    assert_eq!(output(&driver, "output")?, [restored]);
+
+    input.pipe_input_at("x".to_owned(), "a".to_owned(), 21)?;
+    input.pipe_input_at("x".to_owned(), "c".to_owned(), 40)?;
+    assert_eq!(
+        output(&driver, "output")?,
+        records(&[("b", 1, 20), ("a", 3, 21)])
+    );
     Ok(())
 }

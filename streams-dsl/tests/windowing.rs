@@ -332,3 +332,51 @@ fn unnamed_materialized_window_count_burns_a_store_index() -> Result {
     );
     Ok(())
 }
+
+/// Windowed and session counts come back from their changelogs after a
+/// restart (in-memory stores start empty), and later records add to them.
+#[test]
+fn restarted_windowed_and_session_counts_carry_on_from_their_changelogs() -> Result {
+    let builder = StreamsBuilder::new();
+    let grouped = builder.stream::<String, String>("input").group_by_key();
+    let windowed = grouped
+        .windowed_by(TimeWindows::of_size_with_no_grace(ms(10))?)
+        .count_with(Materialized::named("windows").in_memory());
+    to_strings(windowed.to_stream(), "windows");
+    let sessions = grouped
+        .windowed_by(SessionWindows::of_inactivity_gap_with_no_grace(ms(5))?)
+        .count_with(Materialized::named("sessions").in_memory());
+    to_strings(sessions.to_stream(), "sessions");
+    let topology = builder.build()?;
+    let driver = TopologyTestDriver::new(&topology)?;
+    pipe(&driver, &[("a", "x", 1), ("a", "x", 3)])?;
+
+    driver.restart(&topology)?;
+    // Windows: two updates; sessions: [1,1], then its retraction and [1,3].
+    assert_eq!(driver.metrics().restored_records, 5);
+    pipe(&driver, &[("a", "x", 4)])?;
+    let read = |topic: &str| {
+        driver
+            .create_output_topic(topic, StringSerde, OptionSerde::new(Arc::new(I64Serde)))
+            .read_records_to_list()
+    };
+    assert_eq!(
+        read("windows")?,
+        records(&[
+            ("[a@0/10]", Some(1), 1),
+            ("[a@0/10]", Some(2), 3),
+            ("[a@0/10]", Some(3), 4),
+        ])
+    );
+    assert_eq!(
+        read("sessions")?,
+        records(&[
+            ("[a@1/1]", Some(1), 1),
+            ("[a@1/1]", None, 1),
+            ("[a@1/3]", Some(2), 3),
+            ("[a@1/3]", None, 3),
+            ("[a@1/4]", Some(3), 4),
+        ])
+    );
+    Ok(())
+}

@@ -21,4 +21,4 @@ pub(crate) use clock::millis;
 pub use clock::{Clock, MockClock, SystemClock};
 pub(crate) use collector::ChangelogCollector;
 pub(crate) use graph::{take_record, Node, NodeContext, NodeId};
-pub use task::{PartitionCount, StreamTask, TaskConfig, TaskMetrics};
+pub use task::{ChangelogReader, PartitionCount, StreamTask, TaskConfig, TaskMetrics};

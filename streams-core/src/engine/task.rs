@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
-use state_stores::{RecordTimestamp, RocksDbMemoryBudget};
+use state_stores::{ChangelogRecord, RecordTimestamp, RocksDbMemoryBudget};
 use std::time::Duration;
 
 use super::clock::Clock;
@@ -36,10 +36,19 @@ pub struct TaskMetrics {
     pub punctuations: u64,
     /// Commits.
     pub commits: u64,
+    /// Changelog records applied to the task's stores when it started.
+    pub restored_records: u64,
 }
 
 /// Answers how many partitions a topic has (`None`: unknown).
 pub type PartitionCount = Box<dyn Fn(&str) -> Option<i32>>;
+
+/// Where a starting task reads its stores' changelogs: a restore consumer
+/// in the runtime, the topics it kept in the test driver.
+pub trait ChangelogReader {
+    /// The records of `topic`'s partition `partition`, oldest first.
+    fn read(&self, topic: &str, partition: i32) -> Result<Vec<ConsumerRecord>, StreamsError>;
+}
 
 /// How to create a task.
 pub struct TaskConfig {
@@ -62,6 +71,10 @@ pub struct TaskConfig {
     pub partition_count: PartitionCount,
     /// The memory budget shared by every RocksDB store of the process.
     pub rocksdb_budget: RocksDbMemoryBudget,
+    /// Where the task's logged stores restore their state from before its
+    /// processors start; `None` starts them as they are (empty, for
+    /// in-memory stores).
+    pub restore_from: Option<Box<dyn ChangelogReader>>,
 }
 
 impl TaskConfig {
@@ -77,6 +90,7 @@ impl TaskConfig {
             default_timestamp_extractor: Arc::new(FailOnInvalidTimestamp),
             partition_count: Box::new(|_| Some(1)),
             rocksdb_budget: default_rocksdb_budget(),
+            restore_from: None,
         }
     }
 }
@@ -174,6 +188,7 @@ impl StreamTask {
             default_timestamp_extractor,
             partition_count,
             rocksdb_budget,
+            restore_from,
         } = config;
         let selected: Vec<usize> = if subtopologies.is_empty() {
             (0..topology.subtopologies.len()).collect()
@@ -242,6 +257,7 @@ impl StreamTask {
             rocksdb_budget,
         };
         let mut stores = StoreRegistry::default();
+        let mut metrics = TaskMetrics::default();
         for store in &topology.stores {
             // Any processor may read a global store, connected or not.
             let users: Vec<NodeId> = members
@@ -256,6 +272,15 @@ impl StreamTask {
                 continue;
             }
             let handle = store.builder.build_erased(&store_context)?;
+            if let (Some(reader), Some(_), false) =
+                (&restore_from, store.builder.changelog(), store.global)
+            {
+                let topic = crate::topology::changelog_topic(&application_id, &store.name);
+                let records = changelog_records(&store.name, reader.read(&topic, partition)?)?;
+                handle.restore(&records)?;
+                metrics.restored_records += records.len() as u64;
+                tracing::info!(task = %task_id, store = %store.name, records = records.len(), "restored store from its changelog");
+            }
             stores.register(store.name.clone(), users, handle);
         }
 
@@ -273,7 +298,7 @@ impl StreamTask {
                 commit_requested: false,
                 deserialization_handler,
                 partition_count,
-                metrics: TaskMetrics::default(),
+                metrics,
                 record_timestamp,
                 stream_punctuation: PunctuationQueue::default(),
                 wall_clock_punctuation: PunctuationQueue::default(),
@@ -455,5 +480,88 @@ impl StreamTask {
             self.graph.flush(&mut self.state, node)?;
         }
         self.state.stores.flush_all()
+    }
+}
+
+/// A store's changelog as read back, in the form its restore takes; a
+/// record without a key cannot have been written by the store.
+fn changelog_records(
+    store: &str,
+    records: Vec<ConsumerRecord>,
+) -> Result<Vec<ChangelogRecord>, StreamsError> {
+    records
+        .into_iter()
+        .map(|record| {
+            let key = record.key.ok_or_else(|| StreamsError::Store {
+                store: store.to_owned(),
+                source: state_stores::StoreError::Corrupt {
+                    store: store.to_owned(),
+                    reason: format!(
+                        "changelog record at offset {} of `{}` has no key",
+                        record.offset, record.topic
+                    ),
+                },
+            })?;
+            Ok(ChangelogRecord {
+                key,
+                value: record.value,
+                timestamp: record.timestamp,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Headers;
+
+    fn record(key: Option<&[u8]>, value: Option<&[u8]>) -> ConsumerRecord {
+        ConsumerRecord {
+            topic: "app-s-changelog".into(),
+            partition: 0,
+            offset: 7,
+            timestamp: 3,
+            key: key.map(<[u8]>::to_vec),
+            value: value.map(<[u8]>::to_vec),
+            headers: Headers::new(),
+        }
+    }
+
+    #[test]
+    fn changelog_records_keep_keys_values_tombstones_and_timestamps() -> Result<(), StreamsError> {
+        let records = changelog_records(
+            "s",
+            vec![record(Some(b"k"), Some(b"v")), record(Some(b"k"), None)],
+        )?;
+        assert_eq!(
+            records,
+            [
+                ChangelogRecord {
+                    key: b"k".to_vec(),
+                    value: Some(b"v".to_vec()),
+                    timestamp: 3
+                },
+                ChangelogRecord {
+                    key: b"k".to_vec(),
+                    value: None,
+                    timestamp: 3
+                },
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_changelog_record_without_a_key_is_a_typed_error() {
+        let result = changelog_records("s", vec![record(None, Some(b"v"))]);
+        assert!(
+            matches!(
+                &result,
+                Err(StreamsError::Store { store, source: state_stores::StoreError::Corrupt { reason, .. } })
+                    if store == "s" && reason.contains("offset 7 of `app-s-changelog`")
+            ),
+            "{result:?}"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Typed key-value stores.
 
-use state_stores::KeyValueStore as BytesKeyValueStore;
+use state_stores::{ChangelogRecord, KeyValueStore as BytesKeyValueStore};
 
 use super::cache_flushes::CacheFlushes;
 use super::handle::TypedStore;
@@ -196,5 +196,9 @@ impl<K: 'static, V: 'static> StoreHandle for KeyValueStore<K, V> {
 
     fn close(&self) -> Result<(), StreamsError> {
         self.inner.close()
+    }
+
+    fn restore(&self, records: &[ChangelogRecord]) -> Result<(), StreamsError> {
+        self.inner.write(|store| store.restore_batch(records))
     }
 }

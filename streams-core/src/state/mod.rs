@@ -55,6 +55,10 @@ pub trait StoreHandle: 'static {
     fn flush(&self) -> Result<(), StreamsError>;
     /// Releases the store's resources.
     fn close(&self) -> Result<(), StreamsError>;
+    /// Applies records of the store's changelog, oldest first, bypassing
+    /// its caching and changelogging: how a starting task gets back the
+    /// state it had.
+    fn restore(&self, records: &[ChangelogRecord]) -> Result<(), StreamsError>;
 }
 
 /// Builds one instance of a store for each task.

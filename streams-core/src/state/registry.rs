@@ -2,6 +2,8 @@
 
 use std::any::Any;
 
+use state_stores::ChangelogRecord;
+
 use super::{StoreBuilder, StoreContext, StoreHandle};
 use crate::engine::NodeId;
 use crate::error::StreamsError;
@@ -12,6 +14,7 @@ pub(crate) trait ErasedHandle {
     fn as_any(&self) -> &dyn Any;
     fn flush(&self) -> Result<(), StreamsError>;
     fn close(&self) -> Result<(), StreamsError>;
+    fn restore(&self, records: &[ChangelogRecord]) -> Result<(), StreamsError>;
 }
 
 impl<S: StoreHandle + Clone> ErasedHandle for S {
@@ -23,6 +26,9 @@ impl<S: StoreHandle + Clone> ErasedHandle for S {
     }
     fn close(&self) -> Result<(), StreamsError> {
         StoreHandle::close(self)
+    }
+    fn restore(&self, records: &[ChangelogRecord]) -> Result<(), StreamsError> {
+        StoreHandle::restore(self, records)
     }
 }
 

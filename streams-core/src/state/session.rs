@@ -1,6 +1,8 @@
 //! Typed session stores.
 
-use state_stores::{decode_session_changelog_key, SessionKey, SessionStore as BytesSessionStore};
+use state_stores::{
+    decode_session_changelog_key, ChangelogRecord, SessionKey, SessionStore as BytesSessionStore,
+};
 
 use super::cache_flushes::CacheFlushes;
 use super::handle::TypedStore;
@@ -212,6 +214,10 @@ impl<K: 'static, V: 'static> StoreHandle for SessionStore<K, V> {
 
     fn close(&self) -> Result<(), StreamsError> {
         self.inner.close()
+    }
+
+    fn restore(&self, records: &[ChangelogRecord]) -> Result<(), StreamsError> {
+        self.inner.write(|store| store.restore_batch(records))
     }
 }
 

@@ -1,6 +1,8 @@
 //! Typed window stores.
 
-use state_stores::{decode_window_changelog_key, WindowStore as BytesWindowStore, WindowedKey};
+use state_stores::{
+    decode_window_changelog_key, ChangelogRecord, WindowStore as BytesWindowStore, WindowedKey,
+};
 
 use super::cache_flushes::CacheFlushes;
 use super::handle::TypedStore;
@@ -263,6 +265,10 @@ impl<K: 'static, V: 'static> StoreHandle for WindowStore<K, V> {
 
     fn close(&self) -> Result<(), StreamsError> {
         self.inner.close()
+    }
+
+    fn restore(&self, records: &[ChangelogRecord]) -> Result<(), StreamsError> {
+        self.inner.write(|store| store.restore_batch(records))
     }
 }
 

@@ -5,7 +5,9 @@
 //! mock wall clock, and after every input record: process, stream-time
 //! punctuation, commit, then capture output, looping records written to a
 //! topic the topology reads back in as input (that is how repartition
-//! topics work here).
+//! topics work here). It keeps what the stores write to their changelogs,
+//! so a [restart](TopologyTestDriver::restart) restores them as a new
+//! instance of the application would.
 
 mod topics;
 
@@ -17,7 +19,7 @@ use std::time::Duration;
 
 pub use topics::{TestInputTopic, TestOutputTopic, TestRecord};
 
-use crate::engine::{MockClock, StreamTask, TaskConfig, TaskMetrics};
+use crate::engine::{ChangelogReader, MockClock, StreamTask, TaskConfig, TaskMetrics};
 use crate::error::StreamsError;
 use crate::record::{ConsumerRecord, Headers, ProducerRecord};
 use crate::serde::{Deserializer, Serializer};
@@ -50,10 +52,62 @@ impl Default for TestDriverConfig {
 
 struct Driver {
     task: StreamTask,
+    config: TestDriverConfig,
     clock: Rc<MockClock>,
     outputs: HashMap<String, VecDeque<ProducerRecord>>,
     produced: BTreeSet<String>,
     next_offset: HashMap<String, i64>,
+    /// Every record written to a changelog topic of the topology, kept as
+    /// Kafka keeps them (whatever the tests read), for restarts.
+    changelogs: KeptChangelogs,
+}
+
+/// The changelog topics of a topology and the records written to them.
+#[derive(Clone, Default)]
+struct KeptChangelogs(HashMap<String, Vec<ConsumerRecord>>);
+
+impl KeptChangelogs {
+    /// Empty changelogs for the logged stores of `topology`.
+    fn of(topology: &Topology, application_id: &str) -> Self {
+        let topics = topology
+            .stores
+            .iter()
+            .filter(|store| !store.global && store.builder.changelog().is_some())
+            .map(|store| {
+                let topic = crate::topology::changelog_topic(application_id, &store.name);
+                (topic, Vec::new())
+            });
+        Self(topics.collect())
+    }
+
+    /// Keeps `record` if it was written to a changelog.
+    fn keep(&mut self, record: &ProducerRecord) {
+        if let Some(log) = self.0.get_mut(&*record.topic) {
+            log.push(ConsumerRecord {
+                topic: record.topic.clone(),
+                partition: 0,
+                offset: log.len() as i64,
+                timestamp: record.timestamp,
+                key: record.key.clone(),
+                value: record.value.clone(),
+                headers: record.headers.clone(),
+            });
+        }
+    }
+}
+
+impl ChangelogReader for KeptChangelogs {
+    fn read(&self, topic: &str, _partition: i32) -> Result<Vec<ConsumerRecord>, StreamsError> {
+        Ok(self.0.get(topic).cloned().unwrap_or_default())
+    }
+}
+
+/// The configuration of the driver's task.
+fn task_config(config: &TestDriverConfig, clock: Rc<MockClock>) -> TaskConfig {
+    let mut task_config = TaskConfig::new(config.application_id.clone(), clock);
+    task_config.state_dir = config.state_dir.clone();
+    task_config.deserialization_handler = config.deserialization_handler;
+    task_config
 }
 
 impl Driver {
@@ -99,6 +153,7 @@ impl Driver {
         self.task.take_output(&mut output);
         for record in output {
             self.produced.insert(record.topic.to_string());
+            self.changelogs.keep(&record);
             if self.task.reads(&record.topic) {
                 self.enqueue(
                     &record.topic,
@@ -164,16 +219,16 @@ impl TopologyTestDriver {
         config: TestDriverConfig,
     ) -> Result<Self, StreamsError> {
         let clock = Rc::new(MockClock::new(config.initial_wall_clock_ms));
-        let mut task_config = TaskConfig::new(config.application_id, clock.clone());
-        task_config.state_dir = config.state_dir;
-        task_config.deserialization_handler = config.deserialization_handler;
-        let task = StreamTask::new(topology, task_config)?;
+        let task = StreamTask::new(topology, task_config(&config, clock.clone()))?;
+        let changelogs = KeptChangelogs::of(topology, &config.application_id);
         let mut driver = Driver {
             task,
+            config,
             clock,
             outputs: HashMap::new(),
             produced: BTreeSet::new(),
             next_offset: HashMap::new(),
+            changelogs,
         };
         // Processors may write during init (e.g. from restored state).
         driver.run()?;
@@ -252,6 +307,24 @@ impl TopologyTestDriver {
     /// The task's counters.
     pub fn metrics(&self) -> TaskMetrics {
         self.driver.borrow().task.metrics()
+    }
+
+    /// Stops the application and starts it again from `topology` (the one
+    /// the driver was made with): the task closes as in
+    /// [`close`](Self::close), then a new task restores its logged stores
+    /// from what they wrote to their changelogs - in-memory stores start
+    /// empty, as a new instance's would - and carries on. Topics, their
+    /// unread output and the wall clock are kept; the task's counters start
+    /// again, [`restored_records`](TaskMetrics::restored_records) saying how
+    /// much was restored.
+    pub fn restart(&self, topology: &Topology) -> Result<(), StreamsError> {
+        let mut driver = self.driver.borrow_mut();
+        driver.task.close()?;
+        driver.capture_output()?;
+        let mut config = task_config(&driver.config, driver.clock.clone());
+        config.restore_from = Some(Box::new(driver.changelogs.clone()));
+        driver.task = StreamTask::new(topology, config)?;
+        driver.run()
     }
 
     /// Closes the topology: processors close, stores flush and close, and
