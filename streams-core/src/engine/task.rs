@@ -272,9 +272,8 @@ impl StreamTask {
                 continue;
             }
             let handle = store.builder.build_erased(&store_context)?;
-            if let (Some(reader), Some(_), false) =
-                (&restore_from, store.builder.changelog(), store.global)
-            {
+            // Global stores have no changelog (the builder rejects one).
+            if let (Some(reader), Some(_)) = (&restore_from, store.builder.changelog()) {
                 let topic = crate::topology::changelog_topic(&application_id, &store.name);
                 let records = changelog_records(&store.name, reader.read(&topic, partition)?)?;
                 handle.restore(&records)?;

@@ -69,15 +69,8 @@ struct KeptChangelogs(HashMap<String, Vec<ConsumerRecord>>);
 impl KeptChangelogs {
     /// Empty changelogs for the logged stores of `topology`.
     fn of(topology: &Topology, application_id: &str) -> Self {
-        let topics = topology
-            .stores
-            .iter()
-            .filter(|store| !store.global && store.builder.changelog().is_some())
-            .map(|store| {
-                let topic = crate::topology::changelog_topic(application_id, &store.name);
-                (topic, Vec::new())
-            });
-        Self(topics.collect())
+        let topics = topology.changelog_topics(application_id).into_iter();
+        Self(topics.map(|topic| (topic, Vec::new())).collect())
     }
 
     /// Keeps `record` if it was written to a changelog.
