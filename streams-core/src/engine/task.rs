@@ -46,8 +46,15 @@ pub type PartitionCount = Box<dyn Fn(&str) -> Option<i32>>;
 /// Where a starting task reads its stores' changelogs: a restore consumer
 /// in the runtime, the topics it kept in the test driver.
 pub trait ChangelogReader {
-    /// The records of `topic`'s partition `partition`, oldest first.
-    fn read(&self, topic: &str, partition: i32) -> Result<Vec<ConsumerRecord>, StreamsError>;
+    /// Hands the records of `topic`'s partition `partition` to `restore`,
+    /// oldest first, in batches as they are read, so that a changelog
+    /// never has to be held in memory whole.
+    fn read(
+        &self,
+        topic: &str,
+        partition: i32,
+        restore: &mut dyn FnMut(Vec<ConsumerRecord>) -> Result<(), StreamsError>,
+    ) -> Result<(), StreamsError>;
 }
 
 /// How to create a task.
@@ -275,10 +282,15 @@ impl StreamTask {
             // Global stores have no changelog (the builder rejects one).
             if let (Some(reader), Some(_)) = (&restore_from, store.builder.changelog()) {
                 let topic = crate::topology::changelog_topic(&application_id, &store.name);
-                let records = changelog_records(&store.name, reader.read(&topic, partition)?)?;
-                handle.restore(&records)?;
-                metrics.restored_records += records.len() as u64;
-                tracing::info!(task = %task_id, store = %store.name, records = records.len(), "restored store from its changelog");
+                let mut restored = 0;
+                reader.read(&topic, partition, &mut |batch| {
+                    let records = changelog_records(&store.name, batch)?;
+                    handle.restore(&records)?;
+                    restored += records.len() as u64;
+                    Ok(())
+                })?;
+                metrics.restored_records += restored;
+                tracing::info!(task = %task_id, store = %store.name, records = restored, "restored store from its changelog");
             }
             stores.register(store.name.clone(), users, handle);
         }

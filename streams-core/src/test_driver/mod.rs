@@ -90,8 +90,14 @@ impl KeptChangelogs {
 }
 
 impl ChangelogReader for KeptChangelogs {
-    fn read(&self, topic: &str, _partition: i32) -> Result<Vec<ConsumerRecord>, StreamsError> {
-        Ok(self.0.get(topic).cloned().unwrap_or_default())
+    /// One batch: the driver holds its changelogs in memory anyway.
+    fn read(
+        &self,
+        topic: &str,
+        _partition: i32,
+        restore: &mut dyn FnMut(Vec<ConsumerRecord>) -> Result<(), StreamsError>,
+    ) -> Result<(), StreamsError> {
+        restore(self.0.get(topic).cloned().unwrap_or_default())
     }
 }
 
