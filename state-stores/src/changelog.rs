@@ -56,11 +56,13 @@ impl RecordTimestamp {
     }
 
     /// Sets the current record timestamp.
+    #[inline]
     pub fn set(&self, timestamp: i64) {
         self.0.store(timestamp, Ordering::Relaxed);
     }
 
     /// The current record timestamp.
+    #[inline]
     pub fn get(&self) -> i64 {
         self.0.load(Ordering::Relaxed)
     }

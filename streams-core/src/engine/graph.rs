@@ -1,13 +1,16 @@
 //! The node graph of a task and depth-first dispatch through it.
 //!
-//! Nodes are type-erased ([`Node`]) so one graph holds processors of any key
-//! and value types. A record travels as `&mut Option<Record<K, V>>` viewed as
-//! `&mut dyn Any`: the receiving node downcasts and takes it, so forwarding
-//! allocates nothing. The topology checked at build time that every parent
-//! forwards the type its children take.
+//! Every node is shared (`Rc<RefCell<_>>`) twice over: the graph holds it
+//! type-erased, to call its lifecycle hooks ([`Node`]) by index, and each
+//! parent holds it typed, as an [`Input`] of the record type the parent
+//! forwards. Forwarding a record is therefore one dynamic call with the
+//! record moved in: no lookup, no type check, no allocation. Types are
+//! checked once, when the task wires each parent to its children (the
+//! topology checked them already when it was built).
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
+use std::rc::Rc;
 
 use super::task::TaskState;
 use crate::error::{StreamsError, TopologyError};
@@ -17,36 +20,193 @@ use crate::record::Record;
 /// Index of a node in its task's graph.
 pub(crate) type NodeId = usize;
 
-/// A node of a running task: a source, a processor or a sink.
-/// Sources and sinks only process; processors use every hook.
+/// A node's place in its task: what it names itself by in errors and logs,
+/// and the index its stores and punctuators are registered under.
+#[derive(Debug, Clone)]
+pub(crate) struct NodeInfo {
+    pub(crate) id: NodeId,
+    pub(crate) name: String,
+}
+
+/// What a node's parents call with each record of type `Record<K, V>`.
+pub(crate) trait Input<K, V> {
+    fn process(&mut self, task: &mut TaskState, record: Record<K, V>) -> Result<(), StreamsError>;
+}
+
+/// A typed, shared handle to a node: how its parents hold it.
+pub(crate) type Link<K, V> = Rc<RefCell<dyn Input<K, V>>>;
+
+/// The hooks a task calls on every node, whatever its record types.
+/// Sources and sinks only connect (sinks refuse); processors use every hook.
 pub(crate) trait Node {
-    fn init(&mut self, _ctx: NodeContext<'_>) -> Result<(), StreamsError> {
+    /// Adds the child `child` after those added before; `input` is its
+    /// [`Link`], which must take the record type this node forwards.
+    fn connect(&mut self, child: &str, input: &dyn Any) -> Result<(), StreamsError>;
+    fn init(&mut self, _task: &mut TaskState) -> Result<(), StreamsError> {
         Ok(())
     }
-    fn process(&mut self, ctx: NodeContext<'_>, record: &mut dyn Any) -> Result<(), StreamsError>;
     fn punctuate(
         &mut self,
-        _ctx: NodeContext<'_>,
+        _task: &mut TaskState,
         _punctuator: PunctuatorId,
         _timestamp: i64,
     ) -> Result<(), StreamsError> {
         Ok(())
     }
-    fn flush(&mut self, _ctx: NodeContext<'_>) -> Result<(), StreamsError> {
+    fn flush(&mut self, _task: &mut TaskState) -> Result<(), StreamsError> {
         Ok(())
     }
-    fn close(&mut self, _ctx: NodeContext<'_>) -> Result<(), StreamsError> {
+    fn close(&mut self, _task: &mut TaskState) -> Result<(), StreamsError> {
         Ok(())
+    }
+}
+
+/// A node just made by its factory: its hooks, and its typed input
+/// (a [`Link`]) erased until its parents claim it.
+pub(crate) struct NodeInstance {
+    hooks: Rc<RefCell<dyn Node>>,
+    input: Box<dyn Any>,
+}
+
+impl NodeInstance {
+    /// Shares `node`, which takes `Record<K, V>`, as hooks and as input.
+    pub(crate) fn new<K: 'static, V: 'static, N: Node + Input<K, V> + 'static>(node: N) -> Self {
+        let node = Rc::new(RefCell::new(node));
+        let input: Link<K, V> = node.clone();
+        Self {
+            hooks: node,
+            input: Box::new(input),
+        }
+    }
+}
+
+struct Child<K, V> {
+    name: String,
+    node: Link<K, V>,
+}
+
+/// The children of a node that forwards `Record<K, V>`, in the order they
+/// were added: the order Kafka Streams forwards in.
+pub(crate) struct Children<K, V>(Vec<Child<K, V>>);
+
+impl<K, V> Default for Children<K, V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<K: 'static, V: 'static> Children<K, V> {
+    /// Adds `child` of `parent`; `input` must be the child's `Link<K, V>`.
+    pub(crate) fn connect(
+        &mut self,
+        parent: &str,
+        child: &str,
+        input: &dyn Any,
+    ) -> Result<(), StreamsError> {
+        let node = input.downcast_ref::<Link<K, V>>().ok_or_else(|| {
+            StreamsError::from(TopologyError::TypeMismatch {
+                parent: parent.to_owned(),
+                child: child.to_owned(),
+                expected: std::any::type_name::<Record<K, V>>(),
+                actual: "another record type",
+            })
+        })?;
+        self.0.push(Child {
+            name: child.to_owned(),
+            node: node.clone(),
+        });
+        Ok(())
+    }
+}
+
+impl<K: Clone, V: Clone> Children<K, V> {
+    /// Sends `record` to every child: a clone to all but the last, which
+    /// gets the record itself.
+    fn forward(&self, task: &mut TaskState, record: Record<K, V>) -> Result<(), StreamsError> {
+        let Some((last, rest)) = self.0.split_last() else {
+            return Ok(());
+        };
+        let previous = enter(task, record.timestamp);
+        let result = rest
+            .iter()
+            .try_for_each(|child| child.process(task, record.clone()))
+            .and_then(|()| last.process(task, record));
+        leave(task, previous);
+        result
+    }
+
+    /// Sends `record` to the child named `child` only.
+    fn forward_to(
+        &self,
+        task: &mut TaskState,
+        parent: &str,
+        child: &str,
+        record: Record<K, V>,
+    ) -> Result<(), StreamsError> {
+        let target =
+            self.0
+                .iter()
+                .find(|c| c.name == child)
+                .ok_or_else(|| StreamsError::UnknownChild {
+                    processor: parent.to_owned(),
+                    child: child.to_owned(),
+                })?;
+        let previous = enter(task, record.timestamp);
+        let result = target.process(task, record);
+        leave(task, previous);
+        result
+    }
+}
+
+impl<K, V> Child<K, V> {
+    fn process(&self, task: &mut TaskState, record: Record<K, V>) -> Result<(), StreamsError> {
+        call(&self.node, &self.name, task, record)
+    }
+}
+
+/// Hands `record` to `node`, named `name`. The topology is acyclic, so a
+/// node already running further up the stack means a cycle slipped in.
+#[inline]
+pub(crate) fn call<K, V>(
+    node: &Link<K, V>,
+    name: &str,
+    task: &mut TaskState,
+    record: Record<K, V>,
+) -> Result<(), StreamsError> {
+    let mut node = node
+        .try_borrow_mut()
+        .map_err(|_| TopologyError::Cycle(name.to_owned()))?;
+    node.process(task, record)
+}
+
+/// Makes `timestamp` - the forwarded record's - the task's current one
+/// while the record travels down, so that stores below stamp their
+/// changelog writes with the timestamp of the record that reached them
+/// (as Kafka Streams' forward updates the record context). Returns the
+/// timestamp for [`leave`] to restore, if it changed.
+#[inline]
+fn enter(task: &mut TaskState, timestamp: i64) -> Option<i64> {
+    let previous = task.record_timestamp.get();
+    (previous != timestamp).then(|| {
+        task.record_timestamp.set(timestamp);
+        previous
+    })
+}
+
+#[inline]
+fn leave(task: &mut TaskState, previous: Option<i64>) {
+    if let Some(previous) = previous {
+        task.record_timestamp.set(previous);
     }
 }
 
 struct GraphNode {
     name: String,
-    children: Vec<NodeId>,
-    body: RefCell<Box<dyn Node>>,
+    hooks: Rc<RefCell<dyn Node>>,
+    input: Box<dyn Any>,
 }
 
-/// The nodes of one task, with their child links.
+/// The nodes of one task.
 pub(crate) struct Graph {
     nodes: Vec<GraphNode>,
 }
@@ -56,17 +216,45 @@ impl Graph {
         Self { nodes: Vec::new() }
     }
 
-    pub(crate) fn add(&mut self, name: String, body: Box<dyn Node>) -> NodeId {
-        self.nodes.push(GraphNode {
-            name,
-            children: Vec::new(),
-            body: RefCell::new(body),
+    /// Adds the node `make` creates, telling it its place.
+    pub(crate) fn add(
+        &mut self,
+        name: String,
+        make: impl FnOnce(NodeInfo) -> NodeInstance,
+    ) -> NodeId {
+        let id = self.nodes.len();
+        let NodeInstance { hooks, input } = make(NodeInfo {
+            id,
+            name: name.clone(),
         });
-        self.nodes.len() - 1
+        self.nodes.push(GraphNode { name, hooks, input });
+        id
     }
 
-    pub(crate) fn connect(&mut self, parent: NodeId, child: NodeId) {
-        self.nodes[parent].children.push(child);
+    /// Makes `child` the next child of `parent`.
+    pub(crate) fn connect(&self, parent: NodeId, child: NodeId) -> Result<(), StreamsError> {
+        let child = &self.nodes[child];
+        self.hooks(parent)?.connect(&child.name, &*child.input)
+    }
+
+    /// The typed input of `node`, which must take `Record<K, V>`.
+    pub(crate) fn input<K: 'static, V: 'static>(
+        &self,
+        node: NodeId,
+    ) -> Result<Link<K, V>, StreamsError> {
+        let node = &self.nodes[node];
+        node.input
+            .downcast_ref::<Link<K, V>>()
+            .cloned()
+            .ok_or_else(|| {
+                TopologyError::TypeMismatch {
+                    parent: "(input)".to_owned(),
+                    child: node.name.clone(),
+                    expected: std::any::type_name::<Record<K, V>>(),
+                    actual: "another record type",
+                }
+                .into()
+            })
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -77,36 +265,15 @@ impl Graph {
         &self.nodes[node].name
     }
 
-    fn body(&self, node: NodeId) -> Result<std::cell::RefMut<'_, Box<dyn Node>>, StreamsError> {
+    fn hooks(&self, node: NodeId) -> Result<RefMut<'_, dyn Node + 'static>, StreamsError> {
         self.nodes[node]
-            .body
+            .hooks
             .try_borrow_mut()
             .map_err(|_| TopologyError::Cycle(self.nodes[node].name.clone()).into())
     }
 
-    pub(crate) fn dispatch(
-        &self,
-        task: &mut TaskState,
-        node: NodeId,
-        record: &mut dyn Any,
-    ) -> Result<(), StreamsError> {
-        let mut body = self.body(node)?;
-        body.process(
-            NodeContext {
-                task,
-                graph: self,
-                node,
-            },
-            record,
-        )
-    }
-
     pub(crate) fn init(&self, task: &mut TaskState, node: NodeId) -> Result<(), StreamsError> {
-        self.body(node)?.init(NodeContext {
-            task,
-            graph: self,
-            node,
-        })
+        self.hooks(node)?.init(task)
     }
 
     pub(crate) fn punctuate(
@@ -116,130 +283,61 @@ impl Graph {
         punctuator: PunctuatorId,
         timestamp: i64,
     ) -> Result<(), StreamsError> {
-        self.body(node)?.punctuate(
-            NodeContext {
-                task,
-                graph: self,
-                node,
-            },
-            punctuator,
-            timestamp,
-        )
+        self.hooks(node)?.punctuate(task, punctuator, timestamp)
     }
 
     pub(crate) fn flush(&self, task: &mut TaskState, node: NodeId) -> Result<(), StreamsError> {
-        self.body(node)?.flush(NodeContext {
-            task,
-            graph: self,
-            node,
-        })
+        self.hooks(node)?.flush(task)
     }
 
     pub(crate) fn close(&self, task: &mut TaskState, node: NodeId) -> Result<(), StreamsError> {
-        self.body(node)?.close(NodeContext {
-            task,
-            graph: self,
-            node,
-        })
+        self.hooks(node)?.close(task)
     }
 }
 
-/// What a node sees while it runs: the task's state and its place in the graph.
-pub(crate) struct NodeContext<'a> {
+/// What a node sees while it runs: the task's state, its own place, and
+/// the children it forwards `Record<K, V>` to.
+pub(crate) struct NodeContext<'a, K, V> {
     pub(crate) task: &'a mut TaskState,
-    graph: &'a Graph,
-    node: NodeId,
+    info: &'a NodeInfo,
+    children: &'a Children<K, V>,
 }
 
-impl NodeContext<'_> {
+impl<'a, K, V> NodeContext<'a, K, V> {
+    pub(crate) fn new(
+        task: &'a mut TaskState,
+        info: &'a NodeInfo,
+        children: &'a Children<K, V>,
+    ) -> Self {
+        Self {
+            task,
+            info,
+            children,
+        }
+    }
+
     pub(crate) fn name(&self) -> &str {
-        self.graph.name(self.node)
+        &self.info.name
     }
 
     pub(crate) fn node_id(&self) -> NodeId {
-        self.node
+        self.info.id
+    }
+}
+
+impl<K: Clone, V: Clone> NodeContext<'_, K, V> {
+    /// Sends `record` to every child, in the order they were added.
+    pub(crate) fn forward(&mut self, record: Record<K, V>) -> Result<(), StreamsError> {
+        self.children.forward(self.task, record)
     }
 
-    /// Sends `record` to every child: a clone to all but the last, which
-    /// gets the record itself.
-    pub(crate) fn forward<K: Clone + 'static, V: Clone + 'static>(
-        &mut self,
-        record: Record<K, V>,
-    ) -> Result<(), StreamsError> {
-        let graph = self.graph;
-        let Some((&last, rest)) = graph.nodes[self.node].children.split_last() else {
-            return Ok(());
-        };
-        let previous = self.enter(record.timestamp);
-        let mut result = Ok(());
-        for &child in rest {
-            result = graph.dispatch(self.task, child, &mut Some(record.clone()));
-            if result.is_err() {
-                break;
-            }
-        }
-        if result.is_ok() {
-            result = graph.dispatch(self.task, last, &mut Some(record));
-        }
-        self.leave(previous);
-        result
-    }
-
-    /// Makes `timestamp` - the forwarded record's - the task's current one
-    /// while the record travels down, so that stores below stamp their
-    /// changelog writes with the timestamp of the record that reached them
-    /// (as Kafka Streams' forward updates the record context). Returns the
-    /// timestamp for [`leave`](Self::leave) to restore, if it changed.
-    fn enter(&mut self, timestamp: i64) -> Option<i64> {
-        let previous = self.task.record_timestamp.get();
-        (previous != timestamp).then(|| {
-            self.task.record_timestamp.set(timestamp);
-            previous
-        })
-    }
-
-    fn leave(&mut self, previous: Option<i64>) {
-        if let Some(previous) = previous {
-            self.task.record_timestamp.set(previous);
-        }
-    }
-
-    pub(crate) fn forward_to<K: 'static, V: 'static>(
+    /// Sends `record` to the child named `child` only.
+    pub(crate) fn forward_to(
         &mut self,
         child: &str,
         record: Record<K, V>,
     ) -> Result<(), StreamsError> {
-        let graph = self.graph;
-        let target = graph.nodes[self.node]
-            .children
-            .iter()
-            .copied()
-            .find(|&id| graph.name(id) == child)
-            .ok_or_else(|| StreamsError::UnknownChild {
-                processor: self.name().to_owned(),
-                child: child.to_owned(),
-            })?;
-        let previous = self.enter(record.timestamp);
-        let result = graph.dispatch(self.task, target, &mut Some(record));
-        self.leave(previous);
-        result
+        self.children
+            .forward_to(self.task, &self.info.name, child, record)
     }
-}
-
-/// Takes the record a parent handed over, checking its type.
-pub(crate) fn take_record<K: 'static, V: 'static>(
-    node: &str,
-    slot: &mut dyn Any,
-) -> Result<Record<K, V>, StreamsError> {
-    slot.downcast_mut::<Option<Record<K, V>>>()
-        .and_then(Option::take)
-        .ok_or_else(|| {
-            TopologyError::TypeMismatch {
-                parent: "(parent)".to_owned(),
-                child: node.to_owned(),
-                expected: std::any::type_name::<Record<K, V>>(),
-                actual: "another type",
-            }
-            .into()
-        })
 }

@@ -20,5 +20,6 @@ mod task;
 pub(crate) use clock::millis;
 pub use clock::{Clock, MockClock, SystemClock};
 pub(crate) use collector::ChangelogCollector;
-pub(crate) use graph::{take_record, Node, NodeContext, NodeId};
+pub(crate) use graph::{Children, Input, Node, NodeContext, NodeId, NodeInfo, NodeInstance};
+pub(crate) use task::TaskState;
 pub use task::{ChangelogReader, PartitionCount, StreamTask, TaskConfig, TaskMetrics};

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use super::graph::NodeId;
+use super::graph::{Link, NodeId};
 use crate::error::StreamsError;
 use crate::record::{ConsumerRecord, TopicPartition};
 use crate::topology::TimestampExtractor;
@@ -18,6 +18,8 @@ pub(crate) struct QueuedRecord {
 #[derive(Clone)]
 pub(crate) struct SourceBinding {
     pub(crate) node: NodeId,
+    /// The source node, as the task hands it records.
+    pub(crate) input: Link<Option<Vec<u8>>, Option<Vec<u8>>>,
     pub(crate) extractor: Arc<dyn TimestampExtractor>,
 }
 
@@ -94,7 +96,7 @@ impl PartitionGroup {
     /// Takes the head record with the smallest timestamp across partitions,
     /// with the source node that reads it; ties go to the partition that was
     /// added first.
-    pub(crate) fn next(&mut self) -> Option<(NodeId, QueuedRecord)> {
+    pub(crate) fn next(&mut self) -> Option<(&SourceBinding, QueuedRecord)> {
         self.queues
             .iter_mut()
             .filter(|queue| !queue.records.is_empty())
@@ -102,7 +104,7 @@ impl PartitionGroup {
             .and_then(|queue| {
                 let next = queue.records.pop_front()?;
                 queue.next_offset = Some(next.record.offset + 1);
-                Some((queue.source.node, next))
+                Some((&queue.source, next))
             })
     }
 
@@ -125,9 +127,27 @@ impl PartitionGroup {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
     use super::*;
-    use crate::record::Headers;
+    use crate::engine::{Input, TaskState};
+    use crate::record::{Headers, Record};
     use crate::topology::FailOnInvalidTimestamp;
+
+    /// A source node that is never called: these tests queue and pick
+    /// records without processing them.
+    struct Uncalled;
+
+    impl Input<Option<Vec<u8>>, Option<Vec<u8>>> for Uncalled {
+        fn process(
+            &mut self,
+            _task: &mut TaskState,
+            _record: Record<Option<Vec<u8>>, Option<Vec<u8>>>,
+        ) -> Result<(), StreamsError> {
+            unreachable!("the partition group only queues records")
+        }
+    }
 
     fn push(
         group: &mut PartitionGroup,
@@ -140,6 +160,7 @@ mod tests {
         let queue = group.queue(&topic, 0, || {
             Ok(SourceBinding {
                 node: source,
+                input: Rc::new(RefCell::new(Uncalled)),
                 extractor: Arc::new(FailOnInvalidTimestamp),
             })
         })?;
@@ -166,9 +187,11 @@ mod tests {
         for (offset, ts) in [(0, 3), (1, 7)] {
             push(&mut group, "b", offset, ts)?;
         }
-        let order: Vec<(NodeId, String, i64)> = std::iter::from_fn(|| group.next())
-            .map(|(source, q)| (source, q.record.topic.to_string(), q.record.offset))
-            .collect();
+        let order: Vec<(NodeId, String, i64)> = std::iter::from_fn(|| {
+            let (source, q) = group.next()?;
+            Some((source.node, q.record.topic.to_string(), q.record.offset))
+        })
+        .collect();
         // Within a partition, offset order is kept even when out of time order.
         let expected = [
             (1, "b", 0),

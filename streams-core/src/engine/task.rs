@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::clock::Clock;
 use super::collector::RecordCollector;
-use super::graph::{Graph, NodeId};
+use super::graph::{call, Graph, NodeId};
 use super::partition_group::{PartitionGroup, QueuedRecord, SourceBinding};
 use super::punctuation::PunctuationQueue;
 use crate::error::StreamsError;
@@ -225,7 +225,7 @@ impl StreamTask {
         let mut sources = FxHashMap::default();
         for &member in &members {
             let def = &topology.nodes[member];
-            let id = graph.add(def.name.clone(), (def.factory)(&names));
+            let id = graph.add(def.name.clone(), |info| (def.factory)(&names, info));
             ids.insert(&def.name, id);
             if let NodeKind::Source {
                 topics,
@@ -238,6 +238,7 @@ impl StreamTask {
                         names.resolve(topic),
                         SourceBinding {
                             node: id,
+                            input: graph.input(id)?,
                             extractor: timestamp_extractor
                                 .clone()
                                 .unwrap_or_else(|| default_timestamp_extractor.clone()),
@@ -250,7 +251,7 @@ impl StreamTask {
         for &member in &members {
             let def = &topology.nodes[member];
             for parent in &def.parents {
-                graph.connect(ids[parent.as_str()], ids[def.name.as_str()]);
+                graph.connect(ids[parent.as_str()], ids[def.name.as_str()])?;
             }
         }
 
@@ -381,13 +382,18 @@ impl StreamTask {
             offset: record.offset,
         });
         self.state.record_timestamp.set(timestamp);
-        let mut raw = Some(Record {
+        let raw = Record {
             key: record.key,
             value: record.value,
             timestamp,
             headers: record.headers,
-        });
-        let result = self.graph.dispatch(&mut self.state, source, &mut raw);
+        };
+        let result = call(
+            &source.input,
+            self.graph.name(source.node),
+            &mut self.state,
+            raw,
+        );
         self.state.record_metadata = None;
         self.state.metrics.records_processed += 1;
         result.map(|()| true)

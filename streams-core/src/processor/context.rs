@@ -14,18 +14,20 @@ use crate::state::StoreHandle;
 ///
 /// `KOut` and `VOut` are the types this processor forwards.
 pub struct ProcessorContext<'a, KOut, VOut> {
-    node: NodeContext<'a>,
+    node: NodeContext<'a, KOut, VOut>,
     _output: PhantomData<fn(KOut, VOut)>,
 }
 
-impl<'a, KOut: Clone + 'static, VOut: Clone + 'static> ProcessorContext<'a, KOut, VOut> {
-    pub(crate) fn new(node: NodeContext<'a>) -> Self {
+impl<'a, KOut, VOut> ProcessorContext<'a, KOut, VOut> {
+    pub(crate) fn new(node: NodeContext<'a, KOut, VOut>) -> Self {
         Self {
             node,
             _output: PhantomData,
         }
     }
+}
 
+impl<KOut: Clone + 'static, VOut: Clone + 'static> ProcessorContext<'_, KOut, VOut> {
     /// Sends `record` to every child, in the order they were added.
     pub fn forward(&mut self, record: Record<KOut, VOut>) -> Result<(), StreamsError> {
         self.node.forward(record)

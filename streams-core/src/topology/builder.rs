@@ -10,13 +10,13 @@ use super::internal_topics::{changelog_topic, InternalTopic, InternalTopicKind};
 use super::nodes::ProcessorNode;
 use super::sink::{SinkNode, SinkOptions, SinkTopic};
 use super::source::{OffsetReset, SourceNode, SourceOptions, TimestampExtractor};
-use crate::engine::Node;
+use crate::engine::{Children, NodeInfo, NodeInstance};
 use crate::error::TopologyError;
 use crate::processor::Processor;
 use crate::record::Record;
 use crate::state::{ErasedStoreBuilder, StoreBuilder};
 
-type NodeFactory = Arc<dyn Fn(&TopicNames) -> Box<dyn Node> + Send + Sync>;
+type NodeFactory = Arc<dyn Fn(&TopicNames, NodeInfo) -> NodeInstance + Send + Sync>;
 
 /// Resolves topic names for a running task: internal topics (repartition
 /// topics) are prefixed with the application id, as Kafka Streams does.
@@ -178,10 +178,12 @@ impl TopologyBuilder {
             },
             input: Some(RecordType::of::<Option<Vec<u8>>, Option<Vec<u8>>>()),
             output: Some(RecordType::of::<K, V>()),
-            factory: Arc::new(move |_| {
-                Box::new(SourceNode {
+            factory: Arc::new(move |_, info| {
+                NodeInstance::new(SourceNode {
+                    info,
                     key: key.clone(),
                     value: value.clone(),
+                    children: Children::default(),
                 })
             }),
         })
@@ -211,10 +213,12 @@ impl TopologyBuilder {
             kind: NodeKind::Processor { stores: Vec::new() },
             input: Some(RecordType::of::<KIn, VIn>()),
             output: Some(RecordType::of::<KOut, VOut>()),
-            factory: Arc::new(move |_| {
-                Box::new(ProcessorNode {
+            factory: Arc::new(move |_, info| {
+                NodeInstance::new(ProcessorNode {
+                    info,
                     processor: supplier(),
-                    _types: PhantomData,
+                    children: Children::default(),
+                    _input: PhantomData,
                 })
             }),
         })
@@ -246,8 +250,9 @@ impl TopologyBuilder {
             },
             input: Some(RecordType::of::<K, V>()),
             output: None,
-            factory: Arc::new(move |names| {
-                Box::new(SinkNode {
+            factory: Arc::new(move |names, info| {
+                NodeInstance::new(SinkNode {
+                    info,
                     topic: match &*topic {
                         SinkTopic::Fixed(fixed) => Some(names.resolve(fixed)),
                         SinkTopic::Extractor(_) => None,

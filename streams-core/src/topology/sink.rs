@@ -3,9 +3,10 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use crate::engine::{take_record, Node, NodeContext};
+use crate::engine::{Input, Node, NodeInfo, TaskState};
 use crate::error::StreamsError;
-use crate::record::{ProducerRecord, RecordMetadata};
+use crate::error::TopologyError;
+use crate::record::{ProducerRecord, Record, RecordMetadata};
 use crate::serde::Serializer;
 
 /// Chooses the topic of each record a sink writes.
@@ -88,6 +89,7 @@ impl<K, V> SinkOptions<K, V> {
 }
 
 pub(crate) struct SinkNode<K, V> {
+    pub(crate) info: NodeInfo,
     /// The resolved fixed topic, or `None` when the extractor chooses.
     pub(crate) topic: Option<Arc<str>>,
     pub(crate) extractor: Arc<SinkTopic<K, V>>,
@@ -95,21 +97,30 @@ pub(crate) struct SinkNode<K, V> {
 }
 
 impl<K: 'static, V: 'static> Node for SinkNode<K, V> {
-    fn process(&mut self, ctx: NodeContext<'_>, slot: &mut dyn Any) -> Result<(), StreamsError> {
-        let record = take_record::<K, V>(ctx.name(), slot)?;
+    fn connect(&mut self, child: &str, _input: &dyn Any) -> Result<(), StreamsError> {
+        Err(TopologyError::SinkAsParent {
+            node: child.to_owned(),
+            parent: self.info.name.clone(),
+        }
+        .into())
+    }
+}
+
+impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
+    fn process(&mut self, task: &mut TaskState, record: Record<K, V>) -> Result<(), StreamsError> {
         let topic: Arc<str> = match (&self.topic, &*self.extractor) {
             (Some(topic), _) => topic.clone(),
             (None, SinkTopic::Extractor(extractor)) => Arc::from(extractor.extract(
                 &record.key,
                 &record.value,
-                ctx.task.record_metadata.as_ref(),
+                task.record_metadata.as_ref(),
             )),
             (None, SinkTopic::Fixed(topic)) => Arc::from(topic.as_str()),
         };
         let serde_error = |source| StreamsError::Serde {
             context: format!(
                 "sink `{}` could not serialize a record for `{topic}`",
-                ctx.name()
+                self.info.name
             ),
             source,
         };
@@ -117,7 +128,7 @@ impl<K: 'static, V: 'static> Node for SinkNode<K, V> {
         // to the serializers, which may keep their bytes.
         let partition = match &self.options.partitioner {
             Some(partitioner) => {
-                let partitions = (ctx.task.partition_count)(&topic).unwrap_or(1);
+                let partitions = (task.partition_count)(&topic).unwrap_or(1);
                 partitioner.partition(&topic, &record.key, &record.value, partitions)
             }
             None => None,
@@ -132,7 +143,7 @@ impl<K: 'static, V: 'static> Node for SinkNode<K, V> {
             .value
             .serialize_owned(&topic, record.value)
             .map_err(serde_error)?;
-        ctx.task.collector.send(ProducerRecord {
+        task.collector.send(ProducerRecord {
             topic,
             partition,
             key,

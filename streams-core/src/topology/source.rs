@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use crate::engine::{take_record, Node, NodeContext};
+use crate::engine::{Children, Input, Node, NodeContext, NodeInfo, TaskState};
 use crate::error::StreamsError;
 use crate::record::{ConsumerRecord, Record};
 use crate::serde::Deserializer;
@@ -133,19 +133,17 @@ impl<K, V> SourceOptions<K, V> {
 pub(crate) type RawRecord = crate::record::Record<Option<Vec<u8>>, Option<Vec<u8>>>;
 
 pub(crate) struct SourceNode<K, V> {
+    pub(crate) info: NodeInfo,
     pub(crate) key: Arc<dyn Deserializer<K>>,
     pub(crate) value: Arc<dyn Deserializer<V>>,
+    pub(crate) children: Children<K, V>,
 }
 
-impl<K: Clone + 'static, V: Clone + 'static> Node for SourceNode<K, V> {
-    fn process(
-        &mut self,
-        mut ctx: NodeContext<'_>,
-        slot: &mut dyn Any,
-    ) -> Result<(), StreamsError> {
-        let raw: RawRecord = take_record(ctx.name(), slot)?;
-        let topic = ctx
-            .task
+impl<K: Clone + 'static, V: Clone + 'static> Input<Option<Vec<u8>>, Option<Vec<u8>>>
+    for SourceNode<K, V>
+{
+    fn process(&mut self, task: &mut TaskState, raw: RawRecord) -> Result<(), StreamsError> {
+        let topic = task
             .record_metadata
             .as_ref()
             .map_or("", |metadata| &*metadata.topic);
@@ -161,25 +159,33 @@ impl<K: Clone + 'static, V: Clone + 'static> Node for SourceNode<K, V> {
             .deserialize_owned(topic, key)
             .and_then(|key| Ok((key, self.value.deserialize_owned(topic, value)?)));
         match decoded {
-            Ok((key, value)) => ctx.forward(Record {
-                key,
-                value,
-                timestamp,
-                headers,
-            }),
+            Ok((key, value)) => {
+                NodeContext::new(task, &self.info, &self.children).forward(Record {
+                    key,
+                    value,
+                    timestamp,
+                    headers,
+                })
+            }
             Err(source) => {
-                let context = format!("source `{}` could not deserialize a record", ctx.name());
-                match ctx.task.deserialization_handler {
+                let context = format!("source `{}` could not deserialize a record", self.info.name);
+                match task.deserialization_handler {
                     DeserializationHandler::LogAndFail => {
                         Err(StreamsError::Serde { context, source })
                     }
                     DeserializationHandler::LogAndContinue => {
-                        tracing::warn!(metadata = ?ctx.task.record_metadata, error = %source, "{context}; skipping it");
-                        ctx.task.metrics.dropped_records += 1;
+                        tracing::warn!(metadata = ?task.record_metadata, error = %source, "{context}; skipping it");
+                        task.metrics.dropped_records += 1;
                         Ok(())
                     }
                 }
             }
         }
+    }
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> Node for SourceNode<K, V> {
+    fn connect(&mut self, child: &str, input: &dyn Any) -> Result<(), StreamsError> {
+        self.children.connect(&self.info.name, child, input)
     }
 }
