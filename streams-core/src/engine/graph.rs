@@ -123,14 +123,16 @@ impl<K: Clone, V: Clone> Children<K, V> {
     /// Sends `record` to every child: a clone to all but the last, which
     /// gets the record itself.
     fn forward(&self, task: &mut TaskState, record: Record<K, V>) -> Result<(), StreamsError> {
-        let Some((last, rest)) = self.0.split_last() else {
-            return Ok(());
-        };
         let previous = enter(task, record.timestamp);
-        let result = rest
-            .iter()
-            .try_for_each(|child| child.process(task, record.clone()))
-            .and_then(|()| last.process(task, record));
+        let result = match self.0.as_slice() {
+            [] => Ok(()),
+            // Most nodes have one child: hand the record straight on.
+            [only] => only.process(task, record),
+            [rest @ .., last] => rest
+                .iter()
+                .try_for_each(|child| child.process(task, record.clone()))
+                .and_then(|()| last.process(task, record)),
+        };
         leave(task, previous);
         result
     }
