@@ -20,6 +20,10 @@ pub struct Header {
 /// Most records carry none, and every record moves through every node of a
 /// task, so no headers take one pointer-sized word and no allocation.
 #[derive(Clone, Default, PartialEq, Eq)]
+#[expect(
+    clippy::box_collection,
+    reason = "the box makes the list one word wide in every record that has none"
+)]
 pub struct Headers(Option<Box<Vec<Header>>>);
 
 impl Headers {
