@@ -100,6 +100,7 @@ mod builder;
 mod changelog;
 mod checkpoint;
 mod error;
+mod inline_bytes;
 mod key_encoding;
 mod key_value;
 mod range;

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
-use super::inline_bytes::InlineBytes;
 use super::BytesBackend;
 use crate::error::{Result, StoreError};
+use crate::inline_bytes::InlineBytes;
 use crate::key_value::KeyValueIter;
 use crate::range::{ByteRange, ScanOrder};
 

@@ -5,7 +5,6 @@
 //! That keeps the in-memory and RocksDB variants of each store identical in
 //! behaviour: same binary layouts, same iteration order, same expiry.
 
-mod inline_bytes;
 mod memory;
 mod rocks;
 

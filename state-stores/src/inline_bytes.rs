@@ -1,5 +1,5 @@
 //! Byte strings stored inline when short: the keys and values of the
-//! in-memory backend.
+//! in-memory backend and of the write cache.
 
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
@@ -12,9 +12,9 @@ const INLINE: usize = 30;
 /// heap.
 ///
 /// Most keys and values of a state store are short (a word and its count,
-/// an id and a timestamp). Kept inline, they share the hash table slot that
-/// a point read lands on, so the read touches one cache line instead of
-/// following a pointer to the key and another to the value.
+/// an id and a timestamp). Kept inline, they share the hash table slot (or
+/// cache slot) that a point read lands on, so the read touches one cache
+/// line instead of following a pointer to the key and another to the value.
 ///
 /// Compares, orders and hashes as the `[u8]` it holds, so a map keyed by it
 /// is searched with a plain `&[u8]`.
