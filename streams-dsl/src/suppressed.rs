@@ -264,8 +264,9 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> KTable<K, V> {
             )
             .in_memory()
         });
-        // The buffer sizes and keeps each key's prior value, as Kafka's
-        // suppression asks its parent for old values.
+        // The buffer sizes and logs each update with its old value, and
+        // emits it with it; Kafka's suppression asks its parent for old
+        // values too.
         self.table.enable_sending_old_values(true);
         let supplier = suppress_supplier(SuppressSpec {
             time: suppressed.time,

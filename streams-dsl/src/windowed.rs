@@ -20,6 +20,7 @@ use crate::processors::{
     Aggregator, ObservedStreamTime, SessionAggregate, SessionAggregator, SlidingAggregate,
     WindowAggregate,
 };
+use crate::table_node::{NodeView, TableKind, TableNode};
 use crate::windowed_serde::WindowedSerde;
 use crate::windows::{SessionWindows, SlidingWindows, TimeWindows};
 
@@ -150,7 +151,7 @@ fn add_aggregation<K, V, A, P, S>(
     builder: &Builder,
     name: String,
     parent: &str,
-    supplier: impl Fn() -> P + Send + Sync + 'static,
+    supplier: impl Fn(NodeView) -> P + Send + Sync + 'static,
     store: S,
     serdes: (SharedSerde<Windowed<K>>, SharedSerde<A>),
     close_delay_ms: i64,
@@ -163,12 +164,14 @@ where
     S: StoreBuilder,
 {
     let store_name = store.name().to_owned();
+    let table = TableNode::new(TableKind::Stateful, Some(store_name.clone()), None);
+    let view = table.processor_view();
     builder.with(|topology| {
         topology
-            .add_processor(&name, supplier, &[parent])
+            .add_processor(&name, move || supplier(view.clone()), &[parent])
             .add_state_store(store, &[&name]);
     });
-    let mut table = KTable::new(builder.clone(), name, Some(store_name), Some(serdes));
+    let mut table = KTable::from_node(builder.clone(), name, Some(store_name), table, Some(serdes));
     table.window_close_delay_ms = Some(close_delay_ms);
     table
 }
@@ -318,12 +321,12 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
                 builder,
                 name,
                 &parent,
-                move || WindowAggregate {
+                move |view| WindowAggregate {
                     store_name: store_name.clone(),
                     windows: time,
                     aggregator: aggregator.clone(),
-                    store: None,
-                    cache: None,
+                    view,
+                    table: None,
                     stream_time: ObservedStreamTime::default(),
                 },
                 store_builder,
@@ -334,12 +337,12 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
                 builder,
                 name,
                 &parent,
-                move || SlidingAggregate {
+                move |view| SlidingAggregate {
                     store_name: store_name.clone(),
                     windows: sliding,
                     aggregator: aggregator.clone(),
-                    store: None,
-                    cache: None,
+                    view,
+                    table: None,
                     stream_time: ObservedStreamTime::default(),
                 },
                 store_builder,
@@ -499,10 +502,12 @@ impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
             builder,
             name,
             &parent,
-            move || SessionAggregate {
+            move |view| SessionAggregate {
                 store_name: store_name.clone(),
                 windows,
                 aggregator: aggregator.clone(),
+                view,
+                send_old_values: false,
                 store: None,
                 cache: None,
                 stream_time: ObservedStreamTime::default(),

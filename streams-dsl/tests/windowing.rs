@@ -201,6 +201,58 @@ fn sessions_merge_and_delete_the_sessions_they_replace() -> Result {
     Ok(())
 }
 
+/// Session updates leave without the input's headers - Kafka builds each
+/// as a new record of the session - while a time window's update keeps
+/// the headers of the record that changed it.
+#[test]
+fn session_updates_carry_no_headers_and_window_updates_keep_them() -> Result {
+    let builder = StreamsBuilder::new();
+    let grouped = builder.stream::<String, String>("input").group_by_key();
+    let sessions = grouped
+        .windowed_by(SessionWindows::of_inactivity_gap_and_grace(
+            ms(10),
+            ms(100),
+        )?)
+        .count();
+    to_strings(sessions.to_stream(), "sessions");
+    let windows = grouped
+        .windowed_by(TimeWindows::of_size_and_grace(ms(100), ms(100))?)
+        .count();
+    to_strings(windows.to_stream(), "windows");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let input = driver.create_input_topic("input", StringSerde, StringSerde);
+    for (timestamp, trace) in [(0, b"t1"), (5, b"t2")] {
+        let mut record = TestRecord::new("a".to_owned(), "x".to_owned(), timestamp);
+        record.headers.add("trace", Some(trace.to_vec()));
+        input.pipe_record(record)?;
+    }
+
+    let counts = || OptionSerde::new(Arc::new(I64Serde));
+    let sessions = driver.create_output_topic("sessions", StringSerde, counts());
+    assert_eq!(
+        sessions.read_records_to_list()?,
+        records(&[
+            ("[a@0/0]", Some(1), 0),
+            ("[a@0/0]", None, 0),
+            ("[a@0/5]", Some(2), 5),
+        ])
+    );
+    let traced = |key: &str, count: i64, timestamp: i64, trace: &[u8]| {
+        let mut record = TestRecord::new(key.to_owned(), Some(count), timestamp);
+        record.headers.add("trace", Some(trace.to_vec()));
+        record
+    };
+    let windows = driver.create_output_topic("windows", StringSerde, counts());
+    assert_eq!(
+        windows.read_records_to_list()?,
+        vec![
+            traced("[a@0/100]", 1, 0, b"t1"),
+            traced("[a@0/100]", 2, 5, b"t2"),
+        ]
+    );
+    Ok(())
+}
+
 #[test]
 fn late_session_records_are_dropped_after_gap_and_grace() -> Result {
     let builder = StreamsBuilder::new();

@@ -12,6 +12,7 @@ use super::stream_time::ObservedStreamTime;
 use super::window_aggregate::drop_expired;
 use super::{flush_cache, SessionCache};
 use crate::ktable::Change;
+use crate::table_node::NodeView;
 use crate::windows::SessionWindows;
 
 /// Combines the aggregates of two sessions a record bridges.
@@ -46,6 +47,9 @@ pub(crate) struct SessionAggregate<K, V, A> {
     pub(crate) store_name: String,
     pub(crate) windows: SessionWindows,
     pub(crate) aggregator: SessionAggregator<K, V, A>,
+    /// The aggregated table's node: whether to send old values.
+    pub(crate) view: NodeView,
+    pub(crate) send_old_values: bool,
     pub(crate) store: Option<SessionStore<K, A>>,
     pub(crate) cache: Option<SessionCache<K, A>>,
     pub(crate) stream_time: ObservedStreamTime,
@@ -62,7 +66,11 @@ where
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     ) -> Result<(), StreamsError> {
         let store: SessionStore<K, A> = ctx.state_store(&self.store_name)?;
-        self.cache = SessionCache::from_flushes(store.cache_flushes(true)?, true);
+        self.send_old_values = self.view.send_old_values();
+        self.cache = SessionCache::from_flushes(
+            store.cache_flushes(self.send_old_values)?,
+            self.send_old_values,
+        );
         self.store = Some(store);
         Ok(())
     }
@@ -111,6 +119,8 @@ where
             );
             return Ok(());
         }
+        // Updates go downstream without the input's headers: Kafka builds
+        // each one as a new record of the session and its end.
         if window != own {
             // The merged sessions are replaced by the new one: delete them
             // downstream too, each stamped with its end.
@@ -120,15 +130,8 @@ where
                     continue;
                 }
                 let timestamp = session.window.end;
-                ctx.forward(Record {
-                    key: session,
-                    value: Change {
-                        new: None,
-                        old: Some(value),
-                    },
-                    timestamp,
-                    headers: record.headers.clone(),
-                })?;
+                let old = Some(value).filter(|_| self.send_old_values);
+                ctx.forward(Record::new(session, Change { new: None, old }, timestamp))?;
             }
         }
         let new = match aggregate {
@@ -141,14 +144,10 @@ where
             // Merged-away sessions and this one leave with the cache.
             return cache.forward_evicted(ctx);
         }
-        ctx.forward(Record {
-            key: session,
-            value: Change {
-                new: Some(new),
-                old: None,
-            },
-            timestamp: window.end,
-            headers: record.headers,
-        })
+        let change = Change {
+            new: Some(new),
+            old: None,
+        };
+        ctx.forward(Record::new(session, change, window.end))
     }
 }

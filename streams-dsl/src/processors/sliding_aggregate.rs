@@ -15,12 +15,11 @@ use streams_core::state::ValueAndTimestamp;
 use streams_core::{Window, Windowed};
 
 use super::aggregate::Aggregator;
+use super::flush_cache;
 use super::stream_time::ObservedStreamTime;
-use super::window_aggregate::{
-    drop_expired, open_aggregate_store, update_window, AggregateWindowStore,
-};
-use super::{flush_cache, TableCache};
+use super::window_aggregate::{drop_expired, update_window, AggregateWindowStore, WindowTable};
 use crate::ktable::Change;
+use crate::table_node::NodeView;
 use crate::windows::SlidingWindows;
 
 /// Aggregates each record into the sliding windows containing it.
@@ -28,8 +27,9 @@ pub(crate) struct SlidingAggregate<K, V, A> {
     pub(crate) store_name: String,
     pub(crate) windows: SlidingWindows,
     pub(crate) aggregator: Aggregator<K, V, A>,
-    pub(crate) store: Option<AggregateWindowStore<K, A>>,
-    pub(crate) cache: Option<TableCache<Windowed<K>, A>>,
+    /// The aggregated table's node: whether to send old values.
+    pub(crate) view: NodeView,
+    pub(crate) table: Option<WindowTable<K, A>>,
     pub(crate) stream_time: ObservedStreamTime,
 }
 
@@ -83,22 +83,16 @@ where
     fn update(
         &self,
         ctx: Ctx<'_, '_, K, A>,
-        store: &AggregateWindowStore<K, A>,
         window: Window,
         current: Option<ValueAndTimestamp<A>>,
         record: &Record<K, V>,
         close_time: i64,
     ) -> Result<(), StreamsError> {
+        let Some(table) = &self.table else {
+            return Ok(());
+        };
         if window.end >= close_time {
-            update_window(
-                ctx,
-                store,
-                self.cache.as_ref(),
-                &self.aggregator,
-                window,
-                current,
-                record,
-            )
+            update_window(ctx, table, &self.aggregator, window, current, record)
         } else {
             drop_expired(
                 ctx,
@@ -120,7 +114,7 @@ where
     ) -> Result<(), StreamsError> {
         let window = self.window(record.timestamp + 1);
         store.put(&record.key, &right, window.start)?;
-        if let Some(cache) = &self.cache {
+        if let Some(cache) = self.table.as_ref().and_then(|t| t.cache.as_ref()) {
             return cache.forward_evicted(ctx);
         }
         ctx.forward(Record {
@@ -156,25 +150,11 @@ where
                 if found.right.is_none() {
                     found.right = Some(aggregate.clone());
                 }
-                self.update(
-                    ctx,
-                    store,
-                    self.window(start),
-                    Some(aggregate),
-                    record,
-                    close_time,
-                )?;
+                self.update(ctx, self.window(start), Some(aggregate), record, close_time)?;
             } else if end == ts {
                 found.left_exists = true;
                 let latest = aggregate.timestamp;
-                self.update(
-                    ctx,
-                    store,
-                    self.window(start),
-                    Some(aggregate),
-                    record,
-                    close_time,
-                )?;
+                self.update(ctx, self.window(start), Some(aggregate), record, close_time)?;
                 if latest < ts {
                     found.previous = Some(latest);
                 } else {
@@ -206,7 +186,7 @@ where
         if let Some(previous) = found.previous {
             let start = previous + 1;
             if !found.starts.contains(&start) && start + d >= ts {
-                self.update(ctx, store, self.window(start), None, record, close_time)?;
+                self.update(ctx, self.window(start), None, record, close_time)?;
             }
         }
         if !found.left_exists {
@@ -218,7 +198,7 @@ where
                 }),
                 _ => None,
             };
-            self.update(ctx, store, self.window(ts - d), seed, record, close_time)?;
+            self.update(ctx, self.window(ts - d), seed, record, close_time)?;
         }
         match found.right {
             Some(right) if !found.right_exists && right.timestamp > ts => {
@@ -252,14 +232,7 @@ where
                 combined = Some(aggregate);
             } else if start <= ts {
                 right = Some(aggregate.clone());
-                self.update(
-                    ctx,
-                    store,
-                    self.window(start),
-                    Some(aggregate),
-                    record,
-                    close_time,
-                )?;
+                self.update(ctx, self.window(start), Some(aggregate), record, close_time)?;
             } else {
                 right_exists = true;
             }
@@ -277,17 +250,10 @@ where
         }
         if let Some(previous) = previous {
             if !starts.contains(&(previous + 1)) {
-                self.update(
-                    ctx,
-                    store,
-                    self.window(previous + 1),
-                    None,
-                    record,
-                    close_time,
-                )?;
+                self.update(ctx, self.window(previous + 1), None, record, close_time)?;
             }
         }
-        self.update(ctx, store, self.window(0), combined, record, close_time)
+        self.update(ctx, self.window(0), combined, record, close_time)
     }
 }
 
@@ -301,9 +267,7 @@ where
         &mut self,
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     ) -> Result<(), StreamsError> {
-        let (store, cache) = open_aggregate_store(ctx, &self.store_name)?;
-        self.store = Some(store);
-        self.cache = cache;
+        self.table = Some(WindowTable::open(ctx, &self.store_name, &self.view)?);
         Ok(())
     }
 
@@ -311,7 +275,7 @@ where
         &mut self,
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     ) -> Result<(), StreamsError> {
-        flush_cache(self.cache.as_ref(), ctx)
+        flush_cache(self.table.as_ref().and_then(|t| t.cache.as_ref()), ctx)
     }
 
     fn process(
@@ -319,7 +283,7 @@ where
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
         record: Record<K, V>,
     ) -> Result<(), StreamsError> {
-        let Some(store) = self.store.clone() else {
+        let Some(store) = self.table.as_ref().map(|t| t.store.clone()) else {
             return Ok(());
         };
         let stream_time = self.stream_time.observe(record.timestamp);

@@ -9,6 +9,7 @@ use super::aggregate::Aggregator;
 use super::stream_time::ObservedStreamTime;
 use super::{flush_cache, TableCache};
 use crate::ktable::Change;
+use crate::table_node::NodeView;
 use crate::windows::TimeWindows;
 
 /// A window store of aggregates with the largest timestamp that
@@ -24,8 +25,7 @@ pub(crate) type AggregateWindowStore<K, A> = WindowStore<K, ValueAndTimestamp<A>
 /// the window's aggregate before the record (`None`: an empty window).
 pub(crate) fn update_window<K, V, A>(
     ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
-    store: &AggregateWindowStore<K, A>,
-    cache: Option<&TableCache<Windowed<K>, A>>,
+    table: &WindowTable<K, A>,
     aggregator: &Aggregator<K, V, A>,
     window: Window,
     current: Option<ValueAndTimestamp<A>>,
@@ -49,7 +49,7 @@ where
             Some(old),
         ),
     };
-    store.put(
+    table.store.put(
         key,
         &ValueAndTimestamp {
             value: new.clone(),
@@ -57,14 +57,14 @@ where
         },
         window.start,
     )?;
-    if let Some(cache) = cache {
+    if let Some(cache) = &table.cache {
         return cache.forward_evicted(ctx);
     }
     ctx.forward(Record {
         key: Windowed::new(key.clone(), window),
         value: Change {
             new: Some(new),
-            old,
+            old: old.filter(|_| table.send_old_values),
         },
         timestamp,
         headers: record.headers.clone(),
@@ -74,24 +74,31 @@ where
 /// The cache of a windowed aggregation's store.
 pub(crate) type AggregateWindowCache<K, A> = TableCache<Windowed<K>, A>;
 
-/// A windowed aggregation's store with its cache, if it has one.
-type CachedAggregateStore<K, A> = (
-    AggregateWindowStore<K, A>,
-    Option<AggregateWindowCache<K, A>>,
-);
+/// A windowed aggregation's table as its processor updates it: the store,
+/// its cache if it has one, and whether the table sends old values.
+pub(crate) struct WindowTable<K, A> {
+    pub(crate) store: AggregateWindowStore<K, A>,
+    pub(crate) cache: Option<AggregateWindowCache<K, A>>,
+    pub(crate) send_old_values: bool,
+}
 
-/// A windowed aggregation's store, and its cache if it has one.
-pub(crate) fn open_aggregate_store<K, A>(
-    ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
-    name: &str,
-) -> Result<CachedAggregateStore<K, A>, StreamsError>
-where
-    K: Clone + 'static,
-    A: Clone + 'static,
-{
-    let store: AggregateWindowStore<K, A> = ctx.state_store(name)?;
-    let cache = TableCache::from_flushes(store.cache_flushes(true)?, true);
-    Ok((store, cache))
+impl<K: Clone + 'static, A: Clone + 'static> WindowTable<K, A> {
+    /// Opens the store `name` for the table whose node `view` shows.
+    pub(crate) fn open(
+        ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+        name: &str,
+        view: &NodeView,
+    ) -> Result<Self, StreamsError> {
+        let store: AggregateWindowStore<K, A> = ctx.state_store(name)?;
+        let send_old_values = view.send_old_values();
+        let cache =
+            TableCache::from_flushes(store.cache_flushes(send_old_values)?, send_old_values);
+        Ok(Self {
+            store,
+            cache,
+            send_old_values,
+        })
+    }
 }
 
 /// Counts a record dropped because its window closed, as Kafka's
@@ -111,8 +118,9 @@ pub(crate) struct WindowAggregate<K, V, A> {
     pub(crate) store_name: String,
     pub(crate) windows: TimeWindows,
     pub(crate) aggregator: Aggregator<K, V, A>,
-    pub(crate) store: Option<AggregateWindowStore<K, A>>,
-    pub(crate) cache: Option<TableCache<Windowed<K>, A>>,
+    /// The aggregated table's node: whether to send old values.
+    pub(crate) view: NodeView,
+    pub(crate) table: Option<WindowTable<K, A>>,
     pub(crate) stream_time: ObservedStreamTime,
 }
 
@@ -126,9 +134,7 @@ where
         &mut self,
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     ) -> Result<(), StreamsError> {
-        let (store, cache) = open_aggregate_store(ctx, &self.store_name)?;
-        self.store = Some(store);
-        self.cache = cache;
+        self.table = Some(WindowTable::open(ctx, &self.store_name, &self.view)?);
         Ok(())
     }
 
@@ -136,7 +142,7 @@ where
         &mut self,
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     ) -> Result<(), StreamsError> {
-        flush_cache(self.cache.as_ref(), ctx)
+        flush_cache(self.table.as_ref().and_then(|t| t.cache.as_ref()), ctx)
     }
 
     fn process(
@@ -144,7 +150,7 @@ where
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
         record: Record<K, V>,
     ) -> Result<(), StreamsError> {
-        let Some(store) = &self.store else {
+        let Some(table) = &self.table else {
             return Ok(());
         };
         let stream_time = self.stream_time.observe(record.timestamp);
@@ -154,16 +160,8 @@ where
             // time; records for closed windows are dropped, one count per
             // window, as Kafka does.
             if window.end > close_time {
-                let current = store.fetch_window(&record.key, window.start)?;
-                update_window(
-                    ctx,
-                    store,
-                    self.cache.as_ref(),
-                    &self.aggregator,
-                    window,
-                    current,
-                    &record,
-                )?;
+                let current = table.store.fetch_window(&record.key, window.start)?;
+                update_window(ctx, table, &self.aggregator, window, current, &record)?;
             } else {
                 drop_expired(
                     ctx,
