@@ -1,6 +1,5 @@
 //! The context a processor works through.
 
-use std::marker::PhantomData;
 use std::time::Duration;
 
 use super::{PunctuationType, PunctuatorId};
@@ -15,15 +14,11 @@ use crate::state::StoreHandle;
 /// `KOut` and `VOut` are the types this processor forwards.
 pub struct ProcessorContext<'a, KOut, VOut> {
     node: NodeContext<'a, KOut, VOut>,
-    _output: PhantomData<fn(KOut, VOut)>,
 }
 
 impl<'a, KOut, VOut> ProcessorContext<'a, KOut, VOut> {
     pub(crate) fn new(node: NodeContext<'a, KOut, VOut>) -> Self {
-        Self {
-            node,
-            _output: PhantomData,
-        }
+        Self { node }
     }
 }
 

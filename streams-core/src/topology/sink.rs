@@ -4,8 +4,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use crate::engine::{Input, Node, NodeInfo, TaskState};
-use crate::error::StreamsError;
-use crate::error::TopologyError;
+use crate::error::{StreamsError, TopologyError};
 use crate::record::{ProducerRecord, Record, RecordMetadata};
 use crate::serde::Serializer;
 
