@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::backend::{BytesBackend, InMemoryBackend, RocksDbBackend, RocksDbOptionsHook};
 use crate::budget::RocksDbMemoryBudget;
-use crate::changelog::{ChangelogSink, ChangelogWriter, RecordTimestamp};
+use crate::changelog::{ChangelogSink, ChangelogWriter, RecordContext};
 use crate::error::{Result, StoreError};
 use crate::key_value::{BackedKeyValueStore, CachingKeyValueStore, LoggingKeyValueStore};
 use crate::segments::Retention;
@@ -58,7 +58,7 @@ pub struct StoreContext {
     /// built with logging.
     pub changelog: Option<Arc<dyn ChangelogSink>>,
     /// The current record timestamp, set by the engine per record.
-    pub record_timestamp: RecordTimestamp,
+    pub record_context: RecordContext,
 }
 
 impl StoreContext {
@@ -68,7 +68,7 @@ impl StoreContext {
             state_dir: state_dir.into(),
             budget,
             changelog: None,
-            record_timestamp: RecordTimestamp::new(),
+            record_context: RecordContext::new(),
         }
     }
 
@@ -79,8 +79,8 @@ impl StoreContext {
     }
 
     /// Sets the record timestamp handle (shared with the engine).
-    pub fn with_record_timestamp(mut self, record_timestamp: RecordTimestamp) -> Self {
-        self.record_timestamp = record_timestamp;
+    pub fn with_record_context(mut self, record_context: RecordContext) -> Self {
+        self.record_context = record_context;
         self
     }
 
@@ -96,7 +96,7 @@ impl fmt::Debug for StoreContext {
             .field("state_dir", &self.state_dir)
             .field("budget", &self.budget)
             .field("changelog", &self.changelog.is_some())
-            .field("record_timestamp", &self.record_timestamp)
+            .field("record_context", &self.record_context)
             .finish()
     }
 }
@@ -230,7 +230,7 @@ impl StoreBuilder {
                 let writer = ChangelogWriter::new(
                     &self.name,
                     Arc::clone(sink),
-                    context.record_timestamp.clone(),
+                    context.record_context.clone(),
                 );
                 match store {
                     Store::KeyValue(inner) => {
@@ -246,7 +246,7 @@ impl StoreBuilder {
             }
             _ => store,
         };
-        let timestamp = context.record_timestamp.clone();
+        let timestamp = context.record_context.clone();
         Ok(match (store, self.cache_max_bytes, self.kind) {
             (Store::KeyValue(inner), Some(max_bytes), _) => Store::KeyValue(Box::new(
                 CachingKeyValueStore::new(inner, max_bytes, timestamp),

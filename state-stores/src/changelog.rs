@@ -1,8 +1,9 @@
-//! Changelog records, the sink they are sent to, and the record timestamp
-//! they are stamped with.
+//! Changelog records, the sink they are sent to, and the record context
+//! (timestamp and headers) that stores learn the current record's from.
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::any::Any;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::error::{ExternalError, Result, StoreError};
 
@@ -37,34 +38,120 @@ pub trait ChangelogSink: Send + Sync {
     ) -> std::result::Result<(), ExternalError>;
 }
 
-/// The timestamp of the record currently being processed.
+/// What the stores learn of the record being processed (Kafka Streams'
+/// record context): its timestamp and its headers.
 ///
-/// The engine sets it before handing each input record to a processor; the
-/// changelogging layer stamps it onto the changes it logs. When a caching
-/// layer flushes an entry it temporarily sets the timestamp of the write that
-/// produced the entry, so logged changes carry the time of the write, not of
-/// the flush (as Kafka Streams does with its record context).
+/// The engine sets both before handing a record to a processor. The
+/// changelogging layer stamps the timestamp onto the changes it logs; a
+/// caching layer keeps both with each entry it caches, and when it flushes
+/// the entry it sets the timestamp of the write that produced it, so logged
+/// changes carry the time of the write, not of the flush, and the flushed
+/// update goes downstream with that write's headers.
 ///
-/// Cloning yields another handle to the same timestamp.
-#[derive(Debug, Clone, Default)]
-pub struct RecordTimestamp(Arc<AtomicI64>);
+/// Cloning yields another handle to the same context.
+#[derive(Clone, Default)]
+pub struct RecordContext(Arc<ContextCell>);
 
-impl RecordTimestamp {
-    /// A handle initialised to 0.
+#[derive(Default)]
+struct ContextCell {
+    timestamp: AtomicI64,
+    /// Whether `headers` holds any: most records have none, and checking
+    /// this flag spares them the lock.
+    has_headers: AtomicBool,
+    headers: Mutex<Option<RecordHeaders>>,
+}
+
+impl RecordContext {
+    /// A context at timestamp 0, without headers.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Sets the current record timestamp.
     #[inline]
-    pub fn set(&self, timestamp: i64) {
-        self.0.store(timestamp, Ordering::Relaxed);
+    pub fn set_timestamp(&self, timestamp: i64) {
+        self.0.timestamp.store(timestamp, Ordering::Relaxed);
     }
 
     /// The current record timestamp.
     #[inline]
-    pub fn get(&self) -> i64 {
-        self.0.load(Ordering::Relaxed)
+    pub fn timestamp(&self) -> i64 {
+        self.0.timestamp.load(Ordering::Relaxed)
+    }
+
+    /// The current record's headers, if it has any.
+    #[inline]
+    pub fn headers(&self) -> Option<RecordHeaders> {
+        if !self.0.has_headers.load(Ordering::Acquire) {
+            return None;
+        }
+        self.lock_headers().clone()
+    }
+
+    /// Whether the current record has headers.
+    #[inline]
+    pub fn has_headers(&self) -> bool {
+        self.0.has_headers.load(Ordering::Acquire)
+    }
+
+    /// Sets the current record's headers and returns the previous ones.
+    pub fn replace_headers(&self, headers: Option<RecordHeaders>) -> Option<RecordHeaders> {
+        let mut held = self.lock_headers();
+        self.0
+            .has_headers
+            .store(headers.is_some(), Ordering::Release);
+        std::mem::replace(&mut held, headers)
+    }
+
+    fn lock_headers(&self) -> MutexGuard<'_, Option<RecordHeaders>> {
+        // Replacing an `Option` cannot panic half-way: a poisoned lock
+        // still holds a whole value.
+        self.0
+            .headers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl std::fmt::Debug for RecordContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordContext")
+            .field("timestamp", &self.timestamp())
+            .field("has_headers", &self.has_headers())
+            .finish()
+    }
+}
+
+/// A record's headers as the stores carry them: opaque, since the engine
+/// defines what headers are, and shared, so caching them costs a reference
+/// count.
+#[derive(Clone)]
+pub struct RecordHeaders(Arc<dyn Any + Send + Sync>);
+
+impl RecordHeaders {
+    /// Wraps `headers`.
+    pub fn new(headers: impl Any + Send + Sync) -> Self {
+        Self(Arc::new(headers))
+    }
+
+    /// The headers, if they are a `T`.
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+/// The same headers: one record's, shared.
+impl PartialEq for RecordHeaders {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for RecordHeaders {}
+
+impl std::fmt::Debug for RecordHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecordHeaders(..)")
     }
 }
 
@@ -74,19 +161,15 @@ impl RecordTimestamp {
 pub(crate) struct ChangelogWriter {
     store: String,
     sink: Arc<dyn ChangelogSink>,
-    timestamp: RecordTimestamp,
+    context: RecordContext,
 }
 
 impl ChangelogWriter {
-    pub(crate) fn new(
-        store: &str,
-        sink: Arc<dyn ChangelogSink>,
-        timestamp: RecordTimestamp,
-    ) -> Self {
+    pub(crate) fn new(store: &str, sink: Arc<dyn ChangelogSink>, context: RecordContext) -> Self {
         Self {
             store: store.to_owned(),
             sink,
-            timestamp,
+            context,
         }
     }
 
@@ -95,7 +178,7 @@ impl ChangelogWriter {
         let record = ChangelogRecord {
             key,
             value,
-            timestamp: self.timestamp.get(),
+            timestamp: self.context.timestamp(),
         };
         self.sink
             .send(&self.store, record)

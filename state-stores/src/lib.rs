@@ -34,7 +34,7 @@
 //! [`CachingSessionStore`]) that collapses repeated writes and reports
 //! flushed entries to a [`FlushListener`]; and a changelogging layer that
 //! sends every change as a [`ChangelogRecord`] to a [`ChangelogSink`],
-//! stamped with the current [`RecordTimestamp`]. `restore_batch` on each
+//! stamped with the current [`RecordContext`]. `restore_batch` on each
 //! store replays changelog records in one batch write.
 //!
 //! All RocksDB stores opened with one [`RocksDbMemoryBudget`] share its block
@@ -70,7 +70,7 @@
 //! let sink = Arc::new(Collect::default());
 //! let context = StoreContext::new(task_dir.path(), RocksDbMemoryBudget::new(64 << 20))
 //!     .with_changelog(sink.clone());
-//! context.record_timestamp.set(1_000);
+//! context.record_context.set_timestamp(1_000);
 //!
 //! let builder = StoreBuilder::key_value("counts").backend(BackendKind::RocksDb);
 //! let mut store: Store = builder.build(&context)?;
@@ -120,7 +120,7 @@ pub use crate::backend::{
 };
 pub use crate::budget::RocksDbMemoryBudget;
 pub use crate::builder::{BackendKind, StoreBuilder, StoreContext, StoreKind};
-pub use crate::changelog::{ChangelogRecord, ChangelogSink, RecordTimestamp};
+pub use crate::changelog::{ChangelogRecord, ChangelogSink, RecordContext, RecordHeaders};
 pub use crate::checkpoint::{CheckpointFile, Offsets, TopicPartition, CHECKPOINT_FILE_NAME};
 pub use crate::error::{ExternalError, Result, StoreError};
 pub use crate::key_value::{

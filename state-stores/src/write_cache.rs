@@ -29,7 +29,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::iter::Peekable;
 use std::ops::Bound;
 
-use crate::changelog::RecordTimestamp;
+use crate::changelog::{RecordContext, RecordHeaders};
 use crate::error::{ExternalError, Result, StoreError};
 use crate::inline_bytes::InlineBytes;
 use crate::key_value::KeyValueIter;
@@ -49,6 +49,8 @@ pub struct CacheEntry {
     pub old_value: Option<Vec<u8>>,
     /// Record timestamp of the latest write to the key.
     pub timestamp: i64,
+    /// Headers of the record of the latest write, if it had any.
+    pub headers: Option<RecordHeaders>,
 }
 
 /// The function a [`FlushListener`] calls with each flushed entry.
@@ -112,6 +114,7 @@ pub(crate) struct DirtyEntry {
     key: InlineBytes,
     value: Option<InlineBytes>,
     timestamp: i64,
+    headers: Option<RecordHeaders>,
 }
 
 /// Where a slot sits in the cache's slab.
@@ -126,6 +129,7 @@ struct Slot {
     key: InlineBytes,
     value: Option<InlineBytes>,
     timestamp: i64,
+    headers: Option<RecordHeaders>,
     /// The number of the key's latest write, or [`VACANT`].
     seq: u64,
     is_dirty: bool,
@@ -245,7 +249,15 @@ impl WriteCache {
         Some(self.slots[id].value.as_ref().map(InlineBytes::as_slice))
     }
 
-    pub(crate) fn write(&mut self, key: &[u8], value: Option<&[u8]>, timestamp: i64) {
+    /// Caches the write of `value` (`None`: a deletion) under `key` by a
+    /// record with this timestamp and these headers.
+    pub(crate) fn write(
+        &mut self,
+        key: &[u8],
+        value: Option<&[u8]>,
+        timestamp: i64,
+        headers: Option<RecordHeaders>,
+    ) {
         self.seq += 1;
         let seq = self.seq;
         let id = match self.index.get(key) {
@@ -260,6 +272,7 @@ impl WriteCache {
                     (held, value) => *held = value.map(InlineBytes::from),
                 }
                 slot.timestamp = timestamp;
+                slot.headers = headers;
                 slot.seq = seq;
                 if !std::mem::replace(&mut slot.is_dirty, true) {
                     self.dirty_count += 1;
@@ -273,6 +286,7 @@ impl WriteCache {
                     key: key.clone(),
                     value: value.map(InlineBytes::from),
                     timestamp,
+                    headers,
                     seq,
                     is_dirty: true,
                 };
@@ -308,6 +322,7 @@ impl WriteCache {
                 key: InlineBytes::from(&[][..]),
                 value: None,
                 timestamp: 0,
+                headers: None,
                 seq: VACANT,
                 is_dirty: false,
             },
@@ -334,6 +349,7 @@ impl WriteCache {
                     key: slot.key.clone(),
                     value: slot.value.clone(),
                     timestamp: slot.timestamp,
+                    headers: slot.headers.clone(),
                 });
             }
         }
@@ -422,18 +438,18 @@ pub(crate) trait WriteThrough {
 pub(crate) struct CacheLayer {
     cache: WriteCache,
     max_bytes: usize,
-    timestamp: RecordTimestamp,
+    context: RecordContext,
     listener: Option<FlushListener>,
 }
 
 impl CacheLayer {
-    /// A cache of at most `max_bytes`, stamping writes with the current
-    /// value of `timestamp`.
-    pub(crate) fn new(max_bytes: usize, timestamp: RecordTimestamp) -> Self {
+    /// A cache of at most `max_bytes`, keeping with each write the
+    /// timestamp and headers `context` holds at the time.
+    pub(crate) fn new(max_bytes: usize, context: RecordContext) -> Self {
         Self {
             cache: WriteCache::default(),
             max_bytes,
-            timestamp,
+            context,
             listener: None,
         }
     }
@@ -452,7 +468,8 @@ impl CacheLayer {
         value: Option<&[u8]>,
         inner: &mut dyn WriteThrough,
     ) -> Result<()> {
-        self.cache.write(key, value, self.timestamp.get());
+        self.cache
+            .write(key, value, self.context.timestamp(), self.context.headers());
         while self.cache.bytes > self.max_bytes {
             let Some((key, dirty)) = self.cache.least_recently_written() else {
                 break;
@@ -468,7 +485,7 @@ impl CacheLayer {
     /// Writes every dirty entry through to `inner` and hands it to the
     /// listener. If that fails, the entries not yet written stay dirty.
     pub(crate) fn flush(&mut self, inner: &mut dyn WriteThrough) -> Result<()> {
-        let current = self.timestamp.get();
+        let current = self.context.timestamp();
         let dirty = self.cache.take_dirty();
         let old_values = self
             .listener
@@ -477,7 +494,7 @@ impl CacheLayer {
         let mut result = Ok(());
         for (position, entry) in dirty.iter().enumerate() {
             // The logging layer below stamps the write's own timestamp.
-            self.timestamp.set(entry.timestamp);
+            self.context.set_timestamp(entry.timestamp);
             let flushed = match Self::write_through(entry, old_values, inner) {
                 Ok(flushed) => flushed,
                 Err(error) => {
@@ -496,7 +513,7 @@ impl CacheLayer {
                 break;
             }
         }
-        self.timestamp.set(current);
+        self.context.set_timestamp(current);
         result
     }
 
@@ -525,6 +542,7 @@ impl CacheLayer {
             new_value: value.map(<[u8]>::to_vec),
             old_value,
             timestamp: entry.timestamp,
+            headers: entry.headers.clone(),
         }))
     }
 
@@ -720,7 +738,12 @@ mod tests {
                 let written = matches!(op, Op::Write(..));
                 match op {
                     Op::Write(key, value) => {
-                        cache.write(&[key], value.as_ref().map(std::slice::from_ref), timestamp);
+                        cache.write(
+                            &[key],
+                            value.as_ref().map(std::slice::from_ref),
+                            timestamp,
+                            None,
+                        );
                         model.write(key, value);
                     }
                     Op::Remove(key) => {

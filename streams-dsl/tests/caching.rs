@@ -395,19 +395,71 @@ fn the_test_driver_commits_per_record_so_caching_changes_nothing() -> Result {
             let driver = TopologyTestDriver::new(&counting(materialized)?)?;
             let input = driver.create_input_topic("words", StringSerde, StringSerde);
             for (word, ts) in [("b", 1), ("a", 2), ("b", 3)] {
-                input.pipe_input_at(word.to_owned(), word.to_owned(), ts)?;
+                input.pipe_record(traced(word.to_owned(), word.to_owned(), ts))?;
             }
             let output = driver.create_output_topic("counts", StringSerde, I64Serde);
             Ok(output.read_records_to_list()?)
         };
     let cached = outputs(Materialized::named("counts").with_caching(1 << 20))?;
     assert_eq!(cached, outputs(Materialized::named("counts"))?);
+    // Headers included: a cached update leaves with the headers of the
+    // record that wrote it last.
     assert_eq!(
         cached,
         [
-            TestRecord::new("b".to_owned(), 1, 1),
-            TestRecord::new("a".to_owned(), 1, 2),
-            TestRecord::new("b".to_owned(), 2, 3),
+            traced("b".to_owned(), 1, 1),
+            traced("a".to_owned(), 1, 2),
+            traced("b".to_owned(), 2, 3),
+        ]
+    );
+    Ok(())
+}
+
+/// A record stamped `timestamp`, with a header naming it.
+fn traced<K, V>(key: K, value: V, timestamp: i64) -> TestRecord<K, V> {
+    let mut record = TestRecord::new(key, value, timestamp);
+    record
+        .headers
+        .add("sent-at", Some(timestamp.to_string().into_bytes()));
+    record
+}
+
+/// Kafka's session aggregation forwards its uncached updates as new
+/// records, without headers, but its caching store forwards each update
+/// with the headers of the record that wrote it - retractions included.
+#[test]
+fn cached_session_updates_carry_the_headers_of_their_latest_write() -> Result {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("words")
+        .group_by_key()
+        .windowed_by(SessionWindows::of_inactivity_gap_and_grace(
+            Duration::from_millis(10),
+            Duration::from_millis(100),
+        )?)
+        .count_with(Materialized::named("sessions").with_caching(1 << 20))
+        .to_stream()
+        .map(|session, count| (session.to_string(), count))
+        .to("counts");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let input = driver.create_input_topic("words", StringSerde, StringSerde);
+    input.pipe_record(traced("a".to_owned(), "x".to_owned(), 0))?;
+    input.pipe_record(traced("a".to_owned(), "x".to_owned(), 5))?;
+    let output =
+        driver.create_output_topic("counts", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
+    let with_header_of = |key: &str, count: Option<i64>, timestamp: i64, writer: i64| {
+        let mut record = TestRecord::new(key.to_owned(), count, timestamp);
+        record
+            .headers
+            .add("sent-at", Some(writer.to_string().into_bytes()));
+        record
+    };
+    assert_eq!(
+        output.read_records_to_list()?,
+        [
+            with_header_of("[a@0/0]", Some(1), 0, 0),
+            with_header_of("[a@0/0]", None, 0, 5),
+            with_header_of("[a@0/5]", Some(2), 5, 5),
         ]
     );
     Ok(())

@@ -2,7 +2,7 @@
 //! (logged) store; see [`crate::write_cache`] for how the cache collapses,
 //! orders and evicts writes.
 
-use crate::changelog::{ChangelogRecord, RecordTimestamp};
+use crate::changelog::{ChangelogRecord, RecordContext};
 use crate::error::Result;
 use crate::key_value::{KeyValueIter, KeyValueStore};
 use crate::range::{ByteRange, ScanOrder};
@@ -18,11 +18,7 @@ pub struct CachingKeyValueStore {
 impl CachingKeyValueStore {
     /// Caches writes to `inner` in at most `max_bytes`, stamping cached
     /// writes with the current value of `timestamp`.
-    pub fn new(
-        inner: Box<dyn KeyValueStore>,
-        max_bytes: usize,
-        timestamp: RecordTimestamp,
-    ) -> Self {
+    pub fn new(inner: Box<dyn KeyValueStore>, max_bytes: usize, timestamp: RecordContext) -> Self {
         Self {
             inner,
             cache: CacheLayer::new(max_bytes, timestamp),
@@ -150,13 +146,14 @@ mod tests {
     use crate::key_value::{BackedKeyValueStore, LoggingKeyValueStore};
     use crate::test_suite::{collect, recording_writer, RecordingSink, TestResult};
     use crate::write_cache::{slot_size, CacheEntry};
+    use crate::RecordHeaders;
     use crate::StoreError;
 
     struct Fixture {
         store: CachingKeyValueStore,
         flushed: Arc<Mutex<Vec<CacheEntry>>>,
         changelog: Arc<RecordingSink>,
-        timestamp: RecordTimestamp,
+        context: RecordContext,
     }
 
     /// A caching store over a logged in-memory store, recording what the
@@ -167,10 +164,10 @@ mod tests {
 
     /// [`fixture`], its listener asking for old values or not.
     fn fixture_with(max_bytes: usize, old_values: bool) -> Result<Fixture> {
-        let (writer, changelog, timestamp) = recording_writer("cached");
+        let (writer, changelog, context) = recording_writer("cached");
         let inner = BackedKeyValueStore::new(InMemoryBackend::new("cached"));
         let logged = LoggingKeyValueStore::new(Box::new(inner), writer);
-        let mut store = CachingKeyValueStore::new(Box::new(logged), max_bytes, timestamp.clone());
+        let mut store = CachingKeyValueStore::new(Box::new(logged), max_bytes, context.clone());
         let flushed = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&flushed);
         let listener = FlushListener::new(move |entry| {
@@ -186,7 +183,7 @@ mod tests {
             store,
             flushed,
             changelog,
-            timestamp,
+            context,
         })
     }
 
@@ -208,17 +205,43 @@ mod tests {
             new_value: new.map(<[u8]>::to_vec),
             old_value: old.map(<[u8]>::to_vec),
             timestamp,
+            headers: None,
         }
+    }
+
+    /// A flushed entry carries the headers of the record of its latest
+    /// write, as Kafka's caching stores forward that record's context.
+    #[test]
+    fn a_flushed_entry_carries_the_headers_of_its_latest_write() -> TestResult {
+        let mut f = fixture(1 << 20)?;
+        let traced = RecordHeaders::new("trace-1");
+        f.context.replace_headers(Some(traced.clone()));
+        f.store.put(b"a", b"1")?;
+        f.store.put(b"b", b"1")?;
+        f.context.replace_headers(None);
+        f.store.put(b"b", b"2")?;
+        f.store.flush()?;
+        let flushed = f.take_flushed()?;
+        let headers: Vec<Option<&str>> = flushed
+            .iter()
+            .map(|entry| {
+                let headers = entry.headers.as_ref()?;
+                headers.downcast_ref::<&str>().copied()
+            })
+            .collect();
+        assert_eq!(headers, [Some("trace-1"), None]);
+        assert_eq!(flushed[0].headers, Some(traced));
+        Ok(())
     }
 
     #[test]
     fn repeated_writes_collapse_and_flush_in_latest_write_order() -> TestResult {
         let mut f = fixture(1 << 20)?;
-        f.timestamp.set(1);
+        f.context.set_timestamp(1);
         f.store.put(b"b", b"1")?;
-        f.timestamp.set(2);
+        f.context.set_timestamp(2);
         f.store.put(b"a", b"1")?;
-        f.timestamp.set(3);
+        f.context.set_timestamp(3);
         f.store.put(b"b", b"2")?;
         // Put and deleted before any flush: never reaches the store.
         f.store.put(b"c", b"1")?;
@@ -228,7 +251,7 @@ mod tests {
         assert!(f.take_flushed()?.is_empty());
         assert!(f.changelog()?.is_empty());
 
-        f.timestamp.set(99);
+        f.context.set_timestamp(99);
         f.store.flush()?;
         // "b" was written last, so it comes after "a".
         let expected = vec![
@@ -244,7 +267,7 @@ mod tests {
         };
         let changelog = vec![record(b"a", b"1", 2), record(b"b", b"2", 3)];
         assert_eq!(f.changelog()?, changelog);
-        assert_eq!(f.timestamp.get(), 99);
+        assert_eq!(f.context.timestamp(), 99);
 
         // A deletion of a flushed key is written and reported.
         f.store.delete(b"a")?;
@@ -266,11 +289,11 @@ mod tests {
     #[test]
     fn a_listener_without_old_values_gets_none_except_for_deletions() -> TestResult {
         let mut f = fixture_with(1 << 20, false)?;
-        f.timestamp.set(1);
+        f.context.set_timestamp(1);
         f.store.put(b"a", b"1")?;
         f.store.put(b"b", b"1")?;
         f.store.flush()?;
-        f.timestamp.set(2);
+        f.context.set_timestamp(2);
         f.store.put(b"a", b"2")?;
         f.store.delete(b"b")?;
         // Deleted before it was ever written through: dropped, which takes

@@ -9,7 +9,7 @@
 
 use super::schema;
 use super::{SessionIter, SessionKey, SessionStore};
-use crate::changelog::{ChangelogRecord, RecordTimestamp};
+use crate::changelog::{ChangelogRecord, RecordContext};
 use crate::error::{Result, StoreError};
 use crate::range::ScanOrder;
 use crate::segments::{segment_prefix, Retention};
@@ -30,7 +30,7 @@ impl CachingSessionStore {
     pub fn new(
         inner: Box<dyn SessionStore>,
         max_bytes: usize,
-        timestamp: RecordTimestamp,
+        timestamp: RecordContext,
         retention: Retention,
     ) -> Self {
         Self {

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::backend::{BytesBackend, InMemoryBackend, RocksDbBackend};
 use crate::budget::RocksDbMemoryBudget;
-use crate::changelog::{ChangelogRecord, ChangelogSink, ChangelogWriter, RecordTimestamp};
+use crate::changelog::{ChangelogRecord, ChangelogSink, ChangelogWriter, RecordContext};
 use crate::error::{ExternalError, Result, StoreError};
 
 /// What suite tests return: store errors and proptest failures alike.
@@ -145,9 +145,9 @@ impl ChangelogSink for RecordingSink {
 /// A changelog writer for `store` into a fresh recording sink.
 pub(crate) fn recording_writer(
     store: &str,
-) -> (ChangelogWriter, Arc<RecordingSink>, RecordTimestamp) {
+) -> (ChangelogWriter, Arc<RecordingSink>, RecordContext) {
     let sink = Arc::new(RecordingSink::default());
-    let timestamp = RecordTimestamp::new();
+    let timestamp = RecordContext::new();
     let writer = ChangelogWriter::new(store, sink.clone(), timestamp.clone());
     (writer, sink, timestamp)
 }

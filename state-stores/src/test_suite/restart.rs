@@ -78,7 +78,7 @@ fn first_run(
 ) -> Result<Snapshot, Box<dyn std::error::Error>> {
     let mut stores = build_all(context)?;
     for i in 0..50i64 {
-        context.record_timestamp.set(i * 10);
+        context.record_context.set_timestamp(i * 10);
         let key = format!("key-{}", i % 7).into_bytes();
         for store in &mut stores {
             match store {

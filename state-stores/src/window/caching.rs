@@ -10,7 +10,7 @@
 
 use super::schema;
 use super::{WindowIter, WindowStore, WindowedKey};
-use crate::changelog::{ChangelogRecord, RecordTimestamp};
+use crate::changelog::{ChangelogRecord, RecordContext};
 use crate::error::{Result, StoreError};
 use crate::range::ScanOrder;
 use crate::segments::{segment_prefix, Retention};
@@ -31,7 +31,7 @@ impl CachingWindowStore {
     pub fn new(
         inner: Box<dyn WindowStore>,
         max_bytes: usize,
-        timestamp: RecordTimestamp,
+        timestamp: RecordContext,
         retention: Retention,
     ) -> Result<Self> {
         if inner.retain_duplicates() {

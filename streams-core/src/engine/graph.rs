@@ -12,6 +12,8 @@ use std::any::Any;
 use std::cell::{RefCell, RefMut};
 use std::rc::Rc;
 
+use state_stores::RecordHeaders;
+
 use super::task::TaskState;
 use crate::error::{StreamsError, TopologyError};
 use crate::processor::PunctuatorId;
@@ -123,7 +125,7 @@ impl<K: Clone, V: Clone> Children<K, V> {
     /// Sends `record` to every child: a clone to all but the last, which
     /// gets the record itself.
     fn forward(&self, task: &mut TaskState, record: Record<K, V>) -> Result<(), StreamsError> {
-        let previous = enter(task, record.timestamp);
+        let previous = enter(task, &record);
         let result = match self.0.as_slice() {
             [] => Ok(()),
             // Most nodes have one child: hand the record straight on.
@@ -153,7 +155,7 @@ impl<K: Clone, V: Clone> Children<K, V> {
                     processor: parent.to_owned(),
                     child: child.to_owned(),
                 })?;
-        let previous = enter(task, record.timestamp);
+        let previous = enter(task, &record);
         let result = target.process(task, record);
         leave(task, previous);
         result
@@ -181,24 +183,41 @@ pub(crate) fn call<K, V>(
     node.process(task, record)
 }
 
-/// Makes `timestamp` - the forwarded record's - the task's current one
-/// while the record travels down, so that stores below stamp their
-/// changelog writes with the timestamp of the record that reached them
-/// (as Kafka Streams' forward updates the record context). Returns the
-/// timestamp for [`leave`] to restore, if it changed.
+/// The record context a forward replaced, for [`leave`] to put back.
+struct Replaced {
+    timestamp: Option<i64>,
+    headers: Option<Option<RecordHeaders>>,
+}
+
+/// Makes the forwarded record's timestamp and headers the task's current
+/// record context while the record travels down, so that stores below
+/// stamp their changelog writes with the timestamp of the record that
+/// reached them, and caches keep its headers (as Kafka Streams' forward
+/// updates the record context). Records without headers, the common case,
+/// leave an empty context's headers alone.
 #[inline]
-fn enter(task: &mut TaskState, timestamp: i64) -> Option<i64> {
-    let previous = task.record_timestamp.get();
-    (previous != timestamp).then(|| {
-        task.record_timestamp.set(timestamp);
+fn enter<K, V>(task: &mut TaskState, record: &Record<K, V>) -> Replaced {
+    let context = &task.record_context;
+    let previous = context.timestamp();
+    let timestamp = (previous != record.timestamp).then(|| {
+        context.set_timestamp(record.timestamp);
         previous
-    })
+    });
+    let headers = (!record.headers.is_empty() || context.has_headers()).then(|| {
+        let headers =
+            (!record.headers.is_empty()).then(|| RecordHeaders::new(record.headers.clone()));
+        context.replace_headers(headers)
+    });
+    Replaced { timestamp, headers }
 }
 
 #[inline]
-fn leave(task: &mut TaskState, previous: Option<i64>) {
-    if let Some(previous) = previous {
-        task.record_timestamp.set(previous);
+fn leave(task: &mut TaskState, replaced: Replaced) {
+    if let Some(timestamp) = replaced.timestamp {
+        task.record_context.set_timestamp(timestamp);
+    }
+    if let Some(headers) = replaced.headers {
+        task.record_context.replace_headers(headers);
     }
 }
 

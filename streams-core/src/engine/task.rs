@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
-use state_stores::{ChangelogRecord, RecordTimestamp, RocksDbMemoryBudget};
+use state_stores::{ChangelogRecord, RecordContext, RocksDbMemoryBudget};
 use std::time::Duration;
 
 use super::clock::Clock;
@@ -127,7 +127,7 @@ pub(crate) struct TaskState {
     pub(crate) metrics: TaskMetrics,
     /// The timestamp stores stamp their changelog records with: the current
     /// record's, which a forward replaces with the forwarded record's.
-    pub(crate) record_timestamp: RecordTimestamp,
+    pub(crate) record_context: RecordContext,
     stream_punctuation: PunctuationQueue,
     wall_clock_punctuation: PunctuationQueue,
     next_punctuator: u64,
@@ -219,7 +219,7 @@ impl StreamTask {
             internal: &topology.internal_topics,
         };
         let collector = RecordCollector::default();
-        let record_timestamp = RecordTimestamp::new();
+        let record_context = RecordContext::new();
         let mut graph = Graph::new();
         let mut ids: HashMap<&str, NodeId> = HashMap::new();
         let mut sources = FxHashMap::default();
@@ -261,7 +261,7 @@ impl StreamTask {
             partition,
             state_dir,
             collector: collector.changelog(),
-            record_timestamp: record_timestamp.clone(),
+            record_context: record_context.clone(),
             rocksdb_budget,
         };
         let mut stores = StoreRegistry::default();
@@ -311,7 +311,7 @@ impl StreamTask {
                 deserialization_handler,
                 partition_count,
                 metrics,
-                record_timestamp,
+                record_context,
                 stream_punctuation: PunctuationQueue::default(),
                 wall_clock_punctuation: PunctuationQueue::default(),
                 next_punctuator: 0,
@@ -381,7 +381,7 @@ impl StreamTask {
             partition: record.partition,
             offset: record.offset,
         });
-        self.state.record_timestamp.set(timestamp);
+        self.state.record_context.set_timestamp(timestamp);
         let raw = Record {
             key: record.key,
             value: record.value,
@@ -431,7 +431,7 @@ impl StreamTask {
                 continue;
             }
             tracing::trace!(node = self.graph.name(node), ?kind, now, "punctuate");
-            self.state.record_timestamp.set(now);
+            self.state.record_context.set_timestamp(now);
             self.graph.punctuate(&mut self.state, node, id, now)?;
             self.state.metrics.punctuations += 1;
             queue(&mut self.state, kind).advance(id, now);

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use state_stores::{CacheEntry, FlushListener};
 
 use crate::error::StreamsError;
+use crate::record::Headers;
 
 /// One key's update as it left a store's cache.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +22,8 @@ pub struct FlushedEntry<K, V> {
     pub old_value: Option<V>,
     /// The timestamp of the latest write.
     pub timestamp: i64,
+    /// The headers of the record of the latest write.
+    pub headers: Headers,
 }
 
 type Decode<K, V> = Box<dyn Fn(CacheEntry) -> Result<FlushedEntry<K, V>, StreamsError>>;

@@ -13,6 +13,7 @@ use state_stores::{FlushListener, StateStore};
 
 use super::cache_flushes::{collecting_listener, CacheFlushes, FlushBuffer, FlushedEntry};
 use crate::error::StreamsError;
+use crate::record::Headers;
 use crate::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
 
 /// Serialized range bounds; `None` is an open end.
@@ -298,6 +299,12 @@ impl<S: StateStore + ?Sized + 'static, K: 'static, V: 'static> TypedStore<S, K, 
                     new_value: decoder.decode_optional_value(entry.new_value)?,
                     old_value: decoder.decode_optional_value(entry.old_value)?,
                     timestamp: entry.timestamp,
+                    headers: entry
+                        .headers
+                        .as_ref()
+                        .and_then(|headers| headers.downcast_ref::<Headers>())
+                        .cloned()
+                        .unwrap_or_default(),
                 })
             },
             move || flusher.flush(),

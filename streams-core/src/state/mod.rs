@@ -30,7 +30,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use state_stores::{
-    ChangelogRecord, ChangelogSink, ExternalError, RecordTimestamp, RocksDbMemoryBudget,
+    ChangelogRecord, ChangelogSink, ExternalError, RecordContext, RocksDbMemoryBudget,
 };
 
 pub use crate::window::{Window, Windowed};
@@ -81,7 +81,7 @@ pub struct StoreContext {
     pub(crate) partition: i32,
     pub(crate) state_dir: Option<PathBuf>,
     pub(crate) collector: ChangelogCollector,
-    pub(crate) record_timestamp: RecordTimestamp,
+    pub(crate) record_context: RecordContext,
     pub(crate) rocksdb_budget: RocksDbMemoryBudget,
 }
 
@@ -121,7 +121,7 @@ impl StoreContext {
             self.rocksdb_budget.clone(),
         )
         .with_changelog(self.changelog_sink())
-        .with_record_timestamp(self.record_timestamp.clone())
+        .with_record_context(self.record_context.clone())
     }
 
     /// The sink that changelogging layers write to: records go to
@@ -149,7 +149,7 @@ impl StoreContext {
             partition: 0,
             state_dir,
             collector: ChangelogCollector::default(),
-            record_timestamp: RecordTimestamp::new(),
+            record_context: RecordContext::new(),
             rocksdb_budget: RocksDbMemoryBudget::new(8 << 20),
         }
     }

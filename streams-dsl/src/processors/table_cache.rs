@@ -144,7 +144,9 @@ where
                 old: change.old.filter(|_| self.send_old_values),
                 ..change
             };
-            ctx.forward(Record::new(entry.key, change, timestamp))?;
+            // With the headers of the record that wrote it last, as Kafka's
+            // caching stores forward that record's context.
+            ctx.forward(Record::new(entry.key, change, timestamp).with_headers(entry.headers))?;
         }
         Ok(())
     }
