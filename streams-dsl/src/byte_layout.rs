@@ -28,6 +28,24 @@ pub(crate) fn write_length(
     Ok(())
 }
 
+/// Writes `field` as a 4-byte length and its bytes, or a length of -1 when
+/// it is null: the layout [`ByteReader::prefixed`] reads.
+pub(crate) fn write_prefixed(
+    topic: &str,
+    subject: &str,
+    field: Option<&[u8]>,
+    out: &mut Vec<u8>,
+) -> Result<(), SerdeError> {
+    match field {
+        Some(bytes) => {
+            write_length(topic, subject, bytes.len(), out)?;
+            out.extend_from_slice(bytes);
+        }
+        None => out.extend_from_slice(&(-1_i32).to_be_bytes()),
+    }
+    Ok(())
+}
+
 /// Reads a layout front to back (and fixed-size fields off its back).
 /// Running out of bytes is [`SerdeError::Malformed`], naming the topic and
 /// what was being read, never a panic.

@@ -193,30 +193,63 @@ fn a_full_buffer_that_shuts_down_fails_with_a_typed_error() -> Result {
     Ok(())
 }
 
-#[test]
-fn byte_bounds_count_serialized_records() -> Result {
+/// Windowed counts of `window_ms` suppressed for `limit` within `buffer`,
+/// written to "output" with `[key@start/end]` keys.
+fn suppressed_window_counts(
+    window_ms: u64,
+    limit: Duration,
+    buffer: BufferConfig,
+) -> Result<TopologyTestDriver> {
     let builder = StreamsBuilder::new();
-    let counts = builder
+    builder
         .stream::<String, String>("input")
         .group_by_key()
         .windowed_by(TimeWindows::of_size_with_no_grace(Duration::from_millis(
-            10,
+            window_ms,
         ))?)
-        .count();
-    // One record: 8 (buffer time) + 1 + 8 (key "a" and window start)
-    // + 8 (count) + 20 (metadata) + 5 (topic "input") = 50 bytes.
-    counts
-        .suppress(Suppressed::until_time_limit(
-            Duration::MAX,
-            BufferConfig::max_bytes(50),
-        ))?
+        .count()
+        .suppress(Suppressed::until_time_limit(limit, buffer))?
         .to_stream()
         .map(|k, v| (k.to_string(), v))
         .to("output");
-    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    Ok(TopologyTestDriver::new(&builder.build()?)?)
+}
+
+#[test]
+fn byte_bounds_count_serialized_records() -> Result {
+    // One record: 8 (buffer time) + 1 + 8 (key "a" and window start)
+    // + 8 (count) + 20 (metadata) + 5 (topic "input") = 50 bytes.
+    let driver = suppressed_window_counts(10, Duration::MAX, BufferConfig::max_bytes(50))?;
     // The second update of a key also carries its old value: 58 bytes.
     pipe(&driver, &[("a", "x", 1), ("a", "x", 2)])?;
     assert_eq!(output(&driver, "output")?, records(&[("[a@0/10]", 2, 2)]));
+    Ok(())
+}
+
+/// A key buffered again after it was emitted keeps the value downstream
+/// saw last (its prior value) until it leaves, and the bound counts it:
+/// Kafka's `BufferValue` keeps prior, old and new value, the old one only
+/// if it differs from the prior one.
+#[test]
+fn byte_bounds_count_the_prior_value_of_a_rebuffered_key() -> Result {
+    let driver = suppressed_window_counts(
+        100,
+        Duration::from_millis(10),
+        BufferConfig::max_bytes(110).emit_early_when_full(),
+    )?;
+    // Each entry: 8 (buffer time) + 9 (key and window start) + 20
+    // (metadata) + 5 (topic) = 42 bytes, plus its values.
+    // a=1 (50 bytes), then b=1 (50 bytes), which makes a due: a is emitted.
+    pipe(&driver, &[("a", "x", 1), ("b", "x", 20)])?;
+    assert_eq!(output(&driver, "output")?, records(&[("[a@0/100]", 1, 1)]));
+    // a=2 over a=1: prior 1 and old 1 count once, 42 + 16 = 58 bytes;
+    // 108 in all, within the bound.
+    pipe(&driver, &[("a", "x", 21)])?;
+    assert_eq!(output(&driver, "output")?, []);
+    // a=3 over a=2, prior still 1: 42 + 24 = 66 bytes, 116 in all. Over
+    // the bound, the earliest key leaves early.
+    pipe(&driver, &[("a", "x", 22)])?;
+    assert_eq!(output(&driver, "output")?, records(&[("[b@0/100]", 1, 20)]));
     Ok(())
 }
 

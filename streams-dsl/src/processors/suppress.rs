@@ -42,29 +42,39 @@ impl<K, V> Clone for RecordSizer<K, V> {
 }
 
 impl<K, V> RecordSizer<K, V> {
-    /// Kafka's `computeRecordSize` (buffer time, key, old and new value and
-    /// the record context with the topic name and headers), and the
-    /// serialized key, which orders keys due at the same time.
+    /// Kafka's `computeRecordSize` (buffer time, key, the key's prior
+    /// value, old value unless it equals the prior one, new value, and the
+    /// record context with the topic name and headers), and the serialized
+    /// key, which orders keys due at the same time.
     fn measure(
         &self,
         topic: &str,
         record: &Record<K, Change<V>>,
+        prior: Option<&V>,
     ) -> Result<(u64, Vec<u8>), StreamsError> {
         let serde_error = |source| StreamsError::Serde {
             context: format!("suppression buffer for topic `{topic}`"),
             source,
         };
-        let len = |bytes: Option<Vec<u8>>| bytes.map_or(0, |b| b.len() as u64);
         let serialized_key = self
             .key
             .serialize(topic, &record.key)
             .map_err(serde_error)?
             .unwrap_or_default();
         let key = serialized_key.len() as u64;
-        let mut values = 0;
-        for value in [&record.value.new, &record.value.old].into_iter().flatten() {
-            values += len(self.value.serialize(topic, value).map_err(serde_error)?);
-        }
+        let serialize = |value: Option<&V>| -> Result<Option<Vec<u8>>, StreamsError> {
+            match value {
+                Some(value) => self.value.serialize(topic, value).map_err(serde_error),
+                None => Ok(None),
+            }
+        };
+        let len = |bytes: &Option<Vec<u8>>| bytes.as_ref().map_or(0, |b| b.len() as u64);
+        let prior = serialize(prior)?;
+        let old = serialize(record.value.old.as_ref())?;
+        let new = serialize(record.value.new.as_ref())?;
+        // Kafka keeps an old value equal to the prior one only once.
+        let old_bytes = if old == prior { 0 } else { len(&old) };
+        let values = len(&prior) + old_bytes + len(&new);
         let headers: u64 = record
             .headers
             .iter()
@@ -76,9 +86,12 @@ impl<K, V> RecordSizer<K, V> {
     }
 }
 
-/// A buffered key: its latest update, its size and its place in order.
+/// A buffered key: its latest update, the value it had before its first
+/// buffered update (what downstream saw last), its size and its place in
+/// order.
 struct Buffered<K, V> {
     record: Record<K, Change<V>>,
+    prior: Option<V>,
     bytes: u64,
     position: Position<K>,
 }
@@ -113,20 +126,28 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
         self.entries.len() as u64 > self.buffer.max_records || self.bytes > self.buffer.max_bytes
     }
 
-    /// The buffer size of `record` and the serialized key that orders it.
+    /// The buffer size of `record`, buffered with `prior`, and the
+    /// serialized key that orders it.
     fn measure(
         &self,
         topic: &str,
         record: &Record<K, Change<V>>,
+        prior: Option<&V>,
     ) -> Result<(u64, Vec<u8>), StreamsError> {
         match &self.sizer {
-            Some(sizer) => sizer.measure(topic, record),
+            Some(sizer) => sizer.measure(topic, record, prior),
             None => Ok((0, Vec::new())),
         }
     }
 
     fn put(&mut self, topic: &str, record: Record<K, Change<V>>) -> Result<(), StreamsError> {
-        let (bytes, serialized_key) = self.measure(topic, &record)?;
+        // A key keeps the prior value of its first buffered update until
+        // it leaves the buffer (Kafka's `BufferValue.priorValue`).
+        let prior = match self.entries.get(&record.key) {
+            Some(buffered) => buffered.prior.clone(),
+            None => record.value.old.clone(),
+        };
+        let (bytes, serialized_key) = self.measure(topic, &record, prior.as_ref())?;
         let time = match self.entries.get(&record.key) {
             // An update keeps the key's place in time order (Kafka's
             // non-resetting buffer), so a busy key is still emitted on time.
@@ -140,11 +161,12 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
                     time,
                     timestamp: record.timestamp,
                     headers: record.headers.clone(),
+                    prior: prior.clone(),
                     change: record.value.clone(),
                 },
             )?;
         }
-        self.insert(time, serialized_key, record, bytes);
+        self.insert(time, serialized_key, record, prior, bytes);
         Ok(())
     }
 
@@ -153,6 +175,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
         time: i64,
         serialized_key: Vec<u8>,
         record: Record<K, Change<V>>,
+        prior: Option<V>,
         bytes: u64,
     ) {
         match self.entries.get_mut(&record.key) {
@@ -169,6 +192,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
                     record.key.clone(),
                     Buffered {
                         record,
+                        prior,
                         bytes,
                         position,
                     },
@@ -216,9 +240,9 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Processor<K, Change<V>, K, Ch
         for (key, buffered) in store.all()? {
             let record = Record::new(key, buffered.change, buffered.timestamp)
                 .with_headers(buffered.headers);
-            let (bytes, serialized_key) = self.measure("", &record)?;
+            let (bytes, serialized_key) = self.measure("", &record, buffered.prior.as_ref())?;
             self.stream_time.observe(buffered.timestamp);
-            self.insert(buffered.time, serialized_key, record, bytes);
+            self.insert(buffered.time, serialized_key, record, buffered.prior, bytes);
         }
         self.store = Some(store);
         Ok(())

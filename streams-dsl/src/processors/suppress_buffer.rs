@@ -1,17 +1,18 @@
 //! What a suppression keeps per key in its state store, so that a restart
 //! restores the buffer from the store's changelog: the key's place in time
-//! order and its latest update.
+//! order, its prior value and its latest update.
 //!
 //! Layout: buffer time (8 bytes, big-endian), record timestamp (8 bytes),
 //! the record's headers (a 4-byte count, then each header's key and value
 //! as 4-byte length and bytes, a length of -1 for a null value, as Kafka
-//! lays out a buffered record's context), then the change in
-//! [`ChangeSerde`]'s layout (nothing when both halves are null).
+//! lays out a buffered record's context), the prior value (4-byte length
+//! and bytes, -1 for null), then the change in [`ChangeSerde`]'s layout
+//! (nothing when both halves are null).
 
 use streams_core::record::Headers;
 use streams_core::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
 
-use crate::byte_layout::{write_length, ByteReader};
+use crate::byte_layout::{write_length, write_prefixed, ByteReader};
 use crate::change_serde::ChangeSerde;
 use crate::ktable::Change;
 
@@ -25,19 +26,24 @@ pub(crate) struct BufferedChange<V> {
     pub(crate) timestamp: i64,
     /// The update's record headers, emitted with it.
     pub(crate) headers: Headers,
+    /// The key's value before its first buffered update: what downstream
+    /// saw last (Kafka's `BufferValue.priorValue`).
+    pub(crate) prior: Option<V>,
     /// The update.
     pub(crate) change: Change<V>,
 }
 
 /// Serializes [`BufferedChange<V>`] with the serde of `V`.
 pub(crate) struct BufferedChangeSerde<V> {
+    value: SharedSerde<V>,
     change: ChangeSerde<V>,
 }
 
 impl<V> BufferedChangeSerde<V> {
     pub(crate) fn new(value: SharedSerde<V>) -> Self {
         Self {
-            change: ChangeSerde::new(value),
+            change: ChangeSerde::new(value.clone()),
+            value,
         }
     }
 }
@@ -56,6 +62,16 @@ impl<V> Serializer<BufferedChange<V>> for BufferedChangeSerde<V> {
         bytes.extend_from_slice(&data.time.to_be_bytes());
         bytes.extend_from_slice(&data.timestamp.to_be_bytes());
         write_headers(topic, &data.headers, &mut bytes)?;
+        let prior = match &data.prior {
+            Some(prior) => self.value.serialize(topic, prior)?,
+            None => None,
+        };
+        write_prefixed(
+            topic,
+            "a buffered prior value",
+            prior.as_deref(),
+            &mut bytes,
+        )?;
         bytes.extend_from_slice(change.as_deref().unwrap_or_default());
         Ok(Some(bytes))
     }
@@ -75,11 +91,16 @@ impl<V> Deserializer<BufferedChange<V>> for BufferedChangeSerde<V> {
         let time = reader.i64()?;
         let timestamp = reader.i64()?;
         let headers = read_headers(&mut reader)?;
+        let prior = reader
+            .prefixed()?
+            .map(|prior| self.value.deserialize(topic, Some(prior)))
+            .transpose()?;
         let change = (!reader.is_empty()).then(|| reader.rest());
         Ok(BufferedChange {
             time,
             timestamp,
             headers,
+            prior,
             change: self.change.deserialize(topic, change)?,
         })
     }
@@ -89,15 +110,8 @@ fn write_headers(topic: &str, headers: &Headers, out: &mut Vec<u8>) -> Result<()
     const SUBJECT: &str = "a buffered record's header";
     write_length(topic, SUBJECT, headers.iter().count(), out)?;
     for header in headers.iter() {
-        write_length(topic, SUBJECT, header.key.len(), out)?;
-        out.extend_from_slice(header.key.as_bytes());
-        match &header.value {
-            Some(value) => {
-                write_length(topic, SUBJECT, value.len(), out)?;
-                out.extend_from_slice(value);
-            }
-            None => out.extend_from_slice(&(-1_i32).to_be_bytes()),
-        }
+        write_prefixed(topic, SUBJECT, Some(header.key.as_bytes()), out)?;
+        write_prefixed(topic, SUBJECT, header.value.as_deref(), out)?;
     }
     Ok(())
 }
@@ -139,6 +153,7 @@ mod tests {
                 (".{0,6}", proptest::option::of(proptest::collection::vec(any::<u8>(), 0..6))),
                 0..4,
             ),
+            prior in proptest::option::of(".{0,8}"),
             new in proptest::option::of(".{0,8}"),
             old in proptest::option::of(".{0,8}"),
         ) {
@@ -150,6 +165,7 @@ mod tests {
                 time,
                 timestamp,
                 headers: record_headers,
+                prior,
                 change: Change { new, old },
             };
             let bytes = serde().serialize("t", &buffered)?;
@@ -164,7 +180,7 @@ mod tests {
 
     #[test]
     fn short_data_is_a_malformed_error() {
-        for length in [0, 15, 17, 19] {
+        for length in [0, 15, 17, 19, 21, 23] {
             assert!(
                 matches!(
                     serde().deserialize("t", Some(&vec![0; length])),
@@ -176,13 +192,14 @@ mod tests {
     }
 
     #[test]
-    fn layout_holds_times_headers_then_change() -> Result<(), SerdeError> {
+    fn layout_holds_times_headers_prior_then_change() -> Result<(), SerdeError> {
         let mut headers = Headers::new();
         headers.add("h", Some(b"v".to_vec())).add("n", None);
         let buffered = BufferedChange {
             time: 1,
             timestamp: 2,
             headers,
+            prior: Some("p".to_owned()),
             change: Change {
                 new: Some("x".to_owned()),
                 old: None,
@@ -193,6 +210,7 @@ mod tests {
         expected.extend_from_slice(&2_i32.to_be_bytes());
         expected.extend_from_slice(&[0, 0, 0, 1, b'h', 0, 0, 0, 1, b'v']);
         expected.extend_from_slice(&[0, 0, 0, 1, b'n', 0xff, 0xff, 0xff, 0xff]);
+        expected.extend_from_slice(&[0, 0, 0, 1, b'p']);
         let change = ChangeSerde::new(Arc::new(StringSerde)).serialize("t", &buffered.change)?;
         expected.extend_from_slice(&change.unwrap_or_default());
         assert_eq!(bytes, expected);
