@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::builder::Builder;
 use crate::kstream::KStream;
 use crate::processors::Map;
-use crate::table_node::{TableKind, TableNode};
+use crate::table_node::TableNode;
 use crate::table_source::TableSerdes;
 
 /// An update of a table row as it travels between table operators: the
@@ -39,18 +39,6 @@ pub struct KTable<K, V> {
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
-    /// The table of an aggregation, materialized in `store`, with these
-    /// serdes where known.
-    pub(crate) fn new(
-        builder: Builder,
-        node: String,
-        store: Option<String>,
-        serdes: Option<TableSerdes<K, V>>,
-    ) -> Self {
-        let table = TableNode::new(TableKind::Stateful, store.clone(), None);
-        Self::from_node(builder, node, store, table, serdes)
-    }
-
     /// The table coming out of `node`, queryable as `store` if named.
     pub(crate) fn from_node(
         builder: Builder,

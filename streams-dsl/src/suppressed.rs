@@ -8,8 +8,11 @@ use streams_core::serde::SharedSerde;
 use streams_core::state::Stores;
 use streams_core::Windowed;
 
+use crate::config::Materialized;
 use crate::ktable::KTable;
 use crate::processors::{suppress_supplier, BufferedChangeSerde, RecordSizer, SuppressSpec};
+use crate::table_node::{TableKind, TableNode};
+use crate::table_source::materializer;
 use crate::windows::millis;
 
 /// What a suppression does when its buffer is full.
@@ -268,6 +271,25 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> KTable<K, V> {
         // emits it with it; Kafka's suppression asks its parent for old
         // values too.
         self.table.enable_sending_old_values(true);
+        // Joined, the suppressed table shows what it emitted (Kafka's view
+        // of a suppression: a buffered key's prior value, else the
+        // parent's): a store of the emitted rows, added when a join asks.
+        let materialize = self.serdes.as_ref().map(|(key, value)| {
+            materializer(
+                &self.builder,
+                &name,
+                key.clone(),
+                value.clone(),
+                Materialized::with(key.clone(), value.clone()),
+            )
+        });
+        let table = TableNode::new(
+            TableKind::Derived {
+                parent: self.table.clone(),
+            },
+            None,
+            materialize,
+        );
         let supplier = suppress_supplier(SuppressSpec {
             time: suppressed.time,
             delay_ms,
@@ -275,6 +297,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> KTable<K, V> {
             drop_tombstones,
             store_name: store.as_ref().map(|_| store_name.clone()),
             sizer,
+            view: table.processor_view(),
         });
         self.builder.with(|topology| {
             topology.add_processor(&name, supplier, &[&self.node]);
@@ -282,10 +305,11 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> KTable<K, V> {
                 topology.add_state_store(store, &[&name]);
             }
         });
-        Ok(KTable::new(
+        Ok(KTable::from_node(
             self.builder.clone(),
             name,
             None,
+            table,
             self.serdes.clone(),
         ))
     }

@@ -457,6 +457,39 @@ fn keys_due_together_are_emitted_in_key_order() -> Result {
     Ok(())
 }
 
+/// Joined, a suppressed table shows what it emitted, not what it holds
+/// back: Kafka's view of a suppression gives a buffered key's prior value
+/// (and a key emitted in full its parent's).
+#[test]
+fn a_join_sees_what_the_suppression_emitted() -> Result {
+    let builder = StreamsBuilder::new();
+    let suppressed = counts_by_value(&builder).suppress(Suppressed::until_time_limit(
+        Duration::from_millis(10),
+        BufferConfig::unbounded(),
+    ))?;
+    builder
+        .stream::<String, String>("lookups")
+        .join_table(&suppressed, |lookup: &String, count: &i64| {
+            format!("{lookup}:{count}")
+        })
+        .to("joined");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    // a=1 is held back, then emitted when b arrives; a=2 is held back.
+    pipe(&driver, &[("x", "a", 0), ("x", "b", 20), ("x", "a", 21)])?;
+    let lookups = driver.create_input_topic("lookups", StringSerde, StringSerde);
+    for key in ["a", "b"] {
+        lookups.pipe_input_at(key.to_owned(), "look".to_owned(), 22)?;
+    }
+    let joined = driver.create_output_topic("joined", StringSerde, StringSerde);
+    // a shows its emitted count 1, not the buffered 2; b, never emitted,
+    // has no row yet.
+    assert_eq!(
+        joined.read_records_to_list()?,
+        [TestRecord::new("a".to_owned(), "look:1".to_owned(), 22)]
+    );
+    Ok(())
+}
+
 /// Counts by value, suppressed for 10 ms in a buffer named "limit".
 fn limited_counts_by_value_topology() -> Result<Topology> {
     let builder = StreamsBuilder::new();
