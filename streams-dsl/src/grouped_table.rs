@@ -11,6 +11,7 @@
 //! `<grouped name or store name>-repartition`, then the processor
 //! `KTABLE-AGGREGATE-` or `KTABLE-REDUCE-`.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use streams_core::serde::{DefaultSerde, I64Serde};
@@ -69,6 +70,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             builder: self.builder.clone(),
             node: name,
             grouped,
+            repartition_source: RefCell::new(None),
         }
     }
 }
@@ -80,6 +82,10 @@ pub struct KGroupedTable<K, V> {
     builder: Builder,
     node: String,
     grouped: Grouped<K, V>,
+    /// The source of the repartition topic its first aggregation added:
+    /// with a user-named topic, later aggregations read it too, as Kafka's
+    /// `KGroupedTableImpl` reuses its repartition node.
+    repartition_source: RefCell<Option<String>>,
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
@@ -210,16 +216,29 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
         );
         let table = TableNode::new(TableKind::Stateful, Some(store.clone()), None);
         let view = table.processor_view();
+        // Sink and source names are taken either way, as in Kafka.
+        let reused = match (&self.grouped.name, &*self.repartition_source.borrow()) {
+            (Some(_), Some(existing)) => Some(existing.clone()),
+            _ => None,
+        };
         self.builder.with(|topology| {
+            let source = match reused {
+                Some(existing) => existing,
+                None => {
+                    topology
+                        .add_internal_topic(&topic)
+                        .add_sink::<K, Change<V>>(
+                            &sink,
+                            topic.as_str(),
+                            SinkOptions::new(key.clone(), change.clone()),
+                            &[&self.node],
+                        )
+                        .add_source(&source, &[&topic], SourceOptions::new(key, change));
+                    self.repartition_source.replace(Some(source.clone()));
+                    source
+                }
+            };
             topology
-                .add_internal_topic(&topic)
-                .add_sink::<K, Change<V>>(
-                    &sink,
-                    topic.as_str(),
-                    SinkOptions::new(key.clone(), change.clone()),
-                    &[&self.node],
-                )
-                .add_source(&source, &[&topic], SourceOptions::new(key, change))
                 .add_processor(
                     &name,
                     move || TableAggregate {

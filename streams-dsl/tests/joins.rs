@@ -641,3 +641,40 @@ fn stream_table_joins_require_co_partitioning() {
         Err(TopologyError::NotCopartitioned { .. })
     ));
 }
+
+/// Kafka names an inner global-table join `KSTREAM-LEFTJOIN-` too, and the
+/// join keeps its stream's keys: a key-changed stream still needs a
+/// repartition before it is grouped.
+#[test]
+fn a_global_join_is_named_as_a_left_join_and_keeps_the_need_to_repartition() {
+    let builder = StreamsBuilder::new();
+    let users = builder.global_table::<String, String>("users");
+    builder
+        .stream::<String, String>("orders")
+        .select_key(|_, user| user.clone())
+        .join_global(
+            &users,
+            |user, _| user.clone(),
+            |o, u| pair(Some(o), Some(u)),
+        )
+        .group_by_key()
+        .count()
+        .to_stream()
+        .to("counts");
+    let topology = builder.build().expect("valid");
+    let described = topology.describe().to_string();
+    assert!(
+        described.contains("Processor: KSTREAM-LEFTJOIN-0000000005"),
+        "{described}"
+    );
+    assert!(!described.contains("KSTREAM-JOIN-"), "{described}");
+    let repartition: Vec<&String> = topology
+        .internal_topics()
+        .iter()
+        .filter(|topic| topic.ends_with("-repartition"))
+        .collect();
+    assert_eq!(
+        repartition,
+        ["KSTREAM-AGGREGATE-STATE-STORE-0000000006-repartition"]
+    );
+}

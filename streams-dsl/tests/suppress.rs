@@ -184,9 +184,10 @@ fn a_full_buffer_that_shuts_down_fails_with_a_typed_error() -> Result {
             processor: "limited".to_owned(),
             records: 2,
             max_records: 1,
-            // Each record: 8 (buffer time) + 2 (key) + 8 (count) + 20
-            // (metadata) + 76 (the repartition topic's name).
-            bytes: 2 * 114,
+            // Each record: 8 (buffer time) + 2 (key) + 8 (count) + 8 (the
+            // initial count 0, its old and prior value) + 20 (metadata)
+            // + 76 (the repartition topic's name).
+            bytes: 2 * 122,
             max_bytes: u64::MAX,
         })
     );
@@ -218,9 +219,12 @@ fn suppressed_window_counts(
 #[test]
 fn byte_bounds_count_serialized_records() -> Result {
     // One record: 8 (buffer time) + 1 + 8 (key "a" and window start)
-    // + 8 (count) + 20 (metadata) + 5 (topic "input") = 50 bytes.
-    let driver = suppressed_window_counts(10, Duration::MAX, BufferConfig::max_bytes(50))?;
-    // The second update of a key also carries its old value: 58 bytes.
+    // + 8 (count) + 8 (the initial count 0: Kafka's count forwards it as
+    // the old value, and it is the prior one too) + 20 (metadata) + 5
+    // (topic "input") = 58 bytes.
+    let driver = suppressed_window_counts(10, Duration::MAX, BufferConfig::max_bytes(58))?;
+    // The second update keeps the prior 0 and adds its old value 1: 66
+    // bytes, over the bound, so it leaves at once.
     pipe(&driver, &[("a", "x", 1), ("a", "x", 2)])?;
     assert_eq!(output(&driver, "output")?, records(&[("[a@0/10]", 2, 2)]));
     Ok(())
@@ -235,19 +239,21 @@ fn byte_bounds_count_the_prior_value_of_a_rebuffered_key() -> Result {
     let driver = suppressed_window_counts(
         100,
         Duration::from_millis(10),
-        BufferConfig::max_bytes(110).emit_early_when_full(),
+        BufferConfig::max_bytes(120).emit_early_when_full(),
     )?;
     // Each entry: 8 (buffer time) + 9 (key and window start) + 20
     // (metadata) + 5 (topic) = 42 bytes, plus its values.
-    // a=1 (50 bytes), then b=1 (50 bytes), which makes a due: a is emitted.
+    // a=1 over the initial 0 (58 bytes: prior and old 0 count once), then
+    // b=1 (58 bytes), which makes a due: a is emitted.
     pipe(&driver, &[("a", "x", 1), ("b", "x", 20)])?;
     assert_eq!(output(&driver, "output")?, records(&[("[a@0/100]", 1, 1)]));
     // a=2 over a=1: prior 1 and old 1 count once, 42 + 16 = 58 bytes;
-    // 108 in all, within the bound.
+    // 116 in all, within the bound.
     pipe(&driver, &[("a", "x", 21)])?;
     assert_eq!(output(&driver, "output")?, []);
-    // a=3 over a=2, prior still 1: 42 + 24 = 66 bytes, 116 in all. Over
-    // the bound, the earliest key leaves early.
+    // a=3 over a=2, prior still 1: 42 + 24 = 66 bytes, 124 in all (116
+    // without the prior value). Over the bound, the earliest key leaves
+    // early.
     pipe(&driver, &[("a", "x", 22)])?;
     assert_eq!(output(&driver, "output")?, records(&[("[b@0/100]", 1, 20)]));
     Ok(())
@@ -588,11 +594,12 @@ fn the_buffer_sees_the_old_values_of_the_table_it_suppresses() -> Result {
         .into_iter()
         .map(|record| record.value.unwrap_or_default())
         .collect();
-    let first_only_new = [&1_i64.to_be_bytes()[..], &[1]].concat();
-    let then_both = [&[16][..], &2_i64.to_be_bytes(), &1_i64.to_be_bytes(), &[2]].concat();
+    // A count's first update replaces the initial count 0.
+    let first = [&[16][..], &1_i64.to_be_bytes(), &0_i64.to_be_bytes(), &[2]].concat();
+    let then = [&[16][..], &2_i64.to_be_bytes(), &1_i64.to_be_bytes(), &[2]].concat();
     assert_eq!(values.len(), 2);
-    assert!(values[0].ends_with(&first_only_new), "{:?}", values[0]);
-    assert!(values[1].ends_with(&then_both), "{:?}", values[1]);
+    assert!(values[0].ends_with(&first), "{:?}", values[0]);
+    assert!(values[1].ends_with(&then), "{:?}", values[1]);
     Ok(())
 }
 

@@ -510,3 +510,87 @@ fn consumed_names_name_the_table_source_and_still_consume_indices() {
         "{description}"
     );
 }
+
+/// A grouped table with a user-named repartition topic feeds every
+/// aggregation from that one topic, as Kafka's `KGroupedTableImpl` reuses
+/// its repartition node; both aggregations see every update.
+#[test]
+fn aggregations_of_a_named_grouped_table_share_its_repartition_topic() {
+    let builder = StreamsBuilder::new();
+    let grouped = builder.table::<String, String>("rows").group_by_with(
+        |_, value| (value.clone(), value.clone()),
+        streams_dsl::Grouped::with(
+            std::sync::Arc::new(StringSerde),
+            std::sync::Arc::new(StringSerde),
+        )
+        .with_name("by-value"),
+    );
+    grouped.count().to_stream().to("counts");
+    grouped
+        .reduce(|a, b| format!("{a}+{b}"), |a, _| a)
+        .to_stream()
+        .to("reduced");
+    let topology = builder.build().expect("one repartition topic, read once");
+    let repartition: Vec<&String> = topology
+        .internal_topics()
+        .iter()
+        .filter(|topic| topic.ends_with("-repartition"))
+        .collect();
+    assert_eq!(repartition, ["by-value-repartition"]);
+
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let rows = driver.create_input_topic("rows", StringSerde, StringSerde);
+    rows.pipe_input_at("r1".into(), "x".into(), 1)
+        .expect("pipe");
+    rows.pipe_input_at("r2".into(), "x".into(), 2)
+        .expect("pipe");
+    let counts = driver.create_output_topic("counts", StringSerde, I64Serde);
+    assert_eq!(
+        counts.read_records_to_list().expect("read"),
+        [
+            TestRecord::new("x".to_owned(), 1, 1),
+            TestRecord::new("x".to_owned(), 2, 2),
+        ]
+    );
+    let reduced = driver.create_output_topic("reduced", StringSerde, StringSerde);
+    assert_eq!(
+        reduced.read_records_to_list().expect("read"),
+        [
+            TestRecord::new("x".to_owned(), "x".to_owned(), 1),
+            TestRecord::new("x".to_owned(), "x+x".to_owned(), 2),
+        ]
+    );
+}
+
+/// A stream count's first update of a key replaces the initial count 0
+/// (Kafka's `KStreamAggregate` forwards the initializer's value as the old
+/// one), so re-grouping the counts by count retracts the row from key "0".
+#[test]
+fn a_counts_first_update_replaces_the_initial_count() {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("words")
+        .group_by_key()
+        .count()
+        .group_by(|word, count| (count.to_string(), word.clone()))
+        .count()
+        .to_stream()
+        .to("by-count");
+    let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
+    let words = driver.create_input_topic("words", StringSerde, StringSerde);
+    words
+        .pipe_input_at("a".into(), "x".into(), 1)
+        .expect("pipe");
+    let output = driver.create_output_topic(
+        "by-count",
+        StringSerde,
+        OptionSerde::new(std::sync::Arc::new(I64Serde)),
+    );
+    assert_eq!(
+        output.read_records_to_list().expect("read"),
+        [
+            TestRecord::new("0".to_owned(), None, 1),
+            TestRecord::new("1".to_owned(), Some(1), 1),
+        ]
+    );
+}

@@ -127,12 +127,15 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         VG: 'static,
         VR: Clone + 'static,
     {
-        let name = self.builder.new_name("KSTREAM-JOIN-");
+        // Kafka names inner global joins as left ones too
+        // (`KStreamImpl.globalTableJoin`).
+        let name = self.builder.new_name("KSTREAM-LEFTJOIN-");
         self.add_table_lookup(
             &name,
             global.store_name(),
             Arc::new(key_mapper),
             Joiner::inner(joiner),
+            self.repartition_required,
         )
     }
 
@@ -155,6 +158,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             global.store_name(),
             Arc::new(key_mapper),
             Joiner::left(joiner),
+            self.repartition_required,
         )
     }
 
@@ -188,6 +192,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             &store,
             Arc::new(|key: &K, _: &V| key.clone()),
             joiner,
+            false,
         );
         // A table's store must be connected to be read (global stores are
         // readable by every processor).
@@ -197,13 +202,16 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         joined
     }
 
-    /// Adds the lookup processor `name`, reading `store`.
+    /// Adds the lookup processor `name`, reading `store`; its output needs
+    /// repartitioning before a grouping or join if `repartition_required`
+    /// (a global-table join keeps its stream's keys, and so its need).
     fn add_table_lookup<KT, VT, VR>(
         &self,
         name: &str,
         store: &str,
         key_mapper: KeyMapper<K, V, KT>,
         joiner: Joiner<V, VT, VR>,
+        repartition_required: bool,
     ) -> KStream<K, VR>
     where
         KT: 'static,
@@ -223,6 +231,6 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
                 &[&self.node],
             );
         });
-        KStream::new(self.builder.clone(), name.to_owned(), false)
+        KStream::new(self.builder.clone(), name.to_owned(), repartition_required)
     }
 }

@@ -15,12 +15,27 @@ type First<K, V, A> = Arc<dyn Fn(&K, V) -> A + Send + Sync>;
 /// Folds one more record into an aggregate.
 type Next<K, V, A> = Arc<dyn Fn(&K, V, A) -> A + Send + Sync>;
 
+/// The aggregate a key starts from.
+type Initial<A> = Arc<dyn Fn() -> A + Send + Sync>;
+
 /// How an aggregate starts and grows.
 pub(crate) struct Aggregator<K, V, A> {
     /// The aggregate of a key's first record.
     pub(crate) first: First<K, V, A>,
     /// The aggregate after one more record.
     pub(crate) next: Next<K, V, A>,
+    /// The aggregate before a key's first record: the initializer's (0 for
+    /// a count); none for a reduce.
+    initial: Option<Initial<A>>,
+}
+
+impl<K, V, A> Aggregator<K, V, A> {
+    /// The aggregate a key's first update replaces, as its old value:
+    /// Kafka's `KStreamAggregate` forwards the initializer's, its
+    /// `KStreamReduce` none.
+    pub(crate) fn initial(&self) -> Option<A> {
+        self.initial.as_ref().map(|initial| initial())
+    }
 }
 
 impl<K, V> Aggregator<K, V, i64> {
@@ -29,6 +44,7 @@ impl<K, V> Aggregator<K, V, i64> {
         Self {
             first: Arc::new(|_, _| 1),
             next: Arc::new(|_, _, count| count + 1),
+            initial: Some(Arc::new(|| 0)),
         }
     }
 }
@@ -39,6 +55,7 @@ impl<K, V: 'static> Aggregator<K, V, V> {
         Self {
             first: Arc::new(|_, value| value),
             next: Arc::new(move |_, value, aggregate| reducer(aggregate, value)),
+            initial: None,
         }
     }
 }
@@ -49,11 +66,14 @@ impl<K: 'static, V: 'static, A: 'static> Aggregator<K, V, A> {
         initializer: impl Fn() -> A + Send + Sync + 'static,
         aggregator: impl Fn(&K, V, A) -> A + Send + Sync + 'static,
     ) -> Self {
+        let initializer: Initial<A> = Arc::new(initializer);
         let aggregator = Arc::new(aggregator);
         let next = aggregator.clone();
+        let start = initializer.clone();
         Self {
-            first: Arc::new(move |key, value| aggregator(key, value, initializer())),
+            first: Arc::new(move |key, value| aggregator(key, value, start())),
             next: Arc::new(move |key, value, aggregate| next(key, value, aggregate)),
+            initial: Some(initializer),
         }
     }
 }
@@ -63,6 +83,7 @@ impl<K, V, A> Clone for Aggregator<K, V, A> {
         Self {
             first: self.first.clone(),
             next: self.next.clone(),
+            initial: self.initial.clone(),
         }
     }
 }
@@ -128,7 +149,7 @@ where
             None => (
                 (self.aggregator.first)(&record.key, record.value),
                 record.timestamp,
-                None,
+                self.aggregator.initial(),
             ),
             Some(ValueAndTimestamp { value, timestamp }) => (
                 (self.aggregator.next)(&record.key, record.value, value.clone()),

@@ -39,7 +39,11 @@ where
     let key = &record.key;
     let value = record.value.clone();
     let (new, timestamp, old) = match current {
-        None => ((aggregator.first)(key, value), record.timestamp, None),
+        None => (
+            (aggregator.first)(key, value),
+            record.timestamp,
+            aggregator.initial(),
+        ),
         Some(ValueAndTimestamp {
             value: old,
             timestamp,
