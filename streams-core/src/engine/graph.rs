@@ -362,3 +362,40 @@ impl<K: Clone, V: Clone> NodeContext<'_, K, V> {
             .forward_to(self.task, &self.info.name, child, record)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Takes;
+
+    impl Input<String, i64> for Takes {
+        fn process(
+            &mut self,
+            _task: &mut TaskState,
+            _record: Record<String, i64>,
+        ) -> Result<(), StreamsError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn wiring_checks_that_a_child_takes_what_its_parent_forwards() {
+        let link: Link<String, i64> = Rc::new(RefCell::new(Takes));
+        let mut matching = Children::<String, i64>::default();
+        assert!(matching.connect("parent", "child", &link).is_ok());
+        assert_eq!(matching.0.len(), 1);
+
+        let mut other = Children::<String, String>::default();
+        let error = other.connect("parent", "child", &link).err();
+        assert!(
+            matches!(
+                error,
+                Some(StreamsError::Topology(TopologyError::TypeMismatch { ref parent, ref child, .. }))
+                    if parent == "parent" && child == "child"
+            ),
+            "{error:?}"
+        );
+        assert!(other.0.is_empty());
+    }
+}
