@@ -11,6 +11,7 @@
 //! `COGROUPKSTREAM-MERGE-<index>` (or, for a [`Named`] aggregation,
 //! `<name>-cogroup-agg-<n>` and `<name>-cogroup-merge`).
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use streams_core::serde::{DefaultSerde, SharedSerde};
@@ -35,6 +36,9 @@ type Fold<K, V, A> = Arc<dyn Fn(&K, V, A) -> A + Send + Sync>;
 /// One grouped stream of a cogroup and its aggregator; its value type is
 /// hidden so that inputs of different value types can sit in one list.
 trait CogroupInput<K, A> {
+    /// Which grouped stream this input is.
+    fn identity(&self) -> &Rc<()>;
+
     /// The node this input's aggregate reads from: the grouped stream, or
     /// the source of the repartition topic this adds for it.
     fn parent(&self, store: &str) -> String;
@@ -59,6 +63,10 @@ struct Input<K, V, A> {
 impl<K: Clone + 'static, V: Clone + 'static, A: Clone + 'static> CogroupInput<K, A>
     for Input<K, V, A>
 {
+    fn identity(&self) -> &Rc<()> {
+        &self.grouped.identity
+    }
+
     fn parent(&self, store: &str) -> String {
         self.grouped.aggregation_parent(store)
     }
@@ -93,12 +101,15 @@ fn handle<K: Clone + 'static, V: Clone + 'static>(
 ) -> KGroupedStream<K, V> {
     let mut grouping = Grouped::with(grouped.grouped.key.clone(), grouped.grouped.value.clone());
     grouping.name = grouped.grouped.name.clone();
-    KGroupedStream::new(
-        grouped.builder.clone(),
-        grouped.node.clone(),
-        grouped.repartition_required,
-        grouping,
-    )
+    KGroupedStream {
+        identity: grouped.identity.clone(),
+        ..KGroupedStream::new(
+            grouped.builder.clone(),
+            grouped.node.clone(),
+            grouped.repartition_required,
+            grouping,
+        )
+    }
 }
 
 /// Grouped streams of one key type, each with its own aggregator into one
@@ -153,16 +164,25 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
 
 impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
     /// Adds `grouped`, whose values are folded into the shared aggregate
-    /// with `aggregator`.
+    /// with `aggregator`. A grouped stream added before keeps its place and
+    /// takes the new aggregator, as in Kafka.
     pub fn cogroup<V: Clone + 'static>(
         mut self,
         grouped: &KGroupedStream<K, V>,
         aggregator: impl Fn(&K, V, A) -> A + Send + Sync + 'static,
     ) -> Self {
-        self.inputs.push(Box::new(Input {
+        let input: Box<dyn CogroupInput<K, A>> = Box::new(Input {
             grouped: handle(grouped),
             aggregator: Arc::new(aggregator),
-        }));
+        });
+        let known = self
+            .inputs
+            .iter()
+            .position(|known| Rc::ptr_eq(known.identity(), &grouped.identity));
+        match known {
+            Some(index) => self.inputs[index] = input,
+            None => self.inputs.push(input),
+        }
         self
     }
 

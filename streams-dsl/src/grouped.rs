@@ -1,5 +1,6 @@
 //! `KGroupedStream`: a stream grouped by key, ready to aggregate.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use streams_core::serde::{DefaultSerde, I64Serde};
@@ -22,6 +23,9 @@ pub struct KGroupedStream<K, V> {
     pub(crate) node: String,
     pub(crate) repartition_required: bool,
     pub(crate) grouped: Grouped<K, V>,
+    /// Which grouped stream this is: a cogroup takes each one once, as
+    /// Kafka's keeps its inputs in a map keyed by the grouped stream.
+    pub(crate) identity: Rc<()>,
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
@@ -36,6 +40,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
             node,
             repartition_required,
             grouped,
+            identity: Rc::new(()),
         }
     }
 

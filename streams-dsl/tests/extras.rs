@@ -765,3 +765,27 @@ fn print_to_file_writes_the_same_lines() {
         "[KSTREAM-SOURCE-0000000000]: a, x\n[KSTREAM-SOURCE-0000000000]: b, y\n"
     );
 }
+
+/// Cogrouping a grouped stream again replaces its aggregator, in its
+/// place (Kafka keeps a cogroup's inputs in a map keyed by the grouped
+/// stream), so each record is folded once.
+#[test]
+fn cogrouping_a_grouped_stream_again_replaces_its_aggregator() {
+    let builder = StreamsBuilder::new();
+    let clicks = builder.stream::<String, i64>("clicks").group_by_key();
+    clicks
+        .cogroup(|_, clicks: i64, total: i64| total + clicks)
+        .cogroup(&clicks, |_, clicks: i64, total: i64| total + 10 * clicks)
+        .aggregate(|| 0)
+        .to_stream()
+        .to("totals");
+    let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
+    let input = driver.create_input_topic("clicks", StringSerde, I64Serde);
+    input.pipe_input_at("ann".into(), 2, 1).expect("pipe");
+    let totals =
+        driver.create_output_topic("totals", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
+    assert_eq!(
+        totals.read_records_to_list().expect("read"),
+        [TestRecord::new("ann".to_owned(), Some(20), 1)]
+    );
+}
