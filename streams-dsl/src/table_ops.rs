@@ -75,6 +75,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
                     view: view.clone(),
                     store: None,
                     send_old_values: false,
+                    cache: None,
                 },
                 &[&self.node],
             );

@@ -202,12 +202,15 @@ pub(crate) type RowMapper<K, V, V2> = Arc<dyn Fn(&K, V) -> Option<V2> + Send + S
 /// each change. A filter drops rows (its mapper answers `None`) and, when
 /// it knows old values, skips changes that are absent before and after,
 /// as Kafka's `KTableFilter`; otherwise a failing row becomes a tombstone.
+/// Materialized in a cached store, the change is forwarded when it leaves
+/// the cache instead.
 pub(crate) struct TableValues<K, V, V2> {
     pub(crate) mapper: RowMapper<K, V, V2>,
     pub(crate) skip_absent: bool,
     pub(crate) view: NodeView,
     pub(crate) store: Option<TimestampedKeyValueStore<K, V2>>,
     pub(crate) send_old_values: bool,
+    pub(crate) cache: Option<TableCache<K, V2>>,
 }
 
 impl<K, V, V2> Processor<K, Change<V>, K, Change<V2>> for TableValues<K, V, V2>
@@ -219,7 +222,14 @@ where
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V2>>) -> Result<(), StreamsError> {
         self.store = open_store(&self.view, ctx)?;
         self.send_old_values = self.view.send_old_values();
+        if let Some(store) = &self.store {
+            self.cache = TableCache::of(store, self.send_old_values)?;
+        }
         Ok(())
+    }
+
+    fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V2>>) -> Result<(), StreamsError> {
+        flush_cache(self.cache.as_ref(), ctx)
     }
 
     fn process(
@@ -240,6 +250,10 @@ where
         }
         if let Some(store) = &self.store {
             write(store, &key, &new, record.timestamp)?;
+        }
+        if let Some(cache) = &self.cache {
+            // Only what an eviction pushed out goes downstream now.
+            return cache.forward_evicted(ctx);
         }
         ctx.forward(Record {
             key,
