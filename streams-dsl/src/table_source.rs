@@ -9,7 +9,9 @@
 //! (still consuming their indices).
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
+use streams_core::processor::Processor;
 use streams_core::serde::{DefaultSerde, OptionSerde, SharedSerde};
 use streams_core::state::{Stores, TimestampedKeyValueStoreBuilder};
 use streams_core::topology::SourceOptions;
@@ -249,6 +251,20 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
     /// (for the repartition topic and the store) and, if named, kept in
     /// that store.
     pub fn to_table_with(&self, materialized: Materialized<K, V>) -> KTable<K, V> {
+        let value = materialized.value.clone();
+        self.read_as_table(materialized, value)
+    }
+
+    /// Adds the `KSTREAM-TOTABLE-` node reading this stream, whose values
+    /// (written with `value_serde` if repartitioned) become rows of `V`.
+    fn read_as_table<VT: Clone + 'static>(
+        &self,
+        materialized: Materialized<K, VT>,
+        value_serde: SharedSerde<V>,
+    ) -> KTable<K, VT>
+    where
+        TableSource<K, VT>: Processor<K, V, K, Change<VT>>,
+    {
         let name = self.builder.new_name("KSTREAM-TOTABLE-");
         let store = match &materialized.name {
             Some(store) => store.clone(),
@@ -256,7 +272,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         };
         let (key, value) = (materialized.key.clone(), materialized.value.clone());
         let parent = if self.repartition_required {
-            self.repartition_through(&name, &Grouped::with(key.clone(), value.clone()))
+            self.repartition_through(&name, &Grouped::with(key.clone(), value_serde))
         } else {
             self.node.clone()
         };
@@ -277,7 +293,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         );
         let view = table.processor_view();
         self.builder.with(|topology| {
-            topology.add_processor::<K, V, K, Change<V>, _>(
+            topology.add_processor::<K, V, K, Change<VT>, _>(
                 &name,
                 move || TableSource::new(view.clone()),
                 &[&parent],
@@ -293,6 +309,49 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             table,
             Some((key, value)),
         )
+    }
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> KStream<K, Option<V>> {
+    /// The stream read as a table in which `None` deletes its key, as
+    /// Kafka's `toTable` treats a null value: the way back from
+    /// [`KTable::to_stream`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use streams_core::prelude::*;
+    /// use streams_dsl::StreamsBuilder;
+    ///
+    /// let builder = StreamsBuilder::new();
+    /// builder
+    ///     .table::<String, String>("users")
+    ///     .to_stream()
+    ///     .to_table_with_deletes()
+    ///     .filter(|_, region| region != "hidden")
+    ///     .to_stream()
+    ///     .to("visible");
+    /// let driver = TopologyTestDriver::new(&builder.build()?)?;
+    /// let regions = || OptionSerde::new(Arc::new(StringSerde));
+    /// let users = driver.create_input_topic("users", StringSerde, regions());
+    /// users.pipe_input_at("ann".into(), Some("eu".into()), 1)?;
+    /// users.pipe_input_at("ann".into(), None, 2)?;
+    /// let visible = driver.create_output_topic("visible", StringSerde, regions());
+    /// assert_eq!(visible.read_values_to_list()?, vec![Some("eu".to_owned()), None]);
+    /// # Ok::<(), StreamsError>(())
+    /// ```
+    pub fn to_table_with_deletes(&self) -> KTable<K, V>
+    where
+        K: DefaultSerde,
+        V: DefaultSerde,
+    {
+        self.to_table_with_deletes_and(Materialized::default())
+    }
+
+    /// [`to_table_with_deletes`](Self::to_table_with_deletes), with the
+    /// serdes of `materialized` and, if named, kept in that store.
+    pub fn to_table_with_deletes_and(&self, materialized: Materialized<K, V>) -> KTable<K, V> {
+        let value: SharedSerde<Option<V>> = Arc::new(OptionSerde::new(materialized.value.clone()));
+        self.read_as_table(materialized, value)
     }
 }
 

@@ -594,3 +594,43 @@ fn a_counts_first_update_replaces_the_initial_count() {
         ]
     );
 }
+
+/// A stream of optional values read back as a table deletes a row on
+/// `None`, as Kafka's `toTable` does on a null value, through a
+/// repartition when the key changed.
+#[test]
+fn a_stream_of_options_becomes_a_table_with_deletes() {
+    let builder = StreamsBuilder::new();
+    builder
+        .table::<String, String>("users")
+        .to_stream()
+        .select_key(|user, _| user.to_uppercase())
+        .to_table_with_deletes()
+        .filter(|_, region| region != "hidden")
+        .to_stream()
+        .to("visible");
+    let topology = builder.build().expect("valid");
+    assert_eq!(
+        topology
+            .internal_topics()
+            .iter()
+            .filter(|topic| topic.ends_with("-repartition"))
+            .count(),
+        1
+    );
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let regions = || OptionSerde::new(std::sync::Arc::new(StringSerde));
+    let users = driver.create_input_topic("users", StringSerde, regions());
+    users
+        .pipe_input_at("ann".into(), Some("eu".into()), 1)
+        .expect("pipe");
+    users.pipe_input_at("ann".into(), None, 2).expect("pipe");
+    let visible = driver.create_output_topic("visible", StringSerde, regions());
+    assert_eq!(
+        visible.read_records_to_list().expect("read"),
+        [
+            TestRecord::new("ANN".to_owned(), Some("eu".to_owned()), 1),
+            TestRecord::new("ANN".to_owned(), None, 2),
+        ]
+    );
+}
