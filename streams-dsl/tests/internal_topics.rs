@@ -40,6 +40,7 @@ fn props(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
 fn repartition() -> BTreeMap<String, String> {
     props(&[
         ("cleanup.policy", "delete"),
+        ("message.timestamp.type", "CreateTime"),
         ("retention.ms", "-1"),
         ("segment.bytes", "52428800"),
     ])

@@ -5,7 +5,10 @@
 //! topics of its logged stores. Each is created with Kafka Streams' configs,
 //! layered from least to most specific:
 //!
-//! 1. the defaults of its kind:
+//! 1. the defaults of every internal topic: `message.timestamp.type=CreateTime`,
+//!    since stream time, windows and restore read the timestamps the
+//!    application wrote, not the broker's append time;
+//! 2. the defaults of its kind:
 //!    - repartition: `cleanup.policy=delete`, `retention.ms=-1` (records are
 //!      purged once consumed, never by age) and 50 MiB segments;
 //!    - key-value changelog: `cleanup.policy=compact` (only the latest value
@@ -13,9 +16,7 @@
 //!    - window and session changelog: `cleanup.policy=compact,delete`, with
 //!      `retention.ms` = the store's retention plus an allowance for clock
 //!      drift (one day by default), so expired windows leave the topic too;
-//!    - every changelog: `message.timestamp.type=CreateTime`, since restore
-//!      and stream time read the record timestamps the store wrote;
-//! 2. the overrides given to the store (`with_logging_enabled(configs)`),
+//! 3. the overrides given to the store (`with_logging_enabled(configs)`),
 //!    which win; a `retention.ms` override replaces the computed one.
 
 use std::collections::BTreeMap;
@@ -29,6 +30,12 @@ use crate::engine::millis;
 pub const DEFAULT_ADDITIONAL_CHANGELOG_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 
 const CLEANUP_POLICY: &str = "cleanup.policy";
+
+/// What every internal topic is created with (Kafka's
+/// `InternalTopicConfig.INTERNAL_TOPIC_DEFAULT_OVERRIDES`).
+fn internal_topic_defaults() -> BTreeMap<String, String> {
+    collect([("message.timestamp.type", "CreateTime")])
+}
 const RETENTION_MS: &str = "retention.ms";
 
 /// The changelog topic of store `store`: `<application.id>-<store>-changelog`.
@@ -83,8 +90,7 @@ impl ChangelogConfig {
     /// The topic configs the changelog is created with, given the extra
     /// retention that window and session changelogs get.
     pub fn properties(&self, additional_retention: Duration) -> BTreeMap<String, String> {
-        let mut properties =
-            BTreeMap::from([("message.timestamp.type".to_owned(), "CreateTime".to_owned())]);
+        let mut properties = internal_topic_defaults();
         let policy = match self.retention {
             None => "compact",
             Some(_) => "compact,delete",
@@ -138,14 +144,15 @@ impl InternalTopic {
     /// [`DEFAULT_ADDITIONAL_CHANGELOG_RETENTION`]).
     pub fn properties(&self, additional_retention: Duration) -> BTreeMap<String, String> {
         match &self.kind {
-            InternalTopicKind::Repartition => [
-                (CLEANUP_POLICY, "delete"),
-                ("segment.bytes", "52428800"),
-                (RETENTION_MS, "-1"),
-            ]
-            .into_iter()
-            .map(|(key, value)| (key.to_owned(), value.to_owned()))
-            .collect(),
+            InternalTopicKind::Repartition => {
+                let mut properties = internal_topic_defaults();
+                properties.extend(collect([
+                    (CLEANUP_POLICY, "delete"),
+                    ("segment.bytes", "52428800"),
+                    (RETENTION_MS, "-1"),
+                ]));
+                properties
+            }
             InternalTopicKind::Changelog(config) => config.properties(additional_retention),
         }
     }
@@ -226,6 +233,7 @@ mod tests {
             topic.properties(DEFAULT_ADDITIONAL_CHANGELOG_RETENTION),
             map(&[
                 ("cleanup.policy", "delete"),
+                ("message.timestamp.type", "CreateTime"),
                 ("retention.ms", "-1"),
                 ("segment.bytes", "52428800"),
             ])
