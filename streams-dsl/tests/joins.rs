@@ -3,7 +3,7 @@
 //! emission rule, co-partitioning, and `describe()` against Kafka's text.
 
 mod support;
-use support::{pair, Kind};
+use support::{pair, repartition_topics, Kind};
 
 use std::time::Duration;
 
@@ -668,13 +668,8 @@ fn a_global_join_is_named_as_a_left_join_and_keeps_the_need_to_repartition() {
         "{described}"
     );
     assert!(!described.contains("KSTREAM-JOIN-"), "{described}");
-    let repartition: Vec<&String> = topology
-        .internal_topics()
-        .iter()
-        .filter(|topic| topic.ends_with("-repartition"))
-        .collect();
     assert_eq!(
-        repartition,
+        repartition_topics(&topology),
         ["KSTREAM-AGGREGATE-STATE-STORE-0000000006-repartition"]
     );
 }

@@ -2,6 +2,9 @@
 //! to_table, re-grouping with count/reduce/aggregate, global tables, and
 //! `describe()` against Kafka Streams' text.
 
+mod support;
+use support::repartition_topics;
+
 use streams_core::prelude::*;
 use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
 use streams_dsl::{Consumed, Materialized, StreamsBuilder};
@@ -531,12 +534,7 @@ fn aggregations_of_a_named_grouped_table_share_its_repartition_topic() {
         .to_stream()
         .to("reduced");
     let topology = builder.build().expect("one repartition topic, read once");
-    let repartition: Vec<&String> = topology
-        .internal_topics()
-        .iter()
-        .filter(|topic| topic.ends_with("-repartition"))
-        .collect();
-    assert_eq!(repartition, ["by-value-repartition"]);
+    assert_eq!(repartition_topics(&topology), ["by-value-repartition"]);
 
     let driver = TopologyTestDriver::new(&topology).expect("driver");
     let rows = driver.create_input_topic("rows", StringSerde, StringSerde);
@@ -610,14 +608,7 @@ fn a_stream_of_options_becomes_a_table_with_deletes() {
         .to_stream()
         .to("visible");
     let topology = builder.build().expect("valid");
-    assert_eq!(
-        topology
-            .internal_topics()
-            .iter()
-            .filter(|topic| topic.ends_with("-repartition"))
-            .count(),
-        1
-    );
+    assert_eq!(repartition_topics(&topology).len(), 1);
     let driver = TopologyTestDriver::new(&topology).expect("driver");
     let regions = || OptionSerde::new(std::sync::Arc::new(StringSerde));
     let users = driver.create_input_topic("users", StringSerde, regions());

@@ -33,3 +33,13 @@ pub fn pair(left: Option<&String>, right: Option<&String>) -> String {
     let show = |v: Option<&String>| v.map_or("null".to_owned(), Clone::clone);
     format!("[{}, {}]", show(left), show(right))
 }
+
+/// The repartition topics `topology` creates, by name.
+pub fn repartition_topics(topology: &Topology) -> Vec<&str> {
+    topology
+        .internal_topics()
+        .iter()
+        .map(String::as_str)
+        .filter(|topic| topic.ends_with("-repartition"))
+        .collect()
+}
