@@ -17,7 +17,7 @@ use state_stores::RecordHeaders;
 use super::task::TaskState;
 use crate::error::{StreamsError, TopologyError};
 use crate::processor::PunctuatorId;
-use crate::record::Record;
+use crate::record::{Headers, Record};
 
 /// Index of a node in its task's graph.
 pub(crate) type NodeId = usize;
@@ -203,11 +203,17 @@ fn enter<K, V>(task: &mut TaskState, record: &Record<K, V>) -> Replaced {
         context.set_timestamp(record.timestamp);
         previous
     });
-    let headers = (!record.headers.is_empty() || context.has_headers()).then(|| {
-        let headers =
-            (!record.headers.is_empty()).then(|| RecordHeaders::new(record.headers.clone()));
-        context.replace_headers(headers)
-    });
+    let headers = if record.headers.is_empty() {
+        context.has_headers().then(|| context.replace_headers(None))
+    } else if context
+        .headers()
+        .is_some_and(|current| current.downcast_ref::<Headers>() == Some(&record.headers))
+    {
+        // Carried on unchanged (the common case down a chain): no copy.
+        None
+    } else {
+        Some(context.replace_headers(Some(RecordHeaders::new(record.headers.clone()))))
+    };
     Replaced { timestamp, headers }
 }
 
