@@ -15,11 +15,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use streams_core::engine::{StreamTask, SystemClock, TaskConfig};
-use streams_core::record::{ConsumerRecord, Headers};
+use streams_core::record::{ConsumerRecord, Headers, TopicName};
 use streams_core::{StreamsError, Topology};
 use streams_dsl::{Materialized, StreamsBuilder};
 
@@ -76,26 +75,25 @@ enum Route {
     Drop,
 }
 
-/// The route of each topic the task wrote to so far. Records of one sink
-/// or store share their topic name (one `Arc`), so a pointer comparison
-/// almost always finds it, as a producer finds its batch for a topic.
+/// The route of each topic the task wrote to so far, found by comparing
+/// (interned) names, as a producer finds its batch for a topic.
 #[derive(Default)]
-struct Routes(Vec<(Arc<str>, Route)>);
+struct Routes(Vec<(TopicName, Route)>);
 
 impl Routes {
-    fn route(&mut self, task: &StreamTask, topic: &Arc<str>) -> Route {
-        let known = self.0.iter().find(|(name, _)| Arc::ptr_eq(name, topic));
+    fn route(&mut self, task: &StreamTask, topic: TopicName) -> Route {
+        let known = self.0.iter().find(|(name, _)| *name == topic);
         if let Some(&(_, route)) = known {
             return route;
         }
-        let route = if task.reads(topic) {
+        let route = if task.reads(&topic) {
             Route::LoopBack
-        } else if &**topic == "counts" {
+        } else if topic == "counts" {
             Route::Output
         } else {
             Route::Drop
         };
-        self.0.push((topic.clone(), route));
+        self.0.push((topic, route));
         route
     }
 }
@@ -111,8 +109,7 @@ fn run_engine(
     let mut config = TaskConfig::new("bench", Rc::new(SystemClock));
     config.state_dir = state_dir;
     let mut task = StreamTask::new(topology, config)?;
-    // A consumer names each topic once; its records share the name.
-    let text: Arc<str> = Arc::from("text");
+    let text = TopicName::new("text");
     let mut routes = Routes::default();
     let mut loop_back_offset = 0;
     let mut processed = 0u64;
@@ -121,7 +118,7 @@ fn run_engine(
     let start = Instant::now();
     for (offset, line) in (0i64..).zip(lines) {
         task.add_records([ConsumerRecord {
-            topic: text.clone(),
+            topic: text,
             partition: 0,
             offset,
             timestamp: offset,
@@ -136,7 +133,7 @@ fn run_engine(
             }
             task.take_output(&mut output);
             for record in output.drain(..) {
-                match routes.route(&task, &record.topic) {
+                match routes.route(&task, record.topic) {
                     Route::LoopBack => {
                         task.add_records([ConsumerRecord {
                             topic: record.topic,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use streams_core::engine::{MockClock, StreamTask, TaskConfig};
 use streams_core::prelude::*;
-use streams_core::record::{ConsumerRecord, ProducerRecord};
+use streams_core::record::{ConsumerRecord, ProducerRecord, TopicName};
 use streams_dsl::{
     Consumed, Materialized, SessionWindows, SlidingWindows, StreamsBuilder, TimeWindows,
 };
@@ -59,7 +59,7 @@ impl Harness {
         timestamp: i64,
     ) -> Result<Vec<(String, i64, i64)>> {
         self.add(
-            Arc::from(topic),
+            TopicName::new(topic),
             Some(key.as_bytes().to_vec()),
             Some(value.as_bytes().to_vec()),
             timestamp,
@@ -70,7 +70,7 @@ impl Harness {
     /// Processes a tombstone for `key` on `topic`.
     fn delete(&mut self, topic: &str, key: &str, timestamp: i64) -> Result {
         self.add(
-            Arc::from(topic),
+            TopicName::new(topic),
             Some(key.as_bytes().to_vec()),
             None,
             timestamp,
@@ -79,7 +79,7 @@ impl Harness {
 
     fn add(
         &mut self,
-        topic: Arc<str>,
+        topic: TopicName,
         key: Option<Vec<u8>>,
         value: Option<Vec<u8>>,
         timestamp: i64,

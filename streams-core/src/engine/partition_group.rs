@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::graph::{Link, NodeId};
 use crate::error::StreamsError;
-use crate::record::{ConsumerRecord, TopicPartition};
+use crate::record::{ConsumerRecord, TopicName, TopicPartition};
 use crate::topology::TimestampExtractor;
 
 /// A record waiting in its partition's queue, with its extracted timestamp.
@@ -26,7 +26,7 @@ pub(crate) struct SourceBinding {
 /// One input partition: its records, and the source that reads them (as
 /// Kafka's `RecordQueue`), so a record finds its source once, on arrival.
 pub(crate) struct PartitionQueue {
-    topic: Arc<str>,
+    topic: TopicName,
     partition: i32,
     source: SourceBinding,
     records: VecDeque<QueuedRecord>,
@@ -65,22 +65,21 @@ impl PartitionGroup {
     /// The queue of `topic`-`partition`, created with the source `bind`
     /// names on the partition's first record.
     ///
-    /// Records written by one producer share its topic name, so comparing
-    /// the names' pointers almost always settles the search.
     pub(crate) fn queue(
         &mut self,
-        topic: &Arc<str>,
+        topic: TopicName,
         partition: i32,
         bind: impl FnOnce() -> Result<SourceBinding, StreamsError>,
     ) -> Result<&mut PartitionQueue, StreamsError> {
-        let found = self.queues.iter().position(|q| {
-            q.partition == partition && (Arc::ptr_eq(&q.topic, topic) || q.topic == *topic)
-        });
+        let found = self
+            .queues
+            .iter()
+            .position(|q| q.partition == partition && q.topic == topic);
         let index = match found {
             Some(index) => index,
             None => {
                 self.queues.push(PartitionQueue {
-                    topic: topic.clone(),
+                    topic,
                     partition,
                     source: bind()?,
                     records: VecDeque::new(),
@@ -155,9 +154,9 @@ mod tests {
         offset: i64,
         timestamp: i64,
     ) -> Result<(), StreamsError> {
-        let topic: Arc<str> = Arc::from(topic);
+        let topic = TopicName::new(topic);
         let source = usize::from(&*topic == "b");
-        let queue = group.queue(&topic, 0, || {
+        let queue = group.queue(topic, 0, || {
             Ok(SourceBinding {
                 node: source,
                 input: Rc::new(RefCell::new(Uncalled)),
@@ -165,7 +164,7 @@ mod tests {
             })
         })?;
         queue.push(ConsumerRecord {
-            topic: topic.clone(),
+            topic,
             partition: 0,
             offset,
             timestamp,

@@ -16,7 +16,9 @@ use super::partition_group::{PartitionGroup, QueuedRecord, SourceBinding};
 use super::punctuation::PunctuationQueue;
 use crate::error::StreamsError;
 use crate::processor::{PunctuationType, PunctuatorId};
-use crate::record::{ConsumerRecord, ProducerRecord, Record, RecordMetadata, TopicPartition};
+use crate::record::{
+    ConsumerRecord, ProducerRecord, Record, RecordMetadata, TopicName, TopicPartition,
+};
 use crate::state::{StoreContext, StoreRegistry};
 use crate::topology::{
     DeserializationHandler, FailOnInvalidTimestamp, NodeKind, TimestampExtractor, TopicNames,
@@ -178,7 +180,7 @@ pub struct StreamTask {
     /// The source of every input topic. Drivers ask [`reads`](Self::reads)
     /// for every record they route, so the names are hashed with a fast
     /// hash: they come from the topology, not from the data.
-    sources: FxHashMap<Arc<str>, SourceBinding>,
+    sources: FxHashMap<TopicName, SourceBinding>,
     closed: bool,
 }
 
@@ -349,7 +351,7 @@ impl StreamTask {
     ) -> Result<(), StreamsError> {
         for record in records {
             let sources = &self.sources;
-            let queue = self.queues.queue(&record.topic, record.partition, || {
+            let queue = self.queues.queue(record.topic, record.partition, || {
                 sources
                     .get(&record.topic)
                     .cloned()

@@ -47,7 +47,7 @@ pub use window::WindowStore;
 
 use crate::engine::ChangelogCollector;
 use crate::error::StreamsError;
-use crate::record::{Headers, ProducerRecord};
+use crate::record::{Headers, ProducerRecord, TopicName};
 
 /// A store as a processor holds it: cheap to clone, typed.
 pub trait StoreHandle: 'static {
@@ -162,20 +162,20 @@ struct TaskChangelogSink {
     /// The changelog topic of the store this sink serves, named on first use
     /// (every store gets its own sink, see `bytes_context`), so logging a
     /// change does not format the name again.
-    topic: OnceLock<(String, Arc<str>)>,
+    topic: OnceLock<(String, TopicName)>,
 }
 
 impl TaskChangelogSink {
-    fn topic(&self, store_name: &str) -> Arc<str> {
+    fn topic(&self, store_name: &str) -> TopicName {
         match self.topic.get() {
-            Some((store, topic)) if store == store_name => topic.clone(),
+            Some((store, topic)) if store == store_name => *topic,
             _ => {
-                let topic: Arc<str> = Arc::from(crate::topology::changelog_topic(
+                let topic = TopicName::from(crate::topology::changelog_topic(
                     &self.application_id,
                     store_name,
                 ));
                 // Only the first store's name is kept; any other is named anew.
-                let _ = self.topic.set((store_name.to_owned(), topic.clone()));
+                let _ = self.topic.set((store_name.to_owned(), topic));
                 topic
             }
         }

@@ -77,7 +77,7 @@ impl KeptChangelogs {
     fn keep(&mut self, record: &ProducerRecord) {
         if let Some(log) = self.0.get_mut(&*record.topic) {
             log.push(ConsumerRecord {
-                topic: record.topic.clone(),
+                topic: record.topic,
                 partition: 0,
                 offset: log.len() as i64,
                 timestamp: record.timestamp,

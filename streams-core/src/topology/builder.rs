@@ -13,7 +13,7 @@ use super::source::{OffsetReset, SourceNode, SourceOptions, TimestampExtractor};
 use crate::engine::{Children, NodeInfo, NodeInstance};
 use crate::error::TopologyError;
 use crate::processor::Processor;
-use crate::record::Record;
+use crate::record::{Record, TopicName};
 use crate::state::{ErasedStoreBuilder, StoreBuilder};
 
 type NodeFactory = Arc<dyn Fn(&TopicNames, NodeInfo) -> NodeInstance + Send + Sync>;
@@ -26,11 +26,11 @@ pub(crate) struct TopicNames<'a> {
 }
 
 impl TopicNames<'_> {
-    pub(crate) fn resolve(&self, topic: &str) -> Arc<str> {
+    pub(crate) fn resolve(&self, topic: &str) -> TopicName {
         if self.internal.contains(topic) {
-            Arc::from(format!("{}-{topic}", self.application_id))
+            TopicName::from(format!("{}-{topic}", self.application_id))
         } else {
-            Arc::from(topic)
+            TopicName::new(topic)
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::engine::{Input, Node, NodeInfo, TaskState};
 use crate::error::{StreamsError, TopologyError};
-use crate::record::{ProducerRecord, Record, RecordMetadata};
+use crate::record::{ProducerRecord, Record, RecordMetadata, TopicName};
 use crate::serde::Serializer;
 
 /// Chooses the topic of each record a sink writes.
@@ -90,7 +90,7 @@ impl<K, V> SinkOptions<K, V> {
 pub(crate) struct SinkNode<K, V> {
     pub(crate) info: NodeInfo,
     /// The resolved fixed topic, or `None` when the extractor chooses.
-    pub(crate) topic: Option<Arc<str>>,
+    pub(crate) topic: Option<TopicName>,
     pub(crate) extractor: Arc<SinkTopic<K, V>>,
     pub(crate) options: Arc<SinkOptions<K, V>>,
 }
@@ -107,14 +107,14 @@ impl<K: 'static, V: 'static> Node for SinkNode<K, V> {
 
 impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
     fn process(&mut self, task: &mut TaskState, record: Record<K, V>) -> Result<(), StreamsError> {
-        let topic: Arc<str> = match (&self.topic, &*self.extractor) {
-            (Some(topic), _) => topic.clone(),
-            (None, SinkTopic::Extractor(extractor)) => Arc::from(extractor.extract(
+        let topic = match (self.topic, &*self.extractor) {
+            (Some(topic), _) => topic,
+            (None, SinkTopic::Extractor(extractor)) => TopicName::from(extractor.extract(
                 &record.key,
                 &record.value,
                 task.record_metadata.as_ref(),
             )),
-            (None, SinkTopic::Fixed(topic)) => Arc::from(topic.as_str()),
+            (None, SinkTopic::Fixed(topic)) => TopicName::new(topic),
         };
         let serde_error = |source| StreamsError::Serde {
             context: format!(

@@ -279,11 +279,8 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Processor<K, Change<V>, K, Ch
         record: Record<K, Change<V>>,
     ) -> Result<(), StreamsError> {
         let stream_time = self.stream_time.observe(record.timestamp);
-        let topic = ctx
-            .record_metadata()
-            .map(|m| m.topic.clone())
-            .unwrap_or_default();
-        self.put(&topic, record)?;
+        let topic = ctx.record_metadata().map_or("", |m| m.topic.as_str());
+        self.put(topic, record)?;
         let expiry = stream_time.saturating_sub(self.delay_ms);
         while self.earliest_due().is_some_and(|due| due <= expiry) {
             self.evict_first(ctx)?;

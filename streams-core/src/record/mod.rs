@@ -1,10 +1,12 @@
 //! Records as processors see them, and as they enter and leave a task.
 //!
-//! Topic names in the records a task reads and writes are `Arc<str>`: a
-//! task resolves each name once and every record then shares it, so moving
-//! a record through a task never copies its topic name.
+//! Topic names in the records a task reads and writes are interned
+//! ([`TopicName`]): a task resolves each name once and every record then
+//! carries a copy of the same handle.
 
-use std::sync::Arc;
+mod topic_name;
+
+pub use topic_name::TopicName;
 
 /// One header: a key and an optional (nullable) value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +151,7 @@ impl<K, V> Record<K, V> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RecordMetadata {
     /// The source topic.
-    pub topic: Arc<str>,
+    pub topic: TopicName,
     /// The source partition.
     pub partition: i32,
     /// The offset within the partition.
@@ -179,7 +181,7 @@ impl TopicPartition {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsumerRecord {
     /// The topic it was read from.
-    pub topic: Arc<str>,
+    pub topic: TopicName,
     /// The partition it was read from.
     pub partition: i32,
     /// Its offset in that partition.
@@ -198,7 +200,7 @@ pub struct ConsumerRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProducerRecord {
     /// The destination topic.
-    pub topic: Arc<str>,
+    pub topic: TopicName,
     /// The partition chosen by a partitioner, or `None` for the producer's
     /// default (hash of the key).
     pub partition: Option<i32>,
