@@ -1,6 +1,8 @@
 //! `KStream`: a record stream, each record an independent event.
 
+use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use streams_core::processor::Processor;
@@ -23,6 +25,10 @@ pub struct KStream<K, V> {
     pub(crate) builder: Builder,
     pub(crate) node: String,
     pub(crate) repartition_required: bool,
+    /// The source node of the repartition topic last made to join this
+    /// stream, shared by its clones: later joins named after the stream
+    /// read that topic again (Kafka's `repartitionNode`).
+    pub(crate) join_repartition: Rc<RefCell<Option<String>>>,
     pub(crate) _types: PhantomData<fn(K, V)>,
 }
 
@@ -32,6 +38,7 @@ impl<K, V> Clone for KStream<K, V> {
             builder: self.builder.clone(),
             node: self.node.clone(),
             repartition_required: self.repartition_required,
+            join_repartition: self.join_repartition.clone(),
             _types: PhantomData,
         }
     }
@@ -43,6 +50,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             builder,
             node,
             repartition_required,
+            join_repartition: Rc::default(),
             _types: PhantomData,
         }
     }
@@ -396,21 +404,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
     /// generated (sink, filter, source) unless `prefix` is a user name.
     pub(crate) fn repartition_through(&self, prefix: &str, grouped: &Grouped<K, V>) -> String {
         let topic = format!("{prefix}-repartition");
-        // Kafka always burns three indices here, so later names match.
-        let generated = [
-            self.builder.new_name("KSTREAM-SINK-"),
-            self.builder.new_name("KSTREAM-FILTER-"),
-            self.builder.new_name("KSTREAM-SOURCE-"),
-        ];
-        let [sink, filter, source] = if is_generated_name(prefix) {
-            generated
-        } else {
-            [
-                format!("{topic}-sink"),
-                format!("{topic}-filter"),
-                format!("{topic}-source"),
-            ]
-        };
+        let [sink, filter, source] = self.repartition_names(prefix);
         let (key, value) = (grouped.key.clone(), grouped.value.clone());
         self.builder.with(|topology| {
             topology
@@ -426,6 +420,23 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
                 .add_source(&source, &[&topic], SourceOptions::new(key, value));
         });
         source
+    }
+
+    /// The sink, filter and source names of a repartition topic named after
+    /// `prefix`. Kafka burns three indices for them even when the prefix
+    /// names them, or when an existing topic is read instead, so later
+    /// names match.
+    pub(crate) fn repartition_names(&self, prefix: &str) -> [String; 3] {
+        let generated = [
+            self.builder.new_name("KSTREAM-SINK-"),
+            self.builder.new_name("KSTREAM-FILTER-"),
+            self.builder.new_name("KSTREAM-SOURCE-"),
+        ];
+        if is_generated_name(prefix) {
+            return generated;
+        }
+        let topic = format!("{prefix}-repartition");
+        ["sink", "filter", "source"].map(|node| format!("{topic}-{node}"))
     }
 }
 

@@ -402,6 +402,186 @@ fn key_changed_inputs_are_repartitioned_before_joining() {
     );
 }
 
+/// Kafka's `shouldReuseRepartitionTopicWithGeneratedName`: a key-changed
+/// stream joined twice without names is repartitioned once, and both
+/// joins read that topic (the second still uses up the three indices of
+/// the sink, filter and source it does not add).
+#[test]
+fn a_key_changed_stream_joined_twice_reads_one_repartition_topic() {
+    let builder = StreamsBuilder::new();
+    let stream1 = builder.stream::<String, String>("topic");
+    let stream2 = builder.stream::<String, String>("topic2");
+    let stream3 = builder.stream::<String, String>("topic3");
+    let mapped = stream1.map(|k, v| (v, k));
+    let windows = JoinWindows::of_time_difference_with_no_grace(Duration::from_millis(100));
+    mapped
+        .join(&stream2, |l, r| format!("{l}{r}"), windows)
+        .to("out-one");
+    mapped
+        .join(&stream3, |l, r| format!("{l}{r}"), windows)
+        .to("out-to");
+    let expected = "\
+Topologies:
+   Sub-topology: 0
+    Source: KSTREAM-SOURCE-0000000000 (topics: [topic])
+      --> KSTREAM-MAP-0000000003
+    Processor: KSTREAM-MAP-0000000003 (stores: [])
+      --> KSTREAM-FILTER-0000000005
+      <-- KSTREAM-SOURCE-0000000000
+    Processor: KSTREAM-FILTER-0000000005 (stores: [])
+      --> KSTREAM-SINK-0000000004
+      <-- KSTREAM-MAP-0000000003
+    Sink: KSTREAM-SINK-0000000004 (topic: KSTREAM-MAP-0000000003-repartition)
+      <-- KSTREAM-FILTER-0000000005
+
+  Sub-topology: 1
+    Source: KSTREAM-SOURCE-0000000006 (topics: [KSTREAM-MAP-0000000003-repartition])
+      --> KSTREAM-WINDOWED-0000000007, KSTREAM-WINDOWED-0000000016
+    Source: KSTREAM-SOURCE-0000000001 (topics: [topic2])
+      --> KSTREAM-WINDOWED-0000000008
+    Source: KSTREAM-SOURCE-0000000002 (topics: [topic3])
+      --> KSTREAM-WINDOWED-0000000017
+    Processor: KSTREAM-WINDOWED-0000000007 (stores: [KSTREAM-JOINTHIS-0000000009-store])
+      --> KSTREAM-JOINTHIS-0000000009
+      <-- KSTREAM-SOURCE-0000000006
+    Processor: KSTREAM-WINDOWED-0000000008 (stores: [KSTREAM-JOINOTHER-0000000010-store])
+      --> KSTREAM-JOINOTHER-0000000010
+      <-- KSTREAM-SOURCE-0000000001
+    Processor: KSTREAM-WINDOWED-0000000016 (stores: [KSTREAM-JOINTHIS-0000000018-store])
+      --> KSTREAM-JOINTHIS-0000000018
+      <-- KSTREAM-SOURCE-0000000006
+    Processor: KSTREAM-WINDOWED-0000000017 (stores: [KSTREAM-JOINOTHER-0000000019-store])
+      --> KSTREAM-JOINOTHER-0000000019
+      <-- KSTREAM-SOURCE-0000000002
+    Processor: KSTREAM-JOINOTHER-0000000010 (stores: [KSTREAM-JOINTHIS-0000000009-store])
+      --> KSTREAM-MERGE-0000000011
+      <-- KSTREAM-WINDOWED-0000000008
+    Processor: KSTREAM-JOINOTHER-0000000019 (stores: [KSTREAM-JOINTHIS-0000000018-store])
+      --> KSTREAM-MERGE-0000000020
+      <-- KSTREAM-WINDOWED-0000000017
+    Processor: KSTREAM-JOINTHIS-0000000009 (stores: [KSTREAM-JOINOTHER-0000000010-store])
+      --> KSTREAM-MERGE-0000000011
+      <-- KSTREAM-WINDOWED-0000000007
+    Processor: KSTREAM-JOINTHIS-0000000018 (stores: [KSTREAM-JOINOTHER-0000000019-store])
+      --> KSTREAM-MERGE-0000000020
+      <-- KSTREAM-WINDOWED-0000000016
+    Processor: KSTREAM-MERGE-0000000011 (stores: [])
+      --> KSTREAM-SINK-0000000012
+      <-- KSTREAM-JOINTHIS-0000000009, KSTREAM-JOINOTHER-0000000010
+    Processor: KSTREAM-MERGE-0000000020 (stores: [])
+      --> KSTREAM-SINK-0000000021
+      <-- KSTREAM-JOINTHIS-0000000018, KSTREAM-JOINOTHER-0000000019
+    Sink: KSTREAM-SINK-0000000012 (topic: out-one)
+      <-- KSTREAM-MERGE-0000000011
+    Sink: KSTREAM-SINK-0000000021 (topic: out-to)
+      <-- KSTREAM-MERGE-0000000020
+
+";
+    let topology = builder.build().expect("valid");
+    assert_eq!(topology.describe().to_string(), expected);
+
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let input = driver.create_input_topic("topic", StringSerde, StringSerde);
+    let two = driver.create_input_topic("topic2", StringSerde, StringSerde);
+    let three = driver.create_input_topic("topic3", StringSerde, StringSerde);
+    let one_out = driver.create_output_topic("out-one", StringSerde, StringSerde);
+    let to_out = driver.create_output_topic("out-to", StringSerde, StringSerde);
+    two.pipe_input_at("x".into(), "2".into(), 1).expect("pipe");
+    three
+        .pipe_input_at("x".into(), "3".into(), 2)
+        .expect("pipe");
+    input
+        .pipe_input_at("v".into(), "x".into(), 5)
+        .expect("pipe");
+    assert_eq!(
+        one_out.read_records_to_list().expect("read"),
+        [TestRecord::new("x".to_owned(), "v2".to_owned(), 5)]
+    );
+    assert_eq!(
+        to_out.read_records_to_list().expect("read"),
+        [TestRecord::new("x".to_owned(), "v3".to_owned(), 5)]
+    );
+}
+
+/// A key-changed stream joined with itself is repartitioned once, for
+/// both sides. As in Kafka, each record first joins, as the left side,
+/// the earlier records of its key in the window, then, as the right side,
+/// all of them and itself.
+#[test]
+fn a_key_changed_stream_joined_with_itself_is_repartitioned_once() {
+    let builder = StreamsBuilder::new();
+    let mapped = builder.stream::<String, String>("input").map(|k, v| (v, k));
+    mapped
+        .join(
+            &mapped,
+            |l, r| format!("{l}+{r}"),
+            JoinWindows::of_time_difference_with_no_grace(Duration::from_millis(100)),
+        )
+        .to("out");
+    let topology = builder.build().expect("valid");
+    assert_eq!(
+        repartition_topics(&topology),
+        ["KSTREAM-MAP-0000000001-repartition"]
+    );
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let input = driver.create_input_topic("input", StringSerde, StringSerde);
+    let out = driver.create_output_topic("out", StringSerde, StringSerde);
+    input
+        .pipe_input_at("a".into(), "x".into(), 1)
+        .expect("pipe");
+    input
+        .pipe_input_at("b".into(), "x".into(), 2)
+        .expect("pipe");
+    let record = |v: &str, ts| TestRecord::new("x".to_owned(), v.to_owned(), ts);
+    assert_eq!(
+        out.read_records_to_list().expect("read"),
+        [
+            record("a+a", 1),
+            record("b+a", 2),
+            record("a+b", 2),
+            record("b+b", 2)
+        ]
+    );
+}
+
+/// After a restart the join's time tracker starts afresh while its outer
+/// store holds restored records: the first in-order record looks for
+/// closed ones, on either side, as Kafka's does (its quick check cannot
+/// pass on an unknown minimum).
+#[test]
+fn unmatched_records_restored_after_a_restart_are_emitted_once_closed() {
+    let builder = StreamsBuilder::new();
+    let left = builder.stream::<String, String>("left");
+    let right = builder.stream::<String, String>("right");
+    join(
+        Kind::Left,
+        &left,
+        &right,
+        JoinWindows::of_time_difference_with_no_grace(Duration::from_millis(10)),
+    )
+    .to("out");
+    let topology = builder.build().expect("valid");
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let left = driver.create_input_topic("left", StringSerde, StringSerde);
+    let right = driver.create_input_topic("right", StringSerde, StringSerde);
+    let out = driver.create_output_topic("out", StringSerde, StringSerde);
+    left.pipe_input_at("k1".into(), "A".into(), 100)
+        .expect("pipe");
+    assert_eq!(out.read_records_to_list().expect("read"), []);
+
+    driver.restart(&topology).expect("restart");
+    right
+        .pipe_input_at("k2".into(), "b".into(), 200)
+        .expect("pipe");
+    left.pipe_input_at("k2".into(), "B".into(), 200)
+        .expect("pipe");
+    let record = |k: &str, v: &str, ts| TestRecord::new(k.to_owned(), v.to_owned(), ts);
+    assert_eq!(
+        out.read_records_to_list().expect("read"),
+        [record("k1", "[A, null]", 100), record("k2", "[B, b]", 200)]
+    );
+}
+
 #[test]
 fn joins_of_topics_with_different_partition_counts_fail_to_build() {
     let windows = JoinWindows::of_time_difference_with_no_grace(Duration::from_secs(1));

@@ -228,7 +228,9 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
     /// This stream, read back through a repartition topic if its key may
     /// have changed (Kafka's `repartitionForJoin`): the topic is named
     /// after the join (`<name><suffix>-repartition`) or else after this
-    /// stream's node.
+    /// stream's node. A topic named after the node is made once: later
+    /// joins of this stream read the topic last made for one (Kafka keeps
+    /// that topic's node and reuses it on the same condition).
     pub(crate) fn repartitioned_for_join(
         &self,
         join_name: Option<&str>,
@@ -239,7 +241,18 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
             return self.clone();
         }
         let prefix = join_name.map_or_else(|| self.node.clone(), |name| format!("{name}{suffix}"));
-        let source = self.repartition_through(&prefix, grouped);
+        let made = self.join_repartition.borrow().clone();
+        let source = match made {
+            Some(source) if prefix == self.node => {
+                self.repartition_names(&prefix);
+                source
+            }
+            _ => {
+                let source = self.repartition_through(&prefix, grouped);
+                *self.join_repartition.borrow_mut() = Some(source.clone());
+                source
+            }
+        };
         KStream::new(self.builder.clone(), source, false)
     }
 

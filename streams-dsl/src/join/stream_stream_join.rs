@@ -133,7 +133,13 @@ where
         let (_, after) = S::reach(&self.windows);
         let stream_time = {
             let mut tracker = lock(&state.tracker);
-            if tracker.min_time.saturating_add(after).saturating_add(grace) >= tracker.stream_time {
+            // Nothing in the outer store can have closed yet. An unknown
+            // minimum (a new tracker: the store may hold restored records;
+            // or an emptied store) passes whenever after + grace > 0, as
+            // Kafka's sum overflows then: the first in-order record scans.
+            let reach = after.saturating_add(grace);
+            let unknown = tracker.min_time == i64::MAX && reach > 0;
+            if !unknown && tracker.min_time.saturating_add(reach) >= tracker.stream_time {
                 return Ok(());
             }
             tracker.min_time = i64::MAX;
