@@ -634,3 +634,25 @@ fn a_restarted_task_restores_its_buffer_and_counts_from_their_changelogs() -> Re
     );
     Ok(())
 }
+
+/// A restarted suppression starts its stream time afresh, as Kafka's
+/// `KTableSuppressProcessor` does (its observed stream time is not kept):
+/// restored updates wait until records seen after the restart pass them.
+#[test]
+fn a_restarted_suppression_observes_stream_time_anew() -> Result {
+    let topology = limited_counts_by_value_topology()?;
+    let driver = TopologyTestDriver::new(&topology)?;
+    let input = driver.create_input_topic("input", StringSerde, StringSerde);
+    input.pipe_input_at("x".to_owned(), "a".to_owned(), 100)?;
+    driver.restart(&topology)?;
+
+    // Stream time is 85 now, not 100: b (85) is not due until 95.
+    input.pipe_input_at("y".to_owned(), "b".to_owned(), 85)?;
+    assert_eq!(output(&driver, "output")?, []);
+    input.pipe_input_at("z".to_owned(), "c".to_owned(), 111)?;
+    assert_eq!(
+        output(&driver, "output")?,
+        records(&[("b", 1, 85), ("a", 1, 100)])
+    );
+    Ok(())
+}

@@ -266,7 +266,6 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Processor<K, Change<V>, K, Ch
             let record = Record::new(key, buffered.change, buffered.timestamp)
                 .with_headers(buffered.headers);
             let (bytes, serialized_key) = self.measure("", &record, buffered.prior.as_ref())?;
-            self.stream_time.observe(buffered.timestamp);
             self.insert(buffered.time, serialized_key, record, buffered.prior, bytes);
         }
         self.store = Some(store);
