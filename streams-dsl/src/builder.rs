@@ -1,6 +1,7 @@
 //! `StreamsBuilder`: the entry point, and the naming of generated nodes.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use streams_core::serde::DefaultSerde;
@@ -21,6 +22,9 @@ pub(crate) struct BuilderState {
     /// The first invalid configuration met while building, reported by
     /// `build` (operators return streams and tables, not results).
     error: Option<TopologyError>,
+    /// How long after its window ends each windowed aggregation processor
+    /// may still change it: its grace (plus the gap, for sessions).
+    window_close_delays: HashMap<String, i64>,
 }
 
 /// A handle to the builder state that streams and tables carry.
@@ -58,6 +62,31 @@ impl Builder {
     /// Records an invalid configuration; `build` fails with the first one.
     pub(crate) fn fail(&self, error: TopologyError) {
         self.0.borrow_mut().error.get_or_insert(error);
+    }
+
+    /// Notes that the windowed aggregation processor `node` closes its
+    /// windows `delay_ms` after they end.
+    pub(crate) fn windows_close_after(&self, node: &str, delay_ms: i64) {
+        let mut state = self.0.borrow_mut();
+        state.window_close_delays.insert(node.to_owned(), delay_ms);
+    }
+
+    /// When the windowed rows coming out of `node` are final, as Kafka's
+    /// `GraphGraceSearchUtil` finds it: the close delay of the windowed
+    /// aggregation `node` is, or else the largest of its upstream nodes'
+    /// (across repartition topics). `None` unless every path up from
+    /// `node` meets a windowed aggregation.
+    pub(crate) fn window_close_delay(&self, node: &str) -> Option<i64> {
+        fn search(state: &BuilderState, node: &str) -> Option<i64> {
+            if let Some(&delay) = state.window_close_delays.get(node) {
+                return Some(delay);
+            }
+            let upstream = state.topology.upstream(node)?;
+            let mut delays = upstream.into_iter().map(|node| search(state, node));
+            let first = delays.next()??;
+            delays.try_fold(first, |max, delay| Some(max.max(delay?)))
+        }
+        search(&self.0.borrow(), node)
     }
 
     /// Records what co-partitioning needs to know.
@@ -117,6 +146,7 @@ impl StreamsBuilder {
                 index: 0,
                 copartitioning: Copartitioning::default(),
                 error: None,
+                window_close_delays: HashMap::new(),
             }))),
         }
     }

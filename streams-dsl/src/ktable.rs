@@ -30,11 +30,6 @@ pub struct KTable<K, V> {
     /// The serdes of keys and values, where known (to materialize later,
     /// and to measure records in byte-bounded suppression buffers).
     pub(crate) serdes: Option<TableSerdes<K, V>>,
-    /// For a windowed aggregation's table (and tables derived from it
-    /// record for record): how long after a window's end it still changes
-    /// (grace; for sessions gap plus grace), which
-    /// `suppress(until_window_closes)` waits for.
-    pub(crate) window_close_delay_ms: Option<i64>,
     pub(crate) _types: PhantomData<fn(K, V)>,
 }
 
@@ -53,7 +48,6 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             store,
             table,
             serdes,
-            window_close_delay_ms: None,
             _types: PhantomData,
         }
     }

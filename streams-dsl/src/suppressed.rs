@@ -233,7 +233,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> KTable<K, V> {
         serdes: Option<(SharedSerde<K>, SharedSerde<V>)>,
     ) -> Result<KTable<K, V>, SuppressError> {
         let (delay_ms, drop_tombstones) = match suppressed.until {
-            Until::WindowCloses => match self.window_close_delay_ms {
+            Until::WindowCloses => match self.builder.window_close_delay(&self.node) {
                 Some(delay) => (delay, true),
                 None => return Err(SuppressError::NotWindowed(self.node.clone())),
             },

@@ -83,10 +83,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         if let Some(store) = &named {
             table.materialize_as(store);
         }
-        let mut derived = KTable::from_node(self.builder.clone(), name, named, table, serdes);
-        // Filters and value mappers keep each row's key, and so its window.
-        derived.window_close_delay_ms = self.window_close_delay_ms;
-        derived
+        KTable::from_node(self.builder.clone(), name, named, table, serdes)
     }
 
     fn filtered(

@@ -171,9 +171,8 @@ where
             .add_processor(&name, move || supplier(view.clone()), &[parent])
             .add_state_store(store, &[&name]);
     });
-    let mut table = KTable::from_node(builder.clone(), name, Some(store_name), table, Some(serdes));
-    table.window_close_delay_ms = Some(close_delay_ms);
-    table
+    builder.windows_close_after(&name, close_delay_ms);
+    KTable::from_node(builder.clone(), name, Some(store_name), table, Some(serdes))
 }
 
 fn duration(ms: i64) -> Duration {

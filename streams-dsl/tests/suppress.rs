@@ -656,3 +656,67 @@ fn a_restarted_suppression_observes_stream_time_anew() -> Result {
     );
     Ok(())
 }
+
+/// The windowed counts of `until_window_closes_emits_only_final_results`,
+/// made final by `finalize` (which ends in a final-results suppression
+/// somewhere below the count), written to "output".
+fn final_counts(
+    finalize: impl FnOnce(KTable<Windowed<String>, i64>) -> Result<KTable<Windowed<String>, i64>>,
+) -> Result<Vec<TestRecord<String, Option<i64>>>> {
+    let builder = StreamsBuilder::new();
+    let counts = builder
+        .stream::<String, String>("input")
+        .group_by(|k, _| k.clone())
+        .windowed_by(TimeWindows::of_size_and_grace(
+            Duration::from_millis(2),
+            Duration::from_millis(1),
+        )?)
+        .count_with(Materialized::named("counts"));
+    finalize(counts)?
+        .to_stream()
+        .map(|k, v| (k.to_string(), v))
+        .to("output");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let times = [0, 1, 2, 1, 0, 5, 0];
+    let records: Vec<_> = times.iter().map(|&ts| ("k1", "v1", ts)).collect();
+    pipe(&driver, &records)?;
+    output(&driver, "output")
+}
+
+/// As Kafka's `GraphGraceSearchUtil`, a final-results suppression finds
+/// the grace of the windowed aggregation anywhere upstream: through
+/// another suppression, through a stream and back to a table, and through
+/// a repartition topic.
+#[test]
+fn until_window_closes_finds_the_grace_of_the_aggregation_upstream() -> Result {
+    let finals = records(&[("[k1@0/2]", 4, 1), ("[k1@2/4]", 1, 2)]);
+    let window_closes = || Suppressed::until_window_closes(BufferConfig::unbounded());
+    let through_suppression = final_counts(|counts| {
+        let limited = counts.suppress(Suppressed::until_time_limit(
+            Duration::ZERO,
+            BufferConfig::unbounded(),
+        ))?;
+        Ok(limited.suppress(window_closes())?)
+    })?;
+    assert_eq!(through_suppression, finals);
+    let through_a_stream = final_counts(|counts| {
+        let serde: SharedSerde<Windowed<String>> =
+            Arc::new(WindowedSerde::time_windowed(Arc::new(StringSerde), 2));
+        let table = counts
+            .to_stream()
+            .to_table_with_deletes_and(Materialized::with(serde, Arc::new(I64Serde)));
+        Ok(table.suppress(window_closes())?)
+    })?;
+    assert_eq!(through_a_stream, finals);
+    let through_a_repartition = final_counts(|counts| {
+        let serde: SharedSerde<Windowed<String>> =
+            Arc::new(WindowedSerde::time_windowed(Arc::new(StringSerde), 2));
+        let table = counts
+            .to_stream()
+            .map(|k, v| (k, v))
+            .to_table_with_deletes_and(Materialized::with(serde, Arc::new(I64Serde)));
+        Ok(table.suppress(window_closes())?)
+    })?;
+    assert_eq!(through_a_repartition, finals);
+    Ok(())
+}

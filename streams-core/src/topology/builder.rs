@@ -343,6 +343,24 @@ impl TopologyBuilder {
         self
     }
 
+    /// The nodes whose records reach `node` directly: its parents, or for a
+    /// source, the sinks that write its internal (repartition) topics; none
+    /// for a source of external topics. `None` if there is no such node.
+    pub fn upstream(&self, node: &str) -> Option<Vec<&str>> {
+        let def = self.nodes.iter().find(|def| def.name == node)?;
+        let NodeKind::Source { topics, .. } = &def.kind else {
+            return Some(def.parents.iter().map(String::as_str).collect());
+        };
+        let internal: Vec<&String> = topics
+            .iter()
+            .filter(|topic| self.internal_topics.contains(*topic))
+            .collect();
+        let writers = self.nodes.iter().filter(|def| {
+            matches!(&def.kind, NodeKind::Sink { topic: Some(topic), .. } if internal.contains(&topic))
+        });
+        Some(writers.map(|def| def.name.as_str()).collect())
+    }
+
     /// Validates everything and builds the topology.
     pub fn build(&mut self) -> Result<Topology, TopologyError> {
         if let Some(error) = self.error.take() {
