@@ -32,18 +32,23 @@ fn output(
     Ok(topic.read_records_to_list()?)
 }
 
-/// `SuppressScenarioTest.shouldSupportFinalResultsForTimeWindows`.
-#[test]
-fn until_window_closes_emits_only_final_results() -> Result {
-    let builder = StreamsBuilder::new();
-    let counts = builder
+/// Counts of "input" per key in 2 ms windows with 1 ms grace.
+fn windowed_counts(builder: &StreamsBuilder) -> Result<KTable<Windowed<String>, i64>> {
+    Ok(builder
         .stream::<String, String>("input")
         .group_by(|k, _| k.clone())
         .windowed_by(TimeWindows::of_size_and_grace(
             Duration::from_millis(2),
             Duration::from_millis(1),
         )?)
-        .count_with(Materialized::named("counts"));
+        .count_with(Materialized::named("counts")))
+}
+
+/// `SuppressScenarioTest.shouldSupportFinalResultsForTimeWindows`.
+#[test]
+fn until_window_closes_emits_only_final_results() -> Result {
+    let builder = StreamsBuilder::new();
+    let counts = windowed_counts(&builder)?;
     counts
         .suppress(Suppressed::until_window_closes(BufferConfig::unbounded()))?
         .to_stream()
@@ -664,15 +669,7 @@ fn final_counts(
     finalize: impl FnOnce(KTable<Windowed<String>, i64>) -> Result<KTable<Windowed<String>, i64>>,
 ) -> Result<Vec<TestRecord<String, Option<i64>>>> {
     let builder = StreamsBuilder::new();
-    let counts = builder
-        .stream::<String, String>("input")
-        .group_by(|k, _| k.clone())
-        .windowed_by(TimeWindows::of_size_and_grace(
-            Duration::from_millis(2),
-            Duration::from_millis(1),
-        )?)
-        .count_with(Materialized::named("counts"));
-    finalize(counts)?
+    finalize(windowed_counts(&builder)?)?
         .to_stream()
         .map(|k, v| (k.to_string(), v))
         .to("output");
