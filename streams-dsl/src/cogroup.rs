@@ -272,6 +272,12 @@ impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
                 );
         });
         let serdes = (materialized.key, materialized.value);
-        KTable::from_node(builder.clone(), merge, Some(store), table, Some(serdes))
+        KTable::from_node(
+            builder.clone(),
+            merge,
+            materialized.name,
+            table,
+            Some(serdes),
+        )
     }
 }

@@ -199,6 +199,12 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
                 )
                 .add_state_store(store_builder, &[&name]);
         });
-        KTable::from_node(self.builder.clone(), name, Some(store), table, Some(serdes))
+        KTable::from_node(
+            self.builder.clone(),
+            name,
+            materialized.name,
+            table,
+            Some(serdes),
+        )
     }
 }

@@ -255,7 +255,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
         KTable::from_node(
             self.builder.clone(),
             name,
-            queryable.or(Some(store)),
+            queryable,
             table,
             Some((materialized.key, materialized.value)),
         )

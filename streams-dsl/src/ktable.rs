@@ -24,7 +24,8 @@ pub struct Change<V> {
 pub struct KTable<K, V> {
     pub(crate) builder: Builder,
     pub(crate) node: String,
-    pub(crate) store: Option<String>,
+    /// The name its store can be queried by: the one `Materialized` gave.
+    pub(crate) queryable: Option<String>,
     /// Materialization and old-value decisions, shared with later operators.
     pub(crate) table: Rc<TableNode>,
     /// The serdes of keys and values, where known (to materialize later,
@@ -34,27 +35,31 @@ pub struct KTable<K, V> {
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
-    /// The table coming out of `node`, queryable as `store` if named.
+    /// The table coming out of `node`, queryable as `queryable` if named.
     pub(crate) fn from_node(
         builder: Builder,
         node: String,
-        store: Option<String>,
+        queryable: Option<String>,
         table: Rc<TableNode>,
         serdes: Option<TableSerdes<K, V>>,
     ) -> Self {
         Self {
             builder,
             node,
-            store,
+            queryable,
             table,
             serdes,
             _types: PhantomData,
         }
     }
 
-    /// The name of the store that materializes this table, if any.
+    /// The name this table's store can be queried by: the store name
+    /// `Materialized` gave it, `None` when it was not named (the table may
+    /// still keep a store under a generated name), as Kafka Streams'
+    /// `queryableStoreName`. A foreign-key join's result reports its store
+    /// name even when generated, as Kafka's does.
     pub fn queryable_store_name(&self) -> Option<&str> {
-        self.store.as_deref()
+        self.queryable.as_deref()
     }
 
     /// The table's changelog as a stream: each update becomes a record whose

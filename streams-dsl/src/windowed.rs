@@ -145,6 +145,14 @@ fn store_and_processor_names<K, A>(
     (store, builder.new_name(prefix))
 }
 
+/// The table a windowed aggregation makes.
+struct WindowedTable<K, A> {
+    serdes: (SharedSerde<Windowed<K>>, SharedSerde<A>),
+    /// The store name `Materialized` gave, if any: only a named store is
+    /// queryable (Kafka's `queryableStoreName`).
+    queryable: Option<String>,
+}
+
 /// Adds the windowed aggregation processor `name` reading `parent`, with
 /// its store, and returns its table.
 fn add_aggregation<K, V, A, P, S>(
@@ -153,7 +161,7 @@ fn add_aggregation<K, V, A, P, S>(
     parent: &str,
     supplier: impl Fn(NodeView) -> P + Send + Sync + 'static,
     store: S,
-    serdes: (SharedSerde<Windowed<K>>, SharedSerde<A>),
+    output: WindowedTable<K, A>,
     close_delay_ms: i64,
 ) -> KTable<Windowed<K>, A>
 where
@@ -172,7 +180,8 @@ where
             .add_state_store(store, &[&name]);
     });
     builder.windows_close_after(&name, close_delay_ms);
-    KTable::from_node(builder.clone(), name, Some(store_name), table, Some(serdes))
+    let WindowedTable { serdes, queryable } = output;
+    KTable::from_node(builder.clone(), name, queryable, table, Some(serdes))
 }
 
 fn duration(ms: i64) -> Duration {
@@ -307,13 +316,16 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
             value_and_timestamp,
         )
         .with_options(materialized.options);
-        let serdes: (SharedSerde<Windowed<K>>, SharedSerde<A>) = (
-            Arc::new(WindowedSerde::time_windowed(
-                materialized.key,
-                windows.size_ms(),
-            )),
-            materialized.value,
-        );
+        let output = WindowedTable {
+            queryable: materialized.name,
+            serdes: (
+                Arc::new(WindowedSerde::time_windowed(
+                    materialized.key,
+                    windows.size_ms(),
+                )),
+                materialized.value,
+            ),
+        };
         let store_name = store.clone();
         match windows {
             TimeWindowing::Fixed(time) => add_aggregation(
@@ -329,7 +341,7 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
                     stream_time: ObservedStreamTime::default(),
                 },
                 store_builder,
-                serdes,
+                output,
                 windows.grace_ms(),
             ),
             TimeWindowing::Sliding(sliding) => add_aggregation(
@@ -345,7 +357,7 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
                     stream_time: ObservedStreamTime::default(),
                 },
                 store_builder,
-                serdes,
+                output,
                 windows.grace_ms(),
             ),
         }
@@ -492,10 +504,13 @@ impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
             materialized.value.clone(),
         )
         .with_options(materialized.options);
-        let serdes: (SharedSerde<Windowed<K>>, SharedSerde<A>) = (
-            Arc::new(WindowedSerde::session_windowed(materialized.key)),
-            materialized.value,
-        );
+        let output = WindowedTable {
+            queryable: materialized.name,
+            serdes: (
+                Arc::new(WindowedSerde::session_windowed(materialized.key)),
+                materialized.value,
+            ),
+        };
         let store_name = store.clone();
         add_aggregation(
             builder,
@@ -512,7 +527,7 @@ impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
                 stream_time: ObservedStreamTime::default(),
             },
             store_builder,
-            serdes,
+            output,
             close_delay_ms,
         )
     }

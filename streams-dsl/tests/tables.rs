@@ -5,9 +5,11 @@
 mod support;
 use support::repartition_topics;
 
+use std::time::Duration;
+
 use streams_core::prelude::*;
 use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
-use streams_dsl::{Consumed, Materialized, StreamsBuilder};
+use streams_dsl::{Consumed, Materialized, StreamsBuilder, TimeWindows};
 
 type Out<V> = Vec<TestRecord<String, Option<V>>>;
 
@@ -78,6 +80,37 @@ fn a_table_source_forwards_upserts_and_tombstones() {
             record("a", Some("3".to_owned()), 12),
             record("a", None, 13),
         ]
+    );
+}
+
+/// Only a store named in `Materialized` is queryable, whatever the table
+/// keeps (Kafka's `queryableStoreName`); a foreign-key join's result
+/// reports its generated store name, as Kafka's `KTableImpl` does.
+#[test]
+fn only_named_stores_are_queryable_except_foreign_key_join_results() {
+    let builder = StreamsBuilder::new();
+    let stream = builder.stream::<String, String>("input");
+    let grouped = stream.group_by_key();
+    assert_eq!(grouped.count().queryable_store_name(), None);
+    let named = grouped.count_with(Materialized::named("counts"));
+    assert_eq!(named.queryable_store_name(), Some("counts"));
+    let windows = TimeWindows::of_size_with_no_grace(Duration::from_millis(10)).expect("valid");
+    let windowed = grouped.windowed_by(windows).count();
+    assert_eq!(windowed.queryable_store_name(), None);
+    let table = builder.table::<String, String>("table");
+    assert_eq!(table.queryable_store_name(), None);
+    let regrouped = table.group_by(|k, v| (v.clone(), k.clone())).count();
+    assert_eq!(regrouped.queryable_store_name(), None);
+    let other = builder.table::<String, String>("other");
+    let joined = table.join_foreign_key(
+        &other,
+        |v: &String| Some(v.clone()),
+        |l, r| format!("{l}{r}"),
+    );
+    let generated = joined.queryable_store_name().expect("reported");
+    assert!(
+        generated.starts_with("KTABLE-FK-JOIN-OUTPUT-STATE-STORE-"),
+        "{generated}"
     );
 }
 

@@ -525,10 +525,12 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         if queryable.is_some() {
             table.materialize_as(&result_store);
         }
+        // Kafka's result table reports its store name as queryable even
+        // when generated (its `KTableImpl` gets `storeName()`).
         KTable::from_node(
             builder.clone(),
             result,
-            queryable,
+            Some(result_store),
             table,
             Some(result_serdes),
         )
