@@ -4,9 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use streams_core::serde::PartitionKey;
 use streams_core::serde::{DefaultSerde, Serde, SharedSerde};
 use streams_core::state::StoreOptions;
-use streams_core::topology::{OffsetReset, TimestampExtractor};
+use streams_core::topology::{
+    partition_for_key, OffsetReset, SinkOptions, StreamPartitioner, TimestampExtractor,
+};
 
 /// How a source reads: serdes, timestamps, offset reset, name.
 pub struct Consumed<K, V> {
@@ -62,10 +65,11 @@ impl<K: DefaultSerde, V: DefaultSerde> Default for Consumed<K, V> {
     }
 }
 
-/// How a sink writes: serdes and name.
+/// How a sink writes: serdes, partitioner and name.
 pub struct Produced<K, V> {
     pub(crate) key: SharedSerde<K>,
     pub(crate) value: SharedSerde<V>,
+    pub(crate) partitioner: Option<Arc<dyn StreamPartitioner<K, V>>>,
     pub(crate) name: Option<String>,
 }
 
@@ -75,8 +79,15 @@ impl<K, V> Produced<K, V> {
         Self {
             key,
             value,
+            partitioner: None,
             name: None,
         }
+    }
+
+    /// Chooses each record's partition with `partitioner`.
+    pub fn with_partitioner(mut self, partitioner: impl StreamPartitioner<K, V> + 'static) -> Self {
+        self.partitioner = Some(Arc::new(partitioner));
+        self
     }
 
     /// Writes with these serde values.
@@ -88,6 +99,36 @@ impl<K, V> Produced<K, V> {
     pub fn with_name(mut self, name: &str) -> Self {
         self.name = Some(name.to_owned());
         self
+    }
+}
+
+impl<K: 'static, V: 'static> Produced<K, V> {
+    /// The sink's options. Without a partitioner, keys whose serializer
+    /// names a part to partition by (windowed keys: the inner key) go to
+    /// that part's partition, as Kafka's `StreamSinkNode` arranges with a
+    /// `WindowedStreamPartitioner`; other keys to the producer's choice.
+    pub(crate) fn sink_options(self) -> SinkOptions<K, V> {
+        let partitioner = self.partitioner.or_else(|| {
+            let part = self.key.partition_key()?;
+            Some(Arc::new(ByKeyPart(part)) as Arc<dyn StreamPartitioner<K, V>>)
+        });
+        let options = SinkOptions::new(self.key, self.value);
+        match partitioner {
+            Some(partitioner) => options.partitioner(partitioner),
+            None => options,
+        }
+    }
+}
+
+/// Partitions by a part of the key, as the producer would by a whole key.
+struct ByKeyPart<K>(PartitionKey<K>);
+
+impl<K, V> StreamPartitioner<K, V> for ByKeyPart<K> {
+    fn partition(&self, topic: &str, key: &K, _value: &V, partitions: i32) -> Option<i32> {
+        // A part that fails to serialize fails the whole key's serialization
+        // right after, with the error; a null part is left to the producer.
+        let part = (self.0)(topic, key).ok()??;
+        Some(partition_for_key(&part, partitions))
     }
 }
 

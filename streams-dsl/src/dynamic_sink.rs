@@ -1,7 +1,7 @@
 //! `KStream::to_extractor`: a sink that chooses each record's topic, as
 //! Kafka Streams' `to(TopicNameExtractor, Produced)`.
 
-use streams_core::topology::{SinkOptions, SinkTopic, TopicNameExtractor};
+use streams_core::topology::{SinkTopic, TopicNameExtractor};
 
 use crate::config::Produced;
 use crate::kstream::KStream;
@@ -19,7 +19,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         let name = self
             .builder
             .name_or(produced.name.as_deref(), "KSTREAM-SINK-");
-        let options = SinkOptions::new(produced.key, produced.value);
+        let options = produced.sink_options();
         self.builder.with(|topology| {
             topology.add_sink(
                 &name,

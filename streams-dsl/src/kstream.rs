@@ -338,7 +338,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         let name = self
             .builder
             .name_or(produced.name.as_deref(), "KSTREAM-SINK-");
-        let options = SinkOptions::new(produced.key, produced.value);
+        let options = produced.sink_options();
         self.builder.with(|topology| {
             topology.add_sink(&name, topic, options, &[&self.node]);
         });

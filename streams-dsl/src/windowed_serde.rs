@@ -1,7 +1,9 @@
 //! Serdes of windowed keys in Kafka Streams' binary layouts
 //! (`WindowedSerdes.timeWindowedSerdeFrom` / `sessionWindowedSerdeFrom`).
 
-use streams_core::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
+use std::sync::Arc;
+
+use streams_core::serde::{Deserializer, PartitionKey, SerdeError, Serializer, SharedSerde};
 use streams_core::{Window, Windowed};
 
 use crate::byte_layout::ByteReader;
@@ -54,6 +56,14 @@ impl<K: 'static> Serializer<Windowed<K>> for WindowedSerde<K> {
             }
         }
         Ok(Some(bytes))
+    }
+
+    /// The inner key, as Kafka's `WindowedStreamPartitioner` partitions.
+    fn partition_key(&self) -> Option<PartitionKey<Windowed<K>>> {
+        let inner = self.inner.clone();
+        Some(Arc::new(move |topic, key: &Windowed<K>| {
+            inner.serialize(topic, &key.key)
+        }))
     }
 }
 

@@ -432,3 +432,78 @@ fn restarted_windowed_and_session_counts_carry_on_from_their_changelogs() -> Res
     );
     Ok(())
 }
+
+/// Kafka's `WindowedStreamPartitioner`: a windowed key written to a topic
+/// goes to the partition its inner key would, so every window of a key
+/// shares one partition; a partitioner given in `Produced` wins.
+#[test]
+fn windowed_keys_are_written_to_the_partition_of_their_inner_key() -> Result {
+    use std::rc::Rc;
+    use streams_core::engine::{MockClock, StreamTask, TaskConfig};
+    use streams_core::record::{ConsumerRecord, TopicName};
+    use streams_core::serde::SharedSerde;
+    use streams_core::topology::partition_for_key;
+    use streams_dsl::{Produced, WindowedSerde};
+
+    let builder = StreamsBuilder::new();
+    let windowed: SharedSerde<streams_core::Windowed<String>> =
+        Arc::new(WindowedSerde::time_windowed(Arc::new(StringSerde), 10));
+    let counts: SharedSerde<Option<i64>> = Arc::new(OptionSerde::new(Arc::new(I64Serde)));
+    let changes = builder
+        .stream::<String, String>("input")
+        .group_by_key()
+        .windowed_by(TimeWindows::of_size_with_no_grace(ms(10))?)
+        .count()
+        .to_stream();
+    changes.to_with("by-key", Produced::with(windowed.clone(), counts.clone()));
+    changes.to_with(
+        "pinned",
+        Produced::with(windowed, counts).with_partitioner(
+            |_: &str, _: &streams_core::Windowed<String>, _: &Option<i64>, _: i32| Some(5),
+        ),
+    );
+    let mut config = TaskConfig::new("app", Rc::new(MockClock::new(0)));
+    config.partition_count = Box::new(|_| Some(8));
+    let mut task = StreamTask::new(&builder.build()?, config)?;
+    let inputs = [
+        ("alice", 1),
+        ("bob", 2),
+        ("alice", 15),
+        ("bob", 27),
+        ("alice", 33),
+    ];
+    for (offset, (key, timestamp)) in (0..).zip(inputs) {
+        task.add_records([ConsumerRecord {
+            topic: TopicName::new("input"),
+            partition: 0,
+            offset,
+            timestamp,
+            key: Some(key.as_bytes().to_vec()),
+            value: Some(b"v".to_vec()),
+            headers: Headers::new(),
+        }])?;
+        while task.process()? {}
+    }
+    let mut output = Vec::new();
+    task.take_output(&mut output);
+    let partitions = |topic: &str| -> Vec<(Vec<u8>, Option<i32>)> {
+        output
+            .iter()
+            .filter(|record| record.topic == topic)
+            .map(|record| {
+                let key = record.key.clone().unwrap_or_default();
+                // The inner key: the serialized key without its window start.
+                (key[..key.len() - 8].to_vec(), record.partition)
+            })
+            .collect()
+    };
+    let by_key = partitions("by-key");
+    assert_eq!(by_key.len(), inputs.len());
+    for (inner, partition) in &by_key {
+        assert_eq!(*partition, Some(partition_for_key(inner, 8)));
+    }
+    assert!(partitions("pinned")
+        .iter()
+        .all(|(_, partition)| *partition == Some(5)));
+    Ok(())
+}

@@ -128,7 +128,21 @@ pub trait Serializer<T: ?Sized>: Send + Sync {
             None => Ok(false),
         }
     }
+
+    /// For keys that Kafka partitions by a part of them, that part's
+    /// serializer. A windowed key is partitioned by its inner key alone
+    /// (Kafka's `WindowedStreamPartitioner`), so every window of a key
+    /// lands in the key's partition; the DSL's sinks partition so by the
+    /// part this returns. `None` (the default): by the whole key.
+    fn partition_key(&self) -> Option<PartitionKey<T>> {
+        None
+    }
 }
+
+/// Serializes the part of a key that decides its partition (see
+/// [`Serializer::partition_key`]).
+pub type PartitionKey<T> =
+    Arc<dyn Fn(&str, &T) -> Result<Option<Vec<u8>>, SerdeError> + Send + Sync>;
 
 /// Turns bytes (or null, as `None`) back into values of `T`.
 ///
@@ -219,6 +233,10 @@ impl<T: ?Sized, S: Serializer<T> + ?Sized> Serializer<T> for Arc<S> {
         T: Sized,
     {
         (**self).serialize_owned(topic, data)
+    }
+
+    fn partition_key(&self) -> Option<PartitionKey<T>> {
+        (**self).partition_key()
     }
 }
 

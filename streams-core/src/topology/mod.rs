@@ -10,6 +10,7 @@ mod builder;
 mod describe;
 mod internal_topics;
 mod nodes;
+mod partitioner;
 mod sink;
 mod source;
 
@@ -20,7 +21,8 @@ pub use describe::{
 pub use internal_topics::{
     ChangelogConfig, InternalTopic, InternalTopicKind, DEFAULT_ADDITIONAL_CHANGELOG_RETENTION,
 };
-pub use sink::{SinkOptions, SinkTopic, StreamPartitioner, TopicNameExtractor};
+pub use partitioner::{partition_for_key, StreamPartitioner};
+pub use sink::{SinkOptions, SinkTopic, TopicNameExtractor};
 pub use source::{
     DeserializationHandler, FailOnInvalidTimestamp, LogAndSkipOnInvalidTimestamp, OffsetReset,
     SourceOptions, TimestampExtractor, UsePartitionTimeOnInvalidTimestamp,

@@ -3,6 +3,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use super::partitioner::StreamPartitioner;
 use crate::engine::{Input, Node, NodeInfo, TaskState};
 use crate::error::{StreamsError, TopologyError};
 use crate::record::{ProducerRecord, Record, RecordMetadata, TopicName};
@@ -27,13 +28,6 @@ where
     fn extract(&self, key: &K, value: &V, metadata: Option<&RecordMetadata>) -> String {
         self(key, value, metadata)
     }
-}
-
-/// Chooses the partition of each record a sink writes.
-pub trait StreamPartitioner<K, V>: Send + Sync {
-    /// The partition of `topic` (which has `partitions` partitions), or
-    /// `None` for the producer's default partitioning by key hash.
-    fn partition(&self, topic: &str, key: &K, value: &V, partitions: i32) -> Option<i32>;
 }
 
 /// The topic a sink writes to.
