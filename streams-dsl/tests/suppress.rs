@@ -717,3 +717,38 @@ fn until_window_closes_finds_the_grace_of_the_aggregation_upstream() -> Result {
     assert_eq!(through_a_repartition, finals);
     Ok(())
 }
+
+/// A restart does not move the points where a byte-bounded buffer emits
+/// early: restored entries count the bytes they did before, their input
+/// topic included (Kafka restores a buffered record's whole context).
+#[test]
+fn a_restart_keeps_the_byte_size_of_buffered_entries() -> Result {
+    let run = |bound: u64, restart: bool| -> Result<Vec<TestRecord<String, Option<i64>>>> {
+        let builder = StreamsBuilder::new();
+        counts_by_value(&builder)
+            .suppress(Suppressed::until_time_limit(
+                Duration::MAX,
+                BufferConfig::max_bytes(bound).emit_early_when_full(),
+            ))?
+            .to_stream()
+            .to("output");
+        let topology = builder.build()?;
+        let driver = TopologyTestDriver::new(&topology)?;
+        pipe(&driver, &[("x", "a", 0), ("x", "b", 1)])?;
+        let mut emitted = output(&driver, "output")?;
+        if restart {
+            driver.restart(&topology)?;
+        }
+        pipe(&driver, &[("y", "c", 2), ("z", "a", 3), ("w", "d", 4)])?;
+        emitted.extend(output(&driver, "output")?);
+        Ok(emitted)
+    };
+    let mut early = 0;
+    for bound in (100..700).step_by(7) {
+        let kept = run(bound, false)?;
+        assert_eq!(run(bound, true)?, kept, "bound {bound}");
+        early += usize::from(!kept.is_empty());
+    }
+    assert!(early > 10, "the bounds make the buffer emit early");
+    Ok(())
+}

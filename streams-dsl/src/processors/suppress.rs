@@ -166,6 +166,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
                     time,
                     timestamp: record.timestamp,
                     headers: record.headers.clone(),
+                    topic: topic.to_owned(),
                     prior: prior.clone(),
                     change: record.value.clone(),
                 },
@@ -260,12 +261,13 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Processor<K, Change<V>, K, Ch
             return Ok(());
         };
         let store: KeyValueStore<K, BufferedChange<V>> = ctx.state_store(name)?;
-        // Rebuild the buffer from what the store restored. The topic the
-        // records came from is not kept, so restored sizes leave it out.
+        // Rebuild the buffer from what the store restored, each entry
+        // sized as it was before.
         for (key, buffered) in store.all()? {
             let record = Record::new(key, buffered.change, buffered.timestamp)
                 .with_headers(buffered.headers);
-            let (bytes, serialized_key) = self.measure("", &record, buffered.prior.as_ref())?;
+            let (bytes, serialized_key) =
+                self.measure(&buffered.topic, &record, buffered.prior.as_ref())?;
             self.insert(buffered.time, serialized_key, record, buffered.prior, bytes);
         }
         self.store = Some(store);

@@ -5,9 +5,10 @@
 //! Layout: buffer time (8 bytes, big-endian), record timestamp (8 bytes),
 //! the record's headers (a 4-byte count, then each header's key and value
 //! as 4-byte length and bytes, a length of -1 for a null value, as Kafka
-//! lays out a buffered record's context), the prior value (4-byte length
-//! and bytes, -1 for null), then the change in [`ChangeSerde`]'s layout
-//! (nothing when both halves are null).
+//! lays out a buffered record's context), the record's topic (4-byte
+//! length and bytes), the prior value (4-byte length and bytes, -1 for
+//! null), then the change in [`ChangeSerde`]'s layout (nothing when both
+//! halves are null).
 
 use streams_core::record::Headers;
 use streams_core::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
@@ -26,6 +27,10 @@ pub(crate) struct BufferedChange<V> {
     pub(crate) timestamp: i64,
     /// The update's record headers, emitted with it.
     pub(crate) headers: Headers,
+    /// The topic of the update's input record: Kafka keeps a buffered
+    /// record's context, so a restored entry takes as many bytes of the
+    /// buffer's bound as it did before.
+    pub(crate) topic: String,
     /// The key's value before its first buffered update: what downstream
     /// saw last (Kafka's `BufferValue.priorValue`).
     pub(crate) prior: Option<V>,
@@ -62,6 +67,12 @@ impl<V> Serializer<BufferedChange<V>> for BufferedChangeSerde<V> {
         bytes.extend_from_slice(&data.time.to_be_bytes());
         bytes.extend_from_slice(&data.timestamp.to_be_bytes());
         write_headers(topic, &data.headers, &mut bytes)?;
+        write_prefixed(
+            topic,
+            "a buffered record's topic",
+            Some(data.topic.as_bytes()),
+            &mut bytes,
+        )?;
         let prior = match &data.prior {
             Some(prior) => self.value.serialize(topic, prior)?,
             None => None,
@@ -91,6 +102,9 @@ impl<V> Deserializer<BufferedChange<V>> for BufferedChangeSerde<V> {
         let time = reader.i64()?;
         let timestamp = reader.i64()?;
         let headers = read_headers(&mut reader)?;
+        let record_topic = reader.prefixed()?.unwrap_or_default();
+        let record_topic = String::from_utf8(record_topic.to_vec())
+            .map_err(|_| reader.malformed("has a topic that is not UTF-8"))?;
         let prior = reader
             .prefixed()?
             .map(|prior| self.value.deserialize(topic, Some(prior)))
@@ -100,6 +114,7 @@ impl<V> Deserializer<BufferedChange<V>> for BufferedChangeSerde<V> {
             time,
             timestamp,
             headers,
+            topic: record_topic,
             prior,
             change: self.change.deserialize(topic, change)?,
         })
@@ -153,6 +168,7 @@ mod tests {
                 (".{0,6}", proptest::option::of(proptest::collection::vec(any::<u8>(), 0..6))),
                 0..4,
             ),
+            record_topic in ".{0,8}",
             prior in proptest::option::of(".{0,8}"),
             new in proptest::option::of(".{0,8}"),
             old in proptest::option::of(".{0,8}"),
@@ -165,6 +181,7 @@ mod tests {
                 time,
                 timestamp,
                 headers: record_headers,
+                topic: record_topic,
                 prior,
                 change: Change { new, old },
             };
@@ -192,13 +209,14 @@ mod tests {
     }
 
     #[test]
-    fn layout_holds_times_headers_prior_then_change() -> Result<(), SerdeError> {
+    fn layout_holds_times_headers_topic_prior_then_change() -> Result<(), SerdeError> {
         let mut headers = Headers::new();
         headers.add("h", Some(b"v".to_vec())).add("n", None);
         let buffered = BufferedChange {
             time: 1,
             timestamp: 2,
             headers,
+            topic: "in".to_owned(),
             prior: Some("p".to_owned()),
             change: Change {
                 new: Some("x".to_owned()),
@@ -210,6 +228,7 @@ mod tests {
         expected.extend_from_slice(&2_i32.to_be_bytes());
         expected.extend_from_slice(&[0, 0, 0, 1, b'h', 0, 0, 0, 1, b'v']);
         expected.extend_from_slice(&[0, 0, 0, 1, b'n', 0xff, 0xff, 0xff, 0xff]);
+        expected.extend_from_slice(&[0, 0, 0, 2, b'i', b'n']);
         expected.extend_from_slice(&[0, 0, 0, 1, b'p']);
         let change = ChangeSerde::new(Arc::new(StringSerde)).serialize("t", &buffered.change)?;
         expected.extend_from_slice(&change.unwrap_or_default());
