@@ -59,18 +59,20 @@ impl PartitionQueue {
 #[derive(Default)]
 pub(crate) struct PartitionGroup {
     queues: Vec<PartitionQueue>,
+    /// The indices of the non-empty queues, by head record timestamp.
+    by_time: NonEmptyByTime,
 }
 
 impl PartitionGroup {
-    /// The queue of `topic`-`partition`, created with the source `bind`
-    /// names on the partition's first record.
-    ///
-    pub(crate) fn queue(
+    /// Queues `record` in its partition's queue, created with the source
+    /// `bind` names on the partition's first record. Returns `false` if
+    /// the record was dropped for a negative timestamp.
+    pub(crate) fn add(
         &mut self,
-        topic: TopicName,
-        partition: i32,
+        record: ConsumerRecord,
         bind: impl FnOnce() -> Result<SourceBinding, StreamsError>,
-    ) -> Result<&mut PartitionQueue, StreamsError> {
+    ) -> Result<bool, StreamsError> {
+        let (topic, partition) = (record.topic, record.partition);
         let found = self
             .queues
             .iter()
@@ -89,22 +91,26 @@ impl PartitionGroup {
                 self.queues.len() - 1
             }
         };
-        Ok(&mut self.queues[index])
+        let queue = &mut self.queues[index];
+        let was_empty = queue.records.is_empty();
+        let kept = queue.push(record)?;
+        if was_empty && kept {
+            self.by_time.offer(index, &self.queues);
+        }
+        Ok(kept)
     }
 
     /// Takes the head record with the smallest timestamp across partitions,
-    /// with the source node that reads it; ties go to the partition that was
-    /// added first.
+    /// with the source node that reads it. Partitions whose heads tie take
+    /// turns as in Kafka Streams (see [`NonEmptyByTime`]).
     pub(crate) fn next(&mut self) -> Option<(&SourceBinding, QueuedRecord)> {
-        self.queues
-            .iter_mut()
-            .filter(|queue| !queue.records.is_empty())
-            .min_by_key(|queue| queue.records.front().map(|head| head.timestamp))
-            .and_then(|queue| {
-                let next = queue.records.pop_front()?;
-                queue.next_offset = Some(next.record.offset + 1);
-                Some((&queue.source, next))
-            })
+        let index = self.by_time.poll(&self.queues)?;
+        let next = self.queues[index].records.pop_front()?;
+        self.queues[index].next_offset = Some(next.record.offset + 1);
+        if !self.queues[index].records.is_empty() {
+            self.by_time.offer(index, &self.queues);
+        }
+        Some((&self.queues[index].source, next))
     }
 
     /// The offset after the last processed record of every partition that
@@ -122,6 +128,74 @@ impl PartitionGroup {
     pub(crate) fn buffered(&self) -> usize {
         self.queues.iter().map(|queue| queue.records.len()).sum()
     }
+}
+
+/// The non-empty queues of a group, as a binary min-heap of their indices
+/// on the timestamps of their head records (Kafka's
+/// `nonEmptyQueuesByTime`).
+///
+/// It sifts exactly as Java's `PriorityQueue`, which Kafka uses, and a
+/// queue re-enters it after each record taken: so when heads tie, the
+/// partitions are taken in the order Kafka Streams takes them (a queue
+/// that just yielded a record goes behind one waiting with the same
+/// timestamp), and equal-timestamp records of several partitions
+/// interleave the same way.
+#[derive(Default)]
+struct NonEmptyByTime(Vec<usize>);
+
+impl NonEmptyByTime {
+    /// Adds the non-empty queue `index` (Java's `siftUp`).
+    fn offer(&mut self, index: usize, queues: &[PartitionQueue]) {
+        let time = head_time(queues, index);
+        let mut slot = self.0.len();
+        self.0.push(index);
+        while slot > 0 {
+            let parent = (slot - 1) / 2;
+            if time >= head_time(queues, self.0[parent]) {
+                break;
+            }
+            self.0[slot] = self.0[parent];
+            slot = parent;
+        }
+        self.0[slot] = index;
+    }
+
+    /// Removes and returns the queue with the earliest head (Java's `poll`
+    /// and `siftDown`: the last queue moves to the root and sinks, towards
+    /// the left child on a tie).
+    fn poll(&mut self, queues: &[PartitionQueue]) -> Option<usize> {
+        let first = *self.0.first()?;
+        let last = self.0.pop()?;
+        let len = self.0.len();
+        if len == 0 {
+            return Some(first);
+        }
+        let time = head_time(queues, last);
+        let mut slot = 0;
+        while slot < len / 2 {
+            let mut child = 2 * slot + 1;
+            let right = child + 1;
+            if right < len && head_time(queues, self.0[child]) > head_time(queues, self.0[right]) {
+                child = right;
+            }
+            if time <= head_time(queues, self.0[child]) {
+                break;
+            }
+            self.0[slot] = self.0[child];
+            slot = child;
+        }
+        self.0[slot] = last;
+        Some(first)
+    }
+}
+
+/// The timestamp of queue `index`'s head record (only non-empty queues
+/// are in the heap).
+fn head_time(queues: &[PartitionQueue], index: usize) -> i64 {
+    queues[index]
+        .records
+        .front()
+        .map_or(i64::MAX, |head| head.timestamp)
 }
 
 #[cfg(test)]
@@ -156,14 +230,7 @@ mod tests {
     ) -> Result<(), StreamsError> {
         let topic = TopicName::new(topic);
         let source = usize::from(&*topic == "b");
-        let queue = group.queue(topic, 0, || {
-            Ok(SourceBinding {
-                node: source,
-                input: Rc::new(RefCell::new(Uncalled)),
-                extractor: Arc::new(FailOnInvalidTimestamp),
-            })
-        })?;
-        queue.push(ConsumerRecord {
+        let record = ConsumerRecord {
             topic,
             partition: 0,
             offset,
@@ -171,6 +238,13 @@ mod tests {
             key: None,
             value: None,
             headers: Headers::new(),
+        };
+        group.add(record, || {
+            Ok(SourceBinding {
+                node: source,
+                input: Rc::new(RefCell::new(Uncalled)),
+                extractor: Arc::new(FailOnInvalidTimestamp),
+            })
         })?;
         Ok(())
     }
@@ -208,6 +282,26 @@ mod tests {
             group.committable_offsets().into_iter().collect::<Vec<_>>(),
             vec![(a, 3), (b, 2)]
         );
+        Ok(())
+    }
+
+    /// Kafka's order for partitions whose heads tie: the partition that
+    /// just yielded a record waits behind one whose head has the same
+    /// timestamp, so their records interleave.
+    #[test]
+    fn partitions_whose_heads_tie_take_turns() -> Result<(), StreamsError> {
+        let mut group = PartitionGroup::default();
+        push(&mut group, "a", 0, 7)?;
+        push(&mut group, "a", 1, 7)?;
+        push(&mut group, "b", 0, 7)?;
+        push(&mut group, "a", 2, 7)?;
+        let order: Vec<(String, i64)> = std::iter::from_fn(|| {
+            let (_, q) = group.next()?;
+            Some((q.record.topic.to_string(), q.record.offset))
+        })
+        .collect();
+        let expected = [("a", 0), ("b", 0), ("a", 1), ("a", 2)];
+        assert_eq!(order, expected.map(|(t, o)| (t.to_string(), o)).to_vec());
         Ok(())
     }
 }

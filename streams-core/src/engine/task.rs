@@ -350,14 +350,14 @@ impl StreamTask {
         records: impl IntoIterator<Item = ConsumerRecord>,
     ) -> Result<(), StreamsError> {
         for record in records {
-            let sources = &self.sources;
-            let queue = self.queues.queue(record.topic, record.partition, || {
+            let (sources, topic) = (&self.sources, record.topic);
+            let bind = || {
                 sources
-                    .get(&record.topic)
+                    .get(&topic)
                     .cloned()
-                    .ok_or_else(|| StreamsError::UnknownTopic(record.topic.to_string()))
-            })?;
-            if !queue.push(record)? {
+                    .ok_or_else(|| StreamsError::UnknownTopic(topic.to_string()))
+            };
+            if !self.queues.add(record, bind)? {
                 self.state.metrics.dropped_records += 1;
             }
         }
