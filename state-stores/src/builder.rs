@@ -114,6 +114,7 @@ pub struct StoreBuilder {
     backend: BackendKind,
     logging: bool,
     cache_max_bytes: Option<usize>,
+    timestamped: bool,
     rocksdb_options: Option<RocksDbOptionsHook>,
 }
 
@@ -125,6 +126,7 @@ impl StoreBuilder {
             backend: BackendKind::RocksDb,
             logging: true,
             cache_max_bytes: None,
+            timestamped: false,
             rocksdb_options: None,
         }
     }
@@ -171,6 +173,16 @@ impl StoreBuilder {
     /// the flush listener per write.
     pub fn caching(mut self, max_bytes: usize) -> Self {
         self.cache_max_bytes = Some(max_bytes);
+        self
+    }
+
+    /// Says whether the store's values lead with the timestamp of a
+    /// [`ValueAndTimestamp`](crate::ValueAndTimestamp) (key-value and
+    /// window stores). A timestamped store logs each value without it,
+    /// stamping the changelog record with it instead, and puts it back in
+    /// front when restoring: the changelog Kafka's timestamped stores write.
+    pub fn timestamped(mut self, timestamped: bool) -> Self {
+        self.timestamped = timestamped;
         self
     }
 
@@ -231,7 +243,8 @@ impl StoreBuilder {
                     &self.name,
                     Arc::clone(sink),
                     context.record_context.clone(),
-                );
+                )
+                .timestamped(self.timestamped);
                 match store {
                     Store::KeyValue(inner) => {
                         Store::KeyValue(Box::new(LoggingKeyValueStore::new(inner, writer)))
@@ -331,6 +344,7 @@ impl fmt::Debug for StoreBuilder {
             .field("backend", &self.backend)
             .field("logging", &self.logging)
             .field("cache_max_bytes", &self.cache_max_bytes)
+            .field("timestamped", &self.timestamped)
             .field("rocksdb_options", &self.rocksdb_options.is_some())
             .finish()
     }

@@ -2,10 +2,12 @@
 //! (timestamp and headers) that stores learn the current record's from.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::error::{ExternalError, Result, StoreError};
+use crate::timestamped::ValueAndTimestamp;
 
 /// One change of a store, as written to (and restored from) its changelog
 /// topic.
@@ -13,7 +15,10 @@ use crate::error::{ExternalError, Result, StoreError};
 /// Key layouts: key-value stores log the plain key; window stores log
 /// `key ++ window_start (8 bytes BE) ++ seqnum (4 bytes BE)`; session stores
 /// log `key ++ end (8 bytes BE) ++ start (8 bytes BE)` - the layouts of
-/// Kafka Streams' `WindowKeySchema` and `SessionKeySchema`.
+/// Kafka Streams' `WindowKeySchema` and `SessionKeySchema`. A timestamped
+/// store (see [`StoreBuilder::timestamped`](crate::StoreBuilder::timestamped))
+/// logs its values without their leading timestamp, stamping the record
+/// with it instead, as Kafka's timestamped changelogging stores do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangelogRecord {
     /// The changelog key.
@@ -155,13 +160,15 @@ impl std::fmt::Debug for RecordHeaders {
     }
 }
 
-/// What a changelogging layer needs to log: the sink, the store name and the
-/// timestamp to stamp records with.
+/// What a changelogging layer needs to log: the sink, the store name, the
+/// timestamp to stamp records with, and the store's value layout.
 #[derive(Clone)]
 pub(crate) struct ChangelogWriter {
     store: String,
     sink: Arc<dyn ChangelogSink>,
     context: RecordContext,
+    /// Whether values lead with their `ValueAndTimestamp` timestamp.
+    timestamped: bool,
 }
 
 impl ChangelogWriter {
@@ -170,15 +177,33 @@ impl ChangelogWriter {
             store: store.to_owned(),
             sink,
             context,
+            timestamped: false,
         }
     }
 
-    /// Sends one change stamped with the current record timestamp.
+    /// A writer for a store whose values lead with their timestamp when
+    /// `timestamped` (`ValueAndTimestamp`).
+    pub(crate) fn timestamped(mut self, timestamped: bool) -> Self {
+        self.timestamped = timestamped;
+        self
+    }
+
+    /// Sends one change, stamped with the current record timestamp; a
+    /// timestamped value goes without its timestamp, which stamps it
+    /// instead (Kafka's `ChangeLoggingTimestampedKeyValueBytesStore`).
     pub(crate) fn log(&self, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
+        let (value, timestamp) = match value {
+            Some(mut value) if self.timestamped => {
+                let (timestamp, _) = ValueAndTimestamp::split(&value)?;
+                value.drain(..ValueAndTimestamp::TIMESTAMP_LEN);
+                (Some(value), timestamp)
+            }
+            value => (value, self.context.timestamp()),
+        };
         let record = ChangelogRecord {
             key,
             value,
-            timestamp: self.context.timestamp(),
+            timestamp,
         };
         self.sink
             .send(&self.store, record)
@@ -186,5 +211,71 @@ impl ChangelogWriter {
                 store: self.store.clone(),
                 source,
             })
+    }
+
+    /// `records` read back from the changelog, as the store holds them: a
+    /// timestamped store gets each value's timestamp (its record's) put
+    /// back in front (Kafka's `RecordConverters`).
+    pub(crate) fn restored<'a>(
+        &self,
+        records: &'a [ChangelogRecord],
+    ) -> Cow<'a, [ChangelogRecord]> {
+        if !self.timestamped {
+            return Cow::Borrowed(records);
+        }
+        let stored = records.iter().map(|record| ChangelogRecord {
+            key: record.key.clone(),
+            value: record
+                .value
+                .as_ref()
+                .map(|value| ValueAndTimestamp::encode(value, record.timestamp)),
+            timestamp: record.timestamp,
+        });
+        Cow::Owned(stored.collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_suite::recording_writer;
+
+    /// Kafka's timestamped changelogging: the plain value, stamped with
+    /// its own timestamp; tombstones take the record's. Restoring puts the
+    /// timestamp back in front.
+    #[test]
+    fn timestamped_values_are_logged_plain_and_restored_whole() -> Result<()> {
+        let (writer, sink, context) = recording_writer("ts");
+        let writer = writer.timestamped(true);
+        context.set_timestamp(99);
+        writer.log(b"k".to_vec(), Some(ValueAndTimestamp::encode(b"v", 7)))?;
+        writer.log(b"k".to_vec(), None)?;
+        let logged = sink.records_of("ts")?;
+        let record = |value: Option<&[u8]>, timestamp| ChangelogRecord {
+            key: b"k".to_vec(),
+            value: value.map(<[u8]>::to_vec),
+            timestamp,
+        };
+        assert_eq!(logged, [record(Some(b"v"), 7), record(None, 99)]);
+        let whole = ValueAndTimestamp::encode(b"v", 7);
+        assert_eq!(
+            writer.restored(&logged).into_owned(),
+            [record(Some(&whole), 7), record(None, 99)]
+        );
+        // A value too short to hold a timestamp is an error, not a panic.
+        assert!(writer.log(b"k".to_vec(), Some(vec![1, 2])).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn plain_values_are_logged_as_they_are() -> Result<()> {
+        let (writer, sink, context) = recording_writer("plain");
+        context.set_timestamp(5);
+        writer.log(b"k".to_vec(), Some(b"v".to_vec()))?;
+        let logged = sink.records_of("plain")?;
+        assert_eq!(logged[0].value.as_deref(), Some(&b"v"[..]));
+        assert_eq!(logged[0].timestamp, 5);
+        assert!(matches!(writer.restored(&logged), Cow::Borrowed(_)));
+        Ok(())
     }
 }

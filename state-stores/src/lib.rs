@@ -9,7 +9,9 @@
 //!
 //! - [`KeyValueStore`]: values by key, scanned in key byte order. A
 //!   timestamped key-value store is one whose values use the
-//!   [`ValueAndTimestamp`] layout.
+//!   [`ValueAndTimestamp`] layout; built with
+//!   [`StoreBuilder::timestamped`], it logs them as Kafka does (the plain
+//!   value, stamped with its timestamp).
 //! - [`WindowStore`]: values by key and window start, with retention and an
 //!   optional retain-duplicates mode for join buffers.
 //! - [`SessionStore`]: aggregates by key and session bounds, with the

@@ -2,8 +2,6 @@
 
 use crate::error::{Result, StoreError};
 
-const TIMESTAMP_LEN: usize = 8;
-
 /// A value together with the timestamp of its last update, stored as
 /// Kafka Streams' `ValueAndTimestamp`: the 8-byte big-endian timestamp, then
 /// the value bytes.
@@ -19,6 +17,9 @@ pub struct ValueAndTimestamp {
 }
 
 impl ValueAndTimestamp {
+    /// The bytes of the timestamp in front of the value.
+    pub const TIMESTAMP_LEN: usize = 8;
+
     /// Pairs `value` with `timestamp`.
     pub fn new(value: Vec<u8>, timestamp: i64) -> Self {
         Self { value, timestamp }
@@ -26,7 +27,7 @@ impl ValueAndTimestamp {
 
     /// Encodes `value` and `timestamp` without building the struct.
     pub fn encode(value: &[u8], timestamp: i64) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(TIMESTAMP_LEN + value.len());
+        let mut bytes = Vec::with_capacity(Self::TIMESTAMP_LEN + value.len());
         Self::encode_timestamp(timestamp, &mut bytes);
         bytes.extend_from_slice(value);
         bytes
@@ -41,7 +42,7 @@ impl ValueAndTimestamp {
     /// Splits stored bytes into timestamp and value without copying.
     pub fn split(bytes: &[u8]) -> Result<(i64, &[u8])> {
         let (timestamp, value) = bytes
-            .split_first_chunk::<TIMESTAMP_LEN>()
+            .split_first_chunk::<{ Self::TIMESTAMP_LEN }>()
             .ok_or(StoreError::MalformedValueAndTimestamp { len: bytes.len() })?;
         Ok((i64::from_be_bytes(*timestamp), value))
     }

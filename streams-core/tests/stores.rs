@@ -404,11 +404,12 @@ fn every_store_write_is_on_its_changelog_in_kafkas_layout() -> TestResult {
         ]
     );
 
-    // Timestamped key-value stores: value = timestamp (8 BE) ++ value.
+    // Timestamped key-value stores: the plain value, on a record stamped
+    // with the value's timestamp.
     let latest = |key: &str, value: i64, ts: i64| {
         TestRecord::new(
             key.as_bytes().to_vec(),
-            Some(bytes(&[&ts.to_be_bytes(), &value.to_be_bytes()])),
+            Some(value.to_be_bytes().to_vec()),
             ts,
         )
     };

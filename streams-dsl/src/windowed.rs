@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use streams_core::processor::Processor;
 use streams_core::serde::{DefaultSerde, I64Serde, SharedSerde};
-use streams_core::state::{StoreBuilder, Stores, ValueAndTimestampSerde};
+use streams_core::state::{StoreBuilder, Stores};
 use streams_core::{TopologyError, Windowed};
 
 use crate::builder::Builder;
@@ -306,14 +306,13 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
             store_and_processor_names(builder, prefix, &materialized, burn_store_index);
         let parent = self.grouped.aggregation_parent(&store);
         let windows = self.windows;
-        let value_and_timestamp = Arc::new(ValueAndTimestampSerde::new(materialized.value.clone()));
-        let store_builder = Stores::window_store_builder_with(
+        let store_builder = Stores::timestamped_window_store_builder_with(
             &store,
             store_retention(builder, &store, windows.retention_ms(), &materialized),
             duration(windows.size_ms()),
             false,
             materialized.key.clone(),
-            value_and_timestamp,
+            materialized.value.clone(),
         )
         .with_options(materialized.options);
         let output = WindowedTable {

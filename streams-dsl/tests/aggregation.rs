@@ -99,6 +99,41 @@ fn word_count_emits_every_update_with_its_timestamp() {
     );
 }
 
+/// The count store logs as Kafka's timestamped stores: the plain count,
+/// on a record stamped with the count's timestamp (the largest that
+/// contributed, not the current record's); a restart puts that timestamp
+/// back, so later out-of-order updates keep it.
+#[test]
+fn counts_are_logged_with_their_own_timestamps_and_restored_with_them() {
+    let builder = StreamsBuilder::new();
+    word_count(&builder);
+    let topology = builder.build().expect("valid");
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let input = driver.create_input_topic("streams-plaintext-input", UnitSerde, StringSerde);
+    input.pipe_value_at("kafka".into(), 1_000).expect("pipe");
+    input.pipe_value_at("kafka".into(), 500).expect("pipe");
+    let changelog = driver.create_output_topic(
+        "test-driver-application-counts-store-changelog",
+        StringSerde,
+        BytesSerde,
+    );
+    let logged =
+        |count: i64| TestRecord::new("kafka".to_owned(), count.to_be_bytes().to_vec(), 1_000);
+    assert_eq!(
+        changelog.read_records_to_list().expect("decode"),
+        [logged(1), logged(2)]
+    );
+
+    driver.restart(&topology).expect("restart");
+    input.pipe_value_at("kafka".into(), 200).expect("pipe");
+    let output = driver.create_output_topic("streams-wordcount-output", StringSerde, I64Serde);
+    let counts: Vec<_> = output.read_records_to_list().expect("decode");
+    assert_eq!(
+        counts.last(),
+        Some(&TestRecord::new("kafka".to_owned(), 3, 1_000))
+    );
+}
+
 #[test]
 fn unnamed_aggregations_name_store_and_repartition_topic_by_index() {
     let builder = StreamsBuilder::new();

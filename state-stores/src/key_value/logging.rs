@@ -81,7 +81,7 @@ impl KeyValueStore for LoggingKeyValueStore {
     }
 
     fn restore_batch(&mut self, records: &[ChangelogRecord]) -> Result<()> {
-        self.inner.restore_batch(records)
+        self.inner.restore_batch(&self.changelog.restored(records))
     }
 
     fn set_flush_listener(&mut self, listener: FlushListener) -> Result<()> {

@@ -70,7 +70,9 @@ impl Stores {
     ) -> TimestampedKeyValueStoreBuilder<K, V> {
         let value: SharedSerde<ValueAndTimestamp<V>> =
             std::sync::Arc::new(ValueAndTimestampSerde::new(value));
-        Self::key_value_store_builder_with(name, key, value)
+        let mut builder = Self::key_value_store_builder_with(name, key, value);
+        builder.core.timestamped = true;
+        builder
     }
 
     /// A window store builder with the default serdes of `K` and `V`, on
@@ -110,6 +112,32 @@ impl Stores {
             window_size,
             retain_duplicates,
         }
+    }
+
+    /// A timestamped window store builder (values stored with the timestamp
+    /// of their last update) with explicit serdes; `value` encodes the
+    /// values without their timestamps. Otherwise as
+    /// [`window_store_builder_with`](Self::window_store_builder_with).
+    pub fn timestamped_window_store_builder_with<K, V: 'static>(
+        name: &str,
+        retention: Duration,
+        window_size: Duration,
+        retain_duplicates: bool,
+        key: SharedSerde<K>,
+        value: SharedSerde<V>,
+    ) -> WindowStoreBuilder<K, ValueAndTimestamp<V>> {
+        let value: SharedSerde<ValueAndTimestamp<V>> =
+            std::sync::Arc::new(ValueAndTimestampSerde::new(value));
+        let mut builder = Self::window_store_builder_with(
+            name,
+            retention,
+            window_size,
+            retain_duplicates,
+            key,
+            value,
+        );
+        builder.core.timestamped = true;
+        builder
     }
 
     /// A session store builder with the default serdes of `K` and `V`, on
@@ -270,6 +298,8 @@ struct BuilderCore<K, V> {
     options: StoreOptions,
     key: SharedSerde<K>,
     value: SharedSerde<V>,
+    /// Whether values are `ValueAndTimestamp`s, logged as Kafka logs them.
+    timestamped: bool,
     _types: PhantomData<fn(K, V)>,
 }
 
@@ -280,6 +310,7 @@ impl<K, V> BuilderCore<K, V> {
             options: StoreOptions::default(),
             key,
             value,
+            timestamped: false,
             _types: PhantomData,
         }
     }
@@ -303,7 +334,7 @@ impl<K, V> BuilderCore<K, V> {
         context: &StoreContext,
     ) -> Result<Store, StreamsError> {
         self.options
-            .apply(spec, context)
+            .apply(spec.timestamped(self.timestamped), context)
             .build(&context.bytes_context())
             .map_err(|e| self.store_error(e))
     }
