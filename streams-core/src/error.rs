@@ -104,6 +104,13 @@ pub enum TopologyError {
         /// The window size (or session gap) plus the grace period.
         minimum_ms: i64,
     },
+    /// Two streams of the same topics, which share one source node, ask
+    /// for different offset reset policies.
+    #[error("streams of the same topics {topics:?} cannot reset their offsets differently")]
+    ConflictingOffsetReset {
+        /// The topics.
+        topics: Vec<String>,
+    },
     /// The inputs of a join read topics with different partition counts,
     /// so equal keys would not meet in the same task.
     #[error("topics joined together are not co-partitioned: partition counts {partitions:?}")]

@@ -1,11 +1,12 @@
 //! `StreamsBuilder`: the entry point, and the naming of generated nodes.
 
+use std::any::TypeId;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
 use streams_core::serde::DefaultSerde;
-use streams_core::topology::SourceOptions;
+use streams_core::topology::{OffsetReset, SourceOptions};
 use streams_core::{Topology, TopologyBuilder, TopologyError};
 
 use crate::config::Consumed;
@@ -25,6 +26,18 @@ pub(crate) struct BuilderState {
     /// How long after its window ends each windowed aggregation processor
     /// may still change it: its grace (plus the gap, for sessions).
     window_close_delays: HashMap<String, i64>,
+    /// The source nodes of the streams made so far.
+    stream_sources: Vec<StreamSource>,
+}
+
+/// A stream's source node, which later streams of the same topics share.
+struct StreamSource {
+    node: String,
+    topics: BTreeSet<String>,
+    /// The key and value types it reads: streams of other types need
+    /// another node (and fail to build, reading the same topics).
+    types: (TypeId, TypeId),
+    offset_reset: Option<OffsetReset>,
 }
 
 /// A handle to the builder state that streams and tables carry.
@@ -147,6 +160,7 @@ impl StreamsBuilder {
                 copartitioning: Copartitioning::default(),
                 error: None,
                 window_close_delays: HashMap::new(),
+                stream_sources: Vec::new(),
             }))),
         }
     }
@@ -172,6 +186,9 @@ impl StreamsBuilder {
         let name = self
             .builder
             .name_or(consumed.name.as_deref(), "KSTREAM-SOURCE-");
+        if let Some(shared) = self.shared_source::<K, V>(topics, consumed.offset_reset) {
+            return KStream::new(self.builder.clone(), shared, false);
+        }
         let mut options = SourceOptions::new(consumed.key, consumed.value);
         if let Some(extractor) = consumed.timestamp_extractor {
             options = options.timestamp_extractor(extractor);
@@ -182,7 +199,45 @@ impl StreamsBuilder {
         self.builder.with(|topology| {
             topology.add_source(&name, topics, options);
         });
+        self.builder
+            .0
+            .borrow_mut()
+            .stream_sources
+            .push(StreamSource {
+                node: name.clone(),
+                topics: topics.iter().map(|&topic| topic.to_owned()).collect(),
+                types: (TypeId::of::<K>(), TypeId::of::<V>()),
+                offset_reset: consumed.offset_reset,
+            });
         KStream::new(self.builder.clone(), name, false)
+    }
+
+    /// The source node of an earlier stream of exactly `topics`, read as
+    /// the same types, which this stream shares (Kafka's
+    /// `mergeDuplicateSourceNodes`: the first stream's serdes and
+    /// extractor read for both). Its offset reset policy, if it set one,
+    /// must be this stream's too.
+    fn shared_source<K: 'static, V: 'static>(
+        &self,
+        topics: &[&str],
+        offset_reset: Option<OffsetReset>,
+    ) -> Option<String> {
+        let topics: BTreeSet<String> = topics.iter().map(|&topic| topic.to_owned()).collect();
+        let state = self.builder.0.borrow();
+        let shared = state.stream_sources.iter().find(|source| {
+            source.topics == topics && source.types == (TypeId::of::<K>(), TypeId::of::<V>())
+        })?;
+        let node = shared.node.clone();
+        let conflict = shared
+            .offset_reset
+            .is_some_and(|reset| Some(reset) != offset_reset);
+        drop(state);
+        if conflict {
+            self.builder.fail(TopologyError::ConflictingOffsetReset {
+                topics: topics.into_iter().collect(),
+            });
+        }
+        Some(node)
     }
 
     /// Builds the topology, validating it.

@@ -15,11 +15,12 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use streams_core::serde::{DefaultSerde, I64Serde};
-use streams_core::topology::{SinkOptions, SourceOptions};
+use streams_core::topology::SinkOptions;
 
 use crate::builder::Builder;
 use crate::change_serde::ChangeSerde;
 use crate::config::{Grouped, Materialized};
+use crate::kstream::repartition_source_options;
 use crate::ktable::{Change, KTable};
 use crate::processors::{RepartitionMap, TableAggregate, TableAggregator};
 use crate::table_node::{TableKind, TableNode};
@@ -233,7 +234,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
                             SinkOptions::new(key.clone(), change.clone()),
                             &[&self.node],
                         )
-                        .add_source(&source, &[&topic], SourceOptions::new(key, change));
+                        .add_source(&source, &[&topic], repartition_source_options(key, change));
                     self.repartition_source.replace(Some(source.clone()));
                     source
                 }

@@ -6,8 +6,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use streams_core::processor::Processor;
-use streams_core::serde::DefaultSerde;
-use streams_core::topology::{SinkOptions, SourceOptions};
+use streams_core::serde::{DefaultSerde, SharedSerde};
+use streams_core::topology::{FailOnInvalidTimestamp, SinkOptions, SourceOptions};
 
 use crate::builder::Builder;
 use crate::config::{Grouped, Produced};
@@ -290,12 +290,15 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         let name = self
             .builder
             .name_or(named.map(Named::name), "KSTREAM-MERGE-");
+        // Merging a stream with itself reads it once (Kafka's graph keeps
+        // a set of parents).
+        let parents: &[&str] = if self.node == other.node {
+            &[&self.node]
+        } else {
+            &[&self.node, &other.node]
+        };
         self.builder.with(|topology| {
-            topology.add_processor::<K, V, K, V, _>(
-                &name,
-                || PassThrough,
-                &[&self.node, &other.node],
-            );
+            topology.add_processor::<K, V, K, V, _>(&name, || PassThrough, parents);
         });
         KStream::new(
             self.builder.clone(),
@@ -403,7 +406,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
     /// the name of the source that reads it. Node names follow Kafka Streams:
     /// generated (sink, filter, source) unless `prefix` is a user name.
     pub(crate) fn repartition_through(&self, prefix: &str, grouped: &Grouped<K, V>) -> String {
-        let topic = format!("{prefix}-repartition");
+        let topic = repartition_topic(prefix);
         let [sink, filter, source] = self.repartition_names(prefix);
         let (key, value) = (grouped.key.clone(), grouped.value.clone());
         self.builder.with(|topology| {
@@ -417,7 +420,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
                     SinkOptions::new(key.clone(), value.clone()),
                     &[&filter],
                 )
-                .add_source(&source, &[&topic], SourceOptions::new(key, value));
+                .add_source(&source, &[&topic], repartition_source_options(key, value));
         });
         source
     }
@@ -435,9 +438,29 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         if is_generated_name(prefix) {
             return generated;
         }
-        let topic = format!("{prefix}-repartition");
+        let topic = repartition_topic(prefix);
         ["sink", "filter", "source"].map(|node| format!("{topic}-{node}"))
     }
+}
+
+/// The repartition topic named after `prefix`: `<prefix>-repartition`,
+/// unless the prefix already ends so (a name the user gave that way).
+fn repartition_topic(prefix: &str) -> String {
+    if prefix.ends_with("-repartition") {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}-repartition")
+    }
+}
+
+/// How a repartition topic is read back: its records keep the timestamps
+/// they were written with, whatever the application's default extractor
+/// (Kafka's repartition nodes read with `FailOnInvalidTimestamp`).
+pub(crate) fn repartition_source_options<K: 'static, V: 'static>(
+    key: SharedSerde<K>,
+    value: SharedSerde<V>,
+) -> SourceOptions<K, V> {
+    SourceOptions::new(key, value).timestamp_extractor(FailOnInvalidTimestamp)
 }
 
 /// Whether `name` is a generated one, `KSTREAM...-<10 digits>`.

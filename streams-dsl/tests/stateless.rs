@@ -4,7 +4,10 @@
 use std::sync::{Arc, Mutex};
 
 use streams_core::prelude::*;
-use streams_dsl::{Consumed, Produced, StreamsBuilder};
+use streams_core::record::ConsumerRecord;
+use streams_core::test_driver::TestDriverConfig;
+use streams_core::topology::{OffsetReset, TimestampExtractor};
+use streams_dsl::{Consumed, Produced, Repartitioned, StreamsBuilder};
 
 fn run<K2, V2>(
     builder: &StreamsBuilder,
@@ -258,6 +261,109 @@ fn merge_interleaves_two_streams_in_arrival_order() {
             ("r".into(), "2".into(), 5),
             ("l".into(), "3".into(), 20)
         ])
+    );
+}
+
+/// Kafka's `mergeDuplicateSourceNodes`: streams of the same topics share
+/// one source node (the second still uses up its index), and each record
+/// reaches both.
+#[test]
+fn streams_of_the_same_topic_share_one_source_node() {
+    let builder = StreamsBuilder::new();
+    builder.stream::<String, String>("t").to("a");
+    builder.stream::<String, String>("t").to("b");
+    let topology = builder.build().expect("valid");
+    let expected = "\
+Topologies:
+   Sub-topology: 0
+    Source: KSTREAM-SOURCE-0000000000 (topics: [t])
+      --> KSTREAM-SINK-0000000001, KSTREAM-SINK-0000000003
+    Sink: KSTREAM-SINK-0000000001 (topic: a)
+      <-- KSTREAM-SOURCE-0000000000
+    Sink: KSTREAM-SINK-0000000003 (topic: b)
+      <-- KSTREAM-SOURCE-0000000000
+
+";
+    assert_eq!(topology.describe().to_string(), expected);
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let input = driver.create_input_topic("t", StringSerde, StringSerde);
+    input
+        .pipe_input_at("k".into(), "v".into(), 3)
+        .expect("pipe");
+    for topic in ["a", "b"] {
+        let output = driver.create_output_topic(topic, StringSerde, StringSerde);
+        assert_eq!(
+            output.read_records_to_list().expect("decode"),
+            records(&[("k".to_string(), "v".to_string(), 3)])
+        );
+    }
+
+    // A shared source keeps the first stream's offset reset policy; a
+    // later stream may not ask for another one.
+    let builder = StreamsBuilder::new();
+    let earliest = Consumed::<String, String>::default().with_offset_reset(OffsetReset::Earliest);
+    let latest = Consumed::<String, String>::default().with_offset_reset(OffsetReset::Latest);
+    builder.stream_with(&["t"], earliest).to("a");
+    builder.stream_with(&["t"], latest).to("b");
+    assert!(matches!(
+        builder.build(),
+        Err(TopologyError::ConflictingOffsetReset { .. })
+    ));
+}
+
+/// A stream merged with itself is read once: each record comes out once
+/// (Kafka's graph keeps a set of parents).
+#[test]
+fn a_stream_merged_with_itself_forwards_each_record_once() {
+    let builder = StreamsBuilder::new();
+    let stream = builder.stream::<String, String>("in");
+    stream.merge(&stream).to("out");
+    let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
+    let input = driver.create_input_topic("in", StringSerde, StringSerde);
+    input
+        .pipe_input_at("k".into(), "v".into(), 1)
+        .expect("pipe");
+    let output = driver.create_output_topic("out", StringSerde, StringSerde);
+    assert_eq!(
+        output.read_records_to_list().expect("decode"),
+        records(&[("k".to_string(), "v".to_string(), 1)])
+    );
+}
+
+/// Repartition topics are read back with the timestamps they were written
+/// with, whatever the default extractor (Kafka's repartition sources use
+/// `FailOnInvalidTimestamp`); a name ending in `-repartition` is the
+/// topic's whole name.
+#[test]
+fn repartition_topics_keep_record_timestamps_and_suffixed_names() {
+    /// The record's timestamp, one second later.
+    struct OneSecondLater;
+    impl TimestampExtractor for OneSecondLater {
+        fn extract(&self, record: &ConsumerRecord, _: i64) -> Result<i64, StreamsError> {
+            Ok(record.timestamp + 1_000)
+        }
+    }
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("in")
+        .select_key(|_, v| v.clone())
+        .repartition_with(Repartitioned::default().with_name("by-value-repartition"))
+        .to("out");
+    let topology = builder.build().expect("valid");
+    assert!(topology.internal_topics().contains("by-value-repartition"));
+    let config = TestDriverConfig {
+        default_timestamp_extractor: Some(Arc::new(OneSecondLater)),
+        ..TestDriverConfig::default()
+    };
+    let driver = TopologyTestDriver::with_config(&topology, config).expect("driver");
+    let input = driver.create_input_topic("in", StringSerde, StringSerde);
+    input
+        .pipe_input_at("k".into(), "v".into(), 5)
+        .expect("pipe");
+    let output = driver.create_output_topic("out", StringSerde, StringSerde);
+    assert_eq!(
+        output.read_records_to_list().expect("decode"),
+        records(&[("v".to_string(), "v".to_string(), 1_005)])
     );
 }
 

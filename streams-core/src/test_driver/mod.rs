@@ -15,6 +15,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use topics::{TestInputTopic, TestOutputTopic, TestRecord};
@@ -24,10 +25,10 @@ use crate::error::StreamsError;
 use crate::record::{ConsumerRecord, Headers, ProducerRecord};
 use crate::serde::{Deserializer, Serializer};
 use crate::state::StoreHandle;
-use crate::topology::{DeserializationHandler, Topology};
+use crate::topology::{DeserializationHandler, TimestampExtractor, Topology};
 
 /// Settings of a [`TopologyTestDriver`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TestDriverConfig {
     /// The application id (prefix of internal topics).
     pub application_id: String,
@@ -37,6 +38,24 @@ pub struct TestDriverConfig {
     pub state_dir: Option<PathBuf>,
     /// What to do with undeserializable input.
     pub deserialization_handler: DeserializationHandler,
+    /// The timestamp extractor of sources that set none (Kafka's
+    /// `default.timestamp.extractor`); `None`: the record's own timestamp.
+    pub default_timestamp_extractor: Option<Arc<dyn TimestampExtractor>>,
+}
+
+impl std::fmt::Debug for TestDriverConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDriverConfig")
+            .field("application_id", &self.application_id)
+            .field("initial_wall_clock_ms", &self.initial_wall_clock_ms)
+            .field("state_dir", &self.state_dir)
+            .field("deserialization_handler", &self.deserialization_handler)
+            .field(
+                "default_timestamp_extractor",
+                &self.default_timestamp_extractor.is_some(),
+            )
+            .finish()
+    }
 }
 
 impl Default for TestDriverConfig {
@@ -46,6 +65,7 @@ impl Default for TestDriverConfig {
             initial_wall_clock_ms: 0,
             state_dir: None,
             deserialization_handler: DeserializationHandler::default(),
+            default_timestamp_extractor: None,
         }
     }
 }
@@ -106,6 +126,9 @@ fn task_config(config: &TestDriverConfig, clock: Rc<MockClock>) -> TaskConfig {
     let mut task_config = TaskConfig::new(config.application_id.clone(), clock);
     task_config.state_dir = config.state_dir.clone();
     task_config.deserialization_handler = config.deserialization_handler;
+    if let Some(extractor) = &config.default_timestamp_extractor {
+        task_config.default_timestamp_extractor = extractor.clone();
+    }
     task_config
 }
 
