@@ -47,22 +47,26 @@ impl Processor<String, String, String, i64> for Ticker {
 }
 
 fn driver(kind: PunctuationType, interval: Duration) -> TopologyTestDriver {
+    driver_of(move || Ticker {
+        kind,
+        interval,
+        id: None,
+    })
+}
+
+/// A driver of `in -> processor -> ticks`.
+fn driver_of<P>(processor: impl Fn() -> P + Send + Sync + 'static) -> TopologyTestDriver
+where
+    P: Processor<String, String, String, i64> + 'static,
+{
     let topology = TopologyBuilder::new()
         .add_source("in", &["in"], SourceOptions::new(StringSerde, StringSerde))
-        .add_processor(
-            "ticker",
-            move || Ticker {
-                kind,
-                interval,
-                id: None,
-            },
-            &["in"],
-        )
+        .add_processor("processor", processor, &["in"])
         .add_sink(
             "out",
             "ticks",
             SinkOptions::new(StringSerde, I64Serde),
-            &["ticker"],
+            &["processor"],
         )
         .build()
         .expect("valid topology");
@@ -158,4 +162,91 @@ fn cancelled_punctuation_stops() {
         .expect("process");
     pipe_seconds(&driver, [20, 30]);
     assert_eq!(ticks(&driver), vec![0, 10_000]);
+}
+
+/// On its first punctuation, hands over to a second punctuator: cancels
+/// itself and schedules the next one. Forwards `("first" | "second", time)`
+/// as each fires; fails on the value "fail" at punctuation time.
+struct HandOver {
+    first: Option<PunctuatorId>,
+    fail: bool,
+}
+
+impl Processor<String, String, String, i64> for HandOver {
+    fn init(&mut self, ctx: &mut ProcessorContext<'_, String, i64>) -> Result<(), StreamsError> {
+        self.first = Some(ctx.schedule(Duration::from_millis(100), PunctuationType::StreamTime)?);
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        _ctx: &mut ProcessorContext<'_, String, i64>,
+        record: Record<String, String>,
+    ) -> Result<(), StreamsError> {
+        self.fail = record.value == "fail";
+        Ok(())
+    }
+
+    fn punctuate(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, i64>,
+        punctuator: PunctuatorId,
+        timestamp: i64,
+    ) -> Result<(), StreamsError> {
+        if self.fail {
+            return Err(StreamsError::processor("handover", "punctuation failed"));
+        }
+        let name = if Some(punctuator) == self.first {
+            ctx.cancel(punctuator);
+            self.first = None;
+            ctx.schedule(Duration::from_millis(100), PunctuationType::StreamTime)?;
+            "first"
+        } else {
+            "second"
+        };
+        ctx.forward(Record::new(name.to_string(), timestamp, timestamp))
+    }
+}
+
+fn hand_over_driver() -> TopologyTestDriver {
+    driver_of(|| HandOver {
+        first: None,
+        fail: false,
+    })
+}
+
+/// As Kafka's `PunctuationQueue.maybePunctuate`: a punctuator scheduled
+/// by another, already due, fires in the same round.
+#[test]
+fn a_punctuator_scheduled_during_punctuation_fires_in_the_same_round() {
+    let driver = hand_over_driver();
+    let input = driver.create_input_topic("in", StringSerde, StringSerde);
+    input
+        .pipe_input_at("k".into(), "v".into(), 42)
+        .expect("pipe");
+    let fired = driver
+        .create_output_topic("ticks", StringSerde, I64Serde)
+        .read_key_values_to_list()
+        .expect("ticks decode");
+    assert_eq!(
+        fired,
+        [("first".to_string(), 42), ("second".to_string(), 42)]
+    );
+}
+
+/// As Kafka, which takes a schedule out while it runs: a punctuator that
+/// fails is not called again.
+#[test]
+fn a_failed_punctuator_is_not_called_again() {
+    let driver = hand_over_driver();
+    let input = driver.create_input_topic("in", StringSerde, StringSerde);
+    assert!(input.pipe_input_at("k".into(), "fail".into(), 0).is_err());
+    input
+        .pipe_input_at("k".into(), "v".into(), 500)
+        .expect("pipe");
+    let fired = driver
+        .create_output_topic("ticks", StringSerde, I64Serde)
+        .read_key_values_to_list()
+        .expect("ticks decode");
+    assert_eq!(fired, []);
 }

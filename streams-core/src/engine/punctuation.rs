@@ -35,27 +35,23 @@ impl PunctuationQueue {
         self.schedules.retain(|schedule| schedule.id != id);
     }
 
-    /// The schedules due at `now_ms`, earliest first.
-    pub(crate) fn due(&self, now_ms: i64) -> Vec<(PunctuatorId, NodeId)> {
-        let mut due: Vec<&Schedule> = self
+    /// The schedule due at `now_ms` with the earliest time (of those tied,
+    /// the one added first), moved past `now_ms` as it fires: a round of
+    /// punctuation takes schedules one by one, so one that a punctuator
+    /// of the round adds or cancels is seen (Kafka's `maybePunctuate`).
+    pub(crate) fn fire_next(&mut self, now_ms: i64) -> Option<(PunctuatorId, NodeId)> {
+        let due = self
             .schedules
             .iter()
             .filter(|schedule| schedule.next_ms <= now_ms)
-            .collect();
-        due.sort_by_key(|schedule| schedule.next_ms);
-        due.into_iter()
-            .map(|schedule| (schedule.id, schedule.node))
-            .collect()
+            .min_by_key(|schedule| schedule.next_ms)?;
+        let fired = (due.id, due.node);
+        self.advance(fired.0, now_ms);
+        Some(fired)
     }
 
-    /// Whether `id` is still scheduled (it may have been cancelled while an
-    /// earlier punctuator of the same round ran).
-    pub(crate) fn contains(&self, id: PunctuatorId) -> bool {
-        self.schedules.iter().any(|schedule| schedule.id == id)
-    }
-
-    /// Moves `id` past `now_ms` after it fired.
-    pub(crate) fn advance(&mut self, id: PunctuatorId, now_ms: i64) {
+    /// Moves `id` past `now_ms` as it fires.
+    fn advance(&mut self, id: PunctuatorId, now_ms: i64) {
         if let Some(schedule) = self.schedules.iter_mut().find(|s| s.id == id) {
             let mut next = schedule.next_ms + schedule.interval_ms;
             if now_ms >= next {
@@ -74,9 +70,8 @@ mod tests {
     fn fire_times(queue: &mut PunctuationQueue, times: impl IntoIterator<Item = i64>) -> Vec<i64> {
         let mut fired = Vec::new();
         for now in times {
-            for (id, _) in queue.due(now) {
+            while queue.fire_next(now).is_some() {
                 fired.push(now);
-                queue.advance(id, now);
             }
         }
         fired
@@ -111,7 +106,23 @@ mod tests {
         let mut queue = PunctuationQueue::default();
         queue.add(PunctuatorId(0), 0, 0, 10);
         queue.cancel(PunctuatorId(0));
-        assert!(queue.due(100).is_empty());
-        assert!(!queue.contains(PunctuatorId(0)));
+        assert!(queue.fire_next(100).is_none());
+    }
+
+    #[test]
+    fn earlier_times_fire_first_and_ties_in_the_order_added() {
+        let mut queue = PunctuationQueue::default();
+        queue.add(PunctuatorId(0), 0, 5, 100);
+        queue.add(PunctuatorId(1), 1, 3, 100);
+        queue.add(PunctuatorId(2), 2, 5, 100);
+        let order: Vec<_> = std::iter::from_fn(|| queue.fire_next(50)).collect();
+        assert_eq!(
+            order,
+            [
+                (PunctuatorId(1), 1),
+                (PunctuatorId(0), 0),
+                (PunctuatorId(2), 2)
+            ]
+        );
     }
 }

@@ -425,18 +425,17 @@ impl StreamTask {
                 PunctuationType::WallClockTime => &mut state.wall_clock_punctuation,
             }
         }
-        let due = queue(&mut self.state, kind).due(now);
         let mut fired = false;
-        for (id, node) in due {
-            // An earlier punctuator of this round may have cancelled it.
-            if !queue(&mut self.state, kind).contains(id) {
-                continue;
-            }
+        while let Some((id, node)) = queue(&mut self.state, kind).fire_next(now) {
             tracing::trace!(node = self.graph.name(node), ?kind, now, "punctuate");
             self.state.record_context.set_timestamp(now);
-            self.graph.punctuate(&mut self.state, node, id, now)?;
+            if let Err(error) = self.graph.punctuate(&mut self.state, node, id, now) {
+                // Kafka takes a schedule out while it runs and puts it back
+                // only if it returned: a failed punctuator is not called again.
+                queue(&mut self.state, kind).cancel(id);
+                return Err(error);
+            }
             self.state.metrics.punctuations += 1;
-            queue(&mut self.state, kind).advance(id, now);
             fired = true;
         }
         Ok(fired)
