@@ -460,22 +460,31 @@ impl Processor<String, i64, String, i64> for Delay {
     }
 }
 
-/// Writes each record into a logged key-value store.
-#[derive(Default)]
-struct Remember {
-    store: Option<KeyValueStore<String, i64>>,
+/// Writes each record into the logged key-value store `store_name`.
+struct Remember<V> {
+    store_name: &'static str,
+    store: Option<KeyValueStore<String, V>>,
 }
 
-impl Processor<String, i64> for Remember {
+impl<V> Remember<V> {
+    fn writing_to(store_name: &'static str) -> Self {
+        Self {
+            store_name,
+            store: None,
+        }
+    }
+}
+
+impl<V: 'static> Processor<String, V> for Remember<V> {
     fn init(&mut self, ctx: &mut ProcessorContext<'_, (), ()>) -> Result<(), StreamsError> {
-        self.store = Some(ctx.state_store("remembered")?);
+        self.store = Some(ctx.state_store(self.store_name)?);
         Ok(())
     }
 
     fn process(
         &mut self,
         _ctx: &mut ProcessorContext<'_, (), ()>,
-        record: Record<String, i64>,
+        record: Record<String, V>,
     ) -> Result<(), StreamsError> {
         match &self.store {
             Some(store) => store.put(&record.key, &record.value),
@@ -492,7 +501,11 @@ fn changelog_writes_carry_the_timestamp_of_the_forwarded_record() -> TestResult 
     let topology = TopologyBuilder::new()
         .add_source("in", &["input"], SourceOptions::new(StringSerde, I64Serde))
         .add_processor("delay", || Delay, &["in"])
-        .add_processor("remember", Remember::default, &["delay"])
+        .add_processor(
+            "remember",
+            || Remember::<i64>::writing_to("remembered"),
+            &["delay"],
+        )
         .add_state_store(
             Stores::key_value_store_builder::<String, i64>("remembered").in_memory(),
             &["remember"],
@@ -509,6 +522,44 @@ fn changelog_writes_carry_the_timestamp_of_the_forwarded_record() -> TestResult 
     assert_eq!(
         changelog.read_records_to_list()?,
         vec![TestRecord::new("k".into(), 1, 10_005)]
+    );
+    Ok(())
+}
+
+/// A value that serializes to null deletes its key, and the changelog gets
+/// a tombstone, as Kafka's stores treat a null value.
+#[test]
+fn a_value_serialized_as_null_deletes_its_key() -> TestResult {
+    let values = || OptionSerde::new(Arc::new(I64Serde));
+    let topology = TopologyBuilder::new()
+        .add_source("in", &["input"], SourceOptions::new(StringSerde, values()))
+        .add_processor(
+            "remember",
+            || Remember::<Option<i64>>::writing_to("optional"),
+            &["in"],
+        )
+        .add_state_store(
+            Stores::key_value_store_builder::<String, Option<i64>>("optional").in_memory(),
+            &["remember"],
+        )
+        .build()?;
+    let driver = TopologyTestDriver::new(&topology)?;
+    let input = driver.create_input_topic("input", StringSerde, values());
+    input.pipe_input_at("k".into(), Some(1), 1)?;
+    input.pipe_input_at("k".into(), None, 2)?;
+    let store: KeyValueStore<String, Option<i64>> = driver.state_store("optional")?;
+    assert_eq!(store.get(&"k".to_owned())?, None);
+    let changelog = driver.create_output_topic(
+        "test-driver-application-optional-changelog",
+        StringSerde,
+        values(),
+    );
+    assert_eq!(
+        changelog.read_records_to_list()?,
+        vec![
+            TestRecord::new("k".into(), Some(1), 1),
+            TestRecord::new("k".into(), None, 2)
+        ]
     );
     Ok(())
 }

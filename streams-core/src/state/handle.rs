@@ -107,8 +107,8 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         }
     }
 
-    /// Serializes `data` with `serde`; stores have no null keys or values,
-    /// so a serializer answering null is an error.
+    /// Serializes `data` with `serde`; stores have no null keys, so a
+    /// serializer answering null is an error.
     pub(super) fn encode<T: ?Sized>(
         &self,
         serde: &dyn Serializer<T>,
@@ -126,10 +126,7 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         data: &T,
         out: &mut Vec<u8>,
     ) -> Result<(), StreamsError> {
-        if serde
-            .serialize_into(&self.topic, data, out)
-            .map_err(|e| self.serde_error(e))?
-        {
+        if self.encode_nullable_into(serde, data, out)? {
             return Ok(());
         }
         Err(self.serde_error(SerdeError::Null {
@@ -138,21 +135,17 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         }))
     }
 
-    /// Encodes `data` into `buffer` (one of the handle's) and runs `call`
-    /// on the bytes.
-    fn with_encoded<T: ?Sized, R>(
+    /// Appends the bytes of `data` to `out` and returns `true`, or returns
+    /// `false` if it serializes to null.
+    fn encode_nullable_into<T: ?Sized>(
         &self,
-        buffer: &Cell<Vec<u8>>,
         serde: &dyn Serializer<T>,
         data: &T,
-        call: impl FnOnce(&[u8]) -> Result<R, StreamsError>,
-    ) -> Result<R, StreamsError> {
-        let mut bytes = buffer.take();
-        bytes.clear();
-        self.encode_into(serde, data, &mut bytes)?;
-        let result = call(&bytes);
-        buffer.set(bytes);
-        result
+        out: &mut Vec<u8>,
+    ) -> Result<bool, StreamsError> {
+        serde
+            .serialize_into(&self.topic, data, out)
+            .map_err(|e| self.serde_error(e))
     }
 
     /// Runs `call` on the serialized `key`, encoded without allocating.
@@ -161,16 +154,28 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         key: &K,
         call: impl FnOnce(&[u8]) -> Result<R, StreamsError>,
     ) -> Result<R, StreamsError> {
-        self.with_encoded(&self.key_buffer, &*self.key, key, call)
+        let mut bytes = self.key_buffer.take();
+        bytes.clear();
+        self.encode_into(&*self.key, key, &mut bytes)?;
+        let result = call(&bytes);
+        self.key_buffer.set(bytes);
+        result
     }
 
-    /// Runs `call` on the serialized `value`, encoded without allocating.
+    /// Runs `call` on the serialized `value`, encoded without allocating,
+    /// or on `None` if it serializes to null: a value written as null
+    /// deletes, as in Kafka's stores.
     pub(super) fn with_value<R>(
         &self,
         value: &V,
-        call: impl FnOnce(&[u8]) -> Result<R, StreamsError>,
+        call: impl FnOnce(Option<&[u8]>) -> Result<R, StreamsError>,
     ) -> Result<R, StreamsError> {
-        self.with_encoded(&self.value_buffer, &*self.value, value, call)
+        let mut bytes = self.value_buffer.take();
+        bytes.clear();
+        let present = self.encode_nullable_into(&*self.value, value, &mut bytes)?;
+        let result = call(present.then_some(bytes.as_slice()));
+        self.value_buffer.set(bytes);
+        result
     }
 
     fn decode<T>(&self, serde: &dyn Deserializer<T>, bytes: &[u8]) -> Result<T, StreamsError> {
@@ -183,8 +188,12 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         self.encode(&*self.key, key)
     }
 
-    pub(super) fn value_bytes(&self, value: &V) -> Result<Vec<u8>, StreamsError> {
-        self.encode(&*self.value, value)
+    /// The bytes of `value`; `None` if it serializes to null (a delete).
+    pub(super) fn value_bytes(&self, value: &V) -> Result<Option<Vec<u8>>, StreamsError> {
+        let mut bytes = Vec::new();
+        Ok(self
+            .encode_nullable_into(&*self.value, value, &mut bytes)?
+            .then_some(bytes))
     }
 
     pub(super) fn key_bounds(
@@ -327,7 +336,7 @@ mod tests {
     use state_stores::{KeyValueStore as BytesKeyValueStore, RocksDbMemoryBudget, Store};
 
     use super::*;
-    use crate::serde::{DefaultSerde, I64Serde, StringSerde};
+    use crate::serde::{DefaultSerde, I64Serde, OptionSerde, StringSerde};
 
     type Typed<V> = TypedStore<dyn BytesKeyValueStore, String, V>;
 
@@ -351,7 +360,8 @@ mod tests {
     #[test]
     fn round_trips_through_the_serdes() -> Result<(), Box<dyn std::error::Error>> {
         let store = typed(Arc::new(I64Serde))?;
-        let (key, value) = (store.key_bytes(&"k".to_owned())?, store.value_bytes(&7)?);
+        let key = store.key_bytes(&"k".to_owned())?;
+        let value = store.value_bytes(&7)?.ok_or("7 is not null")?;
         assert_eq!(value, 7_i64.to_be_bytes());
         store.write(|s| s.put(&key, &value))?;
         let read = store.read(|s| s.get(&key))?;
@@ -382,9 +392,16 @@ mod tests {
     }
 
     #[test]
-    fn null_serializations_are_rejected() -> Result<(), Box<dyn std::error::Error>> {
+    fn null_values_mean_deletes_and_null_keys_are_rejected(
+    ) -> Result<(), Box<dyn std::error::Error>> {
         let store = typed(Option::<i64>::default_serde())?;
-        let err = store.value_bytes(&None).err();
+        assert_eq!(store.value_bytes(&None)?, None);
+        assert_eq!(
+            store.value_bytes(&Some(1))?.map(|bytes| bytes.len()),
+            Some(8)
+        );
+        let nullable = OptionSerde::new(Arc::new(StringSerde));
+        let err = store.encode(&nullable, &None).err();
         assert!(
             matches!(
                 err,

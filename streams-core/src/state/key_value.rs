@@ -69,11 +69,13 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
         })
     }
 
-    /// Stores `value` under `key`.
+    /// Stores `value` under `key`; a value that serializes to null (such as
+    /// `None` with an `OptionSerde`) deletes it, as in Kafka.
     pub fn put(&self, key: &K, value: &V) -> Result<(), StreamsError> {
         self.inner.with_key(key, |key| {
-            self.inner.with_value(value, |value| {
-                self.inner.write(|store| store.put(key, value))
+            self.inner.with_value(value, |value| match value {
+                Some(value) => self.inner.write(|store| store.put(key, value)),
+                None => self.inner.write(|store| store.delete(key)).map(drop),
             })
         })
     }
@@ -82,7 +84,14 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
     pub fn put_if_absent(&self, key: &K, value: &V) -> Result<Option<V>, StreamsError> {
         let old = self.inner.with_key(key, |key| {
             self.inner.with_value(value, |value| {
-                self.inner.write(|store| store.put_if_absent(key, value))
+                self.inner.write(|store| match value {
+                    Some(value) => store.put_if_absent(key, value),
+                    // Null deletes: a no-op when absent, but logged.
+                    None => match store.get(key)? {
+                        None => store.delete(key),
+                        present => Ok(present),
+                    },
+                })
             })
         })?;
         self.inner.decode_optional_value(old)
@@ -95,10 +104,10 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
             .map(|(key, value)| {
                 Ok((
                     self.inner.key_bytes(key)?,
-                    value
-                        .as_ref()
-                        .map(|v| self.inner.value_bytes(v))
-                        .transpose()?,
+                    match value {
+                        Some(value) => self.inner.value_bytes(value)?,
+                        None => None,
+                    },
                 ))
             })
             .collect::<Result<Vec<_>, StreamsError>>()?;

@@ -92,13 +92,17 @@ impl<K: 'static, V: 'static> SessionStore<K, V> {
         )
     }
 
-    /// Stores the aggregate of `session`.
+    /// Stores the aggregate of `session`; one that serializes to null
+    /// removes the session, as in Kafka.
     pub fn put(&self, session: &Windowed<K>, aggregate: &V) -> Result<(), StreamsError> {
         let (session, aggregate) = (
             self.session_key(session)?,
             self.inner.value_bytes(aggregate)?,
         );
-        self.inner.write(|store| store.put(&session, &aggregate))
+        self.inner.write(|store| match aggregate {
+            Some(aggregate) => store.put(&session, &aggregate),
+            None => store.remove(&session),
+        })
     }
 
     /// Removes `session` (a session-window aggregator removes the sessions

@@ -117,7 +117,8 @@ impl<K: 'static, V: 'static> WindowStore<K, V> {
         )
     }
 
-    /// Stores `value` for `key` in the window starting at `window_start`.
+    /// Stores `value` for `key` in the window starting at `window_start`; a
+    /// value that serializes to null deletes the entry, as in Kafka.
     ///
     /// A write to a window that has already expired is dropped, as in
     /// Kafka Streams.
@@ -125,7 +126,7 @@ impl<K: 'static, V: 'static> WindowStore<K, V> {
         self.inner.with_key(key, |key| {
             self.inner.with_value(value, |value| {
                 self.inner
-                    .write(|store| store.put(key, Some(value), window_start))
+                    .write(|store| store.put(key, value, window_start))
                     .map(drop)
             })
         })
