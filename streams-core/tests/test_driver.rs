@@ -291,3 +291,50 @@ fn piping_to_an_unknown_topic_is_an_error() {
         .unwrap_err();
     assert!(matches!(err, StreamsError::UnknownTopic(t) if t == "nope"));
 }
+
+/// Forwards each record's value with the stream time it sees.
+struct StreamTimeSeen;
+
+impl Processor<String, String, String, i64> for StreamTimeSeen {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, i64>,
+        record: Record<String, String>,
+    ) -> Result<(), StreamsError> {
+        let seen = ctx.current_stream_time_ms();
+        ctx.forward(Record::new(record.value, seen, record.timestamp))
+    }
+}
+
+/// A record skipped because it cannot be deserialized does not move
+/// stream time: Kafka skips it before choosing the next record.
+#[test]
+fn a_skipped_unreadable_record_leaves_stream_time_alone() {
+    let topology = TopologyBuilder::new()
+        .add_source("in", &["in"], SourceOptions::new(StringSerde, StringSerde))
+        .add_processor("seen", || StreamTimeSeen, &["in"])
+        .add_sink(
+            "out",
+            "out",
+            SinkOptions::new(StringSerde, I64Serde),
+            &["seen"],
+        )
+        .build()
+        .expect("valid");
+    let config = TestDriverConfig {
+        deserialization_handler: DeserializationHandler::LogAndContinue,
+        ..TestDriverConfig::default()
+    };
+    let driver = TopologyTestDriver::with_config(&topology, config).expect("driver");
+    let raw = driver.create_input_topic("in", StringSerde, BytesSerde);
+    raw.pipe_input_at("k".into(), vec![0xff], 100)
+        .expect("skipped");
+    raw.pipe_input_at("k".into(), b"ok".to_vec(), 50)
+        .expect("processed");
+    let out = driver.create_output_topic("out", StringSerde, I64Serde);
+    assert_eq!(
+        out.read_key_values_to_list().expect("read"),
+        [("ok".to_owned(), 50)]
+    );
+    assert_eq!(driver.metrics().dropped_records, 1);
+}

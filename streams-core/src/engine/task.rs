@@ -375,7 +375,6 @@ impl StreamTask {
         let Some((source, QueuedRecord { record, timestamp })) = self.queues.next() else {
             return Ok(false);
         };
-        self.state.stream_time = self.state.stream_time.max(timestamp);
         let _span = tracing::trace_span!("process", topic = %record.topic, offset = record.offset)
             .entered();
         self.state.record_metadata = Some(RecordMetadata {

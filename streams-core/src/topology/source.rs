@@ -160,6 +160,9 @@ impl<K: Clone + 'static, V: Clone + 'static> Input<Option<Vec<u8>>, Option<Vec<u
             .and_then(|key| Ok((key, self.value.deserialize_owned(topic, value)?)));
         match decoded {
             Ok((key, value)) => {
+                // Only a record that could be read moves stream time (Kafka
+                // skips unreadable ones before it picks the next record).
+                task.stream_time = task.stream_time.max(timestamp);
                 NodeContext::new(task, &self.info, &self.children).forward(Record {
                     key,
                     value,
