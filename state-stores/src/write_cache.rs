@@ -491,11 +491,12 @@ impl CacheLayer {
             .listener
             .as_ref()
             .is_some_and(|listener| listener.old_values);
+        let listening = self.listener.is_some();
         let mut result = Ok(());
         for (position, entry) in dirty.iter().enumerate() {
             // The logging layer below stamps the write's own timestamp.
             self.context.set_timestamp(entry.timestamp);
-            let flushed = match Self::write_through(entry, old_values, inner) {
+            let flushed = match Self::write_through(entry, listening, old_values, inner) {
                 Ok(flushed) => flushed,
                 Err(error) => {
                     self.cache
@@ -517,17 +518,24 @@ impl CacheLayer {
         result
     }
 
-    /// Writes `entry` through, returning what the listener is to see (with
-    /// the value it replaces if `old_values`), or `None` when there is
-    /// nothing to write: a deletion of a key the wrapped store does not
-    /// hold.
+    /// Writes `entry` through, returning what the `listening` listener is
+    /// to see (with the value it replaces if `old_values`), or `None` when
+    /// nothing is to be seen. As Kafka's caching stores do, a listened-to
+    /// store skips a deletion of a key the wrapped store does not hold
+    /// (neither written nor forwarded); without a listener every entry is
+    /// written, so the changelog gets each tombstone.
     fn write_through(
         entry: &DirtyEntry,
+        listening: bool,
         old_values: bool,
         inner: &mut dyn WriteThrough,
     ) -> Result<Option<CacheEntry>> {
         let key = entry.key.as_slice();
         let value = entry.value.as_ref().map(InlineBytes::as_slice);
+        if !listening {
+            inner.write(key, value)?;
+            return Ok(None);
+        }
         let old_value = if old_values || value.is_none() {
             inner.read(key)?
         } else {
@@ -540,7 +548,7 @@ impl CacheLayer {
         Ok(Some(CacheEntry {
             key: inner.listener_key(key),
             new_value: value.map(<[u8]>::to_vec),
-            old_value,
+            old_value: old_value.filter(|_| old_values),
             timestamp: entry.timestamp,
             headers: entry.headers.clone(),
         }))

@@ -287,7 +287,7 @@ mod tests {
     }
 
     #[test]
-    fn a_listener_without_old_values_gets_none_except_for_deletions() -> TestResult {
+    fn a_listener_without_old_values_gets_none_even_for_deletions() -> TestResult {
         let mut f = fixture_with(1 << 20, false)?;
         f.context.set_timestamp(1);
         f.store.put(b"a", b"1")?;
@@ -307,13 +307,36 @@ mod tests {
                 entry(b"a", Some(b"1"), None, 1),
                 entry(b"b", Some(b"1"), None, 1),
                 entry(b"a", Some(b"2"), None, 2),
-                entry(b"b", None, Some(b"1"), 2),
+                // As Kafka's `putAndMaybeForward`: old values only when asked.
+                entry(b"b", None, None, 2),
             ]
         );
         // The store and its changelog are as with old values.
         assert_eq!(f.store.get(b"a")?, Some(b"2".to_vec()));
         assert_eq!(f.store.get(b"b")?, None);
         assert_eq!(f.changelog()?.len(), 4);
+        Ok(())
+    }
+
+    /// Without a flush listener every cached write reaches the store, so
+    /// the changelog gets a tombstone even for a key the store never held
+    /// (Kafka skips those only when it forwards to a listener).
+    #[test]
+    fn without_a_listener_every_deletion_is_written_through() -> TestResult {
+        let (writer, changelog, context) = recording_writer("cached");
+        let inner = BackedKeyValueStore::new(InMemoryBackend::new("cached"));
+        let logged = LoggingKeyValueStore::new(Box::new(inner), writer);
+        let mut store = CachingKeyValueStore::new(Box::new(logged), 1 << 20, context);
+        store.put(b"a", b"1")?;
+        store.delete(b"a")?;
+        store.delete(b"never")?;
+        store.flush()?;
+        let logged: Vec<(Vec<u8>, Option<Vec<u8>>)> = changelog
+            .records_of("cached")?
+            .into_iter()
+            .map(|record| (record.key, record.value))
+            .collect();
+        assert_eq!(logged, [(b"a".to_vec(), None), (b"never".to_vec(), None)]);
         Ok(())
     }
 

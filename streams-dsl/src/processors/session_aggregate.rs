@@ -67,10 +67,7 @@ where
     ) -> Result<(), StreamsError> {
         let store: SessionStore<K, A> = ctx.state_store(&self.store_name)?;
         self.send_old_values = self.view.send_old_values();
-        self.cache = SessionCache::from_flushes(
-            store.cache_flushes(self.send_old_values)?,
-            self.send_old_values,
-        );
+        self.cache = SessionCache::from_flushes(store.cache_flushes(self.send_old_values)?);
         self.store = Some(store);
         Ok(())
     }

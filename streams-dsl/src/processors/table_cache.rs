@@ -67,9 +67,8 @@ impl<K, A> StoredRow<Windowed<K>> for Sessions<A> {
 
 /// The flushed updates of a cached store, turned into changes.
 pub(crate) struct RowCache<K, R: StoredRow<K>> {
+    /// Old values included only if a downstream operator asked.
     flushes: CacheFlushes<K, R::Stored>,
-    /// Whether changes carry the old value (a downstream operator asked).
-    send_old_values: bool,
 }
 
 /// The cache of a timestamped key-value or window store.
@@ -85,10 +84,7 @@ impl<K: Clone + 'static, V: Clone + 'static> TableCache<K, V> {
         store: &TimestampedKeyValueStore<K, V>,
         send_old_values: bool,
     ) -> Result<Option<Self>, StreamsError> {
-        Ok(Self::from_flushes(
-            store.cache_flushes(send_old_values)?,
-            send_old_values,
-        ))
+        Ok(Self::from_flushes(store.cache_flushes(send_old_values)?))
     }
 }
 
@@ -99,14 +95,8 @@ where
     R::Value: Clone + 'static,
 {
     /// The cache whose flushes are `flushes`, if the store has one.
-    pub(crate) fn from_flushes(
-        flushes: Option<CacheFlushes<K, R::Stored>>,
-        send_old_values: bool,
-    ) -> Option<Self> {
-        flushes.map(|flushes| Self {
-            flushes,
-            send_old_values,
-        })
+    pub(crate) fn from_flushes(flushes: Option<CacheFlushes<K, R::Stored>>) -> Option<Self> {
+        flushes.map(|flushes| Self { flushes })
     }
 
     /// Forwards what evictions wrote through since the last call.
@@ -132,17 +122,12 @@ where
     ) -> Result<(), StreamsError> {
         for entry in entries {
             let timestamp = R::timestamp(&entry.key, entry.new_value.as_ref(), entry.timestamp);
+            // The store reports a deletion only of a key it held (one
+            // written and deleted between two flushes has nothing to
+            // retract), and the old value only if asked for.
             let change = Change {
                 new: entry.new_value.map(R::value),
                 old: entry.old_value.map(R::value),
-            };
-            if change.new.is_none() && change.old.is_none() {
-                // Written and deleted between two flushes: nothing to retract.
-                continue;
-            }
-            let change = Change {
-                old: change.old.filter(|_| self.send_old_values),
-                ..change
             };
             // With the headers of the record that wrote it last, as Kafka's
             // caching stores forward that record's context.

@@ -95,8 +95,7 @@ impl<K: Clone + 'static, A: Clone + 'static> WindowTable<K, A> {
     ) -> Result<Self, StreamsError> {
         let store: AggregateWindowStore<K, A> = ctx.state_store(name)?;
         let send_old_values = view.send_old_values();
-        let cache =
-            TableCache::from_flushes(store.cache_flushes(send_old_values)?, send_old_values);
+        let cache = TableCache::from_flushes(store.cache_flushes(send_old_values)?);
         Ok(Self {
             store,
             cache,
