@@ -215,8 +215,24 @@ impl StoreBuilder {
         self.logging
     }
 
-    /// The cache size, if caching is on.
+    /// The cache size, if caching is on. A window store that retains
+    /// duplicates is never cached (each put is its own entry): as Kafka's
+    /// `WindowStoreBuilder`, it drops the cache, with a warning.
     pub fn cache_max_bytes(&self) -> Option<usize> {
+        let duplicates = matches!(
+            self.kind,
+            StoreKind::Window {
+                retain_duplicates: true,
+                ..
+            }
+        );
+        if duplicates && self.cache_max_bytes.is_some() {
+            tracing::warn!(
+                store = %self.name,
+                "caching disabled: the window store retains duplicates"
+            );
+            return None;
+        }
         self.cache_max_bytes
     }
 
@@ -260,7 +276,7 @@ impl StoreBuilder {
             _ => store,
         };
         let timestamp = context.record_context.clone();
-        Ok(match (store, self.cache_max_bytes, self.kind) {
+        Ok(match (store, self.cache_max_bytes(), self.kind) {
             (Store::KeyValue(inner), Some(max_bytes), _) => Store::KeyValue(Box::new(
                 CachingKeyValueStore::new(inner, max_bytes, timestamp),
             )),
@@ -292,16 +308,6 @@ impl StoreBuilder {
         }
         if self.logging && context.changelog.is_none() {
             return invalid("logging is enabled but the context has no changelog sink");
-        }
-        let cacheable = !matches!(
-            self.kind,
-            StoreKind::Window {
-                retain_duplicates: true,
-                ..
-            }
-        );
-        if self.cache_max_bytes.is_some() && !cacheable {
-            return invalid("a window store that retains duplicates cannot be cached");
         }
         if let StoreKind::Window {
             retention,

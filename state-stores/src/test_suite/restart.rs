@@ -228,9 +228,6 @@ fn invalid_builders_are_rejected() -> TestResult {
     let rejected = [
         StoreBuilder::key_value("needs-a-sink"),
         StoreBuilder::key_value("../escape").logging(false),
-        StoreBuilder::window("cached-duplicates", retention, 10, true)
-            .logging(false)
-            .caching(100),
         StoreBuilder::window("too-wide", retention, 2_000, false).logging(false),
     ];
     for builder in rejected {
@@ -242,5 +239,27 @@ fn invalid_builders_are_rejected() -> TestResult {
             "{builder:?}"
         );
     }
+    Ok(())
+}
+
+/// As Kafka's `WindowStoreBuilder`: a window store that retains
+/// duplicates drops the cache it was asked for (with a warning).
+#[test]
+fn a_window_store_retaining_duplicates_is_built_without_its_cache() -> TestResult {
+    let dir = temp_dir()?;
+    let context = StoreContext::new(dir.path(), RocksDbMemoryBudget::new(1 << 20));
+    let builder = StoreBuilder::window("cached-duplicates", Retention::new(1_000)?, 10, true)
+        .backend(crate::BackendKind::InMemory)
+        .logging(false)
+        .caching(100);
+    assert_eq!(builder.cache_max_bytes(), None);
+    let crate::Store::Window(mut store) = builder.build(&context)? else {
+        return Err("not a window store".into());
+    };
+    let listener = crate::key_value::FlushListener::new(|_| Ok(()));
+    assert!(matches!(
+        store.set_flush_listener(listener),
+        Err(crate::StoreError::NotCached(_))
+    ));
     Ok(())
 }
