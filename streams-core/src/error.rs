@@ -104,6 +104,9 @@ pub enum TopologyError {
         /// The window size (or session gap) plus the grace period.
         minimum_ms: i64,
     },
+    /// A name given to a node is not a legal one.
+    #[error("illegal node name: {0}")]
+    IllegalName(String),
     /// Two streams of the same topics, which share one source node, ask
     /// for different offset reset policies.
     #[error("streams of the same topics {topics:?} cannot reset their offsets differently")]

@@ -62,9 +62,18 @@ impl Builder {
     /// The explicit name, or a generated one. The index is consumed either
     /// way, as Kafka's `orElseGenerateWithPrefix` does so that later
     /// generated names do not depend on which operators were named.
+    ///
+    /// An explicit name must be a legal one (Kafka's `NamedInternal`
+    /// validates it); an illegal one fails the build.
     pub(crate) fn name_or(&self, explicit: Option<&str>, prefix: &str) -> String {
         let generated = self.new_name(prefix);
-        explicit.map_or(generated, str::to_owned)
+        let Some(explicit) = explicit else {
+            return generated;
+        };
+        if let Err(illegal) = crate::named::validate(explicit) {
+            self.fail(TopologyError::IllegalName(illegal.to_string()));
+        }
+        explicit.to_owned()
     }
 
     /// Adds to the topology being built.

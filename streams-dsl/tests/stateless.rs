@@ -367,6 +367,31 @@ fn repartition_topics_keep_record_timestamps_and_suffixed_names() {
     );
 }
 
+/// Names given in `Produced`, `Consumed`, `Printed` and `Grouped` must be
+/// legal, as Kafka's `NamedInternal` checks them: the build fails.
+#[test]
+fn illegal_names_in_configuration_objects_fail_the_build() {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("in")
+        .to_with("out", Produced::default().with_name("my sink"));
+    assert!(matches!(
+        builder.build(),
+        Err(TopologyError::IllegalName(reason)) if reason.contains("my sink")
+    ));
+    let builder = StreamsBuilder::new();
+    builder
+        .stream_with(
+            &["in"],
+            Consumed::<String, String>::default().with_name(".."),
+        )
+        .to("out");
+    assert!(matches!(
+        builder.build(),
+        Err(TopologyError::IllegalName(_))
+    ));
+}
+
 #[test]
 fn generated_names_follow_kafka_streams() {
     let builder = StreamsBuilder::new();
