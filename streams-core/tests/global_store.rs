@@ -19,7 +19,7 @@ impl Processor<String, String, String, String> for Update {
 }
 
 /// Looks each record's value up in the global store, which it was never
-/// connected to.
+/// connected to, and forwards what it found with the task's stream time.
 struct Lookup;
 
 impl Processor<String, String, String, String> for Lookup {
@@ -30,7 +30,8 @@ impl Processor<String, String, String, String> for Lookup {
     ) -> Result<(), StreamsError> {
         let store: KeyValueStore<String, String> = ctx.state_store("global-store")?;
         let found = store.get(&record.value)?.unwrap_or_else(|| "?".to_owned());
-        ctx.forward(record.with_value(found))
+        let stream_time = ctx.current_stream_time_ms();
+        ctx.forward(record.with_value(format!("{found}@{stream_time}")))
     }
 }
 
@@ -106,8 +107,8 @@ fn the_driver_feeds_the_global_store_and_every_processor_reads_it() {
     assert_eq!(
         enriched.read_records_to_list().expect("decode"),
         vec![
-            TestRecord::new("a".to_owned(), "one".to_owned(), 2),
-            TestRecord::new("b".to_owned(), "?".to_owned(), 3),
+            TestRecord::new("a".to_owned(), "one@2".to_owned(), 2),
+            TestRecord::new("b".to_owned(), "?@3".to_owned(), 3),
         ]
     );
     let store: KeyValueStore<String, String> = driver.state_store("global-store").expect("store");
@@ -115,6 +116,23 @@ fn the_driver_feeds_the_global_store_and_every_processor_reads_it() {
         store.get(&"k1".to_owned()).expect("get"),
         Some("one".into())
     );
+}
+
+/// Global records never move the task's stream time: Kafka applies them
+/// in a task of their own.
+#[test]
+fn global_records_leave_stream_time_alone() {
+    let driver = TopologyTestDriver::new(&topology().expect("valid")).expect("driver");
+    let reference = driver.create_input_topic("reference", StringSerde, StringSerde);
+    let events = driver.create_input_topic("events", StringSerde, StringSerde);
+    reference
+        .pipe_input_at("k1".into(), "one".into(), 1_000)
+        .expect("pipe");
+    events
+        .pipe_input_at("a".into(), "k1".into(), 5)
+        .expect("pipe");
+    let enriched = driver.create_output_topic("enriched", StringSerde, StringSerde);
+    assert_eq!(enriched.read_values_to_list().expect("decode"), ["one@5"]);
 }
 
 #[test]

@@ -21,6 +21,9 @@ pub(crate) struct SourceBinding {
     /// The source node, as the task hands it records.
     pub(crate) input: Link<Option<Vec<u8>>, Option<Vec<u8>>>,
     pub(crate) extractor: Arc<dyn TimestampExtractor>,
+    /// Whether the source feeds a global store: its records never move
+    /// the task's stream time (Kafka applies them in a separate task).
+    pub(crate) global: bool,
 }
 
 /// One input partition: its records, and the source that reads them (as
@@ -244,6 +247,7 @@ mod tests {
                 node: source,
                 input: Rc::new(RefCell::new(Uncalled)),
                 extractor: Arc::new(FailOnInvalidTimestamp),
+                global: false,
             })
         })?;
         Ok(())

@@ -215,6 +215,13 @@ impl StreamTask {
             .copied()
             .collect();
         members.sort_unstable();
+        let global_members: Vec<usize> = topology
+            .global_subtopologies
+            .iter()
+            .filter_map(|&id| topology.subtopologies.get(id))
+            .flatten()
+            .copied()
+            .collect();
 
         let names = TopicNames {
             application_id: &application_id,
@@ -244,6 +251,7 @@ impl StreamTask {
                             extractor: timestamp_extractor
                                 .clone()
                                 .unwrap_or_else(|| default_timestamp_extractor.clone()),
+                            global: global_members.contains(&member),
                         },
                     );
                 }
@@ -389,12 +397,17 @@ impl StreamTask {
             timestamp,
             headers: record.headers,
         };
+        let stream_time = self.state.stream_time;
         let result = call(
             &source.input,
             self.graph.name(source.node),
             &mut self.state,
             raw,
         );
+        if source.global {
+            // Kafka applies global records in a task of their own.
+            self.state.stream_time = stream_time;
+        }
         self.state.record_metadata = None;
         self.state.metrics.records_processed += 1;
         result.map(|()| true)
