@@ -14,8 +14,9 @@
 //! instance of each node and store; it takes input records in timestamp
 //! order, keeps stream time, fires punctuation, and collects output until
 //! its driver sends it on. The [`TopologyTestDriver`] drives a task in
-//! process, with a mock clock and in-memory topics; the Kafka runtime drives
-//! the same engine with consumers and producers.
+//! process, with a mock clock and in-memory topics. A driver on Kafka runs
+//! the same task between a consumer and a producer (this crate does not
+//! ship one yet).
 //!
 //! # Example: word count with the Processor API
 //!

@@ -169,7 +169,7 @@ impl TaskState {
 /// Runs one task: takes records in timestamp order, keeps stream time,
 /// drives punctuation, and commits.
 ///
-/// Drivers (the test driver, the Kafka runtime) push input with
+/// Drivers (the test driver; a consumer loop on Kafka) push input with
 /// [`add_records`](Self::add_records), call [`process`](Self::process) and
 /// the punctuation methods, [`commit`](Self::commit) at their commit points,
 /// and send what [`take_output`](Self::take_output) returns.
