@@ -195,8 +195,10 @@ impl StreamsBuilder {
         let name = self
             .builder
             .name_or(consumed.name.as_deref(), "KSTREAM-SOURCE-");
+        let serdes = (Some(consumed.key.clone()), Some(consumed.value.clone()));
         if let Some(shared) = self.shared_source::<K, V>(topics, consumed.offset_reset) {
-            return KStream::new(self.builder.clone(), shared, false);
+            return KStream::new(self.builder.clone(), shared, false)
+                .with_serdes(serdes.0, serdes.1);
         }
         let mut options = SourceOptions::new(consumed.key, consumed.value);
         if let Some(extractor) = consumed.timestamp_extractor {
@@ -218,7 +220,7 @@ impl StreamsBuilder {
                 types: (TypeId::of::<K>(), TypeId::of::<V>()),
                 offset_reset: consumed.offset_reset,
             });
-        KStream::new(self.builder.clone(), name, false)
+        KStream::new(self.builder.clone(), name, false).with_serdes(serdes.0, serdes.1)
     }
 
     /// The source node of an earlier stream of exactly `topics`, read as

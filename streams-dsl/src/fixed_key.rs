@@ -354,5 +354,6 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
                 .connect_processor_and_stores(&name, stores);
         });
         KStream::new(self.builder.clone(), name, self.repartition_required)
+            .with_serdes(self.key_serde.clone(), None)
     }
 }

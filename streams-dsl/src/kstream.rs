@@ -21,6 +21,13 @@ use crate::processors::{Action, Filter, FlatMap, Map, PassThrough, Peek};
 /// sends every record to all of them. Operators that may change the key
 /// (`map`, `flat_map`, `select_key`, `process`) mark the result, and a later
 /// grouping inserts a repartition topic, as in Kafka Streams.
+///
+/// A stream keeps the serdes it was read with (`Consumed`, `Repartitioned`)
+/// through the operators that keep the key or value type as it is (filters
+/// and `peek` both; `map_values`, `flat_map_values` and `process_values` the
+/// key's; `select_key` the value's), as Kafka Streams does: `to`, the
+/// groupings, `repartition` and `to_table` write with them unless told
+/// otherwise.
 pub struct KStream<K, V> {
     pub(crate) builder: Builder,
     pub(crate) node: String,
@@ -29,6 +36,10 @@ pub struct KStream<K, V> {
     /// stream, shared by its clones: later joins named after the stream
     /// read that topic again (Kafka's `repartitionNode`).
     pub(crate) join_repartition: Rc<RefCell<Option<String>>>,
+    /// The serdes kept from where the stream was read (Kafka's `keySerde`
+    /// and `valueSerde`); `None` after an operator that made new ones.
+    pub(crate) key_serde: Option<SharedSerde<K>>,
+    pub(crate) value_serde: Option<SharedSerde<V>>,
     pub(crate) _types: PhantomData<fn(K, V)>,
 }
 
@@ -39,6 +50,8 @@ impl<K, V> Clone for KStream<K, V> {
             node: self.node.clone(),
             repartition_required: self.repartition_required,
             join_repartition: self.join_repartition.clone(),
+            key_serde: self.key_serde.clone(),
+            value_serde: self.value_serde.clone(),
             _types: PhantomData,
         }
     }
@@ -51,8 +64,37 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             node,
             repartition_required,
             join_repartition: Rc::default(),
+            key_serde: None,
+            value_serde: None,
             _types: PhantomData,
         }
+    }
+
+    /// This stream, keeping `key` and `value` as its serdes.
+    pub(crate) fn with_serdes(
+        mut self,
+        key: Option<SharedSerde<K>>,
+        value: Option<SharedSerde<V>>,
+    ) -> Self {
+        self.key_serde = key;
+        self.value_serde = value;
+        self
+    }
+
+    /// The key serde kept from where the stream was read, or the default.
+    pub(crate) fn key_serde_or_default(&self) -> SharedSerde<K>
+    where
+        K: DefaultSerde,
+    {
+        self.key_serde.clone().unwrap_or_else(K::default_serde)
+    }
+
+    /// The value serde kept from where the stream was read, or the default.
+    pub(crate) fn value_serde_or_default(&self) -> SharedSerde<V>
+    where
+        V: DefaultSerde,
+    {
+        self.value_serde.clone().unwrap_or_else(V::default_serde)
     }
 
     /// The name of the node this stream comes out of.
@@ -97,6 +139,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             },
             self.repartition_required,
         )
+        .with_serdes(self.key_serde.clone(), self.value_serde.clone())
     }
 
     /// Keeps the records for which `predicate` holds.
@@ -141,18 +184,14 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         &self,
         mapper: impl Fn(V) -> V2 + Send + Sync + 'static,
     ) -> KStream<K, V2> {
-        self.mapped(
-            "KSTREAM-MAPVALUES-",
-            move |key, value| (key, mapper(value)),
-            self.repartition_required,
-            None,
-        )
+        self.mapped_values(move |_, value| mapper(value), None)
     }
 
-    /// Replaces the value, reading the key.
-    pub fn map_values_with_key<V2: Clone + 'static>(
+    /// Adds the `Map` processor of `map_values`, which keeps the key serde.
+    pub(crate) fn mapped_values<V2: Clone + 'static>(
         &self,
         mapper: impl Fn(&K, V) -> V2 + Send + Sync + 'static,
+        named: Option<&Named>,
     ) -> KStream<K, V2> {
         self.mapped(
             "KSTREAM-MAPVALUES-",
@@ -161,8 +200,17 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
                 (key, value)
             },
             self.repartition_required,
-            None,
+            named,
         )
+        .with_serdes(self.key_serde.clone(), None)
+    }
+
+    /// Replaces the value, reading the key.
+    pub fn map_values_with_key<V2: Clone + 'static>(
+        &self,
+        mapper: impl Fn(&K, V) -> V2 + Send + Sync + 'static,
+    ) -> KStream<K, V2> {
+        self.mapped_values(mapper, None)
     }
 
     /// Sets a new key computed from key and value; marks the stream for
@@ -171,12 +219,23 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         &self,
         selector: impl Fn(&K, &V) -> K2 + Send + Sync + 'static,
     ) -> KStream<K2, V> {
+        self.selected_key(selector, None)
+    }
+
+    /// Adds the `Map` processor of `select_key`, which keeps the value
+    /// serde.
+    pub(crate) fn selected_key<K2: Clone + 'static>(
+        &self,
+        selector: impl Fn(&K, &V) -> K2 + Send + Sync + 'static,
+        named: Option<&Named>,
+    ) -> KStream<K2, V> {
         self.mapped(
             "KSTREAM-KEY-SELECT-",
             move |key, value| (selector(&key, &value), value),
             true,
-            None,
+            named,
         )
+        .with_serdes(None, self.value_serde.clone())
     }
 
     /// Replaces each record with zero or more records; marks the stream for
@@ -250,6 +309,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             self.repartition_required,
             named,
         )
+        .with_serdes(self.key_serde.clone(), None)
     }
 
     /// Calls `action` on each record and passes it on unchanged.
@@ -279,6 +339,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             },
             self.repartition_required,
         )
+        .with_serdes(self.key_serde.clone(), self.value_serde.clone())
     }
 
     /// The records of this stream and of `other`, interleaved as they come.
@@ -333,7 +394,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         K: DefaultSerde,
         V: DefaultSerde,
     {
-        self.to_with(topic, Produced::default());
+        let produced = Produced::with(self.key_serde_or_default(), self.value_serde_or_default());
+        self.to_with(topic, produced);
     }
 
     /// Writes the stream to `topic` as `produced` says.
@@ -353,7 +415,10 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         K: DefaultSerde,
         V: DefaultSerde,
     {
-        self.group_by_key_with(Grouped::default())
+        self.group_by_key_with(Grouped::with(
+            self.key_serde_or_default(),
+            self.value_serde_or_default(),
+        ))
     }
 
     /// Groups by the current key with these serdes and repartition name.
@@ -375,7 +440,10 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         K2: DefaultSerde + Clone,
         V: DefaultSerde,
     {
-        self.group_by_with(selector, Grouped::default())
+        self.group_by_with(
+            selector,
+            Grouped::with(K2::default_serde(), self.value_serde_or_default()),
+        )
     }
 
     /// Groups by a new key with these serdes; a named `grouped` also names

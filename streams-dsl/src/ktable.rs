@@ -4,6 +4,8 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use streams_core::serde::{OptionSerde, SharedSerde};
+
 use crate::builder::Builder;
 use crate::kstream::KStream;
 use crate::processors::Map;
@@ -76,6 +78,14 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
                 &[&self.node],
             );
         });
-        KStream::new(self.builder.clone(), name, false)
+        // The table's serdes go on with the stream (a deletion is a null).
+        let (key, value) = match &self.serdes {
+            Some((key, value)) => {
+                let value: SharedSerde<Option<V>> = Arc::new(OptionSerde::new(value.clone()));
+                (Some(key.clone()), Some(value))
+            }
+            None => (None, None),
+        };
+        KStream::new(self.builder.clone(), name, false).with_serdes(key, value)
     }
 }

@@ -112,12 +112,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         mapper: impl Fn(V) -> V2 + Send + Sync + 'static,
         named: Named,
     ) -> KStream<K, V2> {
-        self.mapped(
-            "KSTREAM-MAPVALUES-",
-            move |key, value| (key, mapper(value)),
-            self.repartition_required,
-            Some(&named),
-        )
+        self.mapped_values(move |_, value| mapper(value), Some(&named))
     }
 
     /// [`select_key`](Self::select_key), naming the processor.
@@ -126,12 +121,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         selector: impl Fn(&K, &V) -> K2 + Send + Sync + 'static,
         named: Named,
     ) -> KStream<K2, V> {
-        self.mapped(
-            "KSTREAM-KEY-SELECT-",
-            move |key, value| (selector(&key, &value), value),
-            true,
-            Some(&named),
-        )
+        self.selected_key(selector, Some(&named))
     }
 
     /// [`flat_map`](Self::flat_map), naming the processor.

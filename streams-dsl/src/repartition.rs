@@ -83,7 +83,10 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         K: DefaultSerde,
         V: DefaultSerde,
     {
-        self.repartition_with(Repartitioned::default())
+        self.repartition_with(Repartitioned::with(
+            self.key_serde_or_default(),
+            self.value_serde_or_default(),
+        ))
     }
 
     /// [`repartition`](Self::repartition) as `repartitioned` says.
@@ -96,13 +99,14 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
                 .to_owned(),
             None => self.builder.new_name("KSTREAM-REPARTITION-"),
         };
-        let grouped = Grouped::with(repartitioned.key, repartitioned.value);
+        let (key, value) = (repartitioned.key, repartitioned.value);
+        let grouped = Grouped::with(key.clone(), value.clone());
         let source = self.repartition_through(&name, &grouped);
         if let Some(partitions) = repartitioned.partitions {
             let topic = format!("{name}-repartition");
             self.builder
                 .copartitioning(|copartitioning| copartitioning.declare(&topic, partitions));
         }
-        KStream::new(self.builder.clone(), source, false)
+        KStream::new(self.builder.clone(), source, false).with_serdes(Some(key), Some(value))
     }
 }

@@ -241,6 +241,10 @@ impl<K: Clone + 'static, V: Clone + 'static> BranchedKStream<K, V> {
             builder.clone(),
             child.clone(),
             self.stream.repartition_required,
+        )
+        .with_serdes(
+            self.stream.key_serde.clone(),
+            self.stream.value_serde.clone(),
         );
         match branched.chain {
             Chain::Identity => self.outputs.push((child.clone(), branch)),

@@ -244,7 +244,10 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         K: DefaultSerde,
         V: DefaultSerde,
     {
-        self.to_table_with(Materialized::default())
+        self.to_table_with(Materialized::with(
+            self.key_serde_or_default(),
+            self.value_serde_or_default(),
+        ))
     }
 
     /// [`to_table`](Self::to_table), with the serdes of `materialized`

@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use streams_core::prelude::*;
 use streams_core::record::ConsumerRecord;
+use streams_core::serde::SharedSerde;
 use streams_core::test_driver::TestDriverConfig;
 use streams_core::topology::{OffsetReset, TimestampExtractor};
-use streams_dsl::{Consumed, Produced, Repartitioned, StreamsBuilder};
+use streams_dsl::{Consumed, Materialized, Produced, Repartitioned, StreamsBuilder};
 
 fn run<K2, V2>(
     builder: &StreamsBuilder,
@@ -390,6 +391,59 @@ fn illegal_names_in_configuration_objects_fail_the_build() {
         builder.build(),
         Err(TopologyError::IllegalName(_))
     ));
+}
+
+/// As Kafka's `KStreamImpl`, a stream keeps the serdes it was read with
+/// through operators that keep the types (`filter` both, `map_values` the
+/// key's, `select_key` the value's), and `to` writes with them; operators
+/// that make new types fall back to the defaults. Values here are read as
+/// JSON, whose default serde would be 8 binary bytes.
+#[test]
+fn streams_keep_their_serdes_through_operators_that_keep_the_types() {
+    let builder = StreamsBuilder::new();
+    let json = || Arc::new(JsonSerde::<i64>::new()) as SharedSerde<i64>;
+    let numbers = builder.stream_with(&["in"], Consumed::with(Arc::new(StringSerde), json()));
+    numbers.filter(|_, n| *n > 0).to("filtered");
+    numbers.select_key(|k, _| k.len() as i64).to("rekeyed");
+    numbers.map_values(|n| n * 2).to("doubled");
+    let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
+    let input = driver.create_input_topic("in", StringSerde, JsonSerde::<i64>::new());
+    input.pipe_input_at("ab".into(), 7, 1).expect("pipe");
+    let raw = |topic: &str| {
+        driver
+            .create_output_topic(topic, BytesSerde, BytesSerde)
+            .read_key_values_to_list()
+            .expect("read")
+    };
+    assert_eq!(raw("filtered"), [(b"ab".to_vec(), b"7".to_vec())]);
+    assert_eq!(
+        raw("rekeyed"),
+        [(2_i64.to_be_bytes().to_vec(), b"7".to_vec())]
+    );
+    assert_eq!(
+        raw("doubled"),
+        [(b"ab".to_vec(), 14_i64.to_be_bytes().to_vec())]
+    );
+
+    // A table's changelog stream keeps the table's serdes (a deletion is
+    // a null value).
+    let builder = StreamsBuilder::new();
+    builder
+        .table_with(
+            "rows",
+            Consumed::with(Arc::new(StringSerde), json()),
+            Materialized::with(Arc::new(StringSerde), json()),
+        )
+        .to_stream()
+        .to("changes");
+    let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
+    let rows = driver.create_input_topic("rows", StringSerde, JsonSerde::<i64>::new());
+    rows.pipe_input_at("k".into(), 5, 1).expect("pipe");
+    let changes = driver.create_output_topic("changes", StringSerde, BytesSerde);
+    assert_eq!(
+        changes.read_key_values_to_list().expect("read"),
+        [("k".to_owned(), b"5".to_vec())]
+    );
 }
 
 #[test]
