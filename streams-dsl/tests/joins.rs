@@ -5,10 +5,12 @@
 mod support;
 use support::{pair, repartition_topics, Kind};
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use streams_core::prelude::*;
-use streams_dsl::{JoinWindows, Joined, KStream, StreamJoined, StreamsBuilder};
+use streams_core::serde::SharedSerde;
+use streams_dsl::{Consumed, JoinWindows, Joined, KStream, StreamJoined, StreamsBuilder};
 
 fn join(
     kind: Kind,
@@ -609,6 +611,42 @@ fn joins_of_topics_with_different_partition_counts_fail_to_build() {
     assert_eq!(build(3, 3, false), Ok(()));
     // The repartition topic in between is sized to match the other side.
     assert_eq!(build(4, 2, true), Ok(()));
+}
+
+/// A join without `Joined` repartitions with the serdes the stream kept
+/// from where it was read (here JSON values), as Kafka's does.
+#[test]
+fn joins_repartition_with_the_serdes_the_stream_was_read_with() {
+    let builder = StreamsBuilder::new();
+    let json: SharedSerde<i64> = Arc::new(JsonSerde::<i64>::new());
+    let table = builder.table::<String, String>("table");
+    builder
+        .stream_with(&["stream"], Consumed::with(Arc::new(StringSerde), json))
+        .select_key(|_, v| v.to_string())
+        .join_table(&table, |n, t| format!("{n}{t}"))
+        .to("out");
+    let topology = builder.build().expect("valid");
+    let repartition = repartition_topics(&topology)[0].to_owned();
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    driver
+        .create_input_topic("table", StringSerde, StringSerde)
+        .pipe_input_at("7".into(), "!".into(), 1)
+        .expect("pipe");
+    driver
+        .create_input_topic("stream", StringSerde, JsonSerde::<i64>::new())
+        .pipe_input_at("k".into(), 7, 2)
+        .expect("pipe");
+    let written = driver.create_output_topic(
+        &format!("test-driver-application-{repartition}"),
+        StringSerde,
+        BytesSerde,
+    );
+    assert_eq!(
+        written.read_key_values_to_list().expect("read"),
+        [("7".to_owned(), b"7".to_vec())]
+    );
+    let out = driver.create_output_topic("out", StringSerde, StringSerde);
+    assert_eq!(out.read_values_to_list().expect("read"), ["7!"]);
 }
 
 /// The developer guide's stream-table table: only stream records trigger,

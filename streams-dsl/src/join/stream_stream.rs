@@ -138,7 +138,7 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
         V2: DefaultSerde + Clone,
         VR: Clone + 'static,
     {
-        self.join_with(other, joiner, windows, StreamJoined::default())
+        self.join_with(other, joiner, windows, self.inherited_stream_joined(other))
     }
 
     /// [`join`](Self::join) with the serdes, names and stores of `joined`.
@@ -173,7 +173,7 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
         V2: DefaultSerde + Clone,
         VR: Clone + 'static,
     {
-        self.left_join_with(other, joiner, windows, StreamJoined::default())
+        self.left_join_with(other, joiner, windows, self.inherited_stream_joined(other))
     }
 
     /// [`left_join`](Self::left_join) with the serdes, names and stores of
@@ -206,7 +206,7 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
         V2: DefaultSerde + Clone,
         VR: Clone + 'static,
     {
-        self.outer_join_with(other, joiner, windows, StreamJoined::default())
+        self.outer_join_with(other, joiner, windows, self.inherited_stream_joined(other))
     }
 
     /// [`outer_join`](Self::outer_join) with the serdes, names and stores
@@ -223,6 +223,22 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
         VR: Clone + 'static,
     {
         self.stream_stream_join(other, Joiner::outer(joiner), windows, joined)
+    }
+
+    /// The serdes a join without `StreamJoined` writes with: those the two
+    /// streams kept from where they were read, else the defaults (Kafka's
+    /// `KStreamImplJoin` falls back to the streams' serdes).
+    fn inherited_stream_joined<V2>(&self, other: &KStream<K, V2>) -> StreamJoined<K, V1, V2>
+    where
+        K: DefaultSerde,
+        V1: DefaultSerde,
+        V2: DefaultSerde + Clone + 'static,
+    {
+        StreamJoined::with(
+            self.key_serde_or_default(),
+            self.value_serde_or_default(),
+            other.value_serde_or_default(),
+        )
     }
 
     /// This stream, read back through a repartition topic if its key may

@@ -64,7 +64,11 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         VT: Clone + 'static,
         VR: Clone + 'static,
     {
-        self.join_table_with(table, joiner, Joined::default())
+        self.join_table_with(
+            table,
+            joiner,
+            Joined::with(self.key_serde_or_default(), self.value_serde_or_default()),
+        )
     }
 
     /// [`join_table`](Self::join_table) with the serdes and name of
@@ -95,7 +99,11 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         VT: Clone + 'static,
         VR: Clone + 'static,
     {
-        self.left_join_table_with(table, joiner, Joined::default())
+        self.left_join_table_with(
+            table,
+            joiner,
+            Joined::with(self.key_serde_or_default(), self.value_serde_or_default()),
+        )
     }
 
     /// [`left_join_table`](Self::left_join_table) with the serdes and name
