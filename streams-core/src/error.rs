@@ -173,6 +173,14 @@ pub enum StreamsError {
         /// The extracted timestamp.
         timestamp: i64,
     },
+    /// A processor forwarded a record with a negative timestamp.
+    #[error("processor `{processor}` forwarded a record with negative timestamp {timestamp}")]
+    NegativeTimestamp {
+        /// The processor.
+        processor: String,
+        /// The timestamp.
+        timestamp: i64,
+    },
     /// A record arrived for a topic no source of this task reads.
     #[error("no source reads topic `{0}`")]
     UnknownTopic(String),

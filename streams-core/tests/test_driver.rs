@@ -338,3 +338,47 @@ fn a_skipped_unreadable_record_leaves_stream_time_alone() {
     );
     assert_eq!(driver.metrics().dropped_records, 1);
 }
+
+/// Forwards each record five milliseconds earlier.
+struct Earlier;
+
+impl Processor<String, String, String, String> for Earlier {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, String>,
+        record: Record<String, String>,
+    ) -> Result<(), StreamsError> {
+        let timestamp = record.timestamp - 5;
+        ctx.forward(Record {
+            timestamp,
+            ..record
+        })
+    }
+}
+
+/// A forwarded record may not have a negative timestamp: Kafka's `Record`
+/// refuses one, and so does `forward`, with a typed error.
+#[test]
+fn forwarding_a_negative_timestamp_is_an_error() {
+    let topology = TopologyBuilder::new()
+        .add_source("in", &["in"], SourceOptions::new(StringSerde, StringSerde))
+        .add_processor("earlier", || Earlier, &["in"])
+        .add_sink(
+            "out",
+            "out",
+            SinkOptions::new(StringSerde, StringSerde),
+            &["earlier"],
+        )
+        .build()
+        .expect("valid");
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let input = driver.create_input_topic("in", StringSerde, StringSerde);
+    input
+        .pipe_input_at("k".into(), "v".into(), 5)
+        .expect("ts 0 is fine");
+    let err = input.pipe_input_at("k".into(), "v".into(), 4).unwrap_err();
+    assert!(
+        matches!(&err, StreamsError::NegativeTimestamp { processor, timestamp: -1 } if processor == "earlier"),
+        "{err}"
+    );
+}

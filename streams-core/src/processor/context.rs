@@ -23,8 +23,10 @@ impl<'a, KOut, VOut> ProcessorContext<'a, KOut, VOut> {
 }
 
 impl<KOut: Clone + 'static, VOut: Clone + 'static> ProcessorContext<'_, KOut, VOut> {
-    /// Sends `record` to every child, in the order they were added.
+    /// Sends `record` to every child, in the order they were added. A
+    /// negative timestamp is an error, as Kafka's `Record` refuses one.
     pub fn forward(&mut self, record: Record<KOut, VOut>) -> Result<(), StreamsError> {
+        self.check_timestamp(record.timestamp)?;
         self.node.forward(record)
     }
 
@@ -34,7 +36,18 @@ impl<KOut: Clone + 'static, VOut: Clone + 'static> ProcessorContext<'_, KOut, VO
         child: &str,
         record: Record<KOut, VOut>,
     ) -> Result<(), StreamsError> {
+        self.check_timestamp(record.timestamp)?;
         self.node.forward_to(child, record)
+    }
+
+    fn check_timestamp(&self, timestamp: i64) -> Result<(), StreamsError> {
+        if timestamp < 0 {
+            return Err(StreamsError::NegativeTimestamp {
+                processor: self.processor_name().to_owned(),
+                timestamp,
+            });
+        }
+        Ok(())
     }
 }
 
