@@ -49,9 +49,6 @@ pub enum TopologyError {
         /// The missing store.
         store: String,
     },
-    /// A store is not connected to any processor.
-    #[error("state store `{0}` is not connected to any processor")]
-    StoreNotConnected(String),
     /// Stores can only be connected to processors.
     #[error("state store `{store}` can only be connected to a processor, not `{node}`")]
     StoreOnNonProcessor {

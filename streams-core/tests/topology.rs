@@ -252,17 +252,20 @@ Topologies:
 }
 
 #[test]
-fn stores_must_be_connected_and_known() {
+fn stores_no_processor_uses_are_left_out_and_named_stores_must_exist() {
     use streams_core::state::Stores;
-    let err = TopologyBuilder::new()
+    // As in Kafka: an unused store belongs to no task and has no changelog.
+    let topology = TopologyBuilder::new()
         .add_source("src", &["in"], strings())
+        .add_processor::<String, String, String, String, _>("p", pass(), &["src"])
         .add_state_store(
             Stores::key_value_store_builder::<String, i64>("orphan").in_memory(),
             &[],
         )
         .build()
-        .err();
-    assert_eq!(err, Some(TopologyError::StoreNotConnected("orphan".into())));
+        .expect("valid");
+    assert!(topology.store_names().is_empty());
+    assert!(topology.changelog_topics("app").is_empty());
 
     let err = TopologyBuilder::new()
         .add_source("src", &["in"], strings())

@@ -9,8 +9,8 @@ impl StreamsBuilder {
     /// Adds a state store for processors of this program; name it in
     /// [`KStream::process`](crate::KStream::process) or
     /// [`KStream::process_values`](crate::KStream::process_values) to
-    /// connect it. A store no processor uses fails
-    /// [`build`](Self::build).
+    /// connect it. A store no processor uses is left out of the topology,
+    /// as in Kafka Streams: never built, and without a changelog.
     pub fn add_state_store(&self, store: impl StoreBuilder) -> &Self {
         self.builder.with(|topology| {
             topology.add_state_store(store, &[]);

@@ -409,17 +409,21 @@ impl TopologyBuilder {
                 }
             }
         }
-        for store in &self.stores {
-            let connected = nodes.iter().any(|node| {
-                matches!(&node.kind, NodeKind::Processor { stores } if stores.contains(&store.name))
-            });
-            if !connected {
-                return Err(TopologyError::StoreNotConnected(store.name.clone()));
-            }
-        }
+        // A store no processor uses is part of no task, as in Kafka: it is
+        // never built, and has no changelog.
+        let stores: Vec<StoreDef> = self
+            .stores
+            .iter()
+            .filter(|store| {
+                nodes.iter().any(|node| {
+                    matches!(&node.kind, NodeKind::Processor { stores } if stores.contains(&store.name))
+                })
+            })
+            .cloned()
+            .collect();
         check_acyclic(&nodes, &index)?;
         self.check_global_children(&nodes)?;
-        let subtopologies = group_subtopologies(&nodes, &index, &self.stores);
+        let subtopologies = group_subtopologies(&nodes, &index, &stores);
         let global_subtopologies = subtopologies
             .iter()
             .enumerate()
@@ -432,7 +436,7 @@ impl TopologyBuilder {
             .collect();
         Ok(Topology {
             nodes,
-            stores: self.stores.clone(),
+            stores,
             subtopologies,
             global_subtopologies,
             internal_topics: self.internal_topics.clone(),
