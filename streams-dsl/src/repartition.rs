@@ -106,6 +106,9 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             let topic = format!("{name}-repartition");
             self.builder
                 .copartitioning(|copartitioning| copartitioning.declare(&topic, partitions));
+            self.builder.with(|topology| {
+                topology.set_internal_topic_partitions(&topic, partitions);
+            });
         }
         KStream::new(self.builder.clone(), source, false).with_serdes(Some(key), Some(value))
     }

@@ -235,3 +235,40 @@ fn an_outer_join_also_logs_its_shared_store_as_a_compacted_changelog() {
         ]
     );
 }
+
+/// A partition count given to `repartition()` is fixed on its topic (Kafka
+/// creates it with that many partitions); other repartition topics are
+/// sized from the topics that feed them.
+#[test]
+fn repartition_counts_are_fixed_on_their_topics() {
+    use streams_core::topology::InternalTopicKind;
+    use streams_dsl::Repartitioned;
+
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("in")
+        .repartition_with(Repartitioned::with_partitions(4).with_name("spread"))
+        .group_by(|_, v| v.clone())
+        .count();
+    let topology = builder.build().expect("valid");
+    let partitions: Vec<(String, Option<u32>)> = topology
+        .internal_topic_configs("app")
+        .into_iter()
+        .filter_map(|topic| match topic.kind() {
+            InternalTopicKind::Repartition { partitions } => {
+                Some((topic.name().to_owned(), *partitions))
+            }
+            InternalTopicKind::Changelog(_) => None,
+        })
+        .collect();
+    assert_eq!(
+        partitions,
+        [
+            (
+                "app-KSTREAM-AGGREGATE-STATE-STORE-0000000005-repartition".to_owned(),
+                None
+            ),
+            ("app-spread-repartition".to_owned(), Some(4)),
+        ]
+    );
+}

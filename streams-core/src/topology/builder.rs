@@ -1,7 +1,7 @@
 //! Building and validating topologies.
 
 use std::any::TypeId;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -124,6 +124,8 @@ pub struct TopologyBuilder {
     stores: Vec<StoreDef>,
     connections: Vec<(String, String)>,
     internal_topics: BTreeSet<String>,
+    /// The partition counts fixed for some internal topics.
+    internal_partitions: BTreeMap<String, u32>,
     /// The sources and processors of global stores.
     global_nodes: BTreeSet<String>,
     error: Option<TopologyError>,
@@ -343,6 +345,15 @@ impl TopologyBuilder {
         self
     }
 
+    /// Fixes the partition count of the internal topic `topic` (as
+    /// `repartition()` with a count does); others are sized from the
+    /// topics that feed them.
+    pub fn set_internal_topic_partitions(&mut self, topic: &str, partitions: u32) -> &mut Self {
+        self.internal_partitions
+            .insert(topic.to_owned(), partitions);
+        self
+    }
+
     /// The nodes whose records reach `node` directly: its parents, or for a
     /// source, the sinks that write its internal (repartition) topics; none
     /// for a source of external topics. `None` if there is no such node.
@@ -440,6 +451,7 @@ impl TopologyBuilder {
             subtopologies,
             global_subtopologies,
             internal_topics: self.internal_topics.clone(),
+            internal_partitions: self.internal_partitions.clone(),
         })
     }
 
@@ -604,6 +616,7 @@ pub struct Topology {
     /// The ids of the node groups that are global stores.
     pub(crate) global_subtopologies: BTreeSet<usize>,
     pub(crate) internal_topics: BTreeSet<String>,
+    pub(crate) internal_partitions: BTreeMap<String, u32>,
 }
 
 impl Topology {
@@ -637,7 +650,9 @@ impl Topology {
         let repartition = self.internal_topics.iter().map(|topic| {
             InternalTopic::new(
                 format!("{application_id}-{topic}"),
-                InternalTopicKind::Repartition,
+                InternalTopicKind::Repartition {
+                    partitions: self.internal_partitions.get(topic).copied(),
+                },
             )
         });
         let changelogs = self.stores.iter().filter_map(|store| {

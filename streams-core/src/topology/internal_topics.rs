@@ -111,7 +111,11 @@ impl ChangelogConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InternalTopicKind {
     /// Carries records between sub-topologies after a key change.
-    Repartition,
+    Repartition {
+        /// The partition count fixed for it (`repartition()` with a count:
+        /// Kafka enforces it); `None` sizes it from the topics feeding it.
+        partitions: Option<u32>,
+    },
     /// Backs up a state store, which restores from it.
     Changelog(ChangelogConfig),
 }
@@ -144,7 +148,7 @@ impl InternalTopic {
     /// [`DEFAULT_ADDITIONAL_CHANGELOG_RETENTION`]).
     pub fn properties(&self, additional_retention: Duration) -> BTreeMap<String, String> {
         match &self.kind {
-            InternalTopicKind::Repartition => {
+            InternalTopicKind::Repartition { .. } => {
                 let mut properties = internal_topic_defaults();
                 properties.extend(collect([
                     (CLEANUP_POLICY, "delete"),
@@ -227,7 +231,7 @@ mod tests {
     fn repartition_topics_are_deleted_once_read_not_by_age() {
         let topic = InternalTopic::new(
             "app-x-repartition".to_owned(),
-            InternalTopicKind::Repartition,
+            InternalTopicKind::Repartition { partitions: None },
         );
         assert_eq!(
             topic.properties(DEFAULT_ADDITIONAL_CHANGELOG_RETENTION),
