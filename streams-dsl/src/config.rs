@@ -4,8 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use streams_core::serde::PartitionKey;
-use streams_core::serde::{DefaultSerde, Serde, SharedSerde};
+use streams_core::serde::{DefaultSerde, PartitionKey, Serde, SharedSerde};
 use streams_core::state::StoreOptions;
 use streams_core::topology::{
     partition_for_key, OffsetReset, SinkOptions, StreamPartitioner, TimestampExtractor,

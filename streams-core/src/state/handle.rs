@@ -148,18 +148,33 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
             .map_err(|e| self.serde_error(e))
     }
 
+    /// Fills `buffer` (one of the handle's, reused so that encoding
+    /// allocates nothing) with `encode`, and runs `call` on what `encode`
+    /// answered and the bytes.
+    fn with_buffer<E, R>(
+        buffer: &Cell<Vec<u8>>,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<E, StreamsError>,
+        call: impl FnOnce(E, &[u8]) -> Result<R, StreamsError>,
+    ) -> Result<R, StreamsError> {
+        let mut bytes = buffer.take();
+        bytes.clear();
+        let encoded = encode(&mut bytes)?;
+        let result = call(encoded, &bytes);
+        buffer.set(bytes);
+        result
+    }
+
     /// Runs `call` on the serialized `key`, encoded without allocating.
     pub(super) fn with_key<R>(
         &self,
         key: &K,
         call: impl FnOnce(&[u8]) -> Result<R, StreamsError>,
     ) -> Result<R, StreamsError> {
-        let mut bytes = self.key_buffer.take();
-        bytes.clear();
-        self.encode_into(&*self.key, key, &mut bytes)?;
-        let result = call(&bytes);
-        self.key_buffer.set(bytes);
-        result
+        Self::with_buffer(
+            &self.key_buffer,
+            |out| self.encode_into(&*self.key, key, out),
+            |(), bytes| call(bytes),
+        )
     }
 
     /// Runs `call` on the serialized `value`, encoded without allocating,
@@ -170,12 +185,11 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         value: &V,
         call: impl FnOnce(Option<&[u8]>) -> Result<R, StreamsError>,
     ) -> Result<R, StreamsError> {
-        let mut bytes = self.value_buffer.take();
-        bytes.clear();
-        let present = self.encode_nullable_into(&*self.value, value, &mut bytes)?;
-        let result = call(present.then_some(bytes.as_slice()));
-        self.value_buffer.set(bytes);
-        result
+        Self::with_buffer(
+            &self.value_buffer,
+            |out| self.encode_nullable_into(&*self.value, value, out),
+            |present, bytes| call(present.then_some(bytes)),
+        )
     }
 
     fn decode<T>(&self, serde: &dyn Deserializer<T>, bytes: &[u8]) -> Result<T, StreamsError> {
