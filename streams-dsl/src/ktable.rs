@@ -9,6 +9,7 @@ use streams_core::serde::{OptionSerde, SharedSerde};
 use crate::builder::Builder;
 use crate::kstream::KStream;
 use crate::processors::Map;
+use crate::row_lookup::RowLookup;
 use crate::table_node::TableNode;
 use crate::table_source::TableSerdes;
 
@@ -33,7 +34,29 @@ pub struct KTable<K, V> {
     /// The serdes of keys and values, where known (to materialize later,
     /// and to measure records in byte-bounded suppression buffers).
     pub(crate) serdes: Option<TableSerdes<K, V>>,
+    /// How a table computed from others (an unmaterialized filter,
+    /// `map_values` or table-table join) reads its rows through theirs;
+    /// `None` for a table that is read from its own store.
+    pub(crate) view: Option<View<K, V>>,
     pub(crate) _types: PhantomData<fn(K, V)>,
+}
+
+/// Makes the lookup of a table's rows through its parents' (materializing
+/// a parent source table then, as a lookup needs its store).
+pub(crate) type View<K, V> = Rc<dyn Fn() -> Option<RowLookup<K, V>>>;
+
+impl<K, V> Clone for KTable<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            builder: self.builder.clone(),
+            node: self.node.clone(),
+            queryable: self.queryable.clone(),
+            table: self.table.clone(),
+            serdes: self.serdes.clone(),
+            view: self.view.clone(),
+            _types: PhantomData,
+        }
+    }
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
@@ -51,7 +74,26 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             queryable,
             table,
             serdes,
+            view: None,
             _types: PhantomData,
+        }
+    }
+
+    /// This table, reading its rows through `view` while it has no store.
+    pub(crate) fn with_view(mut self, view: View<K, V>) -> Self {
+        self.view = Some(view);
+        self
+    }
+
+    /// How processors read this table's rows: from its store, or, for a
+    /// table computed from others that has none, through theirs. A source
+    /// table gets its store now, as Kafka's `valueGetterSupplier` does.
+    /// `None` if the rows cannot be read (see
+    /// [`ensure_materialized`](Self::ensure_materialized)).
+    pub(crate) fn row_lookup(&self) -> Option<RowLookup<K, V>> {
+        match (&self.view, self.table.store_name()) {
+            (Some(view), None) => view(),
+            _ => self.ensure_materialized().map(RowLookup::store),
         }
     }
 

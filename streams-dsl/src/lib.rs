@@ -87,6 +87,7 @@ mod named;
 mod printed;
 mod processors;
 mod repartition;
+mod row_lookup;
 mod split;
 mod suppressed;
 mod table_node;

@@ -1,5 +1,5 @@
 //! Table operators: `filter`, `filter_not`, `map_values`, and the
-//! crate-internal access to a table's store for joins.
+//! crate-internal access to a table's rows for joins.
 //!
 //! A filtered or mapped table is computed from its parent's changes and is
 //! materialized only if given a named `Materialized` (Kafka burns a store
@@ -7,13 +7,16 @@
 //! old values when the parent can give them without new state (Kafka's
 //! `KTableFilter` constructor), and then skips changes that are absent
 //! both before and after; otherwise a failing row is forwarded as a
-//! tombstone.
+//! tombstone. A join reads an unmaterialized one's rows through its
+//! parent's, filtered or mapped on each lookup.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::config::Materialized;
 use crate::ktable::KTable;
 use crate::processors::{RowMapper, TableValues};
+use crate::row_lookup::RowLookup;
 use crate::table_node::{TableKind, TableNode};
 use crate::table_source::{materializer, TableSerdes};
 
@@ -66,6 +69,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             table.enable_sending_old_values(false);
         }
         let view = table.processor_view();
+        let rows = mapper.clone();
         self.builder.with(|topology| {
             topology.add_processor(
                 &name,
@@ -83,7 +87,13 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         if let Some(store) = &named {
             table.materialize_as(store);
         }
-        KTable::from_node(self.builder.clone(), name, named, table, serdes)
+        let parent = self.clone();
+        KTable::from_node(self.builder.clone(), name, named, table, serdes).with_view(Rc::new(
+            move || {
+                let parent_rows = parent.row_lookup()?;
+                Some(RowLookup::mapped(parent_rows, rows.clone()))
+            },
+        ))
     }
 
     fn filtered(
@@ -171,16 +181,14 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     }
 
     /// The store (a `TimestampedKeyValueStore<K, V>`) holding this table's
-    /// current rows, materializing the table if it is not yet: for joins
-    /// and other operators that look rows up.
+    /// current rows, materializing the table if it is not yet: how
+    /// [`row_lookup`](Self::row_lookup) reads a table that has no view.
     ///
     /// Source tables (`table`, `to_table`) get their generated store, as
-    /// Kafka's `valueGetterSupplier` does. An unmaterialized filter or
-    /// `map_values` is materialized at its own node in a store named
-    /// `<KTABLE-FILTER-|KTABLE-MAPVALUES->STATE-STORE-<index>` (Kafka reads
-    /// through to the parent's store instead); this needs its serdes, so a
-    /// `map_values` table, or a table-table join's result, without a
-    /// `Materialized` answers `None`.
+    /// Kafka's `valueGetterSupplier` does. A table computed from others
+    /// without a view of them (a suppressed table) is materialized at its
+    /// own node in a store named `<prefix>STATE-STORE-<index>`; this needs
+    /// its serdes, so without them it answers `None`.
     pub(crate) fn ensure_materialized(&self) -> Option<String> {
         if let Some(store) = self.table.store_name() {
             return Some(store);

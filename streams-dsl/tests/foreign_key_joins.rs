@@ -725,8 +725,9 @@ fn an_aggregation_can_be_the_right_table() -> support::Result {
     Ok(())
 }
 
-/// A table mapped without a `Materialized` has no serdes and cannot be
-/// materialized, so a foreign-key join of it fails to build.
+/// A table mapped without a `Materialized` has no serdes, which the join
+/// needs to send its rows to the other side, so a foreign-key join of it
+/// fails to build.
 #[test]
 fn a_table_without_serdes_cannot_be_joined() {
     let builder = StreamsBuilder::new();
@@ -743,6 +744,51 @@ fn a_table_without_serdes_cannot_be_joined() {
         builder.build(),
         Err(TopologyError::UnknownStore { .. })
     ));
+}
+
+/// A mapped table given serdes but no store name keeps no store: the join
+/// reads its rows through its parent's store, mapped on each lookup
+/// (Kafka's `KTableMapValues` view), so both the subscription and the
+/// response see the mapped value.
+#[test]
+fn a_mapped_table_is_joined_through_its_parents_store() -> support::Result {
+    let builder = StreamsBuilder::new();
+    let left = builder.table::<String, String>(LEFT).map_values_with(
+        |value| value.to_uppercase(),
+        Materialized::with(String::default_serde(), String::default_serde()),
+    );
+    let right = builder.table::<String, String>(RIGHT);
+    left.join_foreign_key(
+        &right,
+        |value: &String| after_bar(value),
+        |l, r| joined(l, Some(r)),
+    )
+    .to_stream()
+    .to(OUTPUT);
+    let topology = builder.build()?;
+    let description = topology.describe().to_string();
+    assert!(
+        !description.contains("MAPVALUES-STATE-STORE"),
+        "{description}"
+    );
+    let driver = TopologyTestDriver::new(&topology)?;
+    let left = driver.create_input_topic(LEFT, StringSerde, StringSerde);
+    let right = driver.create_input_topic(RIGHT, StringSerde, StringSerde);
+    right.pipe_input_at("C1".into(), "tea".into(), 1)?;
+    left.pipe_input_at("o1".into(), "x|c1".into(), 2)?;
+    left.pipe_input_at("o1".into(), "y|c1".into(), 3)?;
+    right.pipe_input_at("C1".into(), "milk".into(), 4)?;
+    assert_eq!(
+        driver
+            .create_output_topic(OUTPUT, StringSerde, nullable())
+            .read_records_to_list()?,
+        records(&[
+            ("o1", Some("(X|C1,tea)"), 2),
+            ("o1", Some("(Y|C1,tea)"), 3),
+            ("o1", Some("(Y|C1,milk)"), 4),
+        ])
+    );
+    Ok(())
 }
 
 /// The partitioners of a `TableJoined` place subscriptions by foreign key

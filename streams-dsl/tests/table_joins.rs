@@ -339,27 +339,109 @@ fn derived_tables_join_with_the_rows_they_hold() {
     );
 }
 
-/// Kafka reads an unmaterialized join result through its inputs' stores;
-/// here a result is looked up only from its own store, which needs the
-/// serdes of a `Materialized`, and building says so instead of failing
-/// at run time.
+/// A filtered input keeps no store of its own: the other side's join
+/// processor reads the filter's rows through the source table's store, and
+/// no store index is burned, so the names are Kafka Streams' own.
 #[test]
-fn looking_up_an_unmaterialized_result_fails_to_build() {
+fn a_filtered_input_is_read_through_its_parents_store() -> Result<(), StreamsError> {
     let builder = StreamsBuilder::new();
     let left = builder.table::<String, String>("left");
     let right = builder.table::<String, String>("right");
-    let joined = left.join(&right, |l, r| pair(Some(l), Some(r)));
+    left.filter(|_, value| value != "X")
+        .join(&right, |l, r| pair(Some(l), Some(r)))
+        .to_stream()
+        .to("out");
+    let description = builder.build()?.describe().to_string();
+    for line in [
+        "Processor: KTABLE-FILTER-0000000006 (stores: [])",
+        "Processor: KTABLE-JOINTHIS-0000000008 (stores: [right-STATE-STORE-0000000003])",
+        "Processor: KTABLE-JOINOTHER-0000000009 (stores: [left-STATE-STORE-0000000000])",
+        "Sink: KSTREAM-SINK-0000000011 (topic: out)",
+    ] {
+        assert!(description.contains(line), "{line} in {description}");
+    }
+    Ok(())
+}
+
+/// An unmaterialized join result keeps no store: a lookup joins the
+/// inputs' current rows anew (Kafka's `KTableKTableJoinMerger` view), with
+/// the join's kind - here a left join, so a key without a left row has no
+/// result. The lookup processor reads the inputs' stores.
+#[test]
+fn an_unmaterialized_result_is_looked_up_through_its_inputs() -> Result<(), StreamsError> {
+    let builder = StreamsBuilder::new();
+    let left = builder.table::<String, String>("left");
+    let right = builder.table::<String, String>("right");
+    let joined = left.left_join(&right, |l, r| pair(Some(l), r));
     assert_eq!(joined.queryable_store_name(), None);
     builder
         .stream::<String, String>("lookups")
         .join_table(&joined, |lookup, row| format!("{lookup}={row}"))
         .to("out");
-    match builder.build() {
-        Err(TopologyError::UnknownStore { store, .. }) => {
-            assert!(store.starts_with("KTABLE-MERGE-0000000006"), "{store}")
-        }
-        other => panic!("expected UnknownStore, got {:?}", other.map(drop)),
-    }
+    let topology = builder.build()?;
+    let description = topology.describe().to_string();
+    assert!(
+        description.contains(
+            "Processor: KSTREAM-JOIN-0000000010 (stores: [left-STATE-STORE-0000000000, \
+             right-STATE-STORE-0000000003])"
+        ),
+        "{description}"
+    );
+    assert!(
+        !description.contains("KTABLE-MERGE-STATE-STORE"),
+        "{description}"
+    );
+
+    let driver = TopologyTestDriver::new(&topology)?;
+    let left = driver.create_input_topic("left", StringSerde, StringSerde);
+    let right = driver.create_input_topic("right", StringSerde, StringSerde);
+    let lookups = driver.create_input_topic("lookups", StringSerde, StringSerde);
+    left.pipe_input_at("k".into(), "A".into(), 1)?;
+    lookups.pipe_input_at("k".into(), "q1".into(), 2)?;
+    right.pipe_input_at("k".into(), "a".into(), 3)?;
+    lookups.pipe_input_at("k".into(), "q2".into(), 4)?;
+    right.pipe_input_at("j".into(), "b".into(), 5)?;
+    lookups.pipe_input_at("j".into(), "q3".into(), 6)?;
+    let out = driver.create_output_topic("out", StringSerde, StringSerde);
+    assert_eq!(
+        out.read_records_to_list()?,
+        [
+            TestRecord::new("k".to_owned(), "q1=[A, null]".to_owned(), 2),
+            TestRecord::new("k".to_owned(), "q2=[A, a]".to_owned(), 4),
+        ]
+    );
+    Ok(())
+}
+
+/// Joined again, an unmaterialized result's row carries the later of its
+/// inputs' timestamps, and results of the second join the later of that
+/// and the third table's row.
+#[test]
+fn an_unmaterialized_result_joins_again_with_its_rows_timestamps() {
+    let builder = StreamsBuilder::new();
+    let left = builder.table::<String, String>("left");
+    let right = builder.table::<String, String>("right");
+    let third = builder.table::<String, String>("third");
+    left.join(&right, |l, r| pair(Some(l), Some(r)))
+        .join(&third, |lr, t| format!("{lr}+{t}"))
+        .to_stream()
+        .to("out");
+    let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
+    let pipe = |topic: &str, value: &str, timestamp| {
+        driver
+            .create_input_topic(topic, StringSerde, StringSerde)
+            .pipe_input_at("k".to_owned(), value.to_owned(), timestamp)
+            .expect("pipe");
+    };
+    pipe("third", "t", 9);
+    pipe("left", "A", 2);
+    pipe("right", "a", 5);
+    pipe("third", "u", 3);
+    let out = driver.create_output_topic("out", StringSerde, nullable());
+    assert_eq!(
+        out.read_records_to_list().expect("read"),
+        records(&[("k", Some("[A, a]+t"), 9), ("k", Some("[A, a]+u"), 5)])
+    );
 }
 
 #[test]

@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use super::{PunctuationType, PunctuatorId};
 use crate::engine::NodeContext;
+use crate::engine::NodeId;
 use crate::error::StreamsError;
 use crate::record::{Record, RecordMetadata};
-use crate::state::StoreHandle;
+use crate::state::{StoreHandle, StoreRegistry};
 
 /// What a processor can do besides computing: forward records to its
 /// children, read metadata and clocks, schedule punctuation, use stores.
@@ -123,9 +124,34 @@ impl<KOut, VOut> ProcessorContext<'_, KOut, VOut> {
     /// A handle to the state store `name`, which must be connected to this
     /// processor and be of type `S` (e.g. `KeyValueStore<String, i64>`).
     pub fn state_store<S: StoreHandle + Clone>(&self, name: &str) -> Result<S, StreamsError> {
-        self.node
-            .task
-            .stores
-            .handle(self.node.node_id(), self.node.name(), name)
+        self.stores().get(name)
+    }
+
+    /// The stores connected to this processor, as a value that does not
+    /// carry the types the processor forwards: for helpers that open
+    /// stores on a processor's behalf whatever it forwards (a table's row
+    /// lookup, say).
+    pub fn stores(&self) -> ConnectedStores<'_> {
+        ConnectedStores {
+            registry: &self.node.task.stores,
+            node: self.node.node_id(),
+            processor: self.node.name(),
+        }
+    }
+}
+
+/// The state stores connected to one processor (see
+/// [`ProcessorContext::stores`]).
+pub struct ConnectedStores<'a> {
+    registry: &'a StoreRegistry,
+    node: NodeId,
+    processor: &'a str,
+}
+
+impl ConnectedStores<'_> {
+    /// A handle to the state store `name`, which must be connected to the
+    /// processor and be of type `S`, as [`ProcessorContext::state_store`].
+    pub fn get<S: StoreHandle + Clone>(&self, name: &str) -> Result<S, StreamsError> {
+        self.registry.handle(self.node, self.processor, name)
     }
 }

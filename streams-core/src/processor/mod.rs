@@ -8,7 +8,7 @@
 
 mod context;
 
-pub use context::ProcessorContext;
+pub use context::{ConnectedStores, ProcessorContext};
 
 use crate::error::StreamsError;
 use crate::record::Record;

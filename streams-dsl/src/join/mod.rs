@@ -28,5 +28,6 @@ mod windows;
 pub(crate) use copartition::Copartitioning;
 pub use foreign_key::{ForeignKeyExtractor, KeyPartitioner, TableJoined};
 pub use joined::Joined;
+pub(crate) use joiner::Joiner;
 pub use stream_joined::StreamJoined;
 pub use windows::JoinWindows;

@@ -12,13 +12,17 @@ use super::stream_table_join::{KeyMapper, StreamTableJoin};
 use crate::config::Grouped;
 use crate::kstream::KStream;
 use crate::ktable::KTable;
+use crate::row_lookup::RowLookup;
 use crate::table_source::GlobalKTable;
 
-/// The store name a join is connected to when its table cannot be
-/// materialized (a `map_values` table without serdes): building then
-/// fails with `TopologyError::UnknownStore` naming this.
-pub(super) fn unmaterializable(table_node: &str) -> String {
-    format!("{table_node} (not materialized: give the table a Materialized with serdes)")
+/// What a join reads when its table's rows cannot be read (a suppressed
+/// table without serdes, which cannot be materialized): a store that does
+/// not exist, so that building fails with `TopologyError::UnknownStore`
+/// naming it.
+pub(super) fn unmaterializable<K: 'static, V: 'static>(table_node: &str) -> RowLookup<K, V> {
+    RowLookup::store(format!(
+        "{table_node} (not materialized: give the table a Materialized with serdes)"
+    ))
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
@@ -26,7 +30,9 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
     /// one; the result has the stream record's timestamp. Only stream
     /// records trigger the join: table updates (and deletions) only change
     /// the rows later records see. A key-changed stream is repartitioned
-    /// first. The table is materialized if it is not already.
+    /// first. A source table is materialized if it is not already; a filtered
+    /// or mapped table, or a table-table join result, without a store of its
+    /// own is read through the tables it comes from.
     ///
     /// ```
     /// use streams_core::prelude::*;
@@ -140,7 +146,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         let name = self.builder.new_name("KSTREAM-LEFTJOIN-");
         self.add_table_lookup(
             &name,
-            global.store_name(),
+            RowLookup::store(global.store_name().to_owned()),
             Arc::new(key_mapper),
             Joiner::inner(joiner),
             self.repartition_required,
@@ -163,7 +169,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         let name = self.builder.new_name("KSTREAM-LEFTJOIN-");
         self.add_table_lookup(
             &name,
-            global.store_name(),
+            RowLookup::store(global.store_name().to_owned()),
             Arc::new(key_mapper),
             Joiner::left(joiner),
             self.repartition_required,
@@ -192,12 +198,12 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             .copartitioning(|copartitioning| copartitioning.require(&[&stream.node, &table.node]));
         let generated = builder.new_name(prefix);
         let processor = name.map_or(generated, str::to_owned);
-        let store = table
-            .ensure_materialized()
+        let rows = table
+            .row_lookup()
             .unwrap_or_else(|| unmaterializable(&table.node));
         let joined = stream.add_table_lookup(
             &processor,
-            &store,
+            rows.clone(),
             Arc::new(|key: &K, _: &V| key.clone()),
             joiner,
             false,
@@ -205,18 +211,18 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         // A table's store must be connected to be read (global stores are
         // readable by every processor).
         builder.with(|topology| {
-            topology.connect_processor_and_stores(&processor, &[&store]);
+            topology.connect_processor_and_stores(&processor, &rows.stores());
         });
         joined
     }
 
-    /// Adds the lookup processor `name`, reading `store`; its output needs
+    /// Adds the lookup processor `name`, reading `rows`; its output needs
     /// repartitioning before a grouping or join if `repartition_required`
     /// (a global-table join keeps its stream's keys, and so its need).
     fn add_table_lookup<KT, VT, VR>(
         &self,
         name: &str,
-        store: &str,
+        rows: RowLookup<KT, VT>,
         key_mapper: KeyMapper<K, V, KT>,
         joiner: Joiner<V, VT, VR>,
         repartition_required: bool,
@@ -226,15 +232,14 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         VT: 'static,
         VR: Clone + 'static,
     {
-        let store_name = store.to_owned();
         self.builder.with(|topology| {
             topology.add_processor::<K, V, K, VR, _>(
                 name,
                 move || StreamTableJoin {
-                    store_name: store_name.clone(),
+                    rows: rows.clone(),
                     key_mapper: key_mapper.clone(),
                     joiner: joiner.clone(),
-                    store: None,
+                    table: None,
                 },
                 &[&self.node],
             );

@@ -4,22 +4,22 @@
 use std::sync::Arc;
 
 use streams_core::prelude::*;
-use streams_core::state::TimestampedKeyValueStore;
 
 use super::joiner::{Joiner, Unmatched};
+use crate::row_lookup::{RowGetter, RowLookup};
 
 /// Maps a stream record to the key of the table row it joins.
 pub(crate) type KeyMapper<K, V, KT> = Arc<dyn Fn(&K, &V) -> KT + Send + Sync>;
 
-/// Looks each stream record's row up in the table's store and forwards the
+/// Looks each stream record's row up in the table and forwards the
 /// joined value with the stream record's timestamp; without a row, an
 /// inner join emits nothing and a left join joins with `None`. Table
 /// updates never reach this processor, so they never trigger a result.
 pub(crate) struct StreamTableJoin<K, V, KT, VT, VR> {
-    pub(crate) store_name: String,
+    pub(crate) rows: RowLookup<KT, VT>,
     pub(crate) key_mapper: KeyMapper<K, V, KT>,
     pub(crate) joiner: Joiner<V, VT, VR>,
-    pub(crate) store: Option<TimestampedKeyValueStore<KT, VT>>,
+    pub(crate) table: Option<Box<dyn RowGetter<KT, VT>>>,
 }
 
 impl<K, V, KT, VT, VR> Processor<K, V, K, VR> for StreamTableJoin<K, V, KT, VT, VR>
@@ -31,7 +31,7 @@ where
     VR: Clone + 'static,
 {
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, VR>) -> Result<(), StreamsError> {
-        self.store = Some(ctx.state_store(&self.store_name)?);
+        self.table = Some(self.rows.open(&ctx.stores())?);
         Ok(())
     }
 
@@ -40,10 +40,10 @@ where
         ctx: &mut ProcessorContext<'_, K, VR>,
         record: Record<K, V>,
     ) -> Result<(), StreamsError> {
-        let Some(store) = &self.store else {
+        let Some(table) = &self.table else {
             return Ok(());
         };
-        let row = store.get(&(self.key_mapper)(&record.key, &record.value))?;
+        let row = table.get(&(self.key_mapper)(&record.key, &record.value))?;
         let value = match row {
             Some(row) => Some((self.joiner.both)(&record.value, &row.value)),
             None => self.joiner.unmatched(&Unmatched::Left(record.value)),

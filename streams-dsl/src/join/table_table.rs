@@ -9,6 +9,7 @@
 //! `KTABLE-MERGE-STATE-STORE-<index>`), the merge node, then the two join
 //! processors. Kafka 4 uses these prefixes for all three join kinds.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use super::joiner::Joiner;
@@ -17,6 +18,7 @@ use super::table_table_join::{left_side, right_side, Side, TableTableJoin};
 use crate::config::Materialized;
 use crate::ktable::{Change, KTable};
 use crate::processors::{RowMapper, TableValues};
+use crate::row_lookup::RowLookup;
 use crate::table_node::{NodeView, TableKind, TableNode};
 use crate::table_source::materializer;
 
@@ -176,11 +178,11 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         }
         // Kafka takes both inputs' value getters (materializing source
         // tables) before naming the join processors.
-        let this_store = self
-            .ensure_materialized()
+        let this_rows = self
+            .row_lookup()
             .unwrap_or_else(|| unmaterializable(&self.node));
-        let other_store = other
-            .ensure_materialized()
+        let other_rows = other
+            .row_lookup()
             .unwrap_or_else(|| unmaterializable(&other.node));
         let join_this = builder.new_name("KTABLE-JOINTHIS-");
         let join_other = builder.new_name("KTABLE-JOINOTHER-");
@@ -199,8 +201,18 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             materialize,
         );
         let view = table.processor_view();
-        self.add_join_side(&join_this, left_side(joiner.clone()), &other_store, &view);
-        other.add_join_side(&join_other, right_side(joiner), &this_store, &view);
+        self.add_join_side(
+            &join_this,
+            left_side(joiner.clone()),
+            other_rows.clone(),
+            &view,
+        );
+        other.add_join_side(
+            &join_other,
+            right_side(joiner.clone()),
+            this_rows.clone(),
+            &view,
+        );
         // The merge node (Kafka's `KTableKTableJoinMerger`) only stores (if
         // materialized) and forwards what either side computed, dropping
         // old values unless asked for them; a materialized one reads the
@@ -224,37 +236,47 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         if let Some(store) = &store {
             table.materialize_as(store);
         }
-        KTable::from_node(builder.clone(), merge, store, table, serdes)
+        // Unmaterialized, the result's rows are joined anew on each lookup
+        // (Kafka's `KTableKTableJoinMerger` view).
+        KTable::from_node(builder.clone(), merge, store, table, serdes).with_view(Rc::new(
+            move || {
+                Some(RowLookup::joined(
+                    this_rows.clone(),
+                    other_rows.clone(),
+                    joiner.clone(),
+                ))
+            },
+        ))
     }
 
     /// Adds the join processor `name` for this table's updates, reading
-    /// the other table's rows from `other_store`.
+    /// the other table's rows through `other_rows`.
     fn add_join_side<VO, VR>(
         &self,
         name: &str,
         side: Side<V, VO, VR>,
-        other_store: &str,
+        other_rows: RowLookup<K, VO>,
         view: &NodeView,
     ) where
         VO: 'static,
         VR: Clone + 'static,
     {
-        let store_name = other_store.to_owned();
         let view = view.clone();
+        let rows = other_rows.clone();
         self.builder.with(|topology| {
             topology
                 .add_processor::<K, Change<V>, K, Change<VR>, _>(
                     name,
                     move || TableTableJoin {
                         side: side.clone(),
-                        other_store_name: store_name.clone(),
+                        other_rows: rows.clone(),
                         view: view.clone(),
                         other: None,
                         send_old_values: false,
                     },
                     &[&self.node],
                 )
-                .connect_processor_and_stores(name, &[other_store]);
+                .connect_processor_and_stores(name, &other_rows.stores());
         });
     }
 }

@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use streams_core::prelude::*;
-use streams_core::state::TimestampedKeyValueStore;
 
 use super::joiner::Joiner;
 use crate::ktable::Change;
+use crate::row_lookup::{RowGetter, RowLookup};
 use crate::table_node::NodeView;
 
 /// Joins a value of the updated side with the other side's row, either of
@@ -64,7 +64,7 @@ where
 }
 
 /// Joins each update of one table with the other table's row of its key,
-/// read from the other table's store, stamped with the later of the two
+/// read from the other table's store or through its view, stamped with the later of the two
 /// rows' timestamps.
 ///
 /// Without a partner row, a side that does not keep unmatched rows emits
@@ -77,10 +77,10 @@ where
 /// value.
 pub(crate) struct TableTableJoin<K, VT, VO, VR> {
     pub(crate) side: Side<VT, VO, VR>,
-    pub(crate) other_store_name: String,
+    pub(crate) other_rows: RowLookup<K, VO>,
     /// The result table's node, whose old-value flag the join reads.
     pub(crate) view: NodeView,
-    pub(crate) other: Option<TimestampedKeyValueStore<K, VO>>,
+    pub(crate) other: Option<Box<dyn RowGetter<K, VO>>>,
     pub(crate) send_old_values: bool,
 }
 
@@ -92,7 +92,7 @@ where
     VR: Clone + 'static,
 {
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<VR>>) -> Result<(), StreamsError> {
-        self.other = Some(ctx.state_store(&self.other_store_name)?);
+        self.other = Some(self.other_rows.open(&ctx.stores())?);
         self.send_old_values = self.view.send_old_values();
         Ok(())
     }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use streams_core::prelude::*;
 use streams_core::serde::{SerdeError, SharedSerde};
-use streams_core::state::TimestampedKeyValueStore;
 
 use super::combined_key::{bytes_of, serde_error, PseudoTopics};
 use super::murmur3::ValueHash;
@@ -15,6 +14,7 @@ use super::response::Response;
 use super::subscription::{Instruction, Subscription};
 use crate::join::joiner::Joiner;
 use crate::ktable::Change;
+use crate::row_lookup::{RowGetter, RowLookup};
 
 /// Extracts a left row's foreign key from its key and value; `None` when
 /// it has none.
@@ -204,9 +204,9 @@ where
 pub(crate) struct ResponseJoin<K, V, VO, VR> {
     pub(crate) joiner: Joiner<V, VO, VR>,
     pub(crate) hasher: ValueHasher<V>,
-    pub(crate) left_store_name: String,
+    pub(crate) left_rows: RowLookup<K, V>,
     pub(crate) subscription_topic: String,
-    pub(crate) left: Option<(TimestampedKeyValueStore<K, V>, PseudoTopics)>,
+    pub(crate) left: Option<(Box<dyn RowGetter<K, V>>, PseudoTopics)>,
 }
 
 impl<K, V, VO, VR> Processor<K, Response<VO>, K, Option<VR>> for ResponseJoin<K, V, VO, VR>
@@ -218,7 +218,7 @@ where
 {
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Option<VR>>) -> Result<(), StreamsError> {
         self.left = Some((
-            ctx.state_store(&self.left_store_name)?,
+            self.left_rows.open(&ctx.stores())?,
             PseudoTopics::new(ctx.application_id(), &self.subscription_topic),
         ));
         Ok(())
@@ -229,10 +229,10 @@ where
         ctx: &mut ProcessorContext<'_, K, Option<VR>>,
         record: Record<K, Response<VO>>,
     ) -> Result<(), StreamsError> {
-        let Some((store, topics)) = &self.left else {
+        let Some((left, topics)) = &self.left else {
             return Ok(());
         };
-        let current = store.get(&record.key)?.map(|row| row.value);
+        let current = left.get(&record.key)?.map(|row| row.value);
         let current_hash = current
             .as_ref()
             .map(|value| self.hasher.hash(topics, value))

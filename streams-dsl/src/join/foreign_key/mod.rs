@@ -45,6 +45,7 @@ use super::stream_table::unmaterializable;
 use crate::config::Materialized;
 use crate::ktable::{Change, KTable};
 use crate::processors::TableSource;
+use crate::row_lookup::RowLookup;
 use crate::table_node::{TableKind, TableNode};
 use crate::table_source::{materializer, TableSerdes};
 
@@ -115,12 +116,27 @@ fn extractor<K, V, KO, Args>(
 }
 
 /// Stands in for the serdes of a table that has none (one derived without
-/// a `Materialized`). Such a table cannot be materialized either, so a
-/// foreign-key join of it fails to build before anything is serialized.
+/// a `Materialized`). The join does not read such a table's rows either
+/// (see [`serializable_rows`]), so it fails to build before anything is
+/// serialized.
 struct UnknownSerde;
 
 fn unknown(topic: &str) -> SerdeError {
     crate::byte_layout::malformed(topic, "no serde known for a foreign-key join input")
+}
+
+/// How the join reads `table`'s rows. It serializes keys and values of
+/// both tables (subscriptions, responses, value hashes), so a table
+/// without serdes is read as one that cannot be materialized, and building
+/// fails naming it.
+fn serializable_rows<K: Clone + 'static, V: Clone + 'static>(
+    table: &KTable<K, V>,
+) -> RowLookup<K, V> {
+    table
+        .serdes
+        .as_ref()
+        .and_then(|_| table.row_lookup())
+        .unwrap_or_else(|| unmaterializable(&table.node))
 }
 
 impl<T> Serializer<T> for UnknownSerde {
@@ -344,11 +360,9 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         let subscription_source = name("-subscription-registration-source", SOURCE);
         let subscription_store = name("-subscription-store", SUBSCRIPTION_STATE_STORE);
         let receive = name("-subscription-receive", SUBSCRIPTION_PROCESSOR);
-        // Kafka takes each table's value getter (materializing it) where
+        // Kafka takes each table's value getter (materializing a source) where
         // the processor reading it is named.
-        let right_store = other
-            .ensure_materialized()
-            .unwrap_or_else(|| unmaterializable(&other.node));
+        let right_rows = serializable_rows(other);
         let subscription_join = name("-subscription-join-foreign", SUBSCRIPTION_PROCESSOR);
         let foreign_table_join = name("-foreign-join-subscription", SUBSCRIPTION_PROCESSOR);
         let response_topic = format!(
@@ -357,9 +371,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         );
         let response_sink = name("-subscription-response-sink", SINK);
         let response_source = name("-subscription-response-source", SOURCE);
-        let left_store = self
-            .ensure_materialized()
-            .unwrap_or_else(|| unmaterializable(&self.node));
+        let left_rows = serializable_rows(self);
         let resolver = name("-subscription-response-resolver", RESPONSE_RESOLVER);
         let result = name("-result", OUTPUT);
         // Kafka names the result's store even if it is never materialized.
@@ -436,9 +448,9 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             }
         };
         let join_processor = {
-            let store = right_store.clone();
+            let rows = right_rows.clone();
             move || SubscriptionJoin {
-                right_store_name: store.clone(),
+                right_rows: rows.clone(),
                 right: None,
             }
         };
@@ -452,11 +464,11 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             }
         };
         let resolver_processor = {
-            let (store, topic) = (left_store.clone(), subscription_topic.clone());
+            let (rows, topic) = (left_rows.clone(), subscription_topic.clone());
             move || ResponseJoin {
                 joiner: joiner.clone(),
                 hasher: hasher.clone(),
-                left_store_name: store.clone(),
+                left_rows: rows.clone(),
                 subscription_topic: topic.clone(),
                 left: None,
             }
@@ -491,7 +503,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
                     join_processor,
                     &[&receive],
                 )
-                .connect_processor_and_stores(&subscription_join, &[&right_store])
+                .connect_processor_and_stores(&subscription_join, &right_rows.stores())
                 .add_processor::<KO, Change<VO>, K, Response<VO>, _>(
                     &foreign_table_join,
                     foreign_table_processor,
@@ -515,7 +527,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
                     resolver_processor,
                     &[&response_source],
                 )
-                .connect_processor_and_stores(&resolver, &[&left_store])
+                .connect_processor_and_stores(&resolver, &left_rows.stores())
                 .add_processor::<K, Option<VR>, K, Change<VR>, _>(
                     &result,
                     move || TableSource::new(view.clone()),

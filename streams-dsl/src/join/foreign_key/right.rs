@@ -12,6 +12,7 @@ use super::combined_key::{serde_error, CombinedKeys, PseudoTopics};
 use super::response::Response;
 use super::subscription::{Instruction, Subscription};
 use crate::ktable::Change;
+use crate::row_lookup::{RowGetter, RowLookup};
 
 /// The subscription store: subscriptions by foreign key, then primary
 /// key (see [`CombinedKeys`]).
@@ -100,8 +101,8 @@ where
 /// instruction says, stamped with the later of the subscription's and the
 /// right row's timestamps.
 pub(crate) struct SubscriptionJoin<KO, VO> {
-    pub(crate) right_store_name: String,
-    pub(crate) right: Option<TimestampedKeyValueStore<KO, VO>>,
+    pub(crate) right_rows: RowLookup<KO, VO>,
+    pub(crate) right: Option<Box<dyn RowGetter<KO, VO>>>,
 }
 
 impl<KO, K, VO> Processor<Option<KO>, Subscription<K>, K, Response<VO>> for SubscriptionJoin<KO, VO>
@@ -114,7 +115,7 @@ where
         &mut self,
         ctx: &mut ProcessorContext<'_, K, Response<VO>>,
     ) -> Result<(), StreamsError> {
-        self.right = Some(ctx.state_store(&self.right_store_name)?);
+        self.right = Some(self.right_rows.open(&ctx.stores())?);
         Ok(())
     }
 
@@ -123,11 +124,11 @@ where
         ctx: &mut ProcessorContext<'_, K, Response<VO>>,
         record: Record<Option<KO>, Subscription<K>>,
     ) -> Result<(), StreamsError> {
-        let Some(store) = &self.right else {
+        let Some(table) = &self.right else {
             return Ok(());
         };
         let right = match &record.key {
-            Some(foreign_key) => store.get(foreign_key)?,
+            Some(foreign_key) => table.get(foreign_key)?,
             None => None,
         };
         let timestamp = right

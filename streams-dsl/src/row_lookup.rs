@@ -1,0 +1,172 @@
+//! How processors read a table's current row of a key (Kafka's
+//! `KTableValueGetterSupplier` and `KTableValueGetter`).
+//!
+//! A join looks rows of the other side up. A table kept in a store is read
+//! from it. A filter or `map_values` that is not materialized, and a
+//! table-table join's result that is not, computes the row from its
+//! parents' rows on each lookup, as Kafka Streams' table views do, rather
+//! than keeping a store of its own: the topology gets no extra store or
+//! changelog topic, and its generated names stay those of Kafka Streams.
+
+use std::sync::Arc;
+
+use streams_core::prelude::*;
+use streams_core::processor::ConnectedStores;
+use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
+
+use crate::join::Joiner;
+use crate::processors::RowMapper;
+
+/// Reads a table's rows in a running task.
+pub(crate) trait RowGetter<K, V> {
+    /// The row of `key` with its timestamp; `None` if there is none.
+    fn get(&self, key: &K) -> Result<Option<ValueAndTimestamp<V>>, StreamsError>;
+}
+
+impl<K: 'static, V: 'static> RowGetter<K, V> for TimestampedKeyValueStore<K, V> {
+    fn get(&self, key: &K) -> Result<Option<ValueAndTimestamp<V>>, StreamsError> {
+        TimestampedKeyValueStore::get(self, key)
+    }
+}
+
+/// Opens a getter over the stores connected to the processor reading.
+type Open<K, V> = Arc<
+    dyn Fn(&ConnectedStores<'_>) -> Result<Box<dyn RowGetter<K, V>>, StreamsError> + Send + Sync,
+>;
+
+/// How to read a table's rows: the stores they come from, which every
+/// processor reading them must be connected to, and how to open a getter
+/// over those stores when the processor starts.
+pub(crate) struct RowLookup<K, V> {
+    stores: Vec<String>,
+    open: Open<K, V>,
+}
+
+impl<K, V> Clone for RowLookup<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            stores: self.stores.clone(),
+            open: self.open.clone(),
+        }
+    }
+}
+
+impl<K: 'static, V: 'static> RowLookup<K, V> {
+    /// Rows kept in the timestamped key-value store `name`.
+    pub(crate) fn store(name: String) -> Self {
+        let store = name.clone();
+        Self {
+            stores: vec![name],
+            open: Arc::new(move |stores| {
+                let store: TimestampedKeyValueStore<K, V> = stores.get(&store)?;
+                Ok(Box::new(store))
+            }),
+        }
+    }
+
+    /// Rows computed from `parent`'s by `mapper` (which drops a row by
+    /// answering `None`), keeping the parent row's timestamp: the view of
+    /// a filter or `map_values` (Kafka's `KTableFilter` and
+    /// `KTableMapValues` value getters).
+    pub(crate) fn mapped<VP: 'static>(
+        parent: RowLookup<K, VP>,
+        mapper: RowMapper<K, VP, V>,
+    ) -> Self {
+        Self {
+            stores: parent.stores.clone(),
+            open: Arc::new(move |stores| {
+                Ok(Box::new(Mapped {
+                    parent: parent.open(stores)?,
+                    mapper: mapper.clone(),
+                }))
+            }),
+        }
+    }
+
+    /// Rows of a table-table join's result, computed from both inputs'
+    /// rows by `joiner` (whose unmatched cases make the join inner, left
+    /// or outer), stamped with the later of the rows' timestamps (Kafka's
+    /// `KTableKTable*JoinValueGetter`).
+    pub(crate) fn joined<V1: 'static, V2: 'static>(
+        left: RowLookup<K, V1>,
+        right: RowLookup<K, V2>,
+        joiner: Joiner<V1, V2, V>,
+    ) -> Self {
+        let mut names = left.stores.clone();
+        names.extend(
+            right
+                .stores
+                .iter()
+                .filter(|store| !left.stores.contains(store))
+                .cloned(),
+        );
+        Self {
+            stores: names,
+            open: Arc::new(move |stores| {
+                Ok(Box::new(Joined {
+                    left: left.open(stores)?,
+                    right: right.open(stores)?,
+                    joiner: joiner.clone(),
+                }))
+            }),
+        }
+    }
+
+    /// The stores the rows are read from.
+    pub(crate) fn stores(&self) -> Vec<&str> {
+        self.stores.iter().map(String::as_str).collect()
+    }
+
+    /// A getter over `stores`, those of the processor about to read.
+    pub(crate) fn open(
+        &self,
+        stores: &ConnectedStores<'_>,
+    ) -> Result<Box<dyn RowGetter<K, V>>, StreamsError> {
+        (self.open)(stores)
+    }
+}
+
+struct Mapped<K, VP, V> {
+    parent: Box<dyn RowGetter<K, VP>>,
+    mapper: RowMapper<K, VP, V>,
+}
+
+impl<K, VP, V> RowGetter<K, V> for Mapped<K, VP, V> {
+    fn get(&self, key: &K) -> Result<Option<ValueAndTimestamp<V>>, StreamsError> {
+        Ok(self.parent.get(key)?.and_then(|row| {
+            let value = (self.mapper)(key, row.value)?;
+            Some(ValueAndTimestamp::new(value, row.timestamp))
+        }))
+    }
+}
+
+struct Joined<K, V1, V2, VR> {
+    left: Box<dyn RowGetter<K, V1>>,
+    right: Box<dyn RowGetter<K, V2>>,
+    joiner: Joiner<V1, V2, VR>,
+}
+
+impl<K, V1: 'static, V2: 'static, VR: 'static> RowGetter<K, VR> for Joined<K, V1, V2, VR> {
+    fn get(&self, key: &K) -> Result<Option<ValueAndTimestamp<VR>>, StreamsError> {
+        let left = self.left.get(key)?;
+        if left.is_none() && self.joiner.right_only.is_none() {
+            // Without a left row an inner or left join has no result.
+            return Ok(None);
+        }
+        let right = self.right.get(key)?;
+        let timestamp = [
+            left.as_ref().map(|row| row.timestamp),
+            right.as_ref().map(|row| row.timestamp),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        let value = self.joiner.combine(
+            left.as_ref().map(|row| &row.value),
+            right.as_ref().map(|row| &row.value),
+        );
+        Ok(value
+            .zip(timestamp)
+            .map(|(value, timestamp)| ValueAndTimestamp::new(value, timestamp)))
+    }
+}
