@@ -191,14 +191,14 @@ impl ChangelogWriter {
     /// Sends one change, stamped with the current record timestamp; a
     /// timestamped value goes without its timestamp, which stamps it
     /// instead (Kafka's `ChangeLoggingTimestampedKeyValueBytesStore`).
-    pub(crate) fn log(&self, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<()> {
+    /// Only the bytes sent are copied.
+    pub(crate) fn log(&self, key: Vec<u8>, value: Option<&[u8]>) -> Result<()> {
         let (value, timestamp) = match value {
-            Some(mut value) if self.timestamped => {
-                let (timestamp, _) = ValueAndTimestamp::split(&value)?;
-                value.drain(..ValueAndTimestamp::TIMESTAMP_LEN);
-                (Some(value), timestamp)
+            Some(value) if self.timestamped => {
+                let (timestamp, plain) = ValueAndTimestamp::split(value)?;
+                (Some(plain.to_vec()), timestamp)
             }
-            value => (value, self.context.timestamp()),
+            value => (value.map(<[u8]>::to_vec), self.context.timestamp()),
         };
         let record = ChangelogRecord {
             key,
@@ -248,7 +248,7 @@ mod tests {
         let (writer, sink, context) = recording_writer("ts");
         let writer = writer.timestamped(true);
         context.set_timestamp(99);
-        writer.log(b"k".to_vec(), Some(ValueAndTimestamp::encode(b"v", 7)))?;
+        writer.log(b"k".to_vec(), Some(&ValueAndTimestamp::encode(b"v", 7)))?;
         writer.log(b"k".to_vec(), None)?;
         let logged = sink.records_of("ts")?;
         let record = |value: Option<&[u8]>, timestamp| ChangelogRecord {
@@ -263,7 +263,7 @@ mod tests {
             [record(Some(&whole), 7), record(None, 99)]
         );
         // A value too short to hold a timestamp is an error, not a panic.
-        assert!(writer.log(b"k".to_vec(), Some(vec![1, 2])).is_err());
+        assert!(writer.log(b"k".to_vec(), Some(&[1, 2])).is_err());
         Ok(())
     }
 
@@ -271,7 +271,7 @@ mod tests {
     fn plain_values_are_logged_as_they_are() -> Result<()> {
         let (writer, sink, context) = recording_writer("plain");
         context.set_timestamp(5);
-        writer.log(b"k".to_vec(), Some(b"v".to_vec()))?;
+        writer.log(b"k".to_vec(), Some(b"v"))?;
         let logged = sink.records_of("plain")?;
         assert_eq!(logged[0].value.as_deref(), Some(&b"v"[..]));
         assert_eq!(logged[0].timestamp, 5);

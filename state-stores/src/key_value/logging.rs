@@ -48,13 +48,13 @@ impl KeyValueStore for LoggingKeyValueStore {
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         self.inner.put(key, value)?;
-        self.changelog.log(key.to_vec(), Some(value.to_vec()))
+        self.changelog.log(key.to_vec(), Some(value))
     }
 
     fn put_if_absent(&mut self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>> {
         let existing = self.inner.put_if_absent(key, value)?;
         if existing.is_none() {
-            self.changelog.log(key.to_vec(), Some(value.to_vec()))?;
+            self.changelog.log(key.to_vec(), Some(value))?;
         }
         Ok(existing)
     }
@@ -63,7 +63,7 @@ impl KeyValueStore for LoggingKeyValueStore {
         self.inner.put_all(entries)?;
         entries
             .iter()
-            .try_for_each(|(key, value)| self.changelog.log(key.clone(), value.clone()))
+            .try_for_each(|(key, value)| self.changelog.log(key.clone(), value.as_deref()))
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {

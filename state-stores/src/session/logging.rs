@@ -42,7 +42,7 @@ impl SessionStore for LoggingSessionStore {
     fn put(&mut self, session: &SessionKey, aggregate: &[u8]) -> Result<()> {
         self.inner.put(session, aggregate)?;
         self.changelog
-            .log(schema::changelog_key(session), Some(aggregate.to_vec()))
+            .log(schema::changelog_key(session), Some(aggregate))
     }
 
     fn remove(&mut self, session: &SessionKey) -> Result<()> {

@@ -47,8 +47,7 @@ impl WindowStore for LoggingWindowStore {
         let seqnum = self.inner.put(key, value, window_start)?;
         if let Some(seqnum) = seqnum {
             let changelog_key = schema::changelog_key(key, window_start, seqnum);
-            self.changelog
-                .log(changelog_key, value.map(<[u8]>::to_vec))?;
+            self.changelog.log(changelog_key, value)?;
         }
         Ok(seqnum)
     }
