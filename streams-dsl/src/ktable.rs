@@ -10,7 +10,7 @@ use crate::builder::Builder;
 use crate::kstream::KStream;
 use crate::processors::Map;
 use crate::row_lookup::RowLookup;
-use crate::table_node::TableNode;
+use crate::table_node::{TableKind, TableNode};
 use crate::table_source::TableSerdes;
 
 /// An update of a table row as it travels between table operators: the
@@ -88,12 +88,21 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// How processors read this table's rows: from its store, or, for a
     /// table computed from others that has none, through theirs. A source
     /// table gets its store now, as Kafka's `valueGetterSupplier` does.
-    /// `None` if the rows cannot be read (see
-    /// [`ensure_materialized`](Self::ensure_materialized)).
+    /// `None` if the rows cannot be read: a suppressed table without
+    /// serdes has neither a store nor a buffer to read.
     pub(crate) fn row_lookup(&self) -> Option<RowLookup<K, V>> {
-        match (&self.view, self.table.store_name()) {
-            (Some(view), None) => view(),
-            _ => self.ensure_materialized().map(RowLookup::store),
+        if let Some(store) = self.table.store_name() {
+            return Some(RowLookup::store(store));
+        }
+        if let Some(view) = &self.view {
+            return view();
+        }
+        match &self.table.kind {
+            TableKind::Source { store_name } => {
+                self.table.materialize_as(store_name).map(RowLookup::store)
+            }
+            // Aggregations always have a store.
+            TableKind::Stateful | TableKind::Derived { .. } | TableKind::Joined { .. } => None,
         }
     }
 

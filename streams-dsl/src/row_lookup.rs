@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use streams_core::prelude::*;
 use streams_core::processor::ConnectedStores;
-use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
+use streams_core::state::{KeyValueStore, TimestampedKeyValueStore, ValueAndTimestamp};
 
 use crate::join::Joiner;
-use crate::processors::RowMapper;
+use crate::processors::{BufferedChange, RowMapper};
 
 /// Reads a table's rows in a running task.
 pub(crate) trait RowGetter<K, V> {
@@ -112,6 +112,24 @@ impl<K: 'static, V: 'static> RowLookup<K, V> {
         }
     }
 
+    /// Rows of a suppressed table whose buffer is mirrored in the store
+    /// `buffer`: a buffered key's prior value, what downstream saw last,
+    /// else `parent`'s row (Kafka's view of `KTableSuppressProcessor`).
+    /// The prior value's timestamp is not kept, and is -1 as in Kafka.
+    pub(crate) fn suppressed(buffer: String, parent: RowLookup<K, V>) -> Self {
+        let mut names = vec![buffer.clone()];
+        names.extend(parent.stores.iter().cloned());
+        Self {
+            stores: names,
+            open: Arc::new(move |stores| {
+                Ok(Box::new(Suppressed {
+                    buffer: stores.get(&buffer)?,
+                    parent: parent.open(stores)?,
+                }))
+            }),
+        }
+    }
+
     /// The stores the rows are read from.
     pub(crate) fn stores(&self) -> Vec<&str> {
         self.stores.iter().map(String::as_str).collect()
@@ -168,5 +186,25 @@ impl<K, V1: 'static, V2: 'static, VR: 'static> RowGetter<K, VR> for Joined<K, V1
         Ok(value
             .zip(timestamp)
             .map(|(value, timestamp)| ValueAndTimestamp::new(value, timestamp)))
+    }
+}
+
+struct Suppressed<K, V> {
+    buffer: KeyValueStore<K, BufferedChange<V>>,
+    parent: Box<dyn RowGetter<K, V>>,
+}
+
+/// The timestamp of a row whose timestamp is not known (Kafka's
+/// `RecordQueue.UNKNOWN`).
+const UNKNOWN_TIMESTAMP: i64 = -1;
+
+impl<K: 'static, V: 'static> RowGetter<K, V> for Suppressed<K, V> {
+    fn get(&self, key: &K) -> Result<Option<ValueAndTimestamp<V>>, StreamsError> {
+        match self.buffer.get(key)? {
+            Some(buffered) => Ok(buffered
+                .prior
+                .map(|value| ValueAndTimestamp::new(value, UNKNOWN_TIMESTAMP))),
+            None => self.parent.get(key),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `Suppressed` and `BufferConfig`: what `KTable::suppress` holds back and
 //! for how long (Kafka's KIP-328).
 
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,11 +9,10 @@ use streams_core::serde::SharedSerde;
 use streams_core::state::Stores;
 use streams_core::Windowed;
 
-use crate::config::Materialized;
 use crate::ktable::KTable;
 use crate::processors::{suppress_supplier, BufferedChangeSerde, RecordSizer, SuppressSpec};
+use crate::row_lookup::RowLookup;
 use crate::table_node::{TableKind, TableNode};
-use crate::table_source::materializer;
 use crate::windows::millis;
 
 /// What a suppression does when its buffer is full.
@@ -271,24 +271,12 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> KTable<K, V> {
         // emits it with it; Kafka's suppression asks its parent for old
         // values too.
         self.table.enable_sending_old_values(true);
-        // Joined, the suppressed table shows what it emitted (Kafka's view
-        // of a suppression: a buffered key's prior value, else the
-        // parent's): a store of the emitted rows, added when a join asks.
-        let materialize = self.serdes.as_ref().map(|(key, value)| {
-            materializer(
-                &self.builder,
-                &name,
-                key.clone(),
-                value.clone(),
-                Materialized::with(key.clone(), value.clone()),
-            )
-        });
         let table = TableNode::new(
             TableKind::Derived {
                 parent: self.table.clone(),
             },
             None,
-            materialize,
+            None,
         );
         let supplier = suppress_supplier(SuppressSpec {
             time: suppressed.time,
@@ -297,20 +285,29 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> KTable<K, V> {
             drop_tombstones,
             store_name: store.as_ref().map(|_| store_name.clone()),
             sizer,
-            view: table.processor_view(),
         });
+        let has_buffer_store = store.is_some();
         self.builder.with(|topology| {
             topology.add_processor(&name, supplier, &[&self.node]);
             if let Some(store) = store {
                 topology.add_state_store(store, &[&name]);
             }
         });
-        Ok(KTable::from_node(
-            self.builder.clone(),
-            name,
-            None,
-            table,
-            self.serdes.clone(),
-        ))
+        let suppressed =
+            KTable::from_node(self.builder.clone(), name, None, table, self.serdes.clone());
+        if !has_buffer_store {
+            // Without serdes there is neither a buffer to read nor a way
+            // to materialize: a join of this table fails to build.
+            return Ok(suppressed);
+        }
+        // Joined, the suppressed table shows what it emitted, read from
+        // the buffer and the parent (Kafka's view of a suppression).
+        let parent = self.clone();
+        Ok(suppressed.with_view(Rc::new(move || {
+            Some(RowLookup::suppressed(
+                store_name.clone(),
+                parent.row_lookup()?,
+            ))
+        })))
     }
 }

@@ -41,23 +41,11 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             Some(m) => Some((m.key.clone(), m.value.clone())),
             None => serdes,
         };
-        let materialize = match (materialized, &serdes) {
-            (Some(m), _) => Some(materializer(
-                &self.builder,
-                &name,
-                m.key.clone(),
-                m.value.clone(),
-                m,
-            )),
-            (None, Some((key, value))) => Some(materializer(
-                &self.builder,
-                &name,
-                key.clone(),
-                value.clone(),
-                Materialized::with(key.clone(), value.clone()),
-            )),
-            (None, None) => None,
-        };
+        // Only a named one keeps a store; joins read the others through
+        // their parent (see `with_view` below).
+        let materialize = materialized
+            .filter(|m| m.name.is_some())
+            .map(|m| materializer(&self.builder, &name, m.key.clone(), m.value.clone(), m));
         let table = TableNode::new(
             TableKind::Derived {
                 parent: self.table.clone(),
@@ -178,30 +166,5 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         let mapper: RowMapper<K, V, V2> =
             Arc::new(move |key: &K, value: V| Some(mapper(key, value)));
         self.derive("KTABLE-MAPVALUES-", mapper, false, materialized, None)
-    }
-
-    /// The store (a `TimestampedKeyValueStore<K, V>`) holding this table's
-    /// current rows, materializing the table if it is not yet: how
-    /// [`row_lookup`](Self::row_lookup) reads a table that has no view.
-    ///
-    /// Source tables (`table`, `to_table`) get their generated store, as
-    /// Kafka's `valueGetterSupplier` does. A table computed from others
-    /// without a view of them (a suppressed table) is materialized at its
-    /// own node in a store named `<prefix>STATE-STORE-<index>`; this needs
-    /// its serdes, so without them it answers `None`.
-    pub(crate) fn ensure_materialized(&self) -> Option<String> {
-        if let Some(store) = self.table.store_name() {
-            return Some(store);
-        }
-        match &self.table.kind {
-            TableKind::Source { store_name } => self.table.materialize_as(store_name),
-            TableKind::Stateful => None,
-            TableKind::Derived { .. } | TableKind::Joined { .. } => {
-                self.serdes.as_ref()?;
-                let prefix = self.node.trim_end_matches(|c: char| c.is_ascii_digit());
-                let store = self.builder.new_store_name(prefix);
-                self.table.materialize_as(&store)
-            }
-        }
     }
 }

@@ -470,7 +470,9 @@ fn keys_due_together_are_emitted_in_key_order() -> Result {
 
 /// Joined, a suppressed table shows what it emitted, not what it holds
 /// back: Kafka's view of a suppression gives a buffered key's prior value
-/// (and a key emitted in full its parent's).
+/// (and a key emitted in full its parent's). The prior value of a key's
+/// first update is the old value the count sent with it: the
+/// initializer's 0, as Kafka's aggregation sends.
 #[test]
 fn a_join_sees_what_the_suppression_emitted() -> Result {
     let builder = StreamsBuilder::new();
@@ -484,7 +486,18 @@ fn a_join_sees_what_the_suppression_emitted() -> Result {
             format!("{lookup}:{count}")
         })
         .to("joined");
-    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let topology = builder.build()?;
+    let description = topology.describe().to_string();
+    // The lookup reads the buffer and the count's store; no store of
+    // emitted rows is added.
+    assert!(
+        description.contains(
+            "Processor: KSTREAM-JOIN-0000000010 (stores: \
+             [KSTREAM-AGGREGATE-STATE-STORE-0000000002, KTABLE-SUPPRESS-STATE-STORE-0000000008])"
+        ),
+        "{description}"
+    );
+    let driver = TopologyTestDriver::new(&topology)?;
     // a=1 is held back, then emitted when b arrives; a=2 is held back.
     pipe(&driver, &[("x", "a", 0), ("x", "b", 20), ("x", "a", 21)])?;
     let lookups = driver.create_input_topic("lookups", StringSerde, StringSerde);
@@ -493,10 +506,13 @@ fn a_join_sees_what_the_suppression_emitted() -> Result {
     }
     let joined = driver.create_output_topic("joined", StringSerde, StringSerde);
     // a shows its emitted count 1, not the buffered 2; b, never emitted,
-    // has no row yet.
+    // shows its prior 0, not the buffered 1.
     assert_eq!(
         joined.read_records_to_list()?,
-        [TestRecord::new("a".to_owned(), "look:1".to_owned(), 22)]
+        [
+            TestRecord::new("a".to_owned(), "look:1".to_owned(), 22),
+            TestRecord::new("b".to_owned(), "look:0".to_owned(), 22),
+        ]
     );
     Ok(())
 }

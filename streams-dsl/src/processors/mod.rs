@@ -20,7 +20,7 @@ pub(crate) use sliding_aggregate::SlidingAggregate;
 pub(crate) use stateless::{Action, Branch, Filter, FlatMap, Map, PassThrough, Peek, Predicate};
 pub(crate) use stream_time::ObservedStreamTime;
 pub(crate) use suppress::{supplier as suppress_supplier, RecordSizer, SuppressSpec};
-pub(crate) use suppress_buffer::BufferedChangeSerde;
+pub(crate) use suppress_buffer::{BufferedChange, BufferedChangeSerde};
 pub(crate) use table::{
     RepartitionMap, RowMapper, TableAggregate, TableAggregator, TableSource, TableValues,
 };

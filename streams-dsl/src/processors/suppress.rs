@@ -13,13 +13,12 @@ use std::sync::Arc;
 
 use streams_core::prelude::*;
 use streams_core::serde::SharedSerde;
-use streams_core::state::{KeyValueStore, TimestampedKeyValueStore, ValueAndTimestamp};
+use streams_core::state::KeyValueStore;
 
 use super::stream_time::ObservedStreamTime;
 use super::suppress_buffer::BufferedChange;
 use crate::ktable::Change;
 use crate::suppressed::{BufferConfig, BufferFull, SuppressError, TimeDefinition};
-use crate::table_node::NodeView;
 
 /// Kafka's estimate of a buffered record's metadata: timestamp, offset,
 /// partition.
@@ -115,10 +114,6 @@ pub(crate) struct Suppress<K, V> {
     /// The store the buffer is mirrored in, when the serdes are known.
     store_name: Option<String>,
     store: Option<KeyValueStore<K, BufferedChange<V>>>,
-    /// The suppressed table's node: whether a join materialized it.
-    view: NodeView,
-    /// The rows emitted so far, when a join reads the suppressed table.
-    emitted: Option<TimestampedKeyValueStore<K, V>>,
     stream_time: ObservedStreamTime,
     /// Keys in emission order; a key keeps its place when updated.
     order: BTreeSet<Position<K>>,
@@ -221,23 +216,6 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
         if let Some(store) = &self.store {
             store.delete(&key)?;
         }
-        if let Some(emitted) = &self.emitted {
-            // What downstream saw last; a dropped tombstone still deletes,
-            // as the parent table (Kafka's fallback view) no longer has it.
-            let record = &buffered.record;
-            match &record.value.new {
-                Some(value) => emitted.put(
-                    &key,
-                    &ValueAndTimestamp {
-                        value: value.clone(),
-                        timestamp: record.timestamp,
-                    },
-                )?,
-                None => {
-                    emitted.delete(&key)?;
-                }
-            }
-        }
         self.bytes -= buffered.bytes;
         if buffered.record.value.new.is_some() || !self.drop_tombstones {
             ctx.forward(buffered.record)?;
@@ -254,9 +232,6 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Processor<K, Change<V>, K, Ch
     for Suppress<K, V>
 {
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> Result<(), StreamsError> {
-        if let Some(name) = self.view.store() {
-            self.emitted = Some(ctx.state_store(name)?);
-        }
         let Some(name) = &self.store_name else {
             return Ok(());
         };
@@ -321,7 +296,6 @@ pub(crate) struct SuppressSpec<K, V> {
     pub(crate) drop_tombstones: bool,
     pub(crate) sizer: Option<RecordSizer<K, V>>,
     pub(crate) store_name: Option<String>,
-    pub(crate) view: NodeView,
 }
 
 /// Makes a suppress processor per task.
@@ -336,8 +310,6 @@ pub(crate) fn supplier<K: Ord + Clone + 'static, V: Clone + 'static>(
         sizer: spec.sizer.clone(),
         store_name: spec.store_name.clone(),
         store: None,
-        view: spec.view.clone(),
-        emitted: None,
         stream_time: ObservedStreamTime::default(),
         order: BTreeSet::new(),
         entries: BTreeMap::new(),
