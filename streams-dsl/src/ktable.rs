@@ -35,8 +35,8 @@ pub struct KTable<K, V> {
     /// and to measure records in byte-bounded suppression buffers).
     pub(crate) serdes: Option<TableSerdes<K, V>>,
     /// How a table computed from others (an unmaterialized filter,
-    /// `map_values` or table-table join) reads its rows through theirs;
-    /// `None` for a table that is read from its own store.
+    /// `map_values` or table-table join, a suppression) reads its rows
+    /// through theirs; `None` for a table that is read from its own store.
     pub(crate) view: Option<View<K, V>>,
     pub(crate) _types: PhantomData<fn(K, V)>,
 }

@@ -4,9 +4,10 @@
 //! A join looks rows of the other side up. A table kept in a store is read
 //! from it. A filter or `map_values` that is not materialized, and a
 //! table-table join's result that is not, computes the row from its
-//! parents' rows on each lookup, as Kafka Streams' table views do, rather
-//! than keeping a store of its own: the topology gets no extra store or
-//! changelog topic, and its generated names stay those of Kafka Streams.
+//! parents' rows on each lookup, and a suppression answers from its buffer
+//! before its parent, as Kafka Streams' table views do, rather than keeping
+//! a store of its own: the topology gets no extra store or changelog
+//! topic, and its generated names stay those of Kafka Streams.
 
 use std::sync::Arc;
 
