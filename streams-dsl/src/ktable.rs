@@ -43,7 +43,7 @@ pub struct KTable<K, V> {
 
 /// Makes the lookup of a table's rows through its parents' (materializing
 /// a parent source table then, as a lookup needs its store).
-pub(crate) type View<K, V> = Rc<dyn Fn() -> Option<RowLookup<K, V>>>;
+pub(crate) type View<K, V> = Rc<dyn Fn() -> RowLookup<K, V>>;
 
 impl<K, V> Clone for KTable<K, V> {
     fn clone(&self) -> Self {
@@ -88,22 +88,22 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// How processors read this table's rows: from its store, or, for a
     /// table computed from others that has none, through theirs. A source
     /// table gets its store now, as Kafka's `valueGetterSupplier` does.
-    /// `None` if the rows cannot be read: a suppressed table without
-    /// serdes has neither a store nor a buffer to read.
-    pub(crate) fn row_lookup(&self) -> Option<RowLookup<K, V>> {
+    /// Rows that cannot be read (see [`RowLookup::unreadable`]) fail the
+    /// build of the topology that reads them.
+    pub(crate) fn row_lookup(&self) -> RowLookup<K, V> {
         if let Some(store) = self.table.store_name() {
-            return Some(RowLookup::store(store));
+            return RowLookup::store(store);
         }
         if let Some(view) = &self.view {
             return view();
         }
-        match &self.table.kind {
-            TableKind::Source { store_name } => {
-                self.table.materialize_as(store_name).map(RowLookup::store)
-            }
-            // Aggregations always have a store.
+        let store = match &self.table.kind {
+            TableKind::Source { store_name } => self.table.materialize_as(store_name),
+            // An aggregation has a store from the start; a table computed
+            // from others without a view is a suppression without serdes.
             TableKind::Stateful | TableKind::Derived { .. } | TableKind::Joined { .. } => None,
-        }
+        };
+        store.map_or_else(|| RowLookup::unreadable(&self.node), RowLookup::store)
     }
 
     /// The name this table's store can be queried by: the store name

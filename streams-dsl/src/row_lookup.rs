@@ -113,6 +113,16 @@ impl<K: 'static, V: 'static> RowLookup<K, V> {
         }
     }
 
+    /// The rows of the table at `table_node`, which cannot be read (a
+    /// suppressed table without serdes has neither a store nor a buffer
+    /// store): a store that does not exist, so that building fails with
+    /// `TopologyError::UnknownStore` naming the table and the remedy.
+    pub(crate) fn unreadable(table_node: &str) -> Self {
+        Self::store(format!(
+            "{table_node} (not materialized: give the table a Materialized with serdes)"
+        ))
+    }
+
     /// Rows of a suppressed table whose buffer is mirrored in the store
     /// `buffer`: a buffered key's prior value, what downstream saw last,
     /// else `parent`'s row (Kafka's view of `KTableSuppressProcessor`).

@@ -304,10 +304,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> KTable<K, V> {
         // the buffer and the parent (Kafka's view of a suppression).
         let parent = self.clone();
         Ok(suppressed.with_view(Rc::new(move || {
-            Some(RowLookup::suppressed(
-                store_name.clone(),
-                parent.row_lookup()?,
-            ))
+            RowLookup::suppressed(store_name.clone(), parent.row_lookup())
         })))
     }
 }

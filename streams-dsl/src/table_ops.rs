@@ -77,10 +77,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         }
         let parent = self.clone();
         KTable::from_node(self.builder.clone(), name, named, table, serdes).with_view(Rc::new(
-            move || {
-                let parent_rows = parent.row_lookup()?;
-                Some(RowLookup::mapped(parent_rows, rows.clone()))
-            },
+            move || RowLookup::mapped(parent.row_lookup(), rows.clone()),
         ))
     }
 

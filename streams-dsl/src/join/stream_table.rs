@@ -15,24 +15,14 @@ use crate::ktable::KTable;
 use crate::row_lookup::RowLookup;
 use crate::table_source::GlobalKTable;
 
-/// What a join reads when its table's rows cannot be read (a suppressed
-/// table without serdes, which cannot be materialized): a store that does
-/// not exist, so that building fails with `TopologyError::UnknownStore`
-/// naming it.
-pub(super) fn unmaterializable<K: 'static, V: 'static>(table_node: &str) -> RowLookup<K, V> {
-    RowLookup::store(format!(
-        "{table_node} (not materialized: give the table a Materialized with serdes)"
-    ))
-}
-
 impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
     /// Joins each record with the row of its key in `table`, if there is
     /// one; the result has the stream record's timestamp. Only stream
     /// records trigger the join: table updates (and deletions) only change
     /// the rows later records see. A key-changed stream is repartitioned
     /// first. A source table is materialized if it is not already; a filtered
-    /// or mapped table, or a table-table join result, without a store of its
-    /// own is read through the tables it comes from.
+    /// or mapped table, a table-table join result or a suppressed table
+    /// without a store of its own is read through the tables it comes from.
     ///
     /// ```
     /// use streams_core::prelude::*;
@@ -198,9 +188,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             .copartitioning(|copartitioning| copartitioning.require(&[&stream.node, &table.node]));
         let generated = builder.new_name(prefix);
         let processor = name.map_or(generated, str::to_owned);
-        let rows = table
-            .row_lookup()
-            .unwrap_or_else(|| unmaterializable(&table.node));
+        let rows = table.row_lookup();
         let joined = stream.add_table_lookup(
             &processor,
             rows.clone(),

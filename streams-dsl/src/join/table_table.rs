@@ -13,7 +13,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::joiner::Joiner;
-use super::stream_table::unmaterializable;
 use super::table_table_join::{left_side, right_side, Side, TableTableJoin};
 use crate::config::Materialized;
 use crate::ktable::{Change, KTable};
@@ -178,12 +177,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         }
         // Kafka takes both inputs' value getters (materializing source
         // tables) before naming the join processors.
-        let this_rows = self
-            .row_lookup()
-            .unwrap_or_else(|| unmaterializable(&self.node));
-        let other_rows = other
-            .row_lookup()
-            .unwrap_or_else(|| unmaterializable(&other.node));
+        let this_rows = self.row_lookup();
+        let other_rows = other.row_lookup();
         let join_this = builder.new_name("KTABLE-JOINTHIS-");
         let join_other = builder.new_name("KTABLE-JOINOTHER-");
 
@@ -239,13 +234,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         // Unmaterialized, the result's rows are joined anew on each lookup
         // (Kafka's `KTableKTableJoinMerger` view).
         KTable::from_node(builder.clone(), merge, store, table, serdes).with_view(Rc::new(
-            move || {
-                Some(RowLookup::joined(
-                    this_rows.clone(),
-                    other_rows.clone(),
-                    joiner.clone(),
-                ))
-            },
+            move || RowLookup::joined(this_rows.clone(), other_rows.clone(), joiner.clone()),
         ))
     }
 

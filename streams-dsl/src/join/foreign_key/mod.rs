@@ -41,7 +41,6 @@ use self::subscription::{Subscription, SubscriptionSerde};
 pub use self::table_joined::{KeyPartitioner, TableJoined};
 use self::table_joined::{ResponsePartitioner, SubscriptionPartitioner};
 use super::joiner::Joiner;
-use super::stream_table::unmaterializable;
 use crate::config::Materialized;
 use crate::ktable::{Change, KTable};
 use crate::processors::TableSource;
@@ -132,11 +131,10 @@ fn unknown(topic: &str) -> SerdeError {
 fn serializable_rows<K: Clone + 'static, V: Clone + 'static>(
     table: &KTable<K, V>,
 ) -> RowLookup<K, V> {
-    table
-        .serdes
-        .as_ref()
-        .and_then(|_| table.row_lookup())
-        .unwrap_or_else(|| unmaterializable(&table.node))
+    match table.serdes {
+        Some(_) => table.row_lookup(),
+        None => RowLookup::unreadable(&table.node),
+    }
 }
 
 impl<T> Serializer<T> for UnknownSerde {
