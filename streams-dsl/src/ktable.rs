@@ -38,6 +38,9 @@ pub struct KTable<K, V> {
     /// `map_values` or table-table join, a suppression) reads its rows
     /// through theirs; `None` for a table that is read from its own store.
     pub(crate) view: Option<View<K, V>>,
+    /// How its own store, once it has one, is read: a key-value store
+    /// unless the table is windowed.
+    pub(crate) store_rows: fn(String) -> RowLookup<K, V>,
     pub(crate) _types: PhantomData<fn(K, V)>,
 }
 
@@ -54,6 +57,7 @@ impl<K, V> Clone for KTable<K, V> {
             table: self.table.clone(),
             serdes: self.serdes.clone(),
             view: self.view.clone(),
+            store_rows: self.store_rows,
             _types: PhantomData,
         }
     }
@@ -75,8 +79,16 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             table,
             serdes,
             view: None,
+            store_rows: RowLookup::store,
             _types: PhantomData,
         }
+    }
+
+    /// This table, its own store read with `store_rows` (a windowed
+    /// aggregation's window or session store).
+    pub(crate) fn with_store_rows(mut self, store_rows: fn(String) -> RowLookup<K, V>) -> Self {
+        self.store_rows = store_rows;
+        self
     }
 
     /// This table, reading its rows through `view` while it has no store.
@@ -92,7 +104,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// build of the topology that reads them.
     pub(crate) fn row_lookup(&self) -> RowLookup<K, V> {
         if let Some(store) = self.table.store_name() {
-            return RowLookup::store(store);
+            return (self.store_rows)(store);
         }
         if let Some(view) = &self.view {
             return view();
@@ -103,7 +115,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             // from others without a view is a suppression without serdes.
             TableKind::Stateful | TableKind::Derived { .. } | TableKind::Joined { .. } => None,
         };
-        store.map_or_else(|| RowLookup::unreadable(&self.node), RowLookup::store)
+        store.map_or_else(|| RowLookup::unreadable(&self.node), self.store_rows)
     }
 
     /// The name this table's store can be queried by: the store name

@@ -13,7 +13,11 @@ use std::sync::Arc;
 
 use streams_core::prelude::*;
 use streams_core::processor::ConnectedStores;
-use streams_core::state::{KeyValueStore, TimestampedKeyValueStore, ValueAndTimestamp};
+use streams_core::state::{
+    KeyValueStore, SessionStore, StoreHandle, TimestampedKeyValueStore, ValueAndTimestamp,
+    WindowStore,
+};
+use streams_core::Windowed;
 
 use crate::join::Joiner;
 use crate::processors::{BufferedChange, RowMapper};
@@ -27,6 +31,23 @@ pub(crate) trait RowGetter<K, V> {
 impl<K: 'static, V: 'static> RowGetter<K, V> for TimestampedKeyValueStore<K, V> {
     fn get(&self, key: &K) -> Result<Option<ValueAndTimestamp<V>>, StreamsError> {
         TimestampedKeyValueStore::get(self, key)
+    }
+}
+
+/// A time-windowed aggregation's row: its window's value (Kafka's
+/// `KTableWindowedValueGetter`).
+impl<K: 'static, V: 'static> RowGetter<Windowed<K>, V> for WindowStore<K, ValueAndTimestamp<V>> {
+    fn get(&self, key: &Windowed<K>) -> Result<Option<ValueAndTimestamp<V>>, StreamsError> {
+        self.fetch_window(&key.key, key.window.start)
+    }
+}
+
+/// A session-windowed aggregation's row: its session's value, stamped
+/// with the session's end (Kafka's `KTableSessionWindowValueGetter`).
+impl<K: 'static, V: 'static> RowGetter<Windowed<K>, V> for SessionStore<K, V> {
+    fn get(&self, key: &Windowed<K>) -> Result<Option<ValueAndTimestamp<V>>, StreamsError> {
+        let value = self.fetch_session(&key.key, key.window.start, key.window.end)?;
+        Ok(value.map(|value| ValueAndTimestamp::new(value, key.window.end)))
     }
 }
 
@@ -55,13 +76,18 @@ impl<K, V> Clone for RowLookup<K, V> {
 impl<K: 'static, V: 'static> RowLookup<K, V> {
     /// Rows kept in the timestamped key-value store `name`.
     pub(crate) fn store(name: String) -> Self {
+        Self::kept_in::<TimestampedKeyValueStore<K, V>>(name)
+    }
+
+    /// Rows kept in the store `name`, a `S`, which reads them.
+    pub(crate) fn kept_in<S>(name: String) -> Self
+    where
+        S: StoreHandle + Clone + RowGetter<K, V>,
+    {
         let store = name.clone();
         Self {
             stores: vec![name],
-            open: Arc::new(move |stores| {
-                let store: TimestampedKeyValueStore<K, V> = stores.get(&store)?;
-                Ok(Box::new(store))
-            }),
+            open: Arc::new(move |stores| Ok(Box::new(stores.get::<S>(&store)?))),
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use streams_core::processor::Processor;
 use streams_core::serde::{DefaultSerde, I64Serde, SharedSerde};
-use streams_core::state::{StoreBuilder, Stores};
+use streams_core::state::{SessionStore, StoreBuilder, Stores};
 use streams_core::{TopologyError, Windowed};
 
 use crate::builder::Builder;
@@ -17,9 +17,10 @@ use crate::config::{Grouped, Materialized};
 use crate::grouped::KGroupedStream;
 use crate::ktable::{Change, KTable};
 use crate::processors::{
-    Aggregator, ObservedStreamTime, SessionAggregate, SessionAggregator, SlidingAggregate,
-    WindowAggregate,
+    AggregateWindowStore, Aggregator, ObservedStreamTime, SessionAggregate, SessionAggregator,
+    SlidingAggregate, WindowAggregate,
 };
+use crate::row_lookup::RowLookup;
 use crate::table_node::{NodeView, TableKind, TableNode};
 use crate::windowed_serde::WindowedSerde;
 use crate::windows::{SessionWindows, SlidingWindows, TimeWindows};
@@ -151,6 +152,8 @@ struct WindowedTable<K, A> {
     /// The store name `Materialized` gave, if any: only a named store is
     /// queryable (Kafka's `queryableStoreName`).
     queryable: Option<String>,
+    /// How joins read its window or session store.
+    store_rows: fn(String) -> RowLookup<Windowed<K>, A>,
 }
 
 /// Adds the windowed aggregation processor `name` reading `parent`, with
@@ -180,8 +183,13 @@ where
             .add_state_store(store, &[&name]);
     });
     builder.windows_close_after(&name, close_delay_ms);
-    let WindowedTable { serdes, queryable } = output;
+    let WindowedTable {
+        serdes,
+        queryable,
+        store_rows,
+    } = output;
     KTable::from_node(builder.clone(), name, queryable, table, Some(serdes))
+        .with_store_rows(store_rows)
 }
 
 fn duration(ms: i64) -> Duration {
@@ -317,6 +325,7 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
         .with_options(materialized.options);
         let output = WindowedTable {
             queryable: materialized.name,
+            store_rows: RowLookup::kept_in::<AggregateWindowStore<K, A>>,
             serdes: (
                 Arc::new(WindowedSerde::time_windowed(
                     materialized.key,
@@ -505,6 +514,7 @@ impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
         .with_options(materialized.options);
         let output = WindowedTable {
             queryable: materialized.name,
+            store_rows: RowLookup::kept_in::<SessionStore<K, A>>,
             serdes: (
                 Arc::new(WindowedSerde::session_windowed(materialized.key)),
                 materialized.value,

@@ -507,3 +507,99 @@ fn windowed_keys_are_written_to_the_partition_of_their_inner_key() -> Result {
         .all(|(_, partition)| *partition == Some(5)));
     Ok(())
 }
+
+/// Windowed counts per key of one topic.
+type WindowedCounts = streams_dsl::KTable<streams_core::Windowed<String>, i64>;
+
+/// Joins the windowed counts `count` makes of the topics "clicks" and
+/// "views", pipes `inputs` (topic, key, timestamp) and returns the joined
+/// rows as `clicks/views`.
+fn joined_counts(
+    count: impl Fn(&StreamsBuilder, &str) -> WindowedCounts,
+    inputs: &[(&str, &str, i64)],
+) -> Result<Vec<TestRecord<String, Option<String>>>> {
+    let builder = StreamsBuilder::new();
+    let clicks = count(&builder, "clicks");
+    let views = count(&builder, "views");
+    to_strings(
+        clicks
+            .join(&views, |clicks, views| format!("{clicks}/{views}"))
+            .to_stream(),
+        "output",
+    );
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    for (topic, key, timestamp) in inputs {
+        driver
+            .create_input_topic(topic, StringSerde, StringSerde)
+            .pipe_input_at(key.to_string(), "x".to_owned(), *timestamp)?;
+    }
+    let output = driver.create_output_topic(
+        "output",
+        StringSerde,
+        OptionSerde::new(Arc::new(StringSerde)),
+    );
+    Ok(output.read_records_to_list()?)
+}
+
+/// Two time-windowed tables join window by window: each update looks up
+/// the other table's row of the same key and window in its window store
+/// (Kafka's `KTableWindowedValueGetter`), and a result has the later of
+/// the two rows' timestamps.
+#[test]
+fn windowed_tables_join_window_by_window() -> Result {
+    let tumbling = TimeWindows::of_size_with_no_grace(ms(10))?;
+    let output = joined_counts(
+        |builder, topic| {
+            builder
+                .stream::<String, String>(topic)
+                .group_by_key()
+                .windowed_by(tumbling)
+                .count()
+        },
+        &[
+            ("clicks", "u", 1),
+            ("views", "u", 2),
+            ("views", "u", 3),
+            // Another window: no views there yet.
+            ("clicks", "u", 12),
+            ("views", "u", 15),
+        ],
+    )?;
+    assert_eq!(
+        output,
+        records(&[
+            ("[u@0/10]", Some("1/1".to_owned()), 2),
+            ("[u@0/10]", Some("1/2".to_owned()), 3),
+            ("[u@10/20]", Some("1/1".to_owned()), 15),
+        ])
+    );
+    Ok(())
+}
+
+/// Session-windowed tables join session by session: a lookup finds the
+/// other table's session with the same bounds in its session store, a
+/// row stamped with the session's end (Kafka's
+/// `KTableSessionWindowValueGetter`).
+#[test]
+fn session_tables_join_session_by_session() -> Result {
+    let sessions = SessionWindows::of_inactivity_gap_with_no_grace(ms(5))?;
+    let output = joined_counts(
+        |builder, topic| {
+            builder
+                .stream::<String, String>(topic)
+                .group_by_key()
+                .windowed_by(sessions)
+                .count()
+        },
+        &[
+            ("clicks", "u", 7),
+            // The view's session [7,7] finds the click's, stamped 7.
+            ("views", "u", 7),
+            // Sessions of other bounds have no partner.
+            ("views", "w", 8),
+            ("clicks", "w", 30),
+        ],
+    )?;
+    assert_eq!(output, records(&[("[u@7/7]", Some("1/1".to_owned()), 7)]));
+    Ok(())
+}

@@ -25,4 +25,4 @@ pub(crate) use table::{
     RepartitionMap, RowMapper, TableAggregate, TableAggregator, TableSource, TableValues,
 };
 pub(crate) use table_cache::{flush_cache, SessionCache, TableCache};
-pub(crate) use window_aggregate::WindowAggregate;
+pub(crate) use window_aggregate::{AggregateWindowStore, WindowAggregate};
