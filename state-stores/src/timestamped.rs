@@ -43,7 +43,7 @@ impl ValueAndTimestamp {
     pub fn split(bytes: &[u8]) -> Result<(i64, &[u8])> {
         let (timestamp, value) = bytes
             .split_first_chunk::<{ Self::TIMESTAMP_LEN }>()
-            .ok_or(StoreError::MalformedValueAndTimestamp { len: bytes.len() })?;
+            .ok_or_else(|| StoreError::MalformedValueAndTimestamp { len: bytes.len() })?;
         Ok((i64::from_be_bytes(*timestamp), value))
     }
 

@@ -85,10 +85,11 @@ impl<K: Clone + 'static, V: Clone + 'static, A: Clone + 'static> CogroupInput<K,
             move |key: &K, value: V, aggregate: A| aggregator(key, value, aggregate),
         );
         let (store, view) = (store.to_owned(), view.clone());
+        let nulls = self.grouped.skip_nulls();
         self.grouped.builder.with(|topology| {
             topology.add_processor(
                 name,
-                move || Aggregate::new(&store, aggregator.clone(), view.clone()),
+                move || Aggregate::new(&store, aggregator.clone(), view.clone(), nulls.clone()),
                 &[parent],
             );
         });

@@ -10,6 +10,7 @@ use crate::builder::Builder;
 use crate::config::{Grouped, Materialized};
 use crate::kstream::KStream;
 use crate::ktable::KTable;
+use crate::nulls::SkipNulls;
 use crate::processors::{Aggregate, Aggregator};
 use crate::table_node::{TableKind, TableNode};
 
@@ -153,6 +154,12 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
     /// the source of a repartition topic it inserts (named after the
     /// grouping, else after the store), as Kafka's
     /// `GroupedStreamAggregateBuilder`.
+    /// What aggregations of this stream skip: records with a null key or
+    /// value, by its grouping's serdes (Kafka's `KStreamAggregate`).
+    pub(crate) fn skip_nulls(&self) -> SkipNulls<K, V> {
+        SkipNulls::keys_and_values(self.grouped.key.clone(), self.grouped.value.clone())
+    }
+
     pub(crate) fn aggregation_parent(&self, store: &str) -> String {
         if self.repartition_required {
             let stream: KStream<K, V> = KStream::new(self.builder.clone(), self.node.clone(), true);
@@ -190,11 +197,14 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
         .with_options(materialized.options);
         let table = TableNode::new(TableKind::Stateful, Some(store.clone()), None);
         let (store_name, view) = (store.clone(), table.processor_view());
+        let nulls = self.skip_nulls();
         self.builder.with(|topology| {
             topology
                 .add_processor(
                     &name,
-                    move || Aggregate::new(&store_name, aggregator.clone(), view.clone()),
+                    move || {
+                        Aggregate::new(&store_name, aggregator.clone(), view.clone(), nulls.clone())
+                    },
                     &[&parent],
                 )
                 .add_state_store(store_builder, &[&name]);

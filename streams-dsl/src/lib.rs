@@ -84,6 +84,7 @@ mod join;
 mod kstream;
 mod ktable;
 mod named;
+mod nulls;
 mod printed;
 mod processors;
 mod repartition;

@@ -294,11 +294,11 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             None,
             Some(materialize),
         );
-        let view = table.processor_view();
+        let (view, null_keys) = (table.processor_view(), key.clone());
         self.builder.with(|topology| {
             topology.add_processor::<K, V, K, Change<VT>, _>(
                 &name,
-                move || TableSource::new(view.clone()),
+                move || TableSource::new(view.clone()).skipping_null_keys(null_keys.clone()),
                 &[&parent],
             );
         });

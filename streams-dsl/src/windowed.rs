@@ -16,6 +16,7 @@ use crate::builder::Builder;
 use crate::config::{Grouped, Materialized};
 use crate::grouped::KGroupedStream;
 use crate::ktable::{Change, KTable};
+use crate::nulls::SkipNulls;
 use crate::processors::{
     AggregateWindowStore, Aggregator, ObservedStreamTime, SessionAggregate, SessionAggregator,
     SlidingAggregate, WindowAggregate,
@@ -335,6 +336,12 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
             ),
         };
         let store_name = store.clone();
+        // Kafka's time windows aggregate null values; sliding windows skip
+        // them (`KStreamWindowAggregate`, `KStreamSlidingWindowAggregate`).
+        let nulls = match windows {
+            TimeWindowing::Fixed(_) => SkipNulls::keys(self.grouped.grouped.key.clone()),
+            TimeWindowing::Sliding(_) => self.grouped.skip_nulls(),
+        };
         match windows {
             TimeWindowing::Fixed(time) => add_aggregation(
                 builder,
@@ -342,6 +349,7 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
                 &parent,
                 move |view| WindowAggregate {
                     store_name: store_name.clone(),
+                    nulls: nulls.clone(),
                     windows: time,
                     aggregator: aggregator.clone(),
                     view,
@@ -358,6 +366,7 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
                 &parent,
                 move |view| SlidingAggregate {
                     store_name: store_name.clone(),
+                    nulls: nulls.clone(),
                     windows: sliding,
                     aggregator: aggregator.clone(),
                     view,
@@ -521,12 +530,15 @@ impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
             ),
         };
         let store_name = store.clone();
+        // Kafka's sessions aggregate null values (`KStreamSessionWindowAggregate`).
+        let nulls = SkipNulls::keys(self.grouped.grouped.key.clone());
         add_aggregation(
             builder,
             name,
             &parent,
             move |view| SessionAggregate {
                 store_name: store_name.clone(),
+                nulls: nulls.clone(),
                 windows,
                 aggregator: aggregator.clone(),
                 view,

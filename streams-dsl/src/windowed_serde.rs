@@ -58,6 +58,11 @@ impl<K: 'static> Serializer<Windowed<K>> for WindowedSerde<K> {
         Ok(Some(bytes))
     }
 
+    /// A windowed key always has its window's bytes.
+    fn is_null(&self, _data: &Windowed<K>) -> bool {
+        false
+    }
+
     /// The inner key, as Kafka's `WindowedStreamPartitioner` partitions.
     fn partition_key(&self) -> Option<PartitionKey<Windowed<K>>> {
         let inner = self.inner.clone();

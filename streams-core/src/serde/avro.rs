@@ -79,6 +79,11 @@ impl<T: Serialize> Serializer<T> for AvroSerde<T> {
         bytes.extend_from_slice(&body);
         Ok(Some(bytes))
     }
+
+    /// Framed Avro data is never null bytes, whatever `T` is.
+    fn is_null(&self, _data: &T) -> bool {
+        false
+    }
 }
 
 impl<T: DeserializeOwned> Deserializer<T> for AvroSerde<T> {

@@ -39,6 +39,11 @@ impl<T: Serialize> Serializer<T> for JsonSerde<T> {
                 source,
             })
     }
+
+    /// JSON text is never null bytes, whatever `T` is (even `None` is `null`).
+    fn is_null(&self, _data: &T) -> bool {
+        false
+    }
 }
 
 impl<T: DeserializeOwned> Deserializer<T> for JsonSerde<T> {

@@ -129,6 +129,16 @@ pub trait Serializer<T: ?Sized>: Send + Sync {
         }
     }
 
+    /// Whether `data` is Kafka's null: a value this serializer writes as no
+    /// bytes at all (a `None` of [`OptionSerde`], the unit of [`UnitSerde`]).
+    /// The DSL's operators skip null keys and values where Kafka Streams
+    /// skips a Java `null`. Unless overridden, serializes `data` to find
+    /// out; serializers that never write null override it to answer `false`
+    /// at once.
+    fn is_null(&self, data: &T) -> bool {
+        matches!(self.serialize("", data), Ok(None))
+    }
+
     /// For keys that Kafka partitions by a part of them, that part's
     /// serializer. A windowed key is partitioned by its inner key alone
     /// (Kafka's `WindowedStreamPartitioner`), so every window of a key
@@ -233,6 +243,10 @@ impl<T: ?Sized, S: Serializer<T> + ?Sized> Serializer<T> for Arc<S> {
         T: Sized,
     {
         (**self).serialize_owned(topic, data)
+    }
+
+    fn is_null(&self, data: &T) -> bool {
+        (**self).is_null(data)
     }
 
     fn partition_key(&self) -> Option<PartitionKey<T>> {

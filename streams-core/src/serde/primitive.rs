@@ -27,6 +27,10 @@ impl Serializer<String> for StringSerde {
     fn serialize_owned(&self, _topic: &str, data: String) -> Result<Option<Vec<u8>>, SerdeError> {
         Ok(Some(data.into_bytes()))
     }
+
+    fn is_null(&self, _data: &String) -> bool {
+        false
+    }
 }
 
 impl Deserializer<String> for StringSerde {
@@ -73,6 +77,10 @@ impl Serializer<Vec<u8>> for BytesSerde {
     fn serialize_owned(&self, _topic: &str, data: Vec<u8>) -> Result<Option<Vec<u8>>, SerdeError> {
         Ok(Some(data))
     }
+
+    fn is_null(&self, _data: &Vec<u8>) -> bool {
+        false
+    }
 }
 
 impl Deserializer<Vec<u8>> for BytesSerde {
@@ -92,6 +100,10 @@ pub struct UnitSerde;
 impl Serializer<()> for UnitSerde {
     fn serialize(&self, _topic: &str, _data: &()) -> Result<Option<Vec<u8>>, SerdeError> {
         Ok(None)
+    }
+
+    fn is_null(&self, _data: &()) -> bool {
+        true
     }
 }
 
@@ -129,6 +141,10 @@ macro_rules! fixed_width_serde {
                 ) -> Result<bool, SerdeError> {
                     out.extend_from_slice(&data.to_be_bytes());
                     Ok(true)
+                }
+
+                fn is_null(&self, _data: &$ty) -> bool {
+                    false
                 }
             }
 
@@ -195,6 +211,10 @@ impl<T> Serializer<Option<T>> for OptionSerde<T> {
 
     fn serialize_owned(&self, topic: &str, data: Option<T>) -> Result<Option<Vec<u8>>, SerdeError> {
         data.map_or(Ok(None), |value| self.inner.serialize_owned(topic, value))
+    }
+
+    fn is_null(&self, data: &Option<T>) -> bool {
+        data.as_ref().is_none_or(|value| self.inner.is_null(value))
     }
 }
 

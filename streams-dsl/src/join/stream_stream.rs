@@ -17,6 +17,7 @@ use super::windows::JoinWindows;
 use crate::builder::Builder;
 use crate::config::Grouped;
 use crate::kstream::KStream;
+use crate::nulls::NullTest;
 use crate::processors::PassThrough;
 
 /// `<name><suffix>` for a named operation, else a generated name; the
@@ -351,6 +352,9 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
             join_window_store(&this_store, &windows, &joined, joined.value.clone());
         let other_store_builder =
             join_window_store(&other_store, &windows, &joined, joined.other_value.clone());
+        let this_nulls = NullTest::new(Some(joined.key.clone()), Some(joined.value.clone()));
+        let other_nulls = NullTest::new(Some(joined.key.clone()), Some(joined.other_value.clone()));
+        let (this_buffer_nulls, other_buffer_nulls) = (this_nulls.clone(), other_nulls.clone());
         let trackers = TimeTrackers::default();
         let (this_buffer, other_buffer) = (this_store.clone(), other_store.clone());
         let (left_joiner, right_joiner) = (joiner.clone(), joiner);
@@ -363,6 +367,7 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
                     &this_windowed,
                     move || JoinWindowBuffer::<K, V1> {
                         store_name: this_buffer.clone(),
+                        nulls: this_buffer_nulls.clone(),
                         store: None,
                     },
                     &[&this.node],
@@ -371,6 +376,7 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
                     &other_windowed,
                     move || JoinWindowBuffer::<K, V2> {
                         store_name: other_buffer.clone(),
+                        nulls: other_buffer_nulls.clone(),
                         store: None,
                     },
                     &[&other.node],
@@ -382,6 +388,7 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
                         outer_store_name: left_outer_store.clone(),
                         windows,
                         joiner: left_joiner.clone(),
+                        nulls: this_nulls.clone(),
                         trackers: left_trackers.clone(),
                         state: None,
                         _side: PhantomData,
@@ -395,6 +402,7 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
                         outer_store_name: right_outer_store.clone(),
                         windows,
                         joiner: right_joiner.clone(),
+                        nulls: other_nulls.clone(),
                         trackers: right_trackers.clone(),
                         state: None,
                         _side: PhantomData,

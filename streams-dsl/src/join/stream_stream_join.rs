@@ -18,6 +18,7 @@ use super::joiner::{Joiner, Unmatched};
 use super::outer_store::{OuterKey, OuterStore};
 use super::time_tracker::{lock, SharedTracker, TimeTrackers};
 use super::windows::JoinWindows;
+use crate::nulls::NullTest;
 
 /// Which input of the join a processor serves: its value types, its view
 /// of the window, and how its values meet the user's joiner.
@@ -94,6 +95,8 @@ pub(crate) struct StreamStreamJoin<K, V1, V2, VR, S: JoinSide<V1, V2>> {
     pub(crate) outer_store_name: Option<String>,
     pub(crate) windows: JoinWindows,
     pub(crate) joiner: Joiner<V1, V2, VR>,
+    /// Which keys and values of this side are null.
+    pub(crate) nulls: NullTest<K, S::This>,
     pub(crate) trackers: TimeTrackers,
     pub(crate) state: Option<JoinState<K, V1, V2, S::Other>>,
     pub(crate) _side: PhantomData<S>,
@@ -216,6 +219,24 @@ where
             tracker.advance(timestamp);
             tracker.stream_time
         };
+        // A null key matches nothing: a side that keeps its unmatched
+        // records emits it at once; otherwise, like a null value, it is
+        // dropped (Kafka's `KStreamKStreamJoin`).
+        let null_value = self.nulls.value(&record.value);
+        if self.nulls.key(&record.key) || null_value {
+            if !null_value && S::keeps_unmatched(&self.joiner) {
+                if let Some(value) = self.joiner.unmatched(&S::unmatched(record.value)) {
+                    return ctx.forward(Record {
+                        key: record.key,
+                        value,
+                        timestamp,
+                        headers: record.headers,
+                    });
+                }
+            }
+            ctx.record_dropped("Skipping record due to null key or value.");
+            return Ok(());
+        }
         // Only an in-order record moves the join forward far enough to
         // close windows.
         if timestamp == stream_time {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use streams_core::serde::DefaultSerde;
+use streams_core::serde::{DefaultSerde, SharedSerde};
 
 use super::joined::Joined;
 use super::joiner::Joiner;
@@ -12,6 +12,7 @@ use super::stream_table_join::{KeyMapper, StreamTableJoin};
 use crate::config::Grouped;
 use crate::kstream::KStream;
 use crate::ktable::KTable;
+use crate::nulls::NullTest;
 use crate::row_lookup::RowLookup;
 use crate::table_source::GlobalKTable;
 
@@ -139,6 +140,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             RowLookup::store(global.store_name().to_owned()),
             Arc::new(key_mapper),
             Joiner::inner(joiner),
+            self.global_join_nulls(),
             self.repartition_required,
         )
     }
@@ -162,7 +164,18 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             RowLookup::store(global.store_name().to_owned()),
             Arc::new(key_mapper),
             Joiner::left(joiner),
+            self.global_join_nulls(),
             self.repartition_required,
+        )
+    }
+
+    /// How a global-table join tells null keys and values: by the serdes
+    /// the stream was read with, if it kept them. A row key is never null
+    /// (a global table keeps no serdes to tell).
+    fn global_join_nulls<KG>(&self) -> (NullTest<K, V>, Option<SharedSerde<KG>>) {
+        (
+            NullTest::new(self.key_serde.clone(), self.value_serde.clone()),
+            None,
         )
     }
 
@@ -181,6 +194,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         VR: Clone + 'static,
     {
         let name = joined.name.as_deref();
+        let nulls = NullTest::new(Some(joined.key.clone()), Some(joined.value.clone()));
+        let row_key = Some(joined.key.clone());
         let stream =
             self.repartitioned_for_join(name, "", &Grouped::with(joined.key, joined.value));
         let builder = &self.builder;
@@ -194,6 +209,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             rows.clone(),
             Arc::new(|key: &K, _: &V| key.clone()),
             joiner,
+            (nulls, row_key),
             false,
         );
         // A table's store must be connected to be read (global stores are
@@ -213,6 +229,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         rows: RowLookup<KT, VT>,
         key_mapper: KeyMapper<K, V, KT>,
         joiner: Joiner<V, VT, VR>,
+        (nulls, row_key): (NullTest<K, V>, Option<SharedSerde<KT>>),
         repartition_required: bool,
     ) -> KStream<K, VR>
     where
@@ -227,6 +244,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
                     rows: rows.clone(),
                     key_mapper: key_mapper.clone(),
                     joiner: joiner.clone(),
+                    nulls: nulls.clone(),
+                    row_key: row_key.clone(),
                     table: None,
                 },
                 &[&self.node],

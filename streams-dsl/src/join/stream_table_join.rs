@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use streams_core::prelude::*;
+use streams_core::serde::SharedSerde;
 
 use super::joiner::{Joiner, Unmatched};
+use crate::nulls::NullTest;
 use crate::row_lookup::{RowGetter, RowLookup};
 
 /// Maps a stream record to the key of the table row it joins.
@@ -15,10 +17,18 @@ pub(crate) type KeyMapper<K, V, KT> = Arc<dyn Fn(&K, &V) -> KT + Send + Sync>;
 /// joined value with the stream record's timestamp; without a row, an
 /// inner join emits nothing and a left join joins with `None`. Table
 /// updates never reach this processor, so they never trigger a result.
+///
+/// As in Kafka, a record with a null value, or whose row key is null, is
+/// dropped; but a left join joins a record with a null key (and a value)
+/// with `None`, or with the row its mapped key finds (KIP-962).
 pub(crate) struct StreamTableJoin<K, V, KT, VT, VR> {
     pub(crate) rows: RowLookup<KT, VT>,
     pub(crate) key_mapper: KeyMapper<K, V, KT>,
     pub(crate) joiner: Joiner<V, VT, VR>,
+    /// Which stream keys and values are null.
+    pub(crate) nulls: NullTest<K, V>,
+    /// Tells null row keys, where their serde is known.
+    pub(crate) row_key: Option<SharedSerde<KT>>,
     pub(crate) table: Option<Box<dyn RowGetter<KT, VT>>>,
 }
 
@@ -43,7 +53,18 @@ where
         let Some(table) = &self.table else {
             return Ok(());
         };
-        let row = table.get(&(self.key_mapper)(&record.key, &record.value))?;
+        let relaxed = self.joiner.keeps_left() && self.nulls.key(&record.key);
+        let row_key = (self.key_mapper)(&record.key, &record.value);
+        let row_key_null = self.row_key.as_ref().is_some_and(|s| s.is_null(&row_key));
+        if self.nulls.value(&record.value) || (row_key_null && !relaxed) {
+            ctx.record_dropped("Skipping record due to null join key or value.");
+            return Ok(());
+        }
+        let row = if row_key_null {
+            None
+        } else {
+            table.get(&row_key)?
+        };
         let value = match row {
             Some(row) => Some((self.joiner.both)(&record.value, &row.value)),
             None => self.joiner.unmatched(&Unmatched::Left(record.value)),

@@ -5,11 +5,15 @@
 use streams_core::prelude::*;
 use streams_core::state::WindowStore;
 
+use crate::nulls::NullTest;
+
 /// Forwards each record to its side's join processor, then stores it in the
 /// window starting at its timestamp. Forwarding first keeps a record from
-/// meeting itself in a self-join.
+/// meeting itself in a self-join. A record with a null key or value is
+/// forwarded but not stored: it can never match.
 pub(crate) struct JoinWindowBuffer<K, V> {
     pub(crate) store_name: String,
+    pub(crate) nulls: NullTest<K, V>,
     pub(crate) store: Option<WindowStore<K, V>>,
 }
 
@@ -27,6 +31,9 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<K, V, K, V> for JoinWindo
         let Some(store) = self.store.clone() else {
             return Ok(());
         };
+        if self.nulls.key(&record.key) || self.nulls.value(&record.value) {
+            return ctx.forward(record);
+        }
         let (key, value, timestamp) = (record.key.clone(), record.value.clone(), record.timestamp);
         ctx.forward(record)?;
         store.put(&key, &value, timestamp)

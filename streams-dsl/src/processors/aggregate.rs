@@ -8,6 +8,7 @@ use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
 
 use super::{flush_cache, TableCache};
 use crate::ktable::Change;
+use crate::nulls::SkipNulls;
 use crate::table_node::NodeView;
 
 /// Makes the aggregate of a key's first record.
@@ -98,6 +99,8 @@ pub(crate) struct Aggregate<K, V, A> {
     aggregator: Aggregator<K, V, A>,
     /// The aggregated table's node: whether to send old values.
     view: NodeView,
+    /// Records with a null key or value have no group or nothing to add.
+    nulls: SkipNulls<K, V>,
     send_old_values: bool,
     store: Option<TimestampedKeyValueStore<K, A>>,
     cache: Option<TableCache<K, A>>,
@@ -105,12 +108,18 @@ pub(crate) struct Aggregate<K, V, A> {
 
 impl<K, V, A> Aggregate<K, V, A> {
     /// Aggregates into the store `store_name`, for the table whose node
-    /// `view` shows.
-    pub(crate) fn new(store_name: &str, aggregator: Aggregator<K, V, A>, view: NodeView) -> Self {
+    /// `view` shows, skipping the records `nulls` skips.
+    pub(crate) fn new(
+        store_name: &str,
+        aggregator: Aggregator<K, V, A>,
+        view: NodeView,
+        nulls: SkipNulls<K, V>,
+    ) -> Self {
         Self {
             store_name: store_name.to_owned(),
             aggregator,
             view,
+            nulls,
             send_old_values: false,
             store: None,
             cache: None,
@@ -144,6 +153,9 @@ where
         let Some(store) = &self.store else {
             return Ok(());
         };
+        if self.nulls.skip(ctx, &record) {
+            return Ok(());
+        }
         let old = store.get(&record.key)?;
         let (new, timestamp, old) = match old {
             None => (

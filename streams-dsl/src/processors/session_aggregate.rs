@@ -12,6 +12,7 @@ use super::stream_time::ObservedStreamTime;
 use super::window_aggregate::drop_expired;
 use super::{flush_cache, SessionCache};
 use crate::ktable::Change;
+use crate::nulls::SkipNulls;
 use crate::table_node::NodeView;
 use crate::windows::SessionWindows;
 
@@ -49,6 +50,8 @@ pub(crate) struct SessionAggregate<K, V, A> {
     pub(crate) aggregator: SessionAggregator<K, V, A>,
     /// The aggregated table's node: whether to send old values.
     pub(crate) view: NodeView,
+    /// Records this aggregation skips (by their null keys or values).
+    pub(crate) nulls: SkipNulls<K, V>,
     pub(crate) send_old_values: bool,
     pub(crate) store: Option<SessionStore<K, A>>,
     pub(crate) cache: Option<SessionCache<K, A>>,
@@ -87,6 +90,9 @@ where
         let Some(store) = &self.store else {
             return Ok(());
         };
+        if self.nulls.skip(ctx, &record) {
+            return Ok(());
+        }
         let ts = record.timestamp;
         let gap = self.windows.inactivity_gap_ms();
         let stream_time = self.stream_time.observe(ts);

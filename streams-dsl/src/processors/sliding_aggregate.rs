@@ -19,6 +19,7 @@ use super::flush_cache;
 use super::stream_time::ObservedStreamTime;
 use super::window_aggregate::{drop_expired, update_window, AggregateWindowStore, WindowTable};
 use crate::ktable::Change;
+use crate::nulls::SkipNulls;
 use crate::table_node::NodeView;
 use crate::windows::SlidingWindows;
 
@@ -29,6 +30,8 @@ pub(crate) struct SlidingAggregate<K, V, A> {
     pub(crate) aggregator: Aggregator<K, V, A>,
     /// The aggregated table's node: whether to send old values.
     pub(crate) view: NodeView,
+    /// Records this aggregation skips (by their null keys or values).
+    pub(crate) nulls: SkipNulls<K, V>,
     pub(crate) table: Option<WindowTable<K, A>>,
     pub(crate) stream_time: ObservedStreamTime,
 }
@@ -286,6 +289,9 @@ where
         let Some(store) = self.table.as_ref().map(|t| t.store.clone()) else {
             return Ok(());
         };
+        if self.nulls.skip(ctx, &record) {
+            return Ok(());
+        }
         let stream_time = self.stream_time.observe(record.timestamp);
         let close_time = stream_time.saturating_sub(self.windows.grace_ms());
         let window = self.window(record.timestamp);

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use streams_core::prelude::*;
+use streams_core::serde::SharedSerde;
 use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
 
 use super::{flush_cache, TableCache};
@@ -54,6 +55,8 @@ where
 /// change is forwarded when it leaves the cache instead.
 pub(crate) struct TableSource<K, V> {
     pub(crate) view: NodeView,
+    /// Tells the null keys of a stream read as a table.
+    null_keys: Option<SharedSerde<K>>,
     pub(crate) store: Option<TimestampedKeyValueStore<K, V>>,
     pub(crate) send_old_values: bool,
     pub(crate) cache: Option<TableCache<K, V>>,
@@ -63,12 +66,35 @@ impl<K, V> TableSource<K, V> {
     pub(crate) fn new(view: NodeView) -> Self {
         Self {
             view,
+            null_keys: None,
             store: None,
             send_old_values: false,
             cache: None,
         }
     }
+
+    /// Drops the records whose key `key` writes as null, as Kafka's
+    /// `KTableSource` drops null keys (a stream read as a table).
+    pub(crate) fn skipping_null_keys(mut self, key: SharedSerde<K>) -> Self {
+        self.null_keys = Some(key);
+        self
+    }
+
+    /// Whether `key` is null, and the record is dropped.
+    fn skips<KOut, VOut>(&self, ctx: &mut ProcessorContext<'_, KOut, VOut>, key: &K) -> bool {
+        let null = self
+            .null_keys
+            .as_ref()
+            .is_some_and(|serde| serde.is_null(key));
+        if null {
+            ctx.record_dropped(NULL_KEY);
+        }
+        null
+    }
 }
+
+/// Why a table drops a record with a null key (Kafka's words).
+const NULL_KEY: &str = "Skipping record due to null key.";
 
 impl<K: Clone + 'static, V: Clone + 'static> TableSource<K, V> {
     fn start<KOut, VOut>(
@@ -130,7 +156,7 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<Option<K>, Option<V>, K, 
         record: Record<Option<K>, Option<V>>,
     ) -> Result<(), StreamsError> {
         let Some(key) = record.key else {
-            ctx.record_dropped("null key for a table");
+            ctx.record_dropped(NULL_KEY);
             return Ok(());
         };
         self.upsert(
@@ -160,6 +186,9 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<K, V, K, Change<V>> for T
         ctx: &mut ProcessorContext<'_, K, Change<V>>,
         record: Record<K, V>,
     ) -> Result<(), StreamsError> {
+        if self.skips(ctx, &record.key) {
+            return Ok(());
+        }
         let value = Some(record.value);
         self.upsert(
             ctx,
@@ -191,6 +220,9 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<K, Option<V>, K, Change<V
         ctx: &mut ProcessorContext<'_, K, Change<V>>,
         record: Record<K, Option<V>>,
     ) -> Result<(), StreamsError> {
+        if self.skips(ctx, &record.key) {
+            return Ok(());
+        }
         self.upsert(ctx, record)
     }
 }

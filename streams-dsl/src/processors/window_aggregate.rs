@@ -9,6 +9,7 @@ use super::aggregate::Aggregator;
 use super::stream_time::ObservedStreamTime;
 use super::{flush_cache, TableCache};
 use crate::ktable::Change;
+use crate::nulls::SkipNulls;
 use crate::table_node::NodeView;
 use crate::windows::TimeWindows;
 
@@ -123,6 +124,8 @@ pub(crate) struct WindowAggregate<K, V, A> {
     pub(crate) aggregator: Aggregator<K, V, A>,
     /// The aggregated table's node: whether to send old values.
     pub(crate) view: NodeView,
+    /// Records this aggregation skips (by their null keys or values).
+    pub(crate) nulls: SkipNulls<K, V>,
     pub(crate) table: Option<WindowTable<K, A>>,
     pub(crate) stream_time: ObservedStreamTime,
 }
@@ -156,6 +159,9 @@ where
         let Some(table) = &self.table else {
             return Ok(());
         };
+        if self.nulls.skip(ctx, &record) {
+            return Ok(());
+        }
         let stream_time = self.stream_time.observe(record.timestamp);
         let close_time = stream_time.saturating_sub(self.windows.grace_ms());
         for window in self.windows.windows_for(record.timestamp) {

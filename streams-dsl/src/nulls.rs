@@ -1,0 +1,103 @@
+//! Kafka's null keys and values, in typed streams.
+//!
+//! A Java record's key or value may be `null`, and Kafka Streams' operators
+//! skip such a record where it cannot take part: an aggregation has no
+//! group for a null key and nothing to add for a null value, a join has
+//! nothing to match. Here a key or value is null when its serde writes it
+//! as no bytes at all ([`Serializer::is_null`]): a `None` of an `Option`,
+//! the unit, a deletion that [`KTable::to_stream`](crate::KTable::to_stream)
+//! sent on. Each operator asks its own serdes, the ones it would write the
+//! key or value with.
+
+use streams_core::prelude::*;
+use streams_core::serde::SharedSerde;
+
+/// Tells null keys and values of a record type apart: by the serdes an
+/// operator has for them, or not at all where it has none.
+pub(crate) struct NullTest<K, V> {
+    key: Option<SharedSerde<K>>,
+    value: Option<SharedSerde<V>>,
+}
+
+impl<K, V> Clone for NullTest<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            key: self.key.clone(),
+            value: self.value.clone(),
+        }
+    }
+}
+
+impl<K, V> NullTest<K, V> {
+    /// Keys and values are null when these serdes write them as null;
+    /// without a serde, never.
+    pub(crate) fn new(key: Option<SharedSerde<K>>, value: Option<SharedSerde<V>>) -> Self {
+        Self { key, value }
+    }
+
+    /// Whether `key` is null.
+    pub(crate) fn key(&self, key: &K) -> bool {
+        self.key.as_ref().is_some_and(|serde| serde.is_null(key))
+    }
+
+    /// Whether `value` is null.
+    pub(crate) fn value(&self, value: &V) -> bool {
+        self.value
+            .as_ref()
+            .is_some_and(|serde| serde.is_null(value))
+    }
+}
+
+/// What an operator skips: records with a null key, and with
+/// [`keys_and_values`](Self::keys_and_values) also those with a null
+/// value, each counted as dropped with Kafka's reason.
+pub(crate) struct SkipNulls<K, V> {
+    test: NullTest<K, V>,
+    values: bool,
+}
+
+impl<K, V> Clone for SkipNulls<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            test: self.test.clone(),
+            values: self.values,
+        }
+    }
+}
+
+impl<K, V> SkipNulls<K, V> {
+    /// Skips null keys (Kafka's windowed and session aggregations, which
+    /// aggregate null values, and tables, where a null value deletes).
+    pub(crate) fn keys(key: SharedSerde<K>) -> Self {
+        Self {
+            test: NullTest::new(Some(key), None),
+            values: false,
+        }
+    }
+
+    /// Skips null keys and null values (Kafka's aggregations and sliding
+    /// windows).
+    pub(crate) fn keys_and_values(key: SharedSerde<K>, value: SharedSerde<V>) -> Self {
+        Self {
+            test: NullTest::new(Some(key), Some(value)),
+            values: true,
+        }
+    }
+
+    /// Whether `record` is skipped; if so, it is counted as dropped.
+    pub(crate) fn skip<KOut, VOut>(
+        &self,
+        ctx: &mut ProcessorContext<'_, KOut, VOut>,
+        record: &Record<K, V>,
+    ) -> bool {
+        let skipped = self.test.key(&record.key) || (self.values && self.test.value(&record.value));
+        if skipped {
+            ctx.record_dropped(if self.values {
+                "Skipping record due to null key or value."
+            } else {
+                "Skipping record due to null key."
+            });
+        }
+        skipped
+    }
+}

@@ -1,0 +1,308 @@
+//! Null keys and values - `None`s and units, which their serdes write as
+//! null - skipped, joined or passed on where Kafka Streams does so with a
+//! Java `null` (`KStreamAggregate`, the windowed aggregations,
+//! `KTableSource`, `KStreamKTableJoinProcessor`, `KStreamKStreamJoin`).
+
+mod support;
+use support::{pair, Kind, Result};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use streams_core::prelude::*;
+use streams_core::Windowed;
+use streams_dsl::{
+    JoinWindows, KStream, KTable, SessionWindows, SlidingWindows, StreamsBuilder, TimeWindows,
+};
+
+type Nullable = Option<String>;
+
+/// What a run gives: its output records and how many records it dropped.
+type Run<K, V> = Result<(Vec<TestRecord<K, V>>, u64)>;
+
+fn some(text: &str) -> Nullable {
+    Some(text.to_owned())
+}
+
+fn nullable() -> OptionSerde<String> {
+    OptionSerde::new(Arc::new(StringSerde))
+}
+
+/// `(key, value, timestamp)` records with optional string keys.
+fn records<V: Clone>(expected: &[(Option<&str>, V, i64)]) -> Vec<TestRecord<Nullable, V>> {
+    expected
+        .iter()
+        .map(|(k, v, ts)| TestRecord::new(k.map(str::to_owned), v.clone(), *ts))
+        .collect()
+}
+
+#[test]
+fn deletions_of_a_table_streamed_into_a_count_are_not_counted() -> Result {
+    let builder = StreamsBuilder::new();
+    builder
+        .table::<String, String>("users")
+        .to_stream()
+        .group_by_key()
+        .count()
+        .to_stream()
+        .to("counts");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let users = driver.create_input_topic("users", StringSerde, nullable());
+    users.pipe_input_at("ada".to_owned(), some("admin"), 1)?;
+    users.pipe_input_at("ada".to_owned(), None, 2)?;
+    users.pipe_input_at("ada".to_owned(), some("guest"), 3)?;
+    let counts = driver.create_output_topic("counts", StringSerde, I64Serde);
+    assert_eq!(
+        counts.read_records_to_list()?,
+        vec![
+            TestRecord::new("ada".to_owned(), 1, 1),
+            TestRecord::new("ada".to_owned(), 2, 3),
+        ]
+    );
+    assert_eq!(driver.metrics().dropped_records, 1);
+    Ok(())
+}
+
+#[test]
+fn aggregations_skip_null_keys_and_values() -> Result {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<Nullable, Nullable>("input")
+        .group_by_key()
+        .reduce(|total, more| Some(format!("{}+{}", total?, more?)))
+        .to_stream()
+        .to("totals");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let input = driver.create_input_topic("input", nullable(), nullable());
+    input.pipe_input_at(None, some("a"), 1)?;
+    input.pipe_input_at(some("k"), some("b"), 2)?;
+    input.pipe_input_at(some("k"), None, 3)?;
+    input.pipe_input_at(some("k"), some("c"), 4)?;
+    let totals = driver.create_output_topic("totals", nullable(), nullable());
+    assert_eq!(
+        totals.read_records_to_list()?,
+        records(&[(Some("k"), some("b"), 2), (Some("k"), some("b+c"), 4)])
+    );
+    assert_eq!(driver.metrics().dropped_records, 2);
+    Ok(())
+}
+
+/// `[key@start/end]` keys, `null` for a null key.
+fn window_keys(stream: KStream<Windowed<Nullable>, Option<i64>>) {
+    stream
+        .map(|k, v| {
+            let key = k.key.as_deref().unwrap_or("null");
+            (format!("[{key}@{}/{}]", k.window.start, k.window.end), v)
+        })
+        .to("counts");
+}
+
+/// Counts the same input by key in `windows` and returns the output and
+/// the number of dropped records. The input has a null key at 2 and a
+/// null value at 3.
+fn windowed_counts(
+    windows: impl FnOnce(&KStream<Nullable, Nullable>) -> KTable<Windowed<Nullable>, i64>,
+) -> Run<String, Option<i64>> {
+    let builder = StreamsBuilder::new();
+    window_keys(windows(&builder.stream::<Nullable, Nullable>("input")).to_stream());
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let input = driver.create_input_topic("input", nullable(), nullable());
+    input.pipe_input_at(some("k"), some("a"), 1)?;
+    input.pipe_input_at(None, some("b"), 2)?;
+    input.pipe_input_at(some("k"), None, 3)?;
+    let counts =
+        driver.create_output_topic("counts", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
+    Ok((
+        counts.read_records_to_list()?,
+        driver.metrics().dropped_records,
+    ))
+}
+
+fn counts(expected: &[(&str, i64, i64)]) -> Vec<TestRecord<String, Option<i64>>> {
+    expected
+        .iter()
+        .map(|(k, v, ts)| TestRecord::new(k.to_string(), Some(*v), *ts))
+        .collect()
+}
+
+#[test]
+fn time_windows_count_null_values_and_skip_null_keys() -> Result {
+    let windows = TimeWindows::of_size_with_no_grace(Duration::from_millis(10))?;
+    let (output, dropped) =
+        windowed_counts(|stream| stream.group_by_key().windowed_by(windows).count())?;
+    assert_eq!(output, counts(&[("[k@0/10]", 1, 1), ("[k@0/10]", 2, 3)]));
+    assert_eq!(dropped, 1);
+    Ok(())
+}
+
+#[test]
+fn session_windows_count_null_values_and_skip_null_keys() -> Result {
+    let windows = SessionWindows::of_inactivity_gap_with_no_grace(Duration::from_millis(10))?;
+    let (output, dropped) =
+        windowed_counts(|stream| stream.group_by_key().windowed_by(windows).count())?;
+    let merged = TestRecord::new("[k@1/1]".to_owned(), None, 1);
+    let mut expected = counts(&[("[k@1/1]", 1, 1)]);
+    expected.extend([merged, counts(&[("[k@1/3]", 2, 3)]).remove(0)]);
+    assert_eq!(output, expected);
+    assert_eq!(dropped, 1);
+    Ok(())
+}
+
+#[test]
+fn sliding_windows_skip_null_keys_and_values() -> Result {
+    let ten = Duration::from_millis(10);
+    let (output, dropped) = windowed_counts(|stream| {
+        stream
+            .group_by_key()
+            .windowed_by(SlidingWindows::of_time_difference_with_no_grace(ten))
+            .count()
+    })?;
+    // An early record's window is [0, time difference], as in Kafka.
+    assert_eq!(output, counts(&[("[k@0/10]", 1, 1)]));
+    assert_eq!(dropped, 2);
+    Ok(())
+}
+
+#[test]
+fn a_stream_read_as_a_table_drops_null_keys() -> Result {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<Nullable, String>("input")
+        .to_table()
+        .to_stream()
+        .to("rows");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let input = driver.create_input_topic("input", nullable(), StringSerde);
+    input.pipe_input_at(None, "a".to_owned(), 1)?;
+    input.pipe_input_at(some("k"), "b".to_owned(), 2)?;
+    let rows = driver.create_output_topic("rows", nullable(), nullable());
+    assert_eq!(
+        rows.read_records_to_list()?,
+        records(&[(Some("k"), some("b"), 2)])
+    );
+    assert_eq!(driver.metrics().dropped_records, 1);
+    Ok(())
+}
+
+/// Joins the stream "clicks" with the table "users" (inner or left), with
+/// the user `k` known, and returns what the clicks give.
+fn stream_table(kind: Kind) -> Run<Nullable, String> {
+    let builder = StreamsBuilder::new();
+    let users = builder.table::<Nullable, String>("users");
+    let clicks = builder.stream::<Nullable, Nullable>("clicks");
+    let show = |click: &Nullable| click.clone().unwrap_or_else(|| "null".to_owned());
+    let joined = match kind {
+        Kind::Inner => clicks.join_table(&users, move |c, u| pair(Some(&show(c)), Some(u))),
+        Kind::Left => clicks.left_join_table(&users, move |c, u| pair(Some(&show(c)), u)),
+        Kind::Outer => unreachable!("stream-table joins are inner or left"),
+    };
+    joined.to("out");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let users = driver.create_input_topic("users", nullable(), StringSerde);
+    users.pipe_input_at(some("k"), "ada".to_owned(), 0)?;
+    let clicks = driver.create_input_topic("clicks", nullable(), nullable());
+    clicks.pipe_input_at(None, some("a"), 1)?;
+    clicks.pipe_input_at(some("k"), None, 2)?;
+    clicks.pipe_input_at(some("k"), some("c"), 3)?;
+    let out = driver.create_output_topic("out", nullable(), StringSerde);
+    Ok((
+        out.read_records_to_list()?,
+        driver.metrics().dropped_records,
+    ))
+}
+
+#[test]
+fn stream_table_inner_join_drops_null_keys_and_values() -> Result {
+    let (output, dropped) = stream_table(Kind::Inner)?;
+    assert_eq!(output, records(&[(Some("k"), "[c, ada]".to_owned(), 3)]));
+    assert_eq!(dropped, 2);
+    Ok(())
+}
+
+#[test]
+fn stream_table_left_join_joins_a_null_key_with_no_row() -> Result {
+    let (output, dropped) = stream_table(Kind::Left)?;
+    assert_eq!(
+        output,
+        records(&[
+            (None, "[a, null]".to_owned(), 1),
+            (Some("k"), "[c, ada]".to_owned(), 3),
+        ])
+    );
+    assert_eq!(dropped, 1);
+    Ok(())
+}
+
+/// Joins "left" and "right" within 10 ms and returns what this input
+/// gives: a left record with a null key at 1, a right one at 2, a left
+/// null value at 3, then a left and a right record of `k` at 4 and 5.
+fn stream_stream(kind: Kind) -> Run<Nullable, String> {
+    let builder = StreamsBuilder::new();
+    let left = builder.stream::<Nullable, Nullable>("left");
+    let right = builder.stream::<Nullable, Nullable>("right");
+    let windows = JoinWindows::of_time_difference_with_no_grace(Duration::from_millis(10));
+    let joined = match kind {
+        Kind::Inner => left.join(&right, |l, r| pair(l.as_ref(), r.as_ref()), windows),
+        Kind::Left => left.left_join(
+            &right,
+            |l, r| pair(l.as_ref(), r.and_then(Option::as_ref)),
+            windows,
+        ),
+        Kind::Outer => left.outer_join(
+            &right,
+            |l, r| pair(l.and_then(Option::as_ref), r.and_then(Option::as_ref)),
+            windows,
+        ),
+    };
+    joined.to("out");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let left = driver.create_input_topic("left", nullable(), nullable());
+    let right = driver.create_input_topic("right", nullable(), nullable());
+    left.pipe_input_at(None, some("a"), 1)?;
+    right.pipe_input_at(None, some("b"), 2)?;
+    left.pipe_input_at(some("k"), None, 3)?;
+    left.pipe_input_at(some("k"), some("c"), 4)?;
+    right.pipe_input_at(some("k"), some("d"), 5)?;
+    let out = driver.create_output_topic("out", nullable(), StringSerde);
+    Ok((
+        out.read_records_to_list()?,
+        driver.metrics().dropped_records,
+    ))
+}
+
+#[test]
+fn stream_stream_inner_join_drops_null_keys_and_values() -> Result {
+    let (output, dropped) = stream_stream(Kind::Inner)?;
+    assert_eq!(output, records(&[(Some("k"), "[c, d]".to_owned(), 5)]));
+    assert_eq!(dropped, 3);
+    Ok(())
+}
+
+#[test]
+fn stream_stream_left_join_emits_a_left_null_key_at_once() -> Result {
+    let (output, dropped) = stream_stream(Kind::Left)?;
+    assert_eq!(
+        output,
+        records(&[
+            (None, "[a, null]".to_owned(), 1),
+            (Some("k"), "[c, d]".to_owned(), 5),
+        ])
+    );
+    assert_eq!(dropped, 2);
+    Ok(())
+}
+
+#[test]
+fn stream_stream_outer_join_emits_null_keys_of_both_sides_at_once() -> Result {
+    let (output, dropped) = stream_stream(Kind::Outer)?;
+    assert_eq!(
+        output,
+        records(&[
+            (None, "[a, null]".to_owned(), 1),
+            (None, "[null, b]".to_owned(), 2),
+            (Some("k"), "[c, d]".to_owned(), 5),
+        ])
+    );
+    assert_eq!(dropped, 1);
+    Ok(())
+}
