@@ -12,6 +12,7 @@ use streams_core::{Topology, TopologyBuilder, TopologyError};
 use crate::config::Consumed;
 use crate::join::Copartitioning;
 use crate::kstream::KStream;
+use crate::nulls::DropsNullKeys;
 
 /// The topology being built, shared by every stream and table of a builder.
 pub(crate) struct BuilderState {
@@ -26,6 +27,11 @@ pub(crate) struct BuilderState {
     /// How long after its window ends each windowed aggregation processor
     /// may still change it: its grace (plus the gap, for sessions).
     window_close_delays: HashMap<String, i64>,
+    /// The null-key filter of each repartition topic, by node name.
+    null_key_filters: HashMap<String, DropsNullKeys>,
+    /// The join processors that join null keys (left and outer joins):
+    /// the repartition topics upstream of them keep null keys.
+    null_key_joins: Vec<String>,
     /// The source nodes of the streams made so far.
     stream_sources: Vec<StreamSource>,
 }
@@ -112,6 +118,34 @@ impl Builder {
     }
 
     /// Records what co-partitioning needs to know.
+    /// The null-key filter of the repartition topic behind `filter`.
+    pub(crate) fn null_key_filter(&self, filter: &str) -> DropsNullKeys {
+        let mut state = self.0.borrow_mut();
+        let filters = &mut state.null_key_filters;
+        filters.entry(filter.to_owned()).or_default().clone()
+    }
+
+    /// Marks `join` as a processor that joins null keys.
+    pub(crate) fn joins_null_keys(&self, join: &str) {
+        self.0.borrow_mut().null_key_joins.push(join.to_owned());
+    }
+
+    /// Tells every repartition filter upstream of a join that joins null
+    /// keys to keep them.
+    fn settle_null_key_filters(state: &BuilderState) {
+        let mut seen = BTreeSet::new();
+        let mut pending: Vec<&str> = state.null_key_joins.iter().map(String::as_str).collect();
+        while let Some(node) = pending.pop() {
+            if !seen.insert(node) {
+                continue;
+            }
+            if let Some(filter) = state.null_key_filters.get(node) {
+                filter.keep_them();
+            }
+            pending.extend(state.topology.upstream(node).unwrap_or_default());
+        }
+    }
+
     pub(crate) fn copartitioning(&self, f: impl FnOnce(&mut Copartitioning)) {
         f(&mut self.0.borrow_mut().copartitioning);
     }
@@ -121,6 +155,7 @@ impl Builder {
         if let Some(error) = state.error.take() {
             return Err(error);
         }
+        Self::settle_null_key_filters(&state);
         let topology = state.topology.build()?;
         state.copartitioning.check(&topology.describe())?;
         Ok(topology)
@@ -169,6 +204,8 @@ impl StreamsBuilder {
                 copartitioning: Copartitioning::default(),
                 error: None,
                 window_close_delays: HashMap::new(),
+                null_key_filters: HashMap::new(),
+                null_key_joins: Vec::new(),
                 stream_sources: Vec::new(),
             }))),
         }

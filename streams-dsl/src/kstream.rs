@@ -13,6 +13,7 @@ use crate::builder::Builder;
 use crate::config::{Grouped, Produced};
 use crate::grouped::KGroupedStream;
 use crate::named::Named;
+use crate::nulls::NullKeyFilter;
 use crate::processors::{Action, Filter, FlatMap, Map, PassThrough, Peek};
 
 /// A stream of records with keys `K` and values `V`.
@@ -477,11 +478,18 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         let topic = repartition_topic(prefix);
         let [sink, filter, source] = self.repartition_names(prefix);
         let (key, value) = (grouped.key.clone(), grouped.value.clone());
+        let (filter_key, drops) = (key.clone(), self.builder.null_key_filter(&filter));
         self.builder.with(|topology| {
             topology
                 .add_internal_topic(&topic)
-                // Kafka drops null keys here; typed keys are never null.
-                .add_processor::<K, V, K, V, _>(&filter, || PassThrough, &[&self.node])
+                .add_processor::<K, V, K, V, _>(
+                    &filter,
+                    move || NullKeyFilter {
+                        key: filter_key.clone(),
+                        drops: drops.clone(),
+                    },
+                    &[&self.node],
+                )
                 .add_sink(
                     &sink,
                     topic.as_str(),

@@ -9,6 +9,9 @@
 //! sent on. Each operator asks its own serdes, the ones it would write the
 //! key or value with.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use streams_core::prelude::*;
 use streams_core::serde::SharedSerde;
 
@@ -99,5 +102,51 @@ impl<K, V> SkipNulls<K, V> {
             });
         }
         skipped
+    }
+}
+
+/// Whether a repartition topic's filter drops null keys: unless a join
+/// downstream of it joins them (a left or outer join, KIP-962), as Kafka's
+/// `rewriteRepartitionNodes` decides once the whole topology is known. So
+/// it is settled when the builder builds, after the processors using it
+/// were added.
+#[derive(Clone)]
+pub(crate) struct DropsNullKeys(Arc<AtomicBool>);
+
+impl Default for DropsNullKeys {
+    fn default() -> Self {
+        Self(Arc::new(AtomicBool::new(true)))
+    }
+}
+
+impl DropsNullKeys {
+    /// The filter keeps null keys: a join downstream joins them.
+    pub(crate) fn keep_them(&self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+
+    fn drops(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The filter in front of a repartition topic (its `KSTREAM-FILTER-`
+/// node): drops records with a null key, which no partition owns, unless
+/// told otherwise; silently, as Kafka's filter there.
+pub(crate) struct NullKeyFilter<K> {
+    pub(crate) key: SharedSerde<K>,
+    pub(crate) drops: DropsNullKeys,
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> Processor<K, V, K, V> for NullKeyFilter<K> {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, K, V>,
+        record: Record<K, V>,
+    ) -> Result<(), StreamsError> {
+        if self.drops.drops() && self.key.is_null(&record.key) {
+            return Ok(());
+        }
+        ctx.forward(record)
     }
 }

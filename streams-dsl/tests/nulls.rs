@@ -306,3 +306,62 @@ fn stream_stream_outer_join_emits_null_keys_of_both_sides_at_once() -> Result {
     assert_eq!(dropped, 1);
     Ok(())
 }
+
+/// Keys each word by its first letter, `None` for an empty word.
+fn by_initial(builder: &StreamsBuilder) -> KStream<Nullable, String> {
+    builder
+        .stream::<String, String>("words")
+        .select_key(|_, word: &String| word.get(..1).map(str::to_owned))
+}
+
+fn pipe_words(driver: &TopologyTestDriver) -> Result {
+    let words = driver.create_input_topic("words", StringSerde, StringSerde);
+    for (word, timestamp) in [("apple", 1), ("", 2), ("avocado", 3)] {
+        words.pipe_input_at(String::new(), word.to_owned(), timestamp)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_repartition_topic_drops_null_keys_silently() -> Result {
+    let builder = StreamsBuilder::new();
+    by_initial(&builder)
+        .group_by_key()
+        .count()
+        .to_stream()
+        .to("counts");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    pipe_words(&driver)?;
+    let counts = driver.create_output_topic("counts", nullable(), I64Serde);
+    assert_eq!(
+        counts.read_records_to_list()?,
+        records(&[(Some("a"), 1, 1), (Some("a"), 2, 3)])
+    );
+    // Kafka's filter there drops them without counting.
+    assert_eq!(driver.metrics().dropped_records, 0);
+    Ok(())
+}
+
+#[test]
+fn a_repartition_topic_keeps_null_keys_for_a_left_join_downstream() -> Result {
+    let builder = StreamsBuilder::new();
+    let fruit = builder.table::<Nullable, String>("fruit");
+    by_initial(&builder)
+        .left_join_table(&fruit, |word, kind| pair(Some(word), kind))
+        .to("out");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let kinds = driver.create_input_topic("fruit", nullable(), StringSerde);
+    kinds.pipe_input_at(some("a"), "tree".to_owned(), 0)?;
+    pipe_words(&driver)?;
+    let out = driver.create_output_topic("out", nullable(), StringSerde);
+    assert_eq!(
+        out.read_records_to_list()?,
+        records(&[
+            (Some("a"), "[apple, tree]".to_owned(), 1),
+            (None, "[, null]".to_owned(), 2),
+            (Some("a"), "[avocado, tree]".to_owned(), 3),
+        ])
+    );
+    assert_eq!(driver.metrics().dropped_records, 0);
+    Ok(())
+}

@@ -322,6 +322,11 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
         let other_join =
             name.map_or_else(|| other_generated.clone(), |n| format!("{n}{other_suffix}"));
         let merge = suffixed_or_generated(builder, name, "-merge", "KSTREAM-MERGE-");
+        if left_outer {
+            // Kafka's `NULL_KEY_RELAXED_JOIN`: null keys reach it.
+            builder.joins_null_keys(&this_join);
+            builder.joins_null_keys(&other_join);
+        }
 
         let store_name = joined.store_name.as_deref();
         let this_store = store_name.map_or_else(

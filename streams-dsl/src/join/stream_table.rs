@@ -237,6 +237,10 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         VT: 'static,
         VR: Clone + 'static,
     {
+        if joiner.keeps_left() {
+            // Kafka's `NULL_KEY_RELAXED_JOIN`: null keys reach it.
+            self.builder.joins_null_keys(name);
+        }
         self.builder.with(|topology| {
             topology.add_processor::<K, V, K, VR, _>(
                 name,
