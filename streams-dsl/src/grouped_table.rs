@@ -22,6 +22,7 @@ use crate::change_serde::ChangeSerde;
 use crate::config::{Grouped, Materialized};
 use crate::kstream::repartition_source_options;
 use crate::ktable::{Change, KTable};
+use crate::nulls::NullTest;
 use crate::processors::{RepartitionMap, TableAggregate, TableAggregator};
 use crate::table_node::{TableKind, TableNode};
 use crate::table_source::table_store;
@@ -56,11 +57,13 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             .builder
             .name_or(grouped.name.as_deref(), "KTABLE-SELECT-");
         let selector = Arc::new(selector);
+        let nulls = NullTest::new(Some(grouped.key.clone()), Some(grouped.value.clone()));
         self.builder.with(|topology| {
             topology.add_processor(
                 &name,
                 move || RepartitionMap {
                     selector: selector.clone(),
+                    nulls: nulls.clone(),
                 },
                 &[&self.node],
             );

@@ -12,6 +12,7 @@ use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
 
 use super::{flush_cache, TableCache};
 use crate::ktable::Change;
+use crate::nulls::NullTest;
 use crate::table_node::NodeView;
 
 /// Opens the node's store, if it is materialized.
@@ -301,9 +302,11 @@ pub(crate) type RowSelector<K, V, K1, V1> = Arc<dyn Fn(&K, &V) -> (K1, V1) + Sen
 
 /// A table `group_by`'s key selection (Kafka's `KTableRepartitionMap`):
 /// sends the old row to subtract under its old key, then the new row to
-/// add under its new key; one change for both when the key stays.
+/// add under its new key; one change for both when the key stays. A
+/// selected pair with a null key or value is not sent, silently.
 pub(crate) struct RepartitionMap<K, V, K1, V1> {
     pub(crate) selector: RowSelector<K, V, K1, V1>,
+    pub(crate) nulls: NullTest<K1, V1>,
 }
 
 impl<K, V, K1, V1> Processor<K, Change<V>, K1, Change<V1>> for RepartitionMap<K, V, K1, V1>
@@ -318,7 +321,11 @@ where
         ctx: &mut ProcessorContext<'_, K1, Change<V1>>,
         record: Record<K, Change<V>>,
     ) -> Result<(), StreamsError> {
-        let select = |value: &Option<V>| value.as_ref().map(|v| (self.selector)(&record.key, v));
+        let select = |value: &Option<V>| {
+            let (key, value) = (self.selector)(&record.key, value.as_ref()?);
+            let null = self.nulls.key(&key) || self.nulls.value(&value);
+            (!null).then_some((key, value))
+        };
         let new = select(&record.value.new);
         let old = select(&record.value.old);
         let send = |ctx: &mut ProcessorContext<'_, K1, Change<V1>>, key: K1, change| {
