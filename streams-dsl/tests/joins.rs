@@ -12,29 +12,37 @@ use streams_core::prelude::*;
 use streams_core::serde::SharedSerde;
 use streams_dsl::{Consumed, JoinWindows, Joined, KStream, StreamJoined, StreamsBuilder};
 
+/// A value that may be null, as the developer guide's inputs are.
+type Nullable = Option<String>;
+
 fn join(
     kind: Kind,
-    left: &KStream<String, String>,
-    right: &KStream<String, String>,
+    left: &KStream<String, Nullable>,
+    right: &KStream<String, Nullable>,
     windows: JoinWindows,
 ) -> KStream<String, String> {
+    // Null values never reach the joiner: the join drops them.
+    fn value(v: Option<&Nullable>) -> Option<&String> {
+        v.and_then(Option::as_ref)
+    }
     match kind {
-        Kind::Inner => left.join(right, |l, r| pair(Some(l), Some(r)), windows),
-        Kind::Left => left.left_join(right, |l, r| pair(Some(l), r), windows),
-        Kind::Outer => left.outer_join(right, pair, windows),
+        Kind::Inner => left.join(right, move |l, r| pair(l.as_ref(), r.as_ref()), windows),
+        Kind::Left => left.left_join(right, move |l, r| pair(l.as_ref(), value(r)), windows),
+        Kind::Outer => left.outer_join(right, move |l, r| pair(value(l), value(r)), windows),
     }
 }
 
 /// A driver for `left <kind> right` into `out`.
 fn driver(kind: Kind, windows: JoinWindows) -> TopologyTestDriver {
     let builder = StreamsBuilder::new();
-    let left = builder.stream::<String, String>("left");
-    let right = builder.stream::<String, String>("right");
+    let left = builder.stream::<String, Nullable>("left");
+    let right = builder.stream::<String, Nullable>("right");
     join(kind, &left, &right, windows).to("out");
     TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver")
 }
 
-/// One input record: which side, key, value, timestamp.
+/// One input record: which side, key, value (`null` for a null value),
+/// timestamp.
 type Input = (&'static str, &'static str, &'static str, i64);
 /// One output record: key, value, timestamp.
 type Output<'a> = (&'a str, &'a str, i64);
@@ -44,13 +52,15 @@ type Step<'a> = (Input, &'a [Output<'a>]);
 /// Pipes each input and checks what it emits, record by record.
 fn run(kind: Kind, windows: JoinWindows, steps: &[Step<'_>]) {
     let driver = driver(kind, windows);
-    let left = driver.create_input_topic("left", StringSerde, StringSerde);
-    let right = driver.create_input_topic("right", StringSerde, StringSerde);
+    let nullable = || OptionSerde::new(Arc::new(StringSerde));
+    let left = driver.create_input_topic("left", StringSerde, nullable());
+    let right = driver.create_input_topic("right", StringSerde, nullable());
     let out = driver.create_output_topic("out", StringSerde, StringSerde);
     for ((side, key, value, timestamp), expected) in steps {
         let topic = if *side == "L" { &left } else { &right };
+        let nullable = (*value != "null").then(|| (*value).to_owned());
         topic
-            .pipe_input_at((*key).to_owned(), (*value).to_owned(), *timestamp)
+            .pipe_input_at((*key).to_owned(), nullable, *timestamp)
             .expect("pipe");
         let expected: Vec<_> = expected
             .iter()
@@ -71,7 +81,7 @@ const S: i64 = 1_000;
 /// outer joins differ. The guide's "all records in one window" needs a
 /// time difference of 11 s (D at 15 joins a at 4); with its 5 s grace,
 /// E (40) closes at 60, F (60) at 80 and f (80) at 100, as in the guide.
-/// The guide's null-value rows are left out: typed streams carry none.
+/// Its null-value rows give nothing: joins drop null values.
 fn developer_guide_table(
     kind: Kind,
     e_at_60: &[(&str, &str, i64)],
@@ -84,6 +94,8 @@ fn developer_guide_table(
         kind,
         windows,
         &[
+            (("L", "k", "null", S), &[]),
+            (("R", "k", "null", 2 * S), &[]),
             (("L", "k", "A", 3 * S), &[]),
             (("R", "k", "a", 4 * S), &[("k", "[A, a]", 4 * S)]),
             (("L", "k", "B", 5 * S), &[("k", "[B, a]", 5 * S)]),
@@ -91,6 +103,8 @@ fn developer_guide_table(
                 ("R", "k", "b", 6 * S),
                 &[("k", "[A, b]", 6 * S), ("k", "[B, b]", 6 * S)],
             ),
+            (("L", "k", "null", 7 * S), &[]),
+            (("R", "k", "null", 8 * S), &[]),
             (
                 ("L", "k", "C", 9 * S),
                 &[("k", "[C, a]", 9 * S), ("k", "[C, b]", 9 * S)],
@@ -103,6 +117,9 @@ fn developer_guide_table(
                     ("k", "[C, c]", 10 * S),
                 ],
             ),
+            (("R", "k", "null", 11 * S), &[]),
+            (("L", "k", "null", 12 * S), &[]),
+            (("R", "k", "null", 13 * S), &[]),
             (
                 ("R", "k", "d", 14 * S),
                 &[
@@ -553,8 +570,8 @@ fn a_key_changed_stream_joined_with_itself_is_repartitioned_once() {
 #[test]
 fn unmatched_records_restored_after_a_restart_are_emitted_once_closed() {
     let builder = StreamsBuilder::new();
-    let left = builder.stream::<String, String>("left");
-    let right = builder.stream::<String, String>("right");
+    let left = builder.stream::<String, Nullable>("left");
+    let right = builder.stream::<String, Nullable>("right");
     join(
         Kind::Left,
         &left,
@@ -564,18 +581,19 @@ fn unmatched_records_restored_after_a_restart_are_emitted_once_closed() {
     .to("out");
     let topology = builder.build().expect("valid");
     let driver = TopologyTestDriver::new(&topology).expect("driver");
-    let left = driver.create_input_topic("left", StringSerde, StringSerde);
-    let right = driver.create_input_topic("right", StringSerde, StringSerde);
+    let nullable = || OptionSerde::new(Arc::new(StringSerde));
+    let left = driver.create_input_topic("left", StringSerde, nullable());
+    let right = driver.create_input_topic("right", StringSerde, nullable());
     let out = driver.create_output_topic("out", StringSerde, StringSerde);
-    left.pipe_input_at("k1".into(), "A".into(), 100)
+    left.pipe_input_at("k1".into(), Some("A".into()), 100)
         .expect("pipe");
     assert_eq!(out.read_records_to_list().expect("read"), []);
 
     driver.restart(&topology).expect("restart");
     right
-        .pipe_input_at("k2".into(), "b".into(), 200)
+        .pipe_input_at("k2".into(), Some("b".into()), 200)
         .expect("pipe");
-    left.pipe_input_at("k2".into(), "B".into(), 200)
+    left.pipe_input_at("k2".into(), Some("B".into()), 200)
         .expect("pipe");
     let record = |k: &str, v: &str, ts| TestRecord::new(k.to_owned(), v.to_owned(), ts);
     assert_eq!(
@@ -651,47 +669,45 @@ fn joins_repartition_with_the_serdes_the_stream_was_read_with() {
 
 /// The developer guide's stream-table table: only stream records trigger,
 /// table tombstones delete rows and trigger nothing, results carry the
-/// stream record's timestamp. (Its null-value stream rows are left out:
-/// typed streams carry none.)
+/// stream record's timestamp; its null stream values are dropped.
 fn stream_table_table(left: bool, expected: &[(i64, &str)]) {
     let builder = StreamsBuilder::new();
     let table = builder.table::<String, String>("table");
-    let stream = builder.stream::<String, String>("stream");
+    let stream = builder.stream::<String, Nullable>("stream");
     let joined = if left {
-        stream.left_join_table(&table, |s, t| pair(Some(s), t))
+        stream.left_join_table(&table, |s, t| pair(s.as_ref(), t))
     } else {
-        stream.join_table(&table, |s, t| pair(Some(s), Some(t)))
+        stream.join_table(&table, |s, t| pair(s.as_ref(), Some(t)))
     };
     joined.to("out");
     let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
-    let stream = driver.create_input_topic("stream", StringSerde, StringSerde);
-    let table = driver.create_input_topic(
-        "table",
-        StringSerde,
-        OptionSerde::new(String::default_serde()),
-    );
+    let nullable = || OptionSerde::new(String::default_serde());
+    let stream = driver.create_input_topic("stream", StringSerde, nullable());
+    let table = driver.create_input_topic("table", StringSerde, nullable());
     let out = driver.create_output_topic("out", StringSerde, StringSerde);
-    let rows: [(i64, &str, Option<&str>); 12] = [
+    let rows: [(i64, &str, Option<&str>); 15] = [
+        (1, "S", None),
         (2, "T", None),
         (3, "S", Some("A")),
         (4, "T", Some("a")),
         (5, "S", Some("B")),
         (6, "T", Some("b")),
+        (7, "S", None),
         (8, "T", None),
         (9, "S", Some("C")),
         (10, "T", Some("c")),
         (11, "T", None),
+        (12, "S", None),
         (13, "T", None),
         (14, "T", Some("d")),
         (15, "S", Some("D")),
     ];
     for (timestamp, side, value) in rows {
         let key = "k".to_owned();
-        match (side, value) {
-            ("S", Some(value)) => stream.pipe_input_at(key, value.to_owned(), timestamp),
-            (_, value) => table.pipe_input_at(key, value.map(str::to_owned), timestamp),
-        }
-        .expect("pipe");
+        let topic = if side == "S" { &stream } else { &table };
+        topic
+            .pipe_input_at(key, value.map(str::to_owned), timestamp)
+            .expect("pipe");
     }
     let expected: Vec<_> = expected
         .iter()
