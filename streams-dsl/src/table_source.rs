@@ -208,6 +208,7 @@ impl StreamsBuilder {
         GlobalKTable {
             store,
             queryable: materialized.name,
+            key_serde: consumed.key,
             _types: PhantomData,
         }
     }
@@ -220,6 +221,8 @@ pub struct GlobalKTable<K, V> {
     /// The global store holding the rows.
     pub(crate) store: String,
     pub(crate) queryable: Option<String>,
+    /// Its keys' serde: which row keys a join's key mapper gives are null.
+    pub(crate) key_serde: SharedSerde<K>,
     pub(crate) _types: PhantomData<fn(K, V)>,
 }
 

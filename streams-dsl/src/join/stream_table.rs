@@ -140,7 +140,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             RowLookup::store(global.store_name().to_owned()),
             Arc::new(key_mapper),
             Joiner::inner(joiner),
-            self.global_join_nulls(),
+            self.global_join_nulls(global),
             self.repartition_required,
         )
     }
@@ -164,18 +164,21 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             RowLookup::store(global.store_name().to_owned()),
             Arc::new(key_mapper),
             Joiner::left(joiner),
-            self.global_join_nulls(),
+            self.global_join_nulls(global),
             self.repartition_required,
         )
     }
 
-    /// How a global-table join tells null keys and values: by the serdes
-    /// the stream was read with, if it kept them. A row key is never null
-    /// (a global table keeps no serdes to tell).
-    fn global_join_nulls<KG>(&self) -> (NullTest<K, V>, Option<SharedSerde<KG>>) {
+    /// How a join with `global` tells null keys and values: by the serdes
+    /// the stream was read with, if it kept them, and row keys by the
+    /// global table's.
+    fn global_join_nulls<KG, VG>(
+        &self,
+        global: &GlobalKTable<KG, VG>,
+    ) -> (NullTest<K, V>, Option<SharedSerde<KG>>) {
         (
             NullTest::new(self.key_serde.clone(), self.value_serde.clone()),
-            None,
+            Some(global.key_serde.clone()),
         )
     }
 
