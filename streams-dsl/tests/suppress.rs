@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use streams_core::prelude::*;
+use streams_core::record::RecordMetadata;
 use streams_core::serde::SharedSerde;
 use streams_core::test_driver::TestOutputTopic;
 use streams_core::{Window, Windowed};
 use streams_dsl::{
-    BufferConfig, Grouped, KTable, Materialized, SessionWindows, StreamsBuilder, SuppressError,
-    Suppressed, TimeWindows, WindowedSerde,
+    BufferConfig, Grouped, KTable, Materialized, Produced, SessionWindows, StreamsBuilder,
+    SuppressError, Suppressed, TimeWindows, WindowedSerde,
 };
 
 fn records(expected: &[(&str, i64, i64)]) -> Vec<TestRecord<String, Option<i64>>> {
@@ -88,6 +89,43 @@ fn until_window_closes_emits_only_final_results() -> Result {
         records(&[("[k1@0/2]", 4, 1), ("[k1@2/4]", 1, 2)])
     );
     assert_eq!(driver.metrics().dropped_records, 1);
+    Ok(())
+}
+
+/// Kafka's suppression forwards a held record with the context it was
+/// buffered with: downstream sees where its latest update was read, not
+/// the record that closed its window.
+#[test]
+fn emitted_records_carry_the_metadata_of_their_latest_update() -> Result {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("input")
+        .group_by_key()
+        .windowed_by(TimeWindows::of_size_and_grace(
+            Duration::from_millis(2),
+            Duration::from_millis(1),
+        )?)
+        .count()
+        .suppress(Suppressed::until_window_closes(BufferConfig::unbounded()))?
+        .to_stream()
+        .map(|k, v| (k.to_string(), v))
+        .to_extractor(
+            |_: &String, _: &Option<i64>, read: Option<&RecordMetadata>| {
+                read.map_or("unread".to_owned(), |m| format!("{}-{}", m.topic, m.offset))
+            },
+            Produced::with(
+                Arc::new(StringSerde),
+                Arc::new(OptionSerde::new(Arc::new(I64Serde))),
+            ),
+        );
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    // Offsets 0, 1 and 2; the last closes window [0, 2).
+    pipe(
+        &driver,
+        &[("k1", "v1", 0), ("k1", "v1", 1), ("k2", "v1", 5)],
+    )?;
+    assert_eq!(output(&driver, "input-2")?, []);
+    assert_eq!(output(&driver, "input-1")?, records(&[("[k1@0/2]", 2, 1)]));
     Ok(())
 }
 

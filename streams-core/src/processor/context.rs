@@ -31,6 +31,22 @@ impl<KOut: Clone + 'static, VOut: Clone + 'static> ProcessorContext<'_, KOut, VO
         self.node.forward(record)
     }
 
+    /// Sends `record` to every child as a record read at `source` (`None`:
+    /// read from no input, as in punctuation): children see `source` as
+    /// [`record_metadata`](Self::record_metadata) while it travels down.
+    /// For a record held since another input was processed, as Kafka's
+    /// suppression buffer forwards a held record with its own context.
+    pub fn forward_from(
+        &mut self,
+        source: Option<RecordMetadata>,
+        record: Record<KOut, VOut>,
+    ) -> Result<(), StreamsError> {
+        let current = std::mem::replace(&mut self.node.task.record_metadata, source);
+        let forwarded = self.forward(record);
+        self.node.task.record_metadata = current;
+        forwarded
+    }
+
     /// Sends `record` to the child named `child` only.
     pub fn forward_to(
         &mut self,

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use streams_core::prelude::*;
+use streams_core::record::RecordMetadata;
 use streams_core::serde::SharedSerde;
 use streams_core::state::KeyValueStore;
 
@@ -91,6 +92,9 @@ impl<K, V> RecordSizer<K, V> {
 /// order.
 struct Buffered<K, V> {
     record: Record<K, Change<V>>,
+    /// Where the latest update was read: downstream sees it as the emitted
+    /// record's metadata.
+    source: Option<RecordMetadata>,
     prior: Option<V>,
     bytes: u64,
     position: Position<K>,
@@ -130,24 +134,29 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
     /// serialized key that orders it.
     fn measure(
         &self,
-        topic: &str,
+        source: &Option<RecordMetadata>,
         record: &Record<K, Change<V>>,
         prior: Option<&V>,
     ) -> Result<(u64, Vec<u8>), StreamsError> {
+        let topic = source.as_ref().map_or("", |source| source.topic.as_str());
         match &self.sizer {
             Some(sizer) => sizer.measure(topic, record, prior),
             None => Ok((0, Vec::new())),
         }
     }
 
-    fn put(&mut self, topic: &str, record: Record<K, Change<V>>) -> Result<(), StreamsError> {
+    fn put(
+        &mut self,
+        source: Option<RecordMetadata>,
+        record: Record<K, Change<V>>,
+    ) -> Result<(), StreamsError> {
         // A key keeps the prior value of its first buffered update until
         // it leaves the buffer (Kafka's `BufferValue.priorValue`).
         let prior = match self.entries.get(&record.key) {
             Some(buffered) => buffered.prior.clone(),
             None => record.value.old.clone(),
         };
-        let (bytes, serialized_key) = self.measure(topic, &record, prior.as_ref())?;
+        let (bytes, serialized_key) = self.measure(&source, &record, prior.as_ref())?;
         let time = match self.entries.get(&record.key) {
             // An update keeps the key's place in time order (Kafka's
             // non-resetting buffer), so a busy key is still emitted on time.
@@ -161,13 +170,13 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
                     time,
                     timestamp: record.timestamp,
                     headers: record.headers.clone(),
-                    topic: topic.to_owned(),
+                    source: source.clone(),
                     prior: prior.clone(),
                     change: record.value.clone(),
                 },
             )?;
         }
-        self.insert(time, serialized_key, record, prior, bytes);
+        self.insert(time, serialized_key, record, source, prior, bytes);
         Ok(())
     }
 
@@ -176,6 +185,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
         time: i64,
         serialized_key: Vec<u8>,
         record: Record<K, Change<V>>,
+        source: Option<RecordMetadata>,
         prior: Option<V>,
         bytes: u64,
     ) {
@@ -183,6 +193,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
             Some(buffered) => {
                 self.bytes = self.bytes - buffered.bytes + bytes;
                 buffered.record = record;
+                buffered.source = source;
                 buffered.bytes = bytes;
             }
             None => {
@@ -193,6 +204,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
                     record.key.clone(),
                     Buffered {
                         record,
+                        source,
                         prior,
                         bytes,
                         position,
@@ -218,7 +230,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
         }
         self.bytes -= buffered.bytes;
         if buffered.record.value.new.is_some() || !self.drop_tombstones {
-            ctx.forward(buffered.record)?;
+            ctx.forward_from(buffered.source, buffered.record)?;
         }
         Ok(())
     }
@@ -242,8 +254,14 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Processor<K, Change<V>, K, Ch
             let record = Record::new(key, buffered.change, buffered.timestamp)
                 .with_headers(buffered.headers);
             let (bytes, serialized_key) =
-                self.measure(&buffered.topic, &record, buffered.prior.as_ref())?;
-            self.insert(buffered.time, serialized_key, record, buffered.prior, bytes);
+                self.measure(&buffered.source, &record, buffered.prior.as_ref())?;
+            let BufferedChange {
+                time,
+                source,
+                prior,
+                ..
+            } = buffered;
+            self.insert(time, serialized_key, record, source, prior, bytes);
         }
         self.store = Some(store);
         Ok(())
@@ -255,8 +273,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Processor<K, Change<V>, K, Ch
         record: Record<K, Change<V>>,
     ) -> Result<(), StreamsError> {
         let stream_time = self.stream_time.observe(record.timestamp);
-        let topic = ctx.record_metadata().map_or("", |m| m.topic.as_str());
-        self.put(topic, record)?;
+        self.put(ctx.record_metadata().cloned(), record)?;
         let expiry = stream_time.saturating_sub(self.delay_ms);
         while self.earliest_due().is_some_and(|due| due <= expiry) {
             self.evict_first(ctx)?;

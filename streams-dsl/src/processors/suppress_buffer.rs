@@ -5,12 +5,13 @@
 //! Layout: buffer time (8 bytes, big-endian), record timestamp (8 bytes),
 //! the record's headers (a 4-byte count, then each header's key and value
 //! as 4-byte length and bytes, a length of -1 for a null value, as Kafka
-//! lays out a buffered record's context), the record's topic (4-byte
-//! length and bytes), the prior value (4-byte length and bytes, -1 for
-//! null), then the change in [`ChangeSerde`]'s layout (nothing when both
-//! halves are null).
+//! lays out a buffered record's context), where the record was read (its
+//! topic as 4-byte length and bytes, then partition (4 bytes) and offset
+//! (8 bytes); a length of -1 alone when it was read from no input), the
+//! prior value (4-byte length and bytes, -1 for null), then the change in
+//! [`ChangeSerde`]'s layout (nothing when both halves are null).
 
-use streams_core::record::Headers;
+use streams_core::record::{Headers, RecordMetadata, TopicName};
 use streams_core::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
 
 use crate::byte_layout::{write_length, write_prefixed, ByteReader};
@@ -27,10 +28,10 @@ pub(crate) struct BufferedChange<V> {
     pub(crate) timestamp: i64,
     /// The update's record headers, emitted with it.
     pub(crate) headers: Headers,
-    /// The topic of the update's input record: Kafka keeps a buffered
-    /// record's context, so a restored entry takes as many bytes of the
-    /// buffer's bound as it did before.
-    pub(crate) topic: String,
+    /// Where the update's input record was read: emitted with it, and
+    /// (its topic) counted in the buffer's bound, as Kafka keeps a
+    /// buffered record's context.
+    pub(crate) source: Option<RecordMetadata>,
     /// The key's value before its first buffered update: what downstream
     /// saw last (Kafka's `BufferValue.priorValue`).
     pub(crate) prior: Option<V>,
@@ -70,9 +71,15 @@ impl<V> Serializer<BufferedChange<V>> for BufferedChangeSerde<V> {
         write_prefixed(
             topic,
             "a buffered record's topic",
-            Some(data.topic.as_bytes()),
+            data.source
+                .as_ref()
+                .map(|source| source.topic.as_str().as_bytes()),
             &mut bytes,
         )?;
+        if let Some(source) = &data.source {
+            bytes.extend_from_slice(&source.partition.to_be_bytes());
+            bytes.extend_from_slice(&source.offset.to_be_bytes());
+        }
         let prior = match &data.prior {
             Some(prior) => self.value.serialize(topic, prior)?,
             None => None,
@@ -102,9 +109,18 @@ impl<V> Deserializer<BufferedChange<V>> for BufferedChangeSerde<V> {
         let time = reader.i64()?;
         let timestamp = reader.i64()?;
         let headers = read_headers(&mut reader)?;
-        let record_topic = reader.prefixed()?.unwrap_or_default();
-        let record_topic = String::from_utf8(record_topic.to_vec())
-            .map_err(|_| reader.malformed("has a topic that is not UTF-8"))?;
+        let source = match reader.prefixed()? {
+            Some(record_topic) => {
+                let record_topic = std::str::from_utf8(record_topic)
+                    .map_err(|_| reader.malformed("has a topic that is not UTF-8"))?;
+                Some(RecordMetadata {
+                    topic: TopicName::new(record_topic),
+                    partition: reader.i32()?,
+                    offset: reader.i64()?,
+                })
+            }
+            None => None,
+        };
         let prior = reader
             .prefixed()?
             .map(|prior| self.value.deserialize(topic, Some(prior)))
@@ -114,7 +130,7 @@ impl<V> Deserializer<BufferedChange<V>> for BufferedChangeSerde<V> {
             time,
             timestamp,
             headers,
-            topic: record_topic,
+            source,
             prior,
             change: self.change.deserialize(topic, change)?,
         })
@@ -168,7 +184,7 @@ mod tests {
                 (".{0,6}", proptest::option::of(proptest::collection::vec(any::<u8>(), 0..6))),
                 0..4,
             ),
-            record_topic in ".{0,8}",
+            source in proptest::option::of((".{0,8}", any::<i32>(), any::<i64>())),
             prior in proptest::option::of(".{0,8}"),
             new in proptest::option::of(".{0,8}"),
             old in proptest::option::of(".{0,8}"),
@@ -181,7 +197,11 @@ mod tests {
                 time,
                 timestamp,
                 headers: record_headers,
-                topic: record_topic,
+                source: source.map(|(topic, partition, offset)| RecordMetadata {
+                    topic: TopicName::new(&topic),
+                    partition,
+                    offset,
+                }),
                 prior,
                 change: Change { new, old },
             };
@@ -209,14 +229,18 @@ mod tests {
     }
 
     #[test]
-    fn layout_holds_times_headers_topic_prior_then_change() -> Result<(), SerdeError> {
+    fn layout_holds_times_headers_source_prior_then_change() -> Result<(), SerdeError> {
         let mut headers = Headers::new();
         headers.add("h", Some(b"v".to_vec())).add("n", None);
         let buffered = BufferedChange {
             time: 1,
             timestamp: 2,
             headers,
-            topic: "in".to_owned(),
+            source: Some(RecordMetadata {
+                topic: TopicName::new("in"),
+                partition: 3,
+                offset: 9,
+            }),
             prior: Some("p".to_owned()),
             change: Change {
                 new: Some("x".to_owned()),
@@ -229,6 +253,8 @@ mod tests {
         expected.extend_from_slice(&[0, 0, 0, 1, b'h', 0, 0, 0, 1, b'v']);
         expected.extend_from_slice(&[0, 0, 0, 1, b'n', 0xff, 0xff, 0xff, 0xff]);
         expected.extend_from_slice(&[0, 0, 0, 2, b'i', b'n']);
+        expected.extend_from_slice(&3_i32.to_be_bytes());
+        expected.extend_from_slice(&9_i64.to_be_bytes());
         expected.extend_from_slice(&[0, 0, 0, 1, b'p']);
         let change = ChangeSerde::new(Arc::new(StringSerde)).serialize("t", &buffered.change)?;
         expected.extend_from_slice(&change.unwrap_or_default());
