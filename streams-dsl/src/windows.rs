@@ -31,6 +31,17 @@ pub enum WindowsError {
     /// A session inactivity gap of zero.
     #[error("session inactivity gap must be larger than zero")]
     ZeroGap,
+    /// Join window ends that leave no window (or overflow).
+    #[error(
+        "join window ends of {before_ms} ms before and {after_ms} ms after a record \
+         must not add up to less than zero"
+    )]
+    NegativeJoinWindow {
+        /// How far before a left record the window was to reach.
+        before_ms: i64,
+        /// How far after.
+        after_ms: i64,
+    },
 }
 
 /// Whole milliseconds, saturating at `i64::MAX`.

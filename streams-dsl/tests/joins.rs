@@ -197,6 +197,27 @@ fn unmatched_records_wait_until_stream_time_passes_window_end_plus_grace() {
     );
 }
 
+/// Kafka's `before` with a negative duration: the window lies wholly after
+/// a left record (5 to 10 ms), and right records see it mirrored (left
+/// records 5 to 10 ms before them).
+#[test]
+fn a_window_wholly_after_the_left_record_joins_only_later_right_records() {
+    let windows = JoinWindows::of_time_difference_with_no_grace(Duration::from_millis(10))
+        .with_ends_ms(-5, 10)
+        .expect("a window of 5 ms");
+    run(
+        Kind::Inner,
+        windows,
+        &[
+            (("L", "k", "A", 100), &[]),
+            (("R", "k", "a", 103), &[]),
+            (("R", "k", "b", 107), &[("k", "[A, b]", 107)]),
+            (("L", "k", "B", 110), &[]),
+            (("R", "k", "c", 116), &[("k", "[B, c]", 116)]),
+        ],
+    );
+}
+
 /// Right records of an outer join close after `before + grace`.
 #[test]
 fn right_records_close_after_before_plus_grace() {

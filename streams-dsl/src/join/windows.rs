@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::windows::{millis, WindowsError};
+
 /// The time predicate of a stream-stream join: a record of the left stream
 /// at `t` joins the right records with timestamps in
 /// `[t - before, t + after]`, and records arriving up to `grace` after
@@ -33,11 +35,6 @@ pub struct JoinWindows {
     before_ms: i64,
     after_ms: i64,
     grace_ms: i64,
-}
-
-/// Whole milliseconds of a duration, saturating far beyond any timestamp.
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 impl JoinWindows {
@@ -72,6 +69,38 @@ impl JoinWindows {
         Self {
             after_ms: millis(time_difference),
             ..self
+        }
+    }
+
+    /// Puts the window's ends `before_ms` before and `after_ms` after a
+    /// left record. Unlike [`before`](Self::before) and
+    /// [`after`](Self::after), an end may be negative, so that the window
+    /// lies wholly after (or wholly before) the left record, as Kafka
+    /// Streams' `before` and `after` allow with negative durations; the
+    /// window itself may not be negative.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use streams_dsl::JoinWindows;
+    ///
+    /// // Right records 5 to 10 ms after a left record join it.
+    /// let later = JoinWindows::of_time_difference_with_no_grace(Duration::from_millis(10))
+    ///     .with_ends_ms(-5, 10)?;
+    /// assert_eq!(later.size_ms(), 5);
+    /// assert!(later.with_ends_ms(-10, 5).is_err());
+    /// # Ok::<(), streams_dsl::WindowsError>(())
+    /// ```
+    pub fn with_ends_ms(self, before_ms: i64, after_ms: i64) -> Result<Self, WindowsError> {
+        match before_ms.checked_add(after_ms) {
+            Some(size) if size >= 0 => Ok(Self {
+                before_ms,
+                after_ms,
+                ..self
+            }),
+            _ => Err(WindowsError::NegativeJoinWindow {
+                before_ms,
+                after_ms,
+            }),
         }
     }
 
