@@ -224,18 +224,21 @@ where
         // dropped (Kafka's `KStreamKStreamJoin`).
         let null_value = self.nulls.value(&record.value);
         if self.nulls.key(&record.key) || null_value {
-            if !null_value && S::keeps_unmatched(&self.joiner) {
-                if let Some(value) = self.joiner.unmatched(&S::unmatched(record.value)) {
-                    return ctx.forward(Record {
-                        key: record.key,
-                        value,
-                        timestamp,
-                        headers: record.headers,
-                    });
-                }
-            }
-            ctx.record_dropped("Skipping record due to null key or value.");
-            return Ok(());
+            let unmatched = if null_value {
+                None
+            } else {
+                self.joiner.unmatched(&S::unmatched(record.value))
+            };
+            let Some(value) = unmatched else {
+                ctx.record_dropped("Skipping record due to null key or value.");
+                return Ok(());
+            };
+            return ctx.forward(Record {
+                key: record.key,
+                value,
+                timestamp,
+                headers: record.headers,
+            });
         }
         // Only an in-order record moves the join forward far enough to
         // close windows.
