@@ -15,6 +15,13 @@ use std::sync::Arc;
 use streams_core::prelude::*;
 use streams_core::serde::SharedSerde;
 
+/// Why a record with a null key is dropped (Kafka's words).
+pub(crate) const NULL_KEY: &str = "Skipping record due to null key.";
+/// Why a record with a null key or value is dropped.
+pub(crate) const NULL_KEY_OR_VALUE: &str = "Skipping record due to null key or value.";
+/// Why a stream record with a null row key or value is not joined.
+pub(crate) const NULL_JOIN_KEY_OR_VALUE: &str = "Skipping record due to null join key or value.";
+
 /// Tells null keys and values of a record type apart: by the serdes an
 /// operator has for them, or not at all where it has none.
 pub(crate) struct NullTest<K, V> {
@@ -93,12 +100,33 @@ impl<K, V> SkipNulls<K, V> {
         ctx: &mut ProcessorContext<'_, KOut, VOut>,
         record: &Record<K, V>,
     ) -> bool {
-        let skipped = self.test.key(&record.key) || (self.values && self.test.value(&record.value));
+        self.skip_parts(ctx, &record.key, Some(&record.value))
+    }
+
+    /// Whether a record with `key` is skipped, whatever its value (for a
+    /// processor taking more than one value type); if so, it is counted as
+    /// dropped.
+    pub(crate) fn skip_key<KOut, VOut>(
+        &self,
+        ctx: &mut ProcessorContext<'_, KOut, VOut>,
+        key: &K,
+    ) -> bool {
+        self.skip_parts(ctx, key, None)
+    }
+
+    fn skip_parts<KOut, VOut>(
+        &self,
+        ctx: &mut ProcessorContext<'_, KOut, VOut>,
+        key: &K,
+        value: Option<&V>,
+    ) -> bool {
+        let null_value = self.values && value.is_some_and(|value| self.test.value(value));
+        let skipped = self.test.key(key) || null_value;
         if skipped {
             ctx.record_dropped(if self.values {
-                "Skipping record due to null key or value."
+                NULL_KEY_OR_VALUE
             } else {
-                "Skipping record due to null key."
+                NULL_KEY
             });
         }
         skipped

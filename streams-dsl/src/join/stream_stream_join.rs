@@ -18,7 +18,7 @@ use super::joiner::{Joiner, Unmatched};
 use super::outer_store::{OuterKey, OuterStore};
 use super::time_tracker::{lock, SharedTracker, TimeTrackers};
 use super::windows::JoinWindows;
-use crate::nulls::NullTest;
+use crate::nulls::{NullTest, NULL_KEY_OR_VALUE};
 
 /// Which input of the join a processor serves: its value types, its view
 /// of the window, and how its values meet the user's joiner.
@@ -230,7 +230,7 @@ where
                 self.joiner.unmatched(&S::unmatched(record.value))
             };
             let Some(value) = unmatched else {
-                ctx.record_dropped("Skipping record due to null key or value.");
+                ctx.record_dropped(NULL_KEY_OR_VALUE);
                 return Ok(());
             };
             return ctx.forward(Record {

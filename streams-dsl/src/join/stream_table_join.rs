@@ -7,7 +7,7 @@ use streams_core::prelude::*;
 use streams_core::serde::SharedSerde;
 
 use super::joiner::{Joiner, Unmatched};
-use crate::nulls::NullTest;
+use crate::nulls::{NullTest, NULL_JOIN_KEY_OR_VALUE};
 use crate::row_lookup::{RowGetter, RowLookup};
 
 /// Maps a stream record to the key of the table row it joins.
@@ -57,7 +57,7 @@ where
         let row_key = (self.key_mapper)(&record.key, &record.value);
         let row_key_null = self.row_key.as_ref().is_some_and(|s| s.is_null(&row_key));
         if self.nulls.value(&record.value) || (row_key_null && !relaxed) {
-            ctx.record_dropped("Skipping record due to null join key or value.");
+            ctx.record_dropped(NULL_JOIN_KEY_OR_VALUE);
             return Ok(());
         }
         let row = if row_key_null {

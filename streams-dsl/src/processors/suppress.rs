@@ -134,11 +134,11 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
     /// serialized key that orders it.
     fn measure(
         &self,
-        source: &Option<RecordMetadata>,
+        source: Option<&RecordMetadata>,
         record: &Record<K, Change<V>>,
         prior: Option<&V>,
     ) -> Result<(u64, Vec<u8>), StreamsError> {
-        let topic = source.as_ref().map_or("", |source| source.topic.as_str());
+        let topic = source.map_or("", |source| source.topic.as_str());
         match &self.sizer {
             Some(sizer) => sizer.measure(topic, record, prior),
             None => Ok((0, Vec::new())),
@@ -156,7 +156,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Suppress<K, V> {
             Some(buffered) => buffered.prior.clone(),
             None => record.value.old.clone(),
         };
-        let (bytes, serialized_key) = self.measure(&source, &record, prior.as_ref())?;
+        let (bytes, serialized_key) = self.measure(source.as_ref(), &record, prior.as_ref())?;
         let time = match self.entries.get(&record.key) {
             // An update keeps the key's place in time order (Kafka's
             // non-resetting buffer), so a busy key is still emitted on time.
@@ -254,7 +254,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Processor<K, Change<V>, K, Ch
             let record = Record::new(key, buffered.change, buffered.timestamp)
                 .with_headers(buffered.headers);
             let (bytes, serialized_key) =
-                self.measure(&buffered.source, &record, buffered.prior.as_ref())?;
+                self.measure(buffered.source.as_ref(), &record, buffered.prior.as_ref())?;
             let BufferedChange {
                 time,
                 source,

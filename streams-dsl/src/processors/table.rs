@@ -12,7 +12,7 @@ use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
 
 use super::{flush_cache, TableCache};
 use crate::ktable::Change;
-use crate::nulls::NullTest;
+use crate::nulls::{NullTest, SkipNulls, NULL_KEY};
 use crate::table_node::NodeView;
 
 /// Opens the node's store, if it is materialized.
@@ -56,8 +56,8 @@ where
 /// change is forwarded when it leaves the cache instead.
 pub(crate) struct TableSource<K, V> {
     pub(crate) view: NodeView,
-    /// Tells the null keys of a stream read as a table.
-    null_keys: Option<SharedSerde<K>>,
+    /// Drops the null keys of a stream read as a table.
+    null_keys: Option<SkipNulls<K, ()>>,
     pub(crate) store: Option<TimestampedKeyValueStore<K, V>>,
     pub(crate) send_old_values: bool,
     pub(crate) cache: Option<TableCache<K, V>>,
@@ -77,25 +77,17 @@ impl<K, V> TableSource<K, V> {
     /// Drops the records whose key `key` writes as null, as Kafka's
     /// `KTableSource` drops null keys (a stream read as a table).
     pub(crate) fn skipping_null_keys(mut self, key: SharedSerde<K>) -> Self {
-        self.null_keys = Some(key);
+        self.null_keys = Some(SkipNulls::keys(key));
         self
     }
 
     /// Whether `key` is null, and the record is dropped.
     fn skips<KOut, VOut>(&self, ctx: &mut ProcessorContext<'_, KOut, VOut>, key: &K) -> bool {
-        let null = self
-            .null_keys
+        self.null_keys
             .as_ref()
-            .is_some_and(|serde| serde.is_null(key));
-        if null {
-            ctx.record_dropped(NULL_KEY);
-        }
-        null
+            .is_some_and(|nulls| nulls.skip_key(ctx, key))
     }
 }
-
-/// Why a table drops a record with a null key (Kafka's words).
-const NULL_KEY: &str = "Skipping record due to null key.";
 
 impl<K: Clone + 'static, V: Clone + 'static> TableSource<K, V> {
     fn start<KOut, VOut>(
