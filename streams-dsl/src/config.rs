@@ -225,11 +225,10 @@ impl<K, V> Materialized<K, V> {
     /// updates of a key emit only the last, at the next commit or when the
     /// cache evicts it (Kafka Streams caches by default; here a store is
     /// uncached unless asked). The test driver commits after every record,
-    /// so there each update is emitted, with two exceptions, as in Kafka:
-    /// a session store's removal and re-creation of a session with the
-    /// same bounds (one record merging into it) collapses into one update,
-    /// and the removal of a session the store no longer returns (past its
-    /// retention) is not emitted.
+    /// so there each update is emitted, except around sessions past their
+    /// store's retention (as in Kafka): a cached session store still finds
+    /// them, so a record within their gap merges with them (and no
+    /// removal is emitted for them), while an uncached one no longer does.
     pub fn with_caching(mut self, max_bytes: usize) -> Self {
         self.options = self.options.with_caching(max_bytes);
         self
