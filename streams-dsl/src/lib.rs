@@ -101,7 +101,10 @@ mod windows;
 
 pub use builder::StreamsBuilder;
 pub use change_serde::ChangeSerde;
-pub use cogroup::CogroupedKStream;
+pub use cogroup::{
+    CogroupWindowedBy, CogroupedKStream, SessionWindowedCogroupedKStream,
+    TimeWindowedCogroupedKStream,
+};
 pub use config::{Consumed, Grouped, Materialized, Produced};
 pub use fixed_key::{FixedKeyProcessor, FixedKeyProcessorContext, FixedKeyRecord};
 pub use grouped::KGroupedStream;

@@ -4,10 +4,10 @@
 //! `KTable<Windowed<K>, _>`, as Kafka's `TimeWindowedKStreamImpl`,
 //! `SlidingWindowedKStreamImpl` and `SessionWindowedKStreamImpl`.
 
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use streams_core::processor::Processor;
 use streams_core::serde::{DefaultSerde, I64Serde, SharedSerde};
 use streams_core::state::{SessionStore, StoreBuilder, Stores};
 use streams_core::{TopologyError, Windowed};
@@ -15,7 +15,7 @@ use streams_core::{TopologyError, Windowed};
 use crate::builder::Builder;
 use crate::config::{Grouped, Materialized};
 use crate::grouped::KGroupedStream;
-use crate::ktable::{Change, KTable};
+use crate::ktable::KTable;
 use crate::nulls::SkipNulls;
 use crate::processors::{
     AggregateWindowStore, Aggregator, ObservedStreamTime, SessionAggregate, SessionAggregator,
@@ -58,9 +58,10 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
     }
 }
 
-/// Time-based windows over which a [`TimeWindowedKStream`] aggregates.
+/// Time-based windows over which a [`TimeWindowedKStream`] (or a windowed
+/// cogroup) aggregates.
 #[derive(Debug, Clone, Copy)]
-enum TimeWindowing {
+pub(crate) enum TimeWindowing {
     Fixed(TimeWindows),
     Sliding(SlidingWindows),
 }
@@ -93,6 +94,180 @@ impl TimeWindowing {
                 .saturating_add(windows.grace_ms()),
         }
     }
+
+    /// The window store `store` that an aggregation over these windows
+    /// keeps its aggregates in.
+    pub(crate) fn store<K: 'static, A: 'static>(
+        self,
+        builder: &Builder,
+        store: &str,
+        materialized: &Materialized<K, A>,
+    ) -> impl StoreBuilder {
+        Stores::timestamped_window_store_builder_with(
+            store,
+            store_retention(builder, store, self.retention_ms(), materialized),
+            duration(self.size_ms()),
+            false,
+            materialized.key.clone(),
+            materialized.value.clone(),
+        )
+        .with_options(materialized.options.clone())
+    }
+
+    /// The table of an aggregation over these windows.
+    pub(crate) fn table<K: 'static, A: 'static>(
+        self,
+        materialized: Materialized<K, A>,
+    ) -> WindowedTable<K, A> {
+        WindowedTable {
+            queryable: materialized.name,
+            store_rows: RowLookup::kept_in::<AggregateWindowStore<K, A>>,
+            serdes: (
+                Arc::new(WindowedSerde::time_windowed(
+                    materialized.key,
+                    self.size_ms(),
+                )),
+                materialized.value,
+            ),
+            close_delay_ms: self.grace_ms(),
+        }
+    }
+
+    /// Adds the processor `name`, reading `parent`, that folds the values
+    /// of `grouped` into the windows of `store` with `aggregator`.
+    pub(crate) fn add_processor<K, V, A>(
+        self,
+        grouped: &KGroupedStream<K, V>,
+        name: &str,
+        parent: &str,
+        store: &str,
+        aggregator: Aggregator<K, V, A>,
+        view: NodeView,
+    ) where
+        K: Clone + 'static,
+        V: Clone + 'static,
+        A: Clone + 'static,
+    {
+        let store_name = store.to_owned();
+        // Kafka's time windows aggregate null values; sliding windows skip
+        // them (`KStreamWindowAggregate`, `KStreamSlidingWindowAggregate`).
+        grouped.builder.with(|topology| match self {
+            Self::Fixed(windows) => {
+                let nulls = SkipNulls::keys(grouped.grouped.key.clone());
+                topology.add_processor(
+                    name,
+                    move || WindowAggregate {
+                        store_name: store_name.clone(),
+                        nulls: nulls.clone(),
+                        windows,
+                        aggregator: aggregator.clone(),
+                        view: view.clone(),
+                        table: None,
+                        stream_time: ObservedStreamTime::default(),
+                    },
+                    &[parent],
+                );
+            }
+            Self::Sliding(windows) => {
+                let nulls = grouped.skip_nulls();
+                topology.add_processor(
+                    name,
+                    move || SlidingAggregate {
+                        store_name: store_name.clone(),
+                        nulls: nulls.clone(),
+                        windows,
+                        aggregator: aggregator.clone(),
+                        view: view.clone(),
+                        table: None,
+                        stream_time: ObservedStreamTime::default(),
+                    },
+                    &[parent],
+                );
+            }
+        });
+    }
+}
+
+/// How long a session can change after its end: until stream time passes
+/// it by gap plus grace. The store keeps it that long (Kafka's default).
+fn session_close_delay_ms(windows: SessionWindows) -> i64 {
+    windows
+        .inactivity_gap_ms()
+        .saturating_add(windows.grace_ms())
+}
+
+/// The session store `store` of an aggregation over `windows`.
+pub(crate) fn session_store<K: 'static, A: 'static>(
+    builder: &Builder,
+    windows: SessionWindows,
+    store: &str,
+    materialized: &Materialized<K, A>,
+) -> impl StoreBuilder {
+    Stores::session_store_builder_with(
+        store,
+        store_retention(
+            builder,
+            store,
+            session_close_delay_ms(windows),
+            materialized,
+        ),
+        materialized.key.clone(),
+        materialized.value.clone(),
+    )
+    .with_options(materialized.options.clone())
+}
+
+/// The table of an aggregation over `windows`.
+pub(crate) fn session_table<K: 'static, A: 'static>(
+    windows: SessionWindows,
+    materialized: Materialized<K, A>,
+) -> WindowedTable<K, A> {
+    WindowedTable {
+        queryable: materialized.name,
+        store_rows: RowLookup::kept_in::<SessionStore<K, A>>,
+        serdes: (
+            Arc::new(WindowedSerde::session_windowed(materialized.key)),
+            materialized.value,
+        ),
+        close_delay_ms: session_close_delay_ms(windows),
+    }
+}
+
+/// Adds the processor `name`, reading `parent`, that folds the values of
+/// `grouped` into the sessions of `store` with `aggregator`.
+pub(crate) fn add_session_processor<K, V, A>(
+    windows: SessionWindows,
+    grouped: &KGroupedStream<K, V>,
+    name: &str,
+    parent: &str,
+    store: &str,
+    aggregator: SessionAggregator<K, V, A>,
+    view: NodeView,
+) where
+    K: Clone + 'static,
+    V: Clone + 'static,
+    A: Clone + 'static,
+{
+    let store_name = store.to_owned();
+    // Kafka's sessions aggregate null values (`KStreamSessionWindowAggregate`).
+    let nulls = SkipNulls::keys(grouped.grouped.key.clone());
+    grouped.builder.with(|topology| {
+        topology.add_processor(
+            name,
+            move || SessionAggregate {
+                store_name: store_name.clone(),
+                nulls: nulls.clone(),
+                windows,
+                aggregator: aggregator.clone(),
+                view: view.clone(),
+                send_old_values: false,
+                store: None,
+                cache: None,
+                stream_time: ObservedStreamTime::default(),
+            },
+            &[parent],
+        );
+    });
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> WindowedBy<K, V> for TimeWindows {
@@ -148,49 +323,55 @@ fn store_and_processor_names<K, A>(
 }
 
 /// The table a windowed aggregation makes.
-struct WindowedTable<K, A> {
+pub(crate) struct WindowedTable<K, A> {
     serdes: (SharedSerde<Windowed<K>>, SharedSerde<A>),
     /// The store name `Materialized` gave, if any: only a named store is
     /// queryable (Kafka's `queryableStoreName`).
     queryable: Option<String>,
     /// How joins read its window or session store.
     store_rows: fn(String) -> RowLookup<Windowed<K>, A>,
+    /// How long after their end its windows may still change.
+    close_delay_ms: i64,
 }
 
-/// Adds the windowed aggregation processor `name` reading `parent`, with
-/// its store, and returns its table.
-fn add_aggregation<K, V, A, P, S>(
+impl<K: Clone + 'static, A: Clone + 'static> WindowedTable<K, A> {
+    /// The table whose rows `node` forwards, as the windowed aggregation
+    /// processors `aggregates` (already added) update them.
+    pub(crate) fn attach(
+        self,
+        builder: &Builder,
+        node: String,
+        aggregates: &[&str],
+        table: Rc<TableNode>,
+    ) -> KTable<Windowed<K>, A> {
+        for aggregate in aggregates {
+            builder.windows_close_after(aggregate, self.close_delay_ms);
+        }
+        KTable::from_node(
+            builder.clone(),
+            node,
+            self.queryable,
+            table,
+            Some(self.serdes),
+        )
+        .with_store_rows(self.store_rows)
+    }
+}
+
+/// Connects `store` to the windowed aggregation processor `name` (already
+/// added) and returns the processor's table.
+fn aggregation_table<K: Clone + 'static, A: Clone + 'static>(
     builder: &Builder,
     name: String,
-    parent: &str,
-    supplier: impl Fn(NodeView) -> P + Send + Sync + 'static,
-    store: S,
+    store: impl StoreBuilder,
+    table: Rc<TableNode>,
     output: WindowedTable<K, A>,
-    close_delay_ms: i64,
-) -> KTable<Windowed<K>, A>
-where
-    K: Clone + 'static,
-    V: Clone + 'static,
-    A: Clone + 'static,
-    P: Processor<K, V, Windowed<K>, Change<A>>,
-    S: StoreBuilder,
-{
-    let store_name = store.name().to_owned();
-    let table = TableNode::new(TableKind::Stateful, Some(store_name.clone()), None);
-    let view = table.processor_view();
+) -> KTable<Windowed<K>, A> {
     builder.with(|topology| {
-        topology
-            .add_processor(&name, move || supplier(view.clone()), &[parent])
-            .add_state_store(store, &[&name]);
+        topology.add_state_store(store, &[&name]);
     });
-    builder.windows_close_after(&name, close_delay_ms);
-    let WindowedTable {
-        serdes,
-        queryable,
-        store_rows,
-    } = output;
-    KTable::from_node(builder.clone(), name, queryable, table, Some(serdes))
-        .with_store_rows(store_rows)
+    let aggregate = name.clone();
+    output.attach(builder, name, &[&aggregate], table)
 }
 
 fn duration(ms: i64) -> Duration {
@@ -314,70 +495,18 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
         let (store, name) =
             store_and_processor_names(builder, prefix, &materialized, burn_store_index);
         let parent = self.grouped.aggregation_parent(&store);
-        let windows = self.windows;
-        let store_builder = Stores::timestamped_window_store_builder_with(
+        let store_builder = self.windows.store(builder, &store, &materialized);
+        let table = TableNode::new(TableKind::Stateful, Some(store.clone()), None);
+        self.windows.add_processor(
+            &self.grouped,
+            &name,
+            &parent,
             &store,
-            store_retention(builder, &store, windows.retention_ms(), &materialized),
-            duration(windows.size_ms()),
-            false,
-            materialized.key.clone(),
-            materialized.value.clone(),
-        )
-        .with_options(materialized.options);
-        let output = WindowedTable {
-            queryable: materialized.name,
-            store_rows: RowLookup::kept_in::<AggregateWindowStore<K, A>>,
-            serdes: (
-                Arc::new(WindowedSerde::time_windowed(
-                    materialized.key,
-                    windows.size_ms(),
-                )),
-                materialized.value,
-            ),
-        };
-        let store_name = store.clone();
-        // Kafka's time windows aggregate null values; sliding windows skip
-        // them (`KStreamWindowAggregate`, `KStreamSlidingWindowAggregate`).
-        let nulls = match windows {
-            TimeWindowing::Fixed(_) => SkipNulls::keys(self.grouped.grouped.key.clone()),
-            TimeWindowing::Sliding(_) => self.grouped.skip_nulls(),
-        };
-        match windows {
-            TimeWindowing::Fixed(time) => add_aggregation(
-                builder,
-                name,
-                &parent,
-                move |view| WindowAggregate {
-                    store_name: store_name.clone(),
-                    nulls: nulls.clone(),
-                    windows: time,
-                    aggregator: aggregator.clone(),
-                    view,
-                    table: None,
-                    stream_time: ObservedStreamTime::default(),
-                },
-                store_builder,
-                output,
-                windows.grace_ms(),
-            ),
-            TimeWindowing::Sliding(sliding) => add_aggregation(
-                builder,
-                name,
-                &parent,
-                move |view| SlidingAggregate {
-                    store_name: store_name.clone(),
-                    nulls: nulls.clone(),
-                    windows: sliding,
-                    aggregator: aggregator.clone(),
-                    view,
-                    table: None,
-                    stream_time: ObservedStreamTime::default(),
-                },
-                store_builder,
-                output,
-                windows.grace_ms(),
-            ),
-        }
+            aggregator,
+            table.processor_view(),
+        );
+        let output = self.windows.table(materialized);
+        aggregation_table(builder, name, store_builder, table, output)
     }
 }
 
@@ -508,48 +637,18 @@ impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
         let (store, name) =
             store_and_processor_names(builder, prefix, &materialized, burn_store_index);
         let parent = self.grouped.aggregation_parent(&store);
-        let windows = self.windows;
-        // A session can change until stream time passes its end by gap
-        // plus grace; the store keeps it that long (Kafka's default).
-        let close_delay_ms = windows
-            .inactivity_gap_ms()
-            .saturating_add(windows.grace_ms());
-        let store_builder = Stores::session_store_builder_with(
-            &store,
-            store_retention(builder, &store, close_delay_ms, &materialized),
-            materialized.key.clone(),
-            materialized.value.clone(),
-        )
-        .with_options(materialized.options);
-        let output = WindowedTable {
-            queryable: materialized.name,
-            store_rows: RowLookup::kept_in::<SessionStore<K, A>>,
-            serdes: (
-                Arc::new(WindowedSerde::session_windowed(materialized.key)),
-                materialized.value,
-            ),
-        };
-        let store_name = store.clone();
-        // Kafka's sessions aggregate null values (`KStreamSessionWindowAggregate`).
-        let nulls = SkipNulls::keys(self.grouped.grouped.key.clone());
-        add_aggregation(
-            builder,
-            name,
+        let store_builder = session_store(builder, self.windows, &store, &materialized);
+        let table = TableNode::new(TableKind::Stateful, Some(store.clone()), None);
+        add_session_processor(
+            self.windows,
+            &self.grouped,
+            &name,
             &parent,
-            move |view| SessionAggregate {
-                store_name: store_name.clone(),
-                nulls: nulls.clone(),
-                windows,
-                aggregator: aggregator.clone(),
-                view,
-                send_old_values: false,
-                store: None,
-                cache: None,
-                stream_time: ObservedStreamTime::default(),
-            },
-            store_builder,
-            output,
-            close_delay_ms,
-        )
+            &store,
+            aggregator,
+            table.processor_view(),
+        );
+        let output = session_table(self.windows, materialized);
+        aggregation_table(builder, name, store_builder, table, output)
     }
 }

@@ -11,8 +11,10 @@ use std::time::Duration;
 use streams_core::engine::{MockClock, StreamTask, TaskConfig};
 use streams_core::prelude::*;
 use streams_core::record::{ConsumerRecord, ProducerRecord, TopicName};
+use streams_core::Windowed;
 use streams_dsl::{
-    Consumed, KStream, Materialized, SessionWindows, SlidingWindows, StreamsBuilder, TimeWindows,
+    CogroupedKStream, Consumed, KStream, KTable, Materialized, SessionWindows, SlidingWindows,
+    StreamsBuilder, TimeWindows,
 };
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -368,6 +370,58 @@ fn a_cached_cogroup_forwards_from_whichever_input_wrote() -> Result {
         assert_eq!(collapsing.pipe_to(topic, "a", "a", ts)?, []);
     }
     assert_eq!(collapsing.commit()?, [row("a", 3, 3)]);
+    Ok(())
+}
+
+/// The windowed aggregators of a cogroup share one cache too: a commit
+/// emits each window (or session) once, whichever inputs updated it, and a
+/// session merged away within the commit is never emitted.
+#[test]
+fn a_cached_windowed_cogroup_emits_each_window_once_per_commit() -> Result {
+    let cogrouped = |windowed: &dyn Fn(
+        CogroupedKStream<String, i64>,
+    ) -> KTable<Windowed<String>, i64>|
+     -> Result<Topology> {
+        let builder = StreamsBuilder::new();
+        let words = builder.stream::<String, String>("words").group_by_key();
+        let more = builder
+            .stream::<String, String>("more-words")
+            .group_by_key();
+        let cogroup = words
+            .cogroup(|_, _: String, count: i64| count + 1)
+            .cogroup(&more, |_, _: String, count: i64| count + 1);
+        windowed(cogroup)
+            .to_stream()
+            .map(|window, count| (window.to_string(), count.unwrap_or_default()))
+            .to("counts");
+        Ok(builder.build()?)
+    };
+    let cached = || Materialized::named("both").with_caching(1 << 20);
+    let inputs = [("words", 1), ("more-words", 2), ("words", 12)];
+
+    let tumbling = TimeWindows::of_size_with_no_grace(Duration::from_millis(10))?;
+    let mut task = Harness::new(&cogrouped(&|cogroup| {
+        cogroup.windowed_by(tumbling).aggregate_with(|| 0, cached())
+    })?)?;
+    for (topic, ts) in inputs {
+        assert_eq!(task.pipe_to(topic, "a", "a", ts)?, []);
+    }
+    assert_eq!(
+        task.commit()?,
+        [row("[a@0/10]", 2, 2), row("[a@10/20]", 1, 12)]
+    );
+
+    let sessions = SessionWindows::of_inactivity_gap_with_no_grace(Duration::from_millis(10))?;
+    let mut task = Harness::new(&cogrouped(&|cogroup| {
+        cogroup
+            .windowed_by(sessions)
+            .aggregate_with(|| 0, |_, left, right| left + right, cached())
+    })?)?;
+    for (topic, ts) in inputs {
+        assert_eq!(task.pipe_to(topic, "a", "a", ts)?, []);
+    }
+    // [1, 1] and [1, 2] were merged into [1, 12] before the commit.
+    assert_eq!(task.commit()?, [row("[a@1/12]", 3, 12)]);
     Ok(())
 }
 
