@@ -28,10 +28,10 @@ use crate::config::{Grouped, Materialized};
 use crate::grouped::KGroupedStream;
 use crate::ktable::{Change, KTable};
 use crate::named::Named;
-use crate::processors::{Aggregate, Aggregator, PassThrough, SessionAggregator};
+use crate::processors::{Aggregate, Aggregator, Merger, PassThrough, SessionAggregator};
 use crate::table_node::{NodeView, TableKind, TableNode};
 use crate::table_source::table_store;
-use crate::windowed::{add_session_processor, session_store, session_table, TimeWindowing};
+use crate::windowed::TimeWindowing;
 use crate::windows::{SessionWindows, SlidingWindows, TimeWindows};
 
 const AGGREGATE_NAME: &str = "COGROUPKSTREAM-AGGREGATE-";
@@ -41,8 +41,6 @@ const MERGE_NAME: &str = "COGROUPKSTREAM-MERGE-";
 type Initializer<A> = Arc<dyn Fn() -> A + Send + Sync>;
 /// Folds one value of an input into the aggregate.
 type Fold<K, V, A> = Arc<dyn Fn(&K, V, A) -> A + Send + Sync>;
-/// Combines the aggregates of two sessions a record bridges.
-type Merger<K, A> = Arc<dyn Fn(&K, A, A) -> A + Send + Sync>;
 
 /// What each input's aggregate processor folds into: one aggregate per
 /// key, or per key and window.
@@ -130,15 +128,7 @@ impl<K: Clone + 'static, V: Clone + 'static, A: Clone + 'static> CogroupInput<K,
                     aggregator,
                     merger: merger.clone(),
                 };
-                add_session_processor(
-                    *windows,
-                    &self.grouped,
-                    name,
-                    parent,
-                    store,
-                    aggregator,
-                    view,
-                );
+                windows.add_processor(&self.grouped, name, parent, store, aggregator, view);
             }
         }
     }
@@ -583,7 +573,7 @@ impl<K: Clone + 'static, A: Clone + 'static> SessionWindowedCogroupedKStream<K, 
     ) -> KTable<Windowed<K>, A> {
         let cogroup = &self.cogroup;
         let store = cogroup.store_name(&materialized);
-        let store_builder = session_store(&cogroup.builder, self.windows, &store, &materialized);
+        let store_builder = self.windows.store(&cogroup.builder, &store, &materialized);
         let (merge, table, aggregates) = cogroup.build::<Windowed<K>>(
             initializer,
             named,
@@ -592,11 +582,8 @@ impl<K: Clone + 'static, A: Clone + 'static> SessionWindowedCogroupedKStream<K, 
             store_builder,
         );
         let aggregates: Vec<&str> = aggregates.iter().map(String::as_str).collect();
-        session_table(self.windows, materialized).attach(
-            &cogroup.builder,
-            merge,
-            &aggregates,
-            table,
-        )
+        self.windows
+            .table(materialized)
+            .attach(&cogroup.builder, merge, &aggregates, table)
     }
 }

@@ -188,86 +188,84 @@ impl TimeWindowing {
     }
 }
 
-/// How long a session can change after its end: until stream time passes
-/// it by gap plus grace. The store keeps it that long (Kafka's default).
-fn session_close_delay_ms(windows: SessionWindows) -> i64 {
-    windows
-        .inactivity_gap_ms()
-        .saturating_add(windows.grace_ms())
-}
-
-/// The session store `store` of an aggregation over `windows`.
-pub(crate) fn session_store<K: 'static, A: 'static>(
-    builder: &Builder,
-    windows: SessionWindows,
-    store: &str,
-    materialized: &Materialized<K, A>,
-) -> impl StoreBuilder {
-    Stores::session_store_builder_with(
-        store,
-        store_retention(
-            builder,
-            store,
-            session_close_delay_ms(windows),
-            materialized,
-        ),
-        materialized.key.clone(),
-        materialized.value.clone(),
-    )
-    .with_options(materialized.options.clone())
-}
-
-/// The table of an aggregation over `windows`.
-pub(crate) fn session_table<K: 'static, A: 'static>(
-    windows: SessionWindows,
-    materialized: Materialized<K, A>,
-) -> WindowedTable<K, A> {
-    WindowedTable {
-        queryable: materialized.name,
-        store_rows: RowLookup::kept_in::<SessionStore<K, A>>,
-        serdes: (
-            Arc::new(WindowedSerde::session_windowed(materialized.key)),
-            materialized.value,
-        ),
-        close_delay_ms: session_close_delay_ms(windows),
+/// How session aggregations (of a grouped stream or a cogroup) are built,
+/// as [`TimeWindowing`] builds the time-windowed ones.
+impl SessionWindows {
+    /// How long a session can change after its end: until stream time
+    /// passes it by gap plus grace. The store keeps it that long (Kafka's
+    /// default).
+    fn close_delay_ms(self) -> i64 {
+        self.inactivity_gap_ms().saturating_add(self.grace_ms())
     }
-}
 
-/// Adds the processor `name`, reading `parent`, that folds the values of
-/// `grouped` into the sessions of `store` with `aggregator`.
-pub(crate) fn add_session_processor<K, V, A>(
-    windows: SessionWindows,
-    grouped: &KGroupedStream<K, V>,
-    name: &str,
-    parent: &str,
-    store: &str,
-    aggregator: SessionAggregator<K, V, A>,
-    view: NodeView,
-) where
-    K: Clone + 'static,
-    V: Clone + 'static,
-    A: Clone + 'static,
-{
-    let store_name = store.to_owned();
-    // Kafka's sessions aggregate null values (`KStreamSessionWindowAggregate`).
-    let nulls = SkipNulls::keys(grouped.grouped.key.clone());
-    grouped.builder.with(|topology| {
-        topology.add_processor(
-            name,
-            move || SessionAggregate {
-                store_name: store_name.clone(),
-                nulls: nulls.clone(),
-                windows,
-                aggregator: aggregator.clone(),
-                view: view.clone(),
-                send_old_values: false,
-                store: None,
-                cache: None,
-                stream_time: ObservedStreamTime::default(),
-            },
-            &[parent],
-        );
-    });
+    /// The session store `store` of an aggregation over these windows.
+    pub(crate) fn store<K: 'static, A: 'static>(
+        self,
+        builder: &Builder,
+        store: &str,
+        materialized: &Materialized<K, A>,
+    ) -> impl StoreBuilder {
+        Stores::session_store_builder_with(
+            store,
+            store_retention(builder, store, self.close_delay_ms(), materialized),
+            materialized.key.clone(),
+            materialized.value.clone(),
+        )
+        .with_options(materialized.options.clone())
+    }
+
+    /// The table of an aggregation over these windows.
+    pub(crate) fn table<K: 'static, A: 'static>(
+        self,
+        materialized: Materialized<K, A>,
+    ) -> WindowedTable<K, A> {
+        WindowedTable {
+            queryable: materialized.name,
+            store_rows: RowLookup::kept_in::<SessionStore<K, A>>,
+            serdes: (
+                Arc::new(WindowedSerde::session_windowed(materialized.key)),
+                materialized.value,
+            ),
+            close_delay_ms: self.close_delay_ms(),
+        }
+    }
+
+    /// Adds the processor `name`, reading `parent`, that folds the values
+    /// of `grouped` into the sessions of `store` with `aggregator`.
+    pub(crate) fn add_processor<K, V, A>(
+        self,
+        grouped: &KGroupedStream<K, V>,
+        name: &str,
+        parent: &str,
+        store: &str,
+        aggregator: SessionAggregator<K, V, A>,
+        view: NodeView,
+    ) where
+        K: Clone + 'static,
+        V: Clone + 'static,
+        A: Clone + 'static,
+    {
+        let store_name = store.to_owned();
+        // Kafka's sessions aggregate null values (`KStreamSessionWindowAggregate`).
+        let nulls = SkipNulls::keys(grouped.grouped.key.clone());
+        grouped.builder.with(|topology| {
+            topology.add_processor(
+                name,
+                move || SessionAggregate {
+                    store_name: store_name.clone(),
+                    nulls: nulls.clone(),
+                    windows: self,
+                    aggregator: aggregator.clone(),
+                    view: view.clone(),
+                    send_old_values: false,
+                    store: None,
+                    cache: None,
+                    stream_time: ObservedStreamTime::default(),
+                },
+                &[parent],
+            );
+        });
+    }
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> WindowedBy<K, V> for TimeWindows {
@@ -637,10 +635,9 @@ impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
         let (store, name) =
             store_and_processor_names(builder, prefix, &materialized, burn_store_index);
         let parent = self.grouped.aggregation_parent(&store);
-        let store_builder = session_store(builder, self.windows, &store, &materialized);
+        let store_builder = self.windows.store(builder, &store, &materialized);
         let table = TableNode::new(TableKind::Stateful, Some(store.clone()), None);
-        add_session_processor(
-            self.windows,
+        self.windows.add_processor(
             &self.grouped,
             &name,
             &parent,
@@ -648,7 +645,7 @@ impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
             aggregator,
             table.processor_view(),
         );
-        let output = session_table(self.windows, materialized);
+        let output = self.windows.table(materialized);
         aggregation_table(builder, name, store_builder, table, output)
     }
 }

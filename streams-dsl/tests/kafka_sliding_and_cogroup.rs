@@ -136,6 +136,7 @@ fn aggregate_small_input() -> Result {
         rows(&[
             ("[A@0/10]", "0+1", 10),
             ("[A@0/10]", "0+1+2", 10),
+            // 14: the right window of 10, then its own left window.
             ("[A@11/21]", "0+3", 14),
             ("[A@4/14]", "0+1+2+3", 14),
             ("[A@11/21]", "0+3+4", 15),

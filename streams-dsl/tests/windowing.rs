@@ -8,9 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use streams_core::prelude::*;
-use streams_dsl::{
-    KStream, Materialized, SessionWindows, SlidingWindows, StreamsBuilder, TimeWindows,
-};
+use streams_dsl::{KStream, Materialized, SessionWindows, StreamsBuilder, TimeWindows};
 
 fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
@@ -96,63 +94,6 @@ fn hopping_windows_count_a_record_in_every_window_containing_it() -> Result {
             ("[a@10/20]", Some(1), 12),
         ])
     );
-    Ok(())
-}
-
-/// Kafka's `KStreamSlidingWindowAggregateTest.testAggregateSmallInput`:
-/// windows of 10 ms with 5 ms grace, aggregating `"0"` + each value.
-#[test]
-fn sliding_windows_aggregate_as_kafka_streams() -> Result {
-    let builder = StreamsBuilder::new();
-    let aggregates = builder
-        .stream::<String, String>("input")
-        .group_by_key()
-        .windowed_by(SlidingWindows::of_time_difference_and_grace(ms(10), ms(5)))
-        .aggregate(|| "0".to_owned(), |_, v, agg: String| format!("{agg}+{v}"));
-    to_strings(aggregates.to_stream(), "output");
-    let driver = TopologyTestDriver::new(&builder.build()?)?;
-    pipe(
-        &driver,
-        &[
-            ("A", "1", 10),
-            ("A", "2", 10),
-            ("A", "3", 14),
-            ("A", "4", 15),
-            ("A", "5", 20),
-            ("A", "6", 22),
-            ("A", "7", 30),
-        ],
-    )?;
-    let output = driver.create_output_topic(
-        "output",
-        StringSerde,
-        OptionSerde::new(Arc::new(StringSerde)),
-    );
-    // Kafka's test compares the set of updates of each window; these are
-    // the same updates, in processing order.
-    let expected = [
-        ("[A@0/10]", "0+1", 10),
-        ("[A@0/10]", "0+1+2", 10),
-        // 14: the right window of 10, then its own left window.
-        ("[A@11/21]", "0+3", 14),
-        ("[A@4/14]", "0+1+2+3", 14),
-        ("[A@11/21]", "0+3+4", 15),
-        ("[A@15/25]", "0+4", 15),
-        ("[A@5/15]", "0+1+2+3+4", 15),
-        ("[A@15/25]", "0+4+5", 20),
-        ("[A@11/21]", "0+3+4+5", 20),
-        ("[A@16/26]", "0+5", 20),
-        ("[A@10/20]", "0+1+2+3+4+5", 20),
-        ("[A@16/26]", "0+5+6", 22),
-        ("[A@15/25]", "0+4+5+6", 22),
-        ("[A@21/31]", "0+6", 22),
-        ("[A@12/22]", "0+3+4+5+6", 22),
-        ("[A@21/31]", "0+6+7", 30),
-        ("[A@23/33]", "0+7", 30),
-        ("[A@20/30]", "0+5+6+7", 30),
-    ]
-    .map(|(k, v, ts)| (k, Some(v.to_owned()), ts));
-    assert_eq!(output.read_records_to_list()?, records(&expected));
     Ok(())
 }
 

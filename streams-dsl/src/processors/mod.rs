@@ -15,7 +15,7 @@ mod window_aggregate;
 
 pub(crate) use aggregate::{Aggregate, Aggregator};
 pub(crate) use print::{Print, PrintMapper, PrintTarget};
-pub(crate) use session_aggregate::{SessionAggregate, SessionAggregator};
+pub(crate) use session_aggregate::{Merger, SessionAggregate, SessionAggregator};
 pub(crate) use sliding_aggregate::SlidingAggregate;
 pub(crate) use stateless::{Action, Branch, Filter, FlatMap, Map, PassThrough, Peek, Predicate};
 pub(crate) use stream_time::ObservedStreamTime;
