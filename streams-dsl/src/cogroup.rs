@@ -25,6 +25,7 @@ use streams_core::Windowed;
 
 use crate::builder::Builder;
 use crate::config::{Grouped, Materialized};
+use crate::emit_strategy::EmitStrategy;
 use crate::grouped::KGroupedStream;
 use crate::ktable::{Change, KTable};
 use crate::named::Named;
@@ -119,7 +120,15 @@ impl<K: Clone + 'static, V: Clone + 'static, A: Clone + 'static> CogroupInput<K,
                 });
             }
             Aggregation::Windows(windows) => {
-                windows.add_processor(&self.grouped, name, parent, store, aggregator, view);
+                windows.add_processor(
+                    &self.grouped,
+                    name,
+                    parent,
+                    store,
+                    aggregator,
+                    view,
+                    EmitStrategy::OnWindowUpdate,
+                );
             }
             Aggregation::Sessions(windows, merger) => {
                 let initializer = initializer.clone();
@@ -128,7 +137,15 @@ impl<K: Clone + 'static, V: Clone + 'static, A: Clone + 'static> CogroupInput<K,
                     aggregator,
                     merger: merger.clone(),
                 };
-                windows.add_processor(&self.grouped, name, parent, store, aggregator, view);
+                windows.add_processor(
+                    &self.grouped,
+                    name,
+                    parent,
+                    store,
+                    aggregator,
+                    view,
+                    EmitStrategy::OnWindowUpdate,
+                );
             }
         }
     }
@@ -494,7 +511,12 @@ impl<K: Clone + 'static, A: Clone + 'static> TimeWindowedCogroupedKStream<K, A> 
     ) -> KTable<Windowed<K>, A> {
         let cogroup = &self.cogroup;
         let store = cogroup.store_name(&materialized);
-        let store_builder = self.windows.store(&cogroup.builder, &store, &materialized);
+        let store_builder = self.windows.store(
+            &cogroup.builder,
+            &store,
+            &materialized,
+            EmitStrategy::OnWindowUpdate,
+        );
         let (merge, table, aggregates) = cogroup.build::<Windowed<K>>(
             initializer,
             named,
@@ -573,7 +595,12 @@ impl<K: Clone + 'static, A: Clone + 'static> SessionWindowedCogroupedKStream<K, 
     ) -> KTable<Windowed<K>, A> {
         let cogroup = &self.cogroup;
         let store = cogroup.store_name(&materialized);
-        let store_builder = self.windows.store(&cogroup.builder, &store, &materialized);
+        let store_builder = self.windows.store(
+            &cogroup.builder,
+            &store,
+            &materialized,
+            EmitStrategy::OnWindowUpdate,
+        );
         let (merge, table, aggregates) = cogroup.build::<Windowed<K>>(
             initializer,
             named,

@@ -77,6 +77,7 @@ mod change_serde;
 mod cogroup;
 mod config;
 mod dynamic_sink;
+mod emit_strategy;
 mod fixed_key;
 mod grouped;
 mod grouped_table;
@@ -106,6 +107,7 @@ pub use cogroup::{
     TimeWindowedCogroupedKStream,
 };
 pub use config::{Consumed, Grouped, Materialized, Produced};
+pub use emit_strategy::EmitStrategy;
 pub use fixed_key::{FixedKeyProcessor, FixedKeyProcessorContext, FixedKeyRecord};
 pub use grouped::KGroupedStream;
 pub use grouped_table::KGroupedTable;

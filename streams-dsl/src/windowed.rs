@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use streams_core::serde::{DefaultSerde, I64Serde, SharedSerde};
-use streams_core::state::{SessionStore, StoreBuilder, Stores};
+use streams_core::state::{SessionStore, StoreBuilder, StoreOptions, Stores};
 use streams_core::{TopologyError, Windowed};
 
 use crate::builder::Builder;
 use crate::config::{Grouped, Materialized};
+use crate::emit_strategy::EmitStrategy;
 use crate::grouped::KGroupedStream;
 use crate::ktable::KTable;
 use crate::nulls::SkipNulls;
@@ -95,13 +96,14 @@ impl TimeWindowing {
         }
     }
 
-    /// The window store `store` that an aggregation over these windows
-    /// keeps its aggregates in.
+    /// The window store `store` that an aggregation over these windows,
+    /// emitting as `emit` says, keeps its aggregates in.
     pub(crate) fn store<K: 'static, A: 'static>(
         self,
         builder: &Builder,
         store: &str,
         materialized: &Materialized<K, A>,
+        emit: EmitStrategy,
     ) -> impl StoreBuilder {
         Stores::timestamped_window_store_builder_with(
             store,
@@ -111,7 +113,7 @@ impl TimeWindowing {
             materialized.key.clone(),
             materialized.value.clone(),
         )
-        .with_options(materialized.options.clone())
+        .with_options(store_options(materialized, emit))
     }
 
     /// The table of an aggregation over these windows.
@@ -135,6 +137,11 @@ impl TimeWindowing {
 
     /// Adds the processor `name`, reading `parent`, that folds the values
     /// of `grouped` into the windows of `store` with `aggregator`.
+    /// `view` shows the table it updates, emitting as `emit` says.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site per aggregation kind, each naming every part"
+    )]
     pub(crate) fn add_processor<K, V, A>(
         self,
         grouped: &KGroupedStream<K, V>,
@@ -143,6 +150,7 @@ impl TimeWindowing {
         store: &str,
         aggregator: Aggregator<K, V, A>,
         view: NodeView,
+        emit: EmitStrategy,
     ) where
         K: Clone + 'static,
         V: Clone + 'static,
@@ -162,6 +170,7 @@ impl TimeWindowing {
                         windows,
                         aggregator: aggregator.clone(),
                         view: view.clone(),
+                        emit,
                         table: None,
                         stream_time: ObservedStreamTime::default(),
                     },
@@ -178,6 +187,7 @@ impl TimeWindowing {
                         windows,
                         aggregator: aggregator.clone(),
                         view: view.clone(),
+                        emit,
                         table: None,
                         stream_time: ObservedStreamTime::default(),
                     },
@@ -198,12 +208,14 @@ impl SessionWindows {
         self.inactivity_gap_ms().saturating_add(self.grace_ms())
     }
 
-    /// The session store `store` of an aggregation over these windows.
+    /// The session store `store` of an aggregation over these windows,
+    /// emitting as `emit` says.
     pub(crate) fn store<K: 'static, A: 'static>(
         self,
         builder: &Builder,
         store: &str,
         materialized: &Materialized<K, A>,
+        emit: EmitStrategy,
     ) -> impl StoreBuilder {
         Stores::session_store_builder_with(
             store,
@@ -211,7 +223,7 @@ impl SessionWindows {
             materialized.key.clone(),
             materialized.value.clone(),
         )
-        .with_options(materialized.options.clone())
+        .with_options(store_options(materialized, emit))
     }
 
     /// The table of an aggregation over these windows.
@@ -232,6 +244,11 @@ impl SessionWindows {
 
     /// Adds the processor `name`, reading `parent`, that folds the values
     /// of `grouped` into the sessions of `store` with `aggregator`.
+    /// `view` shows the table it updates, emitting as `emit` says.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site per aggregation kind, each naming every part"
+    )]
     pub(crate) fn add_processor<K, V, A>(
         self,
         grouped: &KGroupedStream<K, V>,
@@ -240,6 +257,7 @@ impl SessionWindows {
         store: &str,
         aggregator: SessionAggregator<K, V, A>,
         view: NodeView,
+        emit: EmitStrategy,
     ) where
         K: Clone + 'static,
         V: Clone + 'static,
@@ -258,8 +276,10 @@ impl SessionWindows {
                     aggregator: aggregator.clone(),
                     view: view.clone(),
                     send_old_values: false,
+                    emit,
                     store: None,
                     cache: None,
+                    final_results: None,
                     stream_time: ObservedStreamTime::default(),
                 },
                 &[parent],
@@ -275,6 +295,7 @@ impl<K: Clone + 'static, V: Clone + 'static> WindowedBy<K, V> for TimeWindows {
         TimeWindowedKStream {
             grouped: grouped.regrouped(),
             windows: TimeWindowing::Fixed(self),
+            emit: EmitStrategy::default(),
         }
     }
 }
@@ -286,6 +307,7 @@ impl<K: Clone + 'static, V: Clone + 'static> WindowedBy<K, V> for SlidingWindows
         TimeWindowedKStream {
             grouped: grouped.regrouped(),
             windows: TimeWindowing::Sliding(self),
+            emit: EmitStrategy::default(),
         }
     }
 }
@@ -297,6 +319,7 @@ impl<K: Clone + 'static, V: Clone + 'static> WindowedBy<K, V> for SessionWindows
         SessionWindowedKStream {
             grouped: grouped.regrouped(),
             windows: self,
+            emit: EmitStrategy::default(),
         }
     }
 }
@@ -401,6 +424,16 @@ fn store_retention<K, A>(
     }
 }
 
+/// The store options `materialized` asks for, without a cache when the
+/// aggregation emits final results: those are read back from the store,
+/// and nothing is forwarded when a cache flushes.
+fn store_options<K, A>(materialized: &Materialized<K, A>, emit: EmitStrategy) -> StoreOptions {
+    match emit {
+        EmitStrategy::OnWindowUpdate => materialized.options.clone(),
+        EmitStrategy::OnWindowClose => materialized.options.clone().with_caching(0),
+    }
+}
+
 /// A grouped stream windowed by [`TimeWindows`] or [`SlidingWindows`]:
 /// aggregations produce one row per key and window.
 ///
@@ -410,9 +443,18 @@ fn store_retention<K, A>(
 pub struct TimeWindowedKStream<K, V> {
     grouped: KGroupedStream<K, V>,
     windows: TimeWindowing,
+    emit: EmitStrategy,
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
+    /// Emits as `emit` says: every update (the default) or each window's
+    /// final result once it closes (see [`EmitStrategy`]). Applies to the
+    /// aggregations built after it.
+    pub fn emit_strategy(mut self, emit: EmitStrategy) -> Self {
+        self.emit = emit;
+        self
+    }
+
     /// The number of records per key and window.
     pub fn count(&self) -> KTable<Windowed<K>, i64> {
         self.aggregate_into(
@@ -493,7 +535,9 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
         let (store, name) =
             store_and_processor_names(builder, prefix, &materialized, burn_store_index);
         let parent = self.grouped.aggregation_parent(&store);
-        let store_builder = self.windows.store(builder, &store, &materialized);
+        let store_builder = self
+            .windows
+            .store(builder, &store, &materialized, self.emit);
         let table = TableNode::new(TableKind::Stateful, Some(store.clone()), None);
         self.windows.add_processor(
             &self.grouped,
@@ -502,6 +546,7 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
             &store,
             aggregator,
             table.processor_view(),
+            self.emit,
         );
         let output = self.windows.table(materialized);
         aggregation_table(builder, name, store_builder, table, output)
@@ -517,9 +562,18 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
 pub struct SessionWindowedKStream<K, V> {
     grouped: KGroupedStream<K, V>,
     windows: SessionWindows,
+    emit: EmitStrategy,
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
+    /// Emits as `emit` says: every update (the default) or each session's
+    /// final result once it closes (see [`EmitStrategy`]). Applies to the
+    /// aggregations built after it.
+    pub fn emit_strategy(mut self, emit: EmitStrategy) -> Self {
+        self.emit = emit;
+        self
+    }
+
     /// The number of records per key and session.
     pub fn count(&self) -> KTable<Windowed<K>, i64> {
         self.count_into(
@@ -635,7 +689,9 @@ impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
         let (store, name) =
             store_and_processor_names(builder, prefix, &materialized, burn_store_index);
         let parent = self.grouped.aggregation_parent(&store);
-        let store_builder = self.windows.store(builder, &store, &materialized);
+        let store_builder = self
+            .windows
+            .store(builder, &store, &materialized, self.emit);
         let table = TableNode::new(TableKind::Stateful, Some(store.clone()), None);
         self.windows.add_processor(
             &self.grouped,
@@ -644,6 +700,7 @@ impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
             &store,
             aggregator,
             table.processor_view(),
+            self.emit,
         );
         let output = self.windows.table(materialized);
         aggregation_table(builder, name, store_builder, table, output)

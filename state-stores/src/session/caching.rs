@@ -11,6 +11,7 @@ use super::schema;
 use super::{SessionIter, SessionKey, SessionStore};
 use crate::changelog::{ChangelogRecord, RecordContext};
 use crate::error::{Result, StoreError};
+use crate::key_value::KeyValueIter;
 use crate::range::ScanOrder;
 use crate::segments::{segment_prefix, Retention};
 use crate::state_store::StateStore;
@@ -49,6 +50,22 @@ impl CachingSessionStore {
     }
 
     /// The cached sessions of a scan, in forward order.
+    /// The sessions of `cached` and `stored` (both in `order`, keyed by
+    /// storage key) merged, the cached one winning a tie.
+    fn merged<'a>(
+        &'a self,
+        cached: Vec<CachedEntry>,
+        stored: KeyValueIter<'a>,
+        order: ScanOrder,
+    ) -> SessionIter<'a> {
+        Box::new(MergedScan::new(cached, stored, order).map(|entry| {
+            let (storage_key, value) = entry?;
+            let session =
+                schema::decode_storage_key(&storage_key).ok_or_else(|| corrupt(self.name()))?;
+            Ok((session, value))
+        }))
+    }
+
     fn cached_in(
         &self,
         key_from: Option<&[u8]>,
@@ -180,14 +197,19 @@ impl SessionStore for CachingSessionStore {
                 order,
             )
             .map(|entry| entry.map(|(session, value)| (self.cache_key(&session), value)));
-        Box::new(
-            MergedScan::new(cached, Box::new(stored), order).map(|entry| {
-                let (storage_key, value) = entry?;
-                let session =
-                    schema::decode_storage_key(&storage_key).ok_or_else(|| corrupt(self.name()))?;
-                Ok((session, value))
-            }),
-        )
+        self.merged(cached, Box::new(stored), order)
+    }
+
+    fn sessions_ending_within(&self, earliest_end: i64, latest_end: i64) -> SessionIter<'_> {
+        let mut cached = self.cached_in(None, None, earliest_end, latest_end);
+        cached.retain(|(storage_key, _)| {
+            schema::decode_storage_key(storage_key).is_some_and(|session| session.end <= latest_end)
+        });
+        let stored = self
+            .inner
+            .sessions_ending_within(earliest_end, latest_end)
+            .map(|entry| entry.map(|(session, value)| (self.cache_key(&session), value)));
+        self.merged(cached, Box::new(stored), ScanOrder::Forward)
     }
 
     fn approximate_num_entries(&self) -> Result<u64> {

@@ -71,6 +71,10 @@ impl SessionStore for LoggingSessionStore {
         )
     }
 
+    fn sessions_ending_within(&self, earliest_end: i64, latest_end: i64) -> SessionIter<'_> {
+        self.inner.sessions_ending_within(earliest_end, latest_end)
+    }
+
     fn approximate_num_entries(&self) -> Result<u64> {
         self.inner.approximate_num_entries()
     }

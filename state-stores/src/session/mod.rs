@@ -61,6 +61,15 @@ pub trait SessionStore: StateStore {
         order: ScanOrder,
     ) -> SessionIter<'_>;
 
+    /// The sessions of every key that end in `[earliest_end, latest_end]`,
+    /// in storage order, including sessions past the retention period
+    /// whose segment the store still holds (Kafka's `findSessions` by end
+    /// times on its time-ordered session store). An aggregation that emits
+    /// final results reads the sessions that closed with it: the retention
+    /// cut of the other scans could hide a session in the very step that
+    /// closes it.
+    fn sessions_ending_within(&self, earliest_end: i64, latest_end: i64) -> SessionIter<'_>;
+
     /// An estimate of the number of sessions.
     fn approximate_num_entries(&self) -> Result<u64>;
 

@@ -4,7 +4,7 @@ use super::{schema, SessionIter, SessionKey, SessionStore};
 use crate::backend::{BytesBackend, InMemoryBackend, RocksDbBackend};
 use crate::changelog::ChangelogRecord;
 use crate::error::{Result, StoreError};
-use crate::key_value::FlushListener;
+use crate::key_value::{FlushListener, KeyValueIter};
 use crate::range::ScanOrder;
 use crate::segments::{segment_prefix, Retention, SegmentedBytes, TimedWrite};
 use crate::state_store::StateStore;
@@ -38,6 +38,29 @@ impl<B: BytesBackend> SegmentedSessionStore<B> {
     fn storage_key(&self, session: &SessionKey) -> Vec<u8> {
         let prefix = segment_prefix(self.segmented.segment_id(session.end));
         schema::storage_key(&prefix, session)
+    }
+
+    /// The sessions among the storage `entries` that `keep` accepts.
+    fn sessions<'a>(
+        &'a self,
+        entries: KeyValueIter<'a>,
+        keep: impl Fn(&SessionKey) -> bool + 'a,
+    ) -> SessionIter<'a> {
+        let name = self.name();
+        Box::new(entries.filter_map(move |entry| {
+            let decoded = entry.and_then(|(key, value)| {
+                let session =
+                    schema::decode_storage_key(&key).ok_or_else(|| StoreError::Corrupt {
+                        store: name.to_owned(),
+                        reason: "malformed session key".to_owned(),
+                    })?;
+                Ok((session, value))
+            });
+            match decoded {
+                Ok((session, value)) => keep(&session).then_some(Ok((session, value))),
+                Err(error) => Some(Err(error)),
+            }
+        }))
     }
 
     fn write(&mut self, session: &SessionKey, aggregate: Option<&[u8]>) -> Result<()> {
@@ -113,23 +136,21 @@ impl<B: BytesBackend> SessionStore for SegmentedSessionStore<B> {
             .scan(earliest_end, i64::MAX, order, move |prefix| {
                 schema::scan_range(prefix, key_from.as_deref(), key_to.as_deref(), earliest_end)
             });
-        let name = self.name();
-        Box::new(entries.filter_map(move |entry| {
-            let decoded = entry.and_then(|(key, value)| {
-                let session =
-                    schema::decode_storage_key(&key).ok_or_else(|| StoreError::Corrupt {
-                        store: name.to_owned(),
-                        reason: "malformed session key".to_owned(),
-                    })?;
-                Ok((session, value))
-            });
-            match decoded {
-                Ok((session, value)) => (session.end >= earliest_end
-                    && session.start <= latest_session_start)
-                    .then_some(Ok((session, value))),
-                Err(error) => Some(Err(error)),
-            }
-        }))
+        self.sessions(entries, move |session| {
+            session.end >= earliest_end && session.start <= latest_session_start
+        })
+    }
+
+    fn sessions_ending_within(&self, earliest_end: i64, latest_end: i64) -> SessionIter<'_> {
+        let entries = self.segmented.scan(
+            earliest_end,
+            latest_end,
+            ScanOrder::Forward,
+            move |prefix| schema::scan_range(prefix, None, None, earliest_end),
+        );
+        self.sessions(entries, move |session| {
+            (earliest_end..=latest_end).contains(&session.end)
+        })
     }
 
     fn approximate_num_entries(&self) -> Result<u64> {

@@ -182,6 +182,7 @@ macro_rules! backend_suite {
                 find_sessions_merges_like_the_aggregator,
                 key_range_queries,
                 retention_drops_expired_sessions,
+                sessions_ending_within_ignore_the_retention_cut,
                 restore_reproduces_the_store,
             ]);
         }

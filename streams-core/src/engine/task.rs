@@ -84,6 +84,13 @@ pub struct TaskConfig {
     /// processors start; `None` starts them as they are (empty, for
     /// in-memory stores).
     pub restore_from: Option<Box<dyn ChangelogReader>>,
+    /// The least wall-clock time between two emissions of final results by
+    /// a windowed aggregation that emits when windows close
+    /// (`EmitStrategy::OnWindowClose` in the DSL): Kafka Streams' internal
+    /// `__emit.interval.ms.kstreams.windowed.aggregation__`, 1 second by
+    /// default. Zero checks for closed windows at every record, as the
+    /// test driver does.
+    pub final_results_interval: Duration,
 }
 
 impl TaskConfig {
@@ -100,6 +107,7 @@ impl TaskConfig {
             partition_count: Box::new(|_| Some(1)),
             rocksdb_budget: default_rocksdb_budget(),
             restore_from: None,
+            final_results_interval: Duration::from_secs(1),
         }
     }
 }
@@ -130,6 +138,7 @@ pub(crate) struct TaskState {
     /// The timestamp stores stamp their changelog records with: the current
     /// record's, which a forward replaces with the forwarded record's.
     pub(crate) record_context: RecordContext,
+    pub(crate) final_results_interval: Duration,
     stream_punctuation: PunctuationQueue,
     wall_clock_punctuation: PunctuationQueue,
     next_punctuator: u64,
@@ -198,6 +207,7 @@ impl StreamTask {
             partition_count,
             rocksdb_budget,
             restore_from,
+            final_results_interval,
         } = config;
         let selected: Vec<usize> = if subtopologies.is_empty() {
             (0..topology.subtopologies.len()).collect()
@@ -322,6 +332,7 @@ impl StreamTask {
                 partition_count,
                 metrics,
                 record_context,
+                final_results_interval,
                 stream_punctuation: PunctuationQueue::default(),
                 wall_clock_punctuation: PunctuationQueue::default(),
                 next_punctuator: 0,

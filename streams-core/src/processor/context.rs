@@ -91,6 +91,12 @@ impl<KOut, VOut> ProcessorContext<'_, KOut, VOut> {
         self.node.task.clock.now_ms()
     }
 
+    /// The least wall-clock time between two emissions of final window
+    /// results (see `TaskConfig::final_results_interval`).
+    pub fn final_results_interval(&self) -> Duration {
+        self.node.task.final_results_interval
+    }
+
     /// The application id.
     pub fn application_id(&self) -> &str {
         &self.node.task.application_id

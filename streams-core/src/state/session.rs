@@ -174,6 +174,22 @@ impl<K: 'static, V: 'static> SessionStore<K, V> {
         )
     }
 
+    /// The sessions of every key that end in `[earliest_end, latest_end]`,
+    /// including those past the retention period that the store still
+    /// holds (Kafka's `findSessions(earliestSessionEndTime,
+    /// latestSessionEndTime)`): how an aggregation that emits final
+    /// results finds the sessions that closed.
+    pub fn sessions_ending_within(
+        &self,
+        earliest_end: i64,
+        latest_end: i64,
+    ) -> Result<Vec<(Windowed<K>, V)>, StreamsError> {
+        self.inner.scan(
+            |store| store.sessions_ending_within(earliest_end, latest_end),
+            |entry| self.decode_session(entry),
+        )
+    }
+
     /// Every live session of `key`.
     pub fn fetch(&self, key: &K) -> Result<Vec<(Windowed<K>, V)>, StreamsError> {
         let key = self.inner.key_bytes(key)?;

@@ -124,6 +124,8 @@ impl ChangelogReader for KeptChangelogs {
 /// The configuration of the driver's task.
 fn task_config(config: &TestDriverConfig, clock: Rc<MockClock>) -> TaskConfig {
     let mut task_config = TaskConfig::new(config.application_id.clone(), clock);
+    // Kafka's test driver checks for closed windows at every record.
+    task_config.final_results_interval = Duration::ZERO;
     task_config.state_dir = config.state_dir.clone();
     task_config.deserialization_handler = config.deserialization_handler;
     if let Some(extractor) = &config.default_timestamp_extractor {

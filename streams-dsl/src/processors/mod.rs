@@ -2,6 +2,7 @@
 //! processor, as Kafka Streams' `KStreamFilter`, `KStreamMap`, ...
 
 mod aggregate;
+mod final_results;
 mod print;
 mod session_aggregate;
 mod sliding_aggregate;

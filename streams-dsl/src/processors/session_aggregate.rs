@@ -8,9 +8,11 @@ use streams_core::state::SessionStore;
 use streams_core::{Window, Windowed};
 
 use super::aggregate::Aggregator;
+use super::final_results::{emit_sessions, FinalResults};
 use super::stream_time::ObservedStreamTime;
 use super::window_aggregate::drop_expired;
 use super::{flush_cache, SessionCache};
+use crate::emit_strategy::EmitStrategy;
 use crate::ktable::Change;
 use crate::nulls::SkipNulls;
 use crate::table_node::NodeView;
@@ -53,8 +55,11 @@ pub(crate) struct SessionAggregate<K, V, A> {
     /// Records this aggregation skips (by their null keys or values).
     pub(crate) nulls: SkipNulls<K, V>,
     pub(crate) send_old_values: bool,
+    pub(crate) emit: EmitStrategy,
     pub(crate) store: Option<SessionStore<K, A>>,
     pub(crate) cache: Option<SessionCache<K, A>>,
+    /// When final results were last emitted, if only those are.
+    pub(crate) final_results: Option<FinalResults>,
     pub(crate) stream_time: ObservedStreamTime,
 }
 
@@ -70,7 +75,10 @@ where
     ) -> Result<(), StreamsError> {
         let store: SessionStore<K, A> = ctx.state_store(&self.store_name)?;
         self.send_old_values = self.view.send_old_values();
-        self.cache = SessionCache::from_flushes(store.cache_flushes(self.send_old_values)?);
+        self.final_results = FinalResults::of(self.emit, ctx.final_results_interval());
+        if self.final_results.is_none() {
+            self.cache = SessionCache::from_flushes(store.cache_flushes(self.send_old_values)?);
+        }
         self.store = Some(store);
         Ok(())
     }
@@ -99,6 +107,22 @@ where
         let close_time = stream_time
             .saturating_sub(self.windows.grace_ms())
             .saturating_sub(gap);
+        // Final results before the record's writes (see `EmitStrategy`):
+        // sessions ending in Kafka's emit range.
+        if let Some(final_results) = &mut self.final_results {
+            let bounds = |last: Option<i64>| {
+                let upper = close_time.saturating_sub(1);
+                let lower = last.map_or(0, |last| last.max(0));
+                (upper >= 0 && upper >= lower).then_some((lower, upper))
+            };
+            let now = ctx.current_system_time_ms();
+            final_results.emit_if_due(now, close_time, bounds, |range| {
+                emit_sessions(ctx, store, range, &record.headers)
+            })?;
+        }
+        // Updates go downstream now, through the cache, or (with final
+        // results only) not at all.
+        let forward_now = self.cache.is_none() && self.final_results.is_none();
         let own = Window::new(ts, ts);
         let merged =
             store.find_sessions(&record.key, ts.saturating_sub(gap), ts.saturating_add(gap))?;
@@ -129,7 +153,7 @@ where
             // downstream too, each stamped with its end.
             for (session, value) in merged {
                 store.remove(&session)?;
-                if self.cache.is_some() {
+                if !forward_now {
                     continue;
                 }
                 let timestamp = session.window.end;
@@ -146,6 +170,9 @@ where
         if let Some(cache) = &self.cache {
             // Merged-away sessions and this one leave with the cache.
             return cache.forward_evicted(ctx);
+        }
+        if !forward_now {
+            return Ok(());
         }
         let change = Change {
             new: Some(new),

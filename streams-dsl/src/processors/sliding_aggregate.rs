@@ -18,6 +18,7 @@ use super::aggregate::Aggregator;
 use super::flush_cache;
 use super::stream_time::ObservedStreamTime;
 use super::window_aggregate::{drop_expired, update_window, AggregateWindowStore, WindowTable};
+use crate::emit_strategy::EmitStrategy;
 use crate::ktable::Change;
 use crate::nulls::SkipNulls;
 use crate::table_node::NodeView;
@@ -32,6 +33,7 @@ pub(crate) struct SlidingAggregate<K, V, A> {
     pub(crate) view: NodeView,
     /// Records this aggregation skips (by their null keys or values).
     pub(crate) nulls: SkipNulls<K, V>,
+    pub(crate) emit: EmitStrategy,
     pub(crate) table: Option<WindowTable<K, A>>,
     pub(crate) stream_time: ObservedStreamTime,
 }
@@ -115,20 +117,23 @@ where
         right: ValueAndTimestamp<A>,
         record: &Record<K, V>,
     ) -> Result<(), StreamsError> {
+        let Some(table) = &self.table else {
+            return Ok(());
+        };
         let window = self.window(record.timestamp + 1);
         store.put(&record.key, &right, window.start)?;
-        if let Some(cache) = self.table.as_ref().and_then(|t| t.cache.as_ref()) {
-            return cache.forward_evicted(ctx);
-        }
-        ctx.forward(Record {
-            key: Windowed::new(record.key.clone(), window),
-            value: Change {
-                new: Some(right.value),
-                old: None,
+        table.forward_update(
+            ctx,
+            Record {
+                key: Windowed::new(record.key.clone(), window),
+                value: Change {
+                    new: Some(right.value),
+                    old: None,
+                },
+                timestamp: right.timestamp,
+                headers: record.headers.clone(),
             },
-            timestamp: right.timestamp,
-            headers: record.headers.clone(),
-        })
+        )
     }
 
     /// A record at or after `d`: scans the windows that can contain it or
@@ -270,7 +275,12 @@ where
         &mut self,
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     ) -> Result<(), StreamsError> {
-        self.table = Some(WindowTable::open(ctx, &self.store_name, &self.view)?);
+        self.table = Some(WindowTable::open(
+            ctx,
+            &self.store_name,
+            &self.view,
+            self.emit,
+        )?);
         Ok(())
     }
 
@@ -305,10 +315,21 @@ where
             );
             return Ok(());
         }
-        if record.timestamp < self.windows.time_difference_ms() {
-            self.process_early(ctx, &store, &record, close_time)
-        } else {
-            self.process_regular(ctx, &store, &record, close_time)
+        let d = self.windows.time_difference_ms();
+        if record.timestamp < d {
+            // Kafka looks for final results after regular records only.
+            return self.process_early(ctx, &store, &record, close_time);
         }
+        // Final results before the record's writes (see `EmitStrategy`):
+        // windows `[start, start + d]` with start in Kafka's emit range.
+        let bounds = |last: Option<i64>| {
+            let upper = close_time.saturating_sub(d).saturating_sub(1);
+            let lower = last.map_or(0, |last| last.saturating_sub(d).max(0));
+            (upper >= 0).then_some((lower, upper))
+        };
+        if let Some(table) = &mut self.table {
+            table.emit_final_results(ctx, close_time, bounds, &record.headers)?;
+        }
+        self.process_regular(ctx, &store, &record, close_time)
     }
 }

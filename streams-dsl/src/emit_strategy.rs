@@ -1,0 +1,67 @@
+//! When a windowed aggregation emits its results (Kafka's `EmitStrategy`).
+
+/// When a windowed aggregation sends its results downstream (Kafka's
+/// `EmitStrategy`, KIP-825).
+///
+/// - [`OnWindowUpdate`](Self::OnWindowUpdate), the default: every update of
+///   a window's aggregate goes downstream (through the store's cache, if it
+///   has one).
+/// - [`OnWindowClose`](Self::OnWindowClose): nothing goes downstream while a
+///   window is open; once stream time passes its end plus the grace period,
+///   its final aggregate is emitted once, with no old value. Windows come
+///   out in the order they closed: time windows by start, then key; sessions
+///   by end, then start, then key. The aggregation looks for closed windows
+///   when a record reaches it, at most once per
+///   `TaskConfig::final_results_interval` of wall-clock time (1 second by
+///   default; the test driver looks at every record).
+///
+/// Unlike `suppress(Suppressed::until_window_closes(..))`, final results
+/// need no buffer: they are read back from the aggregation's own store. The
+/// store therefore has no cache (for time windows Kafka keeps one, which
+/// only changes how often the changelog is written).
+///
+/// Kafka's time-ordered window store can hide a window from this read in
+/// the very step that closes it, when the same record moves the window out
+/// of the store's retention (its own integration tests expect that gap).
+/// Here each step reads the closed windows before the record is written,
+/// so every closed window is emitted.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use streams_core::serde::{I64Serde, OptionSerde, StringSerde};
+/// use streams_core::test_driver::TopologyTestDriver;
+/// use streams_dsl::{EmitStrategy, Produced, StreamsBuilder, TimeWindows, WindowedSerde};
+///
+/// let windowed = Arc::new(WindowedSerde::time_windowed(Arc::new(StringSerde), 10));
+/// let counts = Arc::new(OptionSerde::new(Arc::new(I64Serde)));
+/// let builder = StreamsBuilder::new();
+/// builder
+///     .stream::<String, String>("clicks")
+///     .group_by_key()
+///     .windowed_by(TimeWindows::of_size_with_no_grace(Duration::from_millis(10))?)
+///     .emit_strategy(EmitStrategy::OnWindowClose)
+///     .count()
+///     .to_stream()
+///     .to_with("counts", Produced::with(windowed.clone(), counts.clone()));
+/// let driver = TopologyTestDriver::new(&builder.build()?)?;
+/// let clicks = driver.create_input_topic("clicks", StringSerde, StringSerde);
+/// let output = driver.create_output_topic("counts", windowed, counts);
+/// clicks.pipe_input_at("a".to_owned(), "x".to_owned(), 1)?;
+/// clicks.pipe_input_at("a".to_owned(), "x".to_owned(), 5)?;
+/// assert!(output.is_empty()); // [0, 10) is still open
+/// clicks.pipe_input_at("a".to_owned(), "x".to_owned(), 12)?;
+/// let final_count = output.read_record()?;
+/// assert_eq!(final_count.key.window.start, 0);
+/// assert_eq!((final_count.value, final_count.timestamp), (Some(2), 5));
+/// assert!(output.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EmitStrategy {
+    /// Emit every update of a window.
+    #[default]
+    OnWindowUpdate,
+    /// Emit each window's final result once, when it closes.
+    OnWindowClose,
+}

@@ -1,0 +1,214 @@
+//! Final results of windowed aggregations that emit when windows close
+//! (`EmitStrategy::OnWindowClose`; Kafka's `maybeForwardFinalResult` in
+//! `AbstractKStreamTimeWindowAggregateProcessor` and
+//! `KStreamSessionWindowAggregate`).
+//!
+//! Each aggregation works out which of its windows closed since it last
+//! emitted (a range of window starts, or of session ends, with Kafka's
+//! bounds), reads them back from its store and forwards each once.
+
+use std::time::Duration;
+
+use streams_core::prelude::*;
+use streams_core::state::SessionStore;
+use streams_core::Windowed;
+
+use super::window_aggregate::AggregateWindowStore;
+use crate::emit_strategy::EmitStrategy;
+use crate::ktable::Change;
+
+/// When an aggregation last emitted final results and when it may look
+/// again: Kafka's `lastEmitWindowCloseTime` and emit-interval throttle.
+#[derive(Debug)]
+pub(crate) struct FinalResults {
+    /// The window close time of the last emission: every window closed
+    /// by then has been emitted. `None` before the first one.
+    ///
+    /// Kafka commits it with the input offsets so that a restarted task
+    /// does not emit those windows again; this engine has no runtime that
+    /// commits yet, so a new task starts from `None` and may emit windows
+    /// its store still holds a second time.
+    last_close_time: Option<i64>,
+    /// Wall-clock time before which the aggregation does not look.
+    next_look_ms: i64,
+    interval_ms: i64,
+}
+
+impl FinalResults {
+    /// The final results of an aggregation that emits as `emit` says:
+    /// `None` when it emits every update.
+    pub(crate) fn of(emit: EmitStrategy, interval: Duration) -> Option<Self> {
+        (emit == EmitStrategy::OnWindowClose).then(|| Self::new(interval))
+    }
+
+    /// Final results looked for at most once per `interval` of wall-clock
+    /// time.
+    pub(crate) fn new(interval: Duration) -> Self {
+        Self {
+            last_close_time: None,
+            next_look_ms: 0,
+            interval_ms: i64::try_from(interval.as_millis()).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// Emits the closed windows if final results are due at `close_time`
+    /// (see [`due`](Self::due)): `bounds` gets the close time of the last
+    /// emission and answers the range of windows that closed since (window
+    /// starts, or session ends), or `None` when none did; `emit` forwards
+    /// the windows of that range.
+    pub(crate) fn emit_if_due(
+        &mut self,
+        now_ms: i64,
+        close_time: i64,
+        bounds: impl FnOnce(Option<i64>) -> Option<(i64, i64)>,
+        emit: impl FnOnce((i64, i64)) -> Result<(), StreamsError>,
+    ) -> Result<(), StreamsError> {
+        if !self.due(now_ms, close_time) {
+            return Ok(());
+        }
+        if let Some(range) = bounds(self.last_close_time) {
+            emit(range)?;
+            self.last_close_time = Some(close_time);
+        }
+        Ok(())
+    }
+
+    /// Kafka's `shouldEmitFinal`: whether the throttle lets the
+    /// aggregation look now (which uses up the interval, whatever it
+    /// finds), and the close time moved on since the last emission.
+    fn due(&mut self, now_ms: i64, close_time: i64) -> bool {
+        if now_ms < self.next_look_ms {
+            return false;
+        }
+        self.next_look_ms = now_ms.saturating_add(self.interval_ms);
+        self.last_close_time.is_none_or(|last| last < close_time)
+    }
+}
+
+/// Forwards the time windows of `store` starting in `[lower, upper]` as
+/// final results, in the order Kafka's time-ordered store yields them: by
+/// start, then by key bytes (the order of each start's windows in the
+/// store). Each carries its stored timestamp and `headers` (the triggering
+/// record's), and no old value.
+pub(crate) fn emit_windows<K, A>(
+    ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+    store: &AggregateWindowStore<K, A>,
+    (lower, upper): (i64, i64),
+    headers: &Headers,
+) -> Result<(), StreamsError>
+where
+    K: Clone + 'static,
+    A: Clone + 'static,
+{
+    let mut closed = store.fetch_all(lower, upper)?;
+    closed.sort_by_key(|(window, _)| window.window.start);
+    for (window, aggregate) in closed {
+        ctx.forward(Record {
+            key: window,
+            value: Change {
+                new: Some(aggregate.value),
+                old: None,
+            },
+            timestamp: aggregate.timestamp,
+            headers: headers.clone(),
+        })?;
+    }
+    Ok(())
+}
+
+/// Forwards the sessions of `store` ending in `[lower, upper]` as final
+/// results, by end, then start, then key bytes (Kafka's time-ordered
+/// session store), each stamped with its end and carrying `headers`.
+pub(crate) fn emit_sessions<K, A>(
+    ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+    store: &SessionStore<K, A>,
+    (lower, upper): (i64, i64),
+    headers: &Headers,
+) -> Result<(), StreamsError>
+where
+    K: Clone + 'static,
+    A: Clone + 'static,
+{
+    let mut closed = store.sessions_ending_within(lower, upper)?;
+    closed.sort_by_key(|(session, _)| (session.window.end, session.window.start));
+    for (session, aggregate) in closed {
+        let timestamp = session.window.end;
+        ctx.forward(Record {
+            key: session,
+            value: Change {
+                new: Some(aggregate),
+                old: None,
+            },
+            timestamp,
+            headers: headers.clone(),
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kafka's throttle: a look uses up the interval, even when the close
+    /// time has not moved on; a look past the throttle emits only for a
+    /// later close time.
+    /// Runs one look at `now` for `close_time` whose range is `range`;
+    /// returns the range emitted, if any, and the last close time the
+    /// bounds were given.
+    fn look(
+        results: &mut FinalResults,
+        now: i64,
+        close_time: i64,
+        range: Option<(i64, i64)>,
+    ) -> (Option<(i64, i64)>, Option<Option<i64>>) {
+        let mut emitted = None;
+        let mut last = None;
+        results
+            .emit_if_due(
+                now,
+                close_time,
+                |previous| {
+                    last = Some(previous);
+                    range
+                },
+                |range| {
+                    emitted = Some(range);
+                    Ok(())
+                },
+            )
+            .expect("emits");
+        (emitted, last)
+    }
+
+    #[test]
+    fn looks_at_most_once_per_interval_and_only_for_a_later_close_time() {
+        let mut results = FinalResults::new(Duration::from_millis(1000));
+        // No window closed yet: the look uses up the interval.
+        assert_eq!(look(&mut results, 0, -5, None), (None, Some(None)));
+        assert_eq!(look(&mut results, 999, 10, Some((0, 0))), (None, None));
+        assert_eq!(
+            look(&mut results, 1000, 10, Some((0, 0))),
+            (Some((0, 0)), Some(None))
+        );
+        // The close time did not move on: nothing to look for, but the
+        // look still uses up the interval.
+        assert_eq!(look(&mut results, 2000, 10, Some((1, 5))), (None, None));
+        assert_eq!(look(&mut results, 2500, 20, Some((1, 5))), (None, None));
+        assert_eq!(
+            look(&mut results, 3000, 20, Some((1, 5))),
+            (Some((1, 5)), Some(Some(10)))
+        );
+
+        let mut unthrottled = FinalResults::new(Duration::ZERO);
+        assert_eq!(
+            look(&mut unthrottled, 0, 1, Some((0, 0))),
+            (Some((0, 0)), Some(None))
+        );
+        assert_eq!(look(&mut unthrottled, 0, 1, Some((0, 0))), (None, None));
+        assert_eq!(
+            look(&mut unthrottled, 0, 2, Some((1, 1))),
+            (Some((1, 1)), Some(Some(1)))
+        );
+    }
+}
