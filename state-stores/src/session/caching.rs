@@ -271,7 +271,8 @@ mod tests {
     }
 
     /// Whatever the budget and the puts, removals and flushes, the cached
-    /// store reads exactly as an uncached store given the same writes; the
+    /// store reads (scans, and sessions by end time) exactly as an uncached
+    /// store given the same writes; the
     /// listener sees per session a chain of changes whose old value is the
     /// previous new value; and after a final flush the store behind the
     /// cache equals the uncached one.
@@ -335,6 +336,10 @@ mod tests {
                             collect(model.scan_sessions(from, to, 8, 25, order))?
                         );
                     }
+                    assert_eq!(
+                        collect(cached.sessions_ending_within(5, 20))?,
+                        collect(model.sessions_ending_within(5, 20))?
+                    );
                 }
                 cached.flush()?;
                 check_flushed()?;
