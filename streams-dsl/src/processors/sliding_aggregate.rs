@@ -122,18 +122,15 @@ where
         };
         let window = self.window(record.timestamp + 1);
         store.put(&record.key, &right, window.start)?;
-        table.forward_update(
-            ctx,
-            Record {
-                key: Windowed::new(record.key.clone(), window),
-                value: Change {
-                    new: Some(right.value),
-                    old: None,
-                },
-                timestamp: right.timestamp,
-                headers: record.headers.clone(),
+        table.forward_update(ctx, || Record {
+            key: Windowed::new(record.key.clone(), window),
+            value: Change {
+                new: Some(right.value),
+                old: None,
             },
-        )
+            timestamp: right.timestamp,
+            headers: record.headers.clone(),
+        })
     }
 
     /// A record at or after `d`: scans the windows that can contain it or

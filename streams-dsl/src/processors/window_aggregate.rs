@@ -64,18 +64,15 @@ where
         },
         window.start,
     )?;
-    table.forward_update(
-        ctx,
-        Record {
-            key: Windowed::new(key.clone(), window),
-            value: Change {
-                new: Some(new),
-                old: old.filter(|_| table.send_old_values),
-            },
-            timestamp,
-            headers: record.headers.clone(),
+    table.forward_update(ctx, || Record {
+        key: Windowed::new(key.clone(), window),
+        value: Change {
+            new: Some(new),
+            old: old.filter(|_| table.send_old_values),
         },
-    )
+        timestamp,
+        headers: record.headers.clone(),
+    })
 }
 
 /// The cache of a windowed aggregation's store.
@@ -117,12 +114,13 @@ impl<K: Clone + 'static, A: Clone + 'static> WindowTable<K, A> {
         })
     }
 
-    /// Sends `update` downstream: now, through the cache (only what it
-    /// evicts goes now), or not at all when the table emits final results.
+    /// Sends the update `update` makes downstream: now, through the cache
+    /// (only what it evicts goes now), or not at all when the table emits
+    /// final results.
     pub(crate) fn forward_update(
         &self,
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
-        update: Record<Windowed<K>, Change<A>>,
+        update: impl FnOnce() -> Record<Windowed<K>, Change<A>>,
     ) -> Result<(), StreamsError> {
         if self.final_results.is_some() {
             return Ok(());
@@ -130,7 +128,7 @@ impl<K: Clone + 'static, A: Clone + 'static> WindowTable<K, A> {
         if let Some(cache) = &self.cache {
             return cache.forward_evicted(ctx);
         }
-        ctx.forward(update)
+        ctx.forward(update())
     }
 
     /// Emits the windows starting in the range `bounds` returns, if the
