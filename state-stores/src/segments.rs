@@ -37,10 +37,16 @@ const MIN_DEFAULT_SEGMENT_INTERVAL_MS: i64 = 60_000;
 
 /// How long a window or session store keeps entries, and how it groups them
 /// into segments for expiry.
+///
+/// An entry is live while stream time is less than `retention_ms` past its
+/// timestamp, as in Kafka Streams' key-ordered stores. A
+/// [`time_ordered`](Self::time_ordered) retention also keeps it at exactly
+/// `retention_ms`, as Kafka's time-ordered window stores do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
     retention_ms: i64,
     segment_interval_ms: i64,
+    time_ordered: bool,
 }
 
 impl Retention {
@@ -71,7 +77,19 @@ impl Retention {
         Ok(Self {
             retention_ms,
             segment_interval_ms,
+            time_ordered: false,
         })
+    }
+
+    /// The same retention, keeping entries exactly `retention_ms` behind
+    /// stream time too: the rule of Kafka's time-ordered window stores,
+    /// which the DSL's windowed aggregations that emit final results use
+    /// (a join reading their table sees those windows, as in Kafka).
+    pub fn time_ordered(self) -> Self {
+        Self {
+            time_ordered: true,
+            ..self
+        }
     }
 
     /// The retention period in milliseconds.
@@ -211,7 +229,7 @@ impl<B: BytesBackend> SegmentedBytes<B> {
             None => i64::MIN,
             Some(time) => time
                 .saturating_sub(self.retention.retention_ms)
-                .saturating_add(1),
+                .saturating_add(i64::from(!self.retention.time_ordered)),
         }
     }
 
@@ -354,6 +372,14 @@ mod tests {
         assert!(segmented.is_live(901));
         assert!(!segmented.is_live(900));
         assert!(!segmented.observe(900));
+
+        // Kafka's time-ordered rule also keeps the entry exactly
+        // `retention` behind.
+        let time_ordered = Retention::with_segment_interval(100, 10)?.time_ordered();
+        let mut segmented = SegmentedBytes::open(InMemoryBackend::new("t"), time_ordered)?;
+        assert!(segmented.observe(1_000));
+        assert!(segmented.is_live(900));
+        assert!(!segmented.is_live(899));
         Ok(())
     }
 

@@ -105,7 +105,7 @@ impl TimeWindowing {
         materialized: &Materialized<K, A>,
         emit: EmitStrategy,
     ) -> impl StoreBuilder {
-        Stores::timestamped_window_store_builder_with(
+        let store = Stores::timestamped_window_store_builder_with(
             store,
             store_retention(builder, store, self.retention_ms(), materialized),
             duration(self.size_ms()),
@@ -113,7 +113,13 @@ impl TimeWindowing {
             materialized.key.clone(),
             materialized.value.clone(),
         )
-        .with_options(store_options(materialized, emit))
+        .with_options(store_options(materialized, emit));
+        // Kafka's final results come from a time-ordered store, whose
+        // retention keeps one more millisecond (seen by joins reading it).
+        match emit {
+            EmitStrategy::OnWindowUpdate => store,
+            EmitStrategy::OnWindowClose => store.time_ordered(),
+        }
     }
 
     /// The table of an aggregation over these windows.

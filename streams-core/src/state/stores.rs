@@ -111,6 +111,7 @@ impl Stores {
             retention,
             window_size,
             retain_duplicates,
+            time_ordered: false,
         }
     }
 
@@ -411,6 +412,7 @@ pub struct WindowStoreBuilder<K, V> {
     retention: Duration,
     window_size: Duration,
     retain_duplicates: bool,
+    time_ordered: bool,
 }
 
 /// Builds typed session stores, one per task.
@@ -449,6 +451,17 @@ impl<K: 'static, V: 'static> StoreBuilder for KeyValueStoreBuilder<K, V> {
     }
 }
 
+impl<K, V> WindowStoreBuilder<K, V> {
+    /// Keeps (and reads) a window whose start is exactly the retention
+    /// period behind stream time, as Kafka's time-ordered window stores do
+    /// (see [`Retention::time_ordered`](state_stores::Retention::time_ordered));
+    /// the default store, like Kafka's key-ordered ones, has expired it.
+    pub fn time_ordered(mut self) -> Self {
+        self.time_ordered = true;
+        self
+    }
+}
+
 impl<K: 'static, V: 'static> StoreBuilder for WindowStoreBuilder<K, V> {
     type Store = WindowStore<K, V>;
 
@@ -463,9 +476,13 @@ impl<K: 'static, V: 'static> StoreBuilder for WindowStoreBuilder<K, V> {
     fn build(&self, context: &StoreContext) -> Result<WindowStore<K, V>, StreamsError> {
         let core = &self.core;
         let window_size_ms = millis(self.window_size);
+        let retention = core.retention(self.retention)?;
         let spec = state_stores::StoreBuilder::window(
             core.name.as_str(),
-            core.retention(self.retention)?,
+            match self.time_ordered {
+                true => retention.time_ordered(),
+                false => retention,
+            },
             window_size_ms,
             self.retain_duplicates,
         );
