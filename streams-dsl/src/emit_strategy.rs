@@ -12,7 +12,7 @@
 ///   out in the order they closed: time windows by start, then key; sessions
 ///   by end, then start, then key. The aggregation looks for closed windows
 ///   when a record reaches it, at most once per
-///   `TaskConfig::final_results_interval` of wall-clock time (1 second by
+///   `EmitIntervals::windowed_aggregation` of wall-clock time (1 second by
 ///   default; the test driver looks at every record).
 ///
 /// Unlike `suppress(Suppressed::until_window_closes(..))`, final results

@@ -164,7 +164,7 @@ impl Task {
     fn new(topology: &Topology, interval: Duration) -> Result<Self> {
         let clock = Rc::new(MockClock::new(0));
         let mut config = TaskConfig::new("app", clock.clone());
-        config.final_results_interval = interval;
+        config.emit_intervals.windowed_aggregation = interval;
         Ok(Self {
             task: StreamTask::new(topology, config)?,
             clock,

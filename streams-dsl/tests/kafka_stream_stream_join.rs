@@ -632,3 +632,71 @@ fn should_match_inner_join_with_self_join_out_of_order_messages() {
         &expected,
     );
 }
+
+/// Kafka's `KStreamKStreamJoinTest.shouldThrottleEmitNonJoinedOuterRecordsEvenWhenClockDrift`:
+/// an outer join (windows of 1 s, no grace) fed only on its right side,
+/// on a task whose wall clock the test sets, with Kafka's default outer
+/// join emit interval of 1 s. A scan for unmatched records runs at most
+/// once per interval, counted from the wall-clock time of the last scan:
+/// at 2100 ms it emits `key1`; at 2500 ms it is throttled, so `key2` stays
+/// in the outer store (Kafka checks its size: 2); at 4000 ms it emits
+/// `key2` and `key3` (size 1).
+#[test]
+fn outer_join_scans_for_unmatched_records_once_per_emit_interval() -> support::Result {
+    use std::rc::Rc;
+    use streams_core::engine::{Clock, EmitIntervals, MockClock, StreamTask, TaskConfig};
+    use streams_core::record::{ConsumerRecord, TopicName};
+
+    let builder = StreamsBuilder::new();
+    let left = builder.stream::<String, String>("left");
+    let right = builder.stream::<String, String>("right");
+    left.outer_join(
+        &right,
+        |l: Option<&String>, r: Option<&String>| format!("{l:?}+{r:?}"),
+        JoinWindows::of_time_difference_with_no_grace(ms(1000)),
+    )
+    .to("output");
+    let clock = Rc::new(MockClock::new(0));
+    let mut config = TaskConfig::new("app", clock.clone());
+    assert_eq!(config.emit_intervals, EmitIntervals::default());
+    config.emit_intervals.outer_join = ms(1000);
+    let mut task = StreamTask::new(&builder.build()?, config)?;
+
+    let mut emitted_at = |offset: i64, key: &str, timestamp: i64, now: i64| -> support::Result<_> {
+        clock.advance(now - clock.now_ms());
+        task.add_records([ConsumerRecord {
+            topic: TopicName::new("right"),
+            partition: 0,
+            offset,
+            timestamp,
+            key: Some(key.as_bytes().to_vec()),
+            value: Some(key.replace("key", "value").into_bytes()),
+            headers: Headers::new(),
+        }])?;
+        while task.process()? {}
+        let mut output = Vec::new();
+        task.take_output(&mut output);
+        let mut joined = Vec::new();
+        for record in output.iter().filter(|record| &*record.topic == "output") {
+            let key = StringSerde.deserialize("output", record.key.as_deref())?;
+            let value = StringSerde.deserialize("output", record.value.as_deref())?;
+            joined.push((key, value, record.timestamp));
+        }
+        Ok(joined)
+    };
+    let unmatched = |key: &str, timestamp| {
+        let value = format!("None+Some({:?})", key.replace("key", "value"));
+        (key.to_owned(), value, timestamp)
+    };
+    assert_eq!(emitted_at(0, "key1", 10_000, 1000)?, []);
+    assert_eq!(
+        emitted_at(1, "key2", 13_000, 2100)?,
+        [unmatched("key1", 10_000)]
+    );
+    assert_eq!(emitted_at(2, "key3", 15_000, 2500)?, [], "throttled");
+    assert_eq!(
+        emitted_at(3, "key4", 17_000, 4000)?,
+        [unmatched("key2", 13_000), unmatched("key3", 15_000)]
+    );
+    Ok(())
+}

@@ -12,6 +12,7 @@
 
 mod clock;
 mod collector;
+mod emit_intervals;
 mod graph;
 mod partition_group;
 mod punctuation;
@@ -20,6 +21,7 @@ mod task;
 pub(crate) use clock::millis;
 pub use clock::{Clock, MockClock, SystemClock};
 pub(crate) use collector::ChangelogCollector;
+pub use emit_intervals::EmitIntervals;
 pub(crate) use graph::{Children, Input, Node, NodeContext, NodeId, NodeInfo, NodeInstance};
 pub(crate) use task::TaskState;
 pub use task::{ChangelogReader, PartitionCount, StreamTask, TaskConfig, TaskMetrics};

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::clock::Clock;
 use super::collector::RecordCollector;
+use super::emit_intervals::EmitIntervals;
 use super::graph::{call, Graph, NodeId};
 use super::partition_group::{PartitionGroup, QueuedRecord, SourceBinding};
 use super::punctuation::PunctuationQueue;
@@ -84,13 +85,9 @@ pub struct TaskConfig {
     /// processors start; `None` starts them as they are (empty, for
     /// in-memory stores).
     pub restore_from: Option<Box<dyn ChangelogReader>>,
-    /// The least wall-clock time between two emissions of final results by
-    /// a windowed aggregation that emits when windows close
-    /// (`EmitStrategy::OnWindowClose` in the DSL): Kafka Streams' internal
-    /// `__emit.interval.ms.kstreams.windowed.aggregation__`, 1 second by
-    /// default. Zero checks for closed windows at every record, as the
-    /// test driver does.
-    pub final_results_interval: Duration,
+    /// How often operators whose results wait for stream time look for
+    /// them (Kafka's internal emit intervals, 1 second each by default).
+    pub emit_intervals: EmitIntervals,
 }
 
 impl TaskConfig {
@@ -107,7 +104,7 @@ impl TaskConfig {
             partition_count: Box::new(|_| Some(1)),
             rocksdb_budget: default_rocksdb_budget(),
             restore_from: None,
-            final_results_interval: Duration::from_secs(1),
+            emit_intervals: EmitIntervals::default(),
         }
     }
 }
@@ -138,7 +135,7 @@ pub(crate) struct TaskState {
     /// The timestamp stores stamp their changelog records with: the current
     /// record's, which a forward replaces with the forwarded record's.
     pub(crate) record_context: RecordContext,
-    pub(crate) final_results_interval: Duration,
+    pub(crate) emit_intervals: EmitIntervals,
     stream_punctuation: PunctuationQueue,
     wall_clock_punctuation: PunctuationQueue,
     next_punctuator: u64,
@@ -207,7 +204,7 @@ impl StreamTask {
             partition_count,
             rocksdb_budget,
             restore_from,
-            final_results_interval,
+            emit_intervals,
         } = config;
         let selected: Vec<usize> = if subtopologies.is_empty() {
             (0..topology.subtopologies.len()).collect()
@@ -332,7 +329,7 @@ impl StreamTask {
                 partition_count,
                 metrics,
                 record_context,
-                final_results_interval,
+                emit_intervals,
                 stream_punctuation: PunctuationQueue::default(),
                 wall_clock_punctuation: PunctuationQueue::default(),
                 next_punctuator: 0,

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use super::{PunctuationType, PunctuatorId};
-use crate::engine::NodeContext;
 use crate::engine::NodeId;
+use crate::engine::{EmitIntervals, NodeContext};
 use crate::error::StreamsError;
 use crate::record::{Record, RecordMetadata};
 use crate::state::{StoreHandle, StoreRegistry};
@@ -91,10 +91,10 @@ impl<KOut, VOut> ProcessorContext<'_, KOut, VOut> {
         self.node.task.clock.now_ms()
     }
 
-    /// The least wall-clock time between two emissions of final window
-    /// results (see `TaskConfig::final_results_interval`).
-    pub fn final_results_interval(&self) -> Duration {
-        self.node.task.final_results_interval
+    /// How often operators whose results wait for stream time look for
+    /// them (see [`EmitIntervals`](crate::engine::EmitIntervals)).
+    pub fn emit_intervals(&self) -> EmitIntervals {
+        self.node.task.emit_intervals
     }
 
     /// The application id.

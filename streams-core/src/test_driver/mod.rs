@@ -20,7 +20,9 @@ use std::time::Duration;
 
 pub use topics::{TestInputTopic, TestOutputTopic, TestRecord};
 
-use crate::engine::{ChangelogReader, MockClock, StreamTask, TaskConfig, TaskMetrics};
+use crate::engine::{
+    ChangelogReader, EmitIntervals, MockClock, StreamTask, TaskConfig, TaskMetrics,
+};
 use crate::error::StreamsError;
 use crate::record::{ConsumerRecord, Headers, ProducerRecord};
 use crate::serde::{Deserializer, Serializer};
@@ -124,8 +126,8 @@ impl ChangelogReader for KeptChangelogs {
 /// The configuration of the driver's task.
 fn task_config(config: &TestDriverConfig, clock: Rc<MockClock>) -> TaskConfig {
     let mut task_config = TaskConfig::new(config.application_id.clone(), clock);
-    // Kafka's test driver checks for closed windows at every record.
-    task_config.final_results_interval = Duration::ZERO;
+    // Kafka's test driver looks for due results at every record.
+    task_config.emit_intervals = EmitIntervals::EVERY_RECORD;
     task_config.state_dir = config.state_dir.clone();
     task_config.deserialization_handler = config.deserialization_handler;
     if let Some(extractor) = &config.default_timestamp_extractor {

@@ -161,7 +161,9 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
     /// finds no match gives a result with `None` for the other side. That
     /// result is emitted once the record's window has closed (stream time
     /// past its timestamp + after + grace), with the record's timestamp, so
-    /// a match arriving in time replaces it.
+    /// a match arriving in time replaces it. The join looks for such
+    /// records at most once per `EmitIntervals::outer_join` of wall-clock
+    /// time (1 second by default; the test driver looks at every record).
     pub fn left_join<V2, VR>(
         &self,
         other: &KStream<K, V2>,

@@ -19,6 +19,7 @@ use super::outer_store::{OuterKey, OuterStore};
 use super::time_tracker::{lock, SharedTracker, TimeTrackers};
 use super::windows::JoinWindows;
 use crate::nulls::{NullTest, NULL_KEY_OR_VALUE};
+use crate::processors::Throttle;
 
 /// Which input of the join a processor serves: its value types, its view
 /// of the window, and how its values meet the user's joiner.
@@ -145,6 +146,12 @@ where
             if !unknown && tracker.min_time.saturating_add(reach) >= tracker.stream_time {
                 return Ok(());
             }
+            // Scanning is costly: at most once per emit interval of wall
+            // time, so unmatched records may come out up to one interval
+            // after their window closed.
+            if !tracker.scans.allows(ctx.current_system_time_ms()) {
+                return Ok(());
+            }
             tracker.min_time = i64::MAX;
             tracker.stream_time
         };
@@ -196,10 +203,12 @@ where
             Some(name) => Some(ctx.state_store(name)?),
             None => None,
         };
+        let tracker = self.trackers.get(ctx.task_id());
+        lock(&tracker).scans = Throttle::new(ctx.emit_intervals().outer_join);
         self.state = Some(JoinState {
             other: ctx.state_store(&self.other_store_name)?,
             outer,
-            tracker: self.trackers.get(ctx.task_id()),
+            tracker,
             task_id: ctx.task_id().to_owned(),
         });
         Ok(())

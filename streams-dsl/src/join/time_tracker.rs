@@ -4,8 +4,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-/// The largest timestamp either side of a join has seen, and a lower bound
-/// of the timestamps waiting in the outer store.
+use crate::processors::Throttle;
+
+/// The largest timestamp either side of a join has seen, a lower bound of
+/// the timestamps waiting in the outer store, and when either side may next
+/// scan that store for unmatched records.
 #[derive(Debug)]
 pub(crate) struct TimeTracker {
     /// The join's own stream time: the largest timestamp that reached
@@ -13,6 +16,9 @@ pub(crate) struct TimeTracker {
     pub(crate) stream_time: i64,
     /// No record in the outer store is older than this.
     pub(crate) min_time: i64,
+    /// When either side may next scan the outer store
+    /// (`EmitIntervals::outer_join`).
+    pub(crate) scans: Throttle,
 }
 
 impl Default for TimeTracker {
@@ -20,6 +26,7 @@ impl Default for TimeTracker {
         Self {
             stream_time: -1,
             min_time: i64::MAX,
+            scans: Throttle::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ use streams_core::prelude::*;
 use streams_core::state::SessionStore;
 use streams_core::Windowed;
 
+use super::throttle::Throttle;
 use super::window_aggregate::AggregateWindowStore;
 use crate::emit_strategy::EmitStrategy;
 use crate::ktable::Change;
@@ -29,9 +30,8 @@ pub(crate) struct FinalResults {
     /// commits yet, so a new task starts from `None` and may emit windows
     /// its store still holds a second time.
     last_close_time: Option<i64>,
-    /// Wall-clock time before which the aggregation does not look.
-    next_look_ms: i64,
-    interval_ms: i64,
+    /// When the aggregation may next look for closed windows.
+    looks: Throttle,
 }
 
 impl FinalResults {
@@ -46,8 +46,7 @@ impl FinalResults {
     pub(crate) fn new(interval: Duration) -> Self {
         Self {
             last_close_time: None,
-            next_look_ms: 0,
-            interval_ms: i64::try_from(interval.as_millis()).unwrap_or(i64::MAX),
+            looks: Throttle::new(interval),
         }
     }
 
@@ -77,11 +76,7 @@ impl FinalResults {
     /// aggregation look now (which uses up the interval, whatever it
     /// finds), and the close time moved on since the last emission.
     fn due(&mut self, now_ms: i64, close_time: i64) -> bool {
-        if now_ms < self.next_look_ms {
-            return false;
-        }
-        self.next_look_ms = now_ms.saturating_add(self.interval_ms);
-        self.last_close_time.is_none_or(|last| last < close_time)
+        self.looks.allows(now_ms) && self.last_close_time.is_none_or(|last| last < close_time)
     }
 }
 

@@ -12,6 +12,7 @@ mod suppress;
 mod suppress_buffer;
 mod table;
 mod table_cache;
+mod throttle;
 mod window_aggregate;
 
 pub(crate) use aggregate::{Aggregate, Aggregator};
@@ -26,4 +27,5 @@ pub(crate) use table::{
     RepartitionMap, RowMapper, TableAggregate, TableAggregator, TableSource, TableValues,
 };
 pub(crate) use table_cache::{flush_cache, SessionCache, TableCache};
+pub(crate) use throttle::Throttle;
 pub(crate) use window_aggregate::{AggregateWindowStore, WindowAggregate};

@@ -75,7 +75,7 @@ where
     ) -> Result<(), StreamsError> {
         let store: SessionStore<K, A> = ctx.state_store(&self.store_name)?;
         self.send_old_values = self.view.send_old_values();
-        self.final_results = FinalResults::of(self.emit, ctx.final_results_interval());
+        self.final_results = FinalResults::of(self.emit, ctx.emit_intervals().windowed_aggregation);
         if self.final_results.is_none() {
             self.cache = SessionCache::from_flushes(store.cache_flushes(self.send_old_values)?);
         }

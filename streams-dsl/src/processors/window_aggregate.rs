@@ -99,7 +99,7 @@ impl<K: Clone + 'static, A: Clone + 'static> WindowTable<K, A> {
     ) -> Result<Self, StreamsError> {
         let store: AggregateWindowStore<K, A> = ctx.state_store(name)?;
         let send_old_values = view.send_old_values();
-        let final_results = FinalResults::of(emit, ctx.final_results_interval());
+        let final_results = FinalResults::of(emit, ctx.emit_intervals().windowed_aggregation);
         // Final results are read back from the store: its cache (if any)
         // forwards nothing on flush.
         let cache = match final_results {
