@@ -2,5 +2,9 @@
 //!
 //! - [`word_count`]: lines in, a running count per word out, written with
 //!   the Processor API and a key-value store (`cargo run --bin word-count`).
+//! - [`clicks_per_minute`]: clicks in, each user's final click count per
+//!   minute out, with the DSL's tumbling windows, a grace period and final
+//!   results on window close (`cargo run --bin clicks-per-minute`).
 
+pub mod clicks_per_minute;
 pub mod word_count;

@@ -83,8 +83,7 @@ impl FinalResults {
 /// Forwards the time windows of `store` starting in `[lower, upper]` as
 /// final results, in the order Kafka's time-ordered store yields them: by
 /// start, then by key bytes (the order of each start's windows in the
-/// store). Each carries its stored timestamp and `headers` (the triggering
-/// record's), and no old value.
+/// store), each stamped with its stored timestamp.
 pub(crate) fn emit_windows<K, A>(
     ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     store: &AggregateWindowStore<K, A>,
@@ -97,23 +96,15 @@ where
 {
     let mut closed = store.fetch_all(lower, upper)?;
     closed.sort_by_key(|(window, _)| window.window.start);
-    for (window, aggregate) in closed {
-        ctx.forward(Record {
-            key: window,
-            value: Change {
-                new: Some(aggregate.value),
-                old: None,
-            },
-            timestamp: aggregate.timestamp,
-            headers: headers.clone(),
-        })?;
-    }
-    Ok(())
+    let closed = closed
+        .into_iter()
+        .map(|(window, aggregate)| (window, aggregate.value, aggregate.timestamp));
+    forward_final(ctx, closed, headers)
 }
 
 /// Forwards the sessions of `store` ending in `[lower, upper]` as final
 /// results, by end, then start, then key bytes (Kafka's time-ordered
-/// session store), each stamped with its end and carrying `headers`.
+/// session store), each stamped with its end.
 pub(crate) fn emit_sessions<K, A>(
     ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     store: &SessionStore<K, A>,
@@ -126,10 +117,27 @@ where
 {
     let mut closed = store.sessions_ending_within(lower, upper)?;
     closed.sort_by_key(|(session, _)| (session.window.end, session.window.start));
-    for (session, aggregate) in closed {
-        let timestamp = session.window.end;
+    let closed = closed.into_iter().map(|(session, aggregate)| {
+        let end = session.window.end;
+        (session, aggregate, end)
+    });
+    forward_final(ctx, closed, headers)
+}
+
+/// Forwards each closed window's aggregate at its timestamp, with no old
+/// value and the `headers` of the record that triggered the emission.
+fn forward_final<K, A>(
+    ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+    closed: impl IntoIterator<Item = (Windowed<K>, A, i64)>,
+    headers: &Headers,
+) -> Result<(), StreamsError>
+where
+    K: Clone + 'static,
+    A: Clone + 'static,
+{
+    for (window, aggregate, timestamp) in closed {
         ctx.forward(Record {
-            key: session,
+            key: window,
             value: Change {
                 new: Some(aggregate),
                 old: None,
