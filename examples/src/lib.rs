@@ -5,6 +5,10 @@
 //! - [`clicks_per_minute`]: clicks in, each user's final click count per
 //!   minute out, with the DSL's tumbling windows, a grace period and final
 //!   results on window close (`cargo run --bin clicks-per-minute`).
+//! - [`enriched_orders`]: orders in, each with its customer's name as a
+//!   table holds it at the time, out: a stream-table left join
+//!   (`cargo run --bin enriched-orders`).
 
 pub mod clicks_per_minute;
+pub mod enriched_orders;
 pub mod word_count;
