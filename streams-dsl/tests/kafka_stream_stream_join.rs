@@ -4,7 +4,7 @@
 //! timestamps, in order) compared with what Kafka's tests expect.
 
 mod support;
-use support::pipe;
+use support::{ms, pipe, Task};
 
 use std::ops::RangeInclusive;
 use std::time::Duration;
@@ -12,10 +12,6 @@ use std::time::Duration;
 use streams_core::prelude::*;
 use streams_core::topology::DEFAULT_ADDITIONAL_CHANGELOG_RETENTION;
 use streams_dsl::{JoinWindows, KStream, StreamJoined, StreamsBuilder};
-
-fn ms(millis: u64) -> Duration {
-    Duration::from_millis(millis)
-}
 
 /// Which input topic a batch is piped into: `topic1` is the joining
 /// stream, `topic2` the joined one.
@@ -643,9 +639,7 @@ fn should_match_inner_join_with_self_join_out_of_order_messages() {
 /// `key2` and `key3` (size 1).
 #[test]
 fn outer_join_scans_for_unmatched_records_once_per_emit_interval() -> support::Result {
-    use std::rc::Rc;
-    use streams_core::engine::{Clock, EmitIntervals, MockClock, StreamTask, TaskConfig};
-    use streams_core::record::{ConsumerRecord, TopicName};
+    use streams_core::engine::EmitIntervals;
 
     let builder = StreamsBuilder::new();
     let left = builder.stream::<String, String>("left");
@@ -656,46 +650,28 @@ fn outer_join_scans_for_unmatched_records_once_per_emit_interval() -> support::R
         JoinWindows::of_time_difference_with_no_grace(ms(1000)),
     )
     .to("output");
-    let clock = Rc::new(MockClock::new(0));
-    let mut config = TaskConfig::new("app", clock.clone());
-    assert_eq!(config.emit_intervals, EmitIntervals::default());
-    config.emit_intervals.outer_join = ms(1000);
-    let mut task = StreamTask::new(&builder.build()?, config)?;
+    let mut task = Task::with_config(&builder.build()?, |config| {
+        assert_eq!(config.emit_intervals, EmitIntervals::default());
+        config.emit_intervals.outer_join = ms(1000);
+    })?;
 
-    let mut emitted_at = |offset: i64, key: &str, timestamp: i64, now: i64| -> support::Result<_> {
-        clock.advance(now - clock.now_ms());
-        task.add_records([ConsumerRecord {
-            topic: TopicName::new("right"),
-            partition: 0,
-            offset,
-            timestamp,
-            key: Some(key.as_bytes().to_vec()),
-            value: Some(key.replace("key", "value").into_bytes()),
-            headers: Headers::new(),
-        }])?;
-        while task.process()? {}
-        let mut output = Vec::new();
-        task.take_output(&mut output);
-        let mut joined = Vec::new();
-        for record in output.iter().filter(|record| &*record.topic == "output") {
-            let key = StringSerde.deserialize("output", record.key.as_deref())?;
-            let value = StringSerde.deserialize("output", record.value.as_deref())?;
-            joined.push((key, value, record.timestamp));
-        }
-        Ok(joined)
+    let mut emitted_at = |key: &str, timestamp: i64, now: i64| -> support::Result<_> {
+        task.set_system_time(now);
+        task.process_on("right", key, &key.replace("key", "value"), timestamp)?;
+        task.forwarded::<String>()
     };
     let unmatched = |key: &str, timestamp| {
         let value = format!("None+Some({:?})", key.replace("key", "value"));
-        (key.to_owned(), value, timestamp)
+        TestRecord::new(key.to_owned(), Some(value), timestamp)
     };
-    assert_eq!(emitted_at(0, "key1", 10_000, 1000)?, []);
+    assert_eq!(emitted_at("key1", 10_000, 1000)?, []);
     assert_eq!(
-        emitted_at(1, "key2", 13_000, 2100)?,
+        emitted_at("key2", 13_000, 2100)?,
         [unmatched("key1", 10_000)]
     );
-    assert_eq!(emitted_at(2, "key3", 15_000, 2500)?, [], "throttled");
+    assert_eq!(emitted_at("key3", 15_000, 2500)?, [], "throttled");
     assert_eq!(
-        emitted_at(3, "key4", 17_000, 4000)?,
+        emitted_at("key4", 17_000, 4000)?,
         [unmatched("key2", 13_000), unmatched("key3", 15_000)]
     );
     Ok(())

@@ -7,7 +7,7 @@
 //! outer-join tests strings to longs.
 
 mod support;
-use support::Kind;
+use support::{ms, Kind};
 
 use std::fmt::Display;
 use std::time::Duration;
@@ -21,10 +21,6 @@ const KEYS: [i32; 4] = [0, 1, 2, 3];
 
 /// One expected output record: key, value, timestamp.
 type Out = (i32, String, i64);
-
-fn ms(millis: u64) -> Duration {
-    Duration::from_millis(millis)
-}
 
 /// A join window of `difference` ms either side and `grace` ms of grace.
 fn windows(difference: u64, grace: u64) -> JoinWindows {

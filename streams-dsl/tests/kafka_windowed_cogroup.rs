@@ -9,13 +9,9 @@
 //! the ones Kafka's operators put those records in.
 
 mod support;
-use support::Result;
-
-use std::sync::Arc;
-use std::time::Duration;
+use support::{add, merge, ms, strings, updates, zero, Result, Updates};
 
 use streams_core::prelude::*;
-use streams_core::serde::SharedSerde;
 use streams_core::Windowed;
 use streams_dsl::{
     CogroupedKStream, KGroupedStream, KTable, Materialized, Named, SessionWindows, SlidingWindows,
@@ -26,37 +22,14 @@ const TOPIC: &str = "topic";
 const TOPIC2: &str = "topic2";
 const OUTPUT: &str = "output";
 
-fn ms(millis: u64) -> Duration {
-    Duration::from_millis(millis)
-}
-
-fn strings() -> SharedSerde<String> {
-    Arc::new(StringSerde)
-}
-
 /// Kafka's `Materialized.with(Serdes.String(), Serdes.String())`.
 fn string_serdes() -> Materialized<String, String> {
     Materialized::with(strings(), strings())
 }
 
-/// Kafka's `MockInitializer.STRING_INIT`.
-fn zero() -> String {
-    "0".to_owned()
-}
-
-/// Kafka's `MockAggregator.TOSTRING_ADDER`: `aggregate+value`.
-fn add(_: &String, value: String, aggregate: String) -> String {
-    format!("{aggregate}+{value}")
-}
-
 /// Kafka's `MockAggregator.TOSTRING_REMOVER`: `aggregate-value`.
 fn remove(_: &String, value: String, aggregate: String) -> String {
     format!("{aggregate}-{value}")
-}
-
-/// The session tests' merger: `one+two`.
-fn merge(_: &String, one: String, two: String) -> String {
-    format!("{one}+{two}")
 }
 
 /// The time tests' windows: 500 ms, no grace.
@@ -95,16 +68,13 @@ impl Setup {
 /// One input record: `(topic, key, value, timestamp)`.
 type Input<'a> = (&'a str, &'a str, &'a str, i64);
 
-/// What the table wrote, keys as `[key@start/end]`, `None` for tombstones.
-type Output = Vec<TestRecord<String, Option<String>>>;
-
 /// Builds Kafka's setup, aggregates it with `aggregate`, writes the
 /// table's changelog to "output", pipes `input` and returns what was
 /// written.
 fn run(
     aggregate: impl FnOnce(&Setup) -> KTable<Windowed<String>, String>,
     input: &[Input],
-) -> Result<Output> {
+) -> Result<Updates<String>> {
     let setup = Setup::new();
     aggregate(&setup)
         .to_stream()
@@ -128,15 +98,8 @@ fn run(
     Ok(output.read_records_to_list()?)
 }
 
-/// Updates, none of them tombstones.
-fn updates(rows: &[(&str, &str, i64)]) -> Output {
-    rows.iter()
-        .map(|(k, v, ts)| TestRecord::new(k.to_string(), Some(v.to_string()), *ts))
-        .collect()
-}
-
 /// Updates and tombstones (`None`).
-fn changes(rows: &[(&str, Option<&str>, i64)]) -> Output {
+fn changes(rows: &[(&str, Option<&str>, i64)]) -> Updates<String> {
     rows.iter()
         .map(|(k, v, ts)| TestRecord::new(k.to_string(), v.map(str::to_owned), *ts))
         .collect()

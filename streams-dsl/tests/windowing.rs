@@ -2,17 +2,12 @@
 //! with whole output sequences, late records and `describe()`.
 
 mod support;
-use support::{pipe, Result};
+use support::{ms, pipe, Result};
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use streams_core::prelude::*;
 use streams_dsl::{KStream, Materialized, SessionWindows, StreamsBuilder, TimeWindows};
-
-fn ms(millis: u64) -> Duration {
-    Duration::from_millis(millis)
-}
 
 /// Writes a windowed table's changelog to `topic` with `[key@start/end]`
 /// keys, as Kafka's tests do.
