@@ -15,11 +15,13 @@
 //! data compaction discards), independent of how many entries expire.
 //!
 //! Stream time is the largest timestamp written so far. An entry is live
-//! while `timestamp > stream_time - retention`; writes of entries that are
+//! while `timestamp > stream_time - retention` (`>=` for an
+//! [inclusive](Retention::inclusive) retention); writes of entries that are
 //! already expired are dropped, reads skip expired entries exactly (even
-//! before their segment is dropped), and a segment is dropped once all of its
-//! timestamps have expired. Stream time is persisted in the metadata entry
-//! on flush, so a reopened store expires exactly as before.
+//! before their segment is dropped), and a segment is dropped once all of
+//! its timestamps are below `stream_time - retention` (Kafka Streams'
+//! rule). Stream time is persisted in the metadata entry on flush, so a
+//! reopened store expires exactly as before.
 
 use std::collections::BTreeSet;
 
@@ -39,14 +41,14 @@ const MIN_DEFAULT_SEGMENT_INTERVAL_MS: i64 = 60_000;
 /// into segments for expiry.
 ///
 /// An entry is live while stream time is less than `retention_ms` past its
-/// timestamp, as in Kafka Streams' key-ordered stores. A
-/// [`time_ordered`](Self::time_ordered) retention also keeps it at exactly
+/// timestamp, as in Kafka Streams' key-ordered stores. An
+/// [`inclusive`](Self::inclusive) retention also keeps it at exactly
 /// `retention_ms`, as Kafka's time-ordered window stores do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
     retention_ms: i64,
     segment_interval_ms: i64,
-    time_ordered: bool,
+    inclusive: bool,
 }
 
 impl Retention {
@@ -77,7 +79,7 @@ impl Retention {
         Ok(Self {
             retention_ms,
             segment_interval_ms,
-            time_ordered: false,
+            inclusive: false,
         })
     }
 
@@ -85,9 +87,9 @@ impl Retention {
     /// stream time too: the rule of Kafka's time-ordered window stores,
     /// which the DSL's windowed aggregations that emit final results use
     /// (a join reading their table sees those windows, as in Kafka).
-    pub fn time_ordered(self) -> Self {
+    pub fn inclusive(self) -> Self {
         Self {
-            time_ordered: true,
+            inclusive: true,
             ..self
         }
     }
@@ -227,9 +229,18 @@ impl<B: BytesBackend> SegmentedBytes<B> {
     pub(crate) fn min_live_timestamp(&self) -> i64 {
         match self.stream_time {
             None => i64::MIN,
-            Some(time) => time
-                .saturating_sub(self.retention.retention_ms)
-                .saturating_add(i64::from(!self.retention.time_ordered)),
+            Some(_) => self
+                .oldest_kept_timestamp()
+                .saturating_add(i64::from(!self.retention.inclusive)),
+        }
+    }
+
+    /// Stream time minus retention: segments wholly before it are dropped
+    /// (Kafka's `cleanupExpiredSegments`), those holding it are kept.
+    fn oldest_kept_timestamp(&self) -> i64 {
+        match self.stream_time {
+            None => i64::MIN,
+            Some(time) => time.saturating_sub(self.retention.retention_ms),
         }
     }
 
@@ -273,7 +284,7 @@ impl<B: BytesBackend> SegmentedBytes<B> {
     }
 
     fn drop_expired_segments(&mut self) -> Result<()> {
-        let first_live = self.segment_id(self.min_live_timestamp());
+        let first_live = self.segment_id(self.oldest_kept_timestamp());
         if self
             .segments
             .first()
@@ -296,7 +307,20 @@ impl<B: BytesBackend> SegmentedBytes<B> {
         order: ScanOrder,
         range_in: impl Fn(&[u8]) -> ByteRange + 'a,
     ) -> KeyValueIter<'a> {
-        let first = self.segment_id(from_time.max(self.min_live_timestamp()));
+        let from_time = from_time.max(self.min_live_timestamp());
+        self.scan_held(from_time, to_time, order, range_in)
+    }
+
+    /// [`scan`](Self::scan) over every segment still held, expired entries
+    /// included: those of a segment not yet dropped.
+    pub(crate) fn scan_held<'a>(
+        &'a self,
+        from_time: i64,
+        to_time: i64,
+        order: ScanOrder,
+        range_in: impl Fn(&[u8]) -> ByteRange + 'a,
+    ) -> KeyValueIter<'a> {
+        let first = self.segment_id(from_time);
         let last = self.segment_id(to_time);
         if first > last {
             return Box::new(std::iter::empty());
@@ -373,10 +397,10 @@ mod tests {
         assert!(!segmented.is_live(900));
         assert!(!segmented.observe(900));
 
-        // Kafka's time-ordered rule also keeps the entry exactly
+        // Kafka's time-ordered stores also keep the entry exactly
         // `retention` behind.
-        let time_ordered = Retention::with_segment_interval(100, 10)?.time_ordered();
-        let mut segmented = SegmentedBytes::open(InMemoryBackend::new("t"), time_ordered)?;
+        let inclusive = Retention::with_segment_interval(100, 10)?.inclusive();
+        let mut segmented = SegmentedBytes::open(InMemoryBackend::new("t"), inclusive)?;
         assert!(segmented.observe(1_000));
         assert!(segmented.is_live(900));
         assert!(!segmented.is_live(899));

@@ -16,15 +16,27 @@
 ///   default; the test driver looks at every record).
 ///
 /// Unlike `suppress(Suppressed::until_window_closes(..))`, final results
-/// need no buffer: they are read back from the aggregation's own store. The
-/// store therefore has no cache (for time windows Kafka keeps one, which
-/// only changes how often the changelog is written).
+/// need no buffer: they are read back from the aggregation's own store.
+/// The store therefore has no cache, whatever `Materialized` asks for. For
+/// time windows Kafka keeps one: it writes the changelog less often, and
+/// joins and queries reading the table may still find windows there that
+/// the store behind it has expired.
 ///
 /// Kafka's time-ordered window store can hide a window from this read in
 /// the very step that closes it, when the same record moves the window out
 /// of the store's retention (its own integration tests expect that gap).
 /// Here each step reads the closed windows before the record is written,
-/// so every closed window is emitted.
+/// and sessions are read from every segment the store still holds, so
+/// when the aggregation looks at every record (as the test driver does),
+/// every closed window is emitted. With a throttle (a live application's
+/// default), a window that closes and leaves the store's retention
+/// between two looks is still missed, as in Kafka: give the store a
+/// retention longer than the windows' size and grace
+/// (`Materialized::with_retention`) if stream time can jump that far.
+///
+/// Each look reads the store's segments that the closed windows fall in
+/// (at least a minute of windows, all keys); Kafka's time-ordered layout
+/// reads only the closed windows.
 ///
 /// ```
 /// use std::sync::Arc;

@@ -118,7 +118,7 @@ impl TimeWindowing {
         // retention keeps one more millisecond (seen by joins reading it).
         match emit {
             EmitStrategy::OnWindowUpdate => store,
-            EmitStrategy::OnWindowClose => store.time_ordered(),
+            EmitStrategy::OnWindowClose => store.with_inclusive_retention(),
         }
     }
 

@@ -7,7 +7,9 @@ use support::{ms, pipe, Result};
 use std::sync::Arc;
 
 use streams_core::prelude::*;
-use streams_dsl::{KStream, Materialized, SessionWindows, StreamsBuilder, TimeWindows};
+use streams_dsl::{
+    EmitStrategy, KStream, Materialized, SessionWindows, StreamsBuilder, TimeWindows,
+};
 
 /// Writes a windowed table's changelog to `topic` with `[key@start/end]`
 /// keys, as Kafka's tests do.
@@ -208,6 +210,40 @@ fn late_session_records_are_dropped_after_gap_and_grace() -> Result {
         records(&[("[a@30/30]", Some(1), 30), ("[a@15/15]", Some(1), 15)])
     );
     assert_eq!(driver.metrics().dropped_records, 1);
+    Ok(())
+}
+
+/// A session's final result comes out even when the record that closes it
+/// arrives exactly when its store's retention (gap plus grace) passes the
+/// session's end and the session's segment ends there: the session store
+/// keeps a segment until all of it is older than stream time minus
+/// retention (Kafka's rule), and final results are read from every segment
+/// it keeps. Here the retention is 10 ms and segments are 60 s long, so
+/// `a`'s session ends in the last millisecond of segment 0.
+#[test]
+fn a_session_closing_at_a_segment_boundary_still_emits_its_final_result() -> Result {
+    let builder = StreamsBuilder::new();
+    let counts = builder
+        .stream::<String, String>("input")
+        .group_by_key()
+        .windowed_by(SessionWindows::of_inactivity_gap_with_no_grace(ms(10))?)
+        .emit_strategy(EmitStrategy::OnWindowClose)
+        .count();
+    to_strings(counts.to_stream(), "output");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let output =
+        driver.create_output_topic("output", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
+    // b's session moves the store's stream time to 60009: 59999 is the
+    // oldest end it keeps, and a's session is not closed yet (59999 is not
+    // before 60009 - 10).
+    pipe(&driver, &[("a", "x", 59_999), ("b", "x", 60_009)])?;
+    assert!(output.is_empty());
+    // Stream time 60010 closes it.
+    pipe(&driver, &[("c", "x", 60_010)])?;
+    assert_eq!(
+        output.read_records_to_list()?,
+        records(&[("[a@59999/59999]", Some(1), 59_999)])
+    );
     Ok(())
 }
 

@@ -49,7 +49,6 @@ impl CachingSessionStore {
         schema::storage_key(&segment_prefix(self.segment(session.end)), session)
     }
 
-    /// The cached sessions of a scan, in forward order.
     /// The sessions of `cached` and `stored` (both in `order`, keyed by
     /// storage key) merged, the cached one winning a tie.
     fn merged<'a>(
@@ -66,6 +65,7 @@ impl CachingSessionStore {
         }))
     }
 
+    /// The cached sessions of a scan, in forward order.
     fn cached_in(
         &self,
         key_from: Option<&[u8]>,

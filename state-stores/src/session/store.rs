@@ -142,7 +142,7 @@ impl<B: BytesBackend> SessionStore for SegmentedSessionStore<B> {
     }
 
     fn sessions_ending_within(&self, earliest_end: i64, latest_end: i64) -> SessionIter<'_> {
-        let entries = self.segmented.scan(
+        let entries = self.segmented.scan_held(
             earliest_end,
             latest_end,
             ScanOrder::Forward,

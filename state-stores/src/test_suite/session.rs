@@ -168,6 +168,17 @@ pub(crate) fn sessions_ending_within_ignore_the_retention_cut<F: BackendFactory>
         vec![(b"a".to_vec(), 61, 70)]
     );
     assert_eq!(collect(store.sessions_ending_within(71, 159))?, Vec::new());
+
+    // A segment is kept until all of it is older than stream time minus
+    // retention: a session ending in its last millisecond is still found
+    // when stream time is exactly the retention past that end.
+    let mut minimal = self::store(&factory, Retention::new(10)?)?;
+    minimal.put(&session(b"a", 59_999, 59_999), b"a")?;
+    minimal.put(&session(b"b", 60_009, 60_009), b"b")?;
+    assert_eq!(
+        bounds(collect(minimal.sessions_ending_within(59_999, 59_999))?),
+        vec![(b"a".to_vec(), 59_999, 59_999)]
+    );
     Ok(())
 }
 

@@ -111,7 +111,7 @@ impl Stores {
             retention,
             window_size,
             retain_duplicates,
-            time_ordered: false,
+            inclusive_retention: false,
         }
     }
 
@@ -412,7 +412,7 @@ pub struct WindowStoreBuilder<K, V> {
     retention: Duration,
     window_size: Duration,
     retain_duplicates: bool,
-    time_ordered: bool,
+    inclusive_retention: bool,
 }
 
 /// Builds typed session stores, one per task.
@@ -454,10 +454,10 @@ impl<K: 'static, V: 'static> StoreBuilder for KeyValueStoreBuilder<K, V> {
 impl<K, V> WindowStoreBuilder<K, V> {
     /// Keeps (and reads) a window whose start is exactly the retention
     /// period behind stream time, as Kafka's time-ordered window stores do
-    /// (see [`Retention::time_ordered`](state_stores::Retention::time_ordered));
+    /// (see [`Retention::inclusive`](state_stores::Retention::inclusive));
     /// the default store, like Kafka's key-ordered ones, has expired it.
-    pub fn time_ordered(mut self) -> Self {
-        self.time_ordered = true;
+    pub fn with_inclusive_retention(mut self) -> Self {
+        self.inclusive_retention = true;
         self
     }
 }
@@ -479,8 +479,8 @@ impl<K: 'static, V: 'static> StoreBuilder for WindowStoreBuilder<K, V> {
         let retention = core.retention(self.retention)?;
         let spec = state_stores::StoreBuilder::window(
             core.name.as_str(),
-            match self.time_ordered {
-                true => retention.time_ordered(),
+            match self.inclusive_retention {
+                true => retention.inclusive(),
                 false => retention,
             },
             window_size_ms,

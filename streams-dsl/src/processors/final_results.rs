@@ -153,9 +153,6 @@ where
 mod tests {
     use super::*;
 
-    /// Kafka's throttle: a look uses up the interval, even when the close
-    /// time has not moved on; a look past the throttle emits only for a
-    /// later close time.
     /// Runs one look at `now` for `close_time` whose range is `range`;
     /// returns the range emitted, if any, and the last close time the
     /// bounds were given.
@@ -184,6 +181,9 @@ mod tests {
         (emitted, last)
     }
 
+    /// Kafka's throttle: a look uses up the interval, even when the close
+    /// time has not moved on; a look past the throttle emits only for a
+    /// later close time.
     #[test]
     fn looks_at_most_once_per_interval_and_only_for_a_later_close_time() {
         let mut results = FinalResults::new(Duration::from_millis(1000));
