@@ -247,6 +247,52 @@ fn a_session_closing_at_a_segment_boundary_still_emits_its_final_result() -> Res
     Ok(())
 }
 
+/// With a live application's emit interval (1 s) on the test driver, a
+/// time-window aggregation that emits on window close looks for closed
+/// windows at most once per second of (mock) wall-clock time, and only
+/// when a record arrives: a window that closed between two looks comes
+/// out with the first record after the interval.
+#[test]
+fn final_results_wait_for_the_emit_interval_of_wall_clock_time() -> Result {
+    use std::time::Duration;
+    use streams_core::engine::EmitIntervals;
+    use streams_core::test_driver::TestDriverConfig;
+
+    let builder = StreamsBuilder::new();
+    let counts = builder
+        .stream::<String, String>("input")
+        .group_by_key()
+        .windowed_by(TimeWindows::of_size_with_no_grace(ms(10))?)
+        .emit_strategy(EmitStrategy::OnWindowClose)
+        .count();
+    to_strings(counts.to_stream(), "output");
+    let config = TestDriverConfig {
+        emit_intervals: EmitIntervals::default(),
+        ..TestDriverConfig::default()
+    };
+    let driver = TopologyTestDriver::with_config(&builder.build()?, config)?;
+    let output =
+        driver.create_output_topic("output", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
+    // The first record's look (at wall-clock time 0) finds nothing closed;
+    // the next look may come at 1 s.
+    pipe(&driver, &[("a", "x", 1), ("a", "x", 12)])?;
+    assert!(
+        output.is_empty(),
+        "[0,10) closed, but the look is throttled"
+    );
+    driver.advance_wall_clock_time(Duration::from_millis(999))?;
+    pipe(&driver, &[("b", "x", 13)])?;
+    assert!(output.is_empty(), "still within the interval");
+    driver.advance_wall_clock_time(Duration::from_millis(1))?;
+    assert!(output.is_empty(), "looks happen only when a record arrives");
+    pipe(&driver, &[("b", "x", 14)])?;
+    assert_eq!(
+        output.read_records_to_list()?,
+        records(&[("[a@0/10]", Some(1), 1)])
+    );
+    Ok(())
+}
+
 #[test]
 fn session_aggregate_calls_the_merger_and_reduce_merges_with_the_reducer() -> Result {
     let builder = StreamsBuilder::new();

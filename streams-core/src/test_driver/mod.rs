@@ -43,6 +43,12 @@ pub struct TestDriverConfig {
     /// The timestamp extractor of sources that set none (Kafka's
     /// `default.timestamp.extractor`); `None`: the record's own timestamp.
     pub default_timestamp_extractor: Option<Arc<dyn TimestampExtractor>>,
+    /// How often operators whose results wait for stream time look for
+    /// them: at every record by default, as Kafka's test driver; a live
+    /// application's intervals (`EmitIntervals::default()`) throttle them
+    /// by the mock wall clock, which
+    /// [`advance_wall_clock_time`](TopologyTestDriver::advance_wall_clock_time) moves.
+    pub emit_intervals: EmitIntervals,
 }
 
 impl std::fmt::Debug for TestDriverConfig {
@@ -56,6 +62,7 @@ impl std::fmt::Debug for TestDriverConfig {
                 "default_timestamp_extractor",
                 &self.default_timestamp_extractor.is_some(),
             )
+            .field("emit_intervals", &self.emit_intervals)
             .finish()
     }
 }
@@ -68,6 +75,7 @@ impl Default for TestDriverConfig {
             state_dir: None,
             deserialization_handler: DeserializationHandler::default(),
             default_timestamp_extractor: None,
+            emit_intervals: EmitIntervals::EVERY_RECORD,
         }
     }
 }
@@ -126,8 +134,7 @@ impl ChangelogReader for KeptChangelogs {
 /// The configuration of the driver's task.
 fn task_config(config: &TestDriverConfig, clock: Rc<MockClock>) -> TaskConfig {
     let mut task_config = TaskConfig::new(config.application_id.clone(), clock);
-    // Kafka's test driver looks for due results at every record.
-    task_config.emit_intervals = EmitIntervals::EVERY_RECORD;
+    task_config.emit_intervals = config.emit_intervals;
     task_config.state_dir = config.state_dir.clone();
     task_config.deserialization_handler = config.deserialization_handler;
     if let Some(extractor) = &config.default_timestamp_extractor {
