@@ -32,9 +32,11 @@ use support::{
     Task, Updates, CACHES, CLOSE, UPDATE,
 };
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use streams_core::engine::TaskConfig;
 use streams_core::prelude::*;
 use streams_core::state::{SessionStore, ValueAndTimestamp, WindowStore};
 use streams_core::Windowed;
@@ -781,6 +783,45 @@ fn window_aggregate_emits_with_interval_0_on_window_close() -> Result {
             ("[A@5/15]", "0+1", 5),
             ("[B@5/15]", "0+2", 10),
         ])
+    );
+    Ok(())
+}
+
+/// Kafka's `KStreamWindowAggregateTest.shouldEmitFromLastEmitTime`
+/// (ON_WINDOW_CLOSE): windows starting at 0 close at C@15 and are emitted;
+/// the task is closed, and a new task of the same partition starts from
+/// its state directory and the processor metadata it committed (Kafka's
+/// test re-creates the processor on the same context). At D@25 it emits
+/// only the windows that closed since (starts 1 to 10), not `[0,10)` again.
+#[test]
+fn window_aggregate_emits_from_last_emit_time_on_window_close() -> Result {
+    let topology = hopping_with_grace(CLOSE)?;
+    let state = tempfile::tempdir()?;
+    let config = |metadata: BTreeMap<String, i64>| {
+        let dir = state.path().to_owned();
+        move |config: &mut TaskConfig| {
+            config.emit_intervals.windowed_aggregation = Duration::ZERO;
+            config.state_dir = Some(dir);
+            config.processor_metadata = metadata;
+        }
+    };
+    let mut first = Task::with_config(&topology, config(BTreeMap::new()))?;
+    first.process_all(&[("A", "1", 0), ("B", "2", 5), ("C", "3", 15)])?;
+    assert_eq!(
+        first.forwarded::<String>()?,
+        updates(&[("[A@0/10]", "0+1", 0), ("[B@0/10]", "0+2", 5)])
+    );
+    let committed = first.close()?;
+    assert_eq!(
+        committed,
+        BTreeMap::from([("dummy-store-name".to_owned(), 10)])
+    );
+
+    let mut second = Task::with_config(&topology, config(committed))?;
+    second.process("D", "4", 25)?;
+    assert_eq!(
+        second.forwarded::<String>()?,
+        updates(&[("[B@5/15]", "0+2", 5), ("[C@10/20]", "0+3", 15)])
     );
     Ok(())
 }

@@ -88,6 +88,9 @@ pub struct TaskConfig {
     /// How often operators whose results wait for stream time look for
     /// them (Kafka's internal emit intervals, 1 second each by default).
     pub emit_intervals: EmitIntervals,
+    /// The processor metadata committed last with this task's offsets (see
+    /// [`StreamTask::processor_metadata`]); empty for a first start.
+    pub processor_metadata: BTreeMap<String, i64>,
 }
 
 impl TaskConfig {
@@ -105,6 +108,7 @@ impl TaskConfig {
             rocksdb_budget: default_rocksdb_budget(),
             restore_from: None,
             emit_intervals: EmitIntervals::default(),
+            processor_metadata: BTreeMap::new(),
         }
     }
 }
@@ -136,6 +140,8 @@ pub(crate) struct TaskState {
     /// record's, which a forward replaces with the forwarded record's.
     pub(crate) record_context: RecordContext,
     pub(crate) emit_intervals: EmitIntervals,
+    /// Values processors commit with the input offsets, by key.
+    pub(crate) processor_metadata: BTreeMap<String, i64>,
     stream_punctuation: PunctuationQueue,
     wall_clock_punctuation: PunctuationQueue,
     next_punctuator: u64,
@@ -205,6 +211,7 @@ impl StreamTask {
             rocksdb_budget,
             restore_from,
             emit_intervals,
+            processor_metadata,
         } = config;
         let selected: Vec<usize> = if subtopologies.is_empty() {
             (0..topology.subtopologies.len()).collect()
@@ -330,6 +337,7 @@ impl StreamTask {
                 metrics,
                 record_context,
                 emit_intervals,
+                processor_metadata,
                 stream_punctuation: PunctuationQueue::default(),
                 wall_clock_punctuation: PunctuationQueue::default(),
                 next_punctuator: 0,
@@ -474,6 +482,16 @@ impl StreamTask {
         self.state.commit_requested = false;
         self.state.metrics.commits += 1;
         Ok(self.queues.committable_offsets())
+    }
+
+    /// The values processors keep with the task's committed offsets, by
+    /// key (Kafka's processor metadata: a windowed aggregation's last
+    /// emission of final results, say). A runtime commits them with the
+    /// offsets [`commit`](Self::commit) returns, and gives them to the next
+    /// task of the same input partition as
+    /// [`TaskConfig::processor_metadata`].
+    pub fn processor_metadata(&self) -> &BTreeMap<String, i64> {
+        &self.state.processor_metadata
     }
 
     /// Moves the records written since the last call to the end of `out`,

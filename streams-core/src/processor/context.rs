@@ -97,6 +97,22 @@ impl<KOut, VOut> ProcessorContext<'_, KOut, VOut> {
         self.node.task.emit_intervals
     }
 
+    /// The value kept under `key` with the task's committed offsets
+    /// (Kafka's processor metadata): set by this task, or by an earlier
+    /// task of the same partition (see `StreamTask::processor_metadata`).
+    pub fn processor_metadata(&self, key: &str) -> Option<i64> {
+        self.node.task.processor_metadata.get(key).copied()
+    }
+
+    /// Keeps `value` under `key` with the task's offsets from the next
+    /// commit on, for the tasks that continue from that commit.
+    pub fn set_processor_metadata(&mut self, key: &str, value: i64) {
+        self.node
+            .task
+            .processor_metadata
+            .insert(key.to_owned(), value);
+    }
+
     /// The application id.
     pub fn application_id(&self) -> &str {
         &self.node.task.application_id

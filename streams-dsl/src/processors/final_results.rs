@@ -24,52 +24,78 @@ use crate::ktable::Change;
 pub(crate) struct FinalResults {
     /// The window close time of the last emission: every window closed
     /// by then has been emitted. `None` before the first one.
-    ///
-    /// Kafka commits it with the input offsets so that a restarted task
-    /// does not emit those windows again; this engine has no runtime that
-    /// commits yet, so a new task starts from `None` and may emit windows
-    /// its store still holds a second time.
     last_close_time: Option<i64>,
+    /// The key `last_close_time` is committed under with the task's
+    /// offsets (Kafka's processor metadata: the store's name), so that
+    /// the task continuing from that commit does not emit those windows
+    /// again.
+    key: String,
     /// When the aggregation may next look for closed windows.
     looks: Throttle,
 }
 
 impl FinalResults {
-    /// The final results of an aggregation that emits as `emit` says:
-    /// `None` when it emits every update.
-    pub(crate) fn of(emit: EmitStrategy, interval: Duration) -> Option<Self> {
-        (emit == EmitStrategy::OnWindowClose).then(|| Self::new(interval))
+    /// The final results of an aggregation over the store `store` that
+    /// emits as `emit` says, carrying on from the task's committed
+    /// processor metadata: `None` when it emits every update.
+    pub(crate) fn of<KO, VO>(
+        emit: EmitStrategy,
+        ctx: &ProcessorContext<'_, KO, VO>,
+        store: &str,
+    ) -> Option<Self> {
+        (emit == EmitStrategy::OnWindowClose).then(|| {
+            Self::new(
+                ctx.emit_intervals().windowed_aggregation,
+                store,
+                ctx.processor_metadata(store),
+            )
+        })
     }
 
     /// Final results looked for at most once per `interval` of wall-clock
-    /// time.
-    pub(crate) fn new(interval: Duration) -> Self {
+    /// time, last emitted at `last_close_time`, committed under `key`.
+    fn new(interval: Duration, key: &str, last_close_time: Option<i64>) -> Self {
         Self {
-            last_close_time: None,
+            last_close_time,
+            key: key.to_owned(),
             looks: Throttle::new(interval),
         }
     }
 
     /// Emits the closed windows if final results are due at `close_time`
-    /// (see [`due`](Self::due)): `bounds` gets the close time of the last
-    /// emission and answers the range of windows that closed since (window
-    /// starts, or session ends), or `None` when none did; `emit` forwards
-    /// the windows of that range.
-    pub(crate) fn emit_if_due(
+    /// (see [`due`](Self::due)), and commits the close time with the
+    /// task's offsets: `bounds` gets the close time of the last emission
+    /// and answers the range of windows that closed since (window starts,
+    /// or session ends), or `None` when none did; `emit` forwards the
+    /// windows of that range.
+    pub(crate) fn emit_if_due<KO, VO>(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, KO, VO>,
+        close_time: i64,
+        bounds: impl FnOnce(Option<i64>) -> Option<(i64, i64)>,
+        emit: impl FnOnce(&mut ProcessorContext<'_, KO, VO>, (i64, i64)) -> Result<(), StreamsError>,
+    ) -> Result<(), StreamsError> {
+        let Some(range) = self.range_due(ctx.current_system_time_ms(), close_time, bounds) else {
+            return Ok(());
+        };
+        emit(ctx, range)?;
+        self.last_close_time = Some(close_time);
+        ctx.set_processor_metadata(&self.key, close_time);
+        Ok(())
+    }
+
+    /// The range to emit at `now_ms` for `close_time`, if final results
+    /// are due and a window closed since the last emission.
+    fn range_due(
         &mut self,
         now_ms: i64,
         close_time: i64,
         bounds: impl FnOnce(Option<i64>) -> Option<(i64, i64)>,
-        emit: impl FnOnce((i64, i64)) -> Result<(), StreamsError>,
-    ) -> Result<(), StreamsError> {
+    ) -> Option<(i64, i64)> {
         if !self.due(now_ms, close_time) {
-            return Ok(());
+            return None;
         }
-        if let Some(range) = bounds(self.last_close_time) {
-            emit(range)?;
-            self.last_close_time = Some(close_time);
-        }
-        Ok(())
+        bounds(self.last_close_time)
     }
 
     /// Kafka's `shouldEmitFinal`: whether the throttle lets the
@@ -153,31 +179,23 @@ where
 mod tests {
     use super::*;
 
-    /// Runs one look at `now` for `close_time` whose range is `range`;
-    /// returns the range emitted, if any, and the last close time the
-    /// bounds were given.
+    /// Runs one look at `now` for `close_time` whose range is `range`, as
+    /// `emit_if_due` does; returns the range emitted, if any, and the last
+    /// close time the bounds were given.
     fn look(
         results: &mut FinalResults,
         now: i64,
         close_time: i64,
         range: Option<(i64, i64)>,
     ) -> (Option<(i64, i64)>, Option<Option<i64>>) {
-        let mut emitted = None;
         let mut last = None;
-        results
-            .emit_if_due(
-                now,
-                close_time,
-                |previous| {
-                    last = Some(previous);
-                    range
-                },
-                |range| {
-                    emitted = Some(range);
-                    Ok(())
-                },
-            )
-            .expect("emits");
+        let emitted = results.range_due(now, close_time, |previous| {
+            last = Some(previous);
+            range
+        });
+        if emitted.is_some() {
+            results.last_close_time = Some(close_time);
+        }
         (emitted, last)
     }
 
@@ -186,7 +204,7 @@ mod tests {
     /// later close time.
     #[test]
     fn looks_at_most_once_per_interval_and_only_for_a_later_close_time() {
-        let mut results = FinalResults::new(Duration::from_millis(1000));
+        let mut results = FinalResults::new(Duration::from_millis(1000), "store", None);
         // No window closed yet: the look uses up the interval.
         assert_eq!(look(&mut results, 0, -5, None), (None, Some(None)));
         assert_eq!(look(&mut results, 999, 10, Some((0, 0))), (None, None));
@@ -203,7 +221,7 @@ mod tests {
             (Some((1, 5)), Some(Some(10)))
         );
 
-        let mut unthrottled = FinalResults::new(Duration::ZERO);
+        let mut unthrottled = FinalResults::new(Duration::ZERO, "store", None);
         assert_eq!(
             look(&mut unthrottled, 0, 1, Some((0, 0))),
             (Some((0, 0)), Some(None))

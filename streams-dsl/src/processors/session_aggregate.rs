@@ -75,7 +75,7 @@ where
     ) -> Result<(), StreamsError> {
         let store: SessionStore<K, A> = ctx.state_store(&self.store_name)?;
         self.send_old_values = self.view.send_old_values();
-        self.final_results = FinalResults::of(self.emit, ctx.emit_intervals().windowed_aggregation);
+        self.final_results = FinalResults::of(self.emit, ctx, &self.store_name);
         if self.final_results.is_none() {
             self.cache = SessionCache::from_flushes(store.cache_flushes(self.send_old_values)?);
         }
@@ -115,8 +115,7 @@ where
                 let lower = last.map_or(0, |last| last.max(0));
                 (upper >= 0 && upper >= lower).then_some((lower, upper))
             };
-            let now = ctx.current_system_time_ms();
-            final_results.emit_if_due(now, close_time, bounds, |range| {
+            final_results.emit_if_due(ctx, close_time, bounds, |ctx, range| {
                 emit_sessions(ctx, store, range, &record.headers)
             })?;
         }

@@ -99,7 +99,7 @@ impl<K: Clone + 'static, A: Clone + 'static> WindowTable<K, A> {
     ) -> Result<Self, StreamsError> {
         let store: AggregateWindowStore<K, A> = ctx.state_store(name)?;
         let send_old_values = view.send_old_values();
-        let final_results = FinalResults::of(emit, ctx.emit_intervals().windowed_aggregation);
+        let final_results = FinalResults::of(emit, ctx, name);
         // Final results are read back from the store: its cache (if any)
         // forwards nothing on flush.
         let cache = match final_results {
@@ -144,9 +144,8 @@ impl<K: Clone + 'static, A: Clone + 'static> WindowTable<K, A> {
         let Some(final_results) = &mut self.final_results else {
             return Ok(());
         };
-        let now = ctx.current_system_time_ms();
         let store = &self.store;
-        final_results.emit_if_due(now, close_time, bounds, |range| {
+        final_results.emit_if_due(ctx, close_time, bounds, |ctx, range| {
             emit_windows(ctx, store, range, headers)
         })
     }

@@ -3,6 +3,7 @@
 // Each test binary uses a different subset.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -304,5 +305,14 @@ impl Task {
 
     pub fn dropped(&self) -> u64 {
         self.task.metrics().dropped_records
+    }
+
+    /// Commits and closes the task, and returns the processor metadata it
+    /// committed (what a runtime hands the next task of its partition).
+    pub fn close(mut self) -> Result<BTreeMap<String, i64>> {
+        self.task.commit()?;
+        let metadata = self.task.processor_metadata().clone();
+        self.task.close()?;
+        Ok(metadata)
     }
 }
