@@ -126,7 +126,20 @@ impl<K: Clone, V: Clone> Children<K, V> {
     /// gets the record itself.
     fn forward(&self, task: &mut TaskState, record: Record<K, V>) -> Result<(), StreamsError> {
         let previous = enter(task, &record);
-        let result = match self.0.as_slice() {
+        if previous.is_nothing() {
+            // Down a chain the context mostly is the record's already:
+            // nothing to put back, so the children's result is returned as
+            // it is, not held (and copied) across a `leave`.
+            return self.dispatch(task, record);
+        }
+        let result = self.dispatch(task, record);
+        leave(task, previous);
+        result
+    }
+
+    #[inline(always)]
+    fn dispatch(&self, task: &mut TaskState, record: Record<K, V>) -> Result<(), StreamsError> {
+        match self.0.as_slice() {
             [] => Ok(()),
             // Most nodes have one child: hand the record straight on.
             [only] => only.process(task, record),
@@ -134,9 +147,7 @@ impl<K: Clone, V: Clone> Children<K, V> {
                 .iter()
                 .try_for_each(|child| child.process(task, record.clone()))
                 .and_then(|()| last.process(task, record)),
-        };
-        leave(task, previous);
-        result
+        }
     }
 
     /// Sends `record` to the child named `child` only.
@@ -187,6 +198,14 @@ pub(crate) fn call<K, V>(
 struct Replaced {
     timestamp: Option<i64>,
     headers: Option<Option<RecordHeaders>>,
+}
+
+impl Replaced {
+    /// Whether the forward left the context as it was.
+    #[inline]
+    fn is_nothing(&self) -> bool {
+        self.timestamp.is_none() && self.headers.is_none()
+    }
 }
 
 /// Makes the forwarded record's timestamp and headers the task's current
