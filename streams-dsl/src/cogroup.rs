@@ -32,7 +32,7 @@ use crate::named::Named;
 use crate::processors::{Aggregate, Aggregator, Merger, PassThrough, SessionAggregator};
 use crate::table_node::{NodeView, TableKind, TableNode};
 use crate::table_source::table_store;
-use crate::windowed::TimeWindowing;
+use crate::windowed::{AggregationWindows, TimeWindowing};
 use crate::windows::{SessionWindows, SlidingWindows, TimeWindows};
 
 const AGGREGATE_NAME: &str = "COGROUPKSTREAM-AGGREGATE-";
@@ -332,6 +332,32 @@ impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
     /// into `store` as `aggregation` says), the store and the merge in
     /// Kafka's order, so that indices and names match. Returns the merge
     /// node, the table node and the aggregate processors.
+    /// The aggregate per key and window of `windows` over all inputs, each
+    /// input folding into `aggregation`: the windowed cogroups' one way of
+    /// building.
+    fn aggregate_windows<W: AggregationWindows>(
+        &self,
+        windows: W,
+        aggregation: Aggregation<K, A>,
+        initializer: Initializer<A>,
+        named: Option<&Named>,
+        materialized: Materialized<K, A>,
+    ) -> KTable<Windowed<K>, A> {
+        let store = self.store_name(&materialized);
+        let store_builder = windows.store(
+            &self.builder,
+            &store,
+            &materialized,
+            EmitStrategy::OnWindowUpdate,
+        );
+        let (merge, table, aggregates) =
+            self.build::<Windowed<K>>(initializer, named, &store, &aggregation, store_builder);
+        let aggregates: Vec<&str> = aggregates.iter().map(String::as_str).collect();
+        windows
+            .table(materialized)
+            .attach(&self.builder, merge, &aggregates, table)
+    }
+
     fn build<KT: Clone + 'static>(
         &self,
         initializer: Initializer<A>,
@@ -509,25 +535,13 @@ impl<K: Clone + 'static, A: Clone + 'static> TimeWindowedCogroupedKStream<K, A> 
         named: Option<&Named>,
         materialized: Materialized<K, A>,
     ) -> KTable<Windowed<K>, A> {
-        let cogroup = &self.cogroup;
-        let store = cogroup.store_name(&materialized);
-        let store_builder = self.windows.store(
-            &cogroup.builder,
-            &store,
-            &materialized,
-            EmitStrategy::OnWindowUpdate,
-        );
-        let (merge, table, aggregates) = cogroup.build::<Windowed<K>>(
+        self.cogroup.aggregate_windows(
+            self.windows,
+            Aggregation::Windows(self.windows),
             initializer,
             named,
-            &store,
-            &Aggregation::Windows(self.windows),
-            store_builder,
-        );
-        let aggregates: Vec<&str> = aggregates.iter().map(String::as_str).collect();
-        self.windows
-            .table(materialized)
-            .attach(&cogroup.builder, merge, &aggregates, table)
+            materialized,
+        )
     }
 }
 
@@ -593,24 +607,12 @@ impl<K: Clone + 'static, A: Clone + 'static> SessionWindowedCogroupedKStream<K, 
         named: Option<&Named>,
         materialized: Materialized<K, A>,
     ) -> KTable<Windowed<K>, A> {
-        let cogroup = &self.cogroup;
-        let store = cogroup.store_name(&materialized);
-        let store_builder = self.windows.store(
-            &cogroup.builder,
-            &store,
-            &materialized,
-            EmitStrategy::OnWindowUpdate,
-        );
-        let (merge, table, aggregates) = cogroup.build::<Windowed<K>>(
+        self.cogroup.aggregate_windows(
+            self.windows,
+            Aggregation::Sessions(self.windows, merger),
             initializer,
             named,
-            &store,
-            &Aggregation::Sessions(self.windows, merger),
-            store_builder,
-        );
-        let aggregates: Vec<&str> = aggregates.iter().map(String::as_str).collect();
-        self.windows
-            .table(materialized)
-            .attach(&cogroup.builder, merge, &aggregates, table)
+            materialized,
+        )
     }
 }

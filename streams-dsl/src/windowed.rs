@@ -9,7 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use streams_core::serde::{DefaultSerde, I64Serde, SharedSerde};
-use streams_core::state::{SessionStore, StoreBuilder, StoreOptions, Stores};
+use streams_core::state::{
+    SessionStore, SessionStoreBuilder, StoreBuilder, StoreOptions, Stores, ValueAndTimestamp,
+    WindowStoreBuilder,
+};
 use streams_core::{TopologyError, Windowed};
 
 use crate::builder::Builder;
@@ -59,6 +62,95 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
     }
 }
 
+/// The windows an aggregation folds values into - time windows (fixed or
+/// sliding) or sessions: how the aggregation's store, processor and table
+/// are made. [`windowed_aggregation`] builds every windowed aggregation of
+/// a grouped stream from these parts, and the windowed cogroups build
+/// theirs from the same ones.
+pub(crate) trait AggregationWindows: Copy + 'static {
+    /// What folds a key's values into one of these windows.
+    type Aggregator<K: 'static, V: 'static, A: 'static>;
+    /// The builder of the store the aggregates are kept in.
+    type Store<K: 'static, A: 'static>: StoreBuilder;
+
+    /// The store `store` that an aggregation over these windows, emitting
+    /// as `emit` says, keeps its aggregates in.
+    fn store<K: 'static, A: 'static>(
+        self,
+        builder: &Builder,
+        store: &str,
+        materialized: &Materialized<K, A>,
+        emit: EmitStrategy,
+    ) -> Self::Store<K, A>;
+
+    /// The table of an aggregation over these windows.
+    fn table<K: 'static, A: 'static>(self, materialized: Materialized<K, A>)
+        -> WindowedTable<K, A>;
+
+    /// Adds the processor `name`, reading `parent`, that folds the values
+    /// of `grouped` into the windows of `store` with `aggregator`. `view`
+    /// shows the table it updates, emitting as `emit` says.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site per aggregation kind, each naming every part"
+    )]
+    fn add_processor<K, V, A>(
+        self,
+        grouped: &KGroupedStream<K, V>,
+        name: &str,
+        parent: &str,
+        store: &str,
+        aggregator: Self::Aggregator<K, V, A>,
+        view: NodeView,
+        emit: EmitStrategy,
+    ) where
+        K: Clone + 'static,
+        V: Clone + 'static,
+        A: Clone + 'static;
+}
+
+/// The aggregation of `grouped` over `windows` that `aggregator` folds,
+/// emitting as `emit` says: its processor is named after `prefix` (see
+/// [`store_and_processor_names`]), its store and table as `materialized`
+/// says.
+fn windowed_aggregation<W, K, V, A>(
+    grouped: &KGroupedStream<K, V>,
+    windows: W,
+    emit: EmitStrategy,
+    prefix: &str,
+    burn_store_index: bool,
+    aggregator: W::Aggregator<K, V, A>,
+    materialized: Materialized<K, A>,
+) -> KTable<Windowed<K>, A>
+where
+    W: AggregationWindows,
+    K: Clone + 'static,
+    V: Clone + 'static,
+    A: Clone + 'static,
+{
+    let builder = &grouped.builder;
+    let (store, name) = store_and_processor_names(builder, prefix, &materialized, burn_store_index);
+    let parent = grouped.aggregation_parent(&store);
+    let store_builder = windows.store(builder, &store, &materialized, emit);
+    let table = TableNode::new(TableKind::Stateful, Some(store.clone()), None);
+    windows.add_processor(
+        grouped,
+        &name,
+        &parent,
+        &store,
+        aggregator,
+        table.processor_view(),
+        emit,
+    );
+    aggregation_table(
+        builder,
+        name,
+        store_builder,
+        table,
+        windows.table(materialized),
+    )
+}
+
 /// Time-based windows over which a [`TimeWindowedKStream`] (or a windowed
 /// cogroup) aggregates.
 #[derive(Debug, Clone, Copy)]
@@ -95,16 +187,19 @@ impl TimeWindowing {
                 .saturating_add(windows.grace_ms()),
         }
     }
+}
 
-    /// The window store `store` that an aggregation over these windows,
-    /// emitting as `emit` says, keeps its aggregates in.
-    pub(crate) fn store<K: 'static, A: 'static>(
+impl AggregationWindows for TimeWindowing {
+    type Aggregator<K: 'static, V: 'static, A: 'static> = Aggregator<K, V, A>;
+    type Store<K: 'static, A: 'static> = WindowStoreBuilder<K, ValueAndTimestamp<A>>;
+
+    fn store<K: 'static, A: 'static>(
         self,
         builder: &Builder,
         store: &str,
         materialized: &Materialized<K, A>,
         emit: EmitStrategy,
-    ) -> impl StoreBuilder {
+    ) -> Self::Store<K, A> {
         let store = Stores::timestamped_window_store_builder_with(
             store,
             store_retention(builder, store, self.retention_ms(), materialized),
@@ -122,8 +217,7 @@ impl TimeWindowing {
         }
     }
 
-    /// The table of an aggregation over these windows.
-    pub(crate) fn table<K: 'static, A: 'static>(
+    fn table<K: 'static, A: 'static>(
         self,
         materialized: Materialized<K, A>,
     ) -> WindowedTable<K, A> {
@@ -141,14 +235,7 @@ impl TimeWindowing {
         }
     }
 
-    /// Adds the processor `name`, reading `parent`, that folds the values
-    /// of `grouped` into the windows of `store` with `aggregator`.
-    /// `view` shows the table it updates, emitting as `emit` says.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one call site per aggregation kind, each naming every part"
-    )]
-    pub(crate) fn add_processor<K, V, A>(
+    fn add_processor<K, V, A>(
         self,
         grouped: &KGroupedStream<K, V>,
         name: &str,
@@ -213,16 +300,19 @@ impl SessionWindows {
     fn close_delay_ms(self) -> i64 {
         self.inactivity_gap_ms().saturating_add(self.grace_ms())
     }
+}
 
-    /// The session store `store` of an aggregation over these windows,
-    /// emitting as `emit` says.
-    pub(crate) fn store<K: 'static, A: 'static>(
+impl AggregationWindows for SessionWindows {
+    type Aggregator<K: 'static, V: 'static, A: 'static> = SessionAggregator<K, V, A>;
+    type Store<K: 'static, A: 'static> = SessionStoreBuilder<K, A>;
+
+    fn store<K: 'static, A: 'static>(
         self,
         builder: &Builder,
         store: &str,
         materialized: &Materialized<K, A>,
         emit: EmitStrategy,
-    ) -> impl StoreBuilder {
+    ) -> Self::Store<K, A> {
         Stores::session_store_builder_with(
             store,
             store_retention(builder, store, self.close_delay_ms(), materialized),
@@ -232,8 +322,7 @@ impl SessionWindows {
         .with_options(store_options(materialized, emit))
     }
 
-    /// The table of an aggregation over these windows.
-    pub(crate) fn table<K: 'static, A: 'static>(
+    fn table<K: 'static, A: 'static>(
         self,
         materialized: Materialized<K, A>,
     ) -> WindowedTable<K, A> {
@@ -248,14 +337,7 @@ impl SessionWindows {
         }
     }
 
-    /// Adds the processor `name`, reading `parent`, that folds the values
-    /// of `grouped` into the sessions of `store` with `aggregator`.
-    /// `view` shows the table it updates, emitting as `emit` says.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one call site per aggregation kind, each naming every part"
-    )]
-    pub(crate) fn add_processor<K, V, A>(
+    fn add_processor<K, V, A>(
         self,
         grouped: &KGroupedStream<K, V>,
         name: &str,
@@ -537,25 +619,15 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
         aggregator: Aggregator<K, V, A>,
         materialized: Materialized<K, A>,
     ) -> KTable<Windowed<K>, A> {
-        let builder = &self.grouped.builder;
-        let (store, name) =
-            store_and_processor_names(builder, prefix, &materialized, burn_store_index);
-        let parent = self.grouped.aggregation_parent(&store);
-        let store_builder = self
-            .windows
-            .store(builder, &store, &materialized, self.emit);
-        let table = TableNode::new(TableKind::Stateful, Some(store.clone()), None);
-        self.windows.add_processor(
+        windowed_aggregation(
             &self.grouped,
-            &name,
-            &parent,
-            &store,
-            aggregator,
-            table.processor_view(),
+            self.windows,
             self.emit,
-        );
-        let output = self.windows.table(materialized);
-        aggregation_table(builder, name, store_builder, table, output)
+            prefix,
+            burn_store_index,
+            aggregator,
+            materialized,
+        )
     }
 }
 
@@ -691,24 +763,14 @@ impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
         aggregator: SessionAggregator<K, V, A>,
         materialized: Materialized<K, A>,
     ) -> KTable<Windowed<K>, A> {
-        let builder = &self.grouped.builder;
-        let (store, name) =
-            store_and_processor_names(builder, prefix, &materialized, burn_store_index);
-        let parent = self.grouped.aggregation_parent(&store);
-        let store_builder = self
-            .windows
-            .store(builder, &store, &materialized, self.emit);
-        let table = TableNode::new(TableKind::Stateful, Some(store.clone()), None);
-        self.windows.add_processor(
+        windowed_aggregation(
             &self.grouped,
-            &name,
-            &parent,
-            &store,
-            aggregator,
-            table.processor_view(),
+            self.windows,
             self.emit,
-        );
-        let output = self.windows.table(materialized);
-        aggregation_table(builder, name, store_builder, table, output)
+            prefix,
+            burn_store_index,
+            aggregator,
+            materialized,
+        )
     }
 }
