@@ -23,7 +23,7 @@ use crate::config::{Grouped, Materialized};
 use crate::kstream::repartition_source_options;
 use crate::ktable::{Change, KTable};
 use crate::nulls::NullTest;
-use crate::processors::{RepartitionMap, TableAggregate, TableAggregator};
+use crate::processors::{RepartitionMap, TableAggregate, TableAggregator, TableRows};
 use crate::table_node::{TableKind, TableNode};
 use crate::table_source::table_store;
 
@@ -248,9 +248,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
                     move || TableAggregate {
                         aggregator: aggregator.clone(),
                         view: view.clone(),
-                        store: None,
-                        send_old_values: false,
-                        cache: None,
+                        rows: TableRows::default(),
                     },
                     &[&source],
                 )

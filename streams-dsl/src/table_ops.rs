@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::config::Materialized;
 use crate::ktable::KTable;
-use crate::processors::{RowMapper, TableValues};
+use crate::processors::{RowMapper, TableRows, TableValues};
 use crate::row_lookup::RowLookup;
 use crate::table_node::{TableKind, TableNode};
 use crate::table_source::{materializer, TableSerdes};
@@ -65,9 +65,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
                     mapper: mapper.clone(),
                     skip_absent: filter,
                     view: view.clone(),
-                    store: None,
-                    send_old_values: false,
-                    cache: None,
+                    rows: TableRows::default(),
                 },
                 &[&self.node],
             );

@@ -16,7 +16,7 @@ use super::joiner::Joiner;
 use super::table_table_join::{left_side, right_side, Side, TableTableJoin};
 use crate::config::Materialized;
 use crate::ktable::{Change, KTable};
-use crate::processors::{RowMapper, TableValues};
+use crate::processors::{RowMapper, TableRows, TableValues};
 use crate::row_lookup::RowLookup;
 use crate::table_node::{NodeView, TableKind, TableNode};
 use crate::table_source::materializer;
@@ -221,9 +221,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
                     mapper: identity.clone(),
                     skip_absent: false,
                     view: view.clone(),
-                    store: None,
-                    send_old_values: false,
-                    cache: None,
+                    rows: TableRows::default(),
                 },
                 &[&join_this, &join_other],
             );

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use streams_core::prelude::*;
-use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
+use streams_core::state::ValueAndTimestamp;
 
-use super::{flush_cache, TableCache};
+use super::TableRows;
 use crate::ktable::Change;
 use crate::nulls::SkipNulls;
 use crate::table_node::NodeView;
@@ -101,9 +101,7 @@ pub(crate) struct Aggregate<K, V, A> {
     view: NodeView,
     /// Records with a null key or value have no group or nothing to add.
     nulls: SkipNulls<K, V>,
-    send_old_values: bool,
-    store: Option<TimestampedKeyValueStore<K, A>>,
-    cache: Option<TableCache<K, A>>,
+    rows: TableRows<K, A>,
 }
 
 impl<K, V, A> Aggregate<K, V, A> {
@@ -120,9 +118,7 @@ impl<K, V, A> Aggregate<K, V, A> {
             aggregator,
             view,
             nulls,
-            send_old_values: false,
-            store: None,
-            cache: None,
+            rows: TableRows::default(),
         }
     }
 }
@@ -134,15 +130,12 @@ where
     A: Clone + 'static,
 {
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<A>>) -> Result<(), StreamsError> {
-        let store: TimestampedKeyValueStore<K, A> = ctx.state_store(&self.store_name)?;
-        self.send_old_values = self.view.send_old_values();
-        self.cache = TableCache::of(&store, self.send_old_values)?;
-        self.store = Some(store);
+        self.rows = TableRows::kept_in(Some(&self.store_name), &self.view, ctx)?;
         Ok(())
     }
 
     fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<A>>) -> Result<(), StreamsError> {
-        flush_cache(self.cache.as_ref(), ctx)
+        self.rows.flush(ctx)
     }
 
     fn process(
@@ -150,7 +143,7 @@ where
         ctx: &mut ProcessorContext<'_, K, Change<A>>,
         record: Record<K, V>,
     ) -> Result<(), StreamsError> {
-        let Some(store) = &self.store else {
+        let Some(store) = &self.rows.store else {
             return Ok(());
         };
         if self.nulls.skip(ctx, &record) {
@@ -176,7 +169,7 @@ where
                 timestamp,
             },
         )?;
-        if let Some(cache) = &self.cache {
+        if let Some(cache) = &self.rows.cache {
             // Only what an eviction pushed out goes downstream now.
             return cache.forward_evicted(ctx);
         }
@@ -184,7 +177,7 @@ where
             key: record.key,
             value: Change {
                 new: Some(new),
-                old: old.filter(|_| self.send_old_values),
+                old: old.filter(|_| self.rows.send_old_values),
             },
             timestamp,
             headers: record.headers,

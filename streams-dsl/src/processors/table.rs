@@ -15,16 +15,64 @@ use crate::ktable::Change;
 use crate::nulls::{NullTest, SkipNulls, NULL_KEY};
 use crate::table_node::NodeView;
 
-/// Opens the node's store, if it is materialized.
-fn open_store<K, V, KOut, VOut>(
-    view: &NodeView,
-    ctx: &ProcessorContext<'_, KOut, VOut>,
-) -> Result<Option<TimestampedKeyValueStore<K, V>>, StreamsError>
-where
-    K: 'static,
-    V: 'static,
-{
-    view.store().map(|name| ctx.state_store(name)).transpose()
+/// What a table processor keeps its rows in and forwards them through:
+/// its node's store if the node is materialized, that store's cache, and
+/// whether the operators downstream want old values. Empty until the
+/// processor starts and opens it.
+pub(crate) struct TableRows<K, V> {
+    pub(crate) store: Option<TimestampedKeyValueStore<K, V>>,
+    pub(crate) send_old_values: bool,
+    pub(crate) cache: Option<TableCache<K, V>>,
+}
+
+impl<K, V> Default for TableRows<K, V> {
+    fn default() -> Self {
+        Self {
+            store: None,
+            send_old_values: false,
+            cache: None,
+        }
+    }
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> TableRows<K, V> {
+    /// The rows of the node `view` shows, as its processor starts.
+    pub(crate) fn open<KOut, VOut>(
+        view: &NodeView,
+        ctx: &ProcessorContext<'_, KOut, VOut>,
+    ) -> Result<Self, StreamsError> {
+        Self::kept_in(view.store(), view, ctx)
+    }
+
+    /// The rows of the node `view` shows, kept in the store named `store`
+    /// (none: not materialized), as its processor starts.
+    pub(crate) fn kept_in<KOut, VOut>(
+        store: Option<&str>,
+        view: &NodeView,
+        ctx: &ProcessorContext<'_, KOut, VOut>,
+    ) -> Result<Self, StreamsError> {
+        let store: Option<TimestampedKeyValueStore<K, V>> =
+            store.map(|name| ctx.state_store(name)).transpose()?;
+        let send_old_values = view.send_old_values();
+        let cache = match &store {
+            Some(store) => TableCache::of(store, send_old_values)?,
+            None => None,
+        };
+        Ok(Self {
+            store,
+            send_old_values,
+            cache,
+        })
+    }
+
+    /// Forwards every update the cache holds (at a commit); nothing
+    /// without a cache, whose processor forwarded each update already.
+    pub(crate) fn flush(
+        &self,
+        ctx: &mut ProcessorContext<'_, K, Change<V>>,
+    ) -> Result<(), StreamsError> {
+        flush_cache(self.cache.as_ref(), ctx)
+    }
 }
 
 /// Writes `value` (or deletes, for `None`) with its timestamp.
@@ -58,9 +106,7 @@ pub(crate) struct TableSource<K, V> {
     pub(crate) view: NodeView,
     /// Drops the null keys of a stream read as a table.
     null_keys: Option<SkipNulls<K, ()>>,
-    pub(crate) store: Option<TimestampedKeyValueStore<K, V>>,
-    pub(crate) send_old_values: bool,
-    pub(crate) cache: Option<TableCache<K, V>>,
+    rows: TableRows<K, V>,
 }
 
 impl<K, V> TableSource<K, V> {
@@ -68,9 +114,7 @@ impl<K, V> TableSource<K, V> {
         Self {
             view,
             null_keys: None,
-            store: None,
-            send_old_values: false,
-            cache: None,
+            rows: TableRows::default(),
         }
     }
 
@@ -90,32 +134,20 @@ impl<K, V> TableSource<K, V> {
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> TableSource<K, V> {
-    fn start<KOut, VOut>(
-        &mut self,
-        ctx: &ProcessorContext<'_, KOut, VOut>,
-    ) -> Result<(), StreamsError> {
-        self.store = open_store(&self.view, ctx)?;
-        self.send_old_values = self.view.send_old_values();
-        if let Some(store) = &self.store {
-            self.cache = TableCache::of(store, self.send_old_values)?;
-        }
-        Ok(())
-    }
-
     fn upsert(
         &mut self,
         ctx: &mut ProcessorContext<'_, K, Change<V>>,
         record: Record<K, Option<V>>,
     ) -> Result<(), StreamsError> {
-        let old = match &self.store {
+        let old = match &self.rows.store {
             Some(store) => {
                 let old = store.get(&record.key)?.map(|old| old.value);
                 write(store, &record.key, &record.value, record.timestamp)?;
-                if let Some(cache) = &self.cache {
+                if let Some(cache) = &self.rows.cache {
                     // Only what an eviction pushed out goes downstream now.
                     return cache.forward_evicted(ctx);
                 }
-                old.filter(|_| self.send_old_values)
+                old.filter(|_| self.rows.send_old_values)
             }
             None => None,
         };
@@ -136,11 +168,12 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<Option<K>, Option<V>, K, 
     for TableSource<K, V>
 {
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> Result<(), StreamsError> {
-        self.start(ctx)
+        self.rows = TableRows::open(&self.view, ctx)?;
+        Ok(())
     }
 
     fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> Result<(), StreamsError> {
-        flush_cache(self.cache.as_ref(), ctx)
+        self.rows.flush(ctx)
     }
 
     fn process(
@@ -167,11 +200,12 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<Option<K>, Option<V>, K, 
 /// `KStream::to_table`: every (non-null) record is an upsert.
 impl<K: Clone + 'static, V: Clone + 'static> Processor<K, V, K, Change<V>> for TableSource<K, V> {
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> Result<(), StreamsError> {
-        self.start(ctx)
+        self.rows = TableRows::open(&self.view, ctx)?;
+        Ok(())
     }
 
     fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> Result<(), StreamsError> {
-        flush_cache(self.cache.as_ref(), ctx)
+        self.rows.flush(ctx)
     }
 
     fn process(
@@ -201,11 +235,12 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<K, Option<V>, K, Change<V
     for TableSource<K, V>
 {
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> Result<(), StreamsError> {
-        self.start(ctx)
+        self.rows = TableRows::open(&self.view, ctx)?;
+        Ok(())
     }
 
     fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> Result<(), StreamsError> {
-        flush_cache(self.cache.as_ref(), ctx)
+        self.rows.flush(ctx)
     }
 
     fn process(
@@ -233,9 +268,7 @@ pub(crate) struct TableValues<K, V, V2> {
     pub(crate) mapper: RowMapper<K, V, V2>,
     pub(crate) skip_absent: bool,
     pub(crate) view: NodeView,
-    pub(crate) store: Option<TimestampedKeyValueStore<K, V2>>,
-    pub(crate) send_old_values: bool,
-    pub(crate) cache: Option<TableCache<K, V2>>,
+    pub(crate) rows: TableRows<K, V2>,
 }
 
 impl<K, V, V2> Processor<K, Change<V>, K, Change<V2>> for TableValues<K, V, V2>
@@ -245,16 +278,12 @@ where
     V2: Clone + 'static,
 {
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V2>>) -> Result<(), StreamsError> {
-        self.store = open_store(&self.view, ctx)?;
-        self.send_old_values = self.view.send_old_values();
-        if let Some(store) = &self.store {
-            self.cache = TableCache::of(store, self.send_old_values)?;
-        }
+        self.rows = TableRows::open(&self.view, ctx)?;
         Ok(())
     }
 
     fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V2>>) -> Result<(), StreamsError> {
-        flush_cache(self.cache.as_ref(), ctx)
+        self.rows.flush(ctx)
     }
 
     fn process(
@@ -265,18 +294,18 @@ where
         let key = record.key;
         let Change { new, old } = record.value;
         let new = new.and_then(|value| (self.mapper)(&key, value));
-        let old = match (&self.store, self.send_old_values) {
+        let old = match (&self.rows.store, self.rows.send_old_values) {
             (_, false) => None,
             (Some(store), true) => store.get(&key)?.map(|old| old.value),
             (None, true) => old.and_then(|value| (self.mapper)(&key, value)),
         };
-        if self.skip_absent && self.send_old_values && new.is_none() && old.is_none() {
+        if self.skip_absent && self.rows.send_old_values && new.is_none() && old.is_none() {
             return Ok(());
         }
-        if let Some(store) = &self.store {
+        if let Some(store) = &self.rows.store {
             write(store, &key, &new, record.timestamp)?;
         }
-        if let Some(cache) = &self.cache {
+        if let Some(cache) = &self.rows.cache {
             // Only what an eviction pushed out goes downstream now.
             return cache.forward_evicted(ctx);
         }
@@ -397,9 +426,7 @@ impl<K, V, A> Clone for TableAggregator<K, V, A> {
 pub(crate) struct TableAggregate<K, V, A> {
     pub(crate) aggregator: TableAggregator<K, V, A>,
     pub(crate) view: NodeView,
-    pub(crate) store: Option<TimestampedKeyValueStore<K, A>>,
-    pub(crate) send_old_values: bool,
-    pub(crate) cache: Option<TableCache<K, A>>,
+    pub(crate) rows: TableRows<K, A>,
 }
 
 impl<K, V, A> Processor<K, Change<V>, K, Change<A>> for TableAggregate<K, V, A>
@@ -409,16 +436,12 @@ where
     A: Clone + 'static,
 {
     fn init(&mut self, ctx: &mut ProcessorContext<'_, K, Change<A>>) -> Result<(), StreamsError> {
-        self.store = open_store(&self.view, ctx)?;
-        self.send_old_values = self.view.send_old_values();
-        if let Some(store) = &self.store {
-            self.cache = TableCache::of(store, self.send_old_values)?;
-        }
+        self.rows = TableRows::open(&self.view, ctx)?;
         Ok(())
     }
 
     fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<A>>) -> Result<(), StreamsError> {
-        flush_cache(self.cache.as_ref(), ctx)
+        self.rows.flush(ctx)
     }
 
     fn process(
@@ -426,7 +449,7 @@ where
         ctx: &mut ProcessorContext<'_, K, Change<A>>,
         record: Record<K, Change<V>>,
     ) -> Result<(), StreamsError> {
-        let Some(store) = &self.store else {
+        let Some(store) = &self.rows.store else {
             return Ok(());
         };
         let key = record.key;
@@ -450,7 +473,7 @@ where
             (None, intermediate) => intermediate,
         };
         write(store, &key, &new_aggregate, timestamp)?;
-        if let Some(cache) = &self.cache {
+        if let Some(cache) = &self.rows.cache {
             // Only what an eviction pushed out goes downstream now.
             return cache.forward_evicted(ctx);
         }
@@ -458,7 +481,7 @@ where
             key,
             value: Change {
                 new: new_aggregate,
-                old: old_aggregate.filter(|_| self.send_old_values),
+                old: old_aggregate.filter(|_| self.rows.send_old_values),
             },
             timestamp,
             headers: record.headers,
