@@ -338,10 +338,13 @@ impl WriteCache {
     }
 
     /// Empties the dirty order, in flush order, and marks those entries
-    /// clean; returns each key's latest value and timestamp.
-    pub(crate) fn take_dirty(&mut self) -> Vec<DirtyEntry> {
-        let mut taken = Vec::with_capacity(self.dirty_count);
-        for Logged { seq, slot } in std::mem::take(&mut self.dirty.entries) {
+    /// clean; appends each key's latest value and timestamp to `taken`.
+    pub(crate) fn take_dirty_into(&mut self, taken: &mut Vec<DirtyEntry>) {
+        taken.reserve(self.dirty_count);
+        // Drained rather than taken, so the log keeps its capacity and the
+        // writes until the next flush do not grow it again from nothing.
+        let mut log = std::mem::take(&mut self.dirty.entries);
+        for Logged { seq, slot } in log.drain(..) {
             let slot = &mut self.slots[slot];
             if latest_dirty_write(slot, seq) {
                 slot.is_dirty = false;
@@ -353,8 +356,8 @@ impl WriteCache {
                 });
             }
         }
+        self.dirty.entries = log;
         self.dirty_count = 0;
-        taken
     }
 
     /// Marks `keys` dirty again (after a failed flush), in the given order.
@@ -440,6 +443,10 @@ pub(crate) struct CacheLayer {
     max_bytes: usize,
     context: RecordContext,
     listener: Option<FlushListener>,
+    /// The entries a flush writes through, kept from flush to flush: a
+    /// buffer of thousands of entries allocated and freed at every commit
+    /// makes the allocator consolidate its free lists each time.
+    flushing: Vec<DirtyEntry>,
 }
 
 impl CacheLayer {
@@ -451,6 +458,7 @@ impl CacheLayer {
             max_bytes,
             context,
             listener: None,
+            flushing: Vec::new(),
         }
     }
 
@@ -486,7 +494,8 @@ impl CacheLayer {
     /// listener. If that fails, the entries not yet written stay dirty.
     pub(crate) fn flush(&mut self, inner: &mut dyn WriteThrough) -> Result<()> {
         let current = self.context.timestamp();
-        let dirty = self.cache.take_dirty();
+        let mut dirty = std::mem::take(&mut self.flushing);
+        self.cache.take_dirty_into(&mut dirty);
         let old_values = self
             .listener
             .as_ref()
@@ -515,6 +524,8 @@ impl CacheLayer {
             }
         }
         self.context.set_timestamp(current);
+        dirty.clear();
+        self.flushing = dirty;
         result
     }
 
@@ -759,8 +770,9 @@ mod tests {
                         model.remove(key);
                     }
                     Op::TakeDirty => {
-                        let taken: Vec<(u8, Option<u8>)> = cache
-                            .take_dirty()
+                        let mut dirty = Vec::new();
+                        cache.take_dirty_into(&mut dirty);
+                        let taken: Vec<(u8, Option<u8>)> = dirty
                             .into_iter()
                             .map(|entry| {
                                 let value = entry.value.map(|v| v.as_slice()[0]);

@@ -2,6 +2,7 @@
 //! owns the store: Kafka Streams' cache flush listener, turned around so
 //! that the processor forwards the updates from its own context.
 
+use std::cell::{RefCell, RefMut};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use state_stores::{CacheEntry, FlushListener};
@@ -37,7 +38,12 @@ type Flush = Box<dyn Fn() -> Result<(), StreamsError>>;
 /// Made by [`KeyValueStore::cache_flushes`](super::KeyValueStore::cache_flushes)
 /// and [`WindowStore::cache_flushes`](super::WindowStore::cache_flushes).
 pub struct CacheFlushes<K, V> {
-    flushed: Arc<Mutex<Vec<CacheEntry>>>,
+    flushed: FlushBuffer,
+    /// The entries being handed out, swapped with `flushed` at each take:
+    /// both keep their capacity, so a commit flushing thousands of entries
+    /// allocates no buffer for them (allocating and freeing one that size
+    /// at every commit makes the allocator consolidate its free lists).
+    taken: RefCell<Vec<CacheEntry>>,
     decode: Decode<K, V>,
     flush: Flush,
 }
@@ -65,21 +71,59 @@ impl<K, V> CacheFlushes<K, V> {
     ) -> Self {
         Self {
             flushed,
+            taken: RefCell::default(),
             decode: Box::new(decode),
             flush: Box::new(flush),
         }
     }
 
-    /// Takes the updates flushed since the last call, in flush order.
-    pub fn take(&self) -> Result<Vec<FlushedEntry<K, V>>, StreamsError> {
-        let entries = std::mem::take(&mut *lock(&self.flushed));
-        entries.into_iter().map(&self.decode).collect()
+    /// Takes the updates flushed since the last call, in flush order, each
+    /// decoded as it is read. Fails if the updates of the last call are
+    /// still being read.
+    pub fn take(&self) -> Result<FlushedEntries<'_, K, V>, StreamsError> {
+        let mut taken = self
+            .taken
+            .try_borrow_mut()
+            .map_err(|_| StreamsError::StoreAccess {
+                processor: "(cache flushes)".to_owned(),
+                store: "(cached store)".to_owned(),
+                reason: "flushed updates taken again while the last ones are read".to_owned(),
+            })?;
+        // Entries left by a reader that stopped early (on an error) go, as
+        // they would with the buffer they came in.
+        taken.clear();
+        std::mem::swap(&mut *taken, &mut *lock(&self.flushed));
+        // Read from the back, the oldest first.
+        taken.reverse();
+        Ok(FlushedEntries {
+            entries: taken,
+            decode: &self.decode,
+        })
     }
 
     /// Flushes the store's cache and takes everything it wrote through.
-    pub fn flush(&self) -> Result<Vec<FlushedEntry<K, V>>, StreamsError> {
+    pub fn flush(&self) -> Result<FlushedEntries<'_, K, V>, StreamsError> {
         (self.flush)()?;
         self.take()
+    }
+}
+
+/// The updates one [`CacheFlushes::take`] took, in flush order.
+pub struct FlushedEntries<'a, K, V> {
+    /// Newest first: the next one is popped from the end.
+    entries: RefMut<'a, Vec<CacheEntry>>,
+    decode: &'a Decode<K, V>,
+}
+
+impl<K, V> Iterator for FlushedEntries<'_, K, V> {
+    type Item = Result<FlushedEntry<K, V>, StreamsError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.entries.pop().map(self.decode)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.entries.len(), Some(self.entries.len()))
     }
 }
 
@@ -87,4 +131,76 @@ impl<K, V> CacheFlushes<K, V> {
 /// can panic while holding it; a poisoned lock still holds whole entries.
 fn lock(buffer: &Mutex<Vec<CacheEntry>>) -> std::sync::MutexGuard<'_, Vec<CacheEntry>> {
     buffer.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key: u8) -> CacheEntry {
+        CacheEntry {
+            key: vec![key],
+            new_value: Some(vec![key, key]),
+            old_value: None,
+            timestamp: i64::from(key),
+            headers: None,
+        }
+    }
+
+    /// Flushes that decode an entry's key and first value byte.
+    fn flushes(buffer: &FlushBuffer) -> CacheFlushes<u8, u8> {
+        CacheFlushes::new(
+            Arc::clone(buffer),
+            |entry| {
+                Ok(FlushedEntry {
+                    key: entry.key[0],
+                    new_value: entry.new_value.map(|value| value[0]),
+                    old_value: None,
+                    timestamp: entry.timestamp,
+                    headers: Headers::new(),
+                })
+            },
+            || Ok(()),
+        )
+    }
+
+    fn keys(entries: FlushedEntries<'_, u8, u8>) -> Result<Vec<u8>, StreamsError> {
+        entries.map(|entry| entry.map(|entry| entry.key)).collect()
+    }
+
+    /// Each take hands out what was flushed since the last one, in flush
+    /// order, however the two buffers behind it have been swapped.
+    #[test]
+    fn takes_hand_out_each_flush_once_in_order() -> Result<(), StreamsError> {
+        let buffer = FlushBuffer::default();
+        let flushes = flushes(&buffer);
+        lock(&buffer).extend([entry(1), entry(2), entry(3)]);
+        assert_eq!(keys(flushes.take()?)?, [1, 2, 3]);
+        assert_eq!(keys(flushes.take()?)?, Vec::<u8>::new());
+        lock(&buffer).extend([entry(4), entry(5)]);
+        let taken = flushes.take()?;
+        assert_eq!(taken.size_hint(), (2, Some(2)));
+        assert_eq!(keys(taken)?, [4, 5]);
+        Ok(())
+    }
+
+    /// A take while the last one is still read is refused; what a reader
+    /// left unread goes with it, not into the next take.
+    #[test]
+    fn a_take_while_reading_fails_and_unread_entries_go() -> Result<(), StreamsError> {
+        let buffer = FlushBuffer::default();
+        let flushes = flushes(&buffer);
+        lock(&buffer).extend([entry(1), entry(2), entry(3)]);
+        let mut reading = flushes.take()?;
+        assert_eq!(reading.next().transpose()?.map(|entry| entry.key), Some(1));
+        assert!(matches!(
+            flushes.take().map(drop),
+            Err(StreamsError::StoreAccess { .. })
+        ));
+        drop(reading);
+        lock(&buffer).push(entry(4));
+        assert_eq!(keys(flushes.take()?)?, [4]);
+        assert_eq!(keys(flushes.take()?)?, Vec::<u8>::new());
+        Ok(())
+    }
 }

@@ -225,6 +225,14 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         self.decode(&*self.key, bytes)
     }
 
+    /// [`decode_key`](Self::decode_key) of bytes given away, which the
+    /// serde may keep (a string keeps them as its buffer).
+    pub(super) fn decode_owned_key(&self, bytes: Vec<u8>) -> Result<K, StreamsError> {
+        self.key
+            .deserialize_owned(&self.topic, Some(bytes))
+            .map_err(|e| self.serde_error(e))
+    }
+
     pub(super) fn decode_value(&self, bytes: &[u8]) -> Result<V, StreamsError> {
         self.decode(&*self.value, bytes)
     }
@@ -288,7 +296,7 @@ impl<S: StateStore + ?Sized + 'static, K: 'static, V: 'static> TypedStore<S, K, 
         &self,
         old_values: bool,
         set_listener: impl FnOnce(&mut S, FlushListener) -> state_stores::Result<()>,
-        decode_key: impl Fn(&Self, &[u8]) -> Result<Key, StreamsError> + 'static,
+        decode_key: impl Fn(&Self, Vec<u8>) -> Result<Key, StreamsError> + 'static,
     ) -> Result<Option<CacheFlushes<Key, V>>, StreamsError> {
         let flushed = match self.flushed.get() {
             Some(flushed) => Arc::clone(flushed),
@@ -318,7 +326,7 @@ impl<S: StateStore + ?Sized + 'static, K: 'static, V: 'static> TypedStore<S, K, 
             flushed,
             move |entry| {
                 Ok(FlushedEntry {
-                    key: decode_key(&decoder, &entry.key)?,
+                    key: decode_key(&decoder, entry.key)?,
                     new_value: decoder.decode_optional_value(entry.new_value)?,
                     old_value: decoder.decode_optional_value(entry.old_value)?,
                     timestamp: entry.timestamp,

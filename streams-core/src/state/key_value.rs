@@ -193,7 +193,7 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
         self.inner.cache_flushes(
             old_values,
             |store, listener| store.set_flush_listener(listener),
-            |inner, key| inner.decode_key(key),
+            |inner, key| inner.decode_owned_key(key),
         )
     }
 }

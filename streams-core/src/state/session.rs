@@ -84,7 +84,7 @@ impl<K: 'static, V: 'static> SessionStore<K, V> {
             old_values,
             |store, listener| store.set_flush_listener(listener),
             |inner, bytes| {
-                let session = decode_session_changelog_key(bytes)
+                let session = decode_session_changelog_key(&bytes)
                     .ok_or_else(|| inner.corrupt("flushed session key too short"))?;
                 let window = Window::new(session.start, session.end);
                 Ok(Windowed::new(inner.decode_key(&session.key)?, window))

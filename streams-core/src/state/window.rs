@@ -109,7 +109,7 @@ impl<K: 'static, V: 'static> WindowStore<K, V> {
             old_values,
             |store, listener| store.set_flush_listener(listener),
             move |inner, bytes| {
-                let (key, window_start, _) = decode_window_changelog_key(bytes)
+                let (key, window_start, _) = decode_window_changelog_key(&bytes)
                     .ok_or_else(|| inner.corrupt("flushed window key too short"))?;
                 let window = Window::of_size(window_start, window_size_ms);
                 Ok(Windowed::new(inner.decode_key(key)?, window))

@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 
 use streams_core::prelude::*;
 use streams_core::state::{
-    CacheFlushes, FlushedEntry, TimestampedKeyValueStore, ValueAndTimestamp,
+    CacheFlushes, FlushedEntries, TimestampedKeyValueStore, ValueAndTimestamp,
 };
 use streams_core::Windowed;
 
@@ -118,9 +118,10 @@ where
     fn forward(
         &self,
         ctx: &mut ProcessorContext<'_, K, Change<R::Value>>,
-        entries: Vec<FlushedEntry<K, R::Stored>>,
+        entries: FlushedEntries<'_, K, R::Stored>,
     ) -> Result<(), StreamsError> {
         for entry in entries {
+            let entry = entry?;
             let timestamp = R::timestamp(&entry.key, entry.new_value.as_ref(), entry.timestamp);
             // The store reports a deletion only of a key it held (one
             // written and deleted between two flushes has nothing to
