@@ -34,7 +34,7 @@ impl RecordCollector {
     pub(crate) fn take_into(&mut self, out: &mut Vec<ProducerRecord>) {
         // Pending changelog records were all written after the last sink
         // record (`send` moves them over first), so they go last.
-        out.append(&mut self.records);
+        move_all(&mut self.records, out);
         self.changelog.drain_into(out);
     }
 
@@ -69,7 +69,7 @@ impl ChangelogCollector {
             return;
         }
         let mut records = self.records();
-        out.append(&mut records);
+        move_all(&mut records, out);
         self.0.pending.store(false, Ordering::Release);
     }
 
@@ -79,6 +79,18 @@ impl ChangelogCollector {
             .records
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Moves the records of `from` to the end of `to`. Into an empty `to` the
+/// two buffers are swapped rather than copied (a commit can release
+/// thousands of records at once); each side keeps a buffer with the
+/// capacity it had grown to.
+fn move_all(from: &mut Vec<ProducerRecord>, to: &mut Vec<ProducerRecord>) {
+    if to.is_empty() {
+        std::mem::swap(from, to);
+    } else {
+        to.append(from);
     }
 }
 
