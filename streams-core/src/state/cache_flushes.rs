@@ -38,6 +38,8 @@ type Flush = Box<dyn Fn() -> Result<(), StreamsError>>;
 /// Made by [`KeyValueStore::cache_flushes`](super::KeyValueStore::cache_flushes)
 /// and [`WindowStore::cache_flushes`](super::WindowStore::cache_flushes).
 pub struct CacheFlushes<K, V> {
+    /// The store's name, for errors.
+    store: String,
     flushed: FlushBuffer,
     /// The entries being handed out, swapped with `flushed` at each take:
     /// both keep their capacity, so a commit flushing thousands of entries
@@ -62,14 +64,16 @@ pub(crate) fn collecting_listener(buffer: &FlushBuffer) -> FlushListener {
 }
 
 impl<K, V> CacheFlushes<K, V> {
-    /// The flushes collected in `flushed`, decoded with `decode`; `flush`
-    /// flushes the store's cache.
+    /// The flushes of the store `store` collected in `flushed`, decoded
+    /// with `decode`; `flush` flushes the store's cache.
     pub(crate) fn new(
+        store: &str,
         flushed: FlushBuffer,
         decode: impl Fn(CacheEntry) -> Result<FlushedEntry<K, V>, StreamsError> + 'static,
         flush: impl Fn() -> Result<(), StreamsError> + 'static,
     ) -> Self {
         Self {
+            store: store.to_owned(),
             flushed,
             taken: RefCell::default(),
             decode: Box::new(decode),
@@ -86,11 +90,11 @@ impl<K, V> CacheFlushes<K, V> {
             .try_borrow_mut()
             .map_err(|_| StreamsError::StoreAccess {
                 processor: "(cache flushes)".to_owned(),
-                store: "(cached store)".to_owned(),
+                store: self.store.clone(),
                 reason: "flushed updates taken again while the last ones are read".to_owned(),
             })?;
-        // Entries left by a reader that stopped early (on an error) go, as
-        // they would with the buffer they came in.
+        // A reader that stopped at an error left the rest unread: those
+        // updates are dropped with it, not handed out again.
         taken.clear();
         std::mem::swap(&mut *taken, &mut *lock(&self.flushed));
         // Read from the back, the oldest first.
@@ -150,6 +154,7 @@ mod tests {
     /// Flushes that decode an entry's key and first value byte.
     fn flushes(buffer: &FlushBuffer) -> CacheFlushes<u8, u8> {
         CacheFlushes::new(
+            "counts",
             Arc::clone(buffer),
             |entry| {
                 Ok(FlushedEntry {
@@ -195,7 +200,7 @@ mod tests {
         assert_eq!(reading.next().transpose()?.map(|entry| entry.key), Some(1));
         assert!(matches!(
             flushes.take().map(drop),
-            Err(StreamsError::StoreAccess { .. })
+            Err(StreamsError::StoreAccess { ref store, .. }) if store == "counts"
         ));
         drop(reading);
         lock(&buffer).push(entry(4));

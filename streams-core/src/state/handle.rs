@@ -323,6 +323,7 @@ impl<S: StateStore + ?Sized + 'static, K: 'static, V: 'static> TypedStore<S, K, 
         let decoder = self.clone();
         let flusher = self.clone();
         Ok(Some(CacheFlushes::new(
+            &self.name,
             flushed,
             move |entry| {
                 Ok(FlushedEntry {
