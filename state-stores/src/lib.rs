@@ -127,7 +127,7 @@ pub use crate::checkpoint::{CheckpointFile, Offsets, TopicPartition, CHECKPOINT_
 pub use crate::error::{ExternalError, Result, StoreError};
 pub use crate::key_value::{
     BackedKeyValueStore, CacheEntry, CachingKeyValueStore, FlushListener, InMemoryKeyValueStore,
-    KeyValueIter, KeyValueStore, LoggingKeyValueStore, RocksDbKeyValueStore,
+    KeyValueIter, KeyValueStore, LoggingKeyValueStore, Rewrite, RocksDbKeyValueStore,
 };
 pub use crate::range::{ByteRange, ScanOrder};
 pub use crate::segments::Retention;

@@ -7,7 +7,7 @@ use std::ops::Bound;
 use super::BytesBackend;
 use crate::error::{Result, StoreError};
 use crate::inline_bytes::InlineBytes;
-use crate::key_value::KeyValueIter;
+use crate::key_value::{KeyValueIter, Rewrite};
 use crate::range::{ByteRange, ScanOrder};
 
 /// An in-memory ordered map; its contents are lost on restart (and on
@@ -103,6 +103,30 @@ impl BytesBackend for InMemoryBackend {
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         self.entries_mut()?.put(key, value);
         Ok(())
+    }
+
+    /// An existing key's value is read and rewritten in its slot: one
+    /// hash lookup.
+    fn update(
+        &mut self,
+        key: &[u8],
+        value: &mut Vec<u8>,
+        update: &mut Rewrite<'_>,
+    ) -> Result<bool> {
+        let entries = self.entries_mut()?;
+        value.clear();
+        if let Some(stored) = entries.values.get_mut(key) {
+            let write = update(Some(stored.as_slice()), value);
+            if write {
+                stored.set(value);
+            }
+            return Ok(write);
+        }
+        let write = update(None, value);
+        if write {
+            entries.put(key, value);
+        }
+        Ok(write)
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<()> {

@@ -12,7 +12,7 @@ pub use self::memory::InMemoryBackend;
 pub use self::rocks::{store_options, RocksDbBackend, RocksDbOptionsHook};
 
 use crate::error::Result;
-use crate::key_value::KeyValueIter;
+use crate::key_value::{rewrite, KeyValueIter, Rewrite};
 use crate::range::{ByteRange, ScanOrder};
 
 /// An ordered map from byte keys to byte values, ordered lexicographically.
@@ -35,6 +35,25 @@ pub trait BytesBackend: Send {
 
     /// Stores `value` under `key`, replacing any previous value.
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()>;
+
+    /// Reads the value under `key` and lets `update` write the new one:
+    /// `update` gets the stored value (`None` if absent) and the empty
+    /// `value` buffer, and answers whether to store what it wrote there
+    /// (`false` leaves the entry as it was). Returns that answer, with
+    /// `value` holding the bytes written: a read and a write, with one
+    /// lookup where the backend can.
+    fn update(
+        &mut self,
+        key: &[u8],
+        value: &mut Vec<u8>,
+        update: &mut Rewrite<'_>,
+    ) -> Result<bool> {
+        let write = rewrite(|read| self.get_with(key, read), value, update)?;
+        if write {
+            self.put(key, value)?;
+        }
+        Ok(write)
+    }
 
     /// Removes `key` (a no-op if absent).
     fn delete(&mut self, key: &[u8]) -> Result<()>;

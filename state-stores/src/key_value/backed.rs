@@ -4,7 +4,7 @@
 use crate::backend::{BytesBackend, InMemoryBackend, RocksDbBackend};
 use crate::changelog::ChangelogRecord;
 use crate::error::{Result, StoreError};
-use crate::key_value::{FlushListener, KeyValueIter, KeyValueStore};
+use crate::key_value::{FlushListener, KeyValueIter, KeyValueStore, Rewrite};
 use crate::range::{ByteRange, ScanOrder};
 use crate::state_store::StateStore;
 
@@ -55,6 +55,15 @@ impl<B: BytesBackend> KeyValueStore for BackedKeyValueStore<B> {
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         self.backend.put(key, value)
+    }
+
+    fn update(
+        &mut self,
+        key: &[u8],
+        value: &mut Vec<u8>,
+        update: &mut Rewrite<'_>,
+    ) -> Result<bool> {
+        self.backend.update(key, value, update)
     }
 
     fn put_if_absent(&mut self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>> {

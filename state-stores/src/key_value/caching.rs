@@ -435,12 +435,15 @@ mod tests {
     #[derive(Debug, Clone)]
     enum CacheOp {
         Put(u8, u8),
+        /// Adds to the value held (from 0), as an aggregation would.
+        Update(u8, u8),
         Delete(u8),
         Flush,
     }
 
-    /// Whatever the budget and the sequence of writes, deletes and
-    /// flushes: reads through the cache always see the latest writes; the
+    /// Whatever the budget and the sequence of writes, updates, deletes
+    /// and flushes: reads (updates' too) through the cache always see the
+    /// latest writes; the
     /// listener sees, per key, a chain of changes whose old value is the
     /// previous change's new value; and after a final flush the store
     /// behind the cache, the listener's replay and the model agree.
@@ -449,6 +452,7 @@ mod tests {
         use proptest::prelude::*;
         let op = prop_oneof![
             4 => (0..6u8, any::<u8>()).prop_map(|(k, v)| CacheOp::Put(k, v)),
+            3 => (0..6u8, any::<u8>()).prop_map(|(k, v)| CacheOp::Update(k, v)),
             2 => (0..6u8).prop_map(CacheOp::Delete),
             1 => Just(CacheOp::Flush),
         ];
@@ -474,6 +478,16 @@ mod tests {
                         CacheOp::Put(k, v) => {
                             f.store.put(&[k], &[v])?;
                             model.insert(vec![k], vec![v]);
+                        }
+                        CacheOp::Update(k, v) => {
+                            let mut buffer = Vec::new();
+                            f.store.update(&[k], &mut buffer, &mut |held, out| {
+                                let sum = held.map_or(0, |held| held[0]).wrapping_add(v);
+                                out.push(sum);
+                                true
+                            })?;
+                            let held = model.get(&vec![k]).map_or(0, |held| held[0]);
+                            model.insert(vec![k], vec![held.wrapping_add(v)]);
                         }
                         CacheOp::Delete(k) => {
                             assert_eq!(f.store.delete(&[k])?, model.remove(&vec![k]));

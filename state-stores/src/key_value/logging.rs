@@ -2,7 +2,7 @@
 
 use crate::changelog::{ChangelogRecord, ChangelogWriter};
 use crate::error::Result;
-use crate::key_value::{FlushListener, KeyValueIter, KeyValueStore};
+use crate::key_value::{FlushListener, KeyValueIter, KeyValueStore, Rewrite};
 use crate::range::{ByteRange, ScanOrder};
 use crate::state_store::StateStore;
 
@@ -49,6 +49,19 @@ impl KeyValueStore for LoggingKeyValueStore {
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         self.inner.put(key, value)?;
         self.changelog.log(key.to_vec(), Some(value))
+    }
+
+    fn update(
+        &mut self,
+        key: &[u8],
+        value: &mut Vec<u8>,
+        update: &mut Rewrite<'_>,
+    ) -> Result<bool> {
+        let written = self.inner.update(key, value, update)?;
+        if written {
+            self.changelog.log(key.to_vec(), Some(value))?;
+        }
+        Ok(written)
     }
 
     fn put_if_absent(&mut self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>> {

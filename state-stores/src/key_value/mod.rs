@@ -18,6 +18,27 @@ use crate::state_store::StateStore;
 /// An iterator over key-value pairs, in the order the scan asked for.
 pub type KeyValueIter<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
 
+/// What an `update` of a key-value store does with the stored value (see
+/// [`KeyValueStore::update`]): gets it (`None` if absent) and an empty
+/// buffer, writes the new value into the buffer and answers whether to
+/// store it.
+pub type Rewrite<'a> = dyn FnMut(Option<&[u8]>, &mut Vec<u8>) -> bool + 'a;
+
+/// Runs `update` on the value `read` lends into `value`, for an `update`
+/// made of a read and then a write; answers whether to write.
+pub(crate) fn rewrite(
+    read: impl FnOnce(&mut dyn FnMut(Option<&[u8]>)) -> Result<()>,
+    value: &mut Vec<u8>,
+    update: &mut Rewrite<'_>,
+) -> Result<bool> {
+    let mut write = false;
+    read(&mut |stored| {
+        value.clear();
+        write = update(stored, value);
+    })?;
+    Ok(write)
+}
+
 /// A store of byte values under byte keys, iterated in key byte order.
 ///
 /// Implementors provide the required methods; the scan helpers (`range`,
@@ -36,6 +57,25 @@ pub trait KeyValueStore: StateStore {
 
     /// Stores `value` under `key`.
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()>;
+
+    /// Reads the value under `key` and lets `update` write the new one:
+    /// `update` gets the stored value (`None` if absent) and the empty
+    /// `value` buffer, and answers whether to store what it wrote there
+    /// (`false` leaves the entry as it was). Returns that answer, with
+    /// `value` holding the bytes written: a read and a write with one
+    /// lookup where the store can (an aggregation updating its row).
+    fn update(
+        &mut self,
+        key: &[u8],
+        value: &mut Vec<u8>,
+        update: &mut Rewrite<'_>,
+    ) -> Result<bool> {
+        let write = rewrite(|read| self.get_with(key, read), value, update)?;
+        if write {
+            self.put(key, value)?;
+        }
+        Ok(write)
+    }
 
     /// Stores `value` under `key` unless a value is present; returns the
     /// value that was present (`None` means the put happened).

@@ -142,6 +142,8 @@ enum Op {
     Delete(Vec<u8>),
     PutIfAbsent(Vec<u8>, Vec<u8>),
     PutAll(Vec<(Vec<u8>, Option<Vec<u8>>)>),
+    /// An update that writes the value, or keeps what is held (`None`).
+    Update(Vec<u8>, Option<Vec<u8>>),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -151,12 +153,14 @@ fn op() -> impl Strategy<Value = Op> {
         2 => tricky_key().prop_map(Op::Delete),
         1 => (tricky_key(), value()).prop_map(|(k, v)| Op::PutIfAbsent(k, v)),
         1 => proptest::collection::vec((tricky_key(), proptest::option::of(value())), 0..4).prop_map(Op::PutAll),
+        3 => (tricky_key(), proptest::option::of(value())).prop_map(|(k, v)| Op::Update(k, v)),
     ]
 }
 
 /// Random writes through the changelogging layer; the changelog restored
 /// (in several batches) into an empty store reproduces the store, and both
-/// match a `BTreeMap` model.
+/// match a `BTreeMap` model. Updates see the value the model holds, and
+/// only the ones that write are logged.
 pub(crate) fn restore_reproduces_the_store<F: BackendFactory>() -> TestResult {
     let factory = F::new()?;
     check_property(
@@ -177,6 +181,23 @@ pub(crate) fn restore_reproduces_the_store<F: BackendFactory>() -> TestResult {
                         let expected = model.get(&key).cloned();
                         assert_eq!(original.put_if_absent(&key, &value)?, expected);
                         model.entry(key).or_insert(value);
+                    }
+                    Op::Update(key, value) => {
+                        let mut seen = None;
+                        let mut buffer = b"stale".to_vec();
+                        let written = original.update(&key, &mut buffer, &mut |held, out| {
+                            seen = Some(held.map(<[u8]>::to_vec));
+                            value.as_ref().is_some_and(|value| {
+                                out.extend_from_slice(value);
+                                true
+                            })
+                        })?;
+                        assert_eq!(seen, Some(model.get(&key).cloned()));
+                        assert_eq!(written, value.is_some());
+                        if let Some(value) = value {
+                            assert_eq!(buffer, value);
+                            model.insert(key, value);
+                        }
                     }
                     Op::PutAll(entries) => {
                         original.put_all(&entries)?;

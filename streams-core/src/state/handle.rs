@@ -164,6 +164,26 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         result
     }
 
+    /// Runs `call` with the handle's value buffer (see
+    /// [`with_value`](Self::with_value)), for a call that encodes a value
+    /// into it itself.
+    pub(super) fn with_value_buffer<R>(&self, call: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        let mut bytes = self.value_buffer.take();
+        let result = call(&mut bytes);
+        self.value_buffer.set(bytes);
+        result
+    }
+
+    /// Appends the bytes of `value` to `out` and returns `true`, or
+    /// returns `false` if it serializes to null.
+    pub(super) fn encode_value_into(
+        &self,
+        value: &V,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, StreamsError> {
+        self.encode_nullable_into(&*self.value, value, out)
+    }
+
     /// Runs `call` on the serialized `key`, encoded without allocating.
     pub(super) fn with_key<R>(
         &self,
@@ -343,7 +363,8 @@ impl<S: StateStore + ?Sized + 'static, K: 'static, V: 'static> TypedStore<S, K, 
         )))
     }
 
-    /// A malformed key handed back by the byte-level store.
+    /// The byte-level store broke its contract: handed back a malformed
+    /// key, or never read the value it updated.
     pub(super) fn corrupt(&self, reason: &str) -> StreamsError {
         self.store_error(state_stores::StoreError::Corrupt {
             store: self.name.to_string(),

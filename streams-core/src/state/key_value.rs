@@ -80,6 +80,65 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
         })
     }
 
+    /// Replaces the value under `key` with the one `update` makes of the
+    /// value held (`None` if absent), and returns what `update` returns
+    /// with it: a read and a write with one lookup where the store can,
+    /// as an aggregation updating its row wants. A new value that
+    /// serializes to null deletes `key`, as with [`put`](Self::put).
+    pub fn update<R>(
+        &self,
+        key: &K,
+        update: impl FnOnce(Option<V>) -> (V, R),
+    ) -> Result<R, StreamsError> {
+        self.inner.with_key(key, |key| {
+            let mut update = Some(update);
+            let mut answer = None;
+            // What the byte-level call cannot return: a serde's error, or
+            // a new value that is null, which is deleted after.
+            let mut failed = None;
+            let mut null = false;
+            self.inner.with_value_buffer(|value| {
+                self.inner.write(|store| {
+                    store.update(key, value, &mut |held, out| {
+                        let Some(update) = update.take() else {
+                            return false;
+                        };
+                        let held =
+                            match held.map(|bytes| self.inner.decode_value(bytes)).transpose() {
+                                Ok(held) => held,
+                                Err(error) => {
+                                    failed = Some(error);
+                                    return false;
+                                }
+                            };
+                        let (new, returned) = update(held);
+                        answer = Some(returned);
+                        match self.inner.encode_value_into(&new, out) {
+                            Ok(present) => {
+                                null = !present;
+                                present
+                            }
+                            Err(error) => {
+                                failed = Some(error);
+                                false
+                            }
+                        }
+                    })
+                })
+            })?;
+            if let Some(error) = failed {
+                return Err(error);
+            }
+            if null {
+                self.inner.write(|store| store.delete(key))?;
+            }
+            answer.ok_or_else(|| {
+                self.inner
+                    .corrupt("the store did not read the value it updated")
+            })
+        })
+    }
+
     /// Stores `value` unless `key` has a value; returns the value it had.
     pub fn put_if_absent(&self, key: &K, value: &V) -> Result<Option<V>, StreamsError> {
         let old = self.inner.with_key(key, |key| {
@@ -209,5 +268,71 @@ impl<K: 'static, V: 'static> StoreHandle for KeyValueStore<K, V> {
 
     fn restore(&self, records: &[ChangelogRecord]) -> Result<(), StreamsError> {
         self.inner.write(|store| store.restore_batch(records))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use state_stores::{BackedKeyValueStore, InMemoryBackend};
+
+    use crate::serde::{I64Serde, OptionSerde, StringSerde};
+
+    use super::*;
+
+    type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+    /// A store of optional counts (a `None` count serializes to null) over
+    /// `bytes`.
+    fn counts(bytes: BackedKeyValueStore<InMemoryBackend>) -> KeyValueStore<String, Option<i64>> {
+        let value = Arc::new(OptionSerde::new(Arc::new(I64Serde)));
+        KeyValueStore::new(
+            Box::new(bytes),
+            "counts-changelog",
+            Arc::new(StringSerde),
+            value,
+        )
+    }
+
+    fn in_memory() -> BackedKeyValueStore<InMemoryBackend> {
+        BackedKeyValueStore::new(InMemoryBackend::new("counts"))
+    }
+
+    /// An update sees the value held, stores the one it makes and returns
+    /// what it answers; a new value that is null deletes the key.
+    #[test]
+    fn update_reads_writes_and_deletes_as_put_does() -> Result {
+        let store = counts(in_memory());
+        let key = "a".to_owned();
+        let add = |held: Option<Option<i64>>| {
+            let count = held.flatten().unwrap_or(0) + 1;
+            (Some(count), held)
+        };
+        assert_eq!(store.update(&key, add)?, None);
+        assert_eq!(store.update(&key, add)?, Some(Some(1)));
+        assert_eq!(store.get(&key)?, Some(Some(2)));
+        assert_eq!(store.update(&key, |held| (None, held))?, Some(Some(2)));
+        assert_eq!(store.get(&key)?, None);
+        assert_eq!(store.approximate_num_entries()?, 0);
+        Ok(())
+    }
+
+    /// A held value that does not decode fails the update with the serde's
+    /// error and is left as it was.
+    #[test]
+    fn update_of_an_undecodable_value_fails_and_writes_nothing() -> Result {
+        let mut bytes = in_memory();
+        bytes.put(b"a", &[1, 2, 3])?;
+        let store = counts(bytes);
+        let key = "a".to_owned();
+        let updated = store.update(&key, |held| (Some(0), held));
+        assert!(
+            matches!(updated, Err(StreamsError::Serde { .. })),
+            "{updated:?}"
+        );
+        let read = store.get(&key);
+        assert!(matches!(read, Err(StreamsError::Serde { .. })), "{read:?}");
+        Ok(())
     }
 }

@@ -149,26 +149,26 @@ where
         if self.nulls.skip(ctx, &record) {
             return Ok(());
         }
-        let old = store.get(&record.key)?;
-        let (new, timestamp, old) = match old {
-            None => (
-                (self.aggregator.first)(&record.key, record.value),
-                record.timestamp,
-                self.aggregator.initial(),
-            ),
-            Some(ValueAndTimestamp { value, timestamp }) => (
-                (self.aggregator.next)(&record.key, record.value, value.clone()),
-                record.timestamp.max(timestamp),
-                Some(value),
-            ),
-        };
-        store.put(
-            &record.key,
-            &ValueAndTimestamp {
+        // Read and written back with one lookup.
+        let (new, timestamp, old) = store.update(&record.key, |held| {
+            let (new, timestamp, old) = match held {
+                None => (
+                    (self.aggregator.first)(&record.key, record.value),
+                    record.timestamp,
+                    self.aggregator.initial(),
+                ),
+                Some(ValueAndTimestamp { value, timestamp }) => (
+                    (self.aggregator.next)(&record.key, record.value, value.clone()),
+                    record.timestamp.max(timestamp),
+                    Some(value),
+                ),
+            };
+            let stored = ValueAndTimestamp {
                 value: new.clone(),
                 timestamp,
-            },
-        )?;
+            };
+            (stored, (new, timestamp, old))
+        })?;
         if let Some(cache) = &self.rows.cache {
             // Only what an eviction pushed out goes downstream now.
             return cache.forward_evicted(ctx);
