@@ -341,10 +341,9 @@ impl WriteCache {
     /// clean; appends each key's latest value and timestamp to `taken`.
     pub(crate) fn take_dirty_into(&mut self, taken: &mut Vec<DirtyEntry>) {
         taken.reserve(self.dirty_count);
-        // Drained rather than taken, so the log keeps its capacity and the
-        // writes until the next flush do not grow it again from nothing.
-        let mut log = std::mem::take(&mut self.dirty.entries);
-        for Logged { seq, slot } in log.drain(..) {
+        // Drained, so the log keeps its capacity and the writes until the
+        // next flush do not grow it again from nothing.
+        for Logged { seq, slot } in self.dirty.entries.drain(..) {
             let slot = &mut self.slots[slot];
             if latest_dirty_write(slot, seq) {
                 slot.is_dirty = false;
@@ -356,7 +355,6 @@ impl WriteCache {
                 });
             }
         }
-        self.dirty.entries = log;
         self.dirty_count = 0;
     }
 
@@ -443,9 +441,10 @@ pub(crate) struct CacheLayer {
     max_bytes: usize,
     context: RecordContext,
     listener: Option<FlushListener>,
-    /// The entries a flush writes through, kept from flush to flush: a
-    /// buffer of thousands of entries allocated and freed at every commit
-    /// makes the allocator consolidate its free lists each time.
+    /// The entries a flush writes through, kept from flush to flush (with
+    /// the capacity of the largest): a buffer of thousands of entries
+    /// allocated and freed at every commit makes the allocator consolidate
+    /// its free lists each time.
     flushing: Vec<DirtyEntry>,
 }
 

@@ -328,10 +328,6 @@ impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
         }
     }
 
-    /// Adds the repartition topics, the aggregate of each input (folding
-    /// into `store` as `aggregation` says), the store and the merge in
-    /// Kafka's order, so that indices and names match. Returns the merge
-    /// node, the table node and the aggregate processors.
     /// The aggregate per key and window of `windows` over all inputs, each
     /// input folding into `aggregation`: the windowed cogroups' one way of
     /// building.
@@ -358,6 +354,10 @@ impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
             .attach(&self.builder, merge, &aggregates, table)
     }
 
+    /// Adds the repartition topics, the aggregate of each input (folding
+    /// into `store` as `aggregation` says), the store and the merge in
+    /// Kafka's order, so that indices and names match. Returns the merge
+    /// node, the table node and the aggregate processors.
     fn build<KT: Clone + 'static>(
         &self,
         initializer: Initializer<A>,

@@ -92,7 +92,7 @@ pub(crate) trait AggregationWindows: Copy + 'static {
     /// shows the table it updates, emitting as `emit` says.
     #[expect(
         clippy::too_many_arguments,
-        reason = "one call site per aggregation kind, each naming every part"
+        reason = "each builder of a windowed aggregation names every part"
     )]
     fn add_processor<K, V, A>(
         self,

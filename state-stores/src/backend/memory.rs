@@ -44,6 +44,11 @@ impl Entries {
             stored.set(value);
             return;
         }
+        self.insert_new(key, value);
+    }
+
+    /// Adds `key`, which the map does not hold, with `value`.
+    fn insert_new(&mut self, key: &[u8], value: &[u8]) {
         let key = InlineBytes::from(key);
         self.order.insert(key.clone());
         self.values.insert(key, InlineBytes::from(value));
@@ -124,7 +129,7 @@ impl BytesBackend for InMemoryBackend {
         }
         let write = update(None, value);
         if write {
-            entries.put(key, value);
+            entries.insert_new(key, value);
         }
         Ok(write)
     }

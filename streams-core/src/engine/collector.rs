@@ -29,8 +29,9 @@ impl RecordCollector {
     }
 
     /// Moves everything written since the last call to the end of `out`,
-    /// in write order. The collector keeps its buffer, so a task that
-    /// writes a few records per input record allocates none for them.
+    /// in write order. A driver that keeps `out` from call to call makes
+    /// collecting allocate nothing once the buffers have grown (see
+    /// [`move_all`]).
     pub(crate) fn take_into(&mut self, out: &mut Vec<ProducerRecord>) {
         // Pending changelog records were all written after the last sink
         // record (`send` moves them over first), so they go last.
@@ -82,12 +83,13 @@ impl ChangelogCollector {
     }
 }
 
-/// Moves the records of `from` to the end of `to`. Into an empty `to` the
-/// two buffers are swapped rather than copied (a commit can release
-/// thousands of records at once); each side keeps a buffer with the
-/// capacity it had grown to.
+/// Moves the records of `from` to the end of `to`. Into an empty `to` that
+/// could hold them all, the two buffers are exchanged instead of the
+/// records copied: a commit can release thousands at once, and `from` gets
+/// a buffer as large as the one it gave. Otherwise the records are copied
+/// and each side keeps its buffer.
 fn move_all(from: &mut Vec<ProducerRecord>, to: &mut Vec<ProducerRecord>) {
-    if to.is_empty() {
+    if to.is_empty() && to.capacity() >= from.len() {
         std::mem::swap(from, to);
     } else {
         to.append(from);
@@ -137,5 +139,29 @@ mod tests {
         assert!(topics(&mut collector).is_empty());
         changelog.send(record("c5"));
         assert_eq!(topics(&mut collector), ["c5"]);
+    }
+
+    /// A driver that keeps its buffer gets the records by an exchange of
+    /// buffers, still in write order with the pending changelog records
+    /// last, and takes into the same buffer again.
+    #[test]
+    fn records_taken_into_a_kept_buffer_keep_their_write_order() {
+        let mut collector = RecordCollector::default();
+        let changelog = collector.changelog();
+        let mut out = Vec::with_capacity(8);
+        collector.send(record("s1"));
+        changelog.send(record("c1"));
+        collector.send(record("s2"));
+        changelog.send(record("c2"));
+        let names = |out: &[ProducerRecord]| -> Vec<String> {
+            out.iter().map(|record| record.topic.to_string()).collect()
+        };
+        collector.take_into(&mut out);
+        assert_eq!(names(&out), ["s1", "c1", "s2", "c2"]);
+        out.clear();
+        changelog.send(record("c3"));
+        collector.send(record("s3"));
+        collector.take_into(&mut out);
+        assert_eq!(names(&out), ["c3", "s3"]);
     }
 }

@@ -82,8 +82,10 @@ impl<K, V> CacheFlushes<K, V> {
     }
 
     /// Takes the updates flushed since the last call, in flush order, each
-    /// decoded as it is read. Fails if the updates of the last call are
-    /// still being read.
+    /// decoded as it is read: an update that fails to decode ends the
+    /// reading with its error, after the ones before it were handed out,
+    /// and the ones after it are dropped with the reader. Fails if the
+    /// updates of the last call are still being read.
     pub fn take(&self) -> Result<FlushedEntries<'_, K, V>, StreamsError> {
         let mut taken = self
             .taken
@@ -93,9 +95,6 @@ impl<K, V> CacheFlushes<K, V> {
                 store: self.store.clone(),
                 reason: "flushed updates taken again while the last ones are read".to_owned(),
             })?;
-        // A reader that stopped at an error left the rest unread: those
-        // updates are dropped with it, not handed out again.
-        taken.clear();
         std::mem::swap(&mut *taken, &mut *lock(&self.flushed));
         // Read from the back, the oldest first.
         taken.reverse();
@@ -117,6 +116,14 @@ pub struct FlushedEntries<'a, K, V> {
     /// Newest first: the next one is popped from the end.
     entries: RefMut<'a, Vec<CacheEntry>>,
     decode: &'a Decode<K, V>,
+}
+
+/// What a reader leaves unread (it stopped at an error) is dropped with it,
+/// not handed out again.
+impl<K, V> Drop for FlushedEntries<'_, K, V> {
+    fn drop(&mut self) {
+        self.entries.clear();
+    }
 }
 
 impl<K, V> Iterator for FlushedEntries<'_, K, V> {
@@ -151,12 +158,16 @@ mod tests {
         }
     }
 
-    /// Flushes that decode an entry's key and first value byte.
+    /// Flushes that decode an entry's key and first value byte; a key of
+    /// 0 does not decode.
     fn flushes(buffer: &FlushBuffer) -> CacheFlushes<u8, u8> {
         CacheFlushes::new(
             "counts",
             Arc::clone(buffer),
             |entry| {
+                if entry.key[0] == 0 {
+                    return Err(StreamsError::NoRecord("undecodable".to_owned()));
+                }
                 Ok(FlushedEntry {
                     key: entry.key[0],
                     new_value: entry.new_value.map(|value| value[0]),
@@ -206,6 +217,26 @@ mod tests {
         lock(&buffer).push(entry(4));
         assert_eq!(keys(flushes.take()?)?, [4]);
         assert_eq!(keys(flushes.take()?)?, Vec::<u8>::new());
+        Ok(())
+    }
+
+    /// An update that does not decode ends the reading with its error:
+    /// the ones before it were handed out, the ones after it are dropped.
+    #[test]
+    fn an_undecodable_update_ends_the_reading() -> Result<(), StreamsError> {
+        let buffer = FlushBuffer::default();
+        let flushes = flushes(&buffer);
+        lock(&buffer).extend([entry(1), entry(0), entry(2)]);
+        let mut read = Vec::new();
+        let error = flushes.take()?.try_for_each(|entry| {
+            read.push(entry?.key);
+            Ok::<_, StreamsError>(())
+        });
+        assert!(matches!(error, Err(StreamsError::NoRecord(_))), "{error:?}");
+        assert_eq!(read, [1]);
+        for _ in 0..2 {
+            assert_eq!(keys(flushes.take()?)?, Vec::<u8>::new());
+        }
         Ok(())
     }
 }
