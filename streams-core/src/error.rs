@@ -118,6 +118,14 @@ pub enum TopologyError {
         /// Each input topic whose partition count is known, with that count.
         partitions: std::collections::BTreeMap<String, u32>,
     },
+    /// A task was asked to run a sub-topology the topology does not have.
+    #[error("the topology has {count} sub-topologies; there is no sub-topology {id}")]
+    UnknownSubtopology {
+        /// The id asked for.
+        id: usize,
+        /// How many sub-topologies the topology has (ids `0..count`).
+        count: usize,
+    },
 }
 
 /// A boxed error raised by user code inside a processor.
@@ -181,6 +189,18 @@ pub enum StreamsError {
     /// A record arrived for a topic no source of this task reads.
     #[error("no source reads topic `{0}`")]
     UnknownTopic(String),
+    /// A sink with a partitioner writes to a topic whose partition count
+    /// is unknown (a topic that does not exist, say): the partitioner could
+    /// only guess, and a wrong guess breaks co-partitioning.
+    #[error(
+        "sink `{sink}` cannot partition records for `{topic}`: its partition count is unknown"
+    )]
+    PartitionsUnknown {
+        /// The sink node.
+        sink: String,
+        /// The topic written to.
+        topic: String,
+    },
     /// `forward_to` named a node that is not a child.
     #[error("`{child}` is not a child of `{processor}`")]
     UnknownChild {

@@ -281,3 +281,77 @@ fn stores_no_processor_uses_are_left_out_and_named_stores_must_exist() {
         })
     );
 }
+
+/// A partitioner needs the topic's partition count; when the task cannot
+/// tell it (a topic that does not exist), the sink fails the record with a
+/// typed error instead of partitioning as if there were one partition.
+#[test]
+fn a_partitioner_for_a_topic_of_unknown_size_fails_the_record() -> Result<(), StreamsError> {
+    use std::rc::Rc;
+    use streams_core::engine::{MockClock, StreamTask, TaskConfig};
+    use streams_core::record::{ConsumerRecord, TopicName};
+
+    let topology = TopologyBuilder::new()
+        .add_source("source", &["in"], strings())
+        .add_sink(
+            "sink",
+            "out",
+            string_sink().partitioner(|_: &str, _: &String, _: &String, partitions: i32| {
+                Some(partitions - 1)
+            }),
+            &["source"],
+        )
+        .build()?;
+    let mut config = TaskConfig::new("app", Rc::new(MockClock::new(0)));
+    config.partition_count = Box::new(|topic| (topic != "out").then_some(3));
+    let mut task = StreamTask::new(&topology, config)?;
+    task.add_records([ConsumerRecord {
+        topic: TopicName::new("in"),
+        partition: 0,
+        offset: 0,
+        timestamp: 1,
+        key: Some(b"k".to_vec()),
+        value: Some(b"v".to_vec()),
+        headers: Headers::new(),
+    }])?;
+    let processed = task.process();
+    assert!(
+        matches!(
+            &processed,
+            Err(StreamsError::PartitionsUnknown { sink, topic }) if sink == "sink" && topic == "out"
+        ),
+        "{processed:?}"
+    );
+    let mut output = Vec::new();
+    task.take_output(&mut output);
+    assert!(output.is_empty(), "{output:?}");
+    Ok(())
+}
+
+/// A task asked to run a sub-topology the topology lacks fails to start,
+/// rather than running nothing.
+#[test]
+fn a_task_of_an_unknown_subtopology_fails_to_start() -> Result<(), StreamsError> {
+    use std::rc::Rc;
+    use streams_core::engine::{MockClock, StreamTask, TaskConfig};
+
+    let topology = TopologyBuilder::new()
+        .add_source("source", &["in"], strings())
+        .add_sink("sink", "out", string_sink(), &["source"])
+        .build()?;
+    let mut config = TaskConfig::new("app", Rc::new(MockClock::new(0)));
+    config.subtopologies = vec![0, 1];
+    let started = StreamTask::new(&topology, config);
+    assert!(
+        matches!(
+            &started,
+            Err(StreamsError::Topology(TopologyError::UnknownSubtopology {
+                id: 1,
+                count: 1
+            }))
+        ),
+        "{:?}",
+        started.err()
+    );
+    Ok(())
+}

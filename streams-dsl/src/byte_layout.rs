@@ -120,6 +120,16 @@ impl<'a> ByteReader<'a> {
         self.array().map(u8::from_be_bytes)
     }
 
+    /// The next byte as a flag: 1 is true, 0 false, anything else
+    /// malformed (a corrupt byte must not pass for either).
+    pub(crate) fn flag(&mut self) -> Result<bool, SerdeError> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(self.malformed(&format!("has the flag byte {other}, not 0 or 1"))),
+        }
+    }
+
     /// The next 4-byte big-endian integer.
     pub(crate) fn i32(&mut self) -> Result<i32, SerdeError> {
         self.array().map(i32::from_be_bytes)

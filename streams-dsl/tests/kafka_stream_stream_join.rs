@@ -339,7 +339,12 @@ fn join_changelogs(joined: StreamJoined<String, i32, i32>) -> Vec<(String, Optio
 }
 
 /// Kafka's `KStreamKStreamJoinTest.shouldBuildJoinWithCustomStoresAndCorrectWindowSettings`
-/// (which, despite its name, passes no custom stores).
+/// (which, despite its name, passes no custom stores): Kafka reads the
+/// stores' settings (window 100 = before + after, retention 150 = window
+/// plus grace, duplicates retained); here their effects are checked: the
+/// changelogs keep 150 ms (plus the additional retention), a record joins
+/// exactly the records at most 50 ms before or after it, and two records
+/// with the same key and time are both kept and both joined.
 #[test]
 fn should_build_join_with_custom_stores_and_correct_window_settings() {
     let builder = StreamsBuilder::new();
@@ -350,8 +355,51 @@ fn should_build_join_with_custom_stores_and_correct_window_settings() {
         |l, r| l + r,
         JoinWindows::of_time_difference_and_grace(ms(50), ms(50)),
         StreamJoined::serdes(StringSerde, I32Serde, I32Serde),
+    )
+    .to("out");
+    let topology = builder.build().expect("valid");
+
+    let retention = (150 + DEFAULT_ADDITIONAL_CHANGELOG_RETENTION.as_millis()).to_string();
+    let changelogs = topology.internal_topic_configs("app");
+    assert_eq!(changelogs.len(), 2);
+    for topic in &changelogs {
+        let props = topic.properties(DEFAULT_ADDITIONAL_CHANGELOG_RETENTION);
+        assert_eq!(
+            props.get("retention.ms"),
+            Some(&retention),
+            "{}",
+            topic.name()
+        );
+    }
+
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let left = driver.create_input_topic("left", StringSerde, I32Serde);
+    let right = driver.create_input_topic("right", StringSerde, I32Serde);
+    let output = driver.create_output_topic("out", StringSerde, I32Serde);
+    for (topic, value, ts) in [
+        // 51 ms before the left records: outside the window.
+        (&right, 10, 49),
+        // Duplicates: same key, same time.
+        (&left, 1, 100),
+        (&left, 2, 100),
+        (&right, 20, 50),
+        (&right, 30, 150),
+        (&right, 40, 151),
+    ] {
+        topic
+            .pipe_input_at("A".to_owned(), value, ts)
+            .expect("pipe");
+    }
+    let joined = |value, ts| TestRecord::new("A".to_owned(), value, ts);
+    assert_eq!(
+        output.read_records_to_list().expect("read"),
+        [
+            joined(21, 100),
+            joined(22, 100),
+            joined(31, 150),
+            joined(32, 150)
+        ]
     );
-    builder.build().expect("valid");
 }
 
 /// Kafka's `KStreamKStreamJoinTest.shouldDisableLoggingOnStreamJoined`.

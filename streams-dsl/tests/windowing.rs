@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use streams_core::prelude::*;
 use streams_dsl::{
-    EmitStrategy, KStream, Materialized, SessionWindows, StreamsBuilder, TimeWindows,
+    EmitStrategy, KStream, Materialized, SessionWindows, SlidingWindows, StreamsBuilder,
+    TimeWindows,
 };
 
 /// Writes a windowed table's changelog to `topic` with `[key@start/end]`
@@ -90,6 +91,38 @@ fn hopping_windows_count_a_record_in_every_window_containing_it() -> Result {
             ("[a@5/15]", Some(2), 12),
             ("[a@10/20]", Some(1), 12),
         ])
+    );
+    Ok(())
+}
+
+/// Records at the largest timestamp still land in their sliding windows:
+/// the right window of the record before starts at `i64::MAX`, its end
+/// (past the largest timestamp) held at `i64::MAX`.
+#[test]
+fn sliding_windows_reach_the_largest_timestamp() -> Result {
+    let builder = StreamsBuilder::new();
+    let counts = builder
+        .stream::<String, String>("input")
+        .group_by_key()
+        .windowed_by(SlidingWindows::of_time_difference_and_grace(
+            ms(10),
+            ms(100),
+        ))
+        .count();
+    to_strings(counts.to_stream(), "output");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let max = i64::MAX;
+    pipe(&driver, &[("a", "x", max - 1), ("a", "x", max)])?;
+    let output =
+        driver.create_output_topic("output", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
+    let window = |start: i64, end: i64| format!("[a@{start}/{end}]");
+    assert_eq!(
+        output.read_records_to_list()?,
+        vec![
+            TestRecord::new(window(max - 11, max - 1), Some(1), max - 1),
+            TestRecord::new(window(max, max), Some(1), max),
+            TestRecord::new(window(max - 10, max), Some(2), max),
+        ]
     );
     Ok(())
 }

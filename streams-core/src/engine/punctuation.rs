@@ -50,17 +50,29 @@ impl PunctuationQueue {
         Some(fired)
     }
 
-    /// Moves `id` past `now_ms` as it fires.
+    /// Moves `id` past `now_ms` as it fires: to the first of its times
+    /// after `now_ms`. A schedule whose next time is past the largest
+    /// timestamp can never fire again, and is dropped: left due, it would
+    /// fire forever at a stream time of `i64::MAX`.
     fn advance(&mut self, id: PunctuatorId, now_ms: i64) {
-        if let Some(schedule) = self.schedules.iter_mut().find(|s| s.id == id) {
-            let mut next = schedule.next_ms + schedule.interval_ms;
-            if now_ms >= next {
-                let missed = (now_ms - schedule.next_ms) / schedule.interval_ms;
-                next = schedule.next_ms + (missed + 1) * schedule.interval_ms;
+        let Some(index) = self.schedules.iter().position(|s| s.id == id) else {
+            return;
+        };
+        let schedule = &mut self.schedules[index];
+        match next_time(schedule.next_ms, schedule.interval_ms, now_ms) {
+            Some(next) => schedule.next_ms = next,
+            None => {
+                self.schedules.remove(index);
             }
-            schedule.next_ms = next;
         }
     }
+}
+
+/// The first of the times `next_ms + k * interval_ms` (k >= 1) after
+/// `now_ms`, which is at or past `next_ms`; `None` past `i64::MAX`.
+fn next_time(next_ms: i64, interval_ms: i64, now_ms: i64) -> Option<i64> {
+    let missed = now_ms.checked_sub(next_ms)? / interval_ms;
+    next_ms.checked_add(missed.checked_add(1)?.checked_mul(interval_ms)?)
 }
 
 #[cfg(test)]
@@ -99,6 +111,22 @@ mod tests {
         let mut queue = PunctuationQueue::default();
         queue.add(PunctuatorId(0), 0, 0, 10);
         assert_eq!(fire_times(&mut queue, [0, 35, 39, 40]), vec![0, 35, 40]);
+    }
+
+    /// Stream time can reach the largest timestamp; a schedule with no
+    /// time after it fires there once, then never again.
+    #[test]
+    fn a_schedule_with_no_time_left_fires_once_more_and_stops() {
+        let mut queue = PunctuationQueue::default();
+        queue.add(PunctuatorId(0), 0, 0, 1_000);
+        queue.add(PunctuatorId(1), 1, i64::MAX - 5, 10);
+        let late = i64::MAX - 1_000;
+        assert_eq!(
+            fire_times(&mut queue, [late, i64::MAX]),
+            vec![late, i64::MAX, i64::MAX]
+        );
+        assert!(queue.fire_next(i64::MAX).is_none());
+        assert!(queue.schedules.is_empty());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::emit_intervals::EmitIntervals;
 use super::graph::{call, Graph, NodeId};
 use super::partition_group::{PartitionGroup, QueuedRecord, SourceBinding};
 use super::punctuation::PunctuationQueue;
-use crate::error::StreamsError;
+use crate::error::{StreamsError, TopologyError};
 use crate::processor::{PunctuationType, PunctuatorId};
 use crate::record::{
     ConsumerRecord, ProducerRecord, Record, RecordMetadata, TopicName, TopicPartition,
@@ -218,6 +218,10 @@ impl StreamTask {
         } else {
             subtopologies
         };
+        let count = topology.subtopologies.len();
+        if let Some(&id) = selected.iter().find(|&&id| id >= count) {
+            return Err(TopologyError::UnknownSubtopology { id, count }.into());
+        }
         let task_id = match selected.as_slice() {
             [single] => format!("{single}_{partition}"),
             _ => format!("0_{partition}"),

@@ -121,7 +121,12 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
         // to the serializers, which may keep their bytes.
         let partition = match &self.options.partitioner {
             Some(partitioner) => {
-                let partitions = (task.partition_count)(&topic).unwrap_or(1);
+                let partitions = (task.partition_count)(&topic).ok_or_else(|| {
+                    StreamsError::PartitionsUnknown {
+                        sink: self.info.name.clone(),
+                        topic: topic.to_string(),
+                    }
+                })?;
                 partitioner.partition(&topic, &record.key, &record.value, partitions)
             }
             None => None,

@@ -68,7 +68,7 @@ impl<K> Deserializer<OuterKey<K>> for OuterKeySerde<K> {
         let mut reader = ByteReader::new(topic, "outer join key", data.unwrap_or_default());
         Ok(OuterKey {
             timestamp: reader.i64()?,
-            left: reader.u8()? == 1,
+            left: reader.flag()?,
             key: self.key.deserialize(topic, Some(reader.rest()))?,
         })
     }
@@ -111,11 +111,11 @@ impl<V1, V2> Deserializer<Vec<Unmatched<V1, V2>>> for UnmatchedListSerde<V1, V2>
         let mut reader = ByteReader::new(topic, "unmatched join values", data.unwrap_or_default());
         let mut values = Vec::new();
         while !reader.is_empty() {
-            let side = reader.u8()?;
+            let left = reader.flag()?;
             let value = reader
                 .prefixed()?
                 .ok_or_else(|| reader.malformed("hold a null value"))?;
-            values.push(if side == 1 {
+            values.push(if left {
                 Unmatched::Left(self.left.deserialize(topic, Some(value))?)
             } else {
                 Unmatched::Right(self.right.deserialize(topic, Some(value))?)
@@ -167,6 +167,47 @@ mod tests {
         let bytes = serde.serialize("t", &values)?.unwrap_or_default();
         assert_eq!(serde.deserialize("t", Some(&bytes))?, values);
         assert!(serde.deserialize("t", Some(&bytes[..3])).is_err());
+        Ok(())
+    }
+
+    /// A side byte other than 0 or 1 is corrupt data, not "right".
+    #[test]
+    fn a_side_byte_other_than_0_or_1_is_malformed() -> Result<(), SerdeError> {
+        let keys = OuterKeySerde {
+            key: Arc::new(StringSerde),
+        };
+        let mut key = keys
+            .serialize(
+                "t",
+                &OuterKey {
+                    timestamp: 1,
+                    left: false,
+                    key: "a".to_owned(),
+                },
+            )?
+            .unwrap_or_default();
+        key[8] = 2;
+        let decoded = keys.deserialize("t", Some(&key));
+        assert!(
+            matches!(&decoded, Err(SerdeError::Malformed { reason, .. })
+                if reason == "outer join key has the flag byte 2, not 0 or 1"),
+            "{decoded:?}"
+        );
+
+        let lists = UnmatchedListSerde {
+            left: Arc::new(StringSerde),
+            right: Arc::new(I64Serde),
+        };
+        let mut list = lists
+            .serialize("t", &vec![Unmatched::Right(7)])?
+            .unwrap_or_default();
+        list[0] = 7;
+        let decoded = lists.deserialize("t", Some(&list));
+        assert!(
+            matches!(&decoded, Err(SerdeError::Malformed { reason, .. })
+                if reason == "unmatched join values has the flag byte 7, not 0 or 1"),
+            "{decoded:?}"
+        );
         Ok(())
     }
 }

@@ -145,11 +145,14 @@ where
         let d = self.windows.time_difference_ms();
         let ts = record.timestamp;
         let mut found = Neighbourhood::default();
-        let windows = store.backward_fetch(&record.key, (ts - 2 * d).max(0), ts + 1)?;
+        // Saturating: a record near the largest timestamp, or windows of a
+        // huge time difference, reach past the ends of time.
+        let from = ts.saturating_sub(d.saturating_mul(2)).max(0);
+        let windows = store.backward_fetch(&record.key, from, ts.saturating_add(1))?;
         for (start, aggregate) in windows {
             found.starts.insert(start);
-            let end = start + d;
-            if start == ts + 1 {
+            let end = start.saturating_add(d);
+            if ts.checked_add(1) == Some(start) {
                 found.right_exists = true;
             } else if end > ts {
                 if found.right.is_none() {
@@ -190,7 +193,7 @@ where
         // falls into it.
         if let Some(previous) = found.previous {
             let start = previous + 1;
-            if !found.starts.contains(&start) && start + d >= ts {
+            if !found.starts.contains(&start) && start.saturating_add(d) >= ts {
                 self.update(ctx, self.window(start), None, record, close_time)?;
             }
         }
