@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::config::{BrokerConfig, FlushPolicy};
 use crate::error::{BrokerError, Result};
@@ -53,8 +53,7 @@ impl State {
                 });
         let topics = Topics::open(&config, now_ms())?;
         let offsets_dir = config.data_dir.join("__group_offsets");
-        let offsets = OffsetStore::open(&offsets_dir, config.flush == FlushPolicy::EveryProduce)
-            .map_err(|e| BrokerError::storage(&offsets_dir, e))?;
+        let offsets = OffsetStore::open(&offsets_dir, config.flush == FlushPolicy::EveryProduce)?;
         let groups = Coordinator::new(offsets, config.group_initial_rebalance_delay);
         let (appended, _) = watch::channel(0);
         Ok(Self {
@@ -91,7 +90,8 @@ impl State {
             .create(name, None, -1, Default::default(), false, now_ms())
         {
             Ok(topic) => Some(topic),
-            // Another request created it in the meantime.
+            // Another request created it in the meantime, or is still
+            // creating it: then the client is told it is unknown, and retries.
             Err(crate::topics::TopicError::AlreadyExists) => self.topics.get(name),
             Err(e) => {
                 debug!(topic = name, error = %e, "auto-creation refused");
@@ -100,18 +100,26 @@ impl State {
         }
     }
 
-    /// Forces every log and the offsets to disk.
-    fn sync_all(&self) {
+    /// Forces every log and the offsets to disk. A failure does not stop
+    /// the others from being flushed; each is logged, and the first returned.
+    fn sync_all(&self) -> Result<()> {
+        let mut first = None;
+        let mut failed = |e: BrokerError| {
+            error!(error = %e, "flush failed");
+            first.get_or_insert(e);
+        };
         for topic in self.topics.all() {
             for partition in topic.partitions() {
-                if let Err(e) = partition.log().sync() {
-                    warn!(topic = topic.name(), error = %e, "flush failed");
+                let mut log = partition.log();
+                if let Err(e) = log.sync() {
+                    failed(BrokerError::storage(log.dir(), e));
                 }
             }
         }
         if let Err(e) = self.groups.flush_offsets() {
-            warn!(error = %e, "flushing committed offsets failed");
+            failed(e);
         }
+        first.map_or(Ok(()), Err)
     }
 
     fn enforce_retention(&self) {
@@ -181,7 +189,10 @@ impl Broker {
         if let FlushPolicy::Interval(interval) = state.config.flush {
             tasks.spawn(every(interval, shutdown.subscribe(), {
                 let state = Arc::clone(&state);
-                move || state.sync_all()
+                move || {
+                    // Failures are logged, and the next interval tries again.
+                    let _ = state.sync_all();
+                }
             }));
         }
         info!(
@@ -212,7 +223,9 @@ impl Broker {
     }
 
     /// Stops accepting connections, closes the open ones, waits for the
-    /// background tasks and forces all data to disk.
+    /// background tasks and forces all data to disk. Fails with the first
+    /// storage error if any data could not be forced to disk (all are
+    /// logged).
     pub async fn shutdown(mut self) -> Result<()> {
         let _ = self.shutdown.send(true);
         while let Some(result) = self.tasks.join_next().await {
@@ -221,11 +234,11 @@ impl Broker {
             }
         }
         let state = Arc::clone(&self.state);
-        tokio::task::spawn_blocking(move || state.sync_all())
+        let synced = tokio::task::spawn_blocking(move || state.sync_all())
             .await
             .map_err(|e| BrokerError::Task(e.to_string()))?;
         info!(addr = %self.local_addr, "broker stopped");
-        Ok(())
+        synced
     }
 }
 
@@ -247,6 +260,38 @@ async fn every(
         tokio::select! {
             _ = shutdown.changed() => return,
             _ = interval.tick() => action(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::OpenOptions;
+
+    use super::*;
+
+    #[test]
+    fn a_failed_flush_is_returned_not_only_logged() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let addr = SocketAddr::from(([127, 0, 0, 1], 9092));
+        let mut state = State::open(BrokerConfig::new(dir.path()), addr).expect("state");
+        assert!(state.sync_all().is_ok());
+
+        let offsets_dir = dir.path().join("other-offsets");
+        let mut offsets = OffsetStore::open(&offsets_dir, false).expect("offsets");
+        // fsync is not supported on this device.
+        offsets.replace_file(
+            OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .expect("/dev/full"),
+        );
+        state.groups = Coordinator::new(offsets, Duration::ZERO);
+        match state.sync_all() {
+            Err(BrokerError::Storage { path, .. }) => {
+                assert_eq!(path, offsets_dir.join("offsets.log"));
+            }
+            other => panic!("expected a storage error, got {other:?}"),
         }
     }
 }

@@ -19,6 +19,9 @@ use crate::broker::State;
 use crate::protocol::{self, RequestError};
 
 const IO_BUFFER: usize = 64 * 1024;
+/// A frame's buffer grows by at most this much ahead of the bytes received,
+/// so a size prefix alone cannot make the broker allocate up to the maximum.
+const FRAME_CHUNK: usize = 64 * 1024;
 
 /// Accepts connections until shutdown, then closes them all.
 pub(crate) async fn serve(
@@ -105,10 +108,97 @@ async fn read_frame<R: AsyncReadExt + Unpin>(
         .ok()
         .filter(|&s| s <= max)
         .ok_or(RequestError::FrameSize(size))?;
-    let mut frame = BytesMut::zeroed(size);
-    reader
-        .read_exact(&mut frame)
-        .await
-        .map_err(RequestError::Io)?;
+    let mut frame = BytesMut::new();
+    while frame.len() < size {
+        let start = frame.len();
+        frame.resize(start + (size - start).min(FRAME_CHUNK), 0);
+        reader
+            .read_exact(&mut frame[start..])
+            .await
+            .map_err(RequestError::Io)?;
+    }
     Ok(Some(frame))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use tokio::io::{AsyncRead, ReadBuf};
+
+    use super::*;
+
+    /// Serves `data` in pieces of at most `piece` bytes, then end of stream,
+    /// noting the largest buffer it was asked to fill.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        piece: usize,
+        largest_request: usize,
+    }
+
+    impl Trickle {
+        fn new(frame_size: i32, body: &[u8], piece: usize) -> Self {
+            let mut data = frame_size.to_be_bytes().to_vec();
+            data.extend_from_slice(body);
+            Self {
+                data,
+                at: 0,
+                piece,
+                largest_request: 0,
+            }
+        }
+    }
+
+    impl AsyncRead for Trickle {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            self.largest_request = self.largest_request.max(buf.remaining());
+            let end = self
+                .data
+                .len()
+                .min(self.at + self.piece.min(buf.remaining()));
+            let at = self.at;
+            buf.put_slice(&self.data[at..end]);
+            self.at = end;
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn read(reader: &mut Trickle, max: usize) -> Result<Option<BytesMut>, RequestError> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(read_frame(reader, max))
+    }
+
+    #[test]
+    fn a_frame_arriving_in_pieces_is_read_whole() {
+        let body: Vec<u8> = (0..3 * FRAME_CHUNK + 17).map(|i| i as u8).collect();
+        let mut reader = Trickle::new(body.len() as i32, &body, 1000);
+        let frame = read(&mut reader, body.len()).expect("frame");
+        assert_eq!(frame.as_deref(), Some(&body[..]));
+        assert!(matches!(read(&mut reader, body.len()), Ok(None)));
+    }
+
+    #[test]
+    fn a_large_size_prefix_alone_does_not_claim_its_memory() {
+        let max = 64 * 1024 * 1024;
+        let mut reader = Trickle::new(max as i32, &[7; 100], usize::MAX);
+        assert!(matches!(
+            read(&mut reader, max),
+            Err(RequestError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof
+        ));
+        assert!(reader.largest_request <= FRAME_CHUNK);
+        let mut oversized = Trickle::new(max as i32 + 1, &[], usize::MAX);
+        assert!(matches!(
+            read(&mut oversized, max),
+            Err(RequestError::FrameSize(size)) if size == max as i32 + 1
+        ));
+    }
 }

@@ -5,7 +5,7 @@
 //! count, config overrides), replaced atomically on every change, and one log
 //! directory per partition, `<data>/<topic>-<partition>/`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -148,18 +148,39 @@ impl Topic {
     }
 
     fn persist(&self, meta_dir: &Path) -> io::Result<()> {
-        let mut text = format!("id={}\npartitions={}\n", self.id, self.partition_count());
-        for (name, value) in lock(&self.config).overrides() {
-            text.push_str(&format!("config.{name}={value}\n"));
-        }
-        let path = meta_dir.join(format!("{}{META_SUFFIX}", self.name));
-        let tmp = path.with_extension("tmp");
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&tmp, &path)?;
-        sync_dir(meta_dir)
+        let config = lock(&self.config);
+        write_meta(
+            meta_dir,
+            &self.name,
+            self.id,
+            self.partition_count(),
+            &config,
+        )
     }
+}
+
+/// Replaces the metadata file of topic `name` atomically. Callers that
+/// change a topic save its new state with this before anyone can see the
+/// change, so what clients were told always survives a restart. Locks, if
+/// held, are taken in the order config, then partitions.
+fn write_meta(
+    meta_dir: &Path,
+    name: &str,
+    id: Uuid,
+    partitions: i32,
+    config: &TopicConfig,
+) -> io::Result<()> {
+    let mut text = format!("id={id}\npartitions={partitions}\n");
+    for (key, value) in config.overrides() {
+        text.push_str(&format!("config.{key}={value}\n"));
+    }
+    let path = meta_dir.join(format!("{name}{META_SUFFIX}"));
+    let tmp = path.with_extension("tmp");
+    let mut file = fs::File::create(&tmp)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    fs::rename(&tmp, &path)?;
+    sync_dir(meta_dir)
 }
 
 /// What a topic metadata file says.
@@ -184,10 +205,14 @@ fn parse_meta(path: &Path, text: &str) -> Result<TopicMeta, BrokerError> {
         match key {
             "id" => id = Some(Uuid::parse_str(value).map_err(|e| corrupt(e.to_string()))?),
             "partitions" => {
+                // Fewer than one would make every partition directory look
+                // orphaned, and removed, on start.
                 partitions = Some(
                     value
                         .parse()
-                        .map_err(|_| corrupt(format!("bad partitions {value:?}")))?,
+                        .ok()
+                        .filter(|&n: &i32| n >= 1)
+                        .ok_or_else(|| corrupt(format!("bad partitions {value:?}")))?,
                 )
             }
             _ => match key.strip_prefix("config.") {
@@ -214,7 +239,23 @@ pub(crate) struct Topics {
     meta_dir: PathBuf,
     defaults: LogDefaults,
     default_partitions: i32,
+    max_partitions: i32,
     by_name: RwLock<BTreeMap<String, Arc<Topic>>>,
+    /// Names whose files are being created or deleted, outside the
+    /// `by_name` lock. Always locked after `by_name`, if both are.
+    busy: Mutex<HashSet<String>>,
+}
+
+/// A name in [`Topics::busy`], released on drop.
+struct Reservation<'a> {
+    busy: &'a Mutex<HashSet<String>>,
+    name: String,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        lock(self.busy).remove(&self.name);
+    }
 }
 
 impl Topics {
@@ -230,7 +271,9 @@ impl Topics {
             meta_dir,
             defaults: config.log.clone(),
             default_partitions: config.default_partitions,
+            max_partitions: config.max_partitions,
             by_name: RwLock::new(BTreeMap::new()),
+            busy: Mutex::new(HashSet::new()),
         };
         let entries = fs::read_dir(&topics.meta_dir)
             .map_err(|e| BrokerError::storage(&topics.meta_dir, e))?;
@@ -341,6 +384,35 @@ impl Topics {
         read(&self.by_name).values().cloned().collect()
     }
 
+    /// Refuses a partition count below one or above the broker's limit.
+    fn check_partitions(&self, count: i32) -> Result<(), TopicError> {
+        if count < 1 {
+            return Err(TopicError::InvalidPartitions(format!(
+                "{count} is not positive"
+            )));
+        }
+        if count > self.max_partitions {
+            return Err(TopicError::InvalidPartitions(format!(
+                "{count} is more than the {} partitions a topic may have on this broker",
+                self.max_partitions
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reserves the name of a topic about to be created. Like Kafka, a name
+    /// still being deleted counts as existing.
+    fn reserve(&self, name: &str) -> Result<Reservation<'_>, TopicError> {
+        let by_name = read(&self.by_name);
+        if by_name.contains_key(name) || !lock(&self.busy).insert(name.to_owned()) {
+            return Err(TopicError::AlreadyExists);
+        }
+        Ok(Reservation {
+            busy: &self.busy,
+            name: name.to_owned(),
+        })
+    }
+
     /// Creates a topic. `partitions` of `None` (or -1) means the broker
     /// default; with `validate_only` nothing is created.
     pub(crate) fn create(
@@ -355,45 +427,50 @@ impl Topics {
         validate_name(name)?;
         let partitions = match partitions {
             None | Some(-1) => self.default_partitions,
-            Some(n) if n >= 1 => n,
-            Some(n) => {
-                return Err(TopicError::InvalidPartitions(format!(
-                    "{n} is not positive"
-                )))
-            }
+            Some(n) => n,
         };
+        self.check_partitions(partitions)?;
         if replication_factor != 1 && replication_factor != -1 {
             return Err(TopicError::InvalidReplicationFactor);
         }
-        let mut by_name = write(&self.by_name);
-        if by_name.contains_key(name) {
-            return Err(TopicError::AlreadyExists);
-        }
-        let topic = if validate_only {
-            Topic {
+        let reservation = self.reserve(name)?;
+        if validate_only {
+            return Ok(Arc::new(Topic {
                 name: name.to_owned(),
                 id: Uuid::new_v4(),
                 config: Mutex::new(config),
                 partitions: RwLock::new(Vec::new()),
-            }
-        } else {
-            let topic = self.build(name, Uuid::new_v4(), partitions, config, now_ms)?;
-            topic.persist(&self.meta_dir)?;
-            topic
-        };
-        let topic = Arc::new(topic);
-        if !validate_only {
-            by_name.insert(name.to_owned(), Arc::clone(&topic));
-            info!(topic = name, partitions, "created topic");
+            }));
         }
+        // The files are created under the reservation alone, so that other
+        // requests do not wait for them.
+        let topic = self.build(name, Uuid::new_v4(), partitions, config, now_ms)?;
+        topic.persist(&self.meta_dir)?;
+        let topic = Arc::new(topic);
+        let mut by_name = write(&self.by_name);
+        by_name.insert(name.to_owned(), Arc::clone(&topic));
+        // Released under the lock: a deletion must find the topic either
+        // absent or registered and not busy.
+        drop(reservation);
+        drop(by_name);
+        info!(topic = name, partitions, "created topic");
         Ok(topic)
     }
 
     /// Deletes a topic and its logs.
     pub(crate) fn delete(&self, name: &str) -> Result<Arc<Topic>, TopicError> {
-        let topic = write(&self.by_name)
-            .remove(name)
-            .ok_or(TopicError::Unknown)?;
+        let (topic, _reservation) = {
+            let mut by_name = write(&self.by_name);
+            let topic = by_name.remove(name).ok_or(TopicError::Unknown)?;
+            // Until its files are gone, a topic of the same name must not be
+            // created: it would open the logs being deleted.
+            lock(&self.busy).insert(name.to_owned());
+            let reservation = Reservation {
+                busy: &self.busy,
+                name: name.to_owned(),
+            };
+            (topic, reservation)
+        };
         // The metadata file goes first: if the deletion is interrupted, the
         // next start removes the orphaned logs.
         fs::remove_file(self.meta_dir.join(format!("{name}{META_SUFFIX}")))?;
@@ -422,6 +499,7 @@ impl Topics {
         now_ms: i64,
     ) -> Result<(), TopicError> {
         let topic = self.get(name).ok_or(TopicError::Unknown)?;
+        let config = lock(&topic.config);
         let mut partitions = write(&topic.partitions);
         let current = i32::try_from(partitions.len()).unwrap_or(i32::MAX);
         if count <= current {
@@ -429,15 +507,19 @@ impl Topics {
                 "topic has {current} partitions; the new count must be larger"
             )));
         }
+        self.check_partitions(count)?;
         if validate_only {
             return Ok(());
         }
-        let config = topic.config();
-        for index in current..count {
-            partitions.push(self.open_partition(name, index, &config, now_ms)?);
-        }
+        let added = (current..count)
+            .map(|index| self.open_partition(name, index, &config, now_ms))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Saved before the new partitions take writes: if the save fails,
+        // they never do, and the next start removes their directories.
+        write_meta(&self.meta_dir, name, topic.id, count, &config)?;
+        partitions.extend(added);
         drop(partitions);
-        topic.persist(&self.meta_dir)?;
+        drop(config);
         info!(topic = name, partitions = count, "added partitions");
         Ok(())
     }
@@ -457,10 +539,17 @@ impl Topics {
         if validate_only {
             return Ok(());
         }
+        // Saved before it applies, as in `create_partitions`.
+        write_meta(
+            &self.meta_dir,
+            name,
+            topic.id,
+            topic.partition_count(),
+            &changed,
+        )?;
         *config = changed;
         let settings = config.settings(&self.defaults);
         drop(config);
-        topic.persist(&self.meta_dir)?;
         for partition in topic.partitions() {
             partition.log().set_settings(settings.clone());
         }
@@ -510,5 +599,114 @@ mod tests {
             Ok("1000".to_owned())
         );
         assert!(topics.get("gone").is_none());
+    }
+
+    #[test]
+    fn a_meta_file_with_no_partitions_is_corrupt_and_deletes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = BrokerConfig::new(dir.path());
+        let topics = Topics::open(&config, 0).expect("open");
+        let created = topics
+            .create("orders", Some(2), 1, TopicConfig::default(), false, 0)
+            .expect("create");
+        drop(topics);
+        let meta = dir.path().join(META_DIR).join("orders.topic");
+        for partitions in ["0", "-3"] {
+            fs::write(
+                &meta,
+                format!("id={}\npartitions={partitions}\n", created.id()),
+            )
+            .expect("write meta");
+            assert!(matches!(
+                Topics::open(&config, 0),
+                Err(BrokerError::Corrupt { path, .. }) if path == meta
+            ));
+            assert!(dir.path().join("orders-0").is_dir());
+            assert!(dir.path().join("orders-1").is_dir());
+        }
+    }
+
+    /// Partitions added, or a config changed, take effect only once the
+    /// topic's metadata file says so: a failed save changes nothing.
+    #[test]
+    fn changes_that_cannot_be_saved_are_not_applied() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = BrokerConfig::new(dir.path());
+        let topics = Topics::open(&config, 0).expect("open");
+        let topic = topics
+            .create("orders", Some(1), 1, TopicConfig::default(), false, 0)
+            .expect("create");
+        // The save writes `orders.tmp` first: a directory there fails it.
+        let blocker = dir.path().join(META_DIR).join("orders.tmp");
+        fs::create_dir(&blocker).expect("blocker");
+        assert!(topics.create_partitions("orders", 3, false, 0).is_err());
+        assert_eq!(topic.partition_count(), 1);
+        let retention = |config: &mut TopicConfig| config.set("retention.ms", "1000".to_owned());
+        assert!(topics.alter_config("orders", false, retention).is_err());
+        assert_eq!(topic.config(), TopicConfig::default());
+
+        fs::remove_dir(&blocker).expect("unblock");
+        topics
+            .create_partitions("orders", 3, false, 0)
+            .expect("grow");
+        topics
+            .alter_config("orders", false, retention)
+            .expect("alter");
+        drop(topics);
+        let reopened = Topics::open(&config, 0).expect("reopen");
+        let topic = reopened.get("orders").expect("kept");
+        assert_eq!(topic.partition_count(), 3);
+        assert_ne!(topic.config(), TopicConfig::default());
+    }
+
+    #[test]
+    fn partition_counts_are_capped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = BrokerConfig {
+            max_partitions: 4,
+            ..BrokerConfig::new(dir.path())
+        };
+        let topics = Topics::open(&config, 0).expect("open");
+        for count in [0, -2, 5, i32::MAX] {
+            assert!(matches!(
+                topics.create("big", Some(count), 1, TopicConfig::default(), false, 0),
+                Err(TopicError::InvalidPartitions(_))
+            ));
+        }
+        assert!(!dir.path().join("big-0").exists());
+        topics
+            .create("big", Some(3), 1, TopicConfig::default(), false, 0)
+            .expect("create");
+        assert!(matches!(
+            topics.create_partitions("big", 5, false, 0),
+            Err(TopicError::InvalidPartitions(_))
+        ));
+        assert!(!dir.path().join("big-3").exists());
+        topics
+            .create_partitions("big", 4, false, 0)
+            .expect("grow to the limit");
+    }
+
+    #[test]
+    fn a_name_being_created_or_deleted_cannot_be_created() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let topics = Topics::open(&BrokerConfig::new(dir.path()), 0).expect("open");
+        let busy = topics.reserve("t").expect("reserve");
+        for validate_only in [true, false] {
+            assert!(matches!(
+                topics.create("t", None, 1, TopicConfig::default(), validate_only, 0),
+                Err(TopicError::AlreadyExists)
+            ));
+        }
+        drop(busy);
+        topics
+            .create("t", None, 1, TopicConfig::default(), false, 0)
+            .expect("create once released");
+        assert!(lock(&topics.busy).is_empty());
+        topics.delete("t").expect("delete");
+        assert!(lock(&topics.busy).is_empty());
+        topics
+            .create("t", None, 1, TopicConfig::default(), false, 0)
+            .expect("create again after deletion");
     }
 }

@@ -6,6 +6,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The longest interval or delay accepted: far enough to mean "never" and
+/// near enough that adding it to a clock reading cannot overflow.
+const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 /// When appended data is forced from the page cache to disk.
 ///
 /// Data handed to the operating system survives a crash of the broker process
@@ -67,6 +71,11 @@ pub struct BrokerConfig {
     pub cluster_id: String,
     /// Partitions of a topic created without an explicit count.
     pub default_partitions: i32,
+    /// The most partitions a topic may have. Every partition is a directory
+    /// with three files held open per segment, so this bounds what one
+    /// CreateTopics or CreatePartitions request can make the broker create;
+    /// a larger count is refused with `INVALID_PARTITIONS`.
+    pub max_partitions: i32,
     /// Whether Metadata and Produce requests for unknown topics create them.
     pub auto_create_topics: bool,
     /// When appended data is `fsync`ed.
@@ -93,6 +102,7 @@ impl BrokerConfig {
             node_id: 1,
             cluster_id: "streams-broker-cluster".to_owned(),
             default_partitions: 1,
+            max_partitions: 1000,
             auto_create_topics: true,
             flush: FlushPolicy::Interval(Duration::from_secs(1)),
             log: LogDefaults::default(),
@@ -135,11 +145,29 @@ impl BrokerConfig {
     /// Checks the values that would make the broker misbehave.
     pub(crate) fn validate(&self) -> Result<(), crate::BrokerError> {
         let bad = |reason: &str| Err(crate::BrokerError::Config(reason.to_owned()));
-        if self.default_partitions < 1 {
-            return bad("default_partitions must be at least 1");
+        if self.max_partitions < 1 {
+            return bad("max_partitions must be at least 1");
         }
-        if self.log.segment_bytes < 64 || self.log.segment_bytes > i32::MAX as u64 {
-            return bad("segment_bytes must be between 64 and 2^31-1");
+        if self.default_partitions < 1 || self.default_partitions > self.max_partitions {
+            return bad("default_partitions must be between 1 and max_partitions");
+        }
+        // The defaults must pass the checks a topic's own value would.
+        if let Err(e) = topic::check_defaults(&self.log) {
+            return Err(crate::BrokerError::Config(format!("log defaults: {e}")));
+        }
+        if self.log.max_message_bytes == 0 {
+            return bad("max_message_bytes must be at least 1");
+        }
+        if let FlushPolicy::Interval(interval) = self.flush {
+            if interval.is_zero() || interval > MAX_DURATION {
+                return bad("the flush interval must be between 1ns and 100 years");
+            }
+        }
+        if self.retention_check_interval.is_zero() || self.retention_check_interval > MAX_DURATION {
+            return bad("retention_check_interval must be between 1ns and 100 years");
+        }
+        if self.group_initial_rebalance_delay > MAX_DURATION {
+            return bad("group_initial_rebalance_delay must be at most 100 years");
         }
         if self.max_request_bytes < 1024 {
             return bad("max_request_bytes must be at least 1024");
@@ -148,5 +176,74 @@ impl BrokerConfig {
             return bad("node_id must not be negative");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BrokerError;
+
+    #[test]
+    fn values_that_would_panic_or_degenerate_are_refused() {
+        let base = BrokerConfig::new("data");
+        assert!(base.validate().is_ok());
+        let log = |change: fn(&mut LogDefaults)| {
+            let mut log = LogDefaults::default();
+            change(&mut log);
+            base.clone().with_log_defaults(log)
+        };
+        let cases = [
+            (
+                base.clone()
+                    .with_flush(FlushPolicy::Interval(Duration::ZERO)),
+                "flush interval",
+            ),
+            (
+                base.clone()
+                    .with_flush(FlushPolicy::Interval(Duration::MAX)),
+                "flush interval",
+            ),
+            (
+                BrokerConfig {
+                    retention_check_interval: Duration::ZERO,
+                    ..base.clone()
+                },
+                "retention_check_interval",
+            ),
+            (
+                BrokerConfig {
+                    group_initial_rebalance_delay: Duration::MAX,
+                    ..base.clone()
+                },
+                "group_initial_rebalance_delay",
+            ),
+            (log(|l| l.segment_ms = 0), "segment.ms"),
+            (log(|l| l.segment_bytes = 1), "segment.bytes"),
+            (log(|l| l.retention_ms = -2), "retention.ms"),
+            (log(|l| l.retention_bytes = -2), "retention.bytes"),
+            (log(|l| l.max_message_bytes = 0), "max_message_bytes"),
+            (
+                log(|l| l.max_message_bytes = u64::from(u32::MAX)),
+                "max.message.bytes",
+            ),
+            (
+                BrokerConfig {
+                    max_partitions: 0,
+                    ..base.clone()
+                },
+                "max_partitions",
+            ),
+            (
+                base.clone().with_default_partitions(1001),
+                "default_partitions",
+            ),
+        ];
+        for (config, field) in cases {
+            match config.validate() {
+                Err(BrokerError::Config(reason)) => assert!(reason.contains(field), "{reason}"),
+                other => panic!("{field}: expected a config error, got {other:?}"),
+            }
+        }
     }
 }

@@ -220,6 +220,13 @@ fn check(def: &Def, value: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Checks the broker's defaults against the rules of the topic configs they
+/// stand in for.
+pub(crate) fn check_defaults(defaults: &LogDefaults) -> Result<(), ConfigError> {
+    DEFS.iter()
+        .try_for_each(|def| check(def, &(def.default)(defaults).0))
+}
+
 /// The typed settings the log and the request handlers act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LogSettings {

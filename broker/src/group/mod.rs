@@ -15,16 +15,16 @@
 pub(crate) mod offsets;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use tokio::sync::oneshot;
-use tracing::{debug, info};
+use tracing::{debug, error, info};
 use uuid::Uuid;
 
+use crate::error::Result;
 use crate::topics::lock;
 use offsets::{Committed, OffsetStore};
 
@@ -278,6 +278,24 @@ impl Group {
             })
     }
 
+    /// Whether a JoinGroup may go ahead: its protocols fit, and the member
+    /// id it names, if any, is a current member.
+    fn admits(
+        &self,
+        member_id: &str,
+        instance_id: Option<&str>,
+        protocol_type: &str,
+        protocols: &[(String, Bytes)],
+    ) -> Result<(), ResponseError> {
+        if !self.accepts(protocol_type, protocols) {
+            return Err(ResponseError::InconsistentGroupProtocol);
+        }
+        if member_id.is_empty() {
+            return Ok(());
+        }
+        self.check_member(member_id, instance_id, None)
+    }
+
     /// The join response for `member_id` in the current generation.
     fn join_outcome(&self, member_id: &str) -> JoinOutcome {
         let leader = self.leader.clone().unwrap_or_default();
@@ -491,13 +509,19 @@ impl Coordinator {
             return fail(ResponseError::InvalidSessionTimeout);
         }
         let mut groups = lock(&self.groups);
-        let group = groups
-            .groups
-            .entry(group_id.clone())
-            .or_insert_with(Group::new);
-        if !group.accepts(&protocol_type, &protocols) {
-            return fail(ResponseError::InconsistentGroupProtocol);
+        // Checked before the group is created, so that a refused join does
+        // not leave an empty group behind.
+        let new_group = Group::new();
+        let admitted = groups.groups.get(&group_id).unwrap_or(&new_group).admits(
+            &member_id,
+            instance_id.as_deref(),
+            &protocol_type,
+            &protocols,
+        );
+        if let Err(error) = admitted {
+            return fail(error);
         }
+        let group = groups.groups.entry(group_id.clone()).or_insert(new_group);
 
         let member_id = if member_id.is_empty() {
             let new_id = format!("{client_id}-{}", Uuid::new_v4());
@@ -533,9 +557,6 @@ impl Coordinator {
             }
             new_id
         } else {
-            if let Err(error) = group.check_member(&member_id, instance_id.as_deref(), None) {
-                return fail(error);
-            }
             member_id
         };
 
@@ -798,7 +819,10 @@ impl Coordinator {
         if !accepted.is_empty() {
             lock(&self.offsets)
                 .commit(group_id, accepted)
-                .map_err(|_| ResponseError::CoordinatorNotAvailable)?;
+                .map_err(|e| {
+                    error!(group = group_id, error = %e, "storing committed offsets failed");
+                    ResponseError::CoordinatorNotAvailable
+                })?;
         }
         Ok(results)
     }
@@ -882,16 +906,17 @@ impl Coordinator {
         if !known && !offsets.has_group(group_id) {
             return Err(ResponseError::GroupIdNotFound);
         }
+        offsets.delete_group(group_id).map_err(|e| {
+            error!(group = group_id, error = %e, "deleting committed offsets failed");
+            ResponseError::CoordinatorNotAvailable
+        })?;
         groups.groups.remove(group_id);
-        offsets
-            .delete_group(group_id)
-            .map_err(|_| ResponseError::CoordinatorNotAvailable)?;
         info!(group = group_id, "deleted group");
         Ok(())
     }
 
     /// Forces the offsets file to disk.
-    pub(crate) fn flush_offsets(&self) -> io::Result<()> {
+    pub(crate) fn flush_offsets(&self) -> Result<()> {
         lock(&self.offsets).sync()
     }
 }
@@ -906,26 +931,27 @@ mod tests {
         (dir, Coordinator::new(store, Duration::ZERO))
     }
 
+    fn join_request(member_id: &str, instance: Option<&str>) -> JoinRequest {
+        JoinRequest {
+            group_id: "g".into(),
+            member_id: member_id.into(),
+            instance_id: instance.map(str::to_owned),
+            client_id: "c".into(),
+            client_host: "/127.0.0.1".into(),
+            session_timeout: Duration::from_secs(10),
+            rebalance_timeout: Duration::from_secs(30),
+            protocol_type: "consumer".into(),
+            protocols: vec![("range".into(), Bytes::from_static(b"m"))],
+        }
+    }
+
     fn join(
         c: &Coordinator,
         member_id: &str,
         instance: Option<&str>,
         now: Instant,
     ) -> Pending<JoinOutcome> {
-        c.join(
-            JoinRequest {
-                group_id: "g".into(),
-                member_id: member_id.into(),
-                instance_id: instance.map(str::to_owned),
-                client_id: "c".into(),
-                client_host: "/127.0.0.1".into(),
-                session_timeout: Duration::from_secs(10),
-                rebalance_timeout: Duration::from_secs(30),
-                protocol_type: "consumer".into(),
-                protocols: vec![("range".into(), Bytes::from_static(b"m"))],
-            },
-            now,
-        )
+        c.join(join_request(member_id, instance), now)
     }
 
     fn ready<T>(pending: Pending<T>) -> T {
@@ -1049,5 +1075,29 @@ mod tests {
         assert_eq!(c.delete("g"), Ok(()));
         assert_eq!(c.committed("g", "t", 0), None);
         assert_eq!(c.delete("g"), Err(ResponseError::GroupIdNotFound));
+    }
+
+    #[test]
+    fn a_refused_join_leaves_no_group_behind() {
+        let (_dir, c) = coordinator();
+        let now = Instant::now();
+        let no_protocols = JoinRequest {
+            protocols: Vec::new(),
+            ..join_request("", None)
+        };
+        assert_eq!(
+            ready(c.join(no_protocols, now)).error,
+            Some(ResponseError::InconsistentGroupProtocol)
+        );
+        assert_eq!(
+            ready(join(&c, "ghost", None, now)).error,
+            Some(ResponseError::UnknownMemberId)
+        );
+        assert!(c.list().is_empty());
+        assert_eq!(c.describe("g").state, GroupState::Dead);
+        // An accepted join still creates the group.
+        let joined = ready(join(&c, "", None, now));
+        assert_eq!(joined.error, None);
+        assert_eq!(c.list().len(), 1);
     }
 }

@@ -1,16 +1,21 @@
 //! Committed group offsets, kept in memory and in an append-only file.
 //!
-//! Each commit or group deletion is one checksummed record. On start the file
-//! is replayed (a torn tail from a crash is dropped: it was never
-//! acknowledged) and rewritten with only the live offsets.
+//! Each commit or group deletion is one checksummed record, written before
+//! the in-memory offsets change, so that readers never see an offset the
+//! file does not hold. On start the file is replayed and rewritten with only
+//! the live offsets. A torn tail from a crash is dropped (it was never
+//! acknowledged); a bad record with more data after it is corruption, and
+//! the broker refuses to start rather than rewrite the file without the
+//! offsets that follow it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
+use crate::error::{BrokerError, Result};
 use crate::log::sync_dir;
 
 const COMMIT: u8 = 1;
@@ -34,6 +39,11 @@ type GroupOffsets = BTreeMap<(String, i32), Committed>;
 pub(crate) struct OffsetStore {
     path: PathBuf,
     file: File,
+    /// Bytes of whole records in the file.
+    len: u64,
+    /// A failed write may have left part of a record after `len` that could
+    /// not be cut off yet; it must be before anything else is appended.
+    torn: bool,
     groups: HashMap<String, GroupOffsets>,
     records_in_file: usize,
     sync_every_commit: bool,
@@ -72,6 +82,11 @@ impl<'a> Reader<'a> {
         let len = self.u32()? as usize;
         String::from_utf8(self.take(len)?.to_vec()).ok()
     }
+    /// Succeeds if every byte was read: a record with bytes left over is not
+    /// one this broker wrote.
+    fn end(&self) -> Option<()> {
+        self.0.is_empty().then_some(())
+    }
 }
 
 fn encode_commit(
@@ -104,31 +119,41 @@ fn frame(out: &mut Vec<u8>, payload: &[u8]) {
 }
 
 impl OffsetStore {
-    /// Loads the offsets in `dir`, creating the file if needed.
-    pub(crate) fn open(dir: &Path, sync_every_commit: bool) -> io::Result<Self> {
-        fs::create_dir_all(dir)?;
+    /// Loads the offsets in `dir`, creating the file if needed. Fails with
+    /// [`BrokerError::Corrupt`], leaving the file as it is, if a record
+    /// other than the last is damaged.
+    pub(crate) fn open(dir: &Path, sync_every_commit: bool) -> Result<Self> {
+        fs::create_dir_all(dir).map_err(|e| BrokerError::storage(dir, e))?;
         let path = dir.join("offsets.log");
-        let mut bytes = Vec::new();
-        match File::open(&path) {
-            Ok(mut file) => {
-                file.read_to_end(&mut bytes)?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-        let (groups, valid) = replay(&bytes);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(BrokerError::storage(&path, e)),
+        };
+        let (groups, valid) = replay(&bytes).map_err(|reason| BrokerError::Corrupt {
+            path: path.clone(),
+            reason,
+        })?;
         if valid < bytes.len() {
             warn!(file = %path.display(), dropped_bytes = bytes.len() - valid, "dropping torn tail of the offsets file");
         }
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| BrokerError::storage(&path, e))?;
         let mut store = Self {
             path,
             file,
+            len: 0,
+            torn: false,
             groups,
             records_in_file: 0,
             sync_every_commit,
         };
-        store.compact()?;
+        store
+            .compact()
+            .map_err(|e| BrokerError::storage(&store.path, e))?;
         info!(groups = store.groups.len(), "loaded committed offsets");
         Ok(store)
     }
@@ -147,30 +172,63 @@ impl OffsetStore {
         let mut file = File::create(&tmp)?;
         file.write_all(&out)?;
         file.sync_all()?;
+        // Opened before the rename: once the new file is in place, appends
+        // must go to it and never to the replaced one, whatever fails next.
+        let appender = OpenOptions::new().append(true).open(&tmp)?;
         fs::rename(&tmp, &self.path)?;
-        if let Some(dir) = self.path.parent() {
-            sync_dir(dir)?;
-        }
-        self.file = OpenOptions::new().append(true).open(&self.path)?;
+        self.file = appender;
+        self.len = out.len() as u64;
+        self.torn = false;
         self.records_in_file = records;
-        Ok(())
+        match self.path.parent() {
+            Some(dir) => sync_dir(dir),
+            None => Ok(()),
+        }
     }
 
-    fn write(&mut self, bytes: &[u8], records: usize) -> io::Result<()> {
-        self.file.write_all(bytes)?;
-        if self.sync_every_commit {
-            self.file.sync_data()?;
-        }
-        self.records_in_file += records;
+    /// Compacts once the file is mostly superseded records. A failure leaves
+    /// a longer but valid file, so it is logged and retried after the next
+    /// write.
+    fn maybe_compact(&mut self) {
         let live: usize = self.groups.values().map(BTreeMap::len).sum();
         if self.records_in_file > COMPACT_MIN_RECORDS.max(live * COMPACT_RATIO) {
-            self.compact()?;
+            if let Err(e) = self.compact() {
+                warn!(file = %self.path.display(), error = %e, "compacting the offsets file failed");
+            }
         }
+    }
+
+    /// Appends whole records or nothing: a failed write is cut off again, as
+    /// a partial record left in the middle of the file would read as
+    /// corruption on the next start.
+    fn append(&mut self, bytes: &[u8], records: usize) -> io::Result<()> {
+        if self.torn {
+            self.file.set_len(self.len)?;
+            self.torn = false;
+        }
+        let mut written = self.file.write_all(bytes);
+        if written.is_ok() && self.sync_every_commit {
+            written = self.file.sync_data();
+        }
+        if let Err(e) = written {
+            if let Err(cut) = self.file.set_len(self.len) {
+                error!(
+                    file = %self.path.display(),
+                    error = %cut,
+                    "cannot cut a failed write off the offsets file; retrying before the next write"
+                );
+                self.torn = true;
+            }
+            return Err(e);
+        }
+        self.len += bytes.len() as u64;
+        self.records_in_file += records;
         Ok(())
     }
 
     /// Stores offsets for a group; they are on disk (or at least in the page
-    /// cache, per the flush policy) when this returns.
+    /// cache, per the flush policy) when this returns, and unchanged if it
+    /// fails.
     pub(crate) fn commit(
         &mut self,
         group: &str,
@@ -180,24 +238,28 @@ impl OffsetStore {
         for (topic, partition, committed) in &offsets {
             encode_commit(&mut out, group, topic, *partition, committed);
         }
-        let records = offsets.len();
+        self.append(&out, offsets.len())?;
         let entry = self.groups.entry(group.to_owned()).or_default();
         for (topic, partition, committed) in offsets {
             entry.insert((topic, partition), committed);
         }
-        self.write(&out, records)
+        self.maybe_compact();
+        Ok(())
     }
 
-    /// Forgets every offset of a group.
+    /// Forgets every offset of a group; they are kept if this fails.
     pub(crate) fn delete_group(&mut self, group: &str) -> io::Result<()> {
-        if self.groups.remove(group).is_none() {
+        if !self.groups.contains_key(group) {
             return Ok(());
         }
         let mut payload = vec![DELETE_GROUP];
         put_str(&mut payload, group);
         let mut out = Vec::new();
         frame(&mut out, &payload);
-        self.write(&out, 1)
+        self.append(&out, 1)?;
+        self.groups.remove(group);
+        self.maybe_compact();
+        Ok(())
     }
 
     /// The committed offset of one partition.
@@ -228,58 +290,97 @@ impl OffsetStore {
     }
 
     /// Forces the file to disk.
-    pub(crate) fn sync(&self) -> io::Result<()> {
-        self.file.sync_data()
+    pub(crate) fn sync(&self) -> Result<()> {
+        self.file
+            .sync_data()
+            .map_err(|e| BrokerError::storage(&self.path, e))
+    }
+
+    /// Swaps the file handle, so that tests can make writes and syncs fail.
+    #[cfg(test)]
+    pub(crate) fn replace_file(&mut self, file: File) {
+        self.file = file;
     }
 }
 
-/// Applies every intact record; returns the offsets and the length of the
-/// intact prefix.
-fn replay(bytes: &[u8]) -> (HashMap<String, GroupOffsets>, usize) {
-    let mut groups: HashMap<String, GroupOffsets> = HashMap::new();
-    let mut reader = Reader(bytes);
+fn is_zeros(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b == 0)
+}
+
+/// Applies every record; returns the offsets and the length of the intact
+/// prefix, or why the file is corrupt.
+///
+/// A crash can leave an incomplete record at the end, and a machine crash
+/// can leave the end of a grown file as zeros or as a record whose data
+/// never reached the disk. Anything else that does not check out is
+/// corruption.
+fn replay(bytes: &[u8]) -> Result<(HashMap<String, GroupOffsets>, usize), String> {
+    let mut groups = HashMap::new();
     let mut valid = 0;
-    while let Some((len, crc)) = reader.u32().zip(reader.u32()) {
-        let Some(payload) = reader
-            .take(len as usize)
-            .filter(|p| crc32c::crc32c(p) == crc)
-        else {
+    while valid < bytes.len() {
+        let mut reader = Reader(&bytes[valid..]);
+        let Some((len, crc)) = reader.u32().zip(reader.u32()) else {
             break;
         };
-        let mut fields = Reader(payload);
-        let applied = match fields.u8() {
-            Some(COMMIT) => (|| {
-                let group = fields.string()?;
-                let topic = fields.string()?;
-                let partition = fields.u32()? as i32;
-                let offset = fields.i64()?;
-                let leader_epoch = fields.u32()? as i32;
-                let metadata = match fields.u8()? {
-                    1 => Some(fields.string()?),
-                    _ => None,
-                };
-                let committed = Committed {
-                    offset,
-                    leader_epoch,
-                    metadata,
-                };
-                groups
-                    .entry(group)
-                    .or_default()
-                    .insert((topic, partition), committed);
-                Some(())
-            })(),
-            Some(DELETE_GROUP) => fields.string().map(|group| {
-                groups.remove(&group);
-            }),
-            _ => None,
-        };
-        if applied.is_none() {
+        let Some(payload) = reader.take(len as usize) else {
             break;
+        };
+        let end = bytes.len() - reader.0.len();
+        if crc32c::crc32c(payload) != crc {
+            if is_zeros(&bytes[end..]) {
+                break;
+            }
+            return Err(format!(
+                "record at byte {valid} fails its checksum and {} bytes follow it",
+                bytes.len() - end
+            ));
         }
-        valid = bytes.len() - reader.0.len();
+        if apply(&mut groups, payload).is_none() {
+            // Zeros frame as an empty record with a matching checksum.
+            if is_zeros(&bytes[valid..]) {
+                break;
+            }
+            return Err(format!("record at byte {valid} does not decode"));
+        }
+        valid = end;
     }
-    (groups, valid)
+    Ok((groups, valid))
+}
+
+/// Applies one record; `None` unless it decodes exactly.
+fn apply(groups: &mut HashMap<String, GroupOffsets>, payload: &[u8]) -> Option<()> {
+    let mut fields = Reader(payload);
+    match fields.u8()? {
+        COMMIT => {
+            let group = fields.string()?;
+            let topic = fields.string()?;
+            let partition = fields.u32()? as i32;
+            let offset = fields.i64()?;
+            let leader_epoch = fields.u32()? as i32;
+            let metadata = match fields.u8()? {
+                0 => None,
+                1 => Some(fields.string()?),
+                _ => return None,
+            };
+            fields.end()?;
+            let committed = Committed {
+                offset,
+                leader_epoch,
+                metadata,
+            };
+            groups
+                .entry(group)
+                .or_default()
+                .insert((topic, partition), committed);
+        }
+        DELETE_GROUP => {
+            let group = fields.string()?;
+            fields.end()?;
+            groups.remove(&group);
+        }
+        _ => return None,
+    }
+    Some(())
 }
 
 #[cfg(test)]
@@ -322,5 +423,134 @@ mod tests {
         assert_eq!(store.get("g", "t", 1), Some(&committed(7)));
         assert!(!store.has_group("h"));
         assert_eq!(store.group_ids().collect::<Vec<_>>(), vec!["g"]);
+    }
+
+    /// The payload of a commit record, for tests that damage it.
+    fn commit_payload(offset: i64) -> Vec<u8> {
+        let mut framed = Vec::new();
+        let committed = Committed {
+            metadata: None,
+            ..committed(offset)
+        };
+        encode_commit(&mut framed, "g", "t", 0, &committed);
+        framed.split_off(8)
+    }
+
+    fn framed(payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        frame(&mut out, payload);
+        out
+    }
+
+    #[test]
+    fn corruption_before_the_tail_fails_open_and_keeps_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = OffsetStore::open(dir.path(), false).expect("open");
+        for offset in 1..=3 {
+            store
+                .commit("g", vec![("t".into(), offset, committed(offset.into()))])
+                .expect("commit");
+        }
+        drop(store);
+        let path = dir.path().join("offsets.log");
+        let mut bytes = fs::read(&path).expect("read");
+        // The last byte of the first record (its metadata).
+        let first_len = 8 + u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+        bytes[first_len - 1] ^= 0xff;
+        fs::write(&path, &bytes).expect("write");
+
+        match OffsetStore::open(dir.path(), false) {
+            Err(BrokerError::Corrupt { path: p, reason }) => {
+                assert_eq!(p, path);
+                assert!(reason.contains("byte 0"), "{reason}");
+            }
+            other => panic!("expected corruption, got {other:?}"),
+        }
+        assert_eq!(fs::read(&path).expect("read"), bytes, "file left alone");
+    }
+
+    #[test]
+    fn checksummed_records_that_do_not_decode_exactly_are_corrupt() {
+        let good = commit_payload(5);
+        let (groups, valid) = replay(&framed(&good)).expect("a good record replays");
+        assert_eq!(valid, good.len() + 8);
+        let stored = groups.get("g").and_then(|g| g.get(&("t".to_owned(), 0)));
+        assert_eq!(
+            stored.map(|c| (c.offset, c.metadata.clone())),
+            Some((5, None))
+        );
+
+        let mut bad_flag = good.clone();
+        *bad_flag.last_mut().expect("flag byte") = 2;
+        let mut trailing = good.clone();
+        trailing.push(0);
+        let mut bad_delete = vec![DELETE_GROUP];
+        put_str(&mut bad_delete, "g");
+        bad_delete.push(7);
+        for payload in [bad_flag, trailing, bad_delete, vec![9]] {
+            // Corrupt even as the last record: its checksum shows it was
+            // written whole, so it is no torn tail.
+            assert_eq!(
+                replay(&framed(&payload)).map(|(_, valid)| valid),
+                Err("record at byte 0 does not decode".to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn a_zero_filled_or_unwritten_tail_is_dropped_like_a_torn_one() {
+        let good = framed(&commit_payload(5));
+        let mut zeros = good.clone();
+        zeros.extend_from_slice(&[0; 64]);
+        let mut unwritten = good.clone();
+        // A whole record whose data never reached the disk, then zeros.
+        let mut lost = framed(&commit_payload(6));
+        lost[12..].fill(0);
+        unwritten.extend_from_slice(&lost);
+        unwritten.extend_from_slice(&[0; 16]);
+        for bytes in [zeros, unwritten] {
+            let (groups, valid) = replay(&bytes).expect("replays");
+            assert_eq!(valid, good.len());
+            let stored = groups.get("g").and_then(|g| g.get(&("t".to_owned(), 0)));
+            assert_eq!(stored.map(|c| c.offset), Some(5));
+        }
+    }
+
+    #[test]
+    fn a_failed_write_changes_nothing_and_leaves_no_partial_record() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("offsets.log");
+        let mut store = OffsetStore::open(dir.path(), false).expect("open");
+        store
+            .commit("g", vec![("t".into(), 0, committed(1))])
+            .expect("commit");
+        // What a write cut short leaves behind...
+        OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(&[0, 0, 0, 40, 1, 2]))
+            .expect("partial record");
+        // ...through a handle that can neither write nor truncate.
+        store.replace_file(File::open(&path).expect("read-only handle"));
+        assert!(store
+            .commit("g", vec![("t".into(), 0, committed(2))])
+            .is_err());
+        assert!(store.delete_group("g").is_err());
+        assert_eq!(store.get("g", "t", 0), Some(&committed(1)));
+
+        // The next write cuts the partial record off before appending.
+        store.replace_file(
+            OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .expect("append handle"),
+        );
+        store
+            .commit("g", vec![("t".into(), 1, committed(3))])
+            .expect("commit");
+        drop(store);
+        let store = OffsetStore::open(dir.path(), false).expect("reopen");
+        assert_eq!(store.get("g", "t", 0), Some(&committed(1)));
+        assert_eq!(store.get("g", "t", 1), Some(&committed(3)));
     }
 }

@@ -41,6 +41,12 @@ pub(crate) enum BatchError {
     /// Larger than the topic's `max.message.bytes`.
     #[error("record batch of {0} bytes exceeds max.message.bytes")]
     TooLarge(usize),
+    /// Offsets that would pass the largest possible offset.
+    #[error("record batch at offset {base_offset} with last offset delta {last_offset_delta} passes the largest offset")]
+    OffsetOverflow {
+        base_offset: i64,
+        last_offset_delta: i32,
+    },
 }
 
 fn i16_at(buf: &[u8], at: usize) -> i16 {
@@ -94,14 +100,17 @@ impl BatchHeader {
         })
     }
 
-    /// The offset of the last record.
-    pub(crate) fn last_offset(&self) -> i64 {
-        self.base_offset + i64::from(self.last_offset_delta)
-    }
-
-    /// The offset following the batch.
-    pub(crate) fn next_offset(&self) -> i64 {
-        self.last_offset() + 1
+    /// The offset following the batch. The base offset is not covered by
+    /// the CRC, so on disk it may be anything, including a value this
+    /// would overflow from.
+    pub(crate) fn next_offset(&self) -> Result<i64, BatchError> {
+        self.base_offset
+            .checked_add(i64::from(self.last_offset_delta))
+            .and_then(|last| last.checked_add(1))
+            .ok_or(BatchError::OffsetOverflow {
+                base_offset: self.base_offset,
+                last_offset_delta: self.last_offset_delta,
+            })
     }
 }
 
@@ -217,9 +226,26 @@ pub(crate) mod tests {
                 header.next_offset(),
                 header.max_timestamp
             ),
-            (42, 45, 7777)
+            (42, Ok(45), 7777)
         );
         assert!(crc_matches(&batch));
+    }
+
+    #[test]
+    fn offsets_past_the_largest_are_an_error_not_an_overflow() {
+        let mut batch = encode_batch(3, 0, Compression::None);
+        stamp(&mut batch, i64::MAX - 3, None);
+        let header = BatchHeader::parse(&batch).expect("parses");
+        assert_eq!(header.next_offset(), Ok(i64::MAX));
+        stamp(&mut batch, i64::MAX - 2, None);
+        let header = BatchHeader::parse(&batch).expect("parses");
+        assert_eq!(
+            header.next_offset(),
+            Err(BatchError::OffsetOverflow {
+                base_offset: i64::MAX - 2,
+                last_offset_delta: 2
+            })
+        );
     }
 
     #[test]

@@ -148,6 +148,11 @@ impl PartitionLog {
         self.segments().map(Segment::size).sum()
     }
 
+    /// The log's directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The settings the log is applying.
     pub(crate) fn settings(&self) -> &LogSettings {
         &self.settings
@@ -183,7 +188,11 @@ impl PartitionLog {
                 max_timestamp: log_append_time.unwrap_or(header.max_timestamp),
                 ..*header
             };
-            offset = header.next_offset();
+            // Only a log end near i64::MAX overflows, and only a corrupt base
+            // offset accepted by recovery puts it there.
+            offset = header
+                .next_offset()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
             position += header.size;
             stamped.push(header);
         }
@@ -197,7 +206,7 @@ impl PartitionLog {
         ) {
             self.roll(now_ms)?;
         }
-        self.active.append(&bytes, &stamped)?;
+        self.active.append(&bytes, &stamped, offset)?;
         Ok(Appended {
             base_offset,
             log_append_time: log_append_time.unwrap_or(-1),
@@ -350,7 +359,7 @@ mod tests {
         let mut offsets = Vec::new();
         while !rest.is_empty() {
             let header = BatchHeader::parse(rest).expect("header");
-            offsets.extend(header.base_offset..header.next_offset());
+            offsets.extend(header.base_offset..header.next_offset().expect("offsets fit"));
             rest = &rest[header.size..];
         }
         offsets
@@ -411,6 +420,52 @@ mod tests {
         assert_eq!(log.log_end_offset(), 15);
         assert_eq!(fs::metadata(&segment).expect("stat").len(), complete as u64);
         assert_eq!(append(&mut log, 1, 10).base_offset, 15);
+    }
+
+    #[test]
+    fn recovery_truncates_a_batch_whose_offsets_overflow() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0");
+        let mut log = PartitionLog::open(path.clone(), settings(1 << 20), 0).expect("open");
+        append(&mut log, 3, 0);
+        append(&mut log, 3, 1);
+        drop(log);
+        let segment = path.join(segment::file_name(0, "log"));
+        let mut bytes = fs::read(&segment).expect("read segment");
+        let complete = bytes.len();
+        // The base offset is outside the CRC: the batch still checks out.
+        let mut corrupt = encode_batch(3, 2, Compression::None);
+        batch::stamp(&mut corrupt, i64::MAX - 1, None);
+        bytes.extend_from_slice(&corrupt);
+        bytes.extend_from_slice(&encode_batch(3, 3, Compression::None));
+        fs::write(&segment, &bytes).expect("write");
+
+        let log = PartitionLog::open(path, settings(1 << 20), 0).expect("recover");
+        assert_eq!(log.log_end_offset(), 6);
+        assert_eq!(fs::metadata(&segment).expect("stat").len(), complete as u64);
+    }
+
+    #[test]
+    fn an_append_that_would_overflow_offsets_fails() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0");
+        let log = PartitionLog::open(path.clone(), settings(1 << 20), 0).expect("open");
+        drop(log);
+        // A batch recovery accepts: its offsets end just below the limit.
+        let mut near_end = encode_batch(3, 0, Compression::None);
+        batch::stamp(&mut near_end, i64::MAX - 4, None);
+        fs::write(path.join(segment::file_name(0, "log")), &near_end).expect("write");
+        let mut log = PartitionLog::open(path, settings(1 << 20), 0).expect("recover");
+        assert_eq!(log.log_end_offset(), i64::MAX - 1);
+
+        let batch = encode_batch(2, 0, Compression::None);
+        let headers = batch::validate_produced(&batch, 1 << 20).expect("valid batch");
+        let error = log
+            .append(&batch, &headers, 0)
+            .expect_err("offsets overflow");
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(log.log_end_offset(), i64::MAX - 1);
+        assert_eq!(log.size(), near_end.len() as u64);
     }
 
     #[test]

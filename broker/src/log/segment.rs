@@ -224,8 +224,14 @@ impl Segment {
         too_big || too_old || offsets_exhausted
     }
 
-    /// Appends stamped batches, described by `headers`, in one write.
-    pub(crate) fn append(&mut self, bytes: &[u8], headers: &[BatchHeader]) -> io::Result<()> {
+    /// Appends stamped batches, described by `headers`, in one write;
+    /// `next_offset` follows the last of them.
+    pub(crate) fn append(
+        &mut self,
+        bytes: &[u8],
+        headers: &[BatchHeader],
+        next_offset: i64,
+    ) -> io::Result<()> {
         self.file.write_all(bytes)?;
         let mut position = self.size;
         for header in headers {
@@ -245,9 +251,9 @@ impl Segment {
             }
             self.bytes_since_index += header.size as u64;
             self.max_timestamp = self.max_timestamp.max(header.max_timestamp);
-            self.next_offset = header.next_offset();
             position += header.size as u64;
         }
+        self.next_offset = next_offset;
         self.size = position;
         self.dirty = true;
         Ok(())
@@ -270,7 +276,10 @@ impl Segment {
         let mut position = u64::from(self.offset_index.position_for(rel));
         while position < self.size {
             let header = self.header_at(position)?;
-            if header.next_offset() > offset {
+            let next_offset = header
+                .next_offset()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            if next_offset > offset {
                 return Ok(Some((position, header)));
             }
             position += header.size as u64;
@@ -360,7 +369,12 @@ impl Segment {
 }
 
 /// Reads a segment file batch by batch, checking each one, and rebuilds the
-/// indexes. Stops at the first batch that is torn, corrupt or out of order.
+/// indexes. Stops at the first batch that is torn, corrupt or out of order,
+/// or whose offsets overflow.
+///
+/// Offsets only have to increase, not follow on exactly: nothing in the
+/// broker leaves gaps today, but compacted segments will have them and are
+/// recovered by this same scan.
 fn scan(file: &File, base_offset: i64, index_interval: u64) -> io::Result<Scan> {
     let file_len = file.metadata()?.len();
     let mut result = Scan {
@@ -385,6 +399,9 @@ fn scan(file: &File, base_offset: i64, index_interval: u64) -> io::Result<Scan> 
         if position + header.size as u64 > file_len || header.base_offset < result.next_offset {
             break;
         }
+        let Ok(next_offset) = header.next_offset() else {
+            break;
+        };
         buf.resize(header.size, 0);
         file.read_exact_at(&mut buf, position)?;
         if !batch::crc_matches(&buf) {
@@ -405,7 +422,7 @@ fn scan(file: &File, base_offset: i64, index_interval: u64) -> io::Result<Scan> 
         }
         bytes_since_index += header.size as u64;
         result.max_timestamp = result.max_timestamp.max(header.max_timestamp);
-        result.next_offset = header.next_offset();
+        result.next_offset = next_offset;
         result.size += header.size as u64;
     }
     Ok(result)

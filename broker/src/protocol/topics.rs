@@ -54,10 +54,19 @@ fn create_one(
         }
         partitions = Some(i32::try_from(topic.assignments.len()).unwrap_or(i32::MAX));
     }
-    let overrides = topic
-        .configs
-        .into_iter()
-        .filter_map(|c| Some((c.name.to_string(), c.value?.to_string())));
+    let mut overrides = Vec::with_capacity(topic.configs.len());
+    for config in topic.configs {
+        match config.value {
+            Some(value) => overrides.push((config.name.to_string(), value.to_string())),
+            // As in Kafka: a null is neither a value nor a request for the default.
+            None => {
+                return fail(
+                    ResponseError::InvalidConfig,
+                    format!("null value not supported for topic config {}", config.name),
+                )
+            }
+        }
+    }
     let created = TopicConfig::from_overrides(overrides)
         .map_err(TopicError::from)
         .and_then(|config| {
@@ -209,4 +218,70 @@ pub(super) fn create_partitions(
         })
         .collect();
     CreatePartitionsResponse::default().with_results(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use kafka_protocol::messages::create_topics_request::CreatableTopicConfig;
+
+    use super::*;
+    use crate::broker::State;
+    use crate::BrokerConfig;
+
+    fn create_topic(state: &State, topic: CreatableTopic) -> CreatableTopicResult {
+        let ctx = Context {
+            state,
+            version: 5,
+            client_id: "test",
+            client_host: "/test",
+        };
+        let request = CreateTopicsRequest::default().with_topics(vec![topic]);
+        create(&ctx, request).topics.remove(0)
+    }
+
+    fn topic(partitions: i32) -> CreatableTopic {
+        CreatableTopic::default()
+            .with_name(TopicName(str_bytes("t")))
+            .with_num_partitions(partitions)
+            .with_replication_factor(1)
+    }
+
+    fn refused(result: &CreatableTopicResult) -> (i16, String) {
+        let message = result.error_message.as_deref().unwrap_or_default();
+        (result.error_code, message.to_owned())
+    }
+
+    #[test]
+    fn refused_topics_get_kafkas_error_and_a_message() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = BrokerConfig {
+            max_partitions: 8,
+            ..BrokerConfig::new(dir.path())
+        };
+        let state = State::open(config, SocketAddr::from(([127, 0, 0, 1], 9092))).expect("state");
+
+        let null_config = topic(1).with_configs(vec![CreatableTopicConfig::default()
+            .with_name(str_bytes("retention.ms"))
+            .with_value(None)]);
+        assert_eq!(
+            refused(&create_topic(&state, null_config)),
+            (
+                ResponseError::InvalidConfig.code(),
+                "null value not supported for topic config retention.ms".to_owned()
+            )
+        );
+        assert_eq!(
+            refused(&create_topic(&state, topic(9))),
+            (
+                ResponseError::InvalidPartitions.code(),
+                "invalid number of partitions: 9 is more than the 8 partitions a topic may have on this broker"
+                    .to_owned()
+            )
+        );
+        assert!(state.topics.get("t").is_none());
+        assert!(!dir.path().join("t-0").exists());
+        assert_eq!(create_topic(&state, topic(8)).error_code, 0);
+    }
 }
