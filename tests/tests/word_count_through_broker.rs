@@ -11,14 +11,15 @@
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Header as KafkaHeader, Headers as _, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{Message, Offset, Timestamp, TopicPartitionList};
 
 use streams_core::engine::{StreamTask, SystemClock, TaskConfig};
@@ -33,7 +34,7 @@ const INPUT: &str = "text-lines";
 const OUTPUT: &str = "word-counts";
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Lines with their timestamps, each carrying a header.
+/// Lines with their timestamps (each is produced with a `source` header).
 const LINES: [(&str, i64); 3] = [
     ("all streams lead to kafka", 1_000),
     ("hello kafka streams", 2_000),
@@ -58,15 +59,65 @@ fn word_count() -> Result<Topology> {
     Ok(builder.build()?)
 }
 
+/// Keeps the first failed delivery: a flush only says the queue is empty,
+/// so [`flush`] checks this after it.
+#[derive(Default)]
+struct Deliveries {
+    first_failure: Mutex<Option<String>>,
+}
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _opaque: ()) {
+        if let Err((error, _)) = result {
+            if let Ok(mut first) = self.first_failure.lock() {
+                first.get_or_insert_with(|| error.to_string());
+            }
+        }
+    }
+}
+
+type CheckedProducer = ThreadedProducer<Deliveries>;
+
+/// Waits until everything sent is acknowledged, failing if anything was
+/// refused.
+fn flush(producer: &CheckedProducer) -> Result {
+    producer.flush(TIMEOUT)?;
+    let failure = producer
+        .context()
+        .first_failure
+        .lock()
+        .map_err(|_| "delivery check poisoned")?
+        .clone();
+    match failure {
+        Some(error) => Err(format!("a delivery failed: {error}").into()),
+        None => Ok(()),
+    }
+}
+
 fn client_config(bootstrap: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", bootstrap);
     config
 }
 
+fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(future))
+}
+
+/// Internal topics by name, with the configs Kafka Streams creates them
+/// with.
+type InternalTopics = Vec<(String, BTreeMap<String, String>)>;
+
 /// Creates the input and output topics, and the topology's internal topics
-/// with the configs Kafka Streams creates them with.
-fn create_topics(bootstrap: &str, topology: &Topology) -> Result<Vec<String>> {
+/// with their configs.
+fn create_topics(bootstrap: &str, topology: &Topology) -> Result<InternalTopics> {
     let admin: AdminClient<DefaultClientContext> = client_config(bootstrap).create()?;
     let internal = topology.internal_topic_configs(APPLICATION_ID);
     let properties: Vec<(String, BTreeMap<String, String>)> = internal
@@ -88,20 +139,34 @@ fn create_topics(bootstrap: &str, topology: &Topology) -> Result<Vec<String>> {
         topics.push(topic);
     }
     let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    for created in runtime.block_on(admin.create_topics(&topics, &options))? {
+    for created in block_on(admin.create_topics(&topics, &options))?? {
         if let Err((topic, code)) = created {
             return Err(format!("creating {topic}: {code}").into());
         }
     }
-    Ok(properties.into_iter().map(|(name, _)| name).collect())
+    Ok(properties)
 }
 
-/// Sends `record`, as the task wrote it, and waits for the broker's
-/// acknowledgement.
-fn send(producer: &ThreadedProducer<DefaultProducerContext>, record: &ProducerRecord) -> Result {
+/// The configs the broker describes for `topic`.
+fn described_configs(bootstrap: &str, topic: &str) -> Result<BTreeMap<String, String>> {
+    let admin: AdminClient<DefaultClientContext> = client_config(bootstrap).create()?;
+    let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+    let resource = ResourceSpecifier::Topic(topic);
+    let described = block_on(admin.describe_configs([&resource], &options))??;
+    let mut configs = BTreeMap::new();
+    for resource in described {
+        for entry in resource?.entries {
+            if let Some(value) = entry.value {
+                configs.insert(entry.name, value);
+            }
+        }
+    }
+    Ok(configs)
+}
+
+/// Sends `record`, as the task wrote it ([`flush`] waits for the
+/// acknowledgement).
+fn send(producer: &CheckedProducer, record: &ProducerRecord) -> Result {
     let headers = record
         .headers
         .iter()
@@ -165,8 +230,7 @@ fn group_consumer(bootstrap: &str) -> Result<BaseConsumer> {
         .create()?)
 }
 
-/// Reads `topic` from its start until `count` records arrived: (key,
-/// value, timestamp, headers) of each, as bytes.
+/// A record read back: key, value, timestamp and headers, as bytes.
 type Raw = (
     Option<Vec<u8>>,
     Option<Vec<u8>>,
@@ -174,23 +238,29 @@ type Raw = (
     Vec<(String, Vec<u8>)>,
 );
 
-fn read_topic(bootstrap: &str, topic: &str, count: usize) -> Result<Vec<Raw>> {
+/// Reads `topic` from its start to its end (its high watermark) as it is
+/// when called.
+fn read_topic(bootstrap: &str, topic: &str) -> Result<Vec<Raw>> {
     let consumer: BaseConsumer = client_config(bootstrap)
         .set("group.id", "reader")
+        .set("enable.auto.commit", "false")
         .create()?;
+    let (_, end) = consumer.fetch_watermarks(topic, 0, TIMEOUT)?;
     let mut assignment = TopicPartitionList::new();
     assignment.add_partition_offset(topic, 0, Offset::Beginning)?;
     consumer.assign(&assignment)?;
     let deadline = Instant::now() + TIMEOUT;
     let mut records = Vec::new();
-    while records.len() < count {
+    let mut position = 0;
+    while position < end {
         if Instant::now() > deadline {
-            return Err(format!("{topic}: {} of {count} records", records.len()).into());
+            return Err(format!("{topic}: read to offset {position} of {end}").into());
         }
         let Some(message) = consumer.poll(Duration::from_millis(100)) else {
             continue;
         };
         let record = consumer_record(&message?)?;
+        position = record.offset + 1;
         let headers = record
             .headers
             .iter()
@@ -224,12 +294,23 @@ fn word_count_runs_through_the_bundled_broker_with_librdkafka() -> Result {
     let internal = create_topics(bootstrap, &topology)?;
     let repartition = format!("{APPLICATION_ID}-counts-repartition");
     let changelog = format!("{APPLICATION_ID}-counts-changelog");
-    assert_eq!(internal, [repartition.clone(), changelog.clone()]);
+    let names: Vec<&str> = internal.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, [repartition.as_str(), changelog.as_str()]);
+    for (name, properties) in &internal {
+        let described = described_configs(bootstrap, name)?;
+        for (key, value) in properties {
+            assert_eq!(described.get(key), Some(value), "{name}: {key}");
+        }
+    }
+    assert_eq!(
+        internal[1].1.get("cleanup.policy").map(String::as_str),
+        Some("compact")
+    );
 
-    let producer: ThreadedProducer<DefaultProducerContext> = client_config(bootstrap)
+    let producer: CheckedProducer = client_config(bootstrap)
         .set("acks", "all")
         .set("linger.ms", "0")
-        .create()?;
+        .create_with_context(Deliveries::default())?;
     for (line, timestamp) in LINES {
         let headers = OwnedHeaders::new().insert(KafkaHeader {
             key: "source",
@@ -244,7 +325,7 @@ fn word_count_runs_through_the_bundled_broker_with_librdkafka() -> Result {
             )
             .map_err(|(error, _)| error)?;
     }
-    producer.flush(TIMEOUT)?;
+    flush(&producer)?;
 
     // One task reads the input and the repartition topic: a runtime's
     // poll, process, send loop, until every count is out.
@@ -277,7 +358,7 @@ fn word_count_runs_through_the_bundled_broker_with_librdkafka() -> Result {
             counts_sent += usize::from(record.topic == OUTPUT);
             send(&producer, &record)?;
         }
-        producer.flush(TIMEOUT)?;
+        flush(&producer)?;
     }
 
     // Commit: the task's offsets go to the group once what it wrote is
@@ -287,7 +368,7 @@ fn word_count_runs_through_the_bundled_broker_with_librdkafka() -> Result {
     for record in written.drain(..) {
         send(&producer, &record)?;
     }
-    producer.flush(TIMEOUT)?;
+    flush(&producer)?;
     let mut committed = TopicPartitionList::new();
     for (partition, offset) in &offsets {
         committed.add_partition_offset(
@@ -310,30 +391,35 @@ fn word_count_runs_through_the_bundled_broker_with_librdkafka() -> Result {
         );
     }
 
-    // The counts, and the changelog that backs their store, hold every
-    // update in order, with the line's time and the line's headers.
-    let header = vec![("source".to_owned(), b"test".to_vec())];
-    let as_raw = |updates: &[(String, i64, i64)], headers: &[(String, Vec<u8>)]| -> Vec<Raw> {
-        updates
-            .iter()
-            .map(|(word, count, timestamp)| {
-                (
-                    Some(word.as_bytes().to_vec()),
-                    Some(count.to_be_bytes().to_vec()),
-                    *timestamp,
-                    headers.to_vec(),
-                )
-            })
+    // The counts hold every update in order, with the line's time and the
+    // line's headers.
+    let header = ("source".to_owned(), b"test".to_vec());
+    let counts: Vec<Raw> = expected
+        .iter()
+        .map(|(word, count, timestamp)| {
+            (
+                Some(word.as_bytes().to_vec()),
+                Some(count.to_be_bytes().to_vec()),
+                *timestamp,
+                vec![header.clone()],
+            )
+        })
+        .collect();
+    assert_eq!(read_topic(bootstrap, OUTPUT)?, counts);
+    // The changelog is compacted: what it must keep is each word's latest
+    // count and time, with no headers (Kafka Streams writes none).
+    let latest = |records: Vec<Raw>| -> BTreeMap<Option<Vec<u8>>, Raw> {
+        records
+            .into_iter()
+            .map(|record| (record.0.clone(), record))
             .collect()
     };
+    let without_headers = counts
+        .into_iter()
+        .map(|(key, value, timestamp, _)| (key, value, timestamp, Vec::new()));
     assert_eq!(
-        read_topic(bootstrap, OUTPUT, expected.len())?,
-        as_raw(&expected, &header)
-    );
-    // Changelog records carry no headers, as Kafka Streams' do not.
-    assert_eq!(
-        read_topic(bootstrap, &changelog, expected.len())?,
-        as_raw(&expected, &[])
+        latest(read_topic(bootstrap, &changelog)?),
+        latest(without_headers.collect())
     );
 
     // And the test driver agrees, record for record.

@@ -70,9 +70,11 @@ impl PunctuationQueue {
 
 /// The first of the times `next_ms + k * interval_ms` (k >= 1) after
 /// `now_ms`, which is at or past `next_ms`; `None` past `i64::MAX`.
+/// Computed wide, so that only the answer can be out of range.
 fn next_time(next_ms: i64, interval_ms: i64, now_ms: i64) -> Option<i64> {
-    let missed = now_ms.checked_sub(next_ms)? / interval_ms;
-    next_ms.checked_add(missed.checked_add(1)?.checked_mul(interval_ms)?)
+    let (next, interval) = (i128::from(next_ms), i128::from(interval_ms));
+    let missed = (i128::from(now_ms) - next) / interval;
+    i64::try_from(next + (missed + 1) * interval).ok()
 }
 
 #[cfg(test)]
