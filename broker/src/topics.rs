@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::{self, Write};
+use std::mem;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -246,15 +247,26 @@ pub(crate) struct Topics {
     busy: Mutex<HashSet<String>>,
 }
 
-/// A name in [`Topics::busy`], released on drop.
+/// A name in [`Topics::busy`], released on drop unless kept.
 struct Reservation<'a> {
     busy: &'a Mutex<HashSet<String>>,
     name: String,
+    kept: bool,
+}
+
+impl Reservation<'_> {
+    /// Holds the name until the broker restarts, for files that only the
+    /// startup cleanup can remove.
+    fn keep(mut self) {
+        self.kept = true;
+    }
 }
 
 impl Drop for Reservation<'_> {
     fn drop(&mut self) {
-        lock(self.busy).remove(&self.name);
+        if !self.kept {
+            lock(self.busy).remove(&self.name);
+        }
     }
 }
 
@@ -410,6 +422,7 @@ impl Topics {
         Ok(Reservation {
             busy: &self.busy,
             name: name.to_owned(),
+            kept: false,
         })
     }
 
@@ -459,7 +472,7 @@ impl Topics {
 
     /// Deletes a topic and its logs.
     pub(crate) fn delete(&self, name: &str) -> Result<Arc<Topic>, TopicError> {
-        let (topic, _reservation) = {
+        let (topic, reservation) = {
             let mut by_name = write(&self.by_name);
             let topic = by_name.remove(name).ok_or(TopicError::Unknown)?;
             // Until its files are gone, a topic of the same name must not be
@@ -468,14 +481,45 @@ impl Topics {
             let reservation = Reservation {
                 busy: &self.busy,
                 name: name.to_owned(),
+                kept: false,
             };
             (topic, reservation)
         };
+        // Both locks, in their order, so that a concurrent `create_partitions`
+        // or `alter_config` on this topic either saves its metadata before
+        // the file is removed or finds the topic drained and refuses.
+        let config = lock(&topic.config);
+        let mut partitions = write(&topic.partitions);
         // The metadata file goes first: if the deletion is interrupted, the
         // next start removes the orphaned logs.
-        fs::remove_file(self.meta_dir.join(format!("{name}{META_SUFFIX}")))?;
-        sync_dir(&self.meta_dir)?;
-        for (index, partition) in write(&topic.partitions).drain(..).enumerate() {
+        if let Err(e) = fs::remove_file(self.meta_dir.join(format!("{name}{META_SUFFIX}"))) {
+            // Released first: `by_name` is locked before a topic's locks.
+            drop(partitions);
+            drop(config);
+            // Nothing is deleted, so the topic stays. The reservation is
+            // released under the lock, as in `create`.
+            write(&self.by_name).insert(name.to_owned(), Arc::clone(&topic));
+            drop(reservation);
+            return Err(e.into());
+        }
+        let drained = mem::take(&mut *partitions);
+        drop(partitions);
+        drop(config);
+        // Logs are removed only once the removal of the metadata file is
+        // durable: otherwise a crash could bring the topic back without them.
+        if let Err(e) = sync_dir(&self.meta_dir).and_then(|()| self.delete_logs(name, drained)) {
+            // Without its metadata file the topic's logs are orphans, which
+            // the next start removes; a new topic of the same name before
+            // then would open them.
+            reservation.keep();
+            return Err(e.into());
+        }
+        info!(topic = name, "deleted topic");
+        Ok(topic)
+    }
+
+    fn delete_logs(&self, name: &str, partitions: Vec<Arc<Partition>>) -> io::Result<()> {
+        for (index, partition) in partitions.into_iter().enumerate() {
             match Arc::try_unwrap(partition) {
                 Ok(partition) => partition
                     .log
@@ -486,8 +530,7 @@ impl Topics {
                 Err(_) => fs::remove_dir_all(self.partition_dir(name, index as i32))?,
             }
         }
-        info!(topic = name, "deleted topic");
-        Ok(topic)
+        Ok(())
     }
 
     /// Grows a topic to `count` partitions.
@@ -499,8 +542,25 @@ impl Topics {
         now_ms: i64,
     ) -> Result<(), TopicError> {
         let topic = self.get(name).ok_or(TopicError::Unknown)?;
+        self.grow(&topic, count, validate_only, now_ms)
+    }
+
+    /// `create_partitions` once the topic is found; a deletion may have
+    /// happened in between.
+    fn grow(
+        &self,
+        topic: &Topic,
+        count: i32,
+        validate_only: bool,
+        now_ms: i64,
+    ) -> Result<(), TopicError> {
+        let name = topic.name();
         let config = lock(&topic.config);
         let mut partitions = write(&topic.partitions);
+        // A live topic has at least one partition; `delete` drained this one.
+        if partitions.is_empty() {
+            return Err(TopicError::Unknown);
+        }
         let current = i32::try_from(partitions.len()).unwrap_or(i32::MAX);
         if count <= current {
             return Err(TopicError::InvalidPartitions(format!(
@@ -533,20 +593,30 @@ impl Topics {
         change: impl FnOnce(&mut TopicConfig) -> Result<(), ConfigError>,
     ) -> Result<(), TopicError> {
         let topic = self.get(name).ok_or(TopicError::Unknown)?;
+        self.reconfigure(&topic, validate_only, change)
+    }
+
+    /// `alter_config` once the topic is found; a deletion may have happened
+    /// in between.
+    fn reconfigure(
+        &self,
+        topic: &Topic,
+        validate_only: bool,
+        change: impl FnOnce(&mut TopicConfig) -> Result<(), ConfigError>,
+    ) -> Result<(), TopicError> {
         let mut config = lock(&topic.config);
+        // Read under the config lock, which `delete` holds while draining.
+        let partitions = topic.partition_count();
+        if partitions == 0 {
+            return Err(TopicError::Unknown);
+        }
         let mut changed = config.clone();
         change(&mut changed)?;
         if validate_only {
             return Ok(());
         }
         // Saved before it applies, as in `create_partitions`.
-        write_meta(
-            &self.meta_dir,
-            name,
-            topic.id,
-            topic.partition_count(),
-            &changed,
-        )?;
+        write_meta(&self.meta_dir, &topic.name, topic.id, partitions, &changed)?;
         *config = changed;
         let settings = config.settings(&self.defaults);
         drop(config);
@@ -708,5 +778,83 @@ mod tests {
         topics
             .create("t", None, 1, TopicConfig::default(), false, 0)
             .expect("create again after deletion");
+    }
+
+    #[test]
+    fn a_deletion_that_cannot_remove_the_metadata_file_keeps_the_topic() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let topics = Topics::open(&BrokerConfig::new(dir.path()), 0).expect("open");
+        let topic = topics
+            .create("t", Some(2), 1, TopicConfig::default(), false, 0)
+            .expect("create");
+        // Removing a file fails on a directory.
+        let meta = dir.path().join(META_DIR).join("t.topic");
+        let text = fs::read_to_string(&meta).expect("read meta");
+        fs::remove_file(&meta).expect("remove meta");
+        fs::create_dir(&meta).expect("blocker");
+        assert!(matches!(topics.delete("t"), Err(TopicError::Io(_))));
+        assert!(Arc::ptr_eq(&topics.get("t").expect("kept"), &topic));
+        assert_eq!(topic.partition_count(), 2);
+        assert!(lock(&topics.busy).is_empty());
+
+        fs::remove_dir(&meta).expect("unblock");
+        fs::write(&meta, text).expect("restore meta");
+        topics.delete("t").expect("delete");
+        assert!(topics.get("t").is_none());
+    }
+
+    #[test]
+    fn a_name_whose_logs_could_not_be_deleted_stays_reserved_until_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = BrokerConfig::new(dir.path());
+        let topics = Topics::open(&config, 0).expect("open");
+        topics
+            .create("t", Some(2), 1, TopicConfig::default(), false, 0)
+            .expect("create");
+        // Deleting a log whose directory is already gone fails.
+        fs::remove_dir_all(dir.path().join("t-0")).expect("remove log dir");
+        assert!(matches!(topics.delete("t"), Err(TopicError::Io(_))));
+        assert!(topics.get("t").is_none());
+        assert!(dir.path().join("t-1").is_dir());
+        assert!(matches!(
+            topics.create("t", Some(1), 1, TopicConfig::default(), false, 0),
+            Err(TopicError::AlreadyExists)
+        ));
+        drop(topics);
+
+        let topics = Topics::open(&config, 0).expect("reopen");
+        assert!(!dir.path().join("t-1").exists());
+        topics
+            .create("t", Some(1), 1, TopicConfig::default(), false, 0)
+            .expect("create after restart");
+    }
+
+    /// A request that found the topic before a deletion must not save its
+    /// metadata again afterwards.
+    #[test]
+    fn a_deleted_topic_cannot_be_grown_or_reconfigured() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = BrokerConfig::new(dir.path());
+        let topics = Topics::open(&config, 0).expect("open");
+        let topic = topics
+            .create("t", Some(1), 1, TopicConfig::default(), false, 0)
+            .expect("create");
+        topics.delete("t").expect("delete");
+        for validate_only in [true, false] {
+            assert!(matches!(
+                topics.grow(&topic, 2, validate_only, 0),
+                Err(TopicError::Unknown)
+            ));
+            let retention =
+                |config: &mut TopicConfig| config.set("retention.ms", "1000".to_owned());
+            assert!(matches!(
+                topics.reconfigure(&topic, validate_only, retention),
+                Err(TopicError::Unknown)
+            ));
+        }
+        assert!(!dir.path().join(META_DIR).join("t.topic").exists());
+        assert!(!dir.path().join("t-1").exists());
+        drop(topics);
+        assert!(Topics::open(&config, 0).expect("reopen").get("t").is_none());
     }
 }

@@ -155,9 +155,6 @@ impl BrokerConfig {
         if let Err(e) = topic::check_defaults(&self.log) {
             return Err(crate::BrokerError::Config(format!("log defaults: {e}")));
         }
-        if self.log.max_message_bytes == 0 {
-            return bad("max_message_bytes must be at least 1");
-        }
         if let FlushPolicy::Interval(interval) = self.flush {
             if interval.is_zero() || interval > MAX_DURATION {
                 return bad("the flush interval must be between 1ns and 100 years");
@@ -222,7 +219,7 @@ mod tests {
             (log(|l| l.segment_bytes = 1), "segment.bytes"),
             (log(|l| l.retention_ms = -2), "retention.ms"),
             (log(|l| l.retention_bytes = -2), "retention.bytes"),
-            (log(|l| l.max_message_bytes = 0), "max_message_bytes"),
+            (log(|l| l.max_message_bytes = 0), "max.message.bytes"),
             (
                 log(|l| l.max_message_bytes = u64::from(u32::MAX)),
                 "max.message.bytes",

@@ -119,7 +119,9 @@ const DEFS: &[Def] = &[
     Def {
         name: "max.message.bytes",
         kind: ConfigType::Int,
-        rule: Rule::AtLeast(0),
+        // Zero would refuse every batch; the broker default is checked
+        // against this same rule.
+        rule: Rule::AtLeast(1),
         default: |d| broker(d.max_message_bytes),
     },
     Def {
@@ -482,5 +484,17 @@ mod tests {
             config.set("no.such", "1".into()),
             Err(ConfigError::Unknown("no.such".into()))
         );
+    }
+
+    #[test]
+    fn a_max_message_bytes_of_zero_is_refused() {
+        let mut config = TopicConfig::default();
+        assert!(matches!(
+            config.set("max.message.bytes", "0".into()),
+            Err(ConfigError::Invalid { .. })
+        ));
+        config
+            .set("max.message.bytes", "1".into())
+            .expect("one byte is a valid limit");
     }
 }

@@ -26,13 +26,11 @@ use uuid::Uuid;
 
 use crate::error::Result;
 use crate::topics::lock;
-use offsets::{Committed, OffsetStore};
+use offsets::{Committed, OffsetStore, MAX_METADATA_BYTES, MAX_NAME_BYTES};
 
 /// Kafka's `group.min.session.timeout.ms` and `group.max.session.timeout.ms`.
 const MIN_SESSION_TIMEOUT: Duration = Duration::from_millis(6_000);
 const MAX_SESSION_TIMEOUT: Duration = Duration::from_millis(1_800_000);
-/// Kafka's `offset.metadata.max.bytes`.
-const MAX_OFFSET_METADATA: usize = 4096;
 
 /// The state of a group, named as DescribeGroups and ListGroups report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -779,27 +777,29 @@ impl Coordinator {
         generation: i32,
         commits: Vec<OffsetCommit>,
     ) -> Result<Vec<Result<(), ResponseError>>, ResponseError> {
-        if group_id.is_empty() {
+        // Longer ids do not fit an offsets record.
+        if group_id.is_empty() || group_id.len() > MAX_NAME_BYTES {
             return Err(ResponseError::InvalidGroupId);
         }
-        {
-            let groups = lock(&self.groups);
-            match groups.groups.get(group_id) {
-                // Standalone consumers commit with generation -1 to groups nobody joined.
-                Some(group) if group.members.is_empty() || generation < 0 => {
-                    if !group.members.is_empty() {
-                        return Err(ResponseError::UnknownMemberId);
-                    }
+        // Held until the offsets are stored, so that a deletion or rebalance
+        // of the group cannot happen between the check and the write and be
+        // undone by it. Locked before `offsets`, as in `delete`.
+        let groups = lock(&self.groups);
+        match groups.groups.get(group_id) {
+            // Standalone consumers commit with generation -1 to groups nobody joined.
+            Some(group) if group.members.is_empty() || generation < 0 => {
+                if !group.members.is_empty() {
+                    return Err(ResponseError::UnknownMemberId);
                 }
-                Some(group) => {
-                    group.check_member(member_id, instance_id, Some(generation))?;
-                    if group.state == GroupState::CompletingRebalance {
-                        return Err(ResponseError::RebalanceInProgress);
-                    }
-                }
-                None if generation < 0 => {}
-                None => return Err(ResponseError::IllegalGeneration),
             }
+            Some(group) => {
+                group.check_member(member_id, instance_id, Some(generation))?;
+                if group.state == GroupState::CompletingRebalance {
+                    return Err(ResponseError::RebalanceInProgress);
+                }
+            }
+            None if generation < 0 => {}
+            None => return Err(ResponseError::IllegalGeneration),
         }
         let mut results = Vec::with_capacity(commits.len());
         let mut accepted = Vec::new();
@@ -808,9 +808,12 @@ impl Coordinator {
                 .committed
                 .metadata
                 .as_ref()
-                .is_some_and(|m| m.len() > MAX_OFFSET_METADATA)
+                .is_some_and(|m| m.len() > MAX_METADATA_BYTES)
             {
                 results.push(Err(ResponseError::OffsetMetadataTooLarge));
+            } else if commit.topic.len() > MAX_NAME_BYTES {
+                // No topic has such a name, and it does not fit a record.
+                results.push(Err(ResponseError::UnknownTopicOrPartition));
             } else {
                 results.push(Ok(()));
                 accepted.push((commit.topic, commit.partition, commit.committed));
@@ -821,9 +824,12 @@ impl Coordinator {
                 .commit(group_id, accepted)
                 .map_err(|e| {
                     error!(group = group_id, error = %e, "storing committed offsets failed");
-                    ResponseError::CoordinatorNotAvailable
+                    // Kafka's answer to a storage error on the offsets
+                    // partition: the client looks the coordinator up again.
+                    ResponseError::NotCoordinator
                 })?;
         }
+        drop(groups);
         Ok(results)
     }
 
@@ -1099,5 +1105,72 @@ mod tests {
         let joined = ready(join(&c, "", None, now));
         assert_eq!(joined.error, None);
         assert_eq!(c.list().len(), 1);
+    }
+
+    fn commit_one(
+        c: &Coordinator,
+        group_id: &str,
+        topic: &str,
+    ) -> Result<Vec<Result<(), ResponseError>>, ResponseError> {
+        c.commit_offsets(
+            group_id,
+            "",
+            None,
+            -1,
+            vec![OffsetCommit {
+                topic: topic.into(),
+                partition: 0,
+                committed: Committed {
+                    offset: 3,
+                    leader_epoch: -1,
+                    metadata: None,
+                },
+            }],
+        )
+    }
+
+    #[test]
+    fn a_failed_offsets_write_answers_not_coordinator() {
+        let (dir, c) = coordinator();
+        let read_only = std::fs::File::open(dir.path().join("offsets.log")).expect("open");
+        lock(&c.offsets).replace_file(read_only);
+        assert_eq!(commit_one(&c, "g", "t"), Err(ResponseError::NotCoordinator));
+        assert_eq!(c.committed("g", "t", 0), None);
+    }
+
+    #[test]
+    fn names_too_long_for_an_offsets_record_are_refused() {
+        let (_dir, c) = coordinator();
+        let long = "x".repeat(MAX_NAME_BYTES + 1);
+        assert_eq!(
+            commit_one(&c, &long, "t"),
+            Err(ResponseError::InvalidGroupId)
+        );
+        assert_eq!(
+            commit_one(&c, "g", &long),
+            Ok(vec![Err(ResponseError::UnknownTopicOrPartition)])
+        );
+        assert!(c.list().is_empty());
+    }
+
+    /// A deletion or rebalance waits for a commit whose checks passed to be
+    /// stored, rather than slipping in between.
+    #[test]
+    fn a_commit_holds_the_groups_lock_until_stored() {
+        let (_dir, c) = coordinator();
+        let offsets = lock(&c.offsets);
+        std::thread::scope(|scope| {
+            let committing = scope.spawn(|| commit_one(&c, "g", "t"));
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while c.groups.try_lock().is_ok() {
+                assert!(Instant::now() < deadline, "commit never took the lock");
+                std::thread::yield_now();
+            }
+            // Still held while the commit waits for the offsets store.
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(c.groups.try_lock().is_err());
+            drop(offsets);
+            assert_eq!(committing.join().expect("commit"), Ok(vec![Ok(())]));
+        });
     }
 }

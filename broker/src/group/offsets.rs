@@ -23,6 +23,16 @@ const DELETE_GROUP: u8 = 2;
 /// Rewrite the file when it holds this many times more records than live offsets.
 const COMPACT_RATIO: usize = 8;
 const COMPACT_MIN_RECORDS: usize = 10_000;
+/// The longest group id or topic name a record holds: Kafka's limit for
+/// protocol strings, which [`OffsetStore::commit`] enforces.
+pub(crate) const MAX_NAME_BYTES: usize = i16::MAX as usize;
+/// The longest commit metadata a record holds, as in Kafka's default
+/// `offset.metadata.max.bytes`.
+pub(crate) const MAX_METADATA_BYTES: usize = 4096;
+/// The largest payload this broker writes: a commit with the longest names
+/// and metadata. A record claiming more is corrupt, not torn.
+const MAX_RECORD_BYTES: usize =
+    1 + (4 + MAX_NAME_BYTES) * 2 + 4 + 8 + 4 + 1 + 4 + MAX_METADATA_BYTES;
 
 /// A committed offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,6 +244,21 @@ impl OffsetStore {
         group: &str,
         offsets: Vec<(String, i32, Committed)>,
     ) -> io::Result<()> {
+        // Longer fields would make records that `replay` takes for corruption.
+        let oversized = group.len() > MAX_NAME_BYTES
+            || offsets.iter().any(|(topic, _, committed)| {
+                topic.len() > MAX_NAME_BYTES
+                    || committed
+                        .metadata
+                        .as_ref()
+                        .is_some_and(|m| m.len() > MAX_METADATA_BYTES)
+            });
+        if oversized {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "group id, topic or metadata too long for an offsets record",
+            ));
+        }
         let mut out = Vec::new();
         for (topic, partition, committed) in &offsets {
             encode_commit(&mut out, group, topic, *partition, committed);
@@ -322,6 +347,13 @@ fn replay(bytes: &[u8]) -> Result<(HashMap<String, GroupOffsets>, usize), String
         let Some((len, crc)) = reader.u32().zip(reader.u32()) else {
             break;
         };
+        // Only a length this broker could have written may run past the end
+        // as a torn tail; any other is a damaged length field.
+        if len as usize > MAX_RECORD_BYTES && !is_zeros(reader.0) {
+            return Err(format!(
+                "record at byte {valid} claims {len} bytes, more than the {MAX_RECORD_BYTES} a record holds"
+            ));
+        }
         let Some(payload) = reader.take(len as usize) else {
             break;
         };
@@ -552,5 +584,55 @@ mod tests {
         let store = OffsetStore::open(dir.path(), false).expect("reopen");
         assert_eq!(store.get("g", "t", 0), Some(&committed(1)));
         assert_eq!(store.get("g", "t", 1), Some(&committed(3)));
+    }
+
+    #[test]
+    fn a_length_no_record_can_have_is_corruption_not_a_torn_tail() {
+        let first = framed(&commit_payload(5));
+        let mut bytes = first.clone();
+        bytes.extend_from_slice(&framed(&commit_payload(6)));
+        bytes.extend_from_slice(&framed(&commit_payload(7)));
+        let mut damaged = bytes.clone();
+        damaged[first.len()..first.len() + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(
+            replay(&damaged).map(|(_, valid)| valid),
+            Err(format!(
+                "record at byte {} claims {} bytes, more than the {MAX_RECORD_BYTES} a record holds",
+                first.len(),
+                u32::MAX
+            ))
+        );
+
+        // With only zeros after it, the header is garbage over unwritten space.
+        let mut unwritten = first.clone();
+        unwritten.extend_from_slice(&u32::MAX.to_be_bytes());
+        unwritten.extend_from_slice(&[0; 64]);
+        assert_eq!(replay(&unwritten).map(|(_, valid)| valid), Ok(first.len()));
+    }
+
+    #[test]
+    fn fields_too_long_for_a_record_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = OffsetStore::open(dir.path(), false).expect("open");
+        let long_name = "x".repeat(MAX_NAME_BYTES + 1);
+        let long_metadata = Committed {
+            metadata: Some("m".repeat(MAX_METADATA_BYTES + 1)),
+            ..committed(1)
+        };
+        for (group, offsets) in [
+            (long_name.as_str(), vec![("t".into(), 0, committed(1))]),
+            ("g", vec![(long_name.clone(), 0, committed(1))]),
+            ("g", vec![("t".into(), 0, long_metadata)]),
+        ] {
+            let refused = store.commit(group, offsets).expect_err("refused");
+            assert_eq!(refused.kind(), io::ErrorKind::InvalidInput);
+        }
+        assert_eq!(store.group_ids().count(), 0);
+        assert_eq!(
+            fs::metadata(dir.path().join("offsets.log"))
+                .expect("stat")
+                .len(),
+            0
+        );
     }
 }

@@ -120,6 +120,13 @@ impl<E: Entry> Index<E> {
         Ok(())
     }
 
+    /// Keeps the first `len` entries, in memory and in the file (which may
+    /// hold a partly written entry after them).
+    pub(crate) fn truncate(&mut self, len: usize) -> io::Result<()> {
+        self.entries.truncate(len);
+        self.file.set_len((len * E::SIZE) as u64)
+    }
+
     /// The entries, in append order.
     pub(crate) fn entries(&self) -> &[E] {
         &self.entries

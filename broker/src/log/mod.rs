@@ -422,6 +422,29 @@ mod tests {
         assert_eq!(append(&mut log, 1, 10).base_offset, 15);
     }
 
+    /// A failed append's partial bytes are cut off before the next append:
+    /// otherwise that append would land after them, and recovery, stopping
+    /// at them, would drop it though it was acknowledged.
+    #[test]
+    fn an_append_after_a_failed_one_does_not_follow_its_partial_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0");
+        let mut log = PartitionLog::open(path.clone(), settings(1 << 20), 0).expect("open");
+        append(&mut log, 3, 0);
+        log.active
+            .leave_torn_write(b"half a batch")
+            .expect("torn write");
+        assert_eq!(append(&mut log, 2, 1).base_offset, 3);
+        drop(log);
+
+        let log = PartitionLog::open(path, settings(1 << 20), 0).expect("reopen");
+        assert_eq!(log.log_end_offset(), 5);
+        assert_eq!(
+            offsets_in(&log.read(0, 1 << 20).expect("read")),
+            (0..5).collect::<Vec<_>>()
+        );
+    }
+
     #[test]
     fn recovery_truncates_a_batch_whose_offsets_overflow() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -7,7 +7,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use tracing::warn;
+use tracing::{error, warn};
 
 use super::batch::{self, BatchHeader, HEADER_LEN};
 use super::index::{Index, OffsetEntry, TimeEntry};
@@ -47,6 +47,11 @@ pub(crate) struct Segment {
     index_interval: u64,
     /// Appended data not yet `fsync`ed.
     dirty: bool,
+    /// A failed append left bytes past `size` in the log, or index entries
+    /// past these numbers of offset and time entries, that could not be
+    /// cut off yet: nothing is appended until they are, or the next append
+    /// would land after them.
+    torn: Option<(usize, usize)>,
 }
 
 impl Segment {
@@ -82,6 +87,7 @@ impl Segment {
             offset_index,
             time_index,
             bytes_since_index: 0,
+            torn: None,
             index_interval,
             dirty: false,
         })
@@ -148,6 +154,7 @@ impl Segment {
             offset_index: Index::open(index_path, scan.offsets, rewrite)?,
             time_index: Index::open(time_path, scan.times, rewrite)?,
             bytes_since_index: 0,
+            torn: None,
             index_interval,
             dirty: false,
         };
@@ -225,37 +232,80 @@ impl Segment {
     }
 
     /// Appends stamped batches, described by `headers`, in one write;
-    /// `next_offset` follows the last of them.
+    /// `next_offset` follows the last of them. A failed append leaves the
+    /// segment as it was: what it wrote is cut off again (now, or before
+    /// the next append), so no later batch follows a partial one.
     pub(crate) fn append(
         &mut self,
         bytes: &[u8],
         headers: &[BatchHeader],
         next_offset: i64,
     ) -> io::Result<()> {
+        if let Some((offsets, times)) = self.torn {
+            self.cut_back(offsets, times)?;
+        }
+        let indexed = (
+            self.offset_index.entries().len(),
+            self.time_index.entries().len(),
+        );
+        match self.write(bytes, headers) {
+            Ok((size, max_timestamp, bytes_since_index)) => {
+                self.size = size;
+                self.max_timestamp = max_timestamp;
+                self.bytes_since_index = bytes_since_index;
+                self.next_offset = next_offset;
+                self.dirty = true;
+                Ok(())
+            }
+            Err(error) => {
+                if let Err(cut) = self.cut_back(indexed.0, indexed.1) {
+                    error!(
+                        segment = %self.path.display(),
+                        error = %cut,
+                        "cannot cut back a failed append; appends wait until it is"
+                    );
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Writes the batches and their index entries; returns the segment's
+    /// size, largest timestamp and bytes since the last index entry after
+    /// them, for `append` to take on only once everything is written.
+    fn write(&mut self, bytes: &[u8], headers: &[BatchHeader]) -> io::Result<(u64, i64, u64)> {
         self.file.write_all(bytes)?;
         let mut position = self.size;
+        let mut max_timestamp = self.max_timestamp;
+        let mut bytes_since_index = self.bytes_since_index;
         for header in headers {
-            if self.bytes_since_index >= self.index_interval
-                || self.offset_index.entries().is_empty()
-            {
+            if bytes_since_index >= self.index_interval || self.offset_index.entries().is_empty() {
                 let rel_offset = self.relative(header.base_offset);
                 self.offset_index.push(OffsetEntry {
                     rel_offset,
                     position: u32::try_from(position).unwrap_or(u32::MAX),
                 })?;
                 self.time_index.push(TimeEntry {
-                    timestamp: self.max_timestamp,
+                    timestamp: max_timestamp,
                     rel_offset,
                 })?;
-                self.bytes_since_index = 0;
+                bytes_since_index = 0;
             }
-            self.bytes_since_index += header.size as u64;
-            self.max_timestamp = self.max_timestamp.max(header.max_timestamp);
+            bytes_since_index += header.size as u64;
+            max_timestamp = max_timestamp.max(header.max_timestamp);
             position += header.size as u64;
         }
-        self.next_offset = next_offset;
-        self.size = position;
-        self.dirty = true;
+        Ok((position, max_timestamp, bytes_since_index))
+    }
+
+    /// Cuts the log back to `size` and the indexes back to the given
+    /// numbers of entries; marks the segment torn until that succeeds.
+    fn cut_back(&mut self, offsets: usize, times: usize) -> io::Result<()> {
+        self.torn = Some((offsets, times));
+        self.file.set_len(self.size)?;
+        self.offset_index.truncate(offsets)?;
+        self.time_index.truncate(times)?;
+        self.torn = None;
         Ok(())
     }
 
@@ -426,4 +476,19 @@ fn scan(file: &File, base_offset: i64, index_interval: u64) -> io::Result<Scan> 
         result.size += header.size as u64;
     }
     Ok(result)
+}
+
+#[cfg(test)]
+impl Segment {
+    /// Leaves what a write that failed part-way, and could not be cut off,
+    /// leaves: `garbage` past the segment's end.
+    pub(crate) fn leave_torn_write(&mut self, garbage: &[u8]) -> io::Result<()> {
+        self.file.write_all(garbage)?;
+        let indexed = (
+            self.offset_index.entries().len(),
+            self.time_index.entries().len(),
+        );
+        self.torn = Some(indexed);
+        Ok(())
+    }
 }

@@ -54,19 +54,28 @@ fn create_one(
         }
         partitions = Some(i32::try_from(topic.assignments.len()).unwrap_or(i32::MAX));
     }
-    let mut overrides = Vec::with_capacity(topic.configs.len());
-    for config in topic.configs {
-        match config.value {
-            Some(value) => overrides.push((config.name.to_string(), value.to_string())),
-            // As in Kafka: a null is neither a value nor a request for the default.
-            None => {
-                return fail(
-                    ResponseError::InvalidConfig,
-                    format!("null value not supported for topic config {}", config.name),
-                )
-            }
-        }
+    // As in Kafka: a null is neither a value nor a request for the default,
+    // and the error names every null so that one retry can fix them all.
+    let nulls: Vec<&str> = topic
+        .configs
+        .iter()
+        .filter(|config| config.value.is_none())
+        .map(|config| config.name.as_str())
+        .collect();
+    if !nulls.is_empty() {
+        return fail(
+            ResponseError::InvalidConfig,
+            format!(
+                "Null value not supported for topic configs: {}",
+                nulls.join(",")
+            ),
+        );
     }
+    let overrides = topic
+        .configs
+        .into_iter()
+        .filter_map(|config| Some((config.name.to_string(), config.value?.to_string())))
+        .collect::<Vec<_>>();
     let created = TopicConfig::from_overrides(overrides)
         .map_err(TopicError::from)
         .and_then(|config| {
@@ -262,14 +271,21 @@ mod tests {
         };
         let state = State::open(config, SocketAddr::from(([127, 0, 0, 1], 9092))).expect("state");
 
-        let null_config = topic(1).with_configs(vec![CreatableTopicConfig::default()
-            .with_name(str_bytes("retention.ms"))
-            .with_value(None)]);
+        let config = |name: &str, value: Option<&str>| {
+            CreatableTopicConfig::default()
+                .with_name(str_bytes(name))
+                .with_value(value.map(str_bytes))
+        };
+        let null_configs = topic(1).with_configs(vec![
+            config("retention.ms", None),
+            config("cleanup.policy", Some("compact")),
+            config("segment.bytes", None),
+        ]);
         assert_eq!(
-            refused(&create_topic(&state, null_config)),
+            refused(&create_topic(&state, null_configs)),
             (
                 ResponseError::InvalidConfig.code(),
-                "null value not supported for topic config retention.ms".to_owned()
+                "Null value not supported for topic configs: retention.ms,segment.bytes".to_owned()
             )
         );
         assert_eq!(

@@ -94,7 +94,10 @@ pub struct TaskConfig {
 }
 
 impl TaskConfig {
-    /// A task of `application_id` running every sub-topology on partition 0.
+    /// A task of `application_id` running every sub-topology on partition
+    /// 0, taking every topic to have one partition, as the test driver
+    /// does; a driver on a cluster answers `partition_count` from the
+    /// cluster's metadata, and `None` for a topic it does not know.
     pub fn new(application_id: impl Into<String>, clock: Rc<dyn Clock>) -> Self {
         Self {
             application_id: application_id.into(),
