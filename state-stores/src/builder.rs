@@ -178,9 +178,10 @@ impl StoreBuilder {
 
     /// Says whether the store's values lead with the timestamp of a
     /// [`ValueAndTimestamp`](crate::ValueAndTimestamp) (key-value and
-    /// window stores). A timestamped store logs each value without it,
-    /// stamping the changelog record with it instead, and puts it back in
-    /// front when restoring: the changelog Kafka's timestamped stores write.
+    /// window stores; a timestamped session store fails to build). A
+    /// timestamped store logs each value without it, stamping the
+    /// changelog record with it instead, and puts it back in front when
+    /// restoring: the changelog Kafka's timestamped stores write.
     pub fn timestamped(mut self, timestamped: bool) -> Self {
         self.timestamped = timestamped;
         self
@@ -308,6 +309,11 @@ impl StoreBuilder {
         }
         if self.logging && context.changelog.is_none() {
             return invalid("logging is enabled but the context has no changelog sink");
+        }
+        if self.timestamped && matches!(self.kind, StoreKind::Session { .. }) {
+            // A session's time is its end, in the key: there is no value
+            // timestamp to strip for the changelog, nor to put back.
+            return invalid("session stores cannot be timestamped");
         }
         if let StoreKind::Window {
             retention,

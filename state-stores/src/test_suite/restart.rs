@@ -229,6 +229,9 @@ fn invalid_builders_are_rejected() -> TestResult {
         StoreBuilder::key_value("needs-a-sink"),
         StoreBuilder::key_value("../escape").logging(false),
         StoreBuilder::window("too-wide", retention, 2_000, false).logging(false),
+        StoreBuilder::session("stamped", retention)
+            .logging(false)
+            .timestamped(true),
     ];
     for builder in rejected {
         assert!(
