@@ -32,7 +32,7 @@ use std::ops::Bound;
 use crate::changelog::{RecordContext, RecordHeaders};
 use crate::error::{ExternalError, Result, StoreError};
 use crate::inline_bytes::InlineBytes;
-use crate::key_value::KeyValueIter;
+use crate::key_value::{KeyValueIter, Rewrite};
 use crate::range::{ByteRange, ScanOrder};
 use crate::segments::{segment_prefix, split_segment};
 
@@ -258,54 +258,91 @@ impl WriteCache {
         timestamp: i64,
         headers: Option<RecordHeaders>,
     ) {
-        self.seq += 1;
-        let seq = self.seq;
         let id = match self.index.get(key) {
-            Some(&id) => {
-                let slot = &mut self.slots[id];
-                self.bytes -= slot_size(
-                    slot.key.as_slice(),
-                    slot.value.as_ref().map(InlineBytes::as_slice),
-                );
-                match (&mut slot.value, value) {
-                    (Some(held), Some(value)) => held.set(value),
-                    (held, value) => *held = value.map(InlineBytes::from),
-                }
-                slot.timestamp = timestamp;
-                slot.headers = headers;
-                slot.seq = seq;
-                if !std::mem::replace(&mut slot.is_dirty, true) {
-                    self.dirty_count += 1;
-                }
+            Some(&id) => id,
+            None => self.insert(key),
+        };
+        self.set(id, value, timestamp, headers);
+    }
+
+    /// Rewrites the cached value of `key` with one lookup: `update` gets it
+    /// (`None` for a cached deletion) and an empty `value` buffer, and
+    /// answers whether to write what it put there, as by a record with this
+    /// timestamp and these headers. `None` if `key` is not cached.
+    pub(crate) fn update(
+        &mut self,
+        key: &[u8],
+        value: &mut Vec<u8>,
+        update: &mut Rewrite<'_>,
+        timestamp: i64,
+        headers: impl FnOnce() -> Option<RecordHeaders>,
+    ) -> Option<bool> {
+        let &id = self.index.get(key)?;
+        value.clear();
+        let cached = self.slots[id].value.as_ref().map(InlineBytes::as_slice);
+        let write = update(cached, value);
+        if write {
+            self.set(id, Some(value), timestamp, headers());
+        }
+        Some(write)
+    }
+
+    /// Adds a slot for `key`, which the cache does not hold, holding a
+    /// deletion not yet written: [`set`](Self::set) writes it.
+    fn insert(&mut self, key: &[u8]) -> SlotId {
+        let key = InlineBytes::from(key);
+        self.order.insert(key.clone());
+        self.bytes += slot_size(key.as_slice(), None);
+        let slot = Slot {
+            key: key.clone(),
+            value: None,
+            timestamp: 0,
+            headers: None,
+            seq: VACANT,
+            is_dirty: false,
+        };
+        let id = match self.vacant.pop() {
+            Some(id) => {
+                self.slots[id] = slot;
                 id
             }
             None => {
-                let key = InlineBytes::from(key);
-                self.order.insert(key.clone());
-                let slot = Slot {
-                    key: key.clone(),
-                    value: value.map(InlineBytes::from),
-                    timestamp,
-                    headers,
-                    seq,
-                    is_dirty: true,
-                };
-                let id = match self.vacant.pop() {
-                    Some(id) => {
-                        self.slots[id] = slot;
-                        id
-                    }
-                    None => {
-                        self.slots.push(slot);
-                        self.slots.len() - 1
-                    }
-                };
-                self.index.insert(key, id);
-                self.dirty_count += 1;
-                id
+                self.slots.push(slot);
+                self.slots.len() - 1
             }
         };
-        self.bytes += slot_size(key, value);
+        self.index.insert(key, id);
+        id
+    }
+
+    /// Writes `value` into the slot `id` as the latest write of its key:
+    /// overwritten in place, marked dirty, and moved to the back of both
+    /// orders.
+    fn set(
+        &mut self,
+        id: SlotId,
+        value: Option<&[u8]>,
+        timestamp: i64,
+        headers: Option<RecordHeaders>,
+    ) {
+        self.seq += 1;
+        let seq = self.seq;
+        let slot = &mut self.slots[id];
+        self.bytes -= slot_size(
+            slot.key.as_slice(),
+            slot.value.as_ref().map(InlineBytes::as_slice),
+        );
+        match (&mut slot.value, value) {
+            (Some(held), Some(value)) => held.set(value),
+            (held, value) => *held = value.map(InlineBytes::from),
+        }
+        slot.timestamp = timestamp;
+        slot.headers = headers;
+        slot.seq = seq;
+        if !std::mem::replace(&mut slot.is_dirty, true) {
+            self.dirty_count += 1;
+        }
+        self.bytes += slot_size(slot.key.as_slice(), value);
         let write = Logged { seq, slot: id };
         self.written.push(write, &self.slots, self.index.len());
         self.dirty.push(write, &self.slots, self.dirty_count);
@@ -477,6 +514,34 @@ impl CacheLayer {
     ) -> Result<()> {
         self.cache
             .write(key, value, self.context.timestamp(), self.context.headers());
+        self.evict_to_budget(inner)
+    }
+
+    /// Rewrites the cached value of `key` in place (see
+    /// [`WriteCache::update`]), then evicts until the cache fits its budget;
+    /// `None` if `key` is not cached.
+    pub(crate) fn update(
+        &mut self,
+        key: &[u8],
+        value: &mut Vec<u8>,
+        update: &mut Rewrite<'_>,
+        inner: &mut dyn WriteThrough,
+    ) -> Result<Option<bool>> {
+        let context = &self.context;
+        let written = self
+            .cache
+            .update(key, value, update, context.timestamp(), || {
+                context.headers()
+            });
+        if written == Some(true) {
+            self.evict_to_budget(inner)?;
+        }
+        Ok(written)
+    }
+
+    /// Evicts the least recently written entries, writing through to
+    /// `inner`, until the cache fits its budget.
+    fn evict_to_budget(&mut self, inner: &mut dyn WriteThrough) -> Result<()> {
         while self.cache.bytes > self.max_bytes {
             let Some((key, dirty)) = self.cache.least_recently_written() else {
                 break;

@@ -4,7 +4,7 @@
 
 use crate::changelog::{ChangelogRecord, RecordContext};
 use crate::error::Result;
-use crate::key_value::{KeyValueIter, KeyValueStore};
+use crate::key_value::{rewrite, KeyValueIter, KeyValueStore, Rewrite};
 use crate::range::{ByteRange, ScanOrder};
 use crate::state_store::StateStore;
 use crate::write_cache::{CacheLayer, FlushListener, MergedScan, WriteThrough};
@@ -88,6 +88,24 @@ impl KeyValueStore for CachingKeyValueStore {
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         self.write(key, Some(value))
+    }
+
+    /// A cached key is rewritten in place with one lookup; another is read
+    /// from the wrapped store and its new value cached.
+    fn update(
+        &mut self,
+        key: &[u8],
+        value: &mut Vec<u8>,
+        update: &mut Rewrite<'_>,
+    ) -> Result<bool> {
+        if let Some(written) = self.cache.update(key, value, update, &mut self.inner)? {
+            return Ok(written);
+        }
+        let write = rewrite(|read| self.inner.get_with(key, read), value, update)?;
+        if write {
+            self.write(key, Some(value))?;
+        }
+        Ok(write)
     }
 
     fn put_if_absent(&mut self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -435,7 +453,8 @@ mod tests {
     #[derive(Debug, Clone)]
     enum CacheOp {
         Put(u8, u8),
-        /// Adds to the value held (from 0), as an aggregation would.
+        /// Adds to the value held (from 0), as an aggregation would; adding
+        /// 0 declines to write.
         Update(u8, u8),
         Delete(u8),
         Flush,
@@ -452,7 +471,7 @@ mod tests {
         use proptest::prelude::*;
         let op = prop_oneof![
             4 => (0..6u8, any::<u8>()).prop_map(|(k, v)| CacheOp::Put(k, v)),
-            3 => (0..6u8, any::<u8>()).prop_map(|(k, v)| CacheOp::Update(k, v)),
+            3 => (0..6u8, prop_oneof![Just(0u8), any::<u8>()]).prop_map(|(k, v)| CacheOp::Update(k, v)),
             2 => (0..6u8).prop_map(CacheOp::Delete),
             1 => Just(CacheOp::Flush),
         ];
@@ -480,14 +499,19 @@ mod tests {
                             model.insert(vec![k], vec![v]);
                         }
                         CacheOp::Update(k, v) => {
+                            // Adding 0 writes nothing: an update may decline.
+                            let write = v != 0;
                             let mut buffer = Vec::new();
-                            f.store.update(&[k], &mut buffer, &mut |held, out| {
+                            let written = f.store.update(&[k], &mut buffer, &mut |held, out| {
                                 let sum = held.map_or(0, |held| held[0]).wrapping_add(v);
                                 out.push(sum);
-                                true
+                                write
                             })?;
-                            let held = model.get(&vec![k]).map_or(0, |held| held[0]);
-                            model.insert(vec![k], vec![held.wrapping_add(v)]);
+                            assert_eq!(written, write);
+                            if write {
+                                let held = model.get(&vec![k]).map_or(0, |held| held[0]);
+                                model.insert(vec![k], vec![held.wrapping_add(v)]);
+                            }
                         }
                         CacheOp::Delete(k) => {
                             assert_eq!(f.store.delete(&[k])?, model.remove(&vec![k]));

@@ -3,6 +3,7 @@
 //! that the processor forwards the updates from its own context.
 
 use std::cell::{RefCell, RefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use state_stores::{CacheEntry, FlushListener};
@@ -52,13 +53,42 @@ pub struct CacheFlushes<K, V> {
 
 /// Where a store's flush listener collects what the cache writes through;
 /// shared by every handle of the store that asks for its flushes.
-pub(crate) type FlushBuffer = Arc<Mutex<Vec<CacheEntry>>>;
+pub(crate) type FlushBuffer = Arc<FlushQueue>;
+
+/// The entries a cache flushed and no one took yet.
+#[derive(Default)]
+pub(crate) struct FlushQueue {
+    entries: Mutex<Vec<CacheEntry>>,
+    /// Whether `entries` holds any; set and cleared under the lock. A
+    /// processor looks for evicted updates after every record and almost
+    /// always finds none (only evictions and commits flush): this flag
+    /// spares it the lock.
+    pending: AtomicBool,
+}
+
+impl FlushQueue {
+    fn push(&self, entry: CacheEntry) {
+        let mut entries = lock(&self.entries);
+        entries.push(entry);
+        self.pending.store(true, Ordering::Release);
+    }
+
+    /// Swaps the queued entries into `taken`, which must be empty.
+    fn take_into(&self, taken: &mut Vec<CacheEntry>) {
+        if !self.pending.load(Ordering::Acquire) {
+            return;
+        }
+        let mut entries = lock(&self.entries);
+        std::mem::swap(taken, &mut *entries);
+        self.pending.store(false, Ordering::Release);
+    }
+}
 
 /// A listener that appends every flushed entry to `buffer`.
 pub(crate) fn collecting_listener(buffer: &FlushBuffer) -> FlushListener {
     let sink = Arc::clone(buffer);
     FlushListener::new(move |entry| {
-        lock(&sink).push(entry);
+        sink.push(entry);
         Ok(())
     })
 }
@@ -95,7 +125,7 @@ impl<K, V> CacheFlushes<K, V> {
                 store: self.store.clone(),
                 reason: "flushed updates taken again while the last ones are read".to_owned(),
             })?;
-        std::mem::swap(&mut *taken, &mut *lock(&self.flushed));
+        self.flushed.take_into(&mut taken);
         // Read from the back, the oldest first.
         taken.reverse();
         Ok(FlushedEntries {
@@ -158,6 +188,13 @@ mod tests {
         }
     }
 
+    /// Flushes the entries of `keys`, as a store's listener would.
+    fn queue(buffer: &FlushBuffer, keys: &[u8]) {
+        for &key in keys {
+            buffer.push(entry(key));
+        }
+    }
+
     /// Flushes that decode an entry's key and first value byte; a key of
     /// 0 does not decode.
     fn flushes(buffer: &FlushBuffer) -> CacheFlushes<u8, u8> {
@@ -190,10 +227,10 @@ mod tests {
     fn takes_hand_out_each_flush_once_in_order() -> Result<(), StreamsError> {
         let buffer = FlushBuffer::default();
         let flushes = flushes(&buffer);
-        lock(&buffer).extend([entry(1), entry(2), entry(3)]);
+        queue(&buffer, &[1, 2, 3]);
         assert_eq!(keys(flushes.take()?)?, [1, 2, 3]);
         assert_eq!(keys(flushes.take()?)?, Vec::<u8>::new());
-        lock(&buffer).extend([entry(4), entry(5)]);
+        queue(&buffer, &[4, 5]);
         let taken = flushes.take()?;
         assert_eq!(taken.size_hint(), (2, Some(2)));
         assert_eq!(keys(taken)?, [4, 5]);
@@ -206,7 +243,7 @@ mod tests {
     fn a_take_while_reading_fails_and_unread_entries_go() -> Result<(), StreamsError> {
         let buffer = FlushBuffer::default();
         let flushes = flushes(&buffer);
-        lock(&buffer).extend([entry(1), entry(2), entry(3)]);
+        queue(&buffer, &[1, 2, 3]);
         let mut reading = flushes.take()?;
         assert_eq!(reading.next().transpose()?.map(|entry| entry.key), Some(1));
         assert!(matches!(
@@ -214,7 +251,7 @@ mod tests {
             Err(StreamsError::StoreAccess { ref store, .. }) if store == "counts"
         ));
         drop(reading);
-        lock(&buffer).push(entry(4));
+        queue(&buffer, &[4]);
         assert_eq!(keys(flushes.take()?)?, [4]);
         assert_eq!(keys(flushes.take()?)?, Vec::<u8>::new());
         Ok(())
@@ -226,7 +263,7 @@ mod tests {
     fn an_undecodable_update_ends_the_reading() -> Result<(), StreamsError> {
         let buffer = FlushBuffer::default();
         let flushes = flushes(&buffer);
-        lock(&buffer).extend([entry(1), entry(0), entry(2)]);
+        queue(&buffer, &[1, 0, 2]);
         let mut read = Vec::new();
         let error = flushes.take()?.try_for_each(|entry| {
             read.push(entry?.key);
