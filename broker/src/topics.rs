@@ -254,7 +254,16 @@ struct Reservation<'a> {
     kept: bool,
 }
 
-impl Reservation<'_> {
+impl<'a> Reservation<'a> {
+    /// Reserves `name` in `busy`; `None` if it is reserved already.
+    fn claim(busy: &'a Mutex<HashSet<String>>, name: &str) -> Option<Self> {
+        lock(busy).insert(name.to_owned()).then(|| Self {
+            busy,
+            name: name.to_owned(),
+            kept: false,
+        })
+    }
+
     /// Holds the name until the broker restarts, for files that only the
     /// startup cleanup can remove.
     fn keep(mut self) {
@@ -416,14 +425,10 @@ impl Topics {
     /// still being deleted counts as existing.
     fn reserve(&self, name: &str) -> Result<Reservation<'_>, TopicError> {
         let by_name = read(&self.by_name);
-        if by_name.contains_key(name) || !lock(&self.busy).insert(name.to_owned()) {
+        if by_name.contains_key(name) {
             return Err(TopicError::AlreadyExists);
         }
-        Ok(Reservation {
-            busy: &self.busy,
-            name: name.to_owned(),
-            kept: false,
-        })
+        Reservation::claim(&self.busy, name).ok_or(TopicError::AlreadyExists)
     }
 
     /// Creates a topic. `partitions` of `None` (or -1) means the broker
@@ -474,15 +479,14 @@ impl Topics {
     pub(crate) fn delete(&self, name: &str) -> Result<Arc<Topic>, TopicError> {
         let (topic, reservation) = {
             let mut by_name = write(&self.by_name);
-            let topic = by_name.remove(name).ok_or(TopicError::Unknown)?;
+            if !by_name.contains_key(name) {
+                return Err(TopicError::Unknown);
+            }
             // Until its files are gone, a topic of the same name must not be
-            // created: it would open the logs being deleted.
-            lock(&self.busy).insert(name.to_owned());
-            let reservation = Reservation {
-                busy: &self.busy,
-                name: name.to_owned(),
-                kept: false,
-            };
+            // created: it would open the logs being deleted. A registered
+            // name is never reserved (`create` releases it under this lock).
+            let reservation = Reservation::claim(&self.busy, name).ok_or(TopicError::Unknown)?;
+            let topic = by_name.remove(name).ok_or(TopicError::Unknown)?;
             (topic, reservation)
         };
         // Both locks, in their order, so that a concurrent `create_partitions`
