@@ -33,7 +33,7 @@ impl Processor<String, i64, String, i64> for WindowedSum {
 
     fn process(
         &mut self,
-        _ctx: &mut ProcessorContext<'_, String, i64>,
+        ctx: &mut ProcessorContext<'_, String, i64>,
         record: Record<String, i64>,
     ) -> Result<(), StreamsError> {
         let Some(store) = &self.store else {
@@ -41,7 +41,10 @@ impl Processor<String, i64, String, i64> for WindowedSum {
         };
         let start = record.timestamp - record.timestamp.rem_euclid(WINDOW_MS);
         let sum = store.fetch_window(&record.key, start)?.unwrap_or(0) + record.value;
-        store.put(&record.key, &sum, start)
+        if !store.put(&record.key, &sum, start)? {
+            ctx.record_dropped("window expired");
+        }
+        Ok(())
     }
 }
 

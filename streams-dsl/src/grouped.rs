@@ -1,5 +1,6 @@
 //! `KGroupedStream`: a stream grouped by key, ready to aggregate.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -27,6 +28,9 @@ pub struct KGroupedStream<K, V> {
     /// Which grouped stream this is: a cogroup takes each one once, as
     /// Kafka's keeps its inputs in a map keyed by the grouped stream.
     pub(crate) identity: Rc<()>,
+    /// The source of the repartition topic named by the grouping, once an
+    /// aggregation inserted it.
+    pub(crate) repartition_source: RefCell<Option<String>>,
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
@@ -42,6 +46,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
             repartition_required,
             grouped,
             identity: Rc::new(()),
+            repartition_source: RefCell::new(None),
         }
     }
 
@@ -150,28 +155,35 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
         )
     }
 
-    /// The node an aggregation into `store` reads from: this stream, or
-    /// the source of a repartition topic it inserts (named after the
-    /// grouping, else after the store), as Kafka's
-    /// `GroupedStreamAggregateBuilder`.
     /// What aggregations of this stream skip: records with a null key or
     /// value, by its grouping's serdes (Kafka's `KStreamAggregate`).
     pub(crate) fn skip_nulls(&self) -> SkipNulls<K, V> {
         SkipNulls::keys_and_values(self.grouped.key.clone(), self.grouped.value.clone())
     }
 
+    /// The node an aggregation into `store` reads from: this stream, or
+    /// the source of a repartition topic it inserts (named after the
+    /// grouping, else after the store), as Kafka's
+    /// `GroupedStreamAggregateBuilder`. A topic named by the grouping is
+    /// inserted once and read by every aggregation of this grouped stream;
+    /// without a name, each aggregation gets its own.
     pub(crate) fn aggregation_parent(&self, store: &str) -> String {
-        if self.repartition_required {
-            let stream: KStream<K, V> = KStream::new(self.builder.clone(), self.node.clone(), true);
-            let repartition_prefix = self
-                .grouped
-                .name
-                .clone()
-                .unwrap_or_else(|| store.to_owned());
-            stream.repartition_through(&repartition_prefix, &self.grouped)
-        } else {
-            self.node.clone()
+        if !self.repartition_required {
+            return self.node.clone();
         }
+        let stream: KStream<K, V> = KStream::new(self.builder.clone(), self.node.clone(), true);
+        let Some(name) = &self.grouped.name else {
+            return stream.repartition_through(store, &self.grouped);
+        };
+        if let Some(existing) = &*self.repartition_source.borrow() {
+            // Kafka names the nodes it then discards: the generated names
+            // after this aggregation are numbered as in Kafka.
+            stream.repartition_names(name);
+            return existing.clone();
+        }
+        let source = stream.repartition_through(name, &self.grouped);
+        self.repartition_source.replace(Some(source.clone()));
+        source
     }
 
     /// Adds the store, the repartition topic if needed, and the aggregate

@@ -230,3 +230,60 @@ fn reduce_and_aggregate_fold_values_per_key() {
         .to_vec()
     );
 }
+
+/// A grouping named by the user makes one repartition topic, read by
+/// every aggregation of that grouped stream (Kafka's
+/// `shouldNotFailWithSameRepartitionTopicNameUsingSameKGroupedStream`);
+/// the aggregations of one windowed stream share it too.
+#[test]
+fn aggregations_of_a_named_grouping_share_its_repartition_topic() {
+    let builder = StreamsBuilder::new();
+    let grouped = builder
+        .stream::<String, String>("in")
+        .map(|key, value| (value.clone(), key.clone()))
+        .group_by_key_with(Grouped::default().with_name("g"));
+    grouped.count().to_stream().to("counts");
+    grouped.reduce(|a, b| a + &b).to_stream().to("joined");
+    let windowed = builder
+        .stream::<String, String>("clicks")
+        .select_key(|_, value| value.clone())
+        .group_by_key_with(Grouped::default().with_name("w"))
+        .windowed_by(
+            streams_dsl::TimeWindows::of_size_with_no_grace(std::time::Duration::from_millis(10))
+                .expect("windows"),
+        );
+    windowed.count();
+    windowed.count();
+    let topology = builder
+        .build()
+        .expect("one repartition topic per named grouping");
+    let repartitions: Vec<String> = topology
+        .internal_topic_configs("app")
+        .iter()
+        .map(|topic| topic.name().to_owned())
+        .filter(|name| name.ends_with("-repartition"))
+        .collect();
+    assert_eq!(repartitions, ["app-g-repartition", "app-w-repartition"]);
+
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let input = driver.create_input_topic("in", StringSerde, StringSerde);
+    for (key, value, ts) in [("x", "a", 10), ("y", "a", 20), ("z", "b", 5)] {
+        input
+            .pipe_input_at(key.to_owned(), value.to_owned(), ts)
+            .expect("pipe");
+    }
+    let counts = driver.create_output_topic("counts", StringSerde, I64Serde);
+    assert_eq!(
+        counts.read_records_to_list().expect("counts"),
+        [("a", 1, 10), ("a", 2, 20), ("b", 1, 5)]
+            .map(|(k, v, ts)| TestRecord::new(k.to_owned(), v, ts))
+            .to_vec()
+    );
+    let joined = driver.create_output_topic("joined", StringSerde, StringSerde);
+    assert_eq!(
+        joined.read_records_to_list().expect("joined"),
+        [("a", "x", 10), ("a", "xy", 20), ("b", "z", 5)]
+            .map(|(k, v, ts)| TestRecord::new(k.to_owned(), v.to_owned(), ts))
+            .to_vec()
+    );
+}

@@ -928,3 +928,35 @@ fn a_global_join_is_named_as_a_left_join_and_keeps_the_need_to_repartition() {
         ["KSTREAM-AGGREGATE-STATE-STORE-0000000006-repartition"]
     );
 }
+
+/// A record too late for its side's window store (past the store's
+/// retention) is dropped by the store and counted, as Kafka's window
+/// stores count it in the task's dropped records; it joins nothing.
+#[test]
+fn records_past_the_join_stores_retention_are_counted_as_dropped() {
+    let windows = JoinWindows::of_time_difference_with_no_grace(Duration::from_millis(10));
+    let driver = driver(Kind::Inner, windows);
+    let nullable = || OptionSerde::new(Arc::new(StringSerde));
+    let left = driver.create_input_topic("left", StringSerde, nullable());
+    let right = driver.create_input_topic("right", StringSerde, nullable());
+    let out = driver.create_output_topic("out", StringSerde, StringSerde);
+    left.pipe_input_at("A".into(), Some("a1".into()), 200_000)
+        .expect("pipe");
+    assert_eq!(driver.metrics().dropped_records, 0);
+    // Its segment expired long ago: the left store drops it.
+    left.pipe_input_at("A".into(), Some("a0".into()), 100)
+        .expect("pipe");
+    assert_eq!(driver.metrics().dropped_records, 1);
+    right
+        .pipe_input_at("A".into(), Some("b".into()), 200_005)
+        .expect("pipe");
+    assert_eq!(
+        out.read_records_to_list().expect("out"),
+        [TestRecord::new(
+            "A".to_owned(),
+            "[a1, b]".to_owned(),
+            200_005
+        )]
+    );
+    assert_eq!(driver.metrics().dropped_records, 1);
+}

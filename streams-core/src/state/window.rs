@@ -121,13 +121,17 @@ impl<K: 'static, V: 'static> WindowStore<K, V> {
     /// value that serializes to null deletes the entry, as in Kafka.
     ///
     /// A write to a window that has already expired is dropped, as in
-    /// Kafka Streams.
-    pub fn put(&self, key: &K, value: &V, window_start: i64) -> Result<(), StreamsError> {
+    /// Kafka Streams: `Ok(false)` says so, for the caller to count the
+    /// record as dropped (Kafka's stores count it in the task's dropped
+    /// records).
+    pub fn put(&self, key: &K, value: &V, window_start: i64) -> Result<bool, StreamsError> {
         self.inner.with_key(key, |key| {
             self.inner.with_value(value, |value| {
-                self.inner
-                    .write(|store| store.put(key, value, window_start))
-                    .map(drop)
+                let stored = self
+                    .inner
+                    .write(|store| store.put(key, value, window_start))?;
+                // A null value is a delete, which is never "dropped".
+                Ok(stored.is_some() || value.is_none())
             })
         })
     }

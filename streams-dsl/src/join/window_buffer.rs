@@ -36,6 +36,10 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<K, V, K, V> for JoinWindo
         }
         let (key, value, timestamp) = (record.key.clone(), record.value.clone(), record.timestamp);
         ctx.forward(record)?;
-        store.put(&key, &value, timestamp)
+        if !store.put(&key, &value, timestamp)? {
+            // Kafka's window store counts the write it drops as expired.
+            ctx.record_dropped("too late for the join window store's retention");
+        }
+        Ok(())
     }
 }
