@@ -14,9 +14,16 @@ pub trait StateStore: Send {
     fn persistent(&self) -> bool;
 
     /// Makes every write so far durable (persistent stores) and hands cached
-    /// writes down to the wrapped store (caching layers). The engine calls
-    /// this at commit, before it writes the task's checkpoint.
+    /// writes down to the wrapped store (caching layers): what a checkpoint
+    /// needs first, and what closing does.
     fn flush(&mut self) -> Result<()>;
+
+    /// Hands cached writes down to the wrapped store (caching layers) and
+    /// makes nothing durable: what a commit does, as Kafka Streams' commit
+    /// flushes the caches and leaves RocksDB's memtables alone (the
+    /// changelog holds every write). Layers without a cache pass it on;
+    /// the stores at the bottom have nothing to do.
+    fn flush_cache(&mut self) -> Result<()>;
 
     /// Flushes and releases the store's resources; later operations fail
     /// with [`StoreError::Closed`](crate::StoreError::Closed).

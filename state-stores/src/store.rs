@@ -74,6 +74,10 @@ impl StateStore for Store {
         each_kind!(self, store => store.flush())
     }
 
+    fn flush_cache(&mut self) -> Result<()> {
+        each_kind!(self, store => store.flush_cache())
+    }
+
     fn close(&mut self) -> Result<()> {
         each_kind!(self, store => store.close())
     }

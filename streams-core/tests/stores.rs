@@ -330,6 +330,35 @@ fn rocksdb_stores_hold_the_same_and_keep_it_across_a_restart() -> TestResult {
     Ok(())
 }
 
+/// The table files RocksDB wrote under `dir`, in every store.
+fn table_files(dir: &std::path::Path) -> std::io::Result<usize> {
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            count += table_files(&path)?;
+        } else if path.extension().is_some_and(|ext| ext == "sst") {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// A commit flushes caches, not RocksDB's memtables (as in Kafka Streams,
+/// the changelog holds every write): the test driver commits after every
+/// record, and no table file is written until the stores close.
+#[test]
+fn commits_leave_rocksdb_memtables_in_memory_until_close() -> TestResult {
+    let dir = TempDir::new("stores-commit")?;
+    let driver = start_driver(true, Some(dir.0.clone()))?;
+    pipe_events(&driver)?;
+    assert!(driver.metrics().commits >= EVENTS.len() as u64);
+    assert_eq!(table_files(&dir.0)?, 0);
+    driver.close()?;
+    assert!(table_files(&dir.0)? > 0);
+    Ok(())
+}
+
 /// The records on `store`'s changelog, raw; tombstones have no value.
 type ChangelogRecords = Vec<TestRecord<Vec<u8>, Option<Vec<u8>>>>;
 

@@ -39,6 +39,11 @@ impl<B: BytesBackend> StateStore for BackedKeyValueStore<B> {
         self.backend.flush()
     }
 
+    /// No cache here: a commit leaves the data where it is.
+    fn flush_cache(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     fn close(&mut self) -> Result<()> {
         self.backend.close()
     }

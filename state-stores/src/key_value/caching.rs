@@ -61,6 +61,11 @@ impl StateStore for CachingKeyValueStore {
         self.inner.flush()
     }
 
+    fn flush_cache(&mut self) -> Result<()> {
+        self.cache.flush(&mut self.inner)?;
+        self.inner.flush_cache()
+    }
+
     fn close(&mut self) -> Result<()> {
         self.cache.flush(&mut self.inner)?;
         self.cache.clear();

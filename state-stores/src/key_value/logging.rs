@@ -32,6 +32,10 @@ impl StateStore for LoggingKeyValueStore {
         self.inner.flush()
     }
 
+    fn flush_cache(&mut self) -> Result<()> {
+        self.inner.flush_cache()
+    }
+
     fn close(&mut self) -> Result<()> {
         self.inner.close()
     }

@@ -140,6 +140,11 @@ impl StateStore for CachingSessionStore {
         self.inner.flush()
     }
 
+    fn flush_cache(&mut self) -> Result<()> {
+        self.cache.flush(&mut self.inner)?;
+        self.inner.flush_cache()
+    }
+
     fn close(&mut self) -> Result<()> {
         self.cache.flush(&mut self.inner)?;
         self.cache.clear();

@@ -128,6 +128,11 @@ impl StateStore for CachingWindowStore {
         self.inner.flush()
     }
 
+    fn flush_cache(&mut self) -> Result<()> {
+        self.cache.flush(&mut self.inner)?;
+        self.inner.flush_cache()
+    }
+
     fn close(&mut self) -> Result<()> {
         self.cache.flush(&mut self.inner)?;
         self.cache.clear();

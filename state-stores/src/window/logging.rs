@@ -33,6 +33,10 @@ impl StateStore for LoggingWindowStore {
         self.inner.flush()
     }
 
+    fn flush_cache(&mut self) -> Result<()> {
+        self.inner.flush_cache()
+    }
+
     fn close(&mut self) -> Result<()> {
         self.inner.close()
     }

@@ -87,6 +87,11 @@ impl<B: BytesBackend> StateStore for SegmentedWindowStore<B> {
         self.segmented.flush()
     }
 
+    /// No cache here: a commit leaves the data where it is.
+    fn flush_cache(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     fn close(&mut self) -> Result<()> {
         self.segmented.close()
     }

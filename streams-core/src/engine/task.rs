@@ -482,10 +482,14 @@ impl StreamTask {
     }
 
     /// Lets every processor forward what it held back (cached updates), in
-    /// topology order, then flushes the stores, and returns the next offset
-    /// to consume for every partition processed.
+    /// topology order, then flushes the stores' caches, and returns the
+    /// next offset to consume for every partition processed.
+    ///
+    /// As in Kafka Streams, a commit makes nothing durable in the stores
+    /// themselves (RocksDB keeps its memtables): their changelogs hold
+    /// every write, and a task that starts replays them.
     pub fn commit(&mut self) -> Result<BTreeMap<TopicPartition, i64>, StreamsError> {
-        self.flush()?;
+        self.flush_caches()?;
         self.state.commit_requested = false;
         self.state.metrics.commits += 1;
         Ok(self.queues.committable_offsets())
@@ -521,14 +525,15 @@ impl StreamTask {
         self.state.stores.lookup(name)
     }
 
-    /// Forwards held-back updates and flushes the stores, closes every
-    /// node, then closes the stores.
+    /// Forwards held-back updates and flushes the stores' caches, closes
+    /// every node, then closes the stores, which makes their contents
+    /// durable.
     pub fn close(&mut self) -> Result<(), StreamsError> {
         if self.closed {
             return Ok(());
         }
         self.closed = true;
-        self.flush()?;
+        self.flush_caches()?;
         for node in 0..self.graph.len() {
             self.graph.close(&mut self.state, node)?;
         }
@@ -537,12 +542,13 @@ impl StreamTask {
 
     /// Every node's flush hook in the order the nodes were added (parents
     /// first, in any topology the DSL builds), so updates a cache releases
-    /// reach the caches below it before those flush; then the stores.
-    fn flush(&mut self) -> Result<(), StreamsError> {
+    /// reach the caches below it before those flush; then the stores'
+    /// caches.
+    fn flush_caches(&mut self) -> Result<(), StreamsError> {
         for node in 0..self.graph.len() {
             self.graph.flush(&mut self.state, node)?;
         }
-        self.state.stores.flush_all()
+        self.state.stores.flush_caches()
     }
 }
 

@@ -300,6 +300,10 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         self.write(|store| store.flush())
     }
 
+    pub(super) fn flush_cache(&self) -> Result<(), StreamsError> {
+        self.write(|store| store.flush_cache())
+    }
+
     pub(super) fn close(&self) -> Result<(), StreamsError> {
         self.write(|store| store.close())
     }
@@ -359,7 +363,7 @@ impl<S: StateStore + ?Sized + 'static, K: 'static, V: 'static> TypedStore<S, K, 
                         .unwrap_or_default(),
                 })
             },
-            move || flusher.flush(),
+            move || flusher.flush_cache(),
         )))
     }
 

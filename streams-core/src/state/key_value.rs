@@ -262,6 +262,10 @@ impl<K: 'static, V: 'static> StoreHandle for KeyValueStore<K, V> {
         self.inner.flush()
     }
 
+    fn flush_cache(&self) -> Result<(), StreamsError> {
+        self.inner.flush_cache()
+    }
+
     fn close(&self) -> Result<(), StreamsError> {
         self.inner.close()
     }

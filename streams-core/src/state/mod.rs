@@ -51,8 +51,14 @@ use crate::record::{Headers, ProducerRecord, TopicName};
 
 /// A store as a processor holds it: cheap to clone, typed.
 pub trait StoreHandle: 'static {
-    /// Writes buffered state through to the store (cache, then backend).
+    /// Writes buffered state through to the store (cache, then backend)
+    /// and makes it durable.
     fn flush(&self) -> Result<(), StreamsError>;
+    /// Writes the store's cached updates through, making nothing durable:
+    /// what a commit does (see [`StateStore::flush_cache`]).
+    ///
+    /// [`StateStore::flush_cache`]: state_stores::StateStore::flush_cache
+    fn flush_cache(&self) -> Result<(), StreamsError>;
     /// Releases the store's resources.
     fn close(&self) -> Result<(), StreamsError>;
     /// Applies records of the store's changelog, oldest first, bypassing

@@ -12,7 +12,7 @@ use crate::topology::ChangelogConfig;
 /// A store handle with its type erased, so one registry holds every kind.
 pub(crate) trait ErasedHandle {
     fn as_any(&self) -> &dyn Any;
-    fn flush(&self) -> Result<(), StreamsError>;
+    fn flush_cache(&self) -> Result<(), StreamsError>;
     fn close(&self) -> Result<(), StreamsError>;
     fn restore(&self, records: &[ChangelogRecord]) -> Result<(), StreamsError>;
 }
@@ -21,8 +21,8 @@ impl<S: StoreHandle + Clone> ErasedHandle for S {
     fn as_any(&self) -> &dyn Any {
         self
     }
-    fn flush(&self) -> Result<(), StreamsError> {
-        StoreHandle::flush(self)
+    fn flush_cache(&self) -> Result<(), StreamsError> {
+        StoreHandle::flush_cache(self)
     }
     fn close(&self) -> Result<(), StreamsError> {
         StoreHandle::close(self)
@@ -123,10 +123,10 @@ impl StoreRegistry {
         Self::typed(entry, "(outside the topology)")
     }
 
-    pub(crate) fn flush_all(&self) -> Result<(), StreamsError> {
+    pub(crate) fn flush_caches(&self) -> Result<(), StreamsError> {
         self.entries
             .iter()
-            .try_for_each(|entry| entry.handle.flush())
+            .try_for_each(|entry| entry.handle.flush_cache())
     }
 
     pub(crate) fn close_all(&self) -> Result<(), StreamsError> {

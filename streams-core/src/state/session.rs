@@ -232,6 +232,10 @@ impl<K: 'static, V: 'static> StoreHandle for SessionStore<K, V> {
         self.inner.flush()
     }
 
+    fn flush_cache(&self) -> Result<(), StreamsError> {
+        self.inner.flush_cache()
+    }
+
     fn close(&self) -> Result<(), StreamsError> {
         self.inner.close()
     }
