@@ -28,9 +28,10 @@ pub fn store_options(budget: &RocksDbMemoryBudget) -> Options {
 /// A RocksDB database holding one store.
 ///
 /// Writes skip the write-ahead log, as in Kafka Streams: the changelog topic
-/// is the source of truth, [`flush`](BytesBackend::flush) persists the
-/// memtables, and the engine checkpoints only after a flush, so writes lost
-/// in a crash are replayed from the changelog.
+/// is the source of truth. A commit leaves the memtables in memory;
+/// [`flush`](BytesBackend::flush) persists them (at close, and before any
+/// checkpoint may name their offsets), so writes lost in a crash are
+/// replayed from the changelog.
 pub struct RocksDbBackend {
     name: String,
     /// `None` once closed; dropping the handle releases the database lock.
