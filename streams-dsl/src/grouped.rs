@@ -1,6 +1,5 @@
 //! `KGroupedStream`: a stream grouped by key, ready to aggregate.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -9,6 +8,7 @@ use streams_core::state::Stores;
 
 use crate::builder::Builder;
 use crate::config::{Grouped, Materialized};
+use crate::grouping_repartition::GroupingRepartition;
 use crate::kstream::KStream;
 use crate::ktable::KTable;
 use crate::nulls::SkipNulls;
@@ -28,9 +28,9 @@ pub struct KGroupedStream<K, V> {
     /// Which grouped stream this is: a cogroup takes each one once, as
     /// Kafka's keeps its inputs in a map keyed by the grouped stream.
     pub(crate) identity: Rc<()>,
-    /// The source of the repartition topic named by the grouping, once an
-    /// aggregation inserted it.
-    pub(crate) repartition_source: RefCell<Option<String>>,
+    /// The repartition topic named by the grouping, once an aggregation
+    /// inserted it.
+    pub(crate) repartition: GroupingRepartition,
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
@@ -46,7 +46,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
             repartition_required,
             grouped,
             identity: Rc::new(()),
-            repartition_source: RefCell::new(None),
+            repartition: GroupingRepartition::default(),
         }
     }
 
@@ -164,25 +164,21 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
     /// The node an aggregation into `store` reads from: this stream, or
     /// the source of a repartition topic it inserts (named after the
     /// grouping, else after the store), as Kafka's
-    /// `GroupedStreamAggregateBuilder`. A topic named by the grouping is
-    /// inserted once and read by every aggregation of this grouped stream;
-    /// without a name, each aggregation gets its own.
+    /// `GroupedStreamAggregateBuilder` (see [`GroupingRepartition`]).
     pub(crate) fn aggregation_parent(&self, store: &str) -> String {
         if !self.repartition_required {
             return self.node.clone();
         }
         let stream: KStream<K, V> = KStream::new(self.builder.clone(), self.node.clone(), true);
-        let Some(name) = &self.grouped.name else {
-            return stream.repartition_through(store, &self.grouped);
-        };
-        if let Some(existing) = &*self.repartition_source.borrow() {
+        let prefix = self.grouped.name.as_deref().unwrap_or(store);
+        if let Some(existing) = self.repartition.reused(self.grouped.name.is_some()) {
             // Kafka names the nodes it then discards: the generated names
             // after this aggregation are numbered as in Kafka.
-            stream.repartition_names(name);
-            return existing.clone();
+            stream.repartition_names(prefix);
+            return existing;
         }
-        let source = stream.repartition_through(name, &self.grouped);
-        self.repartition_source.replace(Some(source.clone()));
+        let source = stream.repartition_through(prefix, &self.grouped);
+        self.repartition.inserted(&source);
         source
     }
 

@@ -11,7 +11,6 @@
 //! `<grouped name or store name>-repartition`, then the processor
 //! `KTABLE-AGGREGATE-` or `KTABLE-REDUCE-`.
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use streams_core::serde::{DefaultSerde, I64Serde};
@@ -20,6 +19,7 @@ use streams_core::topology::SinkOptions;
 use crate::builder::Builder;
 use crate::change_serde::ChangeSerde;
 use crate::config::{Grouped, Materialized};
+use crate::grouping_repartition::GroupingRepartition;
 use crate::kstream::repartition_source_options;
 use crate::ktable::{Change, KTable};
 use crate::nulls::NullTest;
@@ -74,7 +74,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             builder: self.builder.clone(),
             node: name,
             grouped,
-            repartition_source: RefCell::new(None),
+            repartition: GroupingRepartition::default(),
         }
     }
 }
@@ -86,10 +86,8 @@ pub struct KGroupedTable<K, V> {
     builder: Builder,
     node: String,
     grouped: Grouped<K, V>,
-    /// The source of the repartition topic its first aggregation added:
-    /// with a user-named topic, later aggregations read it too, as Kafka's
-    /// `KGroupedTableImpl` reuses its repartition node.
-    repartition_source: RefCell<Option<String>>,
+    /// The repartition topic its first aggregation added.
+    repartition: GroupingRepartition,
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
@@ -221,10 +219,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
         let table = TableNode::new(TableKind::Stateful, Some(store.clone()), None);
         let view = table.processor_view();
         // Sink and source names are taken either way, as in Kafka.
-        let reused = match (&self.grouped.name, &*self.repartition_source.borrow()) {
-            (Some(_), Some(existing)) => Some(existing.clone()),
-            _ => None,
-        };
+        let reused = self.repartition.reused(self.grouped.name.is_some());
         self.builder.with(|topology| {
             let source = match reused {
                 Some(existing) => existing,
@@ -238,7 +233,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
                             &[&self.node],
                         )
                         .add_source(&source, &[&topic], repartition_source_options(key, change));
-                    self.repartition_source.replace(Some(source.clone()));
+                    self.repartition.inserted(&source);
                     source
                 }
             };

@@ -81,6 +81,7 @@ mod emit_strategy;
 mod fixed_key;
 mod grouped;
 mod grouped_table;
+mod grouping_repartition;
 mod join;
 mod kstream;
 mod ktable;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use streams_core::prelude::*;
 use streams_core::serde::SharedSerde;
+use streams_core::test_driver::{TestInputTopic, TestOutputTopic};
 use streams_dsl::{Consumed, JoinWindows, Joined, KStream, StreamJoined, StreamsBuilder};
 
 /// A value that may be null, as the developer guide's inputs are.
@@ -49,13 +50,26 @@ type Output<'a> = (&'a str, &'a str, i64);
 /// An input and everything it makes the join emit.
 type Step<'a> = (Input, &'a [Output<'a>]);
 
+/// The inputs (nullable values) and the output of a join's driver.
+fn join_topics(
+    driver: &TopologyTestDriver,
+) -> (
+    TestInputTopic<String, Nullable>,
+    TestInputTopic<String, Nullable>,
+    TestOutputTopic<String, String>,
+) {
+    let nullable = || OptionSerde::new(Arc::new(StringSerde));
+    (
+        driver.create_input_topic("left", StringSerde, nullable()),
+        driver.create_input_topic("right", StringSerde, nullable()),
+        driver.create_output_topic("out", StringSerde, StringSerde),
+    )
+}
+
 /// Pipes each input and checks what it emits, record by record.
 fn run(kind: Kind, windows: JoinWindows, steps: &[Step<'_>]) {
     let driver = driver(kind, windows);
-    let nullable = || OptionSerde::new(Arc::new(StringSerde));
-    let left = driver.create_input_topic("left", StringSerde, nullable());
-    let right = driver.create_input_topic("right", StringSerde, nullable());
-    let out = driver.create_output_topic("out", StringSerde, StringSerde);
+    let (left, right, out) = join_topics(&driver);
     for ((side, key, value, timestamp), expected) in steps {
         let topic = if *side == "L" { &left } else { &right };
         let nullable = (*value != "null").then(|| (*value).to_owned());
@@ -602,10 +616,7 @@ fn unmatched_records_restored_after_a_restart_are_emitted_once_closed() {
     .to("out");
     let topology = builder.build().expect("valid");
     let driver = TopologyTestDriver::new(&topology).expect("driver");
-    let nullable = || OptionSerde::new(Arc::new(StringSerde));
-    let left = driver.create_input_topic("left", StringSerde, nullable());
-    let right = driver.create_input_topic("right", StringSerde, nullable());
-    let out = driver.create_output_topic("out", StringSerde, StringSerde);
+    let (left, right, out) = join_topics(&driver);
     left.pipe_input_at("k1".into(), Some("A".into()), 100)
         .expect("pipe");
     assert_eq!(out.read_records_to_list().expect("read"), []);
@@ -936,10 +947,7 @@ fn a_global_join_is_named_as_a_left_join_and_keeps_the_need_to_repartition() {
 fn records_past_the_join_stores_retention_are_counted_as_dropped() {
     let windows = JoinWindows::of_time_difference_with_no_grace(Duration::from_millis(10));
     let driver = driver(Kind::Inner, windows);
-    let nullable = || OptionSerde::new(Arc::new(StringSerde));
-    let left = driver.create_input_topic("left", StringSerde, nullable());
-    let right = driver.create_input_topic("right", StringSerde, nullable());
-    let out = driver.create_output_topic("out", StringSerde, StringSerde);
+    let (left, right, out) = join_topics(&driver);
     left.pipe_input_at("A".into(), Some("a1".into()), 200_000)
         .expect("pipe");
     assert_eq!(driver.metrics().dropped_records, 0);
