@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::config::Materialized;
 use crate::ktable::KTable;
-use crate::processors::{RowMapper, TableRows, TableValues};
+use crate::processors::{OldValue, RowMapper, TableRows, TableValues};
 use crate::row_lookup::RowLookup;
 use crate::table_node::{TableKind, TableNode};
 use crate::table_source::{materializer, TableSerdes};
@@ -64,6 +64,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
                 move || TableValues {
                     mapper: mapper.clone(),
                     skip_absent: filter,
+                    old_value: OldValue::Stored,
                     view: view.clone(),
                     rows: TableRows::default(),
                 },

@@ -259,6 +259,48 @@ fn a_join_result_sends_old_values_to_a_table_aggregation() {
     );
 }
 
+/// A materialized result forwards the old value its join side computed,
+/// as Kafka's `KTableKTableJoinMerger` does, not the row its store held:
+/// materializing a join does not change what flows downstream. The two
+/// differ in a self-join, where the second side's update finds the store
+/// already holding the first side's result.
+#[test]
+fn a_materialized_result_forwards_the_old_values_its_sides_computed() {
+    let counts = |materialized: bool| {
+        let builder = StreamsBuilder::new();
+        let table = builder.table::<String, String>("rows");
+        let joiner = |l: &String, r: &String| format!("{l}+{r}");
+        let joined = if materialized {
+            table.join_with(&table, joiner, Materialized::named("joined"))
+        } else {
+            table.join(&table, joiner)
+        };
+        joined
+            .group_by(|key, value| (key.clone(), value.clone()))
+            .count()
+            .to_stream()
+            .to("counts");
+        let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
+        let rows = driver.create_input_topic("rows", StringSerde, StringSerde);
+        let out = driver.create_output_topic(
+            "counts",
+            StringSerde,
+            OptionSerde::new(i64::default_serde()),
+        );
+        rows.pipe_input_at("k".into(), "A".into(), 1).expect("pipe");
+        rows.pipe_input_at("k".into(), "B".into(), 2).expect("pipe");
+        out.read_records_to_list().expect("read")
+    };
+    // Each update reaches both sides. The first side's result has no old
+    // value ("A"'s old row is absent); the second's neither, so the count
+    // adds both. "B" then replaces "A+B" (its old row joined with the new
+    // one) by "B+B" on each side: subtract one, add one.
+    let count = |count, ts| TestRecord::new("k".to_owned(), Some(count), ts);
+    let expected = vec![count(1, 1), count(2, 1), count(2, 2), count(2, 2)];
+    assert_eq!(counts(false), expected);
+    assert_eq!(counts(true), expected);
+}
+
 #[test]
 fn a_materialized_result_can_be_queried_and_looked_up() {
     let builder = StreamsBuilder::new();

@@ -16,7 +16,7 @@ use super::joiner::Joiner;
 use super::table_table_join::{left_side, right_side, Side, TableTableJoin};
 use crate::config::Materialized;
 use crate::ktable::{Change, KTable};
-use crate::processors::{RowMapper, TableRows, TableValues};
+use crate::processors::{OldValue, RowMapper, TableRows, TableValues};
 use crate::row_lookup::RowLookup;
 use crate::table_node::{NodeView, TableKind, TableNode};
 use crate::table_source::materializer;
@@ -209,10 +209,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             &view,
         );
         // The merge node (Kafka's `KTableKTableJoinMerger`) only stores (if
-        // materialized) and forwards what either side computed, dropping
-        // old values unless asked for them; a materialized one reads the
-        // old value from its store, which holds the result the side's old
-        // value was computed to.
+        // materialized) and forwards what either side computed, old values
+        // included (or dropped unless asked for), never its store's.
         let identity: RowMapper<K, VR, VR> = Arc::new(|_: &K, value: VR| Some(value));
         builder.with(|topology| {
             topology.add_processor::<K, Change<VR>, K, Change<VR>, _>(
@@ -220,6 +218,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
                 move || TableValues {
                     mapper: identity.clone(),
                     skip_absent: false,
+                    old_value: OldValue::Mapped,
                     view: view.clone(),
                     rows: TableRows::default(),
                 },

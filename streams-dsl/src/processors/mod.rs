@@ -24,7 +24,8 @@ pub(crate) use stream_time::ObservedStreamTime;
 pub(crate) use suppress::{supplier as suppress_supplier, RecordSizer, SuppressSpec};
 pub(crate) use suppress_buffer::{BufferedChange, BufferedChangeSerde};
 pub(crate) use table::{
-    RepartitionMap, RowMapper, TableAggregate, TableAggregator, TableRows, TableSource, TableValues,
+    OldValue, RepartitionMap, RowMapper, TableAggregate, TableAggregator, TableRows, TableSource,
+    TableValues,
 };
 pub(crate) use table_cache::{flush_cache, SessionCache, TableCache};
 pub(crate) use throttle::Throttle;

@@ -258,15 +258,29 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<K, Option<V>, K, Change<V
 /// Computes a row's new value from its parent's (`None`: no row).
 pub(crate) type RowMapper<K, V, V2> = Arc<dyn Fn(&K, V) -> Option<V2> + Send + Sync>;
 
-/// `filter`, `filter_not` and `map_values` of a table: maps both halves of
-/// each change. A filter drops rows (its mapper answers `None`) and, when
-/// it knows old values, skips changes that are absent before and after,
-/// as Kafka's `KTableFilter`; otherwise a failing row becomes a tombstone.
-/// Materialized in a cached store, the change is forwarded when it leaves
-/// the cache instead.
+/// Where a table operator that sends old values finds the old value.
+#[derive(Clone, Copy)]
+pub(crate) enum OldValue {
+    /// In its own store when it is materialized (the row the store held),
+    /// else mapped from its parent's change: Kafka's `KTableFilter` and
+    /// `KTableMapValues`.
+    Stored,
+    /// Mapped from its parent's change always: Kafka's
+    /// `KTableKTableJoinMerger`, whose parents (the join sides) computed
+    /// it, and which a self-join would otherwise see half-updated.
+    Mapped,
+}
+
+/// `filter`, `filter_not` and `map_values` of a table, and the merge node
+/// of a table-table join: maps both halves of each change. A filter drops
+/// rows (its mapper answers `None`) and, when it knows old values, skips
+/// changes that are absent before and after, as Kafka's `KTableFilter`;
+/// otherwise a failing row becomes a tombstone. Materialized in a cached
+/// store, the change is forwarded when it leaves the cache instead.
 pub(crate) struct TableValues<K, V, V2> {
     pub(crate) mapper: RowMapper<K, V, V2>,
     pub(crate) skip_absent: bool,
+    pub(crate) old_value: OldValue,
     pub(crate) view: NodeView,
     pub(crate) rows: TableRows<K, V2>,
 }
@@ -294,10 +308,10 @@ where
         let key = record.key;
         let Change { new, old } = record.value;
         let new = new.and_then(|value| (self.mapper)(&key, value));
-        let old = match (&self.rows.store, self.rows.send_old_values) {
-            (_, false) => None,
-            (Some(store), true) => store.get(&key)?.map(|old| old.value),
-            (None, true) => old.and_then(|value| (self.mapper)(&key, value)),
+        let old = match (&self.rows.store, self.rows.send_old_values, self.old_value) {
+            (_, false, _) => None,
+            (Some(store), true, OldValue::Stored) => store.get(&key)?.map(|old| old.value),
+            (_, true, _) => old.and_then(|value| (self.mapper)(&key, value)),
         };
         if self.skip_absent && self.rows.send_old_values && new.is_none() && old.is_none() {
             return Ok(());
