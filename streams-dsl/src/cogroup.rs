@@ -27,6 +27,7 @@ use crate::builder::Builder;
 use crate::config::{Grouped, Materialized};
 use crate::emit_strategy::EmitStrategy;
 use crate::grouped::KGroupedStream;
+use crate::grouping_repartition::GroupingRepartition;
 use crate::ktable::{Change, KTable};
 use crate::named::Named;
 use crate::processors::{Aggregate, Aggregator, Merger, PassThrough, SessionAggregator};
@@ -57,6 +58,10 @@ trait CogroupInput<K, A> {
     /// Which grouped stream this input is.
     fn identity(&self) -> &Rc<()>;
 
+    /// The repartition topic this input's first aggregation inserted, for
+    /// every later aggregation of the cogroup.
+    fn repartition(&self) -> &Rc<GroupingRepartition>;
+
     /// The node this input's aggregate reads from: the grouped stream, or
     /// the source of the repartition topic this adds for it.
     fn parent(&self, store: &str) -> String;
@@ -84,6 +89,10 @@ impl<K: Clone + 'static, V: Clone + 'static, A: Clone + 'static> CogroupInput<K,
 {
     fn identity(&self) -> &Rc<()> {
         &self.grouped.identity
+    }
+
+    fn repartition(&self) -> &Rc<GroupingRepartition> {
+        &self.grouped.repartition
     }
 
     fn parent(&self, store: &str) -> String {
@@ -151,14 +160,17 @@ impl<K: Clone + 'static, V: Clone + 'static, A: Clone + 'static> CogroupInput<K,
     }
 }
 
-/// A copy of a grouped stream's handle: same node, grouping and serdes.
+/// A copy of a grouped stream's handle (same node, grouping and serdes)
+/// that reads the cogroup's repartition topic `repartition`.
 fn handle<K: Clone + 'static, V: Clone + 'static>(
     grouped: &KGroupedStream<K, V>,
+    repartition: Rc<GroupingRepartition>,
 ) -> KGroupedStream<K, V> {
     let mut grouping = Grouped::with(grouped.grouped.key.clone(), grouped.grouped.value.clone());
     grouping.name = grouped.grouped.name.clone();
     KGroupedStream {
         identity: grouped.identity.clone(),
+        repartition,
         ..KGroupedStream::new(
             grouped.builder.clone(),
             grouped.node.clone(),
@@ -230,21 +242,27 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
 
 impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
     /// Adds `grouped`, whose values are folded into the shared aggregate
-    /// with `aggregator`. A grouped stream added before keeps its place and
-    /// takes the new aggregator, as in Kafka.
+    /// with `aggregator`. A grouped stream added before keeps its place
+    /// (and its repartition topic) and takes the new aggregator, as in
+    /// Kafka. Every aggregation of the cogroup reads a key-changed input
+    /// through the one repartition topic its first aggregation inserted.
     pub fn cogroup<V: Clone + 'static>(
         mut self,
         grouped: &KGroupedStream<K, V>,
         aggregator: impl Fn(&K, V, A) -> A + Send + Sync + 'static,
     ) -> Self {
-        let input: Rc<dyn CogroupInput<K, A>> = Rc::new(Input {
-            grouped: handle(grouped),
-            aggregator: Arc::new(aggregator),
-        });
         let known = self
             .inputs
             .iter()
             .position(|known| Rc::ptr_eq(known.identity(), &grouped.identity));
+        let repartition = match known {
+            Some(index) => self.inputs[index].repartition().clone(),
+            None => Rc::new(GroupingRepartition::of_cogroup_input()),
+        };
+        let input: Rc<dyn CogroupInput<K, A>> = Rc::new(Input {
+            grouped: handle(grouped, repartition),
+            aggregator: Arc::new(aggregator),
+        });
         match known {
             Some(index) => self.inputs[index] = input,
             None => self.inputs.push(input),

@@ -28,9 +28,9 @@ pub struct KGroupedStream<K, V> {
     /// Which grouped stream this is: a cogroup takes each one once, as
     /// Kafka's keeps its inputs in a map keyed by the grouped stream.
     pub(crate) identity: Rc<()>,
-    /// The repartition topic named by the grouping, once an aggregation
-    /// inserted it.
-    pub(crate) repartition: GroupingRepartition,
+    /// The repartition topic an aggregation inserted, for the later ones
+    /// that reuse it (shared by the handles a cogroup keeps of one input).
+    pub(crate) repartition: Rc<GroupingRepartition>,
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
@@ -46,7 +46,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
             repartition_required,
             grouped,
             identity: Rc::new(()),
-            repartition: GroupingRepartition::default(),
+            repartition: Rc::default(),
         }
     }
 

@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod support;
+use support::repartition_topics;
+
 use streams_core::prelude::*;
 use streams_core::record::RecordMetadata;
 use streams_core::state::{KeyValueStore, Stores};
@@ -654,6 +657,76 @@ fn cogroup_folds_inputs_of_different_types_into_one_aggregate() {
     assert!(driver
         .produced_topic_names()
         .contains("test-driver-application-balances-changelog"));
+}
+
+/// Every aggregation of one cogroup reads a key-changed input through the
+/// repartition topic the first one inserted, whether or not the grouping
+/// is named, and an input added again keeps it: Kafka's
+/// `CogroupedStreamAggregateBuilder` keeps one repartition node per
+/// grouped stream. Generated names still consume their indices.
+#[test]
+fn a_cogroup_inserts_one_repartition_topic_per_input_for_all_its_aggregations() {
+    let run = |grouped: Grouped<String, String>| {
+        let builder = StreamsBuilder::new();
+        let rekeyed = builder
+            .stream::<String, String>("in")
+            .map(|k, v| (v, k))
+            .group_by_key_with(grouped);
+        let cogroup = rekeyed.cogroup(|_, v: String, agg: String| agg + &v);
+        let output = |table: streams_dsl::KTable<String, String>, topic: &str| {
+            table.to_stream().to(topic);
+        };
+        output(cogroup.aggregate(String::new), "first");
+        output(
+            cogroup
+                .clone()
+                .cogroup(&rekeyed, |_, v: String, agg: String| {
+                    agg + &v.to_uppercase()
+                })
+                .aggregate(String::new),
+            "second",
+        );
+        let topology = builder.build().expect("valid");
+        let topics: Vec<String> = repartition_topics(&topology)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let driver = TopologyTestDriver::new(&topology).expect("driver");
+        let input = driver.create_input_topic("in", StringSerde, StringSerde);
+        input
+            .pipe_input_at("a".into(), "k".into(), 1)
+            .expect("pipe");
+        input
+            .pipe_input_at("b".into(), "k".into(), 2)
+            .expect("pipe");
+        let read = |topic: &str| {
+            driver
+                .create_output_topic(topic, StringSerde, OptionSerde::new(Arc::new(StringSerde)))
+                .read_records_to_list()
+                .expect("read")
+        };
+        (topics, read("first"), read("second"))
+    };
+    let first = records(&[
+        ("k".to_owned(), Some("a".to_owned()), 1),
+        ("k".into(), Some("ab".into()), 2),
+    ]);
+    let second = records(&[
+        ("k".to_owned(), Some("A".to_owned()), 1),
+        ("k".into(), Some("AB".into()), 2),
+    ]);
+    assert_eq!(
+        run(Grouped::default()),
+        (
+            vec!["COGROUPKSTREAM-AGGREGATE-STATE-STORE-0000000002-repartition".to_owned()],
+            first.clone(),
+            second.clone()
+        )
+    );
+    assert_eq!(
+        run(Grouped::default().with_name("rekeyed")),
+        (vec!["rekeyed-repartition".to_owned()], first, second)
+    );
 }
 
 #[test]
