@@ -234,8 +234,11 @@ impl StreamsBuilder {
             .name_or(consumed.name.as_deref(), "KSTREAM-SOURCE-");
         let serdes = (Some(consumed.key.clone()), Some(consumed.value.clone()));
         if let Some(shared) = self.shared_source::<K, V>(topics, consumed.offset_reset) {
-            return KStream::new(self.builder.clone(), shared, false)
-                .with_serdes(serdes.0, serdes.1);
+            return KStream {
+                name,
+                ..KStream::new(self.builder.clone(), shared, false)
+            }
+            .with_serdes(serdes.0, serdes.1);
         }
         let mut options = SourceOptions::new(consumed.key, consumed.value);
         if let Some(extractor) = consumed.timestamp_extractor {

@@ -32,6 +32,11 @@ use crate::processors::{Action, Filter, FlatMap, Map, PassThrough, Peek};
 pub struct KStream<K, V> {
     pub(crate) builder: Builder,
     pub(crate) node: String,
+    /// The stream's name (Kafka's), the label `print` defaults to: its
+    /// node's, except for a second stream of a topic read already, which
+    /// Kafka names anew and merges into the first stream's source node
+    /// only when it builds the topology.
+    pub(crate) name: String,
     pub(crate) repartition_required: bool,
     /// The source node of the repartition topic last made to join this
     /// stream, shared by its clones: later joins named after the stream
@@ -49,6 +54,7 @@ impl<K, V> Clone for KStream<K, V> {
         Self {
             builder: self.builder.clone(),
             node: self.node.clone(),
+            name: self.name.clone(),
             repartition_required: self.repartition_required,
             join_repartition: self.join_repartition.clone(),
             key_serde: self.key_serde.clone(),
@@ -62,6 +68,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
     pub(crate) fn new(builder: Builder, node: String, repartition_required: bool) -> Self {
         Self {
             builder,
+            name: node.clone(),
             node,
             repartition_required,
             join_repartition: Rc::default(),

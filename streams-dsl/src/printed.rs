@@ -120,7 +120,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             .builder
             .name_or(printed.name.as_deref(), "KSTREAM-PRINTER-");
         // Kafka labels with the name of the stream printed, not the printer.
-        let label = printed.label.unwrap_or_else(|| self.node.clone());
+        let label = printed.label.unwrap_or_else(|| self.name.clone());
         let (mapper, target) = (printed.mapper, printed.target);
         self.builder.with(|topology| {
             topology.add_processor(

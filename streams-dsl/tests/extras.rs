@@ -15,8 +15,8 @@ use streams_core::record::RecordMetadata;
 use streams_core::state::{KeyValueStore, Stores};
 use streams_core::topology::TopicNameExtractor;
 use streams_dsl::{
-    Branched, FixedKeyProcessor, FixedKeyProcessorContext, FixedKeyRecord, Grouped, JoinWindows,
-    Materialized, Named, Printed, Produced, Repartitioned, StreamsBuilder,
+    Branched, Consumed, FixedKeyProcessor, FixedKeyProcessorContext, FixedKeyRecord, Grouped,
+    JoinWindows, Materialized, Named, Printed, Produced, Repartitioned, StreamsBuilder,
 };
 
 fn named(name: &str) -> Named {
@@ -320,6 +320,28 @@ fn print_writes_label_key_and_value_per_record() {
     );
     assert_eq!(lines(&labelled), ["[lengths]: a, 5", "[lengths]: b, 0"]);
     assert_eq!(lines(&mapped), ["[mapped]: a=5", "[mapped]: b=0"]);
+}
+
+/// A second stream of a topic read already shares the first one's source
+/// node, but keeps its own name (Kafka merges the two sources only when it
+/// builds), which `print` labels with by default: generated, or the one
+/// its `Consumed` gives.
+#[test]
+fn print_labels_a_second_stream_of_a_topic_with_its_own_name() {
+    let (second, named): (Lines, Lines) = Default::default();
+    let builder = StreamsBuilder::new();
+    builder.stream::<String, String>("input").to("copy");
+    builder
+        .stream::<String, String>("input")
+        .print(Printed::to_writer(second.clone()));
+    builder
+        .stream_with::<String, String>(&["input"], Consumed::default().with_name("again"))
+        .print(Printed::to_writer(named.clone()));
+    let topology = builder.build().expect("valid");
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    pipe(&driver, "input", &[("a", "kafka", 1)]);
+    assert_eq!(lines(&second), ["[KSTREAM-SOURCE-0000000002]: a, kafka"]);
+    assert_eq!(lines(&named), ["[again]: a, kafka"]);
 }
 
 #[test]
