@@ -265,6 +265,42 @@ fn merge_interleaves_two_streams_in_arrival_order() {
     );
 }
 
+/// Successor lists are printed in the order of Kafka's `TreeSet`s, filled
+/// while sub-graph sizes still grow: the filter goes in last, compared with
+/// the tree's root (the first key selection, then as large as it), and
+/// lands before both key selections although the second has grown larger
+/// by then.
+#[test]
+fn describe_orders_successors_as_kafkas_tree_sets_do() {
+    let builder = StreamsBuilder::new();
+    let input = builder.stream::<String, String>("in");
+    input.filter(|_, _| true);
+    input.select_key(|k, _| k.clone());
+    input.select_key(|k, _| k.clone()).to("out");
+    let expected = "\
+Topologies:
+   Sub-topology: 0
+    Source: KSTREAM-SOURCE-0000000000 (topics: [in])
+      --> KSTREAM-FILTER-0000000001, KSTREAM-KEY-SELECT-0000000002, KSTREAM-KEY-SELECT-0000000003
+    Processor: KSTREAM-KEY-SELECT-0000000003 (stores: [])
+      --> KSTREAM-SINK-0000000004
+      <-- KSTREAM-SOURCE-0000000000
+    Processor: KSTREAM-FILTER-0000000001 (stores: [])
+      --> none
+      <-- KSTREAM-SOURCE-0000000000
+    Processor: KSTREAM-KEY-SELECT-0000000002 (stores: [])
+      --> none
+      <-- KSTREAM-SOURCE-0000000000
+    Sink: KSTREAM-SINK-0000000004 (topic: out)
+      <-- KSTREAM-KEY-SELECT-0000000003
+
+";
+    assert_eq!(
+        builder.build().expect("valid").describe().to_string(),
+        expected
+    );
+}
+
 /// Kafka's `mergeDuplicateSourceNodes`: streams of the same topics share
 /// one source node (the second still uses up its index), and each record
 /// reaches both.

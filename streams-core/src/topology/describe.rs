@@ -5,13 +5,15 @@
 //! by the size of the sub-graph below each node, and that size is computed
 //! while walking a `java.util.HashMap`; successor and predecessor lists are
 //! `TreeSet`s ordered by that (still changing) size. To print the same order
-//! this module reproduces Java's `String.hashCode`, `HashMap` iteration order
-//! and the insertion-time ordering of those sets.
+//! this module reproduces Java's `String.hashCode` and `HashMap` iteration
+//! order, and fills the sets through the same red-black tree
+//! ([`JavaTreeSet`]).
 
 use std::cmp::Ordering;
 use std::fmt;
 
 use super::builder::{NodeKind, Topology};
+use super::java_tree_set::JavaTreeSet;
 
 /// The printable description of a topology; `Display` gives Kafka's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,8 +111,8 @@ fn java_set_string(items: &[String]) -> String {
 struct Working {
     name: String,
     size: usize,
-    predecessors: Vec<usize>,
-    successors: Vec<usize>,
+    predecessors: JavaTreeSet,
+    successors: JavaTreeSet,
 }
 
 /// Kafka's node order: larger sub-graph first, then by name.
@@ -124,30 +126,9 @@ fn compare(nodes: &[Working], a: usize, b: usize) -> Ordering {
         .then_with(|| nodes[a].name.cmp(&nodes[b].name))
 }
 
-/// Inserts `item` into a `TreeSet`-like list the way a binary search tree
-/// does, comparing with sizes as they are now (earlier elements keep the
-/// place they got when they were inserted).
-fn tree_insert(nodes: &[Working], set: &mut Vec<usize>, item: usize) {
-    // An unbalanced binary search tree over the list positions, rebuilt from
-    // insertion order, gives the same in-order placement as Java's
-    // red-black tree for the handful of neighbours a node has.
-    let mut low = 0;
-    let mut high = set.len();
-    while low < high {
-        let mid = (low + high) / 2;
-        match compare(nodes, item, set[mid]) {
-            Ordering::Less => high = mid,
-            Ordering::Greater => low = mid + 1,
-            Ordering::Equal => return,
-        }
-    }
-    set.insert(low, item);
-}
-
 fn add_size(nodes: &mut [Working], node: usize, delta: usize) {
     nodes[node].size += delta;
-    let predecessors = nodes[node].predecessors.clone();
-    for predecessor in predecessors {
+    for predecessor in nodes[node].predecessors.items() {
         add_size(nodes, predecessor, delta);
     }
 }
@@ -173,8 +154,8 @@ fn describe_subtopology(
         .map(|def| Working {
             name: def.name.clone(),
             size: 1,
-            predecessors: Vec::new(),
-            successors: Vec::new(),
+            predecessors: JavaTreeSet::default(),
+            successors: JavaTreeSet::default(),
         })
         .collect();
     let position = |name: &str| defs.iter().position(|def| def.name == name);
@@ -185,11 +166,13 @@ fn describe_subtopology(
             let Some(parent) = position(parent) else {
                 continue;
             };
+            // Each set compares with the sizes as they are now; its
+            // elements keep the places they got when inserted.
             let mut predecessors = std::mem::take(&mut nodes[node].predecessors);
-            tree_insert(&nodes, &mut predecessors, parent);
+            predecessors.insert(parent, |a, b| compare(&nodes, a, b));
             nodes[node].predecessors = predecessors;
             let mut successors = std::mem::take(&mut nodes[parent].successors);
-            tree_insert(&nodes, &mut successors, node);
+            successors.insert(node, |a, b| compare(&nodes, a, b));
             nodes[parent].successors = successors;
             let delta = nodes[node].size;
             add_size(&mut nodes, parent, delta);
@@ -197,7 +180,12 @@ fn describe_subtopology(
     }
     let mut order: Vec<usize> = (0..nodes.len()).collect();
     order.sort_by(|&a, &b| compare(&nodes, a, b));
-    let names = |list: &[usize]| list.iter().map(|&i| nodes[i].name.clone()).collect();
+    let names = |set: &JavaTreeSet| {
+        set.items()
+            .into_iter()
+            .map(|i| nodes[i].name.clone())
+            .collect()
+    };
     let described = order
         .iter()
         .map(|&i| NodeDescription {

@@ -9,6 +9,7 @@
 mod builder;
 mod describe;
 mod internal_topics;
+mod java_tree_set;
 mod nodes;
 mod partitioner;
 mod sink;
