@@ -64,10 +64,39 @@ impl<K: DefaultSerde, V: DefaultSerde> Default for Consumed<K, V> {
     }
 }
 
-/// How a sink writes: serdes, partitioner and name.
+/// A serde an options object holds: one the user gave, or the type's
+/// default, which gives way to the serde the stream already has (Kafka's
+/// `Produced` and `Repartitioned` leave a serde they were not given null,
+/// and the operator falls back to the stream's).
+pub(crate) enum SerdeChoice<T> {
+    Given(SharedSerde<T>),
+    Default(SharedSerde<T>),
+}
+
+impl<T> SerdeChoice<T> {
+    /// The type's default serde, standing in for the stream's.
+    pub(crate) fn default_of() -> Self
+    where
+        T: DefaultSerde,
+    {
+        Self::Default(T::default_serde())
+    }
+
+    /// The serde to use for a stream that has `stream`'s.
+    pub(crate) fn or_stream(self, stream: Option<&SharedSerde<T>>) -> SharedSerde<T> {
+        match (self, stream) {
+            (Self::Default(_), Some(stream)) => stream.clone(),
+            (Self::Given(serde) | Self::Default(serde), _) => serde,
+        }
+    }
+}
+
+/// How a sink writes: serdes, partitioner and name. Without serdes (from
+/// [`Default`], say `Produced::default().with_name("out")`), the stream's
+/// own serdes are used, and the defaults of its types where it has none.
 pub struct Produced<K, V> {
-    pub(crate) key: SharedSerde<K>,
-    pub(crate) value: SharedSerde<V>,
+    key: SerdeChoice<K>,
+    value: SerdeChoice<V>,
     pub(crate) partitioner: Option<Arc<dyn StreamPartitioner<K, V>>>,
     pub(crate) name: Option<String>,
 }
@@ -76,8 +105,8 @@ impl<K, V> Produced<K, V> {
     /// Writes keys with `key` and values with `value`.
     pub fn with(key: SharedSerde<K>, value: SharedSerde<V>) -> Self {
         Self {
-            key,
-            value,
+            key: SerdeChoice::Given(key),
+            value: SerdeChoice::Given(value),
             partitioner: None,
             name: None,
         }
@@ -102,16 +131,23 @@ impl<K, V> Produced<K, V> {
 }
 
 impl<K: 'static, V: 'static> Produced<K, V> {
-    /// The sink's options. Without a partitioner, keys whose serializer
-    /// names a part to partition by (windowed keys: the inner key) go to
-    /// that part's partition, as Kafka's `StreamSinkNode` arranges with a
-    /// `WindowedStreamPartitioner`; other keys to the producer's choice.
-    pub(crate) fn sink_options(self) -> SinkOptions<K, V> {
+    /// The options of a sink of a stream with the serdes `key` and
+    /// `value` (if it has them). Without a partitioner, keys whose
+    /// serializer names a part to partition by (windowed keys: the inner
+    /// key) go to that part's partition, as Kafka's `StreamSinkNode`
+    /// arranges with a `WindowedStreamPartitioner`; other keys to the
+    /// producer's choice.
+    pub(crate) fn sink_options(
+        self,
+        key: Option<&SharedSerde<K>>,
+        value: Option<&SharedSerde<V>>,
+    ) -> SinkOptions<K, V> {
+        let (key, value) = (self.key.or_stream(key), self.value.or_stream(value));
         let partitioner = self.partitioner.or_else(|| {
-            let part = self.key.partition_key()?;
+            let part = key.partition_key()?;
             Some(Arc::new(ByKeyPart(part)) as Arc<dyn StreamPartitioner<K, V>>)
         });
-        let options = SinkOptions::new(self.key, self.value);
+        let options = SinkOptions::new(key, value);
         match partitioner {
             Some(partitioner) => options.partitioner(partitioner),
             None => options,
@@ -133,7 +169,12 @@ impl<K, V> StreamPartitioner<K, V> for ByKeyPart<K> {
 
 impl<K: DefaultSerde, V: DefaultSerde> Default for Produced<K, V> {
     fn default() -> Self {
-        Self::with(K::default_serde(), V::default_serde())
+        Self {
+            key: SerdeChoice::default_of(),
+            value: SerdeChoice::default_of(),
+            partitioner: None,
+            name: None,
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use crate::kstream::KStream;
 
 impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
     /// Writes each record to the topic `extractor` picks for it (from key,
-    /// value and the input record's metadata), as `produced` says. The
+    /// value and the input record's metadata), as `produced` says (with
+    /// the stream's serdes where it gives none). The
     /// topics must exist; `describe()` shows the sink with the extractor's
     /// type instead of a topic.
     pub fn to_extractor(
@@ -19,7 +20,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         let name = self
             .builder
             .name_or(produced.name.as_deref(), "KSTREAM-SINK-");
-        let options = produced.sink_options();
+        let options = produced.sink_options(self.key_serde.as_ref(), self.value_serde.as_ref());
         self.builder.with(|topology| {
             topology.add_sink(
                 &name,

@@ -396,14 +396,14 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         stream
     }
 
-    /// Writes the stream to `topic` with the default serdes.
+    /// Writes the stream to `topic` with its serdes (those it was read
+    /// with), or its types' defaults where it has none.
     pub fn to(&self, topic: &str)
     where
         K: DefaultSerde,
         V: DefaultSerde,
     {
-        let produced = Produced::with(self.key_serde_or_default(), self.value_serde_or_default());
-        self.to_with(topic, produced);
+        self.to_with(topic, Produced::default());
     }
 
     /// Writes the stream to `topic` as `produced` says.
@@ -411,7 +411,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         let name = self
             .builder
             .name_or(produced.name.as_deref(), "KSTREAM-SINK-");
-        let options = produced.sink_options();
+        let options = produced.sink_options(self.key_serde.as_ref(), self.value_serde.as_ref());
         self.builder.with(|topology| {
             topology.add_sink(&name, topic, options, &[&self.node]);
         });

@@ -11,14 +11,19 @@ use std::sync::Arc;
 
 use streams_core::serde::{DefaultSerde, Serde, SharedSerde};
 
-use crate::config::Grouped;
+use crate::config::{Grouped, SerdeChoice};
 use crate::kstream::KStream;
 
 /// How [`KStream::repartition_with`] repartitions: the topic's name, the
 /// serdes, and its number of partitions, as Kafka Streams' `Repartitioned`.
+///
+/// Without serdes (from [`as_`](Self::as_),
+/// [`with_partitions`](Self::with_partitions) or [`Default`]), the
+/// stream's own serdes are used, and the defaults of its types where it
+/// has none.
 pub struct Repartitioned<K, V> {
-    key: SharedSerde<K>,
-    value: SharedSerde<V>,
+    key: SerdeChoice<K>,
+    value: SerdeChoice<V>,
     name: Option<String>,
     partitions: Option<u32>,
 }
@@ -27,8 +32,8 @@ impl<K, V> Repartitioned<K, V> {
     /// Repartitions with these serdes.
     pub fn with(key: SharedSerde<K>, value: SharedSerde<V>) -> Self {
         Self {
-            key,
-            value,
+            key: SerdeChoice::Given(key),
+            value: SerdeChoice::Given(value),
             name: None,
             partitions: None,
         }
@@ -57,12 +62,12 @@ impl<K, V> Repartitioned<K, V> {
 
 impl<K: DefaultSerde, V: DefaultSerde> Repartitioned<K, V> {
     /// A topic named `<application.id>-<name>-repartition`, with the
-    /// default serdes.
+    /// stream's serdes.
     pub fn as_(name: &str) -> Self {
         Self::default().with_name(name)
     }
 
-    /// A topic of `partitions` partitions, with the default serdes.
+    /// A topic of `partitions` partitions, with the stream's serdes.
     pub fn with_partitions(partitions: u32) -> Self {
         Self::default().with_number_of_partitions(partitions)
     }
@@ -70,23 +75,25 @@ impl<K: DefaultSerde, V: DefaultSerde> Repartitioned<K, V> {
 
 impl<K: DefaultSerde, V: DefaultSerde> Default for Repartitioned<K, V> {
     fn default() -> Self {
-        Self::with(K::default_serde(), V::default_serde())
+        Self {
+            key: SerdeChoice::default_of(),
+            value: SerdeChoice::default_of(),
+            name: None,
+            partitions: None,
+        }
     }
 }
 
 impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
-    /// Writes the stream through a repartition topic, with the default
-    /// serdes, and reads it back: records are spread over partitions by
-    /// their current key.
+    /// Writes the stream through a repartition topic, with its serdes (or
+    /// its types' defaults), and reads it back: records are spread over
+    /// partitions by their current key.
     pub fn repartition(&self) -> Self
     where
         K: DefaultSerde,
         V: DefaultSerde,
     {
-        self.repartition_with(Repartitioned::with(
-            self.key_serde_or_default(),
-            self.value_serde_or_default(),
-        ))
+        self.repartition_with(Repartitioned::default())
     }
 
     /// [`repartition`](Self::repartition) as `repartitioned` says.
@@ -99,7 +106,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
                 .to_owned(),
             None => self.builder.new_name("KSTREAM-REPARTITION-"),
         };
-        let (key, value) = (repartitioned.key, repartitioned.value);
+        let key = repartitioned.key.or_stream(self.key_serde.as_ref());
+        let value = repartitioned.value.or_stream(self.value_serde.as_ref());
         let grouped = Grouped::with(key.clone(), value.clone());
         let source = self.repartition_through(&name, &grouped);
         if let Some(partitions) = repartitioned.partitions {

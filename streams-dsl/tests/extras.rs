@@ -81,6 +81,41 @@ fn repartition_writes_through_an_internal_topic_and_reads_back_every_record() {
         .contains("test-driver-application-KSTREAM-REPARTITION-0000000002-repartition"));
 }
 
+/// A `Repartitioned` or `Produced` that names its node but gives no serdes
+/// keeps the stream's (Kafka falls back to the stream's serdes for the
+/// serdes they leave null): values read as JSON are written as JSON.
+#[test]
+fn naming_a_repartition_or_a_sink_keeps_the_streams_serdes() {
+    let json = || Arc::new(JsonSerde::<i64>::new());
+    let builder = StreamsBuilder::new();
+    let numbers = builder
+        .stream_with::<String, i64>(&["numbers"], Consumed::with(Arc::new(StringSerde), json()));
+    numbers
+        .repartition_with(Repartitioned::as_("spread"))
+        .to("through-repartition");
+    numbers
+        .repartition_with(Repartitioned::with_partitions(2))
+        .to("through-counted-repartition");
+    numbers.to_with("named-sink", Produced::default().with_name("sink"));
+    let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
+    driver
+        .create_input_topic("numbers", StringSerde, JsonSerde::<i64>::new())
+        .pipe_input_at("k".into(), 7, 1)
+        .expect("pipe");
+    for topic in [
+        "through-repartition",
+        "through-counted-repartition",
+        "named-sink",
+    ] {
+        let output = driver.create_output_topic(topic, StringSerde, JsonSerde::<i64>::new());
+        assert_eq!(
+            output.read_records_to_list().expect("JSON values"),
+            records(&[("k".to_owned(), 7, 1)]),
+            "{topic}"
+        );
+    }
+}
+
 #[test]
 fn repartitioned_stream_needs_no_second_repartition_before_grouping() {
     let builder = StreamsBuilder::new();
