@@ -316,8 +316,8 @@ impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
         let store = self.store_name(&materialized);
         let store_builder = table_store(
             &store,
-            materialized.key.clone(),
-            materialized.value.clone(),
+            materialized.key_serde().clone(),
+            materialized.value_serde().clone(),
             &materialized,
         );
         let (merge, table, _) = self.build::<K>(
@@ -327,7 +327,10 @@ impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
             &Aggregation::PerKey,
             store_builder,
         );
-        let serdes = (materialized.key, materialized.value);
+        let serdes = (
+            materialized.key_serde().clone(),
+            materialized.value_serde().clone(),
+        );
         KTable::from_node(
             self.builder.clone(),
             merge,

@@ -89,6 +89,13 @@ impl<T> SerdeChoice<T> {
             (Self::Given(serde) | Self::Default(serde), _) => serde,
         }
     }
+
+    /// The serde held, given or default.
+    pub(crate) fn serde(&self) -> &SharedSerde<T> {
+        match self {
+            Self::Given(serde) | Self::Default(serde) => serde,
+        }
+    }
 }
 
 /// How a sink writes: serdes, partitioner and name. Without serdes (from
@@ -211,10 +218,17 @@ impl<K: DefaultSerde, V: DefaultSerde> Default for Grouped<K, V> {
 
 /// Where an operator's result is stored: name, serdes, backend, caching,
 /// logging and (for windowed stores) retention.
+///
+/// Without serdes (from [`named`](Self::named) or [`Default`]), the store
+/// takes the serdes Kafka Streams fills in for the operator: its input's
+/// key serde (the grouping's, the table's, the stream's), and for a value
+/// of the input's type (`reduce`, `filter`, reading a stream as a table)
+/// the input's value serde; otherwise, and where the input has none, the
+/// types' defaults. A count's values are `i64`s.
 pub struct Materialized<K, V> {
     pub(crate) name: Option<String>,
-    pub(crate) key: SharedSerde<K>,
-    pub(crate) value: SharedSerde<V>,
+    pub(crate) key: SerdeChoice<K>,
+    pub(crate) value: SerdeChoice<V>,
     pub(crate) options: StoreOptions,
     pub(crate) retention: Option<Duration>,
 }
@@ -224,11 +238,33 @@ impl<K, V> Materialized<K, V> {
     pub fn with(key: SharedSerde<K>, value: SharedSerde<V>) -> Self {
         Self {
             name: None,
-            key,
-            value,
+            key: SerdeChoice::Given(key),
+            value: SerdeChoice::Given(value),
             options: StoreOptions::default(),
             retention: None,
         }
+    }
+
+    /// The same store, with `key` and `value` (where known) for the serdes
+    /// it was not given: the input's, filled in by the operator.
+    pub(crate) fn inheriting(
+        mut self,
+        key: Option<&SharedSerde<K>>,
+        value: Option<&SharedSerde<V>>,
+    ) -> Self {
+        self.key = SerdeChoice::Given(self.key.or_stream(key));
+        self.value = SerdeChoice::Given(self.value.or_stream(value));
+        self
+    }
+
+    /// The key serde.
+    pub(crate) fn key_serde(&self) -> &SharedSerde<K> {
+        self.key.serde()
+    }
+
+    /// The value serde.
+    pub(crate) fn value_serde(&self) -> &SharedSerde<V> {
+        self.value.serde()
     }
 
     /// Names the store (and so its changelog topic, and the repartition
@@ -285,7 +321,7 @@ impl<K, V> Materialized<K, V> {
 }
 
 impl<K: DefaultSerde, V: DefaultSerde> Materialized<K, V> {
-    /// A store named `name` with the default serdes.
+    /// A store named `name`, with the serdes the operator fills in.
     pub fn named(name: &str) -> Self {
         Self::default().with_name(name)
     }
@@ -293,6 +329,12 @@ impl<K: DefaultSerde, V: DefaultSerde> Materialized<K, V> {
 
 impl<K: DefaultSerde, V: DefaultSerde> Default for Materialized<K, V> {
     fn default() -> Self {
-        Self::with(K::default_serde(), V::default_serde())
+        Self {
+            name: None,
+            key: SerdeChoice::default_of(),
+            value: SerdeChoice::default_of(),
+            options: StoreOptions::default(),
+            retention: None,
+        }
     }
 }

@@ -81,7 +81,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
         self.aggregate_into(
             "KSTREAM-REDUCE-",
             Aggregator::reducing(reducer),
-            materialized,
+            self.reduced_into(materialized),
         )
     }
 
@@ -155,6 +155,13 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
         )
     }
 
+    /// `materialized` with this grouping's serdes where it gives none: the
+    /// store of a reduction, whose values are the stream's (Kafka's
+    /// `KGroupedStreamImpl` and windowed streams fill in both).
+    pub(crate) fn reduced_into(&self, materialized: Materialized<K, V>) -> Materialized<K, V> {
+        materialized.inheriting(Some(&self.grouped.key), Some(&self.grouped.value))
+    }
+
     /// What aggregations of this stream skip: records with a null key or
     /// value, by its grouping's serdes (Kafka's `KStreamAggregate`).
     pub(crate) fn skip_nulls(&self) -> SkipNulls<K, V> {
@@ -190,17 +197,22 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
         aggregator: Aggregator<K, V, A>,
         materialized: Materialized<K, A>,
     ) -> KTable<K, A> {
+        // Kafka fills in the grouping's key serde where none was given.
+        let materialized = materialized.inheriting(Some(&self.grouped.key), None);
         let store = match &materialized.name {
             Some(name) => name.clone(),
             None => self.builder.new_store_name(prefix),
         };
         let name = self.builder.new_name(prefix);
         let parent = self.aggregation_parent(&store);
-        let serdes = (materialized.key.clone(), materialized.value.clone());
+        let serdes = (
+            materialized.key_serde().clone(),
+            materialized.value_serde().clone(),
+        );
         let store_builder = Stores::timestamped_key_value_store_builder_with(
             &store,
-            materialized.key,
-            materialized.value,
+            materialized.key_serde().clone(),
+            materialized.value_serde().clone(),
         )
         .with_options(materialized.options);
         let table = TableNode::new(TableKind::Stateful, Some(store.clone()), None);

@@ -133,6 +133,9 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
         subtractor: impl Fn(V, V) -> V + Send + Sync + 'static,
         materialized: Materialized<K, V>,
     ) -> KTable<K, V> {
+        // A reduction's values are the grouping's: Kafka fills in its
+        // value serde too.
+        let materialized = materialized.inheriting(None, Some(&self.grouped.value));
         self.aggregate_into(
             "KTABLE-REDUCE-",
             TableAggregator {
@@ -196,6 +199,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
         aggregator: TableAggregator<K, V, A>,
         materialized: Materialized<K, A>,
     ) -> KTable<K, A> {
+        // Kafka fills in the grouping's key serde where none was given.
+        let materialized = materialized.inheriting(Some(&self.grouped.key), None);
         let queryable = materialized.name.clone();
         let store = match &queryable {
             Some(name) => name.clone(),
@@ -212,8 +217,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
         let change = Arc::new(ChangeSerde::new(self.grouped.value.clone()));
         let store_builder = table_store(
             &store,
-            materialized.key.clone(),
-            materialized.value.clone(),
+            materialized.key_serde().clone(),
+            materialized.value_serde().clone(),
             &materialized,
         );
         let table = TableNode::new(TableKind::Stateful, Some(store.clone()), None);
@@ -254,7 +259,10 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
             name,
             queryable,
             table,
-            Some((materialized.key, materialized.value)),
+            Some((
+                materialized.key_serde().clone(),
+                materialized.value_serde().clone(),
+            )),
         )
     }
 }

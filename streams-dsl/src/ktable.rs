@@ -63,6 +63,18 @@ impl<K, V> Clone for KTable<K, V> {
     }
 }
 
+impl<K, V> KTable<K, V> {
+    /// The key serde, where known.
+    pub(crate) fn key_serde(&self) -> Option<&SharedSerde<K>> {
+        self.serdes.as_ref().map(|(key, _)| key)
+    }
+
+    /// The value serde, where known.
+    pub(crate) fn value_serde(&self) -> Option<&SharedSerde<V>> {
+        self.serdes.as_ref().map(|(_, value)| value)
+    }
+}
+
 impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// The table coming out of `node`, queryable as `queryable` if named.
     pub(crate) fn from_node(

@@ -38,14 +38,20 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         }
         let name = self.builder.new_name(prefix);
         let serdes = match &materialized {
-            Some(m) => Some((m.key.clone(), m.value.clone())),
+            Some(m) => Some((m.key_serde().clone(), m.value_serde().clone())),
             None => serdes,
         };
         // Only a named one keeps a store; joins read the others through
         // their parent (see `with_view` below).
-        let materialize = materialized
-            .filter(|m| m.name.is_some())
-            .map(|m| materializer(&self.builder, &name, m.key.clone(), m.value.clone(), m));
+        let materialize = materialized.filter(|m| m.name.is_some()).map(|m| {
+            materializer(
+                &self.builder,
+                &name,
+                m.key_serde().clone(),
+                m.value_serde().clone(),
+                m,
+            )
+        });
         let table = TableNode::new(
             TableKind::Derived {
                 parent: self.table.clone(),
@@ -89,6 +95,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         let mapper: RowMapper<K, V, V> = Arc::new(move |key: &K, value: V| {
             (predicate(key, &value) == keep_when).then_some(value)
         });
+        // Kafka fills in the table's serdes where none were given.
+        let materialized = materialized.map(|m| m.inheriting(self.key_serde(), self.value_serde()));
         self.derive(
             "KTABLE-FILTER-",
             mapper,
@@ -161,6 +169,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     ) -> KTable<K, V2> {
         let mapper: RowMapper<K, V, V2> =
             Arc::new(move |key: &K, value: V| Some(mapper(key, value)));
+        // Kafka fills in the table's key serde where none was given.
+        let materialized = materialized.map(|m| m.inheriting(self.key_serde(), None));
         self.derive("KTABLE-MAPVALUES-", mapper, false, materialized, None)
     }
 }

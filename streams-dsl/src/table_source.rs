@@ -247,17 +247,16 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         K: DefaultSerde,
         V: DefaultSerde,
     {
-        self.to_table_with(Materialized::with(
-            self.key_serde_or_default(),
-            self.value_serde_or_default(),
-        ))
+        self.to_table_with(Materialized::default())
     }
 
     /// [`to_table`](Self::to_table), with the serdes of `materialized`
-    /// (for the repartition topic and the store) and, if named, kept in
-    /// that store.
+    /// (for the repartition topic and the store; the stream's where it
+    /// gives none) and, if named, kept in that store.
     pub fn to_table_with(&self, materialized: Materialized<K, V>) -> KTable<K, V> {
-        let value = materialized.value.clone();
+        let materialized =
+            materialized.inheriting(self.key_serde.as_ref(), self.value_serde.as_ref());
+        let value = materialized.value_serde().clone();
         self.read_as_table(materialized, value)
     }
 
@@ -276,7 +275,10 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             Some(store) => store.clone(),
             None => self.builder.new_store_name("KSTREAM-TOTABLE-"),
         };
-        let (key, value) = (materialized.key.clone(), materialized.value.clone());
+        let (key, value) = (
+            materialized.key_serde().clone(),
+            materialized.value_serde().clone(),
+        );
         let parent = if self.repartition_required {
             self.repartition_through(&name, &Grouped::with(key.clone(), value_serde))
         } else {
@@ -354,9 +356,12 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, Option<V>> {
     }
 
     /// [`to_table_with_deletes`](Self::to_table_with_deletes), with the
-    /// serdes of `materialized` and, if named, kept in that store.
+    /// serdes of `materialized` (the stream's key serde where it gives
+    /// none) and, if named, kept in that store.
     pub fn to_table_with_deletes_and(&self, materialized: Materialized<K, V>) -> KTable<K, V> {
-        let value: SharedSerde<Option<V>> = Arc::new(OptionSerde::new(materialized.value.clone()));
+        let materialized = materialized.inheriting(self.key_serde.as_ref(), None);
+        let value: SharedSerde<Option<V>> =
+            Arc::new(OptionSerde::new(materialized.value_serde().clone()));
         self.read_as_table(materialized, value)
     }
 }

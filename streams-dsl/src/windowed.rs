@@ -128,6 +128,8 @@ where
     V: Clone + 'static,
     A: Clone + 'static,
 {
+    // Kafka fills in the grouping's key serde where none was given.
+    let materialized = materialized.inheriting(Some(&grouped.grouped.key), None);
     let builder = &grouped.builder;
     let (store, name) = store_and_processor_names(builder, prefix, &materialized, burn_store_index);
     let parent = grouped.aggregation_parent(&store);
@@ -205,8 +207,8 @@ impl AggregationWindows for TimeWindowing {
             store_retention(builder, store, self.retention_ms(), materialized),
             duration(self.size_ms()),
             false,
-            materialized.key.clone(),
-            materialized.value.clone(),
+            materialized.key_serde().clone(),
+            materialized.value_serde().clone(),
         )
         .with_options(store_options(materialized, emit));
         // Kafka's final results come from a time-ordered store, whose
@@ -222,14 +224,14 @@ impl AggregationWindows for TimeWindowing {
         materialized: Materialized<K, A>,
     ) -> WindowedTable<K, A> {
         WindowedTable {
-            queryable: materialized.name,
+            queryable: materialized.name.clone(),
             store_rows: RowLookup::kept_in::<AggregateWindowStore<K, A>>,
             serdes: (
                 Arc::new(WindowedSerde::time_windowed(
-                    materialized.key,
+                    materialized.key_serde().clone(),
                     self.size_ms(),
                 )),
-                materialized.value,
+                materialized.value_serde().clone(),
             ),
             close_delay_ms: self.grace_ms(),
         }
@@ -316,8 +318,8 @@ impl AggregationWindows for SessionWindows {
         Stores::session_store_builder_with(
             store,
             store_retention(builder, store, self.close_delay_ms(), materialized),
-            materialized.key.clone(),
-            materialized.value.clone(),
+            materialized.key_serde().clone(),
+            materialized.value_serde().clone(),
         )
         .with_options(store_options(materialized, emit))
     }
@@ -327,11 +329,13 @@ impl AggregationWindows for SessionWindows {
         materialized: Materialized<K, A>,
     ) -> WindowedTable<K, A> {
         WindowedTable {
-            queryable: materialized.name,
+            queryable: materialized.name.clone(),
             store_rows: RowLookup::kept_in::<SessionStore<K, A>>,
             serdes: (
-                Arc::new(WindowedSerde::session_windowed(materialized.key)),
-                materialized.value,
+                Arc::new(WindowedSerde::session_windowed(
+                    materialized.key_serde().clone(),
+                )),
+                materialized.value_serde().clone(),
             ),
             close_delay_ms: self.close_delay_ms(),
         }
@@ -580,6 +584,7 @@ impl<K: Clone + 'static, V: Clone + 'static> TimeWindowedKStream<K, V> {
         reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
         materialized: Materialized<K, V>,
     ) -> KTable<Windowed<K>, V> {
+        let materialized = self.grouped.reduced_into(materialized);
         self.aggregate_into(REDUCE, false, Aggregator::reducing(reducer), materialized)
     }
 
@@ -703,6 +708,7 @@ impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
         reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
         materialized: Materialized<K, V>,
     ) -> KTable<Windowed<K>, V> {
+        let materialized = self.grouped.reduced_into(materialized);
         let reducer = Arc::new(reducer);
         let merge = reducer.clone();
         self.aggregate_into(

@@ -2,13 +2,14 @@
 //! timestamps) through the test driver.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use streams_core::prelude::*;
 use streams_core::record::ConsumerRecord;
 use streams_core::serde::SharedSerde;
 use streams_core::test_driver::TestDriverConfig;
 use streams_core::topology::{OffsetReset, TimestampExtractor};
-use streams_dsl::{Consumed, Materialized, Produced, Repartitioned, StreamsBuilder};
+use streams_dsl::{Consumed, Materialized, Produced, Repartitioned, StreamsBuilder, TimeWindows};
 
 fn run<K2, V2>(
     builder: &StreamsBuilder,
@@ -480,6 +481,72 @@ fn streams_keep_their_serdes_through_operators_that_keep_the_types() {
         changes.read_key_values_to_list().expect("read"),
         [("k".to_owned(), b"5".to_vec())]
     );
+}
+
+/// A `Materialized` that only names its store takes the serdes Kafka fills
+/// in: the input's key serde, the input's value serde where the values
+/// keep their type (`reduce`, `filter`, `to_table`), and the default of
+/// the value type otherwise (a count's `i64`s, `map_values`' results). The
+/// stores and the results are written with those serdes: here keys and
+/// values read as JSON stay JSON.
+#[test]
+fn a_store_named_without_serdes_takes_its_inputs_serdes() {
+    let builder = StreamsBuilder::new();
+    let key = Arc::new(JsonSerde::<String>::new()) as SharedSerde<String>;
+    let value = Arc::new(JsonSerde::<i64>::new()) as SharedSerde<i64>;
+    let numbers = builder.stream_with(&["in"], Consumed::with(key, value));
+    let grouped = numbers.group_by_key();
+    grouped
+        .reduce_with(|a, b| a + b, Materialized::named("sums"))
+        .to_stream()
+        .to("sums");
+    grouped
+        .count_with(Materialized::named("counts"))
+        .to_stream()
+        .to("counts");
+    let windows = TimeWindows::of_size_with_no_grace(Duration::from_secs(10)).expect("valid");
+    grouped
+        .windowed_by(windows)
+        .reduce_with(|a, b| a + b, Materialized::named("windowed-sums"));
+    let latest = numbers.to_table_with(Materialized::named("latest"));
+    latest
+        .filter_with(|_, n| *n > 0, Materialized::named("positive"))
+        .to_stream()
+        .to("positive");
+    latest
+        .map_values_with(|n| n * 2, Materialized::named("doubled"))
+        .to_stream()
+        .to("doubled");
+    let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
+    let input =
+        driver.create_input_topic("in", JsonSerde::<String>::new(), JsonSerde::<i64>::new());
+    input.pipe_input_at("ab".into(), 7, 1).expect("pipe");
+    let raw = |topic: &str| {
+        driver
+            .create_output_topic(topic, BytesSerde, BytesSerde)
+            .read_key_values_to_list()
+            .expect("read")
+    };
+    let json_key = b"\"ab\"".to_vec();
+    // The windowed store's changelog: the key, the window start and a
+    // sequence number; the value.
+    let window_key = [
+        json_key.as_slice(),
+        &0_i64.to_be_bytes(),
+        &0_u32.to_be_bytes(),
+    ]
+    .concat();
+    assert_eq!(
+        raw("test-driver-application-windowed-sums-changelog"),
+        [(window_key, b"7".to_vec())]
+    );
+    assert_eq!(raw("sums"), [(json_key.clone(), b"7".to_vec())]);
+    assert_eq!(
+        raw("counts"),
+        [(json_key.clone(), 1_i64.to_be_bytes().to_vec())]
+    );
+    assert_eq!(raw("positive"), [(json_key.clone(), b"7".to_vec())]);
+    assert_eq!(raw("doubled"), [(json_key, 14_i64.to_be_bytes().to_vec())]);
 }
 
 #[test]

@@ -158,6 +158,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         VO: Clone + 'static,
         VR: Clone + 'static,
     {
+        // Kafka fills in this table's key serde where none was given.
+        let materialized = materialized.map(|m| m.inheriting(self.key_serde(), None));
         let builder = &self.builder;
         let store = materialized.as_ref().map(|m| match &m.name {
             Some(name) => name.clone(),
@@ -184,9 +186,16 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
 
         let serdes = materialized
             .as_ref()
-            .map(|m| (m.key.clone(), m.value.clone()));
-        let materialize =
-            materialized.map(|m| materializer(builder, &merge, m.key.clone(), m.value.clone(), m));
+            .map(|m| (m.key_serde().clone(), m.value_serde().clone()));
+        let materialize = materialized.map(|m| {
+            materializer(
+                builder,
+                &merge,
+                m.key_serde().clone(),
+                m.value_serde().clone(),
+                m,
+            )
+        });
         let table = TableNode::new(
             TableKind::Joined {
                 left: self.table.clone(),

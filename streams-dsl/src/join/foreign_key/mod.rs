@@ -331,6 +331,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         VO: Clone + 'static,
         VR: Clone + 'static,
     {
+        // Kafka fills in this table's key serde where none was given.
+        let materialized = materialized.inheriting(self.key_serde(), None);
         let builder = &self.builder;
         // The right table's old values let Kafka skip unchanged rows; the
         // left table's tell which foreign key to unsubscribe from.
@@ -400,7 +402,10 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             Arc::new(BytesSerde),
             subscriptions.clone(),
         );
-        let result_serdes = (materialized.key.clone(), materialized.value.clone());
+        let result_serdes = (
+            materialized.key_serde().clone(),
+            materialized.value_serde().clone(),
+        );
         let table = TableNode::new(
             TableKind::Source {
                 store_name: result_store.clone(),
@@ -409,8 +414,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             Some(materializer(
                 builder,
                 &result,
-                materialized.key.clone(),
-                materialized.value.clone(),
+                materialized.key_serde().clone(),
+                materialized.value_serde().clone(),
                 materialized,
             )),
         );
