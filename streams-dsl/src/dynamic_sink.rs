@@ -8,10 +8,11 @@ use crate::kstream::KStream;
 
 impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
     /// Writes each record to the topic `extractor` picks for it (from key,
-    /// value and the input record's metadata), as `produced` says (with
-    /// the stream's serdes where it gives none). The
-    /// topics must exist; `describe()` shows the sink with the extractor's
-    /// type instead of a topic.
+    /// value and the record's context: its input's topic, partition and
+    /// offset, its timestamp and headers), as `produced` says (with the
+    /// stream's serdes where it gives none). The topics must exist;
+    /// `describe()` shows the sink with the extractor's type instead of a
+    /// topic.
     pub fn to_extractor(
         &self,
         extractor: impl TopicNameExtractor<K, V> + 'static,

@@ -11,9 +11,9 @@ mod support;
 use support::repartition_topics;
 
 use streams_core::prelude::*;
-use streams_core::record::RecordMetadata;
+use streams_core::record::Headers;
 use streams_core::state::{KeyValueStore, Stores};
-use streams_core::topology::TopicNameExtractor;
+use streams_core::topology::{SinkRecordContext, TopicNameExtractor};
 use streams_dsl::{
     Branched, Consumed, FixedKeyProcessor, FixedKeyProcessorContext, FixedKeyRecord, Grouped,
     JoinWindows, Materialized, Named, Printed, Produced, Repartitioned, StreamsBuilder,
@@ -404,11 +404,13 @@ fn print_types_without_display_through_a_mapper() {
 struct ByLength;
 
 impl TopicNameExtractor<String, String> for ByLength {
-    fn extract(&self, _key: &String, value: &String, _: Option<&RecordMetadata>) -> String {
+    fn extract(&self, _key: &String, value: &String, _: &SinkRecordContext<'_>) -> String {
         if value.len() < 4 { "short" } else { "long" }.to_owned()
     }
 }
 
+/// An extractor sees the record's key and value, and (as Kafka's
+/// `RecordContext`) its input's topic, its timestamp and its headers.
 #[test]
 fn to_extractor_routes_each_record_to_the_topic_it_picks() {
     let builder = StreamsBuilder::new();
@@ -416,10 +418,21 @@ fn to_extractor_routes_each_record_to_the_topic_it_picks() {
         .stream::<String, String>("input")
         .to_extractor(ByLength, Produced::default());
     builder.stream::<String, String>("other").to_extractor(
-        |key: &String, _: &String, metadata: Option<&RecordMetadata>| {
-            format!("{}-{key}", metadata.map_or("none", |m| &*m.topic))
+        |key: &String, _: &String, context: &SinkRecordContext<'_>| {
+            let topic = context.metadata.map_or("none", |m| &*m.topic);
+            format!("{topic}-{key}-{}", context.timestamp)
         },
         Produced::default().with_name("per-key"),
+    );
+    builder.stream::<String, String>("tagged").to_extractor(
+        |_: &String, _: &String, context: &SinkRecordContext<'_>| {
+            let tenant = context.headers.last("tenant").and_then(|h| h.value.clone());
+            format!(
+                "tenant-{}",
+                String::from_utf8_lossy(&tenant.unwrap_or_default())
+            )
+        },
+        Produced::default().with_name("per-tenant"),
     );
     let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
     pipe(
@@ -428,12 +441,31 @@ fn to_extractor_routes_each_record_to_the_topic_it_picks() {
         &[("a", "abc", 1), ("b", "abcdef", 2), ("c", "", 3)],
     );
     pipe(&driver, "other", &[("x", "1", 4)]);
+    let mut headers = Headers::new();
+    headers.add("tenant", Some(b"acme".to_vec()));
+    driver
+        .create_input_topic("tagged", StringSerde, StringSerde)
+        .pipe_record(TestRecord {
+            headers: headers.clone(),
+            ..TestRecord::new("t".into(), "v".into(), 5)
+        })
+        .expect("pipe");
     assert_eq!(
         read(&driver, "short"),
         strings(&[("a", "abc", 1), ("c", "", 3)])
     );
     assert_eq!(read(&driver, "long"), strings(&[("b", "abcdef", 2)]));
-    assert_eq!(read(&driver, "other-x"), strings(&[("x", "1", 4)]));
+    assert_eq!(read(&driver, "other-x-4"), strings(&[("x", "1", 4)]));
+    assert_eq!(
+        driver
+            .create_output_topic("tenant-acme", StringSerde, StringSerde)
+            .read_records_to_list()
+            .expect("read"),
+        vec![TestRecord {
+            headers,
+            ..TestRecord::new("t".to_owned(), "v".to_owned(), 5)
+        }]
+    );
 }
 
 // ------------------------------------------------------- Named operators

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use streams_core::prelude::*;
-use streams_core::record::RecordMetadata;
 use streams_core::serde::SharedSerde;
 use streams_core::test_driver::TestOutputTopic;
+use streams_core::topology::SinkRecordContext;
 use streams_core::{Window, Windowed};
 use streams_dsl::{
     BufferConfig, Grouped, KTable, Materialized, Produced, SessionWindows, StreamsBuilder,
@@ -110,7 +110,8 @@ fn emitted_records_carry_the_metadata_of_their_latest_update() -> Result {
         .to_stream()
         .map(|k, v| (k.to_string(), v))
         .to_extractor(
-            |_: &String, _: &Option<i64>, read: Option<&RecordMetadata>| {
+            |_: &String, _: &Option<i64>, context: &SinkRecordContext<'_>| {
+                let read = context.metadata;
                 read.map_or("unread".to_owned(), |m| format!("{}-{}", m.topic, m.offset))
             },
             Produced::with(

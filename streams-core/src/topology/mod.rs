@@ -23,7 +23,7 @@ pub use internal_topics::{
     ChangelogConfig, InternalTopic, InternalTopicKind, DEFAULT_ADDITIONAL_CHANGELOG_RETENTION,
 };
 pub use partitioner::{partition_for_key, StreamPartitioner};
-pub use sink::{SinkOptions, SinkTopic, TopicNameExtractor};
+pub use sink::{SinkOptions, SinkRecordContext, SinkTopic, TopicNameExtractor};
 pub use source::{
     DeserializationHandler, FailOnInvalidTimestamp, LogAndSkipOnInvalidTimestamp, OffsetReset,
     SourceOptions, TimestampExtractor, UsePartitionTimeOnInvalidTimestamp,

@@ -6,13 +6,27 @@ use std::sync::Arc;
 use super::partitioner::StreamPartitioner;
 use crate::engine::{Input, Node, NodeInfo, TaskState};
 use crate::error::{StreamsError, TopologyError};
-use crate::record::{ProducerRecord, Record, RecordMetadata, TopicName};
+use crate::record::{Headers, ProducerRecord, Record, RecordMetadata, TopicName};
 use crate::serde::Serializer;
+
+/// What a [`TopicNameExtractor`] learns of a record besides its key and
+/// value (Kafka's `RecordContext`): where its input came from, and the
+/// timestamp and headers it reaches the sink with.
+#[derive(Debug, Clone, Copy)]
+pub struct SinkRecordContext<'a> {
+    /// The input record's topic, partition and offset; `None` for a record
+    /// forwarded by a punctuator.
+    pub metadata: Option<&'a RecordMetadata>,
+    /// The record's timestamp.
+    pub timestamp: i64,
+    /// The record's headers.
+    pub headers: &'a Headers,
+}
 
 /// Chooses the topic of each record a sink writes.
 pub trait TopicNameExtractor<K, V>: Send + Sync {
-    /// The topic for this record; `metadata` is where its input came from.
-    fn extract(&self, key: &K, value: &V, metadata: Option<&RecordMetadata>) -> String;
+    /// The topic for this record.
+    fn extract(&self, key: &K, value: &V, context: &SinkRecordContext<'_>) -> String;
 
     /// How `describe()` names the extractor (Kafka prints the extractor
     /// object): its type name, by default.
@@ -23,10 +37,10 @@ pub trait TopicNameExtractor<K, V>: Send + Sync {
 
 impl<K, V, F> TopicNameExtractor<K, V> for F
 where
-    F: Fn(&K, &V, Option<&RecordMetadata>) -> String + Send + Sync,
+    F: Fn(&K, &V, &SinkRecordContext<'_>) -> String + Send + Sync,
 {
-    fn extract(&self, key: &K, value: &V, metadata: Option<&RecordMetadata>) -> String {
-        self(key, value, metadata)
+    fn extract(&self, key: &K, value: &V, context: &SinkRecordContext<'_>) -> String {
+        self(key, value, context)
     }
 }
 
@@ -103,11 +117,14 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
     fn process(&mut self, task: &mut TaskState, record: Record<K, V>) -> Result<(), StreamsError> {
         let topic = match (self.topic, &*self.extractor) {
             (Some(topic), _) => topic,
-            (None, SinkTopic::Extractor(extractor)) => TopicName::from(extractor.extract(
-                &record.key,
-                &record.value,
-                task.record_metadata.as_ref(),
-            )),
+            (None, SinkTopic::Extractor(extractor)) => {
+                let context = SinkRecordContext {
+                    metadata: task.record_metadata.as_ref(),
+                    timestamp: record.timestamp,
+                    headers: &record.headers,
+                };
+                TopicName::from(extractor.extract(&record.key, &record.value, &context))
+            }
             (None, SinkTopic::Fixed(topic)) => TopicName::new(topic),
         };
         let serde_error = |source| StreamsError::Serde {
