@@ -250,3 +250,75 @@ fn a_failed_punctuator_is_not_called_again() {
         .expect("ticks decode");
     assert_eq!(fired, []);
 }
+
+/// Schedules three stream-time punctuators of one interval, A, B and C,
+/// and forwards the name of each as it fires.
+struct Trio {
+    names: Vec<(PunctuatorId, &'static str)>,
+}
+
+impl Processor<String, String, String, i64> for Trio {
+    fn init(&mut self, ctx: &mut ProcessorContext<'_, String, i64>) -> Result<(), StreamsError> {
+        for name in ["A", "B", "C"] {
+            let id = ctx.schedule(Duration::from_millis(5), PunctuationType::StreamTime)?;
+            self.names.push((id, name));
+        }
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        _: &mut ProcessorContext<'_, String, i64>,
+        _: Record<String, String>,
+    ) -> Result<(), StreamsError> {
+        Ok(())
+    }
+
+    fn punctuate(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, i64>,
+        punctuator: PunctuatorId,
+        timestamp: i64,
+    ) -> Result<(), StreamsError> {
+        let (_, name) = self
+            .names
+            .iter()
+            .find(|(id, _)| *id == punctuator)
+            .expect("one of ours");
+        ctx.forward(Record::new((*name).to_owned(), timestamp, timestamp))
+    }
+}
+
+/// Punctuators due at the same time fire in the order Kafka's
+/// `PunctuationQueue` (a Java `PriorityQueue` on the time alone) gives
+/// them: each one fired goes back into the heap behind the others, so the
+/// order turns from round to round.
+#[test]
+fn punctuators_due_together_fire_in_kafkas_order() {
+    let driver = driver_of(|| Trio { names: Vec::new() });
+    let input = driver.create_input_topic("in", StringSerde, StringSerde);
+    for timestamp in [5, 10, 20] {
+        input
+            .pipe_input_at("k".into(), "v".into(), timestamp)
+            .expect("processing succeeds");
+    }
+    let fired: Vec<(String, i64)> = driver
+        .create_output_topic("ticks", StringSerde, I64Serde)
+        .read_key_values_to_list()
+        .expect("ticks decode");
+    let expected: Vec<(String, i64)> = [
+        ("A", 5),
+        ("C", 5),
+        ("B", 5),
+        ("C", 10),
+        ("B", 10),
+        ("A", 10),
+        ("B", 20),
+        ("A", 20),
+        ("C", 20),
+    ]
+    .into_iter()
+    .map(|(name, at)| (name.to_owned(), at))
+    .collect();
+    assert_eq!(fired, expected);
+}

@@ -14,6 +14,7 @@ mod clock;
 mod collector;
 mod emit_intervals;
 mod graph;
+mod java_heap;
 mod partition_group;
 mod punctuation;
 mod task;

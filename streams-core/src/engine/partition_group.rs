@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use super::graph::{Link, NodeId};
+use super::java_heap::JavaPriorityQueue;
 use crate::error::StreamsError;
 use crate::record::{ConsumerRecord, TopicName, TopicPartition};
 use crate::topology::TimestampExtractor;
@@ -62,8 +63,12 @@ impl PartitionQueue {
 #[derive(Default)]
 pub(crate) struct PartitionGroup {
     queues: Vec<PartitionQueue>,
-    /// The indices of the non-empty queues, by head record timestamp.
-    by_time: NonEmptyByTime,
+    /// The indices of the non-empty queues by the timestamps of their head
+    /// records (Kafka's `nonEmptyQueuesByTime`). A queue re-enters it after
+    /// each record taken: so when heads tie, the partitions are taken in
+    /// the order Kafka Streams takes them (a queue that just yielded a
+    /// record goes behind one waiting with the same timestamp).
+    by_time: JavaPriorityQueue<usize>,
 }
 
 impl PartitionGroup {
@@ -98,20 +103,23 @@ impl PartitionGroup {
         let was_empty = queue.records.is_empty();
         let kept = queue.push(record)?;
         if was_empty && kept {
-            self.by_time.offer(index, &self.queues);
+            let queues = &self.queues;
+            self.by_time.offer(index, |&i| head_time(queues, i));
         }
         Ok(kept)
     }
 
     /// Takes the head record with the smallest timestamp across partitions,
     /// with the source node that reads it. Partitions whose heads tie take
-    /// turns as in Kafka Streams (see [`NonEmptyByTime`]).
+    /// turns as in Kafka Streams (see `by_time`).
     pub(crate) fn next(&mut self) -> Option<(&SourceBinding, QueuedRecord)> {
-        let index = self.by_time.poll(&self.queues)?;
+        let queues = &self.queues;
+        let index = self.by_time.poll(|&i| head_time(queues, i))?;
         let next = self.queues[index].records.pop_front()?;
         self.queues[index].next_offset = Some(next.record.offset + 1);
         if !self.queues[index].records.is_empty() {
-            self.by_time.offer(index, &self.queues);
+            let queues = &self.queues;
+            self.by_time.offer(index, |&i| head_time(queues, i));
         }
         Some((&self.queues[index].source, next))
     }
@@ -130,65 +138,6 @@ impl PartitionGroup {
 
     pub(crate) fn buffered(&self) -> usize {
         self.queues.iter().map(|queue| queue.records.len()).sum()
-    }
-}
-
-/// The non-empty queues of a group, as a binary min-heap of their indices
-/// on the timestamps of their head records (Kafka's
-/// `nonEmptyQueuesByTime`).
-///
-/// It sifts exactly as Java's `PriorityQueue`, which Kafka uses, and a
-/// queue re-enters it after each record taken: so when heads tie, the
-/// partitions are taken in the order Kafka Streams takes them (a queue
-/// that just yielded a record goes behind one waiting with the same
-/// timestamp), and equal-timestamp records of several partitions
-/// interleave the same way.
-#[derive(Default)]
-struct NonEmptyByTime(Vec<usize>);
-
-impl NonEmptyByTime {
-    /// Adds the non-empty queue `index` (Java's `siftUp`).
-    fn offer(&mut self, index: usize, queues: &[PartitionQueue]) {
-        let time = head_time(queues, index);
-        let mut slot = self.0.len();
-        self.0.push(index);
-        while slot > 0 {
-            let parent = (slot - 1) / 2;
-            if time >= head_time(queues, self.0[parent]) {
-                break;
-            }
-            self.0[slot] = self.0[parent];
-            slot = parent;
-        }
-        self.0[slot] = index;
-    }
-
-    /// Removes and returns the queue with the earliest head (Java's `poll`
-    /// and `siftDown`: the last queue moves to the root and sinks, towards
-    /// the left child on a tie).
-    fn poll(&mut self, queues: &[PartitionQueue]) -> Option<usize> {
-        let first = *self.0.first()?;
-        let last = self.0.pop()?;
-        let len = self.0.len();
-        if len == 0 {
-            return Some(first);
-        }
-        let time = head_time(queues, last);
-        let mut slot = 0;
-        while slot < len / 2 {
-            let mut child = 2 * slot + 1;
-            let right = child + 1;
-            if right < len && head_time(queues, self.0[child]) > head_time(queues, self.0[right]) {
-                child = right;
-            }
-            if time <= head_time(queues, self.0[child]) {
-                break;
-            }
-            self.0[slot] = self.0[child];
-            slot = child;
-        }
-        self.0[slot] = last;
-        Some(first)
     }
 }
 

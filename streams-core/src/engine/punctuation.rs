@@ -6,66 +6,100 @@
 //! schedule once, not once per missed interval.
 
 use super::graph::NodeId;
+use super::java_heap::JavaPriorityQueue;
 use crate::processor::PunctuatorId;
 
-struct Schedule {
-    id: PunctuatorId,
-    node: NodeId,
+/// One schedule: its punctuator, and the next time it is due.
+pub(crate) struct Schedule {
+    pub(crate) id: PunctuatorId,
+    pub(crate) node: NodeId,
     interval_ms: i64,
     next_ms: i64,
 }
 
-/// The schedules of one clock (stream time or wall-clock time).
+/// The schedules of one clock (stream time or wall-clock time), in Java's
+/// `PriorityQueue` by next time, as Kafka's `PunctuationQueue` keeps them:
+/// schedules due at the same time fire in the order Kafka fires them.
+///
+/// As in Kafka, a round of punctuation takes due schedules out one by one
+/// and puts each back after its punctuator ran, so a schedule that the
+/// punctuator adds is seen in the same round; and a cancelled schedule
+/// stays in the heap (shaping it) until its time comes and it is dropped.
 #[derive(Default)]
 pub(crate) struct PunctuationQueue {
-    schedules: Vec<Schedule>,
+    heap: JavaPriorityQueue<Schedule>,
+    /// Schedules cancelled while in the heap or while running.
+    cancelled: Vec<PunctuatorId>,
+    /// The schedule taken out to run, if any.
+    running: Option<PunctuatorId>,
 }
 
 impl PunctuationQueue {
     pub(crate) fn add(&mut self, id: PunctuatorId, node: NodeId, first_ms: i64, interval_ms: i64) {
-        self.schedules.push(Schedule {
+        let schedule = Schedule {
             id,
             node,
             interval_ms,
             next_ms: first_ms,
-        });
+        };
+        self.heap.offer(schedule, next_ms);
     }
 
     pub(crate) fn cancel(&mut self, id: PunctuatorId) {
-        self.schedules.retain(|schedule| schedule.id != id);
-    }
-
-    /// The schedule due at `now_ms` with the earliest time (of those tied,
-    /// the one added first), moved past `now_ms` as it fires: a round of
-    /// punctuation takes schedules one by one, so one that a punctuator
-    /// of the round adds or cancels is seen (Kafka's `maybePunctuate`).
-    pub(crate) fn fire_next(&mut self, now_ms: i64) -> Option<(PunctuatorId, NodeId)> {
-        let due = self
-            .schedules
-            .iter()
-            .filter(|schedule| schedule.next_ms <= now_ms)
-            .min_by_key(|schedule| schedule.next_ms)?;
-        let fired = (due.id, due.node);
-        self.advance(fired.0, now_ms);
-        Some(fired)
-    }
-
-    /// Moves `id` past `now_ms` as it fires: to the first of its times
-    /// after `now_ms`. A schedule whose next time is past the largest
-    /// timestamp can never fire again, and is dropped: left due, it would
-    /// fire forever at a stream time of `i64::MAX`.
-    fn advance(&mut self, id: PunctuatorId, now_ms: i64) {
-        let Some(index) = self.schedules.iter().position(|s| s.id == id) else {
-            return;
-        };
-        let schedule = &mut self.schedules[index];
-        match next_time(schedule.next_ms, schedule.interval_ms, now_ms) {
-            Some(next) => schedule.next_ms = next,
-            None => {
-                self.schedules.remove(index);
-            }
+        let known = self.running == Some(id) || self.heap.iter().any(|s| s.id == id);
+        if known && !self.cancelled.contains(&id) {
+            self.cancelled.push(id);
         }
     }
+
+    /// Takes out the next schedule due at `now_ms`, dropping the cancelled
+    /// ones it meets (Kafka's `maybePunctuate` loop); give it back with
+    /// [`reschedule`](Self::reschedule) once its punctuator returned.
+    pub(crate) fn take_due(&mut self, now_ms: i64) -> Option<Schedule> {
+        while self.heap.peek()?.next_ms <= now_ms {
+            let schedule = self.heap.poll(next_ms)?;
+            if self.forget_cancelled(schedule.id) {
+                continue;
+            }
+            self.running = Some(schedule.id);
+            return Some(schedule);
+        }
+        None
+    }
+
+    /// Puts `schedule`, which fired at `now_ms`, back for the first of its
+    /// times after `now_ms`, unless it was cancelled meanwhile. A schedule
+    /// whose next time is past the largest timestamp can never fire again,
+    /// and is dropped: left due, it would fire forever at a stream time of
+    /// `i64::MAX`.
+    pub(crate) fn reschedule(&mut self, mut schedule: Schedule, now_ms: i64) {
+        self.running = None;
+        if self.forget_cancelled(schedule.id) {
+            return;
+        }
+        if let Some(next) = next_time(schedule.next_ms, schedule.interval_ms, now_ms) {
+            schedule.next_ms = next;
+            self.heap.offer(schedule, next_ms);
+        }
+    }
+
+    /// Drops `schedule`, whose punctuator failed: Kafka does not put it back.
+    pub(crate) fn drop_failed(&mut self, schedule: Schedule) {
+        self.running = None;
+        self.forget_cancelled(schedule.id);
+    }
+
+    /// Whether `id` was cancelled; it is forgotten either way.
+    fn forget_cancelled(&mut self, id: PunctuatorId) -> bool {
+        let before = self.cancelled.len();
+        self.cancelled.retain(|&cancelled| cancelled != id);
+        self.cancelled.len() < before
+    }
+}
+
+/// The heap's key: a schedule's next time.
+fn next_ms(schedule: &Schedule) -> i64 {
+    schedule.next_ms
 }
 
 /// The first of the times `next_ms + k * interval_ms` (k >= 1) after
@@ -81,12 +115,20 @@ fn next_time(next_ms: i64, interval_ms: i64, now_ms: i64) -> Option<i64> {
 mod tests {
     use super::*;
 
+    /// Fires every due schedule at each time, as a task's round does.
+    fn fire(queue: &mut PunctuationQueue, now: i64) -> Vec<PunctuatorId> {
+        let mut fired = Vec::new();
+        while let Some(schedule) = queue.take_due(now) {
+            fired.push(schedule.id);
+            queue.reschedule(schedule, now);
+        }
+        fired
+    }
+
     fn fire_times(queue: &mut PunctuationQueue, times: impl IntoIterator<Item = i64>) -> Vec<i64> {
         let mut fired = Vec::new();
         for now in times {
-            while queue.fire_next(now).is_some() {
-                fired.push(now);
-            }
+            fired.extend(fire(queue, now).into_iter().map(|_| now));
         }
         fired
     }
@@ -127,32 +169,51 @@ mod tests {
             fire_times(&mut queue, [late, i64::MAX]),
             vec![late, i64::MAX, i64::MAX]
         );
-        assert!(queue.fire_next(i64::MAX).is_none());
-        assert!(queue.schedules.is_empty());
+        assert!(queue.take_due(i64::MAX).is_none());
+        assert!(queue.heap.peek().is_none());
     }
 
     #[test]
-    fn cancelled_schedules_stop() {
+    fn cancelled_schedules_stop_whether_waiting_or_running() {
         let mut queue = PunctuationQueue::default();
         queue.add(PunctuatorId(0), 0, 0, 10);
+        queue.add(PunctuatorId(1), 1, 0, 10);
         queue.cancel(PunctuatorId(0));
-        assert!(queue.fire_next(100).is_none());
+        let running = queue.take_due(0).expect("due");
+        assert_eq!(running.id, PunctuatorId(1));
+        queue.cancel(PunctuatorId(1));
+        queue.reschedule(running, 0);
+        assert!(queue.take_due(100).is_none());
+        assert!(queue.heap.peek().is_none() && queue.cancelled.is_empty());
+        // Cancelling what is not scheduled leaves nothing behind.
+        queue.cancel(PunctuatorId(7));
+        assert!(queue.cancelled.is_empty());
     }
 
     #[test]
-    fn earlier_times_fire_first_and_ties_in_the_order_added() {
+    fn earlier_times_fire_first() {
         let mut queue = PunctuationQueue::default();
         queue.add(PunctuatorId(0), 0, 5, 100);
         queue.add(PunctuatorId(1), 1, 3, 100);
-        queue.add(PunctuatorId(2), 2, 5, 100);
-        let order: Vec<_> = std::iter::from_fn(|| queue.fire_next(50)).collect();
+        queue.add(PunctuatorId(2), 2, 4, 100);
         assert_eq!(
-            order,
-            [
-                (PunctuatorId(1), 1),
-                (PunctuatorId(0), 0),
-                (PunctuatorId(2), 2)
-            ]
+            fire(&mut queue, 50),
+            [PunctuatorId(1), PunctuatorId(2), PunctuatorId(0)]
         );
+    }
+
+    /// Three schedules of one interval tie at every time; each fired one
+    /// goes back into Java's heap behind the others, so the order turns:
+    /// A, C, B at 5; C, B, A at 10; B, A, C at 20 (Kafka's order).
+    #[test]
+    fn ties_fire_in_the_order_of_javas_heap() {
+        let mut queue = PunctuationQueue::default();
+        let [a, b, c] = [PunctuatorId(0), PunctuatorId(1), PunctuatorId(2)];
+        for (node, id) in [a, b, c].into_iter().enumerate() {
+            queue.add(id, node, 0, 5);
+        }
+        assert_eq!(fire(&mut queue, 5), [a, c, b]);
+        assert_eq!(fire(&mut queue, 10), [c, b, a]);
+        assert_eq!(fire(&mut queue, 20), [b, a, c]);
     }
 }

@@ -461,15 +461,17 @@ impl StreamTask {
             }
         }
         let mut fired = false;
-        while let Some((id, node)) = queue(&mut self.state, kind).fire_next(now) {
+        while let Some(schedule) = queue(&mut self.state, kind).take_due(now) {
+            let (id, node) = (schedule.id, schedule.node);
             tracing::trace!(node = self.graph.name(node), ?kind, now, "punctuate");
             self.state.record_context.set_timestamp(now);
             if let Err(error) = self.graph.punctuate(&mut self.state, node, id, now) {
                 // Kafka takes a schedule out while it runs and puts it back
                 // only if it returned: a failed punctuator is not called again.
-                queue(&mut self.state, kind).cancel(id);
+                queue(&mut self.state, kind).drop_failed(schedule);
                 return Err(error);
             }
+            queue(&mut self.state, kind).reschedule(schedule, now);
             self.state.metrics.punctuations += 1;
             fired = true;
         }
