@@ -315,13 +315,20 @@ impl AggregationWindows for SessionWindows {
         materialized: &Materialized<K, A>,
         emit: EmitStrategy,
     ) -> Self::Store<K, A> {
-        Stores::session_store_builder_with(
+        let store = Stores::session_store_builder_with(
             store,
             store_retention(builder, store, self.close_delay_ms(), materialized),
             materialized.key_serde().clone(),
             materialized.value_serde().clone(),
         )
-        .with_options(store_options(materialized, emit))
+        .with_options(store_options(materialized, emit));
+        // Kafka's final results come from a time-ordered store, which
+        // keeps a session ending exactly at close time (the processor
+        // accepts it) until it is emitted.
+        match emit {
+            EmitStrategy::OnWindowUpdate => store,
+            EmitStrategy::OnWindowClose => store.with_inclusive_retention(),
+        }
     }
 
     fn table<K: 'static, A: 'static>(

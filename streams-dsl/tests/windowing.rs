@@ -280,6 +280,34 @@ fn a_session_closing_at_a_segment_boundary_still_emits_its_final_result() -> Res
     Ok(())
 }
 
+/// A session ending exactly at close time (stream time minus gap and
+/// grace) is accepted, and its store keeps it until its final result is
+/// emitted, as Kafka's time-ordered session store does: here `b`'s session
+/// ends at 90 when close time is 90. Final results come in the order of
+/// the sessions' ends.
+#[test]
+fn a_session_ending_exactly_at_close_time_still_emits_its_final_result() -> Result {
+    let builder = StreamsBuilder::new();
+    let counts = builder
+        .stream::<String, String>("input")
+        .group_by_key()
+        .windowed_by(SessionWindows::of_inactivity_gap_with_no_grace(ms(10))?)
+        .emit_strategy(EmitStrategy::OnWindowClose)
+        .count();
+    to_strings(counts.to_stream(), "output");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let output =
+        driver.create_output_topic("output", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
+    pipe(&driver, &[("a", "x", 100), ("b", "x", 90)])?;
+    assert!(output.is_empty());
+    pipe(&driver, &[("c", "x", 200)])?;
+    assert_eq!(
+        output.read_records_to_list()?,
+        records(&[("[b@90/90]", Some(1), 90), ("[a@100/100]", Some(1), 100)])
+    );
+    Ok(())
+}
+
 /// With a live application's emit interval (1 s) on the test driver, a
 /// time-window aggregation that emits on window close looks for closed
 /// windows at most once per second of (mock) wall-clock time, and only

@@ -161,6 +161,7 @@ impl Stores {
         SessionStoreBuilder {
             core: BuilderCore::new(name, key, value),
             retention,
+            inclusive_retention: false,
         }
     }
 }
@@ -323,8 +324,15 @@ impl<K, V> BuilderCore<K, V> {
         }
     }
 
-    fn retention(&self, retention: Duration) -> Result<Retention, StreamsError> {
-        Retention::new(millis(retention)).map_err(|e| self.store_error(e))
+    /// The retention of `retention`, keeping the entry exactly at its
+    /// boundary if `inclusive` (see [`Retention::inclusive`]).
+    fn retention(&self, retention: Duration, inclusive: bool) -> Result<Retention, StreamsError> {
+        let retention = Retention::new(millis(retention)).map_err(|e| self.store_error(e))?;
+        Ok(if inclusive {
+            retention.inclusive()
+        } else {
+            retention
+        })
     }
 
     /// Builds the byte-level store of `spec` (which carries the kind and
@@ -419,6 +427,7 @@ pub struct WindowStoreBuilder<K, V> {
 pub struct SessionStoreBuilder<K, V> {
     core: BuilderCore<K, V>,
     retention: Duration,
+    inclusive_retention: bool,
 }
 
 store_option_setters!(KeyValueStoreBuilder);
@@ -476,13 +485,9 @@ impl<K: 'static, V: 'static> StoreBuilder for WindowStoreBuilder<K, V> {
     fn build(&self, context: &StoreContext) -> Result<WindowStore<K, V>, StreamsError> {
         let core = &self.core;
         let window_size_ms = millis(self.window_size);
-        let retention = core.retention(self.retention)?;
         let spec = state_stores::StoreBuilder::window(
             core.name.as_str(),
-            match self.inclusive_retention {
-                true => retention.inclusive(),
-                false => retention,
-            },
+            core.retention(self.retention, self.inclusive_retention)?,
             window_size_ms,
             self.retain_duplicates,
         );
@@ -496,6 +501,17 @@ impl<K: 'static, V: 'static> StoreBuilder for WindowStoreBuilder<K, V> {
             core.key.clone(),
             core.value.clone(),
         ))
+    }
+}
+
+impl<K, V> SessionStoreBuilder<K, V> {
+    /// Keeps (and reads) a session whose end is exactly the retention
+    /// period behind stream time, as Kafka's time-ordered session stores
+    /// (which keep whole live segments) do; the default store has expired
+    /// it.
+    pub fn with_inclusive_retention(mut self) -> Self {
+        self.inclusive_retention = true;
+        self
     }
 }
 
@@ -514,7 +530,7 @@ impl<K: 'static, V: 'static> StoreBuilder for SessionStoreBuilder<K, V> {
         let core = &self.core;
         let spec = state_stores::StoreBuilder::session(
             core.name.as_str(),
-            core.retention(self.retention)?,
+            core.retention(self.retention, self.inclusive_retention)?,
         );
         let Store::Session(store) = core.build_bytes(spec, context)? else {
             return Err(core.wrong_kind("session"));
