@@ -145,6 +145,8 @@ pub(crate) struct SegmentedBytes<B> {
     segments: BTreeSet<i64>,
     /// Whether `stream_time` changed since the metadata was last written.
     metadata_stale: bool,
+    /// Whether the backend was closed.
+    closed: bool,
 }
 
 impl<B: BytesBackend> SegmentedBytes<B> {
@@ -163,6 +165,7 @@ impl<B: BytesBackend> SegmentedBytes<B> {
             stream_time,
             segments,
             metadata_stale: false,
+            closed: false,
         })
     }
 
@@ -361,9 +364,16 @@ impl<B: BytesBackend> SegmentedBytes<B> {
         self.backend.flush()
     }
 
+    /// Persists the metadata and closes the backend; closing again does
+    /// nothing.
     pub(crate) fn close(&mut self) -> Result<()> {
-        self.flush()?;
-        self.backend.close()
+        if self.closed {
+            return Ok(());
+        }
+        let flushed = self.flush();
+        self.closed = true;
+        let closed = self.backend.close();
+        flushed.and(closed)
     }
 }
 

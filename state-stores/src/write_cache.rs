@@ -483,6 +483,9 @@ pub(crate) struct CacheLayer {
     /// allocated and freed at every commit makes the allocator consolidate
     /// its free lists each time.
     flushing: Vec<DirtyEntry>,
+    /// Set by [`close`](Self::close): later writes fail, as the store they
+    /// would reach is closed.
+    closed: bool,
 }
 
 impl CacheLayer {
@@ -495,6 +498,7 @@ impl CacheLayer {
             context,
             listener: None,
             flushing: Vec::new(),
+            closed: false,
         }
     }
 
@@ -512,6 +516,7 @@ impl CacheLayer {
         value: Option<&[u8]>,
         inner: &mut dyn WriteThrough,
     ) -> Result<()> {
+        self.check_open(inner)?;
         self.cache
             .write(key, value, self.context.timestamp(), self.context.headers());
         self.evict_to_budget(inner)
@@ -527,6 +532,7 @@ impl CacheLayer {
         update: &mut Rewrite<'_>,
         inner: &mut dyn WriteThrough,
     ) -> Result<Option<bool>> {
+        self.check_open(inner)?;
         let context = &self.context;
         let written = self
             .cache
@@ -646,9 +652,28 @@ impl CacheLayer {
         self.cache.remove(key);
     }
 
-    /// Empties the cache, dirty entries included.
-    pub(crate) fn clear(&mut self) {
+    /// Writes every dirty entry through to `inner`, empties the cache and
+    /// refuses later writes. The cache is closed even if the flush fails
+    /// (its error is returned), so that the caller still closes `inner`,
+    /// as Kafka's caching stores close every layer whatever fails.
+    pub(crate) fn close(&mut self, inner: &mut dyn WriteThrough) -> Result<()> {
+        let flushed = if self.closed {
+            Ok(())
+        } else {
+            self.flush(inner)
+        };
         self.cache = WriteCache::default();
+        self.closed = true;
+        flushed
+    }
+
+    /// A closed cache refuses writes: they would be served from the cache
+    /// by a store that is closed.
+    fn check_open(&self, inner: &dyn WriteThrough) -> Result<()> {
+        if self.closed {
+            return Err(StoreError::Closed(inner.store_name().to_owned()));
+        }
+        Ok(())
     }
 
     /// The cached entries of a segmented store (keys prefixed by their

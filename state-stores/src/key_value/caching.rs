@@ -67,9 +67,9 @@ impl StateStore for CachingKeyValueStore {
     }
 
     fn close(&mut self) -> Result<()> {
-        self.cache.flush(&mut self.inner)?;
-        self.cache.clear();
-        self.inner.close()
+        let flushed = self.cache.close(&mut self.inner);
+        let closed = self.inner.close();
+        flushed.and(closed)
     }
 }
 

@@ -146,9 +146,9 @@ impl StateStore for CachingSessionStore {
     }
 
     fn close(&mut self) -> Result<()> {
-        self.cache.flush(&mut self.inner)?;
-        self.cache.clear();
-        self.inner.close()
+        let flushed = self.cache.close(&mut self.inner);
+        let closed = self.inner.close();
+        flushed.and(closed)
     }
 }
 

@@ -266,3 +266,45 @@ fn a_window_store_retaining_duplicates_is_built_without_its_cache() -> TestResul
     ));
     Ok(())
 }
+
+/// Every kind of store, on either backend, cached or not, closes once for
+/// all: closing again does nothing, and a write after close fails with
+/// `Closed` instead of landing in a cache nobody will flush (Kafka's
+/// stores refuse writes once closed).
+#[test]
+fn a_closed_store_closes_again_quietly_and_refuses_writes() -> TestResult {
+    let dir = temp_dir()?;
+    let context = StoreContext::new(dir.path(), RocksDbMemoryBudget::new(1 << 20));
+    let session = SessionKey {
+        key: b"k".to_vec(),
+        start: 1,
+        end: 1,
+    };
+    for backend in [BackendKind::InMemory, BackendKind::RocksDb] {
+        for cache in [None, Some(1 << 20)] {
+            for builder in builders()? {
+                let mut builder = builder.backend(backend).logging(false);
+                if let Some(max_bytes) = cache {
+                    builder = builder.caching(max_bytes);
+                }
+                let name = builder.name().to_owned();
+                let case = format!("{name} on {backend:?}, cache {cache:?}");
+                let mut store = builder.build(&context)?;
+                let write = |store: &mut Store| match store {
+                    Store::KeyValue(store) => store.put(b"k", b"v"),
+                    Store::Window(store) => store.put(b"k", Some(b"v"), 1).map(|_| ()),
+                    Store::Session(store) => store.put(&session, b"v"),
+                };
+                write(&mut store)?;
+                store.close()?;
+                assert!(store.close().is_ok(), "{case}: a second close");
+                assert!(
+                    matches!(write(&mut store), Err(crate::StoreError::Closed(closed)) if closed == name),
+                    "{case}: a write after close"
+                );
+                std::fs::remove_dir_all(context.rocksdb_dir(&name)).ok();
+            }
+        }
+    }
+    Ok(())
+}

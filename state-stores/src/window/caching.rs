@@ -134,9 +134,9 @@ impl StateStore for CachingWindowStore {
     }
 
     fn close(&mut self) -> Result<()> {
-        self.cache.flush(&mut self.inner)?;
-        self.cache.clear();
-        self.inner.close()
+        let flushed = self.cache.close(&mut self.inner);
+        let closed = self.inner.close();
+        flushed.and(closed)
     }
 }
 
