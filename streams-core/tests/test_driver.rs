@@ -382,3 +382,49 @@ fn forwarding_a_negative_timestamp_is_an_error() {
         "{err}"
     );
 }
+
+/// Forwards each record's value with the stream time it was processed at
+/// and the number of records this processor's application has seen, kept
+/// in the processor metadata committed with the offsets.
+struct StreamTimeAndCount;
+
+impl Processor<String, String, String, String> for StreamTimeAndCount {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, String>,
+        record: Record<String, String>,
+    ) -> Result<(), StreamsError> {
+        let seen = ctx.processor_metadata("seen").unwrap_or(0) + 1;
+        ctx.set_processor_metadata("seen", seen);
+        let value = format!("{}@{}#{seen}", record.value, ctx.current_stream_time_ms());
+        ctx.forward(record.with_value(value))
+    }
+}
+
+/// A restarted application carries on from what its task committed with
+/// the offsets (Kafka keeps both in the offsets' metadata): stream time
+/// does not go back to an earlier record's timestamp, and the processor
+/// metadata is what the processors left.
+#[test]
+fn a_restart_carries_on_from_the_committed_stream_time_and_processor_metadata() {
+    let topology = TopologyBuilder::new()
+        .add_source("in", &["in"], strings())
+        .add_processor("stamp", || StreamTimeAndCount, &["in"])
+        .add_sink("out", "out", sink(), &["stamp"])
+        .build()
+        .expect("valid topology");
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let input = driver.create_input_topic("in", StringSerde, StringSerde);
+    let output = driver.create_output_topic("out", StringSerde, StringSerde);
+    input
+        .pipe_input_at("k".into(), "a".into(), 1_000)
+        .expect("pipe");
+    driver.restart(&topology).expect("restart");
+    input
+        .pipe_input_at("k".into(), "b".into(), 500)
+        .expect("pipe");
+    assert_eq!(
+        output.read_values_to_list().expect("read"),
+        ["a@1000#1", "b@1000#2"]
+    );
+}

@@ -37,6 +37,9 @@ pub(crate) struct PartitionQueue {
     /// The largest timestamp extracted in this partition (-1 before any):
     /// what timestamp extractors receive as "partition time".
     partition_time: i64,
+    /// The largest timestamp taken for processing (-1 before any): the
+    /// partition time a commit stores (Kafka's, as of its last poll).
+    processed_time: i64,
     /// The offset after the last record taken for processing, if any: what
     /// a commit stores for this partition.
     next_offset: Option<i64>,
@@ -62,6 +65,9 @@ impl PartitionQueue {
 /// The queues of all input partitions of a task.
 #[derive(Default)]
 pub(crate) struct PartitionGroup {
+    /// The partition times the task's predecessor committed, for the
+    /// partitions that have had no record yet.
+    restored_times: BTreeMap<TopicPartition, i64>,
     queues: Vec<PartitionQueue>,
     /// The indices of the non-empty queues by the timestamps of their head
     /// records (Kafka's `nonEmptyQueuesByTime`). A queue re-enters it after
@@ -72,6 +78,15 @@ pub(crate) struct PartitionGroup {
 }
 
 impl PartitionGroup {
+    /// A group whose partitions start from the partition times `restored`
+    /// (see [`partition_times`](Self::partition_times)).
+    pub(crate) fn restoring(restored: BTreeMap<TopicPartition, i64>) -> Self {
+        Self {
+            restored_times: restored,
+            ..Self::default()
+        }
+    }
+
     /// Queues `record` in its partition's queue, created with the source
     /// `bind` names on the partition's first record. Returns `false` if
     /// the record was dropped for a negative timestamp.
@@ -88,12 +103,17 @@ impl PartitionGroup {
         let index = match found {
             Some(index) => index,
             None => {
+                let restored = self
+                    .restored_times
+                    .remove(&TopicPartition::new(&*topic, partition))
+                    .unwrap_or(-1);
                 self.queues.push(PartitionQueue {
                     topic,
                     partition,
                     source: bind()?,
                     records: VecDeque::new(),
-                    partition_time: -1,
+                    partition_time: restored,
+                    processed_time: restored,
                     next_offset: None,
                 });
                 self.queues.len() - 1
@@ -115,8 +135,10 @@ impl PartitionGroup {
     pub(crate) fn next(&mut self) -> Option<(&SourceBinding, QueuedRecord)> {
         let queues = &self.queues;
         let index = self.by_time.poll(|&i| head_time(queues, i))?;
-        let next = self.queues[index].records.pop_front()?;
-        self.queues[index].next_offset = Some(next.record.offset + 1);
+        let queue = &mut self.queues[index];
+        let next = queue.records.pop_front()?;
+        queue.next_offset = Some(next.record.offset + 1);
+        queue.processed_time = queue.processed_time.max(next.timestamp);
         if !self.queues[index].records.is_empty() {
             let queues = &self.queues;
             self.by_time.offer(index, |&i| head_time(queues, i));
@@ -134,6 +156,25 @@ impl PartitionGroup {
                 Some((partition, queue.next_offset?))
             })
             .collect()
+    }
+
+    /// The partition time of every partition of a stream source that has
+    /// one (the largest timestamp processed), and the restored times of
+    /// partitions not read since: what a commit stores with the offsets
+    /// (Kafka encodes it in the offsets' metadata), and a task of the same
+    /// partitions starts from.
+    pub(crate) fn partition_times(&self) -> BTreeMap<TopicPartition, i64> {
+        let mut times = self.restored_times.clone();
+        times.extend(
+            self.queues
+                .iter()
+                .filter(|queue| !queue.source.global && queue.processed_time >= 0)
+                .map(|queue| {
+                    let partition = TopicPartition::new(&*queue.topic, queue.partition);
+                    (partition, queue.processed_time)
+                }),
+        );
+        times
     }
 
     pub(crate) fn buffered(&self) -> usize {

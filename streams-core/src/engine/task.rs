@@ -91,6 +91,11 @@ pub struct TaskConfig {
     /// The processor metadata committed last with this task's offsets (see
     /// [`StreamTask::processor_metadata`]); empty for a first start.
     pub processor_metadata: BTreeMap<String, i64>,
+    /// The partition times committed last with this task's offsets (see
+    /// [`StreamTask::partition_times`]); empty for a first start. Stream
+    /// time starts at the largest, as Kafka's task restores it from its
+    /// committed offsets' metadata.
+    pub partition_times: BTreeMap<TopicPartition, i64>,
 }
 
 impl TaskConfig {
@@ -112,6 +117,7 @@ impl TaskConfig {
             restore_from: None,
             emit_intervals: EmitIntervals::default(),
             processor_metadata: BTreeMap::new(),
+            partition_times: BTreeMap::new(),
         }
     }
 }
@@ -215,6 +221,7 @@ impl StreamTask {
             restore_from,
             emit_intervals,
             processor_metadata,
+            partition_times,
         } = config;
         let selected: Vec<usize> = if subtopologies.is_empty() {
             (0..topology.subtopologies.len()).collect()
@@ -333,7 +340,7 @@ impl StreamTask {
                 application_id,
                 task_id,
                 partition,
-                stream_time: -1,
+                stream_time: partition_times.values().copied().fold(-1, i64::max),
                 clock,
                 record_metadata: None,
                 stores,
@@ -349,7 +356,7 @@ impl StreamTask {
                 wall_clock_punctuation: PunctuationQueue::default(),
                 next_punctuator: 0,
             },
-            queues: PartitionGroup::default(),
+            queues: PartitionGroup::restoring(partition_times),
             sources,
             closed: false,
         };
@@ -505,6 +512,16 @@ impl StreamTask {
     /// [`TaskConfig::processor_metadata`].
     pub fn processor_metadata(&self) -> &BTreeMap<String, i64> {
         &self.state.processor_metadata
+    }
+
+    /// The partition time of every input partition: the largest timestamp
+    /// processed from it. A runtime commits them with the offsets
+    /// [`commit`](Self::commit) returns (Kafka encodes them in the offsets'
+    /// metadata), and gives them to the next task of the same input
+    /// partition as [`TaskConfig::partition_times`], so that stream time
+    /// does not go back across a restart.
+    pub fn partition_times(&self) -> BTreeMap<TopicPartition, i64> {
+        self.queues.partition_times()
     }
 
     /// Moves the records written since the last call to the end of `out`,

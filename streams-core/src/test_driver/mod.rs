@@ -346,7 +346,8 @@ impl TopologyTestDriver {
     /// the driver was made with): the task closes as in
     /// [`close`](Self::close), then a new task restores its logged stores
     /// from what they wrote to their changelogs - in-memory stores start
-    /// empty, as a new instance's would - and carries on. Topics, their
+    /// empty, as a new instance's would - and carries on from the stream
+    /// time and processor metadata the old task committed. Topics, their
     /// unread output and the wall clock are kept; the task's counters start
     /// again, [`restored_records`](TaskMetrics::restored_records) saying how
     /// much was restored.
@@ -356,6 +357,9 @@ impl TopologyTestDriver {
         driver.capture_output()?;
         let mut config = task_config(&driver.config, driver.clock.clone());
         config.restore_from = Some(Box::new(driver.changelogs.clone()));
+        // What the old task committed with its offsets.
+        config.partition_times = driver.task.partition_times();
+        config.processor_metadata = driver.task.processor_metadata().clone();
         driver.task = StreamTask::new(topology, config)?;
         driver.run()
     }
