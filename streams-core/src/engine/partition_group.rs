@@ -40,9 +40,12 @@ pub(crate) struct PartitionQueue {
     /// The largest timestamp taken for processing (-1 before any): the
     /// partition time a commit stores (Kafka's, as of its last poll).
     processed_time: i64,
-    /// The offset after the last record taken for processing, if any: what
-    /// a commit stores for this partition.
-    next_offset: Option<i64>,
+    /// Whether a record was taken for processing: only then does a commit
+    /// store an offset for the partition (Kafka's consumed offsets).
+    consumed: bool,
+    /// The offset after the last record added, whether queued or dropped
+    /// (the consumer's position).
+    position: i64,
 }
 
 impl PartitionQueue {
@@ -114,14 +117,16 @@ impl PartitionGroup {
                     records: VecDeque::new(),
                     partition_time: restored,
                     processed_time: restored,
-                    next_offset: None,
+                    consumed: false,
+                    position: 0,
                 });
                 self.queues.len() - 1
             }
         };
         let queue = &mut self.queues[index];
-        let was_empty = queue.records.is_empty();
+        let (offset, was_empty) = (record.offset, queue.records.is_empty());
         let kept = queue.push(record)?;
+        queue.position = offset + 1;
         if was_empty && kept {
             let queues = &self.queues;
             self.by_time.offer(index, |&i| head_time(queues, i));
@@ -137,7 +142,7 @@ impl PartitionGroup {
         let index = self.by_time.poll(|&i| head_time(queues, i))?;
         let queue = &mut self.queues[index];
         let next = queue.records.pop_front()?;
-        queue.next_offset = Some(next.record.offset + 1);
+        queue.consumed = true;
         queue.processed_time = queue.processed_time.max(next.timestamp);
         if !self.queues[index].records.is_empty() {
             let queues = &self.queues;
@@ -146,14 +151,18 @@ impl PartitionGroup {
         Some((&self.queues[index].source, next))
     }
 
-    /// The offset after the last processed record of every partition that
-    /// had one: the positions to commit.
+    /// The offset to commit for every partition that had a record
+    /// processed, as Kafka's task commits: its first buffered record's, or
+    /// with none buffered the offset after the last record added, so that
+    /// records dropped for their timestamps are not read again.
     pub(crate) fn committable_offsets(&self) -> BTreeMap<TopicPartition, i64> {
         self.queues
             .iter()
-            .filter_map(|queue| {
+            .filter(|queue| queue.consumed)
+            .map(|queue| {
                 let partition = TopicPartition::new(&*queue.topic, queue.partition);
-                Some((partition, queue.next_offset?))
+                let head = queue.records.front().map(|head| head.record.offset);
+                (partition, head.unwrap_or(queue.position))
             })
             .collect()
     }
@@ -199,7 +208,7 @@ mod tests {
     use super::*;
     use crate::engine::{Input, TaskState};
     use crate::record::{Headers, Record};
-    use crate::topology::FailOnInvalidTimestamp;
+    use crate::topology::{FailOnInvalidTimestamp, LogAndSkipOnInvalidTimestamp};
 
     /// A source node that is never called: these tests queue and pick
     /// records without processing them.
@@ -276,6 +285,48 @@ mod tests {
             group.committable_offsets().into_iter().collect::<Vec<_>>(),
             vec![(a, 3), (b, 2)]
         );
+        Ok(())
+    }
+
+    /// Records dropped for their timestamps are not read again: with
+    /// nothing buffered, a commit takes the position after them; with
+    /// records buffered, the first one's offset (Kafka's task commits the
+    /// head record's offset, else the consumer's position). A partition
+    /// with nothing processed yet commits nothing.
+    #[test]
+    fn commits_skip_dropped_records_and_stop_at_buffered_ones() -> Result<(), StreamsError> {
+        let mut group = PartitionGroup::default();
+        let mut add = |offset, timestamp| {
+            let record = ConsumerRecord {
+                topic: TopicName::new("a"),
+                partition: 0,
+                offset,
+                timestamp,
+                key: None,
+                value: None,
+                headers: Headers::new(),
+            };
+            group.add(record, || {
+                Ok(SourceBinding {
+                    node: 0,
+                    input: Rc::new(RefCell::new(Uncalled)),
+                    extractor: Arc::new(LogAndSkipOnInvalidTimestamp),
+                    global: false,
+                })
+            })
+        };
+        for (offset, timestamp) in [(0, 5), (1, -1), (2, 7), (3, -1)] {
+            add(offset, timestamp)?;
+        }
+        let committed = |group: &PartitionGroup| -> Vec<i64> {
+            group.committable_offsets().into_values().collect()
+        };
+        assert!(committed(&group).is_empty(), "nothing processed yet");
+        let take = |group: &mut PartitionGroup| group.next().map(|(_, q)| q.record.offset);
+        assert_eq!(take(&mut group), Some(0));
+        assert_eq!(committed(&group), [2], "the buffered record's offset");
+        assert_eq!(take(&mut group), Some(2));
+        assert_eq!(committed(&group), [4], "past the last dropped record");
         Ok(())
     }
 
