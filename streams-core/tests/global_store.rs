@@ -180,3 +180,34 @@ fn global_stores_must_not_log_nor_have_children() {
         })
     );
 }
+
+/// A global record is applied as it arrives, as Kafka's global thread
+/// applies it, not queued in the task's timestamp order: an event queued
+/// before it, with an earlier timestamp, is processed after it and finds
+/// its row.
+#[test]
+fn global_records_are_applied_as_they_arrive() -> Result<(), StreamsError> {
+    use std::rc::Rc;
+    use streams_core::engine::{MockClock, StreamTask, TaskConfig};
+    use streams_core::record::{ConsumerRecord, Headers, ProducerRecord, TopicName};
+
+    let record = |topic: &str, key: &str, value: &str, timestamp| ConsumerRecord {
+        topic: TopicName::new(topic),
+        partition: 0,
+        offset: 0,
+        timestamp,
+        key: Some(key.as_bytes().to_vec()),
+        value: Some(value.as_bytes().to_vec()),
+        headers: Headers::new(),
+    };
+    let config = TaskConfig::new("app", Rc::new(MockClock::new(0)));
+    let mut task = StreamTask::new(&topology()?, config)?;
+    task.add_records([record("events", "a", "k1", 10)])?;
+    task.add_records([record("reference", "k1", "one", 100)])?;
+    while task.process()? {}
+    let mut output: Vec<ProducerRecord> = Vec::new();
+    task.take_output(&mut output);
+    let values: Vec<_> = output.iter().map(|r| r.value.clone()).collect();
+    assert_eq!(values, [Some(b"one@10".to_vec())]);
+    Ok(())
+}

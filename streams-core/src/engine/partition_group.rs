@@ -22,8 +22,9 @@ pub(crate) struct SourceBinding {
     /// The source node, as the task hands it records.
     pub(crate) input: Link<Option<Vec<u8>>, Option<Vec<u8>>>,
     pub(crate) extractor: Arc<dyn TimestampExtractor>,
-    /// Whether the source feeds a global store: its records never move
-    /// the task's stream time (Kafka applies them in a separate task).
+    /// Whether the source feeds a global store: its records are applied as
+    /// they arrive, never queued, and never move the task's stream time
+    /// (Kafka applies them in a thread of their own).
     pub(crate) global: bool,
 }
 
@@ -167,8 +168,8 @@ impl PartitionGroup {
             .collect()
     }
 
-    /// The partition time of every partition of a stream source that has
-    /// one (the largest timestamp processed), and the restored times of
+    /// The partition time of every partition that has one (the largest
+    /// timestamp processed), and the restored times of
     /// partitions not read since: what a commit stores with the offsets
     /// (Kafka encodes it in the offsets' metadata), and a task of the same
     /// partitions starts from.
@@ -177,7 +178,7 @@ impl PartitionGroup {
         times.extend(
             self.queues
                 .iter()
-                .filter(|queue| !queue.source.global && queue.processed_time >= 0)
+                .filter(|queue| queue.processed_time >= 0)
                 .map(|queue| {
                     let partition = TopicPartition::new(&*queue.topic, queue.partition);
                     (partition, queue.processed_time)

@@ -122,6 +122,35 @@ impl TaskConfig {
     }
 }
 
+/// Hands `record`, stamped `timestamp`, to the source node that reads it,
+/// with the record's metadata as the context while it travels down.
+fn run_source(
+    graph: &Graph,
+    state: &mut TaskState,
+    source: &SourceBinding,
+    record: ConsumerRecord,
+    timestamp: i64,
+) -> Result<(), StreamsError> {
+    let _span =
+        tracing::trace_span!("process", topic = %record.topic, offset = record.offset).entered();
+    state.record_metadata = Some(RecordMetadata {
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+    });
+    state.record_context.set_timestamp(timestamp);
+    let raw = Record {
+        key: record.key,
+        value: record.value,
+        timestamp,
+        headers: record.headers,
+    };
+    let result = call(&source.input, graph.name(source.node), state, raw);
+    state.record_metadata = None;
+    state.metrics.records_processed += 1;
+    result
+}
+
 /// The budget tasks share unless told otherwise: 64 MiB for the process.
 fn default_rocksdb_budget() -> RocksDbMemoryBudget {
     static BUDGET: OnceLock<RocksDbMemoryBudget> = OnceLock::new();
@@ -383,18 +412,29 @@ impl StreamTask {
     }
 
     /// Queues records of one partition; their timestamps are extracted now.
+    ///
+    /// Records of a global store's topic are applied to the store at once,
+    /// with their own timestamps, as Kafka's global thread applies them:
+    /// they take no turn in the task's timestamp order.
     pub fn add_records(
         &mut self,
         records: impl IntoIterator<Item = ConsumerRecord>,
     ) -> Result<(), StreamsError> {
         for record in records {
             let (sources, topic) = (&self.sources, record.topic);
-            let bind = || {
-                sources
-                    .get(&topic)
-                    .cloned()
-                    .ok_or_else(|| StreamsError::UnknownTopic(topic.to_string()))
-            };
+            let source = sources
+                .get(&topic)
+                .ok_or_else(|| StreamsError::UnknownTopic(topic.to_string()))?;
+            if source.global {
+                let timestamp = record.timestamp;
+                let stream_time = self.state.stream_time;
+                let applied = run_source(&self.graph, &mut self.state, source, record, timestamp);
+                // The global thread has no stream time of the task's.
+                self.state.stream_time = stream_time;
+                applied?;
+                continue;
+            }
+            let bind = || Ok(source.clone());
             if !self.queues.add(record, bind)? {
                 self.state.metrics.dropped_records += 1;
             }
@@ -413,34 +453,7 @@ impl StreamTask {
         let Some((source, QueuedRecord { record, timestamp })) = self.queues.next() else {
             return Ok(false);
         };
-        let _span = tracing::trace_span!("process", topic = %record.topic, offset = record.offset)
-            .entered();
-        self.state.record_metadata = Some(RecordMetadata {
-            topic: record.topic,
-            partition: record.partition,
-            offset: record.offset,
-        });
-        self.state.record_context.set_timestamp(timestamp);
-        let raw = Record {
-            key: record.key,
-            value: record.value,
-            timestamp,
-            headers: record.headers,
-        };
-        let stream_time = self.state.stream_time;
-        let result = call(
-            &source.input,
-            self.graph.name(source.node),
-            &mut self.state,
-            raw,
-        );
-        if source.global {
-            // Kafka applies global records in a task of their own.
-            self.state.stream_time = stream_time;
-        }
-        self.state.record_metadata = None;
-        self.state.metrics.records_processed += 1;
-        result.map(|()| true)
+        run_source(&self.graph, &mut self.state, source, record, timestamp).map(|()| true)
     }
 
     /// The task's stream time (-1 before the first record).
