@@ -226,6 +226,9 @@ pub enum StreamsError {
         /// The user's error.
         source: BoxError,
     },
+    /// Records were given to, or work asked of, a task that was closed.
+    #[error("task `{0}` is closed")]
+    TaskClosed(String),
 }
 
 impl StreamsError {

@@ -428,3 +428,18 @@ fn a_restart_carries_on_from_the_committed_stream_time_and_processor_metadata() 
         ["a@1000#1", "b@1000#2"]
     );
 }
+
+/// Once the driver is closed, its processors and stores are closed: a
+/// record piped through a topic kept from before is refused with an error
+/// instead of reaching them.
+#[test]
+fn piping_after_close_is_refused() {
+    let driver = TopologyTestDriver::new(&describing()).expect("driver");
+    let input = driver.create_input_topic("in", StringSerde, StringSerde);
+    input.pipe_input_at("k".into(), "a".into(), 1).expect("pipe");
+    driver.close().expect("close");
+    assert!(matches!(
+        input.pipe_input_at("k".into(), "b".into(), 2),
+        Err(StreamsError::TaskClosed(_))
+    ));
+}

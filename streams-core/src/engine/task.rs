@@ -420,6 +420,7 @@ impl StreamTask {
         &mut self,
         records: impl IntoIterator<Item = ConsumerRecord>,
     ) -> Result<(), StreamsError> {
+        self.check_open()?;
         for record in records {
             let (sources, topic) = (&self.sources, record.topic);
             let source = sources
@@ -450,6 +451,7 @@ impl StreamTask {
     /// Processes the next record, if any: the head record with the smallest
     /// timestamp. Returns whether a record was processed.
     pub fn process(&mut self) -> Result<bool, StreamsError> {
+        self.check_open()?;
         let Some((source, QueuedRecord { record, timestamp })) = self.queues.next() else {
             return Ok(false);
         };
@@ -474,6 +476,7 @@ impl StreamTask {
     }
 
     fn punctuate(&mut self, kind: PunctuationType, now: i64) -> Result<bool, StreamsError> {
+        self.check_open()?;
         fn queue(state: &mut TaskState, kind: PunctuationType) -> &mut PunctuationQueue {
             match kind {
                 PunctuationType::StreamTime => &mut state.stream_punctuation,
@@ -511,6 +514,7 @@ impl StreamTask {
     /// themselves (RocksDB keeps its memtables): their changelogs hold
     /// every write, and a task that starts replays them.
     pub fn commit(&mut self) -> Result<BTreeMap<TopicPartition, i64>, StreamsError> {
+        self.check_open()?;
         self.flush_caches()?;
         self.state.commit_requested = false;
         self.state.metrics.commits += 1;
@@ -570,6 +574,15 @@ impl StreamTask {
             self.graph.close(&mut self.state, node)?;
         }
         self.state.stores.close_all()
+    }
+
+    /// A closed task's processors and stores are closed: it takes no more
+    /// records and does no more work.
+    fn check_open(&self) -> Result<(), StreamsError> {
+        if self.closed {
+            return Err(StreamsError::TaskClosed(self.state.task_id.clone()));
+        }
+        Ok(())
     }
 
     /// Every node's flush hook in the order the nodes were added (parents
