@@ -436,7 +436,9 @@ fn a_restart_carries_on_from_the_committed_stream_time_and_processor_metadata() 
 fn piping_after_close_is_refused() {
     let driver = TopologyTestDriver::new(&describing()).expect("driver");
     let input = driver.create_input_topic("in", StringSerde, StringSerde);
-    input.pipe_input_at("k".into(), "a".into(), 1).expect("pipe");
+    input
+        .pipe_input_at("k".into(), "a".into(), 1)
+        .expect("pipe");
     driver.close().expect("close");
     assert!(matches!(
         input.pipe_input_at("k".into(), "b".into(), 2),

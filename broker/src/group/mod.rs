@@ -667,6 +667,8 @@ impl Coordinator {
                         .collect();
                     for (id, outcome) in outcomes {
                         if let Some(member) = group.members.get_mut(&id) {
+                            // Each session starts afresh with the assignment.
+                            member.heartbeat_deadline = now + member.session_timeout;
                             member.assignment = outcome.assignment.clone();
                             if let Some(waiter) = member.sync_waiter.take() {
                                 let _ = waiter.send(outcome);
@@ -755,8 +757,15 @@ impl Coordinator {
             let expired: Vec<String> = group
                 .members
                 .iter()
-                // A member waiting in a join is bounded by the rebalance timeout instead.
-                .filter(|(_, m)| m.join_waiter.is_none() && m.heartbeat_deadline <= now)
+                // A member waiting in a join or for its assignment cannot
+                // heartbeat meanwhile, and counts as heartbeating (Kafka's
+                // `hasSatisfiedHeartbeat`): the rebalance timeout bounds a
+                // join, and the leader's own session its sync.
+                .filter(|(_, m)| {
+                    m.join_waiter.is_none()
+                        && m.sync_waiter.is_none()
+                        && m.heartbeat_deadline <= now
+                })
                 .map(|(id, _)| id.clone())
                 .collect();
             for member_id in expired {
@@ -786,12 +795,15 @@ impl Coordinator {
         // undone by it. Locked before `offsets`, as in `delete`.
         let groups = lock(&self.groups);
         match groups.groups.get(group_id) {
-            // Standalone consumers commit with generation -1 to groups nobody joined.
-            Some(group) if group.members.is_empty() || generation < 0 => {
-                if !group.members.is_empty() {
-                    return Err(ResponseError::UnknownMemberId);
-                }
+            // Standalone consumers and admin clients commit with generation
+            // -1, to groups with no members.
+            Some(group) if generation < 0 && group.members.is_empty() => {}
+            Some(_) if generation < 0 && member_id.is_empty() && instance_id.is_none() => {
+                return Err(ResponseError::UnknownMemberId);
             }
+            // A member's commit, even to a group that has emptied since (a
+            // member evicted for its session, say), must come from a
+            // current member (Kafka's `validateOffsetCommit`).
             Some(group) => {
                 group.check_member(member_id, instance_id, Some(generation))?;
                 if group.state == GroupState::CompletingRebalance {
@@ -1018,6 +1030,39 @@ mod tests {
         assert_eq!((alone.generation, alone.members.len()), (3, 1));
     }
 
+    /// A follower waiting in SyncGroup for the leader's assignment cannot
+    /// heartbeat on that connection: it is not expired however long the
+    /// leader takes, and its session restarts with the assignment.
+    #[test]
+    fn a_member_waiting_for_its_assignment_is_not_expired() {
+        let (_dir, c) = coordinator();
+        let t0 = Instant::now();
+        let a = ready(join(&c, "", None, t0)).member_id;
+        ready(c.sync("g", &a, None, 1, Vec::new(), t0));
+        let pending_b = join(&c, "", None, t0);
+        ready(join(&c, &a, None, t0));
+        let b = ready(pending_b).member_id;
+        let pending_sync_b = c.sync("g", &b, None, 2, Vec::new(), t0);
+        // The leader heartbeats, but takes 20 s (twice the session timeout)
+        // to assign.
+        let slow = t0 + Duration::from_secs(20);
+        assert_eq!(
+            c.heartbeat("g", &a, None, 2, t0 + Duration::from_secs(9)),
+            Ok(())
+        );
+        assert_eq!(
+            c.heartbeat("g", &a, None, 2, t0 + Duration::from_secs(18)),
+            Ok(())
+        );
+        c.tick(slow);
+        assert_eq!(c.describe("g").members.len(), 2, "b waits, not expired");
+        let assignments = vec![(b.clone(), Bytes::from_static(b"p0"))];
+        ready(c.sync("g", &a, None, 2, assignments, slow));
+        assert_eq!(ready(pending_sync_b).assignment, Bytes::from_static(b"p0"));
+        c.tick(slow + Duration::from_secs(1));
+        assert_eq!(c.describe("g").members.len(), 2, "b's session restarted");
+    }
+
     #[test]
     fn a_static_member_rejoins_a_stable_group_without_rebalance() {
         let (_dir, c) = coordinator();
@@ -1075,7 +1120,12 @@ mod tests {
         let member = ready(join(&c, "", None, now)).member_id;
         assert_eq!(commit(7, &member), Err(ResponseError::IllegalGeneration));
         assert_eq!(c.delete("g"), Err(ResponseError::NonEmptyGroup));
-        assert_eq!(c.leave("g", &[(member, None)], now), Ok(vec![Ok(())]));
+        assert_eq!(
+            c.leave("g", &[(member.clone(), None)], now),
+            Ok(vec![Ok(())])
+        );
+        // The group is empty now, but a former member cannot commit into it.
+        assert_eq!(commit(1, &member), Err(ResponseError::UnknownMemberId));
         assert_eq!(c.committed("g", "t", 0).map(|c| c.offset), Some(3));
         assert_eq!(c.describe("g").state, GroupState::Empty);
         assert_eq!(c.delete("g"), Ok(()));
