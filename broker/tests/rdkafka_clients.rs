@@ -467,3 +467,54 @@ fn data_and_offsets_survive_a_restart() {
         (0, 1_001)
     );
 }
+
+/// Deleting a topic forgets every group's committed offsets of it, as
+/// Kafka does: a topic created again under the name starts with none, so
+/// its consumers do not skip its first records.
+#[test]
+fn deleting_a_topic_forgets_its_committed_offsets() {
+    let _serial = common::one_at_a_time();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = TestBroker::start(dir.path());
+    let committed = |consumer: &BaseConsumer| {
+        let mut partitions = TopicPartitionList::new();
+        partitions.add_partition("recreated", 0);
+        consumer
+            .committed_offsets(partitions, TIMEOUT)
+            .expect("committed offsets")
+            .find_partition("recreated", 0)
+            .map(|p| p.offset())
+    };
+    produce_all(
+        &broker.bootstrap,
+        "recreated",
+        Some(0),
+        &values("old", 5),
+        &[],
+    );
+    let group = consumer(&broker.bootstrap, "readers", &[]);
+    let mut position = TopicPartitionList::new();
+    position
+        .add_partition_offset("recreated", 0, Offset::Offset(5))
+        .expect("offset");
+    group.commit(&position, CommitMode::Sync).expect("commit");
+    assert_eq!(committed(&group), Some(Offset::Offset(5)));
+
+    let admin = admin(&broker.bootstrap);
+    block_on(async {
+        let options = AdminOptions::new();
+        let deleted = admin
+            .delete_topics(&["recreated"], &options)
+            .await
+            .expect("delete");
+        assert!(deleted[0].is_ok());
+    });
+    produce_all(
+        &broker.bootstrap,
+        "recreated",
+        Some(0),
+        &values("new", 2),
+        &[],
+    );
+    assert_eq!(committed(&group), Some(Offset::Invalid));
+}

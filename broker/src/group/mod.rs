@@ -933,6 +933,16 @@ impl Coordinator {
         Ok(())
     }
 
+    /// Forgets the committed offsets of `topic`, just deleted, in every
+    /// group (Kafka's `onPartitionsDeleted`): consumers of a topic created
+    /// again under its name start from their reset policy, not from
+    /// offsets of the old one.
+    pub(crate) fn forget_topic(&self, topic: &str) {
+        if let Err(e) = lock(&self.offsets).delete_topic(topic) {
+            error!(topic, error = %e, "deleting the committed offsets of a deleted topic failed");
+        }
+    }
+
     /// Forces the offsets file to disk.
     pub(crate) fn flush_offsets(&self) -> Result<()> {
         lock(&self.offsets).sync()

@@ -1,8 +1,8 @@
 //! Committed group offsets, kept in memory and in an append-only file.
 //!
-//! Each commit or group deletion is one checksummed record, written before
-//! the in-memory offsets change, so that readers never see an offset the
-//! file does not hold. On start the file is replayed and rewritten with only
+//! Each commit, group deletion or topic deletion is one checksummed record,
+//! written before the in-memory offsets change, so that readers never see
+//! an offset the file does not hold. On start the file is replayed and rewritten with only
 //! the live offsets. A torn tail from a crash is dropped (it was never
 //! acknowledged); a bad record with more data after it is corruption, and
 //! the broker refuses to start rather than rewrite the file without the
@@ -20,6 +20,7 @@ use crate::log::sync_dir;
 
 const COMMIT: u8 = 1;
 const DELETE_GROUP: u8 = 2;
+const DELETE_TOPIC: u8 = 3;
 /// Rewrite the file when it holds this many times more records than live offsets.
 const COMPACT_RATIO: usize = 8;
 const COMPACT_MIN_RECORDS: usize = 10_000;
@@ -287,6 +288,24 @@ impl OffsetStore {
         Ok(())
     }
 
+    /// Forgets every group's offsets of `topic`, which was deleted (a
+    /// topic created again under its name starts with none, as in Kafka);
+    /// they are kept if this fails.
+    pub(crate) fn delete_topic(&mut self, topic: &str) -> io::Result<()> {
+        let held = |offsets: &GroupOffsets| offsets.keys().any(|(t, _)| t == topic);
+        if !self.groups.values().any(held) || topic.len() > MAX_NAME_BYTES {
+            return Ok(());
+        }
+        let mut payload = vec![DELETE_TOPIC];
+        put_str(&mut payload, topic);
+        let mut out = Vec::new();
+        frame(&mut out, &payload);
+        self.append(&out, 1)?;
+        forget_topic(&mut self.groups, topic);
+        self.maybe_compact();
+        Ok(())
+    }
+
     /// The committed offset of one partition.
     pub(crate) fn get(&self, group: &str, topic: &str, partition: i32) -> Option<&Committed> {
         self.groups.get(group)?.get(&(topic.to_owned(), partition))
@@ -410,9 +429,21 @@ fn apply(groups: &mut HashMap<String, GroupOffsets>, payload: &[u8]) -> Option<(
             fields.end()?;
             groups.remove(&group);
         }
+        DELETE_TOPIC => {
+            let topic = fields.string()?;
+            fields.end()?;
+            forget_topic(groups, &topic);
+        }
         _ => return None,
     }
     Some(())
+}
+
+/// Drops every group's offsets of `topic`.
+fn forget_topic(groups: &mut HashMap<String, GroupOffsets>, topic: &str) {
+    for offsets in groups.values_mut() {
+        offsets.retain(|(t, _), _| t != topic);
+    }
 }
 
 #[cfg(test)]
@@ -472,6 +503,35 @@ mod tests {
         let mut out = Vec::new();
         frame(&mut out, payload);
         out
+    }
+
+    #[test]
+    fn a_deleted_topics_offsets_are_forgotten_in_every_group_and_stay_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = OffsetStore::open(dir.path(), false).expect("open");
+        for group in ["g", "h"] {
+            store
+                .commit(
+                    group,
+                    vec![("t".into(), 0, committed(5)), ("u".into(), 0, committed(7))],
+                )
+                .expect("commit");
+        }
+        store.delete_topic("t").expect("delete topic");
+        store
+            .delete_topic("never-committed")
+            .expect("nothing to do");
+        let check = |store: &OffsetStore| {
+            for group in ["g", "h"] {
+                assert_eq!(store.get(group, "t", 0), None);
+                assert_eq!(store.get(group, "u", 0), Some(&committed(7)));
+            }
+        };
+        check(&store);
+        drop(store);
+        // Replayed from the file, before its rewrite, and from the rewrite.
+        check(&OffsetStore::open(dir.path(), false).expect("reopen"));
+        check(&OffsetStore::open(dir.path(), false).expect("reopen the rewrite"));
     }
 
     #[test]

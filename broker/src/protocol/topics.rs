@@ -175,7 +175,9 @@ pub(super) fn delete(ctx: &Context<'_>, request: DeleteTopicsRequest) -> DeleteT
                 .with_name(name.clone())
                 .with_topic_id(id);
             let deleted = match &name {
-                Some(name) => ctx.state.topics.delete(name),
+                Some(name) => ctx.state.topics.delete(name).inspect(|_| {
+                    ctx.state.groups.forget_topic(name);
+                }),
                 None => Err(TopicError::Unknown),
             };
             match deleted {
