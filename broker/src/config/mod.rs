@@ -76,7 +76,8 @@ pub struct BrokerConfig {
     /// CreateTopics or CreatePartitions request can make the broker create;
     /// a larger count is refused with `INVALID_PARTITIONS`.
     pub max_partitions: i32,
-    /// Whether Metadata and Produce requests for unknown topics create them.
+    /// Whether Metadata requests for unknown topics create them (as in
+    /// Kafka, a Produce request does not: producers ask for metadata first).
     pub auto_create_topics: bool,
     /// When appended data is `fsync`ed.
     pub flush: FlushPolicy,

@@ -72,6 +72,10 @@ pub(crate) struct BatchHeader {
     pub(crate) last_offset_delta: i32,
     pub(crate) max_timestamp: i64,
     pub(crate) record_count: i32,
+    /// Whether the batch is stamped with the log-append time: then every
+    /// record's timestamp is the batch's max timestamp, whatever the
+    /// records say.
+    pub(crate) log_append_time: bool,
 }
 
 impl BatchHeader {
@@ -97,6 +101,7 @@ impl BatchHeader {
             last_offset_delta: i32_at(buf, LAST_OFFSET_DELTA_AT),
             max_timestamp: i64_at(buf, MAX_TIMESTAMP_AT),
             record_count: i32_at(buf, RECORD_COUNT_AT),
+            log_append_time: i16_at(buf, ATTRIBUTES_AT) & TIMESTAMP_TYPE_LOG_APPEND != 0,
         })
     }
 

@@ -186,6 +186,7 @@ impl PartitionLog {
             let header = BatchHeader {
                 base_offset: offset,
                 max_timestamp: log_append_time.unwrap_or(header.max_timestamp),
+                log_append_time: log_append_time.is_some(),
                 ..*header
             };
             // Only a log end near i64::MAX overflows, and only a corrupt base
@@ -253,6 +254,11 @@ impl PartitionLog {
             };
             let header = BatchHeader::parse(&batch)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            // With log-append time every record of the batch has its max
+            // timestamp: the batch's first record is the answer.
+            if header.log_append_time {
+                return Ok(Some((header.base_offset, header.max_timestamp)));
+            }
             // The exact record needs the records themselves, which may be
             // compressed; the batch start is the conservative answer if they
             // cannot be decoded.
@@ -397,6 +403,26 @@ mod tests {
             log.offset_for_timestamp(255).expect("time"),
             Some((52, 260))
         );
+    }
+
+    /// With log-append time every record of a batch carries the time it
+    /// was appended, whatever its create time says: a lookup by time finds
+    /// the batch's first record, with the append time.
+    #[test]
+    fn time_lookups_on_log_append_time_see_the_append_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = LogSettings {
+            log_append_time: true,
+            ..settings(1 << 20)
+        };
+        let mut log = PartitionLog::open(dir.path().join("t-0"), settings, 0).expect("open");
+        // Records created at 10, 11 and 12, appended at 100.
+        let batch = encode_batch(3, 10, Compression::None);
+        let headers = batch::validate_produced(&batch, 1 << 20).expect("valid batch");
+        log.append(&batch, &headers, 100).expect("append");
+        assert_eq!(log.offset_for_timestamp(11).expect("time"), Some((0, 100)));
+        assert_eq!(log.offset_for_timestamp(100).expect("time"), Some((0, 100)));
+        assert_eq!(log.offset_for_timestamp(101).expect("time"), None);
     }
 
     #[test]
