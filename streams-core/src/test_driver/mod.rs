@@ -8,6 +8,11 @@
 //! topics work here). It keeps what the stores write to their changelogs,
 //! so a [restart](TopologyTestDriver::restart) restores them as a new
 //! instance of the application would.
+//!
+//! One deliberate difference: Kafka's driver starts its wall clock and its
+//! input topics' times at the current time; this one starts both at 0
+//! (see [`TestDriverConfig::initial_wall_clock_ms`]), so that a test's
+//! timestamps and punctuations are the same on every run.
 
 mod topics;
 
