@@ -7,7 +7,8 @@ use std::time::Duration;
 use streams_core::serde::{DefaultSerde, PartitionKey, Serde, SharedSerde};
 use streams_core::state::StoreOptions;
 use streams_core::topology::{
-    partition_for_key, OffsetReset, SinkOptions, StreamPartitioner, TimestampExtractor,
+    partition_for_key, DeserializingExtractor, OffsetReset, SinkOptions, StreamPartitioner,
+    TimestampExtractor, TypedTimestampExtractor,
 };
 
 /// How a source reads: serdes, timestamps, offset reset, name.
@@ -36,13 +37,47 @@ impl<K, V> Consumed<K, V> {
         Self::with(Arc::new(key), Arc::new(value))
     }
 
-    /// Extracts timestamps with `extractor`.
+    /// Extracts timestamps with `extractor`, from the raw record.
     pub fn with_timestamp_extractor(
         mut self,
         extractor: impl TimestampExtractor + 'static,
     ) -> Self {
         self.timestamp_extractor = Some(Arc::new(extractor));
         self
+    }
+
+    /// Stamps records with what `extractor` reads from their keys and
+    /// values, deserialized with this `Consumed`'s serdes: an event time in
+    /// the payload, say, as a Kafka Streams extractor reads it. A record
+    /// whose key or value cannot be read keeps its own timestamp (see
+    /// [`DeserializingExtractor`]).
+    ///
+    /// ```
+    /// use streams_core::prelude::*;
+    /// use streams_core::record::ConsumerRecord;
+    /// use streams_dsl::{Consumed, StreamsBuilder};
+    ///
+    /// let builder = StreamsBuilder::new();
+    /// let event_time = |_: &String, time: &i64, _: &ConsumerRecord, _: i64| Ok(*time);
+    /// builder
+    ///     .stream_with(&["events"], Consumed::serdes(StringSerde, I64Serde).with_typed_timestamp_extractor(event_time))
+    ///     .to("stamped");
+    /// let driver = TopologyTestDriver::new(&builder.build()?)?;
+    /// driver.create_input_topic("events", StringSerde, I64Serde).pipe_input_at("k".into(), 7, 1_000)?;
+    /// let stamped = driver.create_output_topic("stamped", StringSerde, I64Serde);
+    /// assert_eq!(stamped.read_record()?.timestamp, 7);
+    /// # Ok::<(), StreamsError>(())
+    /// ```
+    pub fn with_typed_timestamp_extractor(
+        self,
+        extractor: impl TypedTimestampExtractor<K, V> + 'static,
+    ) -> Self
+    where
+        K: 'static,
+        V: 'static,
+    {
+        let reading = DeserializingExtractor::new(self.key.clone(), self.value.clone(), extractor);
+        self.with_timestamp_extractor(reading)
     }
 
     /// Starts without a committed offset at `reset`.

@@ -682,3 +682,53 @@ fn session_tables_join_session_by_session() -> Result {
     assert_eq!(output, records(&[("[u@7/7]", Some("1/1".to_owned()), 7)]));
     Ok(())
 }
+
+/// Windows by event time read from the payload, as a Kafka Streams
+/// extractor reads it from the deserialized value: a click carries the
+/// time it happened, which the record's own timestamp does not. A record
+/// that cannot be read keeps its own timestamp and is skipped (and
+/// counted) by the deserialization handler, taking no part in the windows.
+#[test]
+fn a_typed_timestamp_extractor_windows_by_the_time_in_the_payload() -> Result {
+    use streams_core::record::ConsumerRecord;
+    use streams_core::test_driver::TestDriverConfig;
+    use streams_core::topology::DeserializationHandler;
+    use streams_dsl::Consumed;
+
+    let happened_at = |_: &String, at: &i64, _: &ConsumerRecord, _: i64| Ok(*at);
+    let builder = StreamsBuilder::new();
+    let counts = builder
+        .stream_with(
+            &["clicks"],
+            Consumed::serdes(StringSerde, I64Serde).with_typed_timestamp_extractor(happened_at),
+        )
+        .group_by_key()
+        .windowed_by(TimeWindows::of_size_with_no_grace(ms(10))?)
+        .count();
+    to_strings(counts.to_stream(), "output");
+    let config = TestDriverConfig {
+        deserialization_handler: DeserializationHandler::LogAndContinue,
+        ..TestDriverConfig::default()
+    };
+    let driver = TopologyTestDriver::with_config(&builder.build()?, config)?;
+    let clicks = driver.create_input_topic("clicks", StringSerde, I64Serde);
+    // Each record arrives at 1000; the clicks happened at 3, 12 and 15.
+    for at in [3, 12, 15] {
+        clicks.pipe_input_at("ann".into(), at, 1_000)?;
+    }
+    driver
+        .create_input_topic("clicks", StringSerde, BytesSerde)
+        .pipe_input_at("ann".into(), b"not a number".to_vec(), 1_000)?;
+    let output =
+        driver.create_output_topic("output", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
+    assert_eq!(
+        output.read_records_to_list()?,
+        records(&[
+            ("[ann@0/10]", Some(1), 3),
+            ("[ann@10/20]", Some(1), 12),
+            ("[ann@10/20]", Some(2), 15),
+        ])
+    );
+    assert_eq!(driver.metrics().dropped_records, 1);
+    Ok(())
+}

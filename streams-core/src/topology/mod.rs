@@ -25,8 +25,9 @@ pub use internal_topics::{
 pub use partitioner::{partition_for_key, StreamPartitioner};
 pub use sink::{SinkOptions, SinkRecordContext, SinkTopic, TopicNameExtractor};
 pub use source::{
-    DeserializationHandler, FailOnInvalidTimestamp, LogAndSkipOnInvalidTimestamp, OffsetReset,
-    SourceOptions, TimestampExtractor, UsePartitionTimeOnInvalidTimestamp,
+    DeserializationHandler, DeserializingExtractor, FailOnInvalidTimestamp,
+    LogAndSkipOnInvalidTimestamp, OffsetReset, SourceOptions, TimestampExtractor,
+    TypedTimestampExtractor, UsePartitionTimeOnInvalidTimestamp,
 };
 
 pub(crate) use builder::{NodeKind, TopicNames};

@@ -25,6 +25,100 @@ impl<T: TimestampExtractor + ?Sized> TimestampExtractor for Arc<T> {
     }
 }
 
+/// Chooses the timestamp of each input record from its deserialized key
+/// and value, as Kafka's extractors (which see the deserialized record) do:
+/// an event time carried in the payload, say. Wrapped in a
+/// [`DeserializingExtractor`], which reads the key and value for it.
+///
+/// ```
+/// use streams_core::prelude::*;
+/// use streams_core::record::ConsumerRecord;
+///
+/// // The value is the event's time.
+/// let options = SourceOptions::new(StringSerde, I64Serde).typed_timestamp_extractor(
+///     |_key: &String, event_time: &i64, _record: &ConsumerRecord, _partition_time: i64| {
+///         Ok(*event_time)
+///     },
+/// );
+/// let topology = TopologyBuilder::new()
+///     .add_source("events", &["events"], options)
+///     .add_sink("copy", "copies", SinkOptions::new(StringSerde, I64Serde), &["events"])
+///     .build()?;
+/// let driver = TopologyTestDriver::new(&topology)?;
+/// driver
+///     .create_input_topic("events", StringSerde, I64Serde)
+///     .pipe_input_at("k".into(), 42, 1_000)?;
+/// let copies = driver.create_output_topic("copies", StringSerde, I64Serde);
+/// assert_eq!(copies.read_record()?.timestamp, 42);
+/// # Ok::<(), StreamsError>(())
+/// ```
+pub trait TypedTimestampExtractor<K, V>: Send + Sync {
+    /// The timestamp of `record`, whose key and value read as `key` and
+    /// `value`; `partition_time` as for [`TimestampExtractor::extract`].
+    fn extract(
+        &self,
+        key: &K,
+        value: &V,
+        record: &ConsumerRecord,
+        partition_time: i64,
+    ) -> Result<i64, StreamsError>;
+}
+
+impl<K, V, F> TypedTimestampExtractor<K, V> for F
+where
+    F: Fn(&K, &V, &ConsumerRecord, i64) -> Result<i64, StreamsError> + Send + Sync,
+{
+    fn extract(
+        &self,
+        key: &K,
+        value: &V,
+        record: &ConsumerRecord,
+        partition_time: i64,
+    ) -> Result<i64, StreamsError> {
+        self(key, value, record, partition_time)
+    }
+}
+
+/// A [`TimestampExtractor`] that deserializes each record's key and value
+/// and asks a [`TypedTimestampExtractor`] for the timestamp.
+///
+/// A record that cannot be read keeps its own timestamp here: the source
+/// reading it meets the same error when it processes the record, and its
+/// deserialization handler skips it (counted as dropped) or fails, as it
+/// would any unreadable record.
+pub struct DeserializingExtractor<K, V> {
+    key: Box<dyn Deserializer<K>>,
+    value: Box<dyn Deserializer<V>>,
+    extractor: Box<dyn TypedTimestampExtractor<K, V>>,
+}
+
+impl<K, V> DeserializingExtractor<K, V> {
+    /// Reads keys with `key` and values with `value` for `extractor`.
+    pub fn new(
+        key: impl Deserializer<K> + 'static,
+        value: impl Deserializer<V> + 'static,
+        extractor: impl TypedTimestampExtractor<K, V> + 'static,
+    ) -> Self {
+        Self {
+            key: Box::new(key),
+            value: Box::new(value),
+            extractor: Box::new(extractor),
+        }
+    }
+}
+
+impl<K, V> TimestampExtractor for DeserializingExtractor<K, V> {
+    fn extract(&self, record: &ConsumerRecord, partition_time: i64) -> Result<i64, StreamsError> {
+        let topic = &*record.topic;
+        let key = self.key.deserialize(topic, record.key.as_deref());
+        let value = self.value.deserialize(topic, record.value.as_deref());
+        match (key, value) {
+            (Ok(key), Ok(value)) => self.extractor.extract(&key, &value, record, partition_time),
+            _ => Ok(record.timestamp),
+        }
+    }
+}
+
 /// The default: the record's own timestamp; a negative one is an error.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FailOnInvalidTimestamp;
@@ -120,6 +214,20 @@ impl<K, V> SourceOptions<K, V> {
     pub fn timestamp_extractor(mut self, extractor: impl TimestampExtractor + 'static) -> Self {
         self.timestamp_extractor = Some(Arc::new(extractor));
         self
+    }
+
+    /// Stamps records with what `extractor` reads from their deserialized
+    /// keys and values (see [`DeserializingExtractor`]).
+    pub fn typed_timestamp_extractor(
+        self,
+        extractor: impl TypedTimestampExtractor<K, V> + 'static,
+    ) -> Self
+    where
+        K: 'static,
+        V: 'static,
+    {
+        let reading = DeserializingExtractor::new(self.key.clone(), self.value.clone(), extractor);
+        self.timestamp_extractor(reading)
     }
 
     /// Sets where to start without a committed offset.
