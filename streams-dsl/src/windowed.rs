@@ -211,12 +211,7 @@ impl AggregationWindows for TimeWindowing {
             materialized.value_serde().clone(),
         )
         .with_options(store_options(materialized, emit));
-        // Kafka's final results come from a time-ordered store, whose
-        // retention keeps one more millisecond (seen by joins reading it).
-        match emit {
-            EmitStrategy::OnWindowUpdate => store,
-            EmitStrategy::OnWindowClose => store.with_inclusive_retention(),
-        }
+        for_emit(store, emit, WindowStoreBuilder::with_inclusive_retention)
     }
 
     fn table<K: 'static, A: 'static>(
@@ -322,13 +317,7 @@ impl AggregationWindows for SessionWindows {
             materialized.value_serde().clone(),
         )
         .with_options(store_options(materialized, emit));
-        // Kafka's final results come from a time-ordered store, which
-        // keeps a session ending exactly at close time (the processor
-        // accepts it) until it is emitted.
-        match emit {
-            EmitStrategy::OnWindowUpdate => store,
-            EmitStrategy::OnWindowClose => store.with_inclusive_retention(),
-        }
+        for_emit(store, emit, SessionStoreBuilder::with_inclusive_retention)
     }
 
     fn table<K: 'static, A: 'static>(
@@ -520,6 +509,18 @@ fn store_retention<K, A>(
         }
         Some(retention) => retention,
         None => minimum,
+    }
+}
+
+/// `store`, made by `inclusive` to keep the entry at its retention
+/// boundary when it serves final results: Kafka's final results come from
+/// a time-ordered store, which keeps a window or session ending exactly at
+/// close time (the processor accepts it) until it is emitted, and whose
+/// retention joins reading the store see too.
+fn for_emit<S>(store: S, emit: EmitStrategy, inclusive: fn(S) -> S) -> S {
+    match emit {
+        EmitStrategy::OnWindowUpdate => store,
+        EmitStrategy::OnWindowClose => inclusive(store),
     }
 }
 

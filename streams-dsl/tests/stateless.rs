@@ -430,6 +430,14 @@ fn illegal_names_in_configuration_objects_fail_the_build() {
     ));
 }
 
+/// Every key and value written to `topic`, as bytes.
+fn raw_output(driver: &TopologyTestDriver, topic: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    driver
+        .create_output_topic(topic, BytesSerde, BytesSerde)
+        .read_key_values_to_list()
+        .expect("read")
+}
+
 /// As Kafka's `KStreamImpl`, a stream keeps the serdes it was read with
 /// through operators that keep the types (`filter` both, `map_values` the
 /// key's, `select_key` the value's), and `to` writes with them; operators
@@ -446,12 +454,7 @@ fn streams_keep_their_serdes_through_operators_that_keep_the_types() {
     let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
     let input = driver.create_input_topic("in", StringSerde, JsonSerde::<i64>::new());
     input.pipe_input_at("ab".into(), 7, 1).expect("pipe");
-    let raw = |topic: &str| {
-        driver
-            .create_output_topic(topic, BytesSerde, BytesSerde)
-            .read_key_values_to_list()
-            .expect("read")
-    };
+    let raw = |topic: &str| raw_output(&driver, topic);
     assert_eq!(raw("filtered"), [(b"ab".to_vec(), b"7".to_vec())]);
     assert_eq!(
         raw("rekeyed"),
@@ -521,12 +524,7 @@ fn a_store_named_without_serdes_takes_its_inputs_serdes() {
     let input =
         driver.create_input_topic("in", JsonSerde::<String>::new(), JsonSerde::<i64>::new());
     input.pipe_input_at("ab".into(), 7, 1).expect("pipe");
-    let raw = |topic: &str| {
-        driver
-            .create_output_topic(topic, BytesSerde, BytesSerde)
-            .read_key_values_to_list()
-            .expect("read")
-    };
+    let raw = |topic: &str| raw_output(&driver, topic);
     let json_key = b"\"ab\"".to_vec();
     // The windowed store's changelog: the key, the window start and a
     // sequence number; the value.

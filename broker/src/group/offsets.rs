@@ -237,6 +237,16 @@ impl OffsetStore {
         Ok(())
     }
 
+    /// Appends the record of a deletion of `kind` (a group's or a topic's)
+    /// naming `name`.
+    fn append_deletion(&mut self, kind: u8, name: &str) -> io::Result<()> {
+        let mut payload = vec![kind];
+        put_str(&mut payload, name);
+        let mut out = Vec::new();
+        frame(&mut out, &payload);
+        self.append(&out, 1)
+    }
+
     /// Stores offsets for a group; they are on disk (or at least in the page
     /// cache, per the flush policy) when this returns, and unchanged if it
     /// fails.
@@ -278,11 +288,7 @@ impl OffsetStore {
         if !self.groups.contains_key(group) {
             return Ok(());
         }
-        let mut payload = vec![DELETE_GROUP];
-        put_str(&mut payload, group);
-        let mut out = Vec::new();
-        frame(&mut out, &payload);
-        self.append(&out, 1)?;
+        self.append_deletion(DELETE_GROUP, group)?;
         self.groups.remove(group);
         self.maybe_compact();
         Ok(())
@@ -296,11 +302,7 @@ impl OffsetStore {
         if !self.groups.values().any(held) || topic.len() > MAX_NAME_BYTES {
             return Ok(());
         }
-        let mut payload = vec![DELETE_TOPIC];
-        put_str(&mut payload, topic);
-        let mut out = Vec::new();
-        frame(&mut out, &payload);
-        self.append(&out, 1)?;
+        self.append_deletion(DELETE_TOPIC, topic)?;
         forget_topic(&mut self.groups, topic);
         self.maybe_compact();
         Ok(())

@@ -225,12 +225,25 @@ mod tests {
         }
     }
 
+    /// Adds a record of partition 0 of `topic` (read by source 1 if the
+    /// topic is "b", else 0), failing on invalid timestamps.
     fn push(
         group: &mut PartitionGroup,
         topic: &str,
         offset: i64,
         timestamp: i64,
     ) -> Result<(), StreamsError> {
+        push_with(group, topic, offset, timestamp, FailOnInvalidTimestamp).map(|_| ())
+    }
+
+    /// [`push`] with `extractor`; whether the record was kept.
+    fn push_with(
+        group: &mut PartitionGroup,
+        topic: &str,
+        offset: i64,
+        timestamp: i64,
+        extractor: impl TimestampExtractor + 'static,
+    ) -> Result<bool, StreamsError> {
         let topic = TopicName::new(topic);
         let source = usize::from(&*topic == "b");
         let record = ConsumerRecord {
@@ -246,11 +259,10 @@ mod tests {
             Ok(SourceBinding {
                 node: source,
                 input: Rc::new(RefCell::new(Uncalled)),
-                extractor: Arc::new(FailOnInvalidTimestamp),
+                extractor: Arc::new(extractor),
                 global: false,
             })
-        })?;
-        Ok(())
+        })
     }
 
     #[test]
@@ -297,27 +309,14 @@ mod tests {
     #[test]
     fn commits_skip_dropped_records_and_stop_at_buffered_ones() -> Result<(), StreamsError> {
         let mut group = PartitionGroup::default();
-        let mut add = |offset, timestamp| {
-            let record = ConsumerRecord {
-                topic: TopicName::new("a"),
-                partition: 0,
+        for (offset, timestamp) in [(0, 5), (1, -1), (2, 7), (3, -1)] {
+            push_with(
+                &mut group,
+                "a",
                 offset,
                 timestamp,
-                key: None,
-                value: None,
-                headers: Headers::new(),
-            };
-            group.add(record, || {
-                Ok(SourceBinding {
-                    node: 0,
-                    input: Rc::new(RefCell::new(Uncalled)),
-                    extractor: Arc::new(LogAndSkipOnInvalidTimestamp),
-                    global: false,
-                })
-            })
-        };
-        for (offset, timestamp) in [(0, 5), (1, -1), (2, 7), (3, -1)] {
-            add(offset, timestamp)?;
+                LogAndSkipOnInvalidTimestamp,
+            )?;
         }
         let committed = |group: &PartitionGroup| -> Vec<i64> {
             group.committable_offsets().into_values().collect()
