@@ -7,6 +7,7 @@ use support::{ms, pipe, Result};
 use std::sync::Arc;
 
 use streams_core::prelude::*;
+use streams_core::test_driver::TestOutputTopic;
 use streams_dsl::{
     EmitStrategy, KStream, Materialized, SessionWindows, SlidingWindows, StreamsBuilder,
     TimeWindows,
@@ -246,15 +247,9 @@ fn late_session_records_are_dropped_after_gap_and_grace() -> Result {
     Ok(())
 }
 
-/// A session's final result comes out even when the record that closes it
-/// arrives exactly when its store's retention (gap plus grace) passes the
-/// session's end and the session's segment ends there: the session store
-/// keeps a segment until all of it is older than stream time minus
-/// retention (Kafka's rule), and final results are read from every segment
-/// it keeps. Here the retention is 10 ms and segments are 60 s long, so
-/// `a`'s session ends in the last millisecond of segment 0.
-#[test]
-fn a_session_closing_at_a_segment_boundary_still_emits_its_final_result() -> Result {
+/// A driver of session counts (gap 10 ms, no grace) emitting final
+/// results, and its output topic.
+fn final_session_counts() -> Result<(TopologyTestDriver, TestOutputTopic<String, Option<i64>>)> {
     let builder = StreamsBuilder::new();
     let counts = builder
         .stream::<String, String>("input")
@@ -266,6 +261,19 @@ fn a_session_closing_at_a_segment_boundary_still_emits_its_final_result() -> Res
     let driver = TopologyTestDriver::new(&builder.build()?)?;
     let output =
         driver.create_output_topic("output", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
+    Ok((driver, output))
+}
+
+/// A session's final result comes out even when the record that closes it
+/// arrives exactly when its store's retention (gap plus grace) passes the
+/// session's end and the session's segment ends there: the session store
+/// keeps a segment until all of it is older than stream time minus
+/// retention (Kafka's rule), and final results are read from every segment
+/// it keeps. Here the retention is 10 ms and segments are 60 s long, so
+/// `a`'s session ends in the last millisecond of segment 0.
+#[test]
+fn a_session_closing_at_a_segment_boundary_still_emits_its_final_result() -> Result {
+    let (driver, output) = final_session_counts()?;
     // b's session moves the store's stream time to 60009: 59999 is the
     // oldest end it keeps, and a's session is not closed yet (59999 is not
     // before 60009 - 10).
@@ -287,17 +295,7 @@ fn a_session_closing_at_a_segment_boundary_still_emits_its_final_result() -> Res
 /// the sessions' ends.
 #[test]
 fn a_session_ending_exactly_at_close_time_still_emits_its_final_result() -> Result {
-    let builder = StreamsBuilder::new();
-    let counts = builder
-        .stream::<String, String>("input")
-        .group_by_key()
-        .windowed_by(SessionWindows::of_inactivity_gap_with_no_grace(ms(10))?)
-        .emit_strategy(EmitStrategy::OnWindowClose)
-        .count();
-    to_strings(counts.to_stream(), "output");
-    let driver = TopologyTestDriver::new(&builder.build()?)?;
-    let output =
-        driver.create_output_topic("output", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
+    let (driver, output) = final_session_counts()?;
     pipe(&driver, &[("a", "x", 100), ("b", "x", 90)])?;
     assert!(output.is_empty());
     pipe(&driver, &[("c", "x", 200)])?;
