@@ -652,11 +652,15 @@ impl CacheLayer {
         self.cache.remove(key);
     }
 
-    /// Writes every dirty entry through to `inner`, empties the cache and
-    /// refuses later writes. The cache is closed even if the flush fails
-    /// (its error is returned), so that the caller still closes `inner`,
-    /// as Kafka's caching stores close every layer whatever fails.
-    pub(crate) fn close(&mut self, inner: &mut dyn WriteThrough) -> Result<()> {
+    /// Writes every dirty entry through to `inner`, empties the cache,
+    /// refuses later writes, and closes `inner` with `close_inner`: each
+    /// step whatever failed before it, as Kafka's caching stores close
+    /// every layer, and the first error is returned.
+    pub(crate) fn close<S: WriteThrough>(
+        &mut self,
+        inner: &mut S,
+        close_inner: impl FnOnce(&mut S) -> Result<()>,
+    ) -> Result<()> {
         let flushed = if self.closed {
             Ok(())
         } else {
@@ -664,7 +668,8 @@ impl CacheLayer {
         };
         self.cache = WriteCache::default();
         self.closed = true;
-        flushed
+        let closed = close_inner(inner);
+        flushed.and(closed)
     }
 
     /// A closed cache refuses writes: they would be served from the cache

@@ -117,11 +117,19 @@ impl<T> SerdeChoice<T> {
         Self::Default(T::default_serde())
     }
 
+    /// This choice for an input whose serde is `stream`, where known: a
+    /// default gives way to it, a given serde stays.
+    pub(crate) fn inheriting(self, stream: Option<&SharedSerde<T>>) -> Self {
+        match (self, stream) {
+            (Self::Default(_), Some(stream)) => Self::Given(stream.clone()),
+            (choice, _) => choice,
+        }
+    }
+
     /// The serde to use for a stream that has `stream`'s.
     pub(crate) fn or_stream(self, stream: Option<&SharedSerde<T>>) -> SharedSerde<T> {
-        match (self, stream) {
-            (Self::Default(_), Some(stream)) => stream.clone(),
-            (Self::Given(serde) | Self::Default(serde), _) => serde,
+        match self.inheriting(stream) {
+            Self::Given(serde) | Self::Default(serde) => serde,
         }
     }
 
@@ -259,11 +267,12 @@ impl<K: DefaultSerde, V: DefaultSerde> Default for Grouped<K, V> {
 /// key serde (the grouping's, the table's, the stream's), and for a value
 /// of the input's type (`reduce`, `filter`, reading a stream as a table)
 /// the input's value serde; otherwise, and where the input has none, the
-/// types' defaults. A count's values are `i64`s.
+/// types' defaults. A count's values are `i64`s. A cogroup's aggregations
+/// fill in nothing, as Kafka's do: they take the types' defaults.
 pub struct Materialized<K, V> {
     pub(crate) name: Option<String>,
-    pub(crate) key: SerdeChoice<K>,
-    pub(crate) value: SerdeChoice<V>,
+    key: SerdeChoice<K>,
+    value: SerdeChoice<V>,
     pub(crate) options: StoreOptions,
     pub(crate) retention: Option<Duration>,
 }
@@ -281,14 +290,15 @@ impl<K, V> Materialized<K, V> {
     }
 
     /// The same store, with `key` and `value` (where known) for the serdes
-    /// it was not given: the input's, filled in by the operator.
+    /// it was not given: the input's, filled in by the operator. Calls in
+    /// any order give the same serdes.
     pub(crate) fn inheriting(
         mut self,
         key: Option<&SharedSerde<K>>,
         value: Option<&SharedSerde<V>>,
     ) -> Self {
-        self.key = SerdeChoice::Given(self.key.or_stream(key));
-        self.value = SerdeChoice::Given(self.value.or_stream(value));
+        self.key = self.key.inheriting(key);
+        self.value = self.value.inheriting(value);
         self
     }
 

@@ -135,7 +135,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
     ) -> KTable<K, V> {
         // A reduction's values are the grouping's: Kafka fills in its
         // value serde too.
-        let materialized = materialized.inheriting(None, Some(&self.grouped.value));
+        let grouping = (&self.grouped.key, &self.grouped.value);
+        let materialized = materialized.inheriting(Some(grouping.0), Some(grouping.1));
         self.aggregate_into(
             "KTABLE-REDUCE-",
             TableAggregator {

@@ -9,7 +9,9 @@ use streams_core::record::ConsumerRecord;
 use streams_core::serde::SharedSerde;
 use streams_core::test_driver::TestDriverConfig;
 use streams_core::topology::{OffsetReset, TimestampExtractor};
-use streams_dsl::{Consumed, Materialized, Produced, Repartitioned, StreamsBuilder, TimeWindows};
+use streams_dsl::{
+    Consumed, Grouped, Materialized, Produced, Repartitioned, StreamsBuilder, TimeWindows,
+};
 
 fn run<K2, V2>(
     builder: &StreamsBuilder,
@@ -520,6 +522,21 @@ fn a_store_named_without_serdes_takes_its_inputs_serdes() {
         .map_values_with(|n| n * 2, Materialized::named("doubled"))
         .to_stream()
         .to("doubled");
+    // A table's grouping names its serdes; its reduction's store takes both.
+    let json_key = Arc::new(JsonSerde::<String>::new()) as SharedSerde<String>;
+    let json_value = Arc::new(JsonSerde::<i64>::new()) as SharedSerde<i64>;
+    latest
+        .group_by_with(
+            |key, n| (key.clone(), *n),
+            Grouped::with(json_key, json_value),
+        )
+        .reduce_with(
+            |a, b| a + b,
+            |a, b| a - b,
+            Materialized::named("table-sums"),
+        )
+        .to_stream()
+        .to("table-sums");
     let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
     let input =
         driver.create_input_topic("in", JsonSerde::<String>::new(), JsonSerde::<i64>::new());
@@ -544,6 +561,7 @@ fn a_store_named_without_serdes_takes_its_inputs_serdes() {
         [(json_key.clone(), 1_i64.to_be_bytes().to_vec())]
     );
     assert_eq!(raw("positive"), [(json_key.clone(), b"7".to_vec())]);
+    assert_eq!(raw("table-sums"), [(json_key.clone(), b"7".to_vec())]);
     assert_eq!(raw("doubled"), [(json_key, 14_i64.to_be_bytes().to_vec())]);
 }
 

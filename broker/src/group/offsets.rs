@@ -298,8 +298,9 @@ impl OffsetStore {
     /// topic created again under its name starts with none, as in Kafka);
     /// they are kept if this fails.
     pub(crate) fn delete_topic(&mut self, topic: &str) -> io::Result<()> {
+        // A name too long for a record was never committed (see `commit`).
         let held = |offsets: &GroupOffsets| offsets.keys().any(|(t, _)| t == topic);
-        if !self.groups.values().any(held) || topic.len() > MAX_NAME_BYTES {
+        if topic.len() > MAX_NAME_BYTES || !self.groups.values().any(held) {
             return Ok(());
         }
         self.append_deletion(DELETE_TOPIC, topic)?;
@@ -441,11 +442,12 @@ fn apply(groups: &mut HashMap<String, GroupOffsets>, payload: &[u8]) -> Option<(
     Some(())
 }
 
-/// Drops every group's offsets of `topic`.
+/// Drops every group's offsets of `topic`, and the groups left with none.
 fn forget_topic(groups: &mut HashMap<String, GroupOffsets>, topic: &str) {
     for offsets in groups.values_mut() {
         offsets.retain(|(t, _), _| t != topic);
     }
+    groups.retain(|_, offsets| !offsets.is_empty());
 }
 
 #[cfg(test)]

@@ -146,9 +146,7 @@ impl StateStore for CachingSessionStore {
     }
 
     fn close(&mut self) -> Result<()> {
-        let flushed = self.cache.close(&mut self.inner);
-        let closed = self.inner.close();
-        flushed.and(closed)
+        self.cache.close(&mut self.inner, |inner| inner.close())
     }
 }
 

@@ -134,9 +134,7 @@ impl StateStore for CachingWindowStore {
     }
 
     fn close(&mut self) -> Result<()> {
-        let flushed = self.cache.close(&mut self.inner);
-        let closed = self.inner.close();
-        flushed.and(closed)
+        self.cache.close(&mut self.inner, |inner| inner.close())
     }
 }
 

@@ -39,7 +39,7 @@ pub(crate) struct PartitionQueue {
     /// what timestamp extractors receive as "partition time".
     partition_time: i64,
     /// The largest timestamp taken for processing (-1 before any): the
-    /// partition time a commit stores (Kafka's, as of its last poll).
+    /// partition time a commit stores, and a restarted task starts from.
     processed_time: i64,
     /// Whether a record was taken for processing: only then does a commit
     /// store an offset for the partition (Kafka's consumed offsets).
@@ -64,6 +64,18 @@ impl PartitionQueue {
         self.records.push_back(QueuedRecord { record, timestamp });
         Ok(true)
     }
+}
+
+/// What became of a record given to a [`PartitionGroup`].
+pub(crate) enum Arrival {
+    /// It waits in its partition's queue.
+    Queued,
+    /// It was dropped for a negative timestamp.
+    Dropped,
+    /// It is a global store's, to be applied now by the source given (it
+    /// takes no turn in timestamp order, as Kafka's global thread applies
+    /// records as they come).
+    Global(SourceBinding, ConsumerRecord),
 }
 
 /// The queues of all input partitions of a task.
@@ -92,13 +104,13 @@ impl PartitionGroup {
     }
 
     /// Queues `record` in its partition's queue, created with the source
-    /// `bind` names on the partition's first record. Returns `false` if
-    /// the record was dropped for a negative timestamp.
+    /// `bind` names on the partition's first record; a record of a global
+    /// store's topic is handed back with its source instead.
     pub(crate) fn add(
         &mut self,
         record: ConsumerRecord,
         bind: impl FnOnce() -> Result<SourceBinding, StreamsError>,
-    ) -> Result<bool, StreamsError> {
+    ) -> Result<Arrival, StreamsError> {
         let (topic, partition) = (record.topic, record.partition);
         let found = self
             .queues
@@ -125,14 +137,20 @@ impl PartitionGroup {
             }
         };
         let queue = &mut self.queues[index];
+        if queue.source.global {
+            return Ok(Arrival::Global(queue.source.clone(), record));
+        }
         let (offset, was_empty) = (record.offset, queue.records.is_empty());
         let kept = queue.push(record)?;
         queue.position = offset + 1;
-        if was_empty && kept {
+        if !kept {
+            return Ok(Arrival::Dropped);
+        }
+        if was_empty {
             let queues = &self.queues;
             self.by_time.offer(index, |&i| head_time(queues, i));
         }
-        Ok(kept)
+        Ok(Arrival::Queued)
     }
 
     /// Takes the head record with the smallest timestamp across partitions,
@@ -255,14 +273,15 @@ mod tests {
             value: None,
             headers: Headers::new(),
         };
-        group.add(record, || {
+        let arrival = group.add(record, || {
             Ok(SourceBinding {
                 node: source,
                 input: Rc::new(RefCell::new(Uncalled)),
                 extractor: Arc::new(extractor),
                 global: false,
             })
-        })
+        })?;
+        Ok(matches!(arrival, Arrival::Queued))
     }
 
     #[test]
@@ -327,6 +346,22 @@ mod tests {
         assert_eq!(committed(&group), [2], "the buffered record's offset");
         assert_eq!(take(&mut group), Some(2));
         assert_eq!(committed(&group), [4], "past the last dropped record");
+        Ok(())
+    }
+
+    /// A group restored from committed partition times starts each
+    /// partition from its own, keeps the time of one not read since, and
+    /// raises a partition's time only with later records.
+    #[test]
+    fn restored_partition_times_carry_over() -> Result<(), StreamsError> {
+        let (a, b) = (TopicPartition::new("a", 0), TopicPartition::new("b", 0));
+        let mut group =
+            PartitionGroup::restoring([(a.clone(), 100), (b.clone(), 50)].into_iter().collect());
+        push(&mut group, "a", 0, 30)?;
+        push(&mut group, "a", 1, 120)?;
+        while group.next().is_some() {}
+        let times = group.partition_times();
+        assert_eq!(times, [(a, 120), (b, 50)].into_iter().collect());
         Ok(())
     }
 

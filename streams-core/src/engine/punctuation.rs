@@ -190,6 +190,20 @@ mod tests {
         assert!(queue.cancelled.is_empty());
     }
 
+    /// A punctuator that cancels itself and then fails is dropped and
+    /// leaves no cancellation behind.
+    #[test]
+    fn a_failed_schedule_is_dropped_even_if_it_cancelled_itself() {
+        let mut queue = PunctuationQueue::default();
+        queue.add(PunctuatorId(0), 0, 0, 10);
+        let running = queue.take_due(0).expect("due");
+        queue.cancel(PunctuatorId(0));
+        queue.drop_failed(running);
+        assert!(queue.take_due(100).is_none());
+        assert!(queue.heap.peek().is_none() && queue.cancelled.is_empty());
+        assert!(queue.running.is_none());
+    }
+
     #[test]
     fn earlier_times_fire_first() {
         let mut queue = PunctuationQueue::default();

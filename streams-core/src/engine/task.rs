@@ -13,7 +13,7 @@ use super::clock::Clock;
 use super::collector::RecordCollector;
 use super::emit_intervals::EmitIntervals;
 use super::graph::{call, Graph, NodeId};
-use super::partition_group::{PartitionGroup, QueuedRecord, SourceBinding};
+use super::partition_group::{Arrival, PartitionGroup, QueuedRecord, SourceBinding};
 use super::punctuation::PunctuationQueue;
 use crate::error::{StreamsError, TopologyError};
 use crate::processor::{PunctuationType, PunctuatorId};
@@ -423,21 +423,24 @@ impl StreamTask {
         self.check_open()?;
         for record in records {
             let (sources, topic) = (&self.sources, record.topic);
-            let source = sources
-                .get(&topic)
-                .ok_or_else(|| StreamsError::UnknownTopic(topic.to_string()))?;
-            if source.global {
-                let timestamp = record.timestamp;
-                let stream_time = self.state.stream_time;
-                let applied = run_source(&self.graph, &mut self.state, source, record, timestamp);
-                // The global thread has no stream time of the task's.
-                self.state.stream_time = stream_time;
-                applied?;
-                continue;
-            }
-            let bind = || Ok(source.clone());
-            if !self.queues.add(record, bind)? {
-                self.state.metrics.dropped_records += 1;
+            let bind = || {
+                sources
+                    .get(&topic)
+                    .cloned()
+                    .ok_or_else(|| StreamsError::UnknownTopic(topic.to_string()))
+            };
+            match self.queues.add(record, bind)? {
+                Arrival::Queued => {}
+                Arrival::Dropped => self.state.metrics.dropped_records += 1,
+                Arrival::Global(source, record) => {
+                    let timestamp = record.timestamp;
+                    let stream_time = self.state.stream_time;
+                    let applied =
+                        run_source(&self.graph, &mut self.state, &source, record, timestamp);
+                    // The global thread has no stream time of the task's.
+                    self.state.stream_time = stream_time;
+                    applied?;
+                }
             }
         }
         Ok(())
@@ -508,7 +511,10 @@ impl StreamTask {
 
     /// Lets every processor forward what it held back (cached updates), in
     /// topology order, then flushes the stores' caches, and returns the
-    /// next offset to consume for every partition processed.
+    /// next offset to consume for every partition processed. Global
+    /// stores' topics are not among them: like Kafka's global thread, a
+    /// runtime reads them from the start into their stores, which have no
+    /// changelog.
     ///
     /// As in Kafka Streams, a commit makes nothing durable in the stores
     /// themselves (RocksDB keeps its memtables): their changelogs hold

@@ -82,10 +82,13 @@ where
 /// A [`TimestampExtractor`] that deserializes each record's key and value
 /// and asks a [`TypedTimestampExtractor`] for the timestamp.
 ///
-/// A record that cannot be read keeps its own timestamp here: the source
+/// A record that cannot be read keeps its own timestamp here (0 if that is
+/// negative, so that it is not dropped for its timestamp): the source
 /// reading it meets the same error when it processes the record, and its
 /// deserialization handler skips it (counted as dropped) or fails, as it
-/// would any unreadable record.
+/// would any unreadable record. The source deserializes each record again
+/// (Kafka reads it once, before extracting): the price of a typed
+/// extractor over a queue of raw records.
 pub struct DeserializingExtractor<K, V> {
     key: Box<dyn Deserializer<K>>,
     value: Box<dyn Deserializer<V>>,
@@ -114,7 +117,7 @@ impl<K, V> TimestampExtractor for DeserializingExtractor<K, V> {
         let value = self.value.deserialize(topic, record.value.as_deref());
         match (key, value) {
             (Ok(key), Ok(value)) => self.extractor.extract(&key, &value, record, partition_time),
-            _ => Ok(record.timestamp),
+            _ => Ok(record.timestamp.max(0)),
         }
     }
 }
