@@ -287,3 +287,45 @@ fn aggregations_of_a_named_grouping_share_its_repartition_topic() {
             .to_vec()
     );
 }
+
+/// The test driver hands out a plain view of a timestamped store, as
+/// Kafka's `getKeyValueStore` and `getWindowStore` do: values read without
+/// their timestamps, and a write through the view, which has no timestamp
+/// to give, fails. The timestamped handle serves as before.
+#[test]
+fn timestamped_stores_read_through_plain_views() -> Result<(), StreamsError> {
+    use std::time::Duration;
+    use streams_core::serde::SerdeError;
+    use streams_core::state::{KeyValueStore, TimestampedKeyValueStore, WindowStore};
+    use streams_dsl::TimeWindows;
+
+    let builder = StreamsBuilder::new();
+    let grouped = builder.stream::<String, String>("words").group_by_key();
+    grouped.count_with(Materialized::named("counts"));
+    let windows = TimeWindows::of_size_with_no_grace(Duration::from_millis(10)).expect("valid");
+    grouped
+        .windowed_by(windows)
+        .count_with(Materialized::named("windowed-counts"));
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let words = driver.create_input_topic("words", StringSerde, StringSerde);
+    words.pipe_input_at("a".into(), "x".into(), 5)?;
+    words.pipe_input_at("a".into(), "y".into(), 7)?;
+
+    let counts: KeyValueStore<String, i64> = driver.state_store("counts")?;
+    assert_eq!(counts.get(&"a".to_owned())?, Some(2));
+    assert!(matches!(
+        counts.put(&"a".to_owned(), &5),
+        Err(StreamsError::Serde {
+            source: SerdeError::ReadOnly { .. },
+            ..
+        })
+    ));
+    let stamped: TimestampedKeyValueStore<String, i64> = driver.state_store("counts")?;
+    let row = stamped
+        .get(&"a".to_owned())?
+        .map(|row| (row.value, row.timestamp));
+    assert_eq!(row, Some((2, 7)));
+    let windowed: WindowStore<String, i64> = driver.state_store("windowed-counts")?;
+    assert_eq!(windowed.fetch(&"a".to_owned(), 0, 100)?, vec![(0, 2)]);
+    Ok(())
+}

@@ -82,6 +82,24 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         &self.name
     }
 
+    /// The same store, with its values read and written by the serde
+    /// `value` makes of this one's.
+    pub(super) fn with_values<V2>(
+        &self,
+        value: impl FnOnce(SharedSerde<V>) -> SharedSerde<V2>,
+    ) -> TypedStore<S, K, V2> {
+        TypedStore {
+            name: self.name.clone(),
+            topic: self.topic.clone(),
+            store: self.store.clone(),
+            key: self.key.clone(),
+            value: value(self.value.clone()),
+            key_buffer: Cell::default(),
+            value_buffer: Cell::default(),
+            flushed: Rc::default(),
+        }
+    }
+
     pub(super) fn store_error(&self, source: state_stores::StoreError) -> StreamsError {
         StreamsError::Store {
             store: self.name.to_string(),

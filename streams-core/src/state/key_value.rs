@@ -2,9 +2,12 @@
 
 use state_stores::{ChangelogRecord, KeyValueStore as BytesKeyValueStore};
 
+use std::any::Any;
+
 use super::cache_flushes::CacheFlushes;
 use super::handle::TypedStore;
-use super::StoreHandle;
+use super::timestamped::plain_values;
+use super::{StoreHandle, ValueAndTimestamp};
 use crate::error::StreamsError;
 use crate::serde::{Serializer, SharedSerde};
 
@@ -272,6 +275,14 @@ impl<K: 'static, V: 'static> StoreHandle for KeyValueStore<K, V> {
 
     fn restore(&self, records: &[ChangelogRecord]) -> Result<(), StreamsError> {
         self.inner.write(|store| store.restore_batch(records))
+    }
+
+    /// The plain view of a [`TimestampedKeyValueStore<K, V>`](super::TimestampedKeyValueStore).
+    fn view_of(store: &dyn Any) -> Option<Self> {
+        let timestamped = store.downcast_ref::<KeyValueStore<K, ValueAndTimestamp<V>>>()?;
+        Some(Self {
+            inner: timestamped.inner.with_values(plain_values),
+        })
     }
 }
 

@@ -65,6 +65,19 @@ pub trait StoreHandle: 'static {
     /// its caching and changelogging: how a starting task gets back the
     /// state it had.
     fn restore(&self, records: &[ChangelogRecord]) -> Result<(), StreamsError>;
+
+    /// A handle of this type onto `store`, a handle of another type, where
+    /// it has one: a plain key-value or window store's view of a
+    /// timestamped one, whose values it reads without their timestamps and
+    /// cannot write (Kafka's store facades, which its test driver hands
+    /// out). `None` by default.
+    fn view_of(store: &dyn std::any::Any) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        let _ = store;
+        None
+    }
 }
 
 /// Builds one instance of a store for each task.

@@ -1,6 +1,8 @@
 //! Timestamped key-value stores: values stored with the timestamp of their
 //! last update, in the byte layout of Kafka Streams' `ValueAndTimestamp`.
 
+use std::sync::Arc;
+
 use crate::serde::{non_null, DefaultSerde, Deserializer, SerdeError, Serializer, SharedSerde};
 
 use super::KeyValueStore;
@@ -96,6 +98,32 @@ impl<V> Deserializer<ValueAndTimestamp<V>> for ValueAndTimestampSerde<V> {
 impl<V: DefaultSerde> DefaultSerde for ValueAndTimestamp<V> {
     fn default_serde() -> SharedSerde<Self> {
         std::sync::Arc::new(ValueAndTimestampSerde::new(V::default_serde()))
+    }
+}
+
+/// The values of a timestamped store without their timestamps: the value
+/// serde of a plain view of the store (Kafka's store facades). Values read
+/// through it; writing one fails, as the view has no timestamp for it.
+struct PlainValues<V>(SharedSerde<ValueAndTimestamp<V>>);
+
+/// The serde of the values `timestamped` encodes, without their timestamps.
+pub(super) fn plain_values<V: 'static>(
+    timestamped: SharedSerde<ValueAndTimestamp<V>>,
+) -> SharedSerde<V> {
+    Arc::new(PlainValues(timestamped))
+}
+
+impl<V> Serializer<V> for PlainValues<V> {
+    fn serialize(&self, topic: &str, _data: &V) -> Result<Option<Vec<u8>>, SerdeError> {
+        Err(SerdeError::ReadOnly {
+            topic: topic.to_owned(),
+        })
+    }
+}
+
+impl<V> Deserializer<V> for PlainValues<V> {
+    fn deserialize(&self, topic: &str, data: Option<&[u8]>) -> Result<V, SerdeError> {
+        Ok(self.0.deserialize(topic, data)?.value)
     }
 }
 

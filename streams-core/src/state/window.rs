@@ -4,9 +4,12 @@ use state_stores::{
     decode_window_changelog_key, ChangelogRecord, WindowStore as BytesWindowStore, WindowedKey,
 };
 
+use std::any::Any;
+
 use super::cache_flushes::CacheFlushes;
 use super::handle::TypedStore;
-use super::StoreHandle;
+use super::timestamped::plain_values;
+use super::{StoreHandle, ValueAndTimestamp};
 use crate::error::StreamsError;
 use crate::serde::SharedSerde;
 use crate::window::{Window, Windowed};
@@ -278,6 +281,16 @@ impl<K: 'static, V: 'static> StoreHandle for WindowStore<K, V> {
 
     fn restore(&self, records: &[ChangelogRecord]) -> Result<(), StreamsError> {
         self.inner.write(|store| store.restore_batch(records))
+    }
+
+    /// The plain view of a timestamped window store.
+    fn view_of(store: &dyn Any) -> Option<Self> {
+        let timestamped = store.downcast_ref::<WindowStore<K, ValueAndTimestamp<V>>>()?;
+        Some(Self {
+            inner: timestamped.inner.with_values(plain_values),
+            window_size_ms: timestamped.window_size_ms,
+            retain_duplicates: timestamped.retain_duplicates,
+        })
     }
 }
 

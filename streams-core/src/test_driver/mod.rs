@@ -333,6 +333,10 @@ impl TopologyTestDriver {
 
     /// A state store of the topology, by name and handle type, for
     /// assertions (e.g. `driver.state_store::<KeyValueStore<String, i64>>("counts")`).
+    /// A timestamped store (the DSL's tables and aggregations keep theirs
+    /// so) is handed out as its timestamped handle or, as Kafka's driver
+    /// hands out facades, as a plain key-value or window store that reads
+    /// values without their timestamps and cannot write.
     pub fn state_store<S: StoreHandle + Clone>(&self, name: &str) -> Result<S, StreamsError> {
         self.driver.borrow().task.state_store(name)
     }
