@@ -655,7 +655,9 @@ impl CacheLayer {
     /// Writes every dirty entry through to `inner`, empties the cache,
     /// refuses later writes, and closes `inner` with `close_inner`: each
     /// step whatever failed before it, as Kafka's caching stores close
-    /// every layer, and the first error is returned.
+    /// every layer, and the first error is returned. Closing again closes
+    /// `inner` again (the stores below tolerate it), so that a close that
+    /// failed there can be retried.
     pub(crate) fn close<S: WriteThrough>(
         &mut self,
         inner: &mut S,

@@ -229,6 +229,13 @@ pub enum StreamsError {
     /// Records were given to, or work asked of, a task that was closed.
     #[error("task `{0}` is closed")]
     TaskClosed(String),
+    /// A write (or flush, close, or cache listener) was asked of a plain
+    /// view of a timestamped store, which only reads: it has no timestamp
+    /// to write a value with.
+    #[error(
+        "store `{0}` is seen through a plain view, which only reads: use its timestamped handle"
+    )]
+    ReadOnlyView(String),
 }
 
 impl StreamsError {

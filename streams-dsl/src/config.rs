@@ -290,8 +290,9 @@ impl<K, V> Materialized<K, V> {
     }
 
     /// The same store, with `key` and `value` (where known) for the serdes
-    /// it was not given: the input's, filled in by the operator. Calls in
-    /// any order give the same serdes.
+    /// it was not given: the input's, filled in by the operator. The first
+    /// serde supplied for a slot wins, and a call without one leaves the
+    /// slot open for a later call.
     pub(crate) fn inheriting(
         mut self,
         key: Option<&SharedSerde<K>>,

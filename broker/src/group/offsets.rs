@@ -521,7 +521,14 @@ mod tests {
                 )
                 .expect("commit");
         }
+        store
+            .commit("only-t", vec![("t".into(), 0, committed(1))])
+            .expect("commit");
         store.delete_topic("t").expect("delete topic");
+        assert!(
+            !store.has_group("only-t"),
+            "a group left with no offsets is gone"
+        );
         store
             .delete_topic("never-committed")
             .expect("nothing to do");

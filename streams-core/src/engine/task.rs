@@ -559,7 +559,9 @@ impl StreamTask {
         self.state.metrics
     }
 
-    /// A store of this task, by name and type, from outside the topology.
+    /// A store of this task, by name and type, from outside the topology;
+    /// a timestamped store is also handed out as its plain, read-only view
+    /// (see [`StoreHandle::view_of`](crate::state::StoreHandle::view_of)).
     pub fn state_store<S: crate::state::StoreHandle + Clone>(
         &self,
         name: &str,

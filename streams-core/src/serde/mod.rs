@@ -84,13 +84,6 @@ pub enum SerdeError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A value was written through a view that only reads (a plain view of
-    /// a timestamped store, which has no timestamp to write it with).
-    #[error("the view of the store behind topic `{topic}` only reads: write through its timestamped handle")]
-    ReadOnly {
-        /// The topic the data was for.
-        topic: String,
-    },
     /// Avro encoding, decoding or schema resolution failed.
     #[error("Avro error on topic `{topic}`: {source}")]
     Avro {

@@ -42,6 +42,8 @@ pub(super) struct TypedStore<S: ?Sized, K, V> {
     /// Where the store's flush listener collects, once one was installed:
     /// the processors sharing a store (a cogroup's aggregators) share it.
     flushed: Rc<OnceCell<FlushBuffer>>,
+    /// Whether this handle only reads: a plain view of a timestamped store.
+    read_only: bool,
 }
 
 impl<S: ?Sized, K, V> Clone for TypedStore<S, K, V> {
@@ -51,6 +53,7 @@ impl<S: ?Sized, K, V> Clone for TypedStore<S, K, V> {
             topic: self.topic.clone(),
             store: self.store.clone(),
             flushed: self.flushed.clone(),
+            read_only: self.read_only,
             key: self.key.clone(),
             value: self.value.clone(),
             key_buffer: Cell::default(),
@@ -75,6 +78,7 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
             key_buffer: Cell::default(),
             value_buffer: Cell::default(),
             flushed: Rc::default(),
+            read_only: false,
         }
     }
 
@@ -82,9 +86,9 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         &self.name
     }
 
-    /// The same store, with its values read and written by the serde
-    /// `value` makes of this one's.
-    pub(super) fn with_values<V2>(
+    /// A handle onto the same store that only reads, its values decoded
+    /// by the serde `value` makes of this one's: a plain view.
+    pub(super) fn read_only_view<V2>(
         &self,
         value: impl FnOnce(SharedSerde<V>) -> SharedSerde<V2>,
     ) -> TypedStore<S, K, V2> {
@@ -97,7 +101,16 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
             key_buffer: Cell::default(),
             value_buffer: Cell::default(),
             flushed: Rc::default(),
+            read_only: true,
         }
+    }
+
+    /// Fails for a read-only view, before anything is encoded or written.
+    fn check_writable(&self) -> Result<(), StreamsError> {
+        if self.read_only {
+            return Err(StreamsError::ReadOnlyView(self.name.to_string()));
+        }
+        Ok(())
     }
 
     pub(super) fn store_error(&self, source: state_stores::StoreError) -> StreamsError {
@@ -223,6 +236,7 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         value: &V,
         call: impl FnOnce(Option<&[u8]>) -> Result<R, StreamsError>,
     ) -> Result<R, StreamsError> {
+        self.check_writable()?;
         Self::with_buffer(
             &self.value_buffer,
             |out| self.encode_nullable_into(&*self.value, value, out),
@@ -296,6 +310,7 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         &self,
         call: impl FnOnce(&mut S) -> state_stores::Result<R>,
     ) -> Result<R, StreamsError> {
+        self.check_writable()?;
         let mut store = self.store.try_borrow_mut().map_err(|_| self.busy_error())?;
         call(&mut **store).map_err(|e| self.store_error(e))
     }
@@ -340,6 +355,7 @@ impl<S: StateStore + ?Sized + 'static, K: 'static, V: 'static> TypedStore<S, K, 
         set_listener: impl FnOnce(&mut S, FlushListener) -> state_stores::Result<()>,
         decode_key: impl Fn(&Self, Vec<u8>) -> Result<Key, StreamsError> + 'static,
     ) -> Result<Option<CacheFlushes<Key, V>>, StreamsError> {
+        self.check_writable()?;
         let flushed = match self.flushed.get() {
             Some(flushed) => Arc::clone(flushed),
             None => {

@@ -281,7 +281,7 @@ impl<K: 'static, V: 'static> StoreHandle for KeyValueStore<K, V> {
     fn view_of(store: &dyn Any) -> Option<Self> {
         let timestamped = store.downcast_ref::<KeyValueStore<K, ValueAndTimestamp<V>>>()?;
         Some(Self {
-            inner: timestamped.inner.with_values(plain_values),
+            inner: timestamped.inner.read_only_view(plain_values),
         })
     }
 }

@@ -68,9 +68,10 @@ pub trait StoreHandle: 'static {
 
     /// A handle of this type onto `store`, a handle of another type, where
     /// it has one: a plain key-value or window store's view of a
-    /// timestamped one, whose values it reads without their timestamps and
-    /// cannot write (Kafka's store facades, which its test driver hands
-    /// out). `None` by default.
+    /// timestamped one, whose values it reads without their timestamps
+    /// (Kafka's store facades, which its test driver hands out). The view
+    /// only reads: writes, deletions, flushes and closes through it fail
+    /// with [`StreamsError::ReadOnlyView`]. `None` by default.
     fn view_of(store: &dyn std::any::Any) -> Option<Self>
     where
         Self: Sized,

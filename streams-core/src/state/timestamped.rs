@@ -102,8 +102,9 @@ impl<V: DefaultSerde> DefaultSerde for ValueAndTimestamp<V> {
 }
 
 /// The values of a timestamped store without their timestamps: the value
-/// serde of a plain view of the store (Kafka's store facades). Values read
-/// through it; writing one fails, as the view has no timestamp for it.
+/// serde of a plain view of the store (Kafka's store facades). The view
+/// refuses writes before any value gets here, as it has no timestamp to
+/// write one with.
 struct PlainValues<V>(SharedSerde<ValueAndTimestamp<V>>);
 
 /// The serde of the values `timestamped` encodes, without their timestamps.
@@ -115,8 +116,9 @@ pub(super) fn plain_values<V: 'static>(
 
 impl<V> Serializer<V> for PlainValues<V> {
     fn serialize(&self, topic: &str, _data: &V) -> Result<Option<Vec<u8>>, SerdeError> {
-        Err(SerdeError::ReadOnly {
+        Err(SerdeError::Malformed {
             topic: topic.to_owned(),
+            reason: "a plain view of a timestamped store has no timestamp to write with".into(),
         })
     }
 }

@@ -287,7 +287,7 @@ impl<K: 'static, V: 'static> StoreHandle for WindowStore<K, V> {
     fn view_of(store: &dyn Any) -> Option<Self> {
         let timestamped = store.downcast_ref::<WindowStore<K, ValueAndTimestamp<V>>>()?;
         Some(Self {
-            inner: timestamped.inner.with_values(plain_values),
+            inner: timestamped.inner.read_only_view(plain_values),
             window_size_ms: timestamped.window_size_ms,
             retain_duplicates: timestamped.retain_duplicates,
         })

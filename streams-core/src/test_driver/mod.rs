@@ -336,7 +336,8 @@ impl TopologyTestDriver {
     /// A timestamped store (the DSL's tables and aggregations keep theirs
     /// so) is handed out as its timestamped handle or, as Kafka's driver
     /// hands out facades, as a plain key-value or window store that reads
-    /// values without their timestamps and cannot write.
+    /// values without their timestamps and refuses writes and deletions
+    /// ([`StreamsError::ReadOnlyView`]).
     pub fn state_store<S: StoreHandle + Clone>(&self, name: &str) -> Result<S, StreamsError> {
         self.driver.borrow().task.state_store(name)
     }
