@@ -41,6 +41,10 @@ pub(crate) enum BatchError {
     /// Larger than the topic's `max.message.bytes`.
     #[error("record batch of {0} bytes exceeds max.message.bytes")]
     TooLarge(usize),
+    /// More than the one batch a partition's records may hold in a
+    /// Produce request (Kafka's rule since Produce v3).
+    #[error("{0} record batches for one partition; a produce request carries exactly one")]
+    SeveralBatches(usize),
     /// Offsets that would pass the largest possible offset.
     #[error("record batch at offset {base_offset} with last offset delta {last_offset_delta} passes the largest offset")]
     OffsetOverflow {
@@ -124,8 +128,9 @@ pub(crate) fn crc_matches(batch: &[u8]) -> bool {
     batch.len() >= HEADER_LEN && crc32c::crc32c(&batch[CRC_FROM..]) == i32_at(batch, CRC_AT) as u32
 }
 
-/// Splits the records of a produce request into batches and validates each:
-/// format, lengths, CRC, record count and size limit.
+/// Splits one partition's records of a produce request into batches and
+/// validates each (format, lengths, CRC, record count and size limit), and
+/// that there is exactly one, as Kafka requires since Produce v3.
 pub(crate) fn validate_produced(
     records: &[u8],
     max_batch_bytes: u64,
@@ -156,10 +161,11 @@ pub(crate) fn validate_produced(
         headers.push(header);
         rest = &rest[header.size..];
     }
-    if headers.is_empty() {
-        return Err(BatchError::Truncated);
+    match headers.len() {
+        0 => Err(BatchError::Truncated),
+        1 => Ok(headers),
+        several => Err(BatchError::SeveralBatches(several)),
     }
-    Ok(headers)
 }
 
 /// Stamps a validated batch for appending: its base offset, the leader
@@ -271,5 +277,11 @@ pub(crate) mod tests {
             Err(BatchError::CrcMismatch)
         );
         assert_eq!(validate_produced(&[], 1 << 20), Err(BatchError::Truncated));
+        let one = encode_batch(2, 0, Compression::None);
+        let two = [one.as_slice(), one.as_slice()].concat();
+        assert_eq!(
+            validate_produced(&two, 1 << 20),
+            Err(BatchError::SeveralBatches(2))
+        );
     }
 }

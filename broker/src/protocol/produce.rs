@@ -35,6 +35,7 @@ fn append(
         debug!(topic = topic.name(), error = %e, "rejected produced batch");
         match e {
             BatchError::TooLarge(_) => ResponseError::MessageTooLarge,
+            BatchError::SeveralBatches(_) => ResponseError::InvalidRecord,
             _ => ResponseError::CorruptMessage,
         }
     })?;
