@@ -71,7 +71,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, state: Arc<State>) {
         let response = match protocol::handle(&state, &client_host, frame.freeze()).await {
             Ok(response) => response,
             Err(e) => {
-                warn!(error = %e, "closing connection: bad request");
+                warn!(error = %e, "closing connection");
                 break;
             }
         };

@@ -59,6 +59,11 @@ pub(crate) enum RequestError {
         version: i16,
         reason: String,
     },
+    /// A produce with acks=0 failed for the partitions listed: with no
+    /// response to carry the errors, closing the connection tells the
+    /// producer (Kafka's `closeConnection` for acks=0).
+    #[error("acks=0 produce failed for {0}")]
+    UnacknowledgedProduce(String),
     /// The response does not encode (a bug: handlers fill only valid fields).
     #[error("cannot encode response to {api:?} v{version}: {reason}")]
     Encode {
@@ -141,7 +146,7 @@ pub(crate) async fn handle(
     let response = match api {
         ApiKey::ApiVersions => encode(api, version, id, &api_versions::handle(&ctx, body!())),
         ApiKey::Metadata => encode(api, version, id, &metadata::handle(&ctx, body!())),
-        ApiKey::Produce => match produce::handle(&ctx, body!()).await {
+        ApiKey::Produce => match produce::handle(&ctx, body!()).await? {
             Some(response) => encode(api, version, id, &response),
             None => return Ok(None),
         },
@@ -316,6 +321,61 @@ mod tests {
             let served = runtime.block_on(handle(&state, "/test", Bytes::from(frame)));
             assert!(matches!(served, Ok(Some(_))), "{served:?}");
         }
+    }
+
+    /// An acks=0 produce is not answered when it succeeds; when it fails
+    /// for any partition, the failure closes the connection (the error
+    /// names the partition), and the partitions that succeeded keep their
+    /// records.
+    #[test]
+    fn an_unacknowledged_produce_that_fails_closes_the_connection() {
+        let (_dir, state, runtime) = fixture();
+        let topic = |name: &str| {
+            produce_request::TopicProduceData::default()
+                .with_name(TopicName(str_bytes(name)))
+                .with_partition_data(vec![produce_request::PartitionProduceData::default()
+                    .with_records(Some(Bytes::from(crate::log::batch::tests::encode_batch(
+                        2,
+                        0,
+                        kafka_protocol::records::Compression::None,
+                    ))))])
+        };
+        let produce = |topics: Vec<produce_request::TopicProduceData>| {
+            let request = ProduceRequest::default()
+                .with_acks(0)
+                .with_topic_data(topics);
+            let frame = request_frame(ApiKey::Produce, 9, &request);
+            runtime.block_on(handle(&state, "/test", Bytes::from(frame)))
+        };
+        state
+            .topics
+            .create(
+                "known",
+                Some(1),
+                1,
+                crate::config::topic::TopicConfig::default(),
+                false,
+                0,
+            )
+            .expect("topic");
+        let end = || {
+            let topic = state.topics.get("known").expect("topic");
+            let partition = topic.partition(0).expect("partition");
+            let end = partition.log().log_end_offset();
+            end
+        };
+
+        assert!(matches!(produce(vec![topic("known")]), Ok(None)));
+        assert_eq!(end(), 2);
+
+        let served = produce(vec![topic("known"), topic("missing")]);
+        match served {
+            Err(RequestError::UnacknowledgedProduce(failed)) => {
+                assert_eq!(failed, "missing-0: UnknownTopicOrPartition");
+            }
+            other => panic!("expected the connection closed, got {other:?}"),
+        }
+        assert_eq!(end(), 4, "the partition that succeeded kept its records");
     }
 
     /// A request other than Produce beyond the control-request cap is

@@ -2,7 +2,10 @@
 //!
 //! A single broker is the whole ISR, so acks=1 and acks=all both answer once
 //! the batch is in the log (and on disk, with the every-produce flush
-//! policy); acks=0 gets no answer at all.
+//! policy); acks=0 gets no answer at all. An acks=0 produce that fails
+//! for any partition closes the connection instead, as Kafka does: the
+//! producer expects no answer, so a closed connection is the only way it
+//! learns that something went wrong (and refreshes its metadata).
 
 use std::sync::Arc;
 
@@ -11,7 +14,7 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use tracing::{debug, warn};
 
-use super::Context;
+use super::{Context, RequestError};
 use crate::broker::now_ms;
 use crate::config::FlushPolicy;
 use crate::log::batch::{self, BatchError};
@@ -56,7 +59,14 @@ fn append(
     ))
 }
 
-pub(super) async fn handle(ctx: &Context<'_>, request: ProduceRequest) -> Option<ProduceResponse> {
+/// The response to `request`; `Ok(None)` for an acks=0 produce that
+/// succeeded everywhere, and [`RequestError::UnacknowledgedProduce`] for
+/// one that failed somewhere (the partitions that succeeded keep their
+/// records).
+pub(super) async fn handle(
+    ctx: &Context<'_>,
+    request: ProduceRequest,
+) -> Result<Option<ProduceResponse>, RequestError> {
     let state = ctx.state;
     let acks = request.acks;
     let now = now_ms();
@@ -106,5 +116,26 @@ pub(super) async fn handle(ctx: &Context<'_>, request: ProduceRequest) -> Option
     if appended_any {
         state.notify_appended();
     }
-    (acks != 0).then(|| ProduceResponse::default().with_responses(responses))
+    if acks != 0 {
+        return Ok(Some(ProduceResponse::default().with_responses(responses)));
+    }
+    let failed: Vec<String> = responses
+        .iter()
+        .flat_map(|topic| {
+            topic
+                .partition_responses
+                .iter()
+                .filter(|partition| partition.error_code != 0)
+                .map(move |partition| {
+                    let error = ResponseError::try_from_code(partition.error_code)
+                        .map_or_else(|| partition.error_code.to_string(), |e| format!("{e:?}"));
+                    format!("{}-{}: {error}", topic.name.as_str(), partition.index)
+                })
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(None)
+    } else {
+        Err(RequestError::UnacknowledgedProduce(failed.join(", ")))
+    }
 }
