@@ -445,3 +445,85 @@ fn piping_after_close_is_refused() {
         Err(StreamsError::TaskClosed(_))
     ));
 }
+
+/// Passes records on, and forwards one more record when it closes.
+struct FarewellOnClose;
+
+impl Processor<String, String, String, String> for FarewellOnClose {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, String>,
+        record: Record<String, String>,
+    ) -> Result<(), StreamsError> {
+        ctx.forward(record)
+    }
+
+    fn close(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, String>,
+    ) -> Result<(), StreamsError> {
+        ctx.forward(Record::new("bye".into(), "closing".into(), 9))
+    }
+}
+
+/// Reads `in`, writes `through` (and a farewell record on close), reads
+/// `through` back and describes its records into `out`.
+fn farewell_through_a_topic() -> Topology {
+    TopologyBuilder::new()
+        .add_source("in", &["in"], strings())
+        .add_processor("farewell", || FarewellOnClose, &["in"])
+        .add_sink("to-through", "through", sink(), &["farewell"])
+        .add_source("through", &["through"], strings())
+        .add_processor("describe", || Describe, &["through"])
+        .add_sink("out", "out", sink(), &["describe"])
+        .build()
+        .expect("valid topology")
+}
+
+/// A record a processor writes while closing, to a topic the topology
+/// reads, can be read as output after the close (as in Kafka's driver,
+/// which cannot process it any more); before, the close failed with
+/// `TaskClosed` and the record was lost.
+#[test]
+fn what_a_closing_processor_writes_to_a_read_topic_stays_readable() {
+    let driver = TopologyTestDriver::new(&farewell_through_a_topic()).expect("driver");
+    let input = driver.create_input_topic("in", StringSerde, StringSerde);
+    let through = driver.create_output_topic("through", StringSerde, StringSerde);
+    let out = driver.create_output_topic("out", StringSerde, StringSerde);
+    input
+        .pipe_input_at("k".into(), "v".into(), 3)
+        .expect("pipe");
+    driver.close().expect("close");
+    assert_eq!(
+        through.read_records_to_list().expect("read"),
+        [
+            TestRecord::new("k".into(), "v".into(), 3),
+            TestRecord::new("bye".into(), "closing".into(), 9),
+        ]
+    );
+    assert_eq!(
+        out.read_records_to_list().expect("read"),
+        [TestRecord::new("k".into(), "v@through-0:0".into(), 3)]
+    );
+}
+
+/// After a restart, the task that replaced the closed one reads what the
+/// closed one wrote while closing, as a new instance finds it in Kafka.
+#[test]
+fn a_restarted_task_reads_what_the_closing_one_wrote_to_its_topics() {
+    let topology = farewell_through_a_topic();
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let input = driver.create_input_topic("in", StringSerde, StringSerde);
+    let out = driver.create_output_topic("out", StringSerde, StringSerde);
+    input
+        .pipe_input_at("k".into(), "v".into(), 3)
+        .expect("pipe");
+    driver.restart(&topology).expect("restart");
+    assert_eq!(
+        out.read_records_to_list().expect("read"),
+        [
+            TestRecord::new("k".into(), "v@through-0:0".into(), 3),
+            TestRecord::new("bye".into(), "closing@through-0:1".into(), 9),
+        ]
+    );
+}

@@ -584,6 +584,12 @@ impl StreamTask {
         self.state.stores.close_all()
     }
 
+    /// Whether [`close`](Self::close) was called: the task takes no more
+    /// records and does no more work.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     /// A closed task's processors and stores are closed: it takes no more
     /// records and does no more work.
     fn check_open(&self) -> Result<(), StreamsError> {

@@ -95,6 +95,10 @@ struct Driver {
     /// Every record written to a changelog topic of the topology, kept as
     /// Kafka keeps them (whatever the tests read), for restarts.
     changelogs: KeptChangelogs,
+    /// Records written to topics the topology reads that no open task has
+    /// taken yet: those a task wrote while closing, which a restarted task
+    /// reads (as a new instance would find them in Kafka).
+    unread: Vec<ProducerRecord>,
 }
 
 /// The changelog topics of a topology and the records written to them.
@@ -186,6 +190,10 @@ impl Driver {
         Ok(())
     }
 
+    /// Moves what the task wrote to the output topics, and hands what it
+    /// wrote to topics it reads back to it; a closed task's writes to those
+    /// wait for a restarted task (Kafka's driver logs them as records that
+    /// cannot be processed), and stay readable as output either way.
     fn capture_output(&mut self) -> Result<(), StreamsError> {
         let mut output = Vec::new();
         self.task.take_output(&mut output);
@@ -193,18 +201,31 @@ impl Driver {
             self.produced.insert(record.topic.to_string());
             self.changelogs.keep(&record);
             if self.task.reads(&record.topic) {
-                self.enqueue(
-                    &record.topic,
-                    record.key.clone(),
-                    record.value.clone(),
-                    record.timestamp,
-                    record.headers.clone(),
-                )?;
+                self.unread.push(record.clone());
             }
             self.outputs
                 .entry(record.topic.to_string())
                 .or_default()
                 .push_back(record);
+        }
+        if self.task.is_closed() {
+            if !self.unread.is_empty() {
+                tracing::warn!(
+                    records = self.unread.len(),
+                    "records written to input topics while the task closed wait for a restart"
+                );
+            }
+            return Ok(());
+        }
+        for record in std::mem::take(&mut self.unread) {
+            let topic = record.topic.to_string();
+            self.enqueue(
+                &topic,
+                record.key,
+                record.value,
+                record.timestamp,
+                record.headers,
+            )?;
         }
         Ok(())
     }
@@ -267,6 +288,7 @@ impl TopologyTestDriver {
             produced: BTreeSet::new(),
             next_offset: HashMap::new(),
             changelogs,
+            unread: Vec::new(),
         };
         // Processors may write during init (e.g. from restored state).
         driver.run()?;
