@@ -33,6 +33,7 @@ use crate::named::Named;
 use crate::processors::{Aggregate, Aggregator, Merger, PassThrough, SessionAggregator};
 use crate::table_node::{NodeView, TableKind, TableNode};
 use crate::table_source::table_store;
+use crate::table_source::TableSerdes;
 use crate::windowed::{AggregationWindows, TimeWindowing};
 use crate::windows::{SessionWindows, SlidingWindows, TimeWindows};
 
@@ -327,7 +328,7 @@ impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
             &Aggregation::PerKey,
             store_builder,
         );
-        let serdes = (
+        let serdes = TableSerdes::new(
             materialized.key_serde().clone(),
             materialized.value_serde().clone(),
         );
@@ -336,7 +337,7 @@ impl<K: Clone + 'static, A: Clone + 'static> CogroupedKStream<K, A> {
             merge,
             materialized.name,
             table,
-            Some(serdes),
+            serdes,
         )
     }
 

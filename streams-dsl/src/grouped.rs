@@ -14,6 +14,7 @@ use crate::ktable::KTable;
 use crate::nulls::SkipNulls;
 use crate::processors::{Aggregate, Aggregator};
 use crate::table_node::{TableKind, TableNode};
+use crate::table_source::TableSerdes;
 
 /// A stream grouped by key; `count`, `reduce` and `aggregate` turn it into
 /// a table of one aggregate per key.
@@ -205,7 +206,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
         };
         let name = self.builder.new_name(prefix);
         let parent = self.aggregation_parent(&store);
-        let serdes = (
+        let serdes = TableSerdes::new(
             materialized.key_serde().clone(),
             materialized.value_serde().clone(),
         );
@@ -229,12 +230,6 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
                 )
                 .add_state_store(store_builder, &[&name]);
         });
-        KTable::from_node(
-            self.builder.clone(),
-            name,
-            materialized.name,
-            table,
-            Some(serdes),
-        )
+        KTable::from_node(self.builder.clone(), name, materialized.name, table, serdes)
     }
 }

@@ -26,6 +26,7 @@ use crate::nulls::NullTest;
 use crate::processors::{RepartitionMap, TableAggregate, TableAggregator, TableRows};
 use crate::table_node::{TableKind, TableNode};
 use crate::table_source::table_store;
+use crate::table_source::TableSerdes;
 
 impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// Re-keys the table with `selector` (which may also change the value),
@@ -260,10 +261,10 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
             name,
             queryable,
             table,
-            Some((
+            TableSerdes::new(
                 materialized.key_serde().clone(),
                 materialized.value_serde().clone(),
-            )),
+            ),
         )
     }
 }

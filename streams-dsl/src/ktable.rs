@@ -31,9 +31,8 @@ pub struct KTable<K, V> {
     pub(crate) queryable: Option<String>,
     /// Materialization and old-value decisions, shared with later operators.
     pub(crate) table: Rc<TableNode>,
-    /// The serdes of keys and values, where known (to materialize later,
-    /// and to measure records in byte-bounded suppression buffers).
-    pub(crate) serdes: Option<TableSerdes<K, V>>,
+    /// The serdes of keys and values, each where known.
+    pub(crate) serdes: TableSerdes<K, V>,
     /// How a table computed from others (an unmaterialized filter,
     /// `map_values` or table-table join, a suppression) reads its rows
     /// through theirs; `None` for a table that is read from its own store.
@@ -66,12 +65,12 @@ impl<K, V> Clone for KTable<K, V> {
 impl<K, V> KTable<K, V> {
     /// The key serde, where known.
     pub(crate) fn key_serde(&self) -> Option<&SharedSerde<K>> {
-        self.serdes.as_ref().map(|(key, _)| key)
+        self.serdes.key.as_ref()
     }
 
     /// The value serde, where known.
     pub(crate) fn value_serde(&self) -> Option<&SharedSerde<V>> {
-        self.serdes.as_ref().map(|(_, value)| value)
+        self.serdes.value.as_ref()
     }
 }
 
@@ -82,7 +81,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         node: String,
         queryable: Option<String>,
         table: Rc<TableNode>,
-        serdes: Option<TableSerdes<K, V>>,
+        serdes: TableSerdes<K, V>,
     ) -> Self {
         Self {
             builder,
@@ -154,13 +153,10 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             );
         });
         // The table's serdes go on with the stream (a deletion is a null).
-        let (key, value) = match &self.serdes {
-            Some((key, value)) => {
-                let value: SharedSerde<Option<V>> = Arc::new(OptionSerde::new(value.clone()));
-                (Some(key.clone()), Some(value))
-            }
-            None => (None, None),
-        };
-        KStream::new(self.builder.clone(), name, false).with_serdes(key, value)
+        let value = self.serdes.value.clone().map(|value| {
+            let value: SharedSerde<Option<V>> = Arc::new(OptionSerde::new(value));
+            value
+        });
+        KStream::new(self.builder.clone(), name, false).with_serdes(self.serdes.key.clone(), value)
     }
 }

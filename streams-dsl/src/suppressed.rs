@@ -213,7 +213,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// (`KTABLE-SUPPRESS-STATE-STORE-<index>`, or `<name>-store`), from which
     /// a restarted task restores it.
     pub fn suppress(&self, suppressed: Suppressed<K>) -> Result<KTable<K, V>, SuppressError> {
-        self.suppress_into(suppressed, self.serdes.clone())
+        self.suppress_into(suppressed, self.serdes.both())
     }
 
     /// [`suppress`](Self::suppress) for a table whose serdes are not known

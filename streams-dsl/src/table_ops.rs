@@ -29,7 +29,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         mapper: RowMapper<K, V, V2>,
         filter: bool,
         materialized: Option<Materialized<K, V2>>,
-        serdes: Option<TableSerdes<K, V2>>,
+        serdes: TableSerdes<K, V2>,
     ) -> KTable<K, V2> {
         let named = materialized.as_ref().and_then(|m| m.name.clone());
         if materialized.is_some() && named.is_none() {
@@ -38,7 +38,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         }
         let name = self.builder.new_name(prefix);
         let serdes = match &materialized {
-            Some(m) => Some((m.key_serde().clone(), m.value_serde().clone())),
+            Some(m) => TableSerdes::new(m.key_serde().clone(), m.value_serde().clone()),
             None => serdes,
         };
         // Only a named one keeps a store; joins read the others through
@@ -171,6 +171,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             Arc::new(move |key: &K, value: V| Some(mapper(key, value)));
         // Kafka fills in the table's key serde where none was given.
         let materialized = materialized.map(|m| m.inheriting(self.key_serde(), None));
-        self.derive("KTABLE-MAPVALUES-", mapper, false, materialized, None)
+        // Unmaterialized, the result keeps the key serde (Kafka's too).
+        let serdes = self.serdes.key_only();
+        self.derive("KTABLE-MAPVALUES-", mapper, false, materialized, serdes)
     }
 }

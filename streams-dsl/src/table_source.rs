@@ -151,7 +151,7 @@ impl StreamsBuilder {
             processor,
             queryable,
             table,
-            Some((consumed.key, consumed.value)),
+            TableSerdes::new(consumed.key, consumed.value),
         )
     }
 
@@ -315,7 +315,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             name,
             queryable,
             table,
-            Some((key, value)),
+            TableSerdes::new(key, value),
         )
     }
 }
@@ -366,5 +366,45 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, Option<V>> {
     }
 }
 
-/// A shared serde pair, as table nodes keep them for later materialization.
-pub(crate) type TableSerdes<K, V> = (SharedSerde<K>, SharedSerde<V>);
+/// A table's key and value serdes, each where known: kept for later
+/// materialization, for the stream the table turns into, and to measure
+/// records in byte-bounded suppression buffers. Kafka's tables carry the
+/// two separately: `map_values` and joins keep the key serde and lose the
+/// value serde, as the value type changes.
+pub(crate) struct TableSerdes<K, V> {
+    pub(crate) key: Option<SharedSerde<K>>,
+    pub(crate) value: Option<SharedSerde<V>>,
+}
+
+impl<K, V> Clone for TableSerdes<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            key: self.key.clone(),
+            value: self.value.clone(),
+        }
+    }
+}
+
+impl<K, V> TableSerdes<K, V> {
+    /// Both serdes known.
+    pub(crate) fn new(key: SharedSerde<K>, value: SharedSerde<V>) -> Self {
+        Self {
+            key: Some(key),
+            value: Some(value),
+        }
+    }
+
+    /// The key serde of `self` and no value serde, for a table whose
+    /// values have another type.
+    pub(crate) fn key_only<V2>(&self) -> TableSerdes<K, V2> {
+        TableSerdes {
+            key: self.key.clone(),
+            value: None,
+        }
+    }
+
+    /// Both serdes, if both are known.
+    pub(crate) fn both(&self) -> Option<(SharedSerde<K>, SharedSerde<V>)> {
+        Some((self.key.clone()?, self.value.clone()?))
+    }
+}

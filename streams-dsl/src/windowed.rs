@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use streams_core::serde::{DefaultSerde, I64Serde, SharedSerde};
+use streams_core::serde::{DefaultSerde, I64Serde};
 use streams_core::state::{
     SessionStore, SessionStoreBuilder, StoreBuilder, StoreOptions, Stores, ValueAndTimestamp,
     WindowStoreBuilder,
@@ -27,6 +27,7 @@ use crate::processors::{
 };
 use crate::row_lookup::RowLookup;
 use crate::table_node::{NodeView, TableKind, TableNode};
+use crate::table_source::TableSerdes;
 use crate::windowed_serde::WindowedSerde;
 use crate::windows::{SessionWindows, SlidingWindows, TimeWindows};
 
@@ -221,7 +222,7 @@ impl AggregationWindows for TimeWindowing {
         WindowedTable {
             queryable: materialized.name.clone(),
             store_rows: RowLookup::kept_in::<AggregateWindowStore<K, A>>,
-            serdes: (
+            serdes: TableSerdes::new(
                 Arc::new(WindowedSerde::time_windowed(
                     materialized.key_serde().clone(),
                     self.size_ms(),
@@ -327,7 +328,7 @@ impl AggregationWindows for SessionWindows {
         WindowedTable {
             queryable: materialized.name.clone(),
             store_rows: RowLookup::kept_in::<SessionStore<K, A>>,
-            serdes: (
+            serdes: TableSerdes::new(
                 Arc::new(WindowedSerde::session_windowed(
                     materialized.key_serde().clone(),
                 )),
@@ -433,7 +434,7 @@ fn store_and_processor_names<K, A>(
 
 /// The table a windowed aggregation makes.
 pub(crate) struct WindowedTable<K, A> {
-    serdes: (SharedSerde<Windowed<K>>, SharedSerde<A>),
+    serdes: TableSerdes<Windowed<K>, A>,
     /// The store name `Materialized` gave, if any: only a named store is
     /// queryable (Kafka's `queryableStoreName`).
     queryable: Option<String>,
@@ -456,14 +457,8 @@ impl<K: Clone + 'static, A: Clone + 'static> WindowedTable<K, A> {
         for aggregate in aggregates {
             builder.windows_close_after(aggregate, self.close_delay_ms);
         }
-        KTable::from_node(
-            builder.clone(),
-            node,
-            self.queryable,
-            table,
-            Some(self.serdes),
-        )
-        .with_store_rows(self.store_rows)
+        KTable::from_node(builder.clone(), node, self.queryable, table, self.serdes)
+            .with_store_rows(self.store_rows)
     }
 }
 

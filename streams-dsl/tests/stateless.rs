@@ -488,6 +488,46 @@ fn streams_keep_their_serdes_through_operators_that_keep_the_types() {
     );
 }
 
+/// As Kafka's `KTableImpl`, a table's `map_values` and its joins keep the
+/// table's key serde when they are not materialized (their values have a
+/// new type, whose serde falls back to the default): keys read as JSON
+/// are written as JSON.
+#[test]
+fn tables_keep_their_key_serde_through_map_values_and_joins() {
+    let builder = StreamsBuilder::new();
+    let key = || Arc::new(JsonSerde::<String>::new()) as SharedSerde<String>;
+    let value = || Arc::new(JsonSerde::<i64>::new()) as SharedSerde<i64>;
+    let rows = builder.table_with(
+        "rows",
+        Consumed::with(key(), value()),
+        Materialized::with(key(), value()),
+    );
+    let others = builder.table_with(
+        "others",
+        Consumed::with(key(), value()),
+        Materialized::with(key(), value()),
+    );
+    rows.map_values(|n| n * 2).to_stream().to("doubled");
+    rows.join(&others, |a, b| a + b).to_stream().to("sums");
+    let driver = TopologyTestDriver::new(&builder.build().expect("valid")).expect("driver");
+    let input = |topic: &str| {
+        driver.create_input_topic(topic, JsonSerde::<String>::new(), JsonSerde::<i64>::new())
+    };
+    input("rows")
+        .pipe_input_at("ab".into(), 7, 1)
+        .expect("pipe");
+    input("others")
+        .pipe_input_at("ab".into(), 1, 2)
+        .expect("pipe");
+    let raw = |topic: &str| raw_output(&driver, topic);
+    let json_key = b"\"ab\"".to_vec();
+    assert_eq!(
+        raw("doubled"),
+        [(json_key.clone(), 14_i64.to_be_bytes().to_vec())]
+    );
+    assert_eq!(raw("sums"), [(json_key, 8_i64.to_be_bytes().to_vec())]);
+}
+
 /// A `Materialized` that only names its store takes the serdes Kafka fills
 /// in: the input's key serde, the input's value serde where the values
 /// keep their type (`reduce`, `filter`, `to_table`), and the default of

@@ -20,6 +20,7 @@ use crate::processors::{OldValue, RowMapper, TableRows, TableValues};
 use crate::row_lookup::RowLookup;
 use crate::table_node::{NodeView, TableKind, TableNode};
 use crate::table_source::materializer;
+use crate::table_source::TableSerdes;
 
 impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     /// Joins this table with `other` on their keys: the result has a row
@@ -184,9 +185,12 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
         let join_this = builder.new_name("KTABLE-JOINTHIS-");
         let join_other = builder.new_name("KTABLE-JOINOTHER-");
 
-        let serdes = materialized
-            .as_ref()
-            .map(|m| (m.key_serde().clone(), m.value_serde().clone()));
+        // Unmaterialized, the result keeps this table's key serde (Kafka's
+        // too).
+        let serdes = match &materialized {
+            Some(m) => TableSerdes::new(m.key_serde().clone(), m.value_serde().clone()),
+            None => self.serdes.key_only(),
+        };
         let materialize = materialized.map(|m| {
             materializer(
                 builder,

@@ -131,7 +131,7 @@ fn unknown(topic: &str) -> SerdeError {
 fn serializable_rows<K: Clone + 'static, V: Clone + 'static>(
     table: &KTable<K, V>,
 ) -> RowLookup<K, V> {
-    match table.serdes {
+    match table.serdes.both() {
         Some(_) => table.row_lookup(),
         None => RowLookup::unreadable(&table.node),
     }
@@ -304,10 +304,13 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
     }
 
     /// The table's serdes, or stand-ins if it has none.
-    fn known_serdes(&self) -> TableSerdes<K, V> {
-        self.serdes
-            .clone()
-            .unwrap_or_else(|| (Arc::new(UnknownSerde), Arc::new(UnknownSerde)))
+    fn known_serdes(&self) -> (SharedSerde<K>, SharedSerde<V>) {
+        let key = self.serdes.key.clone();
+        let value = self.serdes.value.clone();
+        (
+            key.unwrap_or_else(|| Arc::new(UnknownSerde)),
+            value.unwrap_or_else(|| Arc::new(UnknownSerde)),
+        )
     }
 
     /// The result's serdes when none are given: this table's key serde
@@ -402,7 +405,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             Arc::new(BytesSerde),
             subscriptions.clone(),
         );
-        let result_serdes = (
+        let result_serdes = TableSerdes::new(
             materialized.key_serde().clone(),
             materialized.value_serde().clone(),
         );
@@ -547,7 +550,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KTable<K, V> {
             result,
             Some(result_store),
             table,
-            Some(result_serdes),
+            result_serdes,
         )
     }
 }
