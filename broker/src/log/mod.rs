@@ -291,7 +291,7 @@ impl PartitionLog {
             let cutoff = now_ms.saturating_sub(self.settings.retention_ms);
             loop {
                 let first = self.segments().next().unwrap_or(&self.active);
-                if first.size() == 0 || first.max_timestamp() >= cutoff {
+                if first.size() == 0 || first.retention_timestamp()? >= cutoff {
                     break;
                 }
                 if self.closed.is_empty() {
@@ -515,6 +515,30 @@ mod tests {
         assert_eq!(error.kind(), io::ErrorKind::InvalidData);
         assert_eq!(log.log_end_offset(), i64::MAX - 1);
         assert_eq!(log.size(), near_end.len() as u64);
+    }
+
+    /// Records without timestamps age from the time their segment was
+    /// last written, as in Kafka: before, their -1 made them older than
+    /// any retention, and the next check deleted them.
+    #[test]
+    fn records_without_timestamps_are_kept_for_the_retention_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log =
+            PartitionLog::open(dir.path().join("t-0"), settings(1 << 20), 0).expect("open");
+        let mut day = log.settings().clone();
+        day.retention_ms = 24 * 3600 * 1000;
+        log.set_settings(day);
+        for _ in 0..3 {
+            append(&mut log, 1, -1);
+        }
+        let now = crate::broker::now_ms();
+        assert_eq!(log.enforce_retention(now).expect("retention"), 0);
+        assert_eq!(log.log_start_offset(), 0);
+        assert_eq!(log.log_end_offset(), 3);
+
+        let two_days_later = now + 2 * 24 * 3600 * 1000;
+        assert_eq!(log.enforce_retention(two_days_later).expect("retention"), 1);
+        assert_eq!(log.log_start_offset(), 3);
     }
 
     #[test]

@@ -211,6 +211,22 @@ impl Segment {
         self.max_timestamp
     }
 
+    /// The time retention measures the segment's age from (Kafka's
+    /// `LogSegment.largestTimestamp`): its largest batch timestamp, or,
+    /// when none of its records carries a timestamp, the time the file
+    /// was last written. Without that fallback, a segment of records
+    /// without timestamps would look older than any retention.
+    pub(crate) fn retention_timestamp(&self) -> io::Result<i64> {
+        if self.max_timestamp >= 0 {
+            return Ok(self.max_timestamp);
+        }
+        let modified = self.file.metadata()?.modified()?;
+        let since_epoch = modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Ok(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
+    }
+
     /// Whether appending `bytes` more would need a new segment first.
     pub(crate) fn is_full(
         &self,
