@@ -16,9 +16,14 @@ const CRC_FROM: usize = 21;
 const ATTRIBUTES_AT: usize = 21;
 const LAST_OFFSET_DELTA_AT: usize = 23;
 const MAX_TIMESTAMP_AT: usize = 35;
+const PRODUCER_ID_AT: usize = 43;
+const BASE_SEQUENCE_AT: usize = 53;
 const RECORD_COUNT_AT: usize = 57;
 
+const COMPRESSION_MASK: i16 = 0b111;
+const COMPRESSION_ZSTD: i16 = 4;
 const TIMESTAMP_TYPE_LOG_APPEND: i16 = 1 << 3;
+const CONTROL: i16 = 1 << 5;
 
 /// Why bytes are not a valid record batch.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +43,15 @@ pub(crate) enum BatchError {
     /// Record count and offset delta disagree, or the batch is empty.
     #[error("record batch declares {count} records with last offset delta {last_offset_delta}")]
     BadRecordCount { count: i32, last_offset_delta: i32 },
+    /// A partition's records hold no batch at all.
+    #[error("no record batch for the partition")]
+    NoBatch,
+    /// A control batch (transaction marker), which only the broker writes.
+    #[error("clients are not allowed to write control records")]
+    ControlBatch,
+    /// A producer id with a negative base sequence.
+    #[error("invalid sequence number {sequence} for producer id {producer_id}")]
+    InvalidSequence { producer_id: i64, sequence: i32 },
     /// Larger than the topic's `max.message.bytes`.
     #[error("record batch of {0} bytes exceeds max.message.bytes")]
     TooLarge(usize),
@@ -80,6 +94,8 @@ pub(crate) struct BatchHeader {
     /// record's timestamp is the batch's max timestamp, whatever the
     /// records say.
     pub(crate) log_append_time: bool,
+    /// The `attributes` field: compression, timestamp type, flags.
+    pub(crate) attributes: i16,
 }
 
 impl BatchHeader {
@@ -106,7 +122,14 @@ impl BatchHeader {
             max_timestamp: i64_at(buf, MAX_TIMESTAMP_AT),
             record_count: i32_at(buf, RECORD_COUNT_AT),
             log_append_time: i16_at(buf, ATTRIBUTES_AT) & TIMESTAMP_TYPE_LOG_APPEND != 0,
+            attributes: i16_at(buf, ATTRIBUTES_AT),
         })
+    }
+
+    /// Whether the records are compressed with zstd, which Produce
+    /// requests before v7 may not carry.
+    pub(crate) fn zstd(&self) -> bool {
+        self.attributes & COMPRESSION_MASK == COMPRESSION_ZSTD
     }
 
     /// The offset following the batch. The base offset is not covered by
@@ -158,11 +181,22 @@ pub(crate) fn validate_produced(
                 last_offset_delta: header.last_offset_delta,
             });
         }
+        if header.attributes & CONTROL != 0 {
+            return Err(BatchError::ControlBatch);
+        }
+        let (producer_id, sequence) =
+            (i64_at(rest, PRODUCER_ID_AT), i32_at(rest, BASE_SEQUENCE_AT));
+        if producer_id >= 0 && sequence < 0 {
+            return Err(BatchError::InvalidSequence {
+                producer_id,
+                sequence,
+            });
+        }
         headers.push(header);
         rest = &rest[header.size..];
     }
     match headers.len() {
-        0 => Err(BatchError::Truncated),
+        0 => Err(BatchError::NoBatch),
         1 => Ok(headers),
         several => Err(BatchError::SeveralBatches(several)),
     }
@@ -194,6 +228,17 @@ pub(crate) mod tests {
 
     /// Encodes `count` small records as one batch, as a producer would.
     pub(crate) fn encode_batch(count: usize, timestamp: i64, compression: Compression) -> Vec<u8> {
+        encode_batch_with(count, timestamp, compression, |_| {})
+    }
+
+    /// [`encode_batch`] with each record changed by `edit` first (the
+    /// batch header takes its flags and producer fields from the records).
+    pub(crate) fn encode_batch_with(
+        count: usize,
+        timestamp: i64,
+        compression: Compression,
+        edit: impl Fn(&mut Record),
+    ) -> Vec<u8> {
         let records: Vec<Record> = (0..count)
             .map(|i| Record {
                 transactional: false,
@@ -211,6 +256,10 @@ pub(crate) mod tests {
                 headers: [(StrBytes::from_static_str("h"), None)]
                     .into_iter()
                     .collect(),
+            })
+            .map(|mut record| {
+                edit(&mut record);
+                record
             })
             .collect();
         let mut buf = BytesMut::new();
@@ -276,12 +325,44 @@ pub(crate) mod tests {
             validate_produced(&batch, 1 << 20),
             Err(BatchError::CrcMismatch)
         );
-        assert_eq!(validate_produced(&[], 1 << 20), Err(BatchError::Truncated));
+        assert_eq!(validate_produced(&[], 1 << 20), Err(BatchError::NoBatch));
         let one = encode_batch(2, 0, Compression::None);
         let two = [one.as_slice(), one.as_slice()].concat();
         assert_eq!(
             validate_produced(&two, 1 << 20),
             Err(BatchError::SeveralBatches(2))
         );
+    }
+
+    /// What only the broker writes, or producer fields that cannot be
+    /// right, are refused as Kafka's `LogValidator` refuses them.
+    #[test]
+    fn rejects_control_batches_and_negative_sequences() {
+        let control = encode_batch_with(1, 0, Compression::None, |record| record.control = true);
+        assert_eq!(
+            validate_produced(&control, 1 << 20),
+            Err(BatchError::ControlBatch)
+        );
+        let unsequenced = encode_batch_with(2, 0, Compression::None, |record| {
+            record.producer_id = 7;
+            record.producer_epoch = 0;
+            record.sequence = -1;
+        });
+        assert_eq!(
+            validate_produced(&unsequenced, 1 << 20),
+            Err(BatchError::InvalidSequence {
+                producer_id: 7,
+                sequence: -1
+            })
+        );
+        let idempotent = encode_batch_with(2, 0, Compression::None, |record| {
+            record.producer_id = 7;
+            record.producer_epoch = 0;
+        });
+        assert!(validate_produced(&idempotent, 1 << 20).is_ok());
+        let zstd = encode_batch(1, 0, Compression::Zstd);
+        let headers = validate_produced(&zstd, 1 << 20).expect("valid");
+        assert!(headers[0].zstd());
+        assert!(!BatchHeader::parse(&control).expect("parses").zstd());
     }
 }

@@ -378,6 +378,65 @@ mod tests {
         assert_eq!(end(), 4, "the partition that succeeded kept its records");
     }
 
+    /// A batch that breaks a rule gets Kafka's INVALID_RECORD, which
+    /// producers do not retry; one whose bytes are damaged gets
+    /// CORRUPT_MESSAGE, which they do; zstd before Produce v7 gets
+    /// UNSUPPORTED_COMPRESSION_TYPE.
+    #[test]
+    fn refused_batches_get_kafkas_error_codes() {
+        use crate::log::batch::tests::{encode_batch, encode_batch_with};
+        use kafka_protocol::error::ResponseError;
+        use kafka_protocol::messages::ProduceResponse;
+        use kafka_protocol::protocol::Decodable;
+        use kafka_protocol::records::Compression;
+        let (_dir, state, runtime) = fixture();
+        state
+            .topics
+            .create(
+                "t",
+                Some(1),
+                1,
+                crate::config::topic::TopicConfig::default(),
+                false,
+                0,
+            )
+            .expect("topic");
+        let produce = |version: i16, records: Vec<u8>| {
+            let request = ProduceRequest::default().with_acks(1).with_topic_data(vec![
+                produce_request::TopicProduceData::default()
+                    .with_name(TopicName(str_bytes("t")))
+                    .with_partition_data(vec![produce_request::PartitionProduceData::default()
+                        .with_records(Some(Bytes::from(records)))]),
+            ]);
+            let frame = request_frame(ApiKey::Produce, version, &request);
+            let mut response = runtime
+                .block_on(handle(&state, "/test", Bytes::from(frame)))
+                .expect("served")
+                .expect("answered");
+            let mut body = response.split_off(4).freeze();
+            ResponseHeader::decode(&mut body, ProduceResponse::header_version(version))
+                .expect("header");
+            let decoded = ProduceResponse::decode(&mut body, version).expect("response");
+            decoded.responses[0].partition_responses[0].error_code
+        };
+        let control = encode_batch_with(1, 0, Compression::None, |record| record.control = true);
+        let mut damaged = encode_batch(1, 0, Compression::None);
+        let last = damaged.len() - 1;
+        damaged[last] ^= 0xff;
+        let mut old_magic = encode_batch(1, 0, Compression::None);
+        old_magic[16] = 1;
+        assert_eq!(produce(9, control), ResponseError::InvalidRecord.code());
+        assert_eq!(produce(9, old_magic), ResponseError::InvalidRecord.code());
+        assert_eq!(produce(9, Vec::new()), ResponseError::InvalidRecord.code());
+        assert_eq!(produce(9, damaged), ResponseError::CorruptMessage.code());
+        let zstd = || encode_batch(1, 0, Compression::Zstd);
+        assert_eq!(
+            produce(6, zstd()),
+            ResponseError::UnsupportedCompressionType.code()
+        );
+        assert_eq!(produce(7, zstd()), 0);
+    }
+
     /// A request other than Produce beyond the control-request cap is
     /// refused before it is decoded; a Produce request of that size is not.
     #[test]

@@ -36,12 +36,26 @@ fn append(
     }
     let headers = batch::validate_produced(records, settings.max_message_bytes).map_err(|e| {
         debug!(topic = topic.name(), error = %e, "rejected produced batch");
+        // Kafka's codes: a batch that does not read back whole is corrupt
+        // (retriable, as the bytes may have been damaged on the way); one
+        // that reads but breaks a rule is an invalid record (not retried).
         match e {
             BatchError::TooLarge(_) => ResponseError::MessageTooLarge,
-            BatchError::SeveralBatches(_) => ResponseError::InvalidRecord,
-            _ => ResponseError::CorruptMessage,
+            BatchError::Truncated | BatchError::BadLength(_) | BatchError::CrcMismatch => {
+                ResponseError::CorruptMessage
+            }
+            BatchError::UnsupportedMagic(_)
+            | BatchError::BadRecordCount { .. }
+            | BatchError::NoBatch
+            | BatchError::SeveralBatches(_)
+            | BatchError::ControlBatch
+            | BatchError::InvalidSequence { .. }
+            | BatchError::OffsetOverflow { .. } => ResponseError::InvalidRecord,
         }
     })?;
+    if ctx.version < 7 && headers.iter().any(|header| header.zstd()) {
+        return Err(ResponseError::UnsupportedCompressionType);
+    }
     let appended = log.append(records, &headers, now).map_err(|e| {
         warn!(topic = topic.name(), error = %e, "append failed");
         ResponseError::KafkaStorageError
