@@ -700,15 +700,24 @@ impl Coordinator {
             .groups
             .get_mut(group_id)
             .ok_or(ResponseError::UnknownMemberId)?;
+        // Kafka's `validateClassicGroupHeartbeat`: the member and its
+        // generation first; only a valid heartbeat keeps the session alive.
+        if group.state == GroupState::Dead {
+            return Err(ResponseError::CoordinatorNotAvailable);
+        }
         group.check_member(member_id, instance_id, None)?;
+        if generation != group.generation {
+            return Err(ResponseError::IllegalGeneration);
+        }
+        if group.state == GroupState::Empty {
+            return Err(ResponseError::UnknownMemberId);
+        }
         if let Some(member) = group.members.get_mut(member_id) {
             member.heartbeat_deadline = now + member.session_timeout;
         }
         match group.state {
             GroupState::PreparingRebalance => Err(ResponseError::RebalanceInProgress),
-            _ if generation != group.generation => Err(ResponseError::IllegalGeneration),
-            GroupState::Empty | GroupState::Dead => Err(ResponseError::UnknownMemberId),
-            GroupState::CompletingRebalance | GroupState::Stable => Ok(()),
+            _ => Ok(()),
         }
     }
 
@@ -1038,6 +1047,36 @@ mod tests {
         assert_eq!(c.describe("g").members.len(), 1);
         let alone = ready(join(&c, &a, None, t0 + Duration::from_secs(11)));
         assert_eq!((alone.generation, alone.members.len()), (3, 1));
+    }
+
+    /// A heartbeat of a stale generation gets ILLEGAL_GENERATION even while
+    /// the group prepares a rebalance, and does not keep its member's
+    /// session alive (Kafka validates before it reschedules).
+    #[test]
+    fn a_stale_heartbeat_is_refused_and_keeps_no_session_alive() {
+        let (_dir, c) = coordinator();
+        let t0 = Instant::now();
+        let a = ready(join(&c, "", None, t0)).member_id;
+        ready(c.sync("g", &a, None, 1, Vec::new(), t0));
+        let _pending_b = join(&c, "", None, t0);
+        assert_eq!(
+            c.heartbeat("g", &a, None, 0, t0),
+            Err(ResponseError::IllegalGeneration)
+        );
+        assert_eq!(
+            c.heartbeat("g", &a, None, 1, t0),
+            Err(ResponseError::RebalanceInProgress)
+        );
+        // Stale heartbeats until past a's session timeout (10 s): a is
+        // expired as if it had sent none.
+        for seconds in [5, 9] {
+            assert_eq!(
+                c.heartbeat("g", &a, None, 0, t0 + Duration::from_secs(seconds)),
+                Err(ResponseError::IllegalGeneration)
+            );
+        }
+        c.tick(t0 + Duration::from_secs(11));
+        assert!(c.describe("g").members.iter().all(|m| m.member_id != a));
     }
 
     /// A follower waiting in SyncGroup for the leader's assignment cannot
