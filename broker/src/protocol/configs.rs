@@ -92,7 +92,13 @@ pub(super) fn describe(
                             DescribeConfigsResourceResult::default()
                                 .with_name(str_bytes(e.name))
                                 .with_value(Some(str_bytes(e.value)))
-                                .with_read_only(e.source == ConfigSource::StaticBroker)
+                                // Every topic config can be altered (Kafka
+                                // answers false for all); of a broker's, only
+                                // the static ones cannot.
+                                .with_read_only(
+                                    resource.resource_type != TOPIC
+                                        && e.source == ConfigSource::StaticBroker,
+                                )
                                 .with_config_source(e.source as i8)
                                 .with_config_type(e.kind as i8)
                                 .with_synonyms(synonyms)

@@ -47,9 +47,17 @@ fn read_all(
                 .iter()
                 .map(|p| {
                     let response = PartitionData::default().with_partition_index(p.partition);
-                    let Some(partition) = w.topic.as_ref().and_then(|t| t.partition(p.partition)) else {
+                    // An unknown topic gets `unknown_topic` (by id: UNKNOWN_TOPIC_ID);
+                    // a known one without the partition, as in Kafka, does not.
+                    let Some(topic) = w.topic.as_ref() else {
                         any_error = true;
                         return response.with_error_code(unknown_topic.code()).with_high_watermark(-1);
+                    };
+                    let Some(partition) = topic.partition(p.partition) else {
+                        any_error = true;
+                        return response
+                            .with_error_code(ResponseError::UnknownTopicOrPartition.code())
+                            .with_high_watermark(-1);
                     };
                     let log = partition.log();
                     let end = log.log_end_offset();

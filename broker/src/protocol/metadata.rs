@@ -65,6 +65,12 @@ pub(super) fn handle(ctx: &Context<'_>, request: MetadataRequest) -> MetadataRes
                 };
                 match found {
                     Some(topic) => describe_topic(ctx, &topic),
+                    // Asked by id, an unknown topic is an unknown id (Kafka's
+                    // UNKNOWN_TOPIC_ID).
+                    None if wanted.name.is_none() => {
+                        unknown_topic(None, ResponseError::UnknownTopicId)
+                            .with_topic_id(wanted.topic_id)
+                    }
                     None => unknown_topic(wanted.name, ResponseError::UnknownTopicOrPartition)
                         .with_topic_id(wanted.topic_id),
                 }

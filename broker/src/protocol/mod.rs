@@ -212,7 +212,12 @@ mod tests {
     //! or refused but never panic or abort.
 
     use std::net::SocketAddr;
+    use std::sync::Arc;
     use std::time::Duration;
+
+    use kafka_protocol::error::ResponseError;
+    use kafka_protocol::messages::ProduceResponse;
+    use kafka_protocol::protocol::{Decodable, HeaderVersion};
 
     use kafka_protocol::messages::{
         fetch_request, join_group_request, produce_request, FetchRequest, GroupId,
@@ -265,6 +270,39 @@ mod tests {
             .expect("header encodes");
         body.encode(&mut buf, version).expect("body encodes");
         buf.to_vec()
+    }
+
+    /// Serves `request` (of `api` at `version`) and decodes the answer.
+    fn answer<Req: Encodable, Resp: Decodable + HeaderVersion>(
+        state: &State,
+        runtime: &tokio::runtime::Runtime,
+        api: ApiKey,
+        version: i16,
+        request: &Req,
+    ) -> Resp {
+        let frame = request_frame(api, version, request);
+        let mut response = runtime
+            .block_on(handle(state, "/test", Bytes::from(frame)))
+            .expect("served")
+            .expect("answered");
+        let mut body = response.split_off(4).freeze();
+        ResponseHeader::decode(&mut body, Resp::header_version(version)).expect("header");
+        Resp::decode(&mut body, version).expect("response")
+    }
+
+    /// A fixture's state with the one-partition topic `name`.
+    fn create_topic(state: &State, name: &str) -> Arc<crate::topics::Topic> {
+        state
+            .topics
+            .create(
+                name,
+                Some(1),
+                1,
+                crate::config::topic::TopicConfig::default(),
+                false,
+                0,
+            )
+            .expect("topic")
     }
 
     /// Valid requests of several APIs, at their newest served version.
@@ -347,17 +385,7 @@ mod tests {
             let frame = request_frame(ApiKey::Produce, 9, &request);
             runtime.block_on(handle(&state, "/test", Bytes::from(frame)))
         };
-        state
-            .topics
-            .create(
-                "known",
-                Some(1),
-                1,
-                crate::config::topic::TopicConfig::default(),
-                false,
-                0,
-            )
-            .expect("topic");
+        create_topic(&state, "known");
         let end = || {
             let topic = state.topics.get("known").expect("topic");
             let partition = topic.partition(0).expect("partition");
@@ -385,22 +413,9 @@ mod tests {
     #[test]
     fn refused_batches_get_kafkas_error_codes() {
         use crate::log::batch::tests::{encode_batch, encode_batch_with};
-        use kafka_protocol::error::ResponseError;
-        use kafka_protocol::messages::ProduceResponse;
-        use kafka_protocol::protocol::Decodable;
         use kafka_protocol::records::Compression;
         let (_dir, state, runtime) = fixture();
-        state
-            .topics
-            .create(
-                "t",
-                Some(1),
-                1,
-                crate::config::topic::TopicConfig::default(),
-                false,
-                0,
-            )
-            .expect("topic");
+        create_topic(&state, "t");
         let produce = |version: i16, records: Vec<u8>| {
             let request = ProduceRequest::default().with_acks(1).with_topic_data(vec![
                 produce_request::TopicProduceData::default()
@@ -408,16 +423,9 @@ mod tests {
                     .with_partition_data(vec![produce_request::PartitionProduceData::default()
                         .with_records(Some(Bytes::from(records)))]),
             ]);
-            let frame = request_frame(ApiKey::Produce, version, &request);
-            let mut response = runtime
-                .block_on(handle(&state, "/test", Bytes::from(frame)))
-                .expect("served")
-                .expect("answered");
-            let mut body = response.split_off(4).freeze();
-            ResponseHeader::decode(&mut body, ProduceResponse::header_version(version))
-                .expect("header");
-            let decoded = ProduceResponse::decode(&mut body, version).expect("response");
-            decoded.responses[0].partition_responses[0].error_code
+            let response: ProduceResponse =
+                answer(&state, &runtime, ApiKey::Produce, version, &request);
+            response.responses[0].partition_responses[0].error_code
         };
         let control = encode_batch_with(1, 0, Compression::None, |record| record.control = true);
         let mut damaged = encode_batch(1, 0, Compression::None);
@@ -435,6 +443,61 @@ mod tests {
             ResponseError::UnsupportedCompressionType.code()
         );
         assert_eq!(produce(7, zstd()), 0);
+    }
+
+    /// Topics asked for by an id nobody knows get UNKNOWN_TOPIC_ID from
+    /// Metadata and Fetch; a known topic's missing partition gets
+    /// UNKNOWN_TOPIC_OR_PARTITION; no topic config is read-only (all can be
+    /// altered), as Kafka answers.
+    #[test]
+    fn topic_ids_and_configs_are_answered_as_kafka_answers() {
+        use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+        use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+        use kafka_protocol::messages::{
+            DescribeConfigsRequest, DescribeConfigsResponse, FetchResponse, MetadataResponse,
+        };
+        let (_dir, state, runtime) = fixture();
+        let topic = create_topic(&state, "t");
+        let nobody = uuid::Uuid::from_u128(42);
+
+        let metadata =
+            MetadataRequest::default().with_topics(Some(vec![MetadataRequestTopic::default()
+                .with_name(None)
+                .with_topic_id(nobody)]));
+        let response: MetadataResponse = answer(&state, &runtime, ApiKey::Metadata, 12, &metadata);
+        assert_eq!(
+            response.topics[0].error_code,
+            ResponseError::UnknownTopicId.code()
+        );
+
+        let fetch = |id: uuid::Uuid, partition: i32| {
+            let request =
+                FetchRequest::default().with_topics(vec![fetch_request::FetchTopic::default()
+                    .with_topic_id(id)
+                    .with_partitions(vec![fetch_request::FetchPartition::default()
+                        .with_partition(partition)
+                        .with_partition_max_bytes(1 << 20)])]);
+            let response: FetchResponse = answer(&state, &runtime, ApiKey::Fetch, 13, &request);
+            response.responses[0].partitions[0].error_code
+        };
+        assert_eq!(fetch(nobody, 0), ResponseError::UnknownTopicId.code());
+        assert_eq!(
+            fetch(topic.id(), 5),
+            ResponseError::UnknownTopicOrPartition.code()
+        );
+        assert_eq!(fetch(topic.id(), 0), 0);
+
+        let describe = DescribeConfigsRequest::default().with_resources(vec![
+            DescribeConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(str_bytes("t"))
+                .with_configuration_keys(None),
+        ]);
+        let response: DescribeConfigsResponse =
+            answer(&state, &runtime, ApiKey::DescribeConfigs, 4, &describe);
+        let configs = &response.results[0].configs;
+        assert!(configs.iter().any(|c| c.name.as_str() == "retention.ms"));
+        assert!(configs.iter().all(|c| !c.read_only));
     }
 
     /// A request other than Produce beyond the control-request cap is
