@@ -67,6 +67,9 @@ pub(crate) struct JoinRequest {
     pub(crate) rebalance_timeout: Duration,
     pub(crate) protocol_type: String,
     pub(crate) protocols: Vec<(String, Bytes)>,
+    /// Whether a dynamic member joining without an id is first given one
+    /// to join with (JoinGroup v4+, Kafka's `requiresKnownMemberId`).
+    pub(crate) require_known_member_id: bool,
 }
 
 /// A member as the leader sees it in the join response.
@@ -201,6 +204,10 @@ struct Group {
     protocol: Option<String>,
     leader: Option<String>,
     members: BTreeMap<String, Member>,
+    /// Member ids handed out with MEMBER_ID_REQUIRED whose join has not
+    /// come yet, with the end of their session: a rebalance waits for them
+    /// (Kafka's `pendingJoinMembers`).
+    pending_members: BTreeMap<String, Instant>,
     /// When a rebalance in progress completes even if members are missing.
     rebalance_deadline: Option<Instant>,
     /// A new group waits this long for more members before its first join completes.
@@ -216,6 +223,7 @@ impl Group {
             protocol: None,
             leader: None,
             members: BTreeMap::new(),
+            pending_members: BTreeMap::new(),
             rebalance_deadline: None,
             initial_delay_until: None,
         }
@@ -288,7 +296,7 @@ impl Group {
         if !self.accepts(protocol_type, protocols) {
             return Err(ResponseError::InconsistentGroupProtocol);
         }
-        if member_id.is_empty() {
+        if member_id.is_empty() || self.pending_members.contains_key(member_id) {
             return Ok(());
         }
         self.check_member(member_id, instance_id, None)
@@ -361,7 +369,8 @@ impl Group {
         if self.initial_delay_until.is_some_and(|until| now < until) {
             return;
         }
-        let all_joined = self.members.values().all(|m| m.join_waiter.is_some());
+        let all_joined = self.members.values().all(|m| m.join_waiter.is_some())
+            && self.pending_members.is_empty();
         let expired = self.rebalance_deadline.is_some_and(|d| now >= d);
         if !all_joined && !expired {
             return;
@@ -498,6 +507,7 @@ impl Coordinator {
             rebalance_timeout,
             protocol_type,
             protocols,
+            require_known_member_id,
         } = request;
         let fail = |error| Pending::Ready(JoinOutcome::error(error, &member_id));
         if group_id.is_empty() {
@@ -520,6 +530,18 @@ impl Coordinator {
             return fail(error);
         }
         let group = groups.groups.entry(group_id.clone()).or_insert(new_group);
+
+        if member_id.is_empty() && instance_id.is_none() && require_known_member_id {
+            // The member learns its id before it takes part, so that it can
+            // leave by it even while its join waits (Kafka's KIP-394).
+            let new_id = format!("{client_id}-{}", Uuid::new_v4());
+            debug!(group = %group_id, member = %new_id, "member id required");
+            group
+                .pending_members
+                .insert(new_id.clone(), now + session_timeout);
+            return Pending::Ready(JoinOutcome::error(ResponseError::MemberIdRequired, &new_id));
+        }
+        group.pending_members.remove(&member_id);
 
         let member_id = if member_id.is_empty() {
             let new_id = format!("{client_id}-{}", Uuid::new_v4());
@@ -749,6 +771,10 @@ impl Coordinator {
                         owner
                     }
                     None if group.members.contains_key(member_id) => member_id.clone(),
+                    None if group.pending_members.remove(member_id).is_some() => {
+                        group.maybe_complete_join(now);
+                        return Ok(());
+                    }
                     None => return Err(ResponseError::UnknownMemberId),
                 };
                 group.remove_member(&member_id, now, "left the group");
@@ -781,6 +807,13 @@ impl Coordinator {
                 info!(group = %group_id, member = %member_id, "session timed out");
                 group.remove_member(&member_id, now, "session timeout");
             }
+            group.pending_members.retain(|member_id, deadline| {
+                let alive = *deadline > now;
+                if !alive {
+                    debug!(group = %group_id, member = %member_id, "pending member did not join");
+                }
+                alive
+            });
             group.maybe_complete_join(now);
         }
     }
@@ -979,6 +1012,7 @@ mod tests {
             rebalance_timeout: Duration::from_secs(30),
             protocol_type: "consumer".into(),
             protocols: vec![("range".into(), Bytes::from_static(b"m"))],
+            require_known_member_id: false,
         }
     }
 
@@ -1047,6 +1081,50 @@ mod tests {
         assert_eq!(c.describe("g").members.len(), 1);
         let alone = ready(join(&c, &a, None, t0 + Duration::from_secs(11)));
         assert_eq!((alone.generation, alone.members.len()), (3, 1));
+    }
+
+    /// JoinGroup v4+: a dynamic member joining without an id gets one at
+    /// once with MEMBER_ID_REQUIRED, and the group, stable meanwhile, waits
+    /// for it in the rebalance it starts by joining with that id. A member
+    /// that leaves by that id before its join completes is gone; one that
+    /// never joins with it stops counting when its session ends.
+    #[test]
+    fn a_new_member_is_given_its_id_before_it_joins() {
+        let (_dir, c) = coordinator();
+        let t0 = Instant::now();
+        let known = |member_id: &str| JoinRequest {
+            require_known_member_id: true,
+            ..join_request(member_id, None)
+        };
+        let asked = ready(c.join(known(""), t0));
+        assert_eq!(asked.error, Some(ResponseError::MemberIdRequired));
+        let a = asked.member_id.clone();
+        assert!(!a.is_empty());
+        assert_eq!(c.describe("g").state, GroupState::Empty);
+        let joined = ready(c.join(known(&a), t0 + Duration::from_secs(4)));
+        assert_eq!((joined.error, joined.generation), (None, 1));
+        assert_eq!(joined.member_id, a);
+        ready(c.sync("g", &a, None, 1, Vec::new(), t0));
+
+        // b gets its id, joins with it (parking the join), and leaves by
+        // it before the rebalance completes: a rejoins alone.
+        let b = ready(c.join(known(""), t0)).member_id;
+        let pending_b = c.join(known(&b), t0);
+        assert!(matches!(pending_b, Pending::Wait(_)));
+        assert_eq!(c.leave("g", &[(b.clone(), None)], t0), Ok(vec![Ok(())]));
+        let alone = ready(c.join(known(&a), t0));
+        assert_eq!((alone.generation, alone.members.len()), (2, 1));
+        ready(c.sync("g", &a, None, 2, Vec::new(), t0));
+
+        // c gets an id and never joins with it: a rebalance waits for it
+        // until its session (10 s) ends, not for the rebalance timeout.
+        let _never = ready(c.join(known(""), t0));
+        assert_eq!(c.heartbeat("g", &a, None, 2, t0), Ok(()));
+        let rejoin = c.join(known(&a), t0);
+        assert!(matches!(rejoin, Pending::Wait(_)));
+        c.tick(t0 + Duration::from_secs(11));
+        let rejoined = ready(rejoin);
+        assert_eq!((rejoined.generation, rejoined.members.len()), (3, 1));
     }
 
     /// A heartbeat of a stale generation gets ILLEGAL_GENERATION even while

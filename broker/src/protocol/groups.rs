@@ -126,6 +126,7 @@ pub(super) async fn join(ctx: &Context<'_>, request: JoinGroupRequest) -> JoinGr
             .into_iter()
             .map(|p| (p.name.to_string(), p.metadata))
             .collect(),
+        require_known_member_id: ctx.version >= 4,
     };
     let outcome = ctx
         .state
