@@ -11,6 +11,7 @@ use std::time::Duration;
 use streams_core::engine::{MockClock, StreamTask, TaskConfig};
 use streams_core::prelude::*;
 use streams_core::record::{ConsumerRecord, ProducerRecord, TopicName};
+use streams_core::state::{TimestampedKeyValueStore, ValueAndTimestamp};
 use streams_core::Windowed;
 use streams_dsl::{
     CogroupedKStream, Consumed, KStream, KTable, Materialized, SessionWindows, SlidingWindows,
@@ -553,6 +554,38 @@ fn cached_session_updates_carry_the_headers_of_their_latest_write() -> Result {
             with_header_of("[a@0/0]", Some(1), 0, 0),
             with_header_of("[a@0/0]", None, 0, 5),
             with_header_of("[a@0/5]", Some(2), 5, 5),
+        ]
+    );
+    Ok(())
+}
+
+/// As in Kafka, a commit with nothing processed and no punctuator fired
+/// since the last one flushes nothing: a write to a cached store made
+/// through the test driver's handle stays in the cache when the wall
+/// clock moves, and leaves it with the next processed record's commit.
+#[test]
+fn a_commit_with_nothing_processed_leaves_the_cache_alone() -> Result {
+    let topology = counting(Materialized::named("counts").with_caching(1 << 20))?;
+    let driver = TopologyTestDriver::new(&topology)?;
+    let input = driver.create_input_topic("words", StringSerde, StringSerde);
+    let output = driver.create_output_topic("counts", StringSerde, I64Serde);
+    input.pipe_input_at("a".to_owned(), "a".to_owned(), 1)?;
+    assert_eq!(
+        output.read_records_to_list()?,
+        [TestRecord::new("a".to_owned(), 1, 1)]
+    );
+
+    let store = driver.state_store::<TimestampedKeyValueStore<String, i64>>("counts")?;
+    store.put(&"z".to_owned(), &ValueAndTimestamp::new(5, 7))?;
+    driver.advance_wall_clock_time(Duration::from_secs(60))?;
+    assert!(output.is_empty());
+
+    input.pipe_input_at("a".to_owned(), "a".to_owned(), 8)?;
+    assert_eq!(
+        output.read_records_to_list()?,
+        [
+            TestRecord::new("z".to_owned(), 5, 7),
+            TestRecord::new("a".to_owned(), 2, 8),
         ]
     );
     Ok(())

@@ -231,6 +231,9 @@ pub struct StreamTask {
     /// for every record they route, so the names are hashed with a fast
     /// hash: they come from the topology, not from the data.
     sources: FxHashMap<TopicName, SourceBinding>,
+    /// Whether a record was processed or a punctuator fired since the last
+    /// commit (Kafka's `commitNeeded`): only then does a commit flush.
+    commit_needed: bool,
     closed: bool,
 }
 
@@ -387,6 +390,7 @@ impl StreamTask {
             },
             queues: PartitionGroup::restoring(partition_times),
             sources,
+            commit_needed: false,
             closed: false,
         };
         for node in 0..task.graph.len() {
@@ -458,6 +462,7 @@ impl StreamTask {
         let Some((source, QueuedRecord { record, timestamp })) = self.queues.next() else {
             return Ok(false);
         };
+        self.commit_needed = true;
         run_source(&self.graph, &mut self.state, source, record, timestamp).map(|()| true)
     }
 
@@ -501,6 +506,7 @@ impl StreamTask {
             self.state.metrics.punctuations += 1;
             fired = true;
         }
+        self.commit_needed |= fired;
         Ok(fired)
     }
 
@@ -511,7 +517,10 @@ impl StreamTask {
 
     /// Lets every processor forward what it held back (cached updates), in
     /// topology order, then flushes the stores' caches, and returns the
-    /// next offset to consume for every partition processed. Global
+    /// next offset to consume for every partition processed. As Kafka's
+    /// task does, it does all this only if a record was processed or a
+    /// punctuator fired since the last commit; otherwise there is nothing
+    /// to commit, and it returns no offsets. Global
     /// stores' topics are not among them: like Kafka's global thread, a
     /// runtime reads them from the start into their stores, which have no
     /// changelog.
@@ -521,8 +530,12 @@ impl StreamTask {
     /// every write, and a task that starts replays them.
     pub fn commit(&mut self) -> Result<BTreeMap<TopicPartition, i64>, StreamsError> {
         self.check_open()?;
-        self.flush_caches()?;
         self.state.commit_requested = false;
+        if !self.commit_needed {
+            return Ok(BTreeMap::new());
+        }
+        self.flush_caches()?;
+        self.commit_needed = false;
         self.state.metrics.commits += 1;
         Ok(self.queues.committable_offsets())
     }
