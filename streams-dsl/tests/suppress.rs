@@ -274,6 +274,20 @@ fn byte_bounds_count_serialized_records() -> Result {
     Ok(())
 }
 
+/// Header keys count as Kafka counts them, in Java chars: "é" is one
+/// (two bytes in UTF-8), so 58 bytes and the header's 1 + 1 fill a bound
+/// of 60 exactly, and nothing leaves early.
+#[test]
+fn byte_bounds_count_header_keys_in_java_chars() -> Result {
+    let driver = suppressed_window_counts(10, Duration::MAX, BufferConfig::max_bytes(60))?;
+    let input = driver.create_input_topic("input", StringSerde, StringSerde);
+    let mut traced = TestRecord::new("a".to_owned(), "x".to_owned(), 1);
+    traced.headers.add("é", Some(b"v".to_vec()));
+    input.pipe_record(traced)?;
+    assert_eq!(output(&driver, "output")?, records(&[]));
+    Ok(())
+}
+
 /// A key buffered again after it was emitted keeps the value downstream
 /// saw last (its prior value) until it leaves, and the bound counts it:
 /// Kafka's `BufferValue` keeps prior, old and new value, the old one only

@@ -76,10 +76,14 @@ impl<K, V> RecordSizer<K, V> {
         // Kafka keeps an old value equal to the prior one only once.
         let old_bytes = if old == prior { 0 } else { len(&old) };
         let values = len(&prior) + old_bytes + len(&new);
+        // Kafka counts a header key in Java chars (UTF-16 code units).
         let headers: u64 = record
             .headers
             .iter()
-            .map(|header| (header.key.len() + header.value.as_ref().map_or(0, Vec::len)) as u64)
+            .map(|header| {
+                let key = header.key.encode_utf16().count();
+                (key + header.value.as_ref().map_or(0, Vec::len)) as u64
+            })
             .sum();
         let size =
             BUFFER_TIME_BYTES + key + values + RECORD_CONTEXT_BYTES + topic.len() as u64 + headers;
