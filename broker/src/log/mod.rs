@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use kafka_protocol::records::RecordBatchDecoder;
-use tracing::{debug, info};
+use tracing::{debug, error, info};
 
 use crate::config::topic::LogSettings;
 use batch::BatchHeader;
@@ -61,6 +61,14 @@ pub(crate) struct PartitionLog {
     /// The segment appends go to.
     active: Segment,
     settings: LogSettings,
+    /// Set when forcing the log to disk failed. After a failed `fsync` the
+    /// kernel may have dropped the unwritten pages and reports the loss only
+    /// once, so a later `fsync` that succeeds proves nothing: appending on
+    /// top could acknowledge records that a crash then loses with the
+    /// hole below them. As Kafka takes a failed log directory offline, the
+    /// log refuses reads and appends until the broker restarts and recovery
+    /// cuts the log at the first batch that did not reach the disk.
+    offline: bool,
 }
 
 impl PartitionLog {
@@ -107,6 +115,7 @@ impl PartitionLog {
             closed,
             active,
             settings,
+            offline: false,
         };
         debug!(
             dir = %log.dir.display(),
@@ -171,6 +180,7 @@ impl PartitionLog {
         headers: &[BatchHeader],
         now_ms: i64,
     ) -> io::Result<Appended> {
+        self.check_online()?;
         let log_append_time = self.settings.log_append_time.then_some(now_ms);
         let base_offset = self.log_end_offset();
         let mut bytes = records.to_vec();
@@ -216,7 +226,8 @@ impl PartitionLog {
 
     /// Closes the active segment and starts a new one at the log end.
     fn roll(&mut self, now_ms: i64) -> io::Result<()> {
-        self.active.seal()?;
+        let sealed = self.active.seal();
+        self.take_offline_on_error(sealed)?;
         let base = self.log_end_offset();
         let segment = Segment::create(&self.dir, base, self.settings.index_interval_bytes, now_ms)?;
         sync_dir(&self.dir)?;
@@ -229,6 +240,7 @@ impl PartitionLog {
     /// Batches from the one containing `offset`, up to about `max_bytes`
     /// (always at least one batch). Empty at the log end.
     pub(crate) fn read(&self, offset: i64, max_bytes: usize) -> Result<Bytes, ReadError> {
+        self.check_online()?;
         if offset < self.log_start_offset() || offset > self.log_end_offset() {
             return Err(ReadError::OutOfRange);
         }
@@ -275,9 +287,30 @@ impl PartitionLog {
         Ok(None)
     }
 
-    /// Forces unflushed appends to disk.
+    /// Forces unflushed appends to disk; a failure takes the log offline
+    /// (see `offline`).
     pub(crate) fn sync(&mut self) -> io::Result<()> {
-        self.active.sync()
+        self.check_online()?;
+        let synced = self.active.sync();
+        self.take_offline_on_error(synced)
+    }
+
+    fn take_offline_on_error(&mut self, result: io::Result<()>) -> io::Result<()> {
+        if let Err(e) = &result {
+            error!(dir = %self.dir.display(), error = %e, "flush failed: log offline until restart");
+            self.offline = true;
+        }
+        result
+    }
+
+    fn check_online(&self) -> io::Result<()> {
+        if self.offline {
+            return Err(io::Error::other(format!(
+                "log {} is offline after a failed flush; restart the broker to recover it",
+                self.dir.display()
+            )));
+        }
+        Ok(())
     }
 
     /// Deletes old segments per `retention.ms` and `retention.bytes` when the
@@ -515,6 +548,31 @@ mod tests {
         assert_eq!(error.kind(), io::ErrorKind::InvalidData);
         assert_eq!(log.log_end_offset(), i64::MAX - 1);
         assert_eq!(log.size(), near_end.len() as u64);
+    }
+
+    /// After a failed flush the log refuses appends, reads and flushes (a
+    /// later flush that succeeds proves nothing about the lost pages), until
+    /// it is opened again and recovered.
+    #[test]
+    fn a_failed_flush_takes_the_log_offline_until_it_is_reopened() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0");
+        let mut log = PartitionLog::open(path.clone(), settings(1 << 20), 0).expect("open");
+        append(&mut log, 2, 0);
+        segment::tests::inject_sync_failure();
+        assert!(log.sync().is_err());
+
+        let batch = encode_batch(1, 0, Compression::None);
+        let headers = batch::validate_produced(&batch, 1 << 20).expect("valid batch");
+        assert!(log.append(&batch, &headers, 0).is_err());
+        assert!(matches!(log.read(0, 1 << 20), Err(ReadError::Io(_))));
+        assert!(log.sync().is_err(), "a later flush does not bring it back");
+        assert_eq!(log.log_end_offset(), 2);
+        drop(log);
+
+        let mut log = PartitionLog::open(path, settings(1 << 20), 0).expect("reopen");
+        assert_eq!(offsets_in(&log.read(0, 1 << 20).expect("read")), [0, 1]);
+        assert_eq!(append(&mut log, 1, 0).base_offset, 2);
     }
 
     /// Records without timestamps age from the time their segment was

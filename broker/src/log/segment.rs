@@ -411,6 +411,8 @@ impl Segment {
     /// Forces appended data and the indexes to disk, if anything changed.
     pub(crate) fn sync(&mut self) -> io::Result<()> {
         if self.dirty {
+            #[cfg(test)]
+            tests::fail_if_injected()?;
             self.file.sync_data()?;
             self.offset_index.sync()?;
             self.time_index.sync()?;
@@ -492,6 +494,29 @@ fn scan(file: &File, base_offset: i64, index_interval: u64) -> io::Result<Scan> 
         result.size += header.size as u64;
     }
     Ok(result)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::Cell;
+    use std::io;
+
+    thread_local! {
+        static FAIL_NEXT_SYNC: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Makes the next `fsync` of a segment on this thread fail, as a disk
+    /// error would.
+    pub(crate) fn inject_sync_failure() {
+        FAIL_NEXT_SYNC.with(|fail| fail.set(true));
+    }
+
+    pub(super) fn fail_if_injected() -> io::Result<()> {
+        if FAIL_NEXT_SYNC.with(|fail| fail.replace(false)) {
+            return Err(io::Error::other("injected fsync failure"));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
