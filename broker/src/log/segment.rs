@@ -499,7 +499,7 @@ fn scan(file: &File, base_offset: i64, index_interval: u64) -> io::Result<Scan> 
 #[cfg(test)]
 pub(crate) mod tests {
     use std::cell::Cell;
-    use std::io;
+    use std::io::{self, Write};
 
     thread_local! {
         static FAIL_NEXT_SYNC: Cell<bool> = const { Cell::new(false) };
@@ -517,19 +517,18 @@ pub(crate) mod tests {
         }
         Ok(())
     }
-}
 
-#[cfg(test)]
-impl Segment {
-    /// Leaves what a write that failed part-way, and could not be cut off,
-    /// leaves: `garbage` past the segment's end.
-    pub(crate) fn leave_torn_write(&mut self, garbage: &[u8]) -> io::Result<()> {
-        self.file.write_all(garbage)?;
-        let indexed = (
-            self.offset_index.entries().len(),
-            self.time_index.entries().len(),
-        );
-        self.torn = Some(indexed);
-        Ok(())
+    impl super::Segment {
+        /// Leaves what a write that failed part-way, and could not be cut off,
+        /// leaves: `garbage` past the segment's end.
+        pub(crate) fn leave_torn_write(&mut self, garbage: &[u8]) -> io::Result<()> {
+            self.file.write_all(garbage)?;
+            let indexed = (
+                self.offset_index.entries().len(),
+                self.time_index.entries().len(),
+            );
+            self.torn = Some(indexed);
+            Ok(())
+        }
     }
 }
