@@ -13,8 +13,9 @@
 //! * Produce (record batch v2, stored exactly as sent, whatever the
 //!   compression; CRC-checked; acks 0, 1 and all; log-append time) and Fetch
 //!   (byte limits, long polling woken by appends), ListOffsets.
-//! * Consumer groups with the classic protocol (join, sync, heartbeat,
-//!   leave, static membership) and committed offsets.
+//! * Consumer groups with the classic protocol (join, with member ids
+//!   handed out first from JoinGroup v4; sync, heartbeat, leave, static
+//!   membership) and committed offsets.
 //!
 //! The versions served are those in the ApiVersions answer; requests of
 //! other APIs or versions close the connection.
@@ -25,7 +26,10 @@
 //! each with a sparse offset index and a time index; segments roll by size
 //! and age, and retention deletes whole old segments. On start the active
 //! segment of every log is scanned and its torn tail, if any, truncated, so
-//! a crash loses nothing that was acknowledged. Topic metadata and committed
+//! a crash loses nothing that was acknowledged. A partition whose data
+//! could not be forced to disk goes offline (KAFKA_STORAGE_ERROR) until the
+//! broker restarts and recovers it, as a failed log directory does in
+//! Kafka: nothing is acknowledged on top of a failed write. Topic metadata and committed
 //! group offsets live beside the logs and survive restarts. See
 //! [`FlushPolicy`] for when data is forced to disk.
 //!
