@@ -29,8 +29,8 @@
 //! a crash loses nothing that was acknowledged. A partition whose data
 //! could not be forced to disk goes offline (KAFKA_STORAGE_ERROR) until the
 //! broker restarts and recovers it, as a failed log directory does in
-//! Kafka: nothing is acknowledged on top of a failed write. Topic metadata and committed
-//! group offsets live beside the logs and survive restarts. See
+//! Kafka: nothing is acknowledged on top of a failed write. Topic metadata
+//! and committed group offsets live beside the logs and survive restarts. See
 //! [`FlushPolicy`] for when data is forced to disk.
 //!
 //! # Example
