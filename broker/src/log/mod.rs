@@ -12,19 +12,21 @@
 
 pub(crate) mod batch;
 mod index;
+pub(crate) mod records;
 mod segment;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use kafka_protocol::records::RecordBatchDecoder;
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 
 use crate::config::topic::LogSettings;
 use batch::BatchHeader;
+use records::MAX_RECORDS_BYTES;
 use segment::Segment;
 
 /// Where an append landed.
@@ -261,7 +263,7 @@ impl PartitionLog {
     /// `(offset, timestamp)`; `None` if every record is older.
     pub(crate) fn offset_for_timestamp(&self, timestamp: i64) -> io::Result<Option<(i64, i64)>> {
         for segment in self.segments() {
-            let Some(mut batch) = segment.batch_at_time(timestamp)? else {
+            let Some(batch) = segment.batch_at_time(timestamp)? else {
                 continue;
             };
             let header = BatchHeader::parse(&batch)
@@ -273,13 +275,19 @@ impl PartitionLog {
             }
             // The exact record needs the records themselves, which may be
             // compressed; the batch start is the conservative answer if they
-            // cannot be decoded.
-            let exact = RecordBatchDecoder::decode(&mut batch).ok().and_then(|set| {
-                set.records
-                    .iter()
-                    .find(|r| r.timestamp >= timestamp)
-                    .map(|r| (r.offset, r.timestamp))
+            // cannot be read (within the budget: the batch came from a
+            // client).
+            let mut exact = None;
+            let read = records::for_each_record(&batch, &header, MAX_RECORDS_BYTES, |record| {
+                if record.timestamp >= timestamp {
+                    exact = Some((record.offset, record.timestamp));
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
             });
+            if let Err(e) = read {
+                warn!(dir = %self.dir.display(), offset = header.base_offset, error = %e, "cannot read the records of a batch");
+            }
             return Ok(Some(
                 exact.unwrap_or((header.base_offset, header.max_timestamp)),
             ));

@@ -500,6 +500,37 @@ mod tests {
         assert!(configs.iter().all(|c| !c.read_only));
     }
 
+    /// A batch whose header declares 2^31 - 1 records over none is stored
+    /// as sent, and a timestamp lookup that lands on it answers with its
+    /// start: the records are read within a budget, never allocated for
+    /// from the declared count (which used to abort the broker).
+    #[test]
+    fn a_timestamp_lookup_survives_a_hollow_batch() {
+        use kafka_protocol::messages::list_offsets_request::{
+            ListOffsetsPartition, ListOffsetsTopic,
+        };
+        use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+        let (_dir, state, runtime) = fixture();
+        create_topic(&state, "t");
+        let request = ProduceRequest::default().with_acks(1).with_topic_data(vec![
+            produce_request::TopicProduceData::default()
+                .with_name(TopicName(str_bytes("t")))
+                .with_partition_data(vec![produce_request::PartitionProduceData::default()
+                    .with_records(Some(
+                        Bytes::from(crate::log::records::tests::hollow_batch()),
+                    ))]),
+        ]);
+        let produced: ProduceResponse = answer(&state, &runtime, ApiKey::Produce, 9, &request);
+        assert_eq!(produced.responses[0].partition_responses[0].error_code, 0);
+
+        let lookup = ListOffsetsRequest::default().with_topics(vec![ListOffsetsTopic::default()
+            .with_name(TopicName(str_bytes("t")))
+            .with_partitions(vec![ListOffsetsPartition::default().with_timestamp(0)])]);
+        let found: ListOffsetsResponse = answer(&state, &runtime, ApiKey::ListOffsets, 7, &lookup);
+        let partition = &found.topics[0].partitions[0];
+        assert_eq!((partition.error_code, partition.offset), (0, 0));
+    }
+
     /// A request other than Produce beyond the control-request cap is
     /// refused before it is decoded; a Produce request of that size is not.
     #[test]
