@@ -82,9 +82,12 @@ impl PartitionLog {
         for entry in fs::read_dir(&dir)? {
             let name = entry?.file_name();
             let name = name.to_string_lossy();
+            // Segments are named by their base offset, which is never
+            // negative; anything else is not a segment of this log.
             if let Some(base) = name
                 .strip_suffix(".log")
                 .and_then(|b| b.parse::<i64>().ok())
+                .filter(|&base| base >= 0)
             {
                 bases.push(base);
             }
@@ -605,6 +608,24 @@ mod tests {
         let two_days_later = now + 2 * 24 * 3600 * 1000;
         assert_eq!(log.enforce_retention(two_days_later).expect("retention"), 1);
         assert_eq!(log.log_start_offset(), 3);
+    }
+
+    /// A file named like a segment with a negative base offset is not
+    /// taken for one (offsets relative to it would overflow).
+    #[test]
+    fn files_with_negative_base_offsets_are_not_segments() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0");
+        let mut log = PartitionLog::open(path.clone(), settings(1 << 20), 0).expect("open");
+        append(&mut log, 2, 0);
+        drop(log);
+        fs::write(
+            path.join("-9223372036854775808.log"),
+            encode_batch(1, 0, Compression::None),
+        )
+        .expect("write");
+        let log = PartitionLog::open(path, settings(1 << 20), 0).expect("reopen");
+        assert_eq!((log.log_start_offset(), log.log_end_offset()), (0, 2));
     }
 
     #[test]
