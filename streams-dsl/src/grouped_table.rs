@@ -106,8 +106,9 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
             "KTABLE-AGGREGATE-",
             TableAggregator {
                 first: Arc::new(|_: &K, _: V| 1),
-                add: Arc::new(|_: &K, _: V, count: i64| count + 1),
-                subtract: Arc::new(|_: &K, _: V, count: i64| count - 1),
+                // Wrapping as Kafka's Java `long`s do (see `counting`).
+                add: Arc::new(|_: &K, _: V, count: i64| count.wrapping_add(1)),
+                subtract: Arc::new(|_: &K, _: V, count: i64| count.wrapping_sub(1)),
             },
             materialized,
         )

@@ -684,7 +684,7 @@ impl<K: Clone + 'static, V: Clone + 'static> SessionWindowedKStream<K, V> {
             SessionAggregator {
                 initial: Arc::new(|| Some(0)),
                 aggregator: Aggregator::counting(),
-                merger: Arc::new(|_, a, b| a + b),
+                merger: Arc::new(|_, a: i64, b| a.wrapping_add(b)),
             },
             materialized,
         )

@@ -142,7 +142,9 @@ impl PartitionGroup {
         }
         let (offset, was_empty) = (record.offset, queue.records.is_empty());
         let kept = queue.push(record)?;
-        queue.position = offset + 1;
+        // A consumer never hands out the largest offset; saturate if one
+        // comes anyway rather than overflow.
+        queue.position = offset.saturating_add(1);
         if !kept {
             return Ok(Arrival::Dropped);
         }

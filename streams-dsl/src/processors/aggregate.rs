@@ -40,11 +40,12 @@ impl<K, V, A> Aggregator<K, V, A> {
 }
 
 impl<K, V> Aggregator<K, V, i64> {
-    /// Counts records: `count`.
+    /// Counts records: `count`. Counts wrap as Kafka's Java `long`s do;
+    /// only a count restored from a forged changelog gets near the limit.
     pub(crate) fn counting() -> Self {
         Self {
             first: Arc::new(|_, _| 1),
-            next: Arc::new(|_, _, count| count + 1),
+            next: Arc::new(|_, _, count: i64| count.wrapping_add(1)),
             initial: Some(Arc::new(|| 0)),
         }
     }
@@ -182,5 +183,20 @@ where
             timestamp,
             headers: record.headers,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A count restored at the largest `i64` (only a forged changelog puts
+    /// it there) wraps as Kafka's Java `long` does, instead of panicking.
+    #[test]
+    fn a_count_at_the_limit_wraps_as_in_java() {
+        let counting = Aggregator::<String, String, i64>::counting();
+        let key = "k".to_owned();
+        assert_eq!((counting.next)(&key, "v".to_owned(), i64::MAX), i64::MIN);
+        assert_eq!((counting.next)(&key, "v".to_owned(), 41), 42);
     }
 }
