@@ -68,6 +68,16 @@ pub enum SerdeError {
         /// What is wrong with the header.
         reason: String,
     },
+    /// The Avro data would cost more to decode than a record may: a block
+    /// declares more items than its bytes could hold, or values nest too
+    /// deep (see `AvroSerde`).
+    #[error("Avro data on topic `{topic}` refused before decoding: {reason}")]
+    AvroBounds {
+        /// The topic the data came from.
+        topic: String,
+        /// Which bound it passes.
+        reason: String,
+    },
     /// The record names a schema id this serde has no schema for.
     #[error("unknown Avro schema id {schema_id} on topic `{topic}`")]
     UnknownSchemaId {

@@ -5,6 +5,11 @@
 //! the schema it writes with (and its id), plus any older writer schemas it
 //! should be able to read, keyed by id. Reading resolves the writer schema
 //! against the serde's own (reader) schema, as Avro schema evolution allows.
+//!
+//! Data is checked against bounds before it is decoded (see `bounds`): a
+//! record that would make the decoder reserve more memory than its bytes
+//! justify, or recurse deeper than 64 levels, fails with
+//! [`SerdeError::AvroBounds`] instead of aborting the process.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -14,6 +19,10 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::{non_null, Deserializer, SerdeError, Serializer};
 
+mod bounds;
+
+use bounds::Names;
+
 const MAGIC_BYTE: u8 = 0;
 const HEADER_LEN: usize = 5;
 
@@ -21,7 +30,9 @@ const HEADER_LEN: usize = 5;
 pub struct AvroSerde<T> {
     schema: Schema,
     schema_id: u32,
-    writer_schemas: HashMap<u32, Schema>,
+    /// The named types of `schema`, for checking data written with it.
+    names: Names,
+    writer_schemas: HashMap<u32, (Schema, Names)>,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -29,6 +40,7 @@ impl<T> AvroSerde<T> {
     /// A serde that writes with `schema`, registered under `schema_id`.
     pub fn new(schema: Schema, schema_id: u32) -> Self {
         Self {
+            names: Names::of(&schema),
             schema,
             schema_id,
             writer_schemas: HashMap::new(),
@@ -47,15 +59,20 @@ impl<T> AvroSerde<T> {
 
     /// Also reads records written with `schema` under `schema_id`.
     pub fn with_writer_schema(mut self, schema_id: u32, schema: Schema) -> Self {
-        self.writer_schemas.insert(schema_id, schema);
+        let names = Names::of(&schema);
+        self.writer_schemas.insert(schema_id, (schema, names));
         self
     }
 
-    fn writer_schema(&self, schema_id: u32) -> Option<&Schema> {
+    /// The schema data under `schema_id` was written with, and its named
+    /// types.
+    fn writer_schema(&self, schema_id: u32) -> Option<(&Schema, &Names)> {
         if schema_id == self.schema_id {
-            Some(&self.schema)
+            Some((&self.schema, &self.names))
         } else {
-            self.writer_schemas.get(&schema_id)
+            self.writer_schemas
+                .get(&schema_id)
+                .map(|(schema, names)| (schema, names))
         }
     }
 }
@@ -101,12 +118,16 @@ impl<T: DeserializeOwned> Deserializer<T> for AvroSerde<T> {
             return Err(framing(&format!("magic byte is {magic}, expected 0")));
         }
         let schema_id = u32::from_be_bytes(id);
-        let writer = self
-            .writer_schema(schema_id)
-            .ok_or_else(|| SerdeError::UnknownSchemaId {
-                topic: topic.to_owned(),
-                schema_id,
-            })?;
+        let (writer, names) =
+            self.writer_schema(schema_id)
+                .ok_or_else(|| SerdeError::UnknownSchemaId {
+                    topic: topic.to_owned(),
+                    schema_id,
+                })?;
+        bounds::check(writer, names, body).map_err(|reason| SerdeError::AvroBounds {
+            topic: topic.to_owned(),
+            reason,
+        })?;
         let value = apache_avro::from_avro_datum(writer, &mut body, Some(&self.schema))
             .map_err(avro_error(topic))?;
         apache_avro::from_value(&value).map_err(avro_error(topic))
@@ -201,6 +222,59 @@ mod tests {
             serde.deserialize("t", None),
             Err(SerdeError::Null { .. })
         ));
+    }
+
+    /// A map block declaring 536,870,912 entries in a few bytes is refused
+    /// before the decoder reserves memory for them (it used to abort the
+    /// process); a genuine map of the same schema reads.
+    #[test]
+    fn a_block_declaring_more_items_than_its_bytes_is_refused() {
+        let serde = AvroSerde::<HashMap<String, String>>::from_schema_json(
+            r#"{"type":"map","values":"string"}"#,
+            1,
+        )
+        .unwrap();
+        let hostile = [0, 0, 0, 0, 1, 0x80, 0x80, 0x80, 0x80, 0x04];
+        assert!(matches!(
+            serde.deserialize("t", Some(&hostile)),
+            Err(SerdeError::AvroBounds { .. })
+        ));
+        let map = HashMap::from([("a".to_owned(), "b".to_owned())]);
+        let bytes = serde.serialize("t", &map).unwrap();
+        assert_eq!(serde.deserialize("t", bytes.as_deref()).unwrap(), map);
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Node {
+        next: Option<Box<Node>>,
+    }
+
+    const LIST: &str = r#"{"type":"record","name":"Node","fields":[
+        {"name":"next","type":["null","Node"]}]}"#;
+
+    /// A value of a recursive schema nested deeper than the bound is
+    /// refused before the decoder recurses into it (a million levels used
+    /// to overflow the stack); a shallow one reads.
+    #[test]
+    fn values_nested_too_deep_are_refused() {
+        let serde = AvroSerde::<Node>::from_schema_json(LIST, 1).unwrap();
+        let nested = |levels: usize| {
+            let mut bytes = vec![0, 0, 0, 0, 1];
+            bytes.extend(std::iter::repeat_n(2, levels));
+            bytes.push(0);
+            bytes
+        };
+        assert!(matches!(
+            serde.deserialize("t", Some(&nested(1_000_000))),
+            Err(SerdeError::AvroBounds { .. })
+        ));
+        let three = Node {
+            next: Some(Box::new(Node {
+                next: Some(Box::new(Node { next: None })),
+            })),
+        };
+        assert_eq!(serde.serialize("t", &three).unwrap(), Some(nested(2)));
+        assert_eq!(serde.deserialize("t", Some(&nested(2))).unwrap(), three);
     }
 
     proptest::proptest! {
