@@ -518,3 +518,50 @@ fn deleting_a_topic_forgets_its_committed_offsets() {
     );
     assert_eq!(committed(&group), Some(Offset::Invalid));
 }
+
+/// A compacted topic refuses a record without a key, as Kafka does
+/// (INVALID_RECORD, which librdkafka reports without retrying), and takes
+/// keyed records; a topic that deletes takes both.
+#[test]
+fn a_compacted_topic_refuses_records_without_keys() {
+    use common::DeliveryCheck;
+    use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+
+    let _serial = common::one_at_a_time();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = TestBroker::start(dir.path());
+    let admin = admin(&broker.bootstrap);
+    block_on(async {
+        let compacted = NewTopic::new("compacted", 1, TopicReplication::Fixed(1))
+            .set("cleanup.policy", "compact");
+        let deleting = NewTopic::new("deleting", 1, TopicReplication::Fixed(1));
+        let created = admin
+            .create_topics([&compacted, &deleting], &AdminOptions::new())
+            .await
+            .expect("create");
+        assert!(created.iter().all(Result::is_ok), "{created:?}");
+    });
+    for (topic, refused) in [("compacted", 1), ("deleting", 0)] {
+        let producer: ThreadedProducer<DeliveryCheck> =
+            common::client_config(&broker.bootstrap, &[("compression.type", "lz4")])
+                .create_with_context(DeliveryCheck::default())
+                .expect("producer");
+        producer
+            .send(BaseRecord::<str, str>::to(topic).payload("no key"))
+            .expect("queued");
+        producer.flush(TIMEOUT).expect("flushed");
+        producer
+            .send(BaseRecord::<str, str>::to(topic).key("k").payload("keyed"))
+            .expect("queued");
+        producer.flush(TIMEOUT).expect("flushed");
+        let (failed, first) = producer.context().failures();
+        assert_eq!(failed, refused, "{topic}: {first:?}");
+        if refused > 0 {
+            let error = first.expect("an error");
+            assert!(error.contains("InvalidRecord"), "{error}");
+        }
+    }
+    let consumer = consumer(&broker.bootstrap, "readers", &[]);
+    assign_from_start(&consumer, "compacted", 1);
+    assert_eq!(consume(&consumer, 1, TIMEOUT), ["keyed"]);
+}

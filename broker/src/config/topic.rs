@@ -242,6 +242,8 @@ pub(crate) struct LogSettings {
     pub(crate) log_append_time: bool,
     /// `cleanup.policy` includes `delete`, so retention applies.
     pub(crate) delete_retention: bool,
+    /// `cleanup.policy` includes `compact`, so every record needs a key.
+    pub(crate) compacted: bool,
     pub(crate) min_insync_replicas: i32,
 }
 
@@ -332,6 +334,8 @@ impl TopicConfig {
             log_append_time: text("message.timestamp.type") == Some("LogAppendTime"),
             delete_retention: text("cleanup.policy")
                 .is_none_or(|policy| policy.split(',').any(|p| p.trim() == "delete")),
+            compacted: text("cleanup.policy")
+                .is_some_and(|policy| policy.split(',').any(|p| p.trim() == "compact")),
             min_insync_replicas: i32::try_from(int("min.insync.replicas", 1)).unwrap_or(1),
         }
     }

@@ -531,6 +531,53 @@ mod tests {
         assert_eq!((partition.error_code, partition.offset), (0, 0));
     }
 
+    /// A batch with keyless records for a compacted topic is refused with
+    /// INVALID_RECORD, each keyless record named by its index (Produce v8+
+    /// carries them; older versions get the code alone).
+    #[test]
+    fn a_compacted_topic_names_the_records_without_keys() {
+        use crate::config::topic::TopicConfig;
+        use crate::log::batch::tests::encode_batch_with;
+        use kafka_protocol::records::Compression;
+        let (_dir, state, runtime) = fixture();
+        let config =
+            TopicConfig::from_overrides([("cleanup.policy".to_owned(), "compact".to_owned())])
+                .expect("valid config");
+        state
+            .topics
+            .create("c", Some(1), 1, config, false, 0)
+            .expect("topic");
+        let batch = encode_batch_with(4, 0, Compression::Gzip, |record| {
+            if record.offset % 2 == 1 {
+                record.key = None;
+            }
+        });
+        let produce = |version: i16| {
+            let request = ProduceRequest::default().with_acks(1).with_topic_data(vec![
+                produce_request::TopicProduceData::default()
+                    .with_name(TopicName(str_bytes("c")))
+                    .with_partition_data(vec![produce_request::PartitionProduceData::default()
+                        .with_records(Some(Bytes::from(batch.clone())))]),
+            ]);
+            let response: ProduceResponse =
+                answer(&state, &runtime, ApiKey::Produce, version, &request);
+            response.responses[0].partition_responses[0].clone()
+        };
+        let refused = produce(9);
+        assert_eq!(refused.error_code, ResponseError::InvalidRecord.code());
+        let indexes: Vec<i32> = refused
+            .record_errors
+            .iter()
+            .map(|e| e.batch_index)
+            .collect();
+        assert_eq!(indexes, [1, 3]);
+        let message = refused.error_message.expect("a summary");
+        assert!(message.contains("2 record errors"), "{message}");
+        let old = produce(7);
+        assert_eq!(old.error_code, ResponseError::InvalidRecord.code());
+        assert!(old.record_errors.is_empty());
+    }
+
     /// A request other than Produce beyond the control-request cap is
     /// refused before it is decoded; a Produce request of that size is not.
     #[test]

@@ -7,32 +7,133 @@
 //! producer expects no answer, so a closed connection is the only way it
 //! learns that something went wrong (and refreshes its metadata).
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use tracing::{debug, warn};
 
-use super::{Context, RequestError};
+use super::{str_bytes, Context, RequestError};
 use crate::broker::now_ms;
 use crate::config::FlushPolicy;
-use crate::log::batch::{self, BatchError};
+use crate::log::batch::{self, BatchError, BatchHeader};
+use crate::log::records::{self, RecordsError, MAX_RECORDS_BYTES};
 use crate::topics::{Partition, Topic};
+
+/// Why a partition's records were refused: Kafka's error code and, when
+/// particular records are at fault, their indexes in the batch and why
+/// (Kafka's `record_errors`).
+struct Refusal {
+    error: ResponseError,
+    records: Vec<(i32, String)>,
+}
+
+impl From<ResponseError> for Refusal {
+    fn from(error: ResponseError) -> Self {
+        Self {
+            error,
+            records: Vec::new(),
+        }
+    }
+}
+
+impl Refusal {
+    /// The partition's response: the error, and the records at fault with
+    /// Kafka's summary of them.
+    fn respond(self, response: PartitionProduceResponse) -> PartitionProduceResponse {
+        let response = response
+            .with_error_code(self.error.code())
+            .with_base_offset(-1);
+        if self.records.is_empty() {
+            return response;
+        }
+        let shown: Vec<String> = self
+            .records
+            .iter()
+            .take(3)
+            .map(|(index, message)| format!("RecordError(batchIndex={index}, message='{message}')"))
+            .collect();
+        let summary = format!(
+            "One or more records have been rejected due to {} record errors in total, \
+             and only showing the first three errors at most: [{}]",
+            self.records.len(),
+            shown.join(", ")
+        );
+        let records = self
+            .records
+            .into_iter()
+            .map(|(index, message)| {
+                BatchIndexAndErrorMessage::default()
+                    .with_batch_index(index)
+                    .with_batch_index_error_message(Some(str_bytes(message)))
+            })
+            .collect();
+        response
+            .with_record_errors(records)
+            .with_error_message(Some(str_bytes(summary)))
+    }
+}
+
+/// A compacted topic keeps the latest record per key, so a record without
+/// one is refused (Kafka's `LogValidator.validateKey`), each such record
+/// named by its index in the batch.
+fn check_keys(
+    batch: &[u8],
+    header: &BatchHeader,
+    topic: &str,
+    partition: i32,
+) -> Result<(), Refusal> {
+    let mut keyless = Vec::new();
+    let mut index = 0;
+    let read = records::for_each_record(batch, header, MAX_RECORDS_BYTES, |record| {
+        if !record.has_key {
+            keyless.push((
+                index,
+                format!("Compacted topic cannot accept message without key in topic partition {topic}-{partition}."),
+            ));
+        }
+        index += 1;
+        ControlFlow::Continue(())
+    });
+    match read {
+        Ok(()) if keyless.is_empty() => Ok(()),
+        Ok(()) => Err(Refusal {
+            error: ResponseError::InvalidRecord,
+            records: keyless,
+        }),
+        // Records Kafka would read whole; their keys go unchecked.
+        Err(RecordsError::TooLarge(budget)) => {
+            warn!(
+                topic,
+                partition, budget, "records too large to check their keys"
+            );
+            Ok(())
+        }
+        Err(e) => {
+            debug!(topic, partition, error = %e, "unreadable records");
+            Err(ResponseError::CorruptMessage.into())
+        }
+    }
+}
 
 /// Appends one partition's records; returns where they landed.
 fn append(
     ctx: &Context<'_>,
     topic: &Topic,
-    partition: &Partition,
+    (index, partition): (i32, &Partition),
     records: &[u8],
     acks: i16,
     now: i64,
-) -> Result<(i64, i64, i64), ResponseError> {
-    let mut log = partition.log();
-    let settings = log.settings();
+) -> Result<(i64, i64, i64), Refusal> {
+    // Checked before the log is locked: reading the records may take a
+    // while (they may be compressed).
+    let settings = partition.log().settings().clone();
     if acks == -1 && settings.min_insync_replicas > 1 {
-        return Err(ResponseError::NotEnoughReplicas);
+        return Err(ResponseError::NotEnoughReplicas.into());
     }
     let headers = batch::validate_produced(records, settings.max_message_bytes).map_err(|e| {
         debug!(topic = topic.name(), error = %e, "rejected produced batch");
@@ -54,8 +155,15 @@ fn append(
         }
     })?;
     if ctx.version < 7 && headers.iter().any(|header| header.zstd()) {
-        return Err(ResponseError::UnsupportedCompressionType);
+        return Err(ResponseError::UnsupportedCompressionType.into());
     }
+    if settings.compacted {
+        // One batch (see `validate_produced`), which is all of `records`.
+        for header in &headers {
+            check_keys(records, header, topic.name(), index)?;
+        }
+    }
+    let mut log = partition.log();
     let appended = log.append(records, &headers, now).map_err(|e| {
         warn!(topic = topic.name(), error = %e, "append failed");
         ResponseError::KafkaStorageError
@@ -98,14 +206,16 @@ pub(super) async fn handle(
             .map(|data| {
                 let response = PartitionProduceResponse::default().with_index(data.index);
                 let result = if ![0, 1, -1].contains(&acks) {
-                    Err(ResponseError::InvalidRequiredAcks)
+                    Err(ResponseError::InvalidRequiredAcks.into())
                 } else {
                     match (&topic, topic.as_ref().and_then(|t| t.partition(data.index))) {
                         (Some(topic), Some(partition)) => match data.records.as_deref() {
-                            Some(records) => append(ctx, topic, &partition, records, acks, now),
-                            None => Err(ResponseError::CorruptMessage),
+                            Some(records) => {
+                                append(ctx, topic, (data.index, &partition), records, acks, now)
+                            }
+                            None => Err(ResponseError::CorruptMessage.into()),
                         },
-                        _ => Err(ResponseError::UnknownTopicOrPartition),
+                        _ => Err(ResponseError::UnknownTopicOrPartition.into()),
                     }
                 };
                 match result {
@@ -116,7 +226,7 @@ pub(super) async fn handle(
                             .with_log_append_time_ms(log_append_time)
                             .with_log_start_offset(log_start_offset)
                     }
-                    Err(error) => response.with_error_code(error.code()).with_base_offset(-1),
+                    Err(refusal) => refusal.respond(response),
                 }
             })
             .collect();

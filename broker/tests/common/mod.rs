@@ -104,6 +104,14 @@ pub struct DeliveryCheck {
     first_error: Mutex<Option<String>>,
 }
 
+impl DeliveryCheck {
+    /// How many deliveries failed, and the first failure's error.
+    pub fn failures(&self) -> (usize, Option<String>) {
+        let first = self.first_error.lock().expect("lock").clone();
+        (self.failed.load(Ordering::SeqCst), first)
+    }
+}
+
 impl ClientContext for DeliveryCheck {}
 
 impl ProducerContext for DeliveryCheck {
