@@ -64,6 +64,25 @@ struct ContextCell {
     /// this flag spares them the lock.
     has_headers: AtomicBool,
     headers: Mutex<Option<RecordHeaders>>,
+    /// Whether a store keeps where records were read (a caching layer
+    /// does): only then is `source` set, so tasks without caches pay
+    /// nothing for it.
+    tracks_sources: AtomicBool,
+    source: Mutex<Option<RecordSource>>,
+}
+
+/// Where a record was read: its topic, partition and offset (the rest of
+/// Kafka's record context). A caching layer keeps it with each write and
+/// hands it on when it flushes the entry, so that what is forwarded then
+/// still says where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordSource {
+    /// The topic.
+    pub topic: &'static str,
+    /// The partition.
+    pub partition: i32,
+    /// The offset.
+    pub offset: i64,
 }
 
 impl RecordContext {
@@ -108,14 +127,41 @@ impl RecordContext {
         std::mem::replace(&mut held, headers)
     }
 
-    fn lock_headers(&self) -> MutexGuard<'_, Option<RecordHeaders>> {
-        // Replacing an `Option` cannot panic half-way: a poisoned lock
-        // still holds a whole value.
-        self.0
-            .headers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// Asks for the current record's source to be kept (see
+    /// [`set_source`](Self::set_source)); a caching layer asks.
+    pub fn track_sources(&self) {
+        self.0.tracks_sources.store(true, Ordering::Relaxed);
     }
+
+    /// Whether a store asked for the current record's source.
+    #[inline]
+    pub fn tracks_sources(&self) -> bool {
+        self.0.tracks_sources.load(Ordering::Relaxed)
+    }
+
+    /// Sets where the current record was read (`None`: it was not read
+    /// from a topic, as during punctuation).
+    pub fn set_source(&self, source: Option<RecordSource>) {
+        *lock(&self.0.source) = source;
+    }
+
+    /// Where the current record was read, if it was and a store asked.
+    pub fn source(&self) -> Option<RecordSource> {
+        if !self.tracks_sources() {
+            return None;
+        }
+        *lock(&self.0.source)
+    }
+
+    fn lock_headers(&self) -> MutexGuard<'_, Option<RecordHeaders>> {
+        lock(&self.0.headers)
+    }
+}
+
+/// Locks `mutex`. Replacing an `Option` cannot panic half-way: a poisoned
+/// lock still holds a whole value.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl std::fmt::Debug for RecordContext {

@@ -122,7 +122,9 @@ pub use crate::backend::{
 };
 pub use crate::budget::RocksDbMemoryBudget;
 pub use crate::builder::{BackendKind, StoreBuilder, StoreContext, StoreKind};
-pub use crate::changelog::{ChangelogRecord, ChangelogSink, RecordContext, RecordHeaders};
+pub use crate::changelog::{
+    ChangelogRecord, ChangelogSink, RecordContext, RecordHeaders, RecordSource,
+};
 pub use crate::checkpoint::{CheckpointFile, Offsets, TopicPartition, CHECKPOINT_FILE_NAME};
 pub use crate::error::{ExternalError, Result, StoreError};
 pub use crate::key_value::{

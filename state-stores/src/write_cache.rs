@@ -29,7 +29,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::iter::Peekable;
 use std::ops::Bound;
 
-use crate::changelog::{RecordContext, RecordHeaders};
+use crate::changelog::{RecordContext, RecordHeaders, RecordSource};
 use crate::error::{ExternalError, Result, StoreError};
 use crate::inline_bytes::InlineBytes;
 use crate::key_value::{KeyValueIter, Rewrite};
@@ -51,6 +51,28 @@ pub struct CacheEntry {
     pub timestamp: i64,
     /// Headers of the record of the latest write, if it had any.
     pub headers: Option<RecordHeaders>,
+    /// Where the record of the latest write was read, if it was read from
+    /// a topic.
+    pub source: Option<RecordSource>,
+}
+
+/// What a write keeps of the record that made it, besides its timestamp:
+/// its headers and where it was read (Kafka's cache entries keep the whole
+/// record context).
+#[derive(Clone, Default)]
+pub(crate) struct Origin {
+    pub(crate) headers: Option<RecordHeaders>,
+    pub(crate) source: Option<RecordSource>,
+}
+
+impl Origin {
+    /// The origin of the record `context` holds now.
+    fn of(context: &RecordContext) -> Self {
+        Self {
+            headers: context.headers(),
+            source: context.source(),
+        }
+    }
 }
 
 /// The function a [`FlushListener`] calls with each flushed entry.
@@ -114,7 +136,7 @@ pub(crate) struct DirtyEntry {
     key: InlineBytes,
     value: Option<InlineBytes>,
     timestamp: i64,
-    headers: Option<RecordHeaders>,
+    origin: Origin,
 }
 
 /// Where a slot sits in the cache's slab.
@@ -129,7 +151,7 @@ struct Slot {
     key: InlineBytes,
     value: Option<InlineBytes>,
     timestamp: i64,
-    headers: Option<RecordHeaders>,
+    origin: Origin,
     /// The number of the key's latest write, or [`VACANT`].
     seq: u64,
     is_dirty: bool,
@@ -250,39 +272,39 @@ impl WriteCache {
     }
 
     /// Caches the write of `value` (`None`: a deletion) under `key` by a
-    /// record with this timestamp and these headers.
+    /// record with this timestamp and origin.
     pub(crate) fn write(
         &mut self,
         key: &[u8],
         value: Option<&[u8]>,
         timestamp: i64,
-        headers: Option<RecordHeaders>,
+        origin: Origin,
     ) {
         let id = match self.index.get(key) {
             Some(&id) => id,
             None => self.insert(key),
         };
-        self.set(id, value, timestamp, headers);
+        self.set(id, value, timestamp, origin);
     }
 
     /// Rewrites the cached value of `key` with one lookup: `update` gets it
     /// (`None` for a cached deletion) and an empty `value` buffer, and
     /// answers whether to write what it put there, as by a record with this
-    /// timestamp and these headers. `None` if `key` is not cached.
+    /// timestamp and origin. `None` if `key` is not cached.
     pub(crate) fn update(
         &mut self,
         key: &[u8],
         value: &mut Vec<u8>,
         update: &mut Rewrite<'_>,
         timestamp: i64,
-        headers: impl FnOnce() -> Option<RecordHeaders>,
+        origin: impl FnOnce() -> Origin,
     ) -> Option<bool> {
         let &id = self.index.get(key)?;
         value.clear();
         let cached = self.slots[id].value.as_ref().map(InlineBytes::as_slice);
         let write = update(cached, value);
         if write {
-            self.set(id, Some(value), timestamp, headers());
+            self.set(id, Some(value), timestamp, origin());
         }
         Some(write)
     }
@@ -297,7 +319,7 @@ impl WriteCache {
             key: key.clone(),
             value: None,
             timestamp: 0,
-            headers: None,
+            origin: Origin::default(),
             seq: VACANT,
             is_dirty: false,
         };
@@ -318,13 +340,7 @@ impl WriteCache {
     /// Writes `value` into the slot `id` as the latest write of its key:
     /// overwritten in place, marked dirty, and moved to the back of both
     /// orders.
-    fn set(
-        &mut self,
-        id: SlotId,
-        value: Option<&[u8]>,
-        timestamp: i64,
-        headers: Option<RecordHeaders>,
-    ) {
+    fn set(&mut self, id: SlotId, value: Option<&[u8]>, timestamp: i64, origin: Origin) {
         self.seq += 1;
         let seq = self.seq;
         let slot = &mut self.slots[id];
@@ -337,7 +353,7 @@ impl WriteCache {
             (held, value) => *held = value.map(InlineBytes::from),
         }
         slot.timestamp = timestamp;
-        slot.headers = headers;
+        slot.origin = origin;
         slot.seq = seq;
         if !std::mem::replace(&mut slot.is_dirty, true) {
             self.dirty_count += 1;
@@ -359,7 +375,7 @@ impl WriteCache {
                 key: InlineBytes::from(&[][..]),
                 value: None,
                 timestamp: 0,
-                headers: None,
+                origin: Origin::default(),
                 seq: VACANT,
                 is_dirty: false,
             },
@@ -388,7 +404,7 @@ impl WriteCache {
                     key: slot.key.clone(),
                     value: slot.value.clone(),
                     timestamp: slot.timestamp,
-                    headers: slot.headers.clone(),
+                    origin: slot.origin.clone(),
                 });
             }
         }
@@ -490,8 +506,9 @@ pub(crate) struct CacheLayer {
 
 impl CacheLayer {
     /// A cache of at most `max_bytes`, keeping with each write the
-    /// timestamp and headers `context` holds at the time.
+    /// timestamp, headers and source `context` holds at the time.
     pub(crate) fn new(max_bytes: usize, context: RecordContext) -> Self {
+        context.track_sources();
         Self {
             cache: WriteCache::default(),
             max_bytes,
@@ -517,8 +534,12 @@ impl CacheLayer {
         inner: &mut dyn WriteThrough,
     ) -> Result<()> {
         self.check_open(inner)?;
-        self.cache
-            .write(key, value, self.context.timestamp(), self.context.headers());
+        self.cache.write(
+            key,
+            value,
+            self.context.timestamp(),
+            Origin::of(&self.context),
+        );
         self.evict_to_budget(inner)
     }
 
@@ -537,7 +558,7 @@ impl CacheLayer {
         let written = self
             .cache
             .update(key, value, update, context.timestamp(), || {
-                context.headers()
+                Origin::of(context)
             });
         if written == Some(true) {
             self.evict_to_budget(inner)?;
@@ -631,7 +652,8 @@ impl CacheLayer {
             new_value: value.map(<[u8]>::to_vec),
             old_value: old_value.filter(|_| old_values),
             timestamp: entry.timestamp,
-            headers: entry.headers.clone(),
+            headers: entry.origin.headers.clone(),
+            source: entry.origin.source,
         }))
     }
 
@@ -857,7 +879,7 @@ mod tests {
                             &[key],
                             value.as_ref().map(std::slice::from_ref),
                             timestamp,
-                            None,
+                            Origin::default(),
                         );
                         model.write(key, value);
                     }

@@ -590,3 +590,48 @@ fn a_commit_with_nothing_processed_leaves_the_cache_alone() -> Result {
     );
     Ok(())
 }
+
+/// Says where each record was read: its value, `@topic-partition:offset`.
+struct Whence;
+
+impl Processor<String, Option<i64>, String, String> for Whence {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, String>,
+        record: Record<String, Option<i64>>,
+    ) -> std::result::Result<(), StreamsError> {
+        let whence = match ctx.record_metadata() {
+            Some(m) => format!("{}-{}:{}", m.topic, m.partition, m.offset),
+            None => "nowhere".to_owned(),
+        };
+        let value = format!("{:?}@{whence}", record.value);
+        ctx.forward(record.with_value(value))
+    }
+}
+
+/// An update a cached aggregation forwards when its cache flushes says
+/// where the record that made it was read, as Kafka's caching stores
+/// forward the record context kept with the entry: processors downstream
+/// see that record's topic, partition and offset (they saw none before,
+/// the flush happening at a commit, outside any record).
+#[test]
+fn a_flushed_update_says_where_its_record_was_read() -> Result {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("words")
+        .group_by_key()
+        .count_with(Materialized::named("counts").with_caching(1 << 20))
+        .to_stream()
+        .process(|| Whence, &[])
+        .to("whence");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let input = driver.create_input_topic("words", StringSerde, StringSerde);
+    input.pipe_input_at("a".to_owned(), "x".to_owned(), 1)?;
+    input.pipe_input_at("a".to_owned(), "x".to_owned(), 2)?;
+    let output = driver.create_output_topic("whence", StringSerde, StringSerde);
+    assert_eq!(
+        output.read_values_to_list()?,
+        ["Some(1)@words-0:0", "Some(2)@words-0:1"]
+    );
+    Ok(())
+}

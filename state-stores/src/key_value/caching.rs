@@ -167,8 +167,8 @@ mod tests {
     use crate::key_value::{BackedKeyValueStore, LoggingKeyValueStore};
     use crate::test_suite::{collect, recording_writer, RecordingSink, TestResult};
     use crate::write_cache::{slot_size, CacheEntry};
-    use crate::RecordHeaders;
     use crate::StoreError;
+    use crate::{RecordHeaders, RecordSource};
 
     struct Fixture {
         store: CachingKeyValueStore,
@@ -227,6 +227,7 @@ mod tests {
             old_value: old.map(<[u8]>::to_vec),
             timestamp,
             headers: None,
+            source: None,
         }
     }
 
@@ -252,6 +253,31 @@ mod tests {
             .collect();
         assert_eq!(headers, [Some("trace-1"), None]);
         assert_eq!(flushed[0].headers, Some(traced));
+        Ok(())
+    }
+
+    /// A flushed entry says where the record of its latest write was read
+    /// (Kafka's caching stores forward that record's context): a cache asks
+    /// its context to keep sources.
+    #[test]
+    fn a_flushed_entry_carries_the_source_of_its_latest_write() -> TestResult {
+        let mut f = fixture(1 << 20)?;
+        assert!(f.context.tracks_sources());
+        let read_at = |offset| RecordSource {
+            topic: "input",
+            partition: 0,
+            offset,
+        };
+        f.context.set_source(Some(read_at(7)));
+        f.store.put(b"a", b"1")?;
+        f.context.set_source(Some(read_at(8)));
+        f.store.put(b"a", b"2")?;
+        f.context.set_source(None);
+        f.store.put(b"b", b"1")?;
+        f.store.flush()?;
+        let sources: Vec<Option<RecordSource>> =
+            f.take_flushed()?.iter().map(|entry| entry.source).collect();
+        assert_eq!(sources, [Some(read_at(8)), None]);
         Ok(())
     }
 

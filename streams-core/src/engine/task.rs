@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
-use state_stores::{ChangelogRecord, RecordContext, RocksDbMemoryBudget};
+use state_stores::{ChangelogRecord, RecordContext, RecordSource, RocksDbMemoryBudget};
 use std::time::Duration;
 
 use super::clock::Clock;
@@ -139,6 +139,16 @@ fn run_source(
         offset: record.offset,
     });
     state.record_context.set_timestamp(timestamp);
+    // Caches keep where each write's record was read, to forward it with
+    // the write when they flush it.
+    let tracks_sources = state.record_context.tracks_sources();
+    if tracks_sources {
+        state.record_context.set_source(Some(RecordSource {
+            topic: record.topic.as_str(),
+            partition: record.partition,
+            offset: record.offset,
+        }));
+    }
     let raw = Record {
         key: record.key,
         value: record.value,
@@ -147,6 +157,9 @@ fn run_source(
     };
     let result = call(&source.input, graph.name(source.node), state, raw);
     state.record_metadata = None;
+    if tracks_sources {
+        state.record_context.set_source(None);
+    }
     state.metrics.records_processed += 1;
     result
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use state_stores::{CacheEntry, FlushListener};
 
 use crate::error::StreamsError;
-use crate::record::Headers;
+use crate::record::{Headers, RecordMetadata};
 
 /// One key's update as it left a store's cache.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +26,9 @@ pub struct FlushedEntry<K, V> {
     pub timestamp: i64,
     /// The headers of the record of the latest write.
     pub headers: Headers,
+    /// Where the record of the latest write was read (`None`: it was not
+    /// read from a topic, as a write during punctuation).
+    pub metadata: Option<RecordMetadata>,
 }
 
 type Decode<K, V> = Box<dyn Fn(CacheEntry) -> Result<FlushedEntry<K, V>, StreamsError>>;
@@ -185,6 +188,7 @@ mod tests {
             old_value: None,
             timestamp: i64::from(key),
             headers: None,
+            source: None,
         }
     }
 
@@ -211,6 +215,7 @@ mod tests {
                     old_value: None,
                     timestamp: entry.timestamp,
                     headers: Headers::new(),
+                    metadata: None,
                 })
             },
             || Ok(()),

@@ -130,9 +130,10 @@ where
                 new: entry.new_value.map(R::value),
                 old: entry.old_value.map(R::value),
             };
-            // With the headers of the record that wrote it last, as Kafka's
-            // caching stores forward that record's context.
-            ctx.forward(Record::new(entry.key, change, timestamp).with_headers(entry.headers))?;
+            // With the headers and source of the record that wrote it last,
+            // as Kafka's caching stores forward that record's context.
+            let record = Record::new(entry.key, change, timestamp).with_headers(entry.headers);
+            ctx.forward_from(entry.metadata, record)?;
         }
         Ok(())
     }
