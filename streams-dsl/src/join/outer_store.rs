@@ -5,7 +5,8 @@
 //! big-endian timestamp, one byte for the side (1 = left, 0 = right), then
 //! the key's bytes, so a scan visits records in time order (right before
 //! left at equal times). Each key holds the list of values that arrived
-//! with it, as Kafka's list-value store does.
+//! with it, laid out as Kafka's list-value store writes it (so the store's
+//! changelog holds the bytes Kafka's would).
 
 use std::sync::Arc;
 
@@ -48,6 +49,9 @@ fn non_null_bytes<T>(topic: &str, bytes: Option<Vec<u8>>) -> Result<Vec<u8>, Ser
     })
 }
 
+/// Kafka's `ListSerde` flag for lists of values of varying size.
+const VARIABLE_SIZE: u8 = 1;
+
 struct OuterKeySerde<K> {
     key: SharedSerde<K>,
 }
@@ -74,8 +78,11 @@ impl<K> Deserializer<OuterKey<K>> for OuterKeySerde<K> {
     }
 }
 
-/// Each value as a side byte (1 = left), a 4-byte big-endian length, and
-/// the bytes of that side's serde.
+/// Kafka's `ListSerde` of byte arrays (as its `ListValueStore` keeps
+/// them) over its `LeftOrRightValue`: the byte 1 (the variable-size
+/// strategy), a 4-byte big-endian count, then each value as a 4-byte
+/// length and that many bytes: a side byte (1 = left) and the bytes of that
+/// side's serde.
 struct UnmatchedListSerde<V1, V2> {
     left: SharedSerde<V1>,
     right: SharedSerde<V2>,
@@ -87,15 +94,26 @@ impl<V1, V2> Serializer<Vec<Unmatched<V1, V2>>> for UnmatchedListSerde<V1, V2> {
         topic: &str,
         data: &Vec<Unmatched<V1, V2>>,
     ) -> Result<Option<Vec<u8>>, SerdeError> {
-        let mut bytes = Vec::new();
+        let mut bytes = vec![VARIABLE_SIZE];
+        write_length(
+            topic,
+            "a list of unmatched join values",
+            data.len(),
+            &mut bytes,
+        )?;
         for value in data {
             let (side, value) = match value {
                 Unmatched::Left(left) => (1, self.left.serialize(topic, left)?),
                 Unmatched::Right(right) => (0, self.right.serialize(topic, right)?),
             };
             let value = non_null_bytes::<Unmatched<V1, V2>>(topic, value)?;
+            write_length(
+                topic,
+                "an unmatched join value",
+                value.len() + 1,
+                &mut bytes,
+            )?;
             bytes.push(side);
-            write_length(topic, "an unmatched join value", value.len(), &mut bytes)?;
             bytes.extend_from_slice(&value);
         }
         Ok(Some(bytes))
@@ -109,17 +127,28 @@ impl<V1, V2> Deserializer<Vec<Unmatched<V1, V2>>> for UnmatchedListSerde<V1, V2>
         data: Option<&[u8]>,
     ) -> Result<Vec<Unmatched<V1, V2>>, SerdeError> {
         let mut reader = ByteReader::new(topic, "unmatched join values", data.unwrap_or_default());
+        if reader.u8()? != VARIABLE_SIZE {
+            return Err(reader.malformed("is not a list of variable-size values"));
+        }
+        let count = reader
+            .length()?
+            .ok_or_else(|| reader.malformed("has a null count"))?;
+        // Not reserved from the count: the bytes bound what is read.
         let mut values = Vec::new();
-        while !reader.is_empty() {
-            let left = reader.flag()?;
+        for _ in 0..count {
             let value = reader
                 .prefixed()?
                 .ok_or_else(|| reader.malformed("hold a null value"))?;
+            let mut value = ByteReader::new(topic, "unmatched join values", value);
+            let left = value.flag()?;
             values.push(if left {
-                Unmatched::Left(self.left.deserialize(topic, Some(value))?)
+                Unmatched::Left(self.left.deserialize(topic, Some(value.rest()))?)
             } else {
-                Unmatched::Right(self.right.deserialize(topic, Some(value))?)
+                Unmatched::Right(self.right.deserialize(topic, Some(value.rest()))?)
             });
+        }
+        if !reader.is_empty() {
+            return Err(reader.malformed("has bytes after its last value"));
         }
         Ok(values)
     }
@@ -150,6 +179,19 @@ mod tests {
         }
         assert!(bytes.windows(2).all(|pair| pair[0] < pair[1]));
         assert!(serde.deserialize("t", Some(&[0; 8])).is_err());
+        Ok(())
+    }
+
+    /// A list holds the bytes Kafka's list-value store writes for it: here
+    /// a left "A" alone.
+    #[test]
+    fn value_lists_are_laid_out_as_kafkas() -> Result<(), SerdeError> {
+        let serde = UnmatchedListSerde {
+            left: Arc::new(StringSerde),
+            right: Arc::new(I64Serde),
+        };
+        let bytes = serde.serialize("t", &vec![Unmatched::Left("A".to_owned())])?;
+        assert_eq!(bytes, Some(vec![1, 0, 0, 0, 1, 0, 0, 0, 2, 1, b'A']));
         Ok(())
     }
 
@@ -201,7 +243,8 @@ mod tests {
         let mut list = lists
             .serialize("t", &vec![Unmatched::Right(7)])?
             .unwrap_or_default();
-        list[0] = 7;
+        // The side byte, after the flag, the count and the value's length.
+        list[9] = 7;
         let decoded = lists.deserialize("t", Some(&list));
         assert!(
             matches!(&decoded, Err(SerdeError::Malformed { reason, .. })
