@@ -118,6 +118,28 @@ fn the_driver_feeds_the_global_store_and_every_processor_reads_it() {
     );
 }
 
+/// As in Kafka's test driver, whose global task skips what it cannot
+/// read whatever the configuration says, an unreadable record of a global
+/// store's topic is counted as dropped and skipped, while one of a stream's
+/// topic still fails by default.
+#[test]
+fn the_driver_skips_unreadable_global_records() {
+    let topology = topology().expect("valid");
+    let driver = TopologyTestDriver::new(&topology).expect("driver");
+    let not_utf8 = vec![0xff, 0xfe];
+    let raw = |topic: &str| driver.create_input_topic(topic, StringSerde, BytesSerde);
+    raw("reference")
+        .pipe_input_at("k1".into(), not_utf8.clone(), 1)
+        .expect("skipped");
+    assert_eq!(driver.metrics().dropped_records, 1);
+    let store: KeyValueStore<String, String> = driver.state_store("global-store").expect("store");
+    assert_eq!(store.get(&"k1".to_owned()).expect("get"), None);
+    assert!(matches!(
+        raw("events").pipe_input_at("a".into(), not_utf8, 2),
+        Err(StreamsError::Serde { .. })
+    ));
+}
+
 /// Global records never move the task's stream time: Kafka applies them
 /// in a task of their own.
 #[test]

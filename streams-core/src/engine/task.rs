@@ -75,6 +75,10 @@ pub struct TaskConfig {
     pub clock: Rc<dyn Clock>,
     /// What to do with undeserializable records.
     pub deserialization_handler: DeserializationHandler,
+    /// What to do with undeserializable records of global stores' topics,
+    /// if not as with the others (Kafka's test driver skips them whatever
+    /// the configuration says).
+    pub global_deserialization_handler: Option<DeserializationHandler>,
     /// Timestamp extractor for sources that set none.
     pub default_timestamp_extractor: Arc<dyn TimestampExtractor>,
     /// The number of partitions of a topic, for custom partitioners.
@@ -111,6 +115,7 @@ impl TaskConfig {
             state_dir: None,
             clock,
             deserialization_handler: DeserializationHandler::default(),
+            global_deserialization_handler: None,
             default_timestamp_extractor: Arc::new(FailOnInvalidTimestamp),
             partition_count: Box::new(|_| Some(1)),
             rocksdb_budget: default_rocksdb_budget(),
@@ -185,6 +190,9 @@ pub(crate) struct TaskState {
     pub(crate) collector: RecordCollector,
     pub(crate) commit_requested: bool,
     pub(crate) deserialization_handler: DeserializationHandler,
+    /// The handler for global stores' records (see
+    /// [`TaskConfig::global_deserialization_handler`]).
+    global_deserialization_handler: DeserializationHandler,
     pub(crate) partition_count: PartitionCount,
     pub(crate) metrics: TaskMetrics,
     /// The timestamp stores stamp their changelog records with: the current
@@ -260,6 +268,7 @@ impl StreamTask {
             state_dir,
             clock,
             deserialization_handler,
+            global_deserialization_handler,
             default_timestamp_extractor,
             partition_count,
             rocksdb_budget,
@@ -392,6 +401,8 @@ impl StreamTask {
                 collector,
                 commit_requested: false,
                 deserialization_handler,
+                global_deserialization_handler: global_deserialization_handler
+                    .unwrap_or(deserialization_handler),
                 partition_count,
                 metrics,
                 record_context,
@@ -452,10 +463,16 @@ impl StreamTask {
                 Arrival::Global(source, record) => {
                     let timestamp = record.timestamp;
                     let stream_time = self.state.stream_time;
+                    let task_handler = std::mem::replace(
+                        &mut self.state.deserialization_handler,
+                        self.state.global_deserialization_handler,
+                    );
                     let applied =
                         run_source(&self.graph, &mut self.state, &source, record, timestamp);
-                    // The global thread has no stream time of the task's.
+                    // The global thread has no stream time of the task's,
+                    // and a handler of its own.
                     self.state.stream_time = stream_time;
+                    self.state.deserialization_handler = task_handler;
                     applied?;
                 }
             }

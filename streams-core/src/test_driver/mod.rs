@@ -43,7 +43,10 @@ pub struct TestDriverConfig {
     pub initial_wall_clock_ms: i64,
     /// Where persistent stores keep their files, if any.
     pub state_dir: Option<PathBuf>,
-    /// What to do with undeserializable input.
+    /// What to do with undeserializable input of the topology's streams
+    /// and tables. Undeserializable records of global stores' topics are
+    /// skipped (logged and counted as dropped) whatever this says, as in
+    /// Kafka's test driver.
     pub deserialization_handler: DeserializationHandler,
     /// The timestamp extractor of sources that set none (Kafka's
     /// `default.timestamp.extractor`); `None`: the record's own timestamp.
@@ -146,6 +149,9 @@ fn task_config(config: &TestDriverConfig, clock: Rc<MockClock>) -> TaskConfig {
     task_config.emit_intervals = config.emit_intervals;
     task_config.state_dir = config.state_dir.clone();
     task_config.deserialization_handler = config.deserialization_handler;
+    // As Kafka's driver, which gives its global task this handler whatever
+    // the configuration says.
+    task_config.global_deserialization_handler = Some(DeserializationHandler::LogAndContinue);
     if let Some(extractor) = &config.default_timestamp_extractor {
         task_config.default_timestamp_extractor = extractor.clone();
     }
