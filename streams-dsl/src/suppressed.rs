@@ -29,11 +29,16 @@ pub(crate) enum BufferFull {
 ///
 /// Bytes are counted as Kafka does: buffer time, serialized key, new and
 /// old values, and record metadata.
+///
+/// The buffer is logged to a changelog topic, so that a restarted task
+/// holds back what its predecessor held, unless
+/// [`with_logging_disabled`](Self::with_logging_disabled).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BufferConfig {
     pub(crate) max_records: u64,
     pub(crate) max_bytes: u64,
     pub(crate) when_full: BufferFull,
+    pub(crate) logged: bool,
 }
 
 /// A buffer that never emits early: unbounded, or shutting down when full.
@@ -48,6 +53,13 @@ impl From<StrictBufferConfig> for BufferConfig {
     }
 }
 
+impl StrictBufferConfig {
+    /// See [`BufferConfig::with_logging_disabled`].
+    pub fn with_logging_disabled(self) -> Self {
+        Self(self.0.with_logging_disabled())
+    }
+}
+
 impl BufferConfig {
     /// A buffer without bounds.
     pub fn unbounded() -> StrictBufferConfig {
@@ -55,6 +67,7 @@ impl BufferConfig {
             max_records: u64::MAX,
             max_bytes: u64::MAX,
             when_full: BufferFull::ShutDown,
+            logged: true,
         })
     }
 
@@ -64,6 +77,7 @@ impl BufferConfig {
             max_records: records,
             max_bytes: u64::MAX,
             when_full: BufferFull::EmitEarly,
+            logged: true,
         }
     }
 
@@ -73,6 +87,7 @@ impl BufferConfig {
             max_records: u64::MAX,
             max_bytes: bytes,
             when_full: BufferFull::EmitEarly,
+            logged: true,
         }
     }
 
@@ -106,6 +121,16 @@ impl BufferConfig {
             when_full: BufferFull::ShutDown,
             ..self
         })
+    }
+
+    /// Keeps the buffer in memory only, without a changelog topic (Kafka's
+    /// `withLoggingDisabled`): a restarted task starts with an empty
+    /// buffer, and what its predecessor held back is never emitted.
+    pub fn with_logging_disabled(self) -> Self {
+        Self {
+            logged: false,
+            ..self
+        }
     }
 
     pub(crate) fn bounds_bytes(&self) -> bool {
@@ -257,15 +282,21 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> KTable<K, V> {
             Some(name) => format!("{name}-store"),
             None => self.builder.new_store_name("KTABLE-SUPPRESS-"),
         };
-        // The buffer is mirrored into a logged in-memory store, when the
-        // serdes to write it with are known.
+        // The buffer is mirrored into an in-memory store, logged unless
+        // the buffer config says not, when the serdes to write it with are
+        // known.
         let store = sizer.as_ref().map(|sizer| {
-            Stores::key_value_store_builder_with(
+            let store = Stores::key_value_store_builder_with(
                 &store_name,
                 sizer.key.clone(),
                 Arc::new(BufferedChangeSerde::new(sizer.value.clone())),
             )
-            .in_memory()
+            .in_memory();
+            if suppressed.buffer.logged {
+                store
+            } else {
+                store.with_logging_disabled()
+            }
         });
         // The buffer sizes and logs each update with its old value, and
         // emits it with it; Kafka's suppression asks its parent for old

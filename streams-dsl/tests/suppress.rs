@@ -709,6 +709,38 @@ fn a_restarted_task_restores_its_buffer_and_counts_from_their_changelogs() -> Re
     Ok(())
 }
 
+/// A buffer with logging disabled writes no changelog, and a restarted
+/// task starts with it empty: what was held back before the restart is
+/// never emitted, as with Kafka's `withLoggingDisabled`.
+#[test]
+fn a_buffer_without_logging_has_no_changelog_and_restarts_empty() -> Result {
+    let builder = StreamsBuilder::new();
+    counts_by_value(&builder)
+        .suppress(
+            Suppressed::until_time_limit(
+                Duration::from_millis(10),
+                BufferConfig::unbounded().with_logging_disabled(),
+            )
+            .with_name("limit"),
+        )?
+        .to_stream()
+        .to("output");
+    let topology = builder.build()?;
+    assert!(!topology
+        .changelog_topics("test-driver-application")
+        .contains(&"test-driver-application-limit-store-changelog".to_owned()));
+    let driver = TopologyTestDriver::new(&topology)?;
+    let input = driver.create_input_topic("input", StringSerde, StringSerde);
+    input.pipe_input_at("x".to_owned(), "a".to_owned(), 0)?;
+    assert!(buffer_changelog(&driver).is_empty());
+
+    driver.restart(&topology)?;
+    input.pipe_input_at("x".to_owned(), "b".to_owned(), 20)?;
+    input.pipe_input_at("x".to_owned(), "c".to_owned(), 40)?;
+    assert_eq!(output(&driver, "output")?, records(&[("b", 1, 20)]));
+    Ok(())
+}
+
 /// A restarted suppression starts its stream time afresh, as Kafka's
 /// `KTableSuppressProcessor` does (its observed stream time is not kept):
 /// restored updates wait until records seen after the restart pass them.
