@@ -635,3 +635,33 @@ fn a_flushed_update_says_where_its_record_was_read() -> Result {
     );
     Ok(())
 }
+
+/// Through two caches in a row (a cached count, then a cached filter of
+/// it), the update the second flushes still says where the record that
+/// made it was read: the first cache's flush hands its entry's source on
+/// to the writes it causes below.
+#[test]
+fn a_flushed_update_keeps_its_source_through_a_second_cache() -> Result {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("words")
+        .group_by_key()
+        .count_with(Materialized::named("counts").with_caching(1 << 20))
+        .filter_with(
+            |_, _| true,
+            Materialized::named("kept").with_caching(1 << 20),
+        )
+        .to_stream()
+        .process(|| Whence, &[])
+        .to("whence");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let input = driver.create_input_topic("words", StringSerde, StringSerde);
+    input.pipe_input_at("a".to_owned(), "x".to_owned(), 1)?;
+    input.pipe_input_at("b".to_owned(), "x".to_owned(), 2)?;
+    let output = driver.create_output_topic("whence", StringSerde, StringSerde);
+    assert_eq!(
+        output.read_values_to_list()?,
+        ["Some(1)@words-0:0", "Some(1)@words-0:1"]
+    );
+    Ok(())
+}

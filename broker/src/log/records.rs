@@ -102,7 +102,9 @@ pub(crate) fn for_each_record(
 fn decompressed(body: &[u8], codec: i16, budget: u64) -> Result<Budgeted<'_>, RecordsError> {
     let reader: Box<dyn Read + '_> = match codec {
         0 => Box::new(body),
-        1 => Box::new(flate2::read::GzDecoder::new(body)),
+        // Producers may write several gzip members one after another; Java's
+        // `GZIPInputStream`, which Kafka reads with, reads them all.
+        1 => Box::new(flate2::read::MultiGzDecoder::new(body)),
         2 => Box::new(io::Cursor::new(snappy(body, budget)?)),
         3 => Box::new(lz4::Decoder::new(body)?),
         4 => Box::new(zstd::stream::read::Decoder::with_buffer(body)?),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
-use state_stores::{ChangelogRecord, RecordContext, RecordSource, RocksDbMemoryBudget};
+use state_stores::{ChangelogRecord, RecordContext, RocksDbMemoryBudget};
 use std::time::Duration;
 
 use super::clock::Clock;
@@ -138,22 +138,19 @@ fn run_source(
 ) -> Result<(), StreamsError> {
     let _span =
         tracing::trace_span!("process", topic = %record.topic, offset = record.offset).entered();
-    state.record_metadata = Some(RecordMetadata {
+    let metadata = RecordMetadata {
         topic: record.topic,
         partition: record.partition,
         offset: record.offset,
-    });
+    };
     state.record_context.set_timestamp(timestamp);
     // Caches keep where each write's record was read, to forward it with
     // the write when they flush it.
     let tracks_sources = state.record_context.tracks_sources();
     if tracks_sources {
-        state.record_context.set_source(Some(RecordSource {
-            topic: record.topic.as_str(),
-            partition: record.partition,
-            offset: record.offset,
-        }));
+        state.record_context.set_source(Some(metadata.as_source()));
     }
+    state.record_metadata = Some(metadata);
     let raw = Record {
         key: record.key,
         value: record.value,
@@ -459,7 +456,12 @@ impl StreamTask {
             };
             match self.queues.add(record, bind)? {
                 Arrival::Queued => {}
-                Arrival::Dropped => self.state.metrics.dropped_records += 1,
+                Arrival::Dropped => {
+                    self.state.metrics.dropped_records += 1;
+                    // The position moved past it: a commit must say so, or
+                    // it is read again after a restart.
+                    self.commit_needed = true;
+                }
                 Arrival::Global(source, record) => {
                     let timestamp = record.timestamp;
                     let stream_time = self.state.stream_time;
@@ -534,9 +536,11 @@ impl StreamTask {
             }
             queue(&mut self.state, kind).reschedule(schedule, now);
             self.state.metrics.punctuations += 1;
+            // Set at once: a later punctuator's failure must not hide what
+            // this one wrote from the next commit.
+            self.commit_needed = true;
             fired = true;
         }
-        self.commit_needed |= fired;
         Ok(fired)
     }
 
@@ -720,6 +724,54 @@ mod tests {
                 },
             ]
         );
+        Ok(())
+    }
+
+    /// A record dropped on arrival for its timestamp moves the position a
+    /// commit stores even when nothing was processed since the last
+    /// commit, as Kafka's task commits a position past skipped records;
+    /// with nothing at all since the last commit, a commit stores nothing.
+    #[test]
+    fn a_commit_covers_records_dropped_since_the_last_one() -> Result<(), StreamsError> {
+        use crate::serde::BytesSerde;
+        use crate::topology::{
+            LogAndSkipOnInvalidTimestamp, SinkOptions, SourceOptions, TopologyBuilder,
+        };
+        let topology = TopologyBuilder::new()
+            .add_source(
+                "in",
+                &["in"],
+                SourceOptions::new(BytesSerde, BytesSerde)
+                    .timestamp_extractor(LogAndSkipOnInvalidTimestamp),
+            )
+            .add_sink(
+                "out",
+                "out",
+                SinkOptions::new(BytesSerde, BytesSerde),
+                &["in"],
+            )
+            .build()?;
+        let mut task = StreamTask::new(
+            &topology,
+            TaskConfig::new("app", Rc::new(crate::engine::SystemClock)),
+        )?;
+        let input = |offset, timestamp| ConsumerRecord {
+            topic: "in".into(),
+            partition: 0,
+            offset,
+            timestamp,
+            key: Some(b"k".to_vec()),
+            value: Some(b"v".to_vec()),
+            headers: Headers::new(),
+        };
+        let position = |offset| BTreeMap::from([(TopicPartition::new("in", 0), offset)]);
+        task.add_records([input(0, 1)])?;
+        assert!(task.process()?);
+        assert_eq!(task.commit()?, position(1));
+        assert_eq!(task.commit()?, BTreeMap::new(), "nothing to commit");
+        task.add_records([input(1, -1)])?;
+        assert!(!task.process()?);
+        assert_eq!(task.commit()?, position(2));
         Ok(())
     }
 

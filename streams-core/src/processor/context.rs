@@ -41,9 +41,23 @@ impl<KOut: Clone + 'static, VOut: Clone + 'static> ProcessorContext<'_, KOut, VO
         source: Option<RecordMetadata>,
         record: Record<KOut, VOut>,
     ) -> Result<(), StreamsError> {
+        let context = self.node.task.record_context.clone();
+        let tracks_sources = context.tracks_sources();
+        let previous_source = if tracks_sources {
+            let previous = context.source();
+            context.set_source(source.as_ref().map(RecordMetadata::as_source));
+            previous
+        } else {
+            None
+        };
         let current = std::mem::replace(&mut self.node.task.record_metadata, source);
         let forwarded = self.forward(record);
         self.node.task.record_metadata = current;
+        if tracks_sources {
+            // Caches below keep the forwarded record's source, not the one
+            // being processed (Kafka forwards a flushed entry's context).
+            context.set_source(previous_source);
+        }
         forwarded
     }
 

@@ -158,6 +158,27 @@ pub struct RecordMetadata {
     pub offset: i64,
 }
 
+impl RecordMetadata {
+    /// The same position as the stores keep it (see
+    /// [`RecordSource`](state_stores::RecordSource)).
+    pub(crate) fn as_source(&self) -> state_stores::RecordSource {
+        state_stores::RecordSource {
+            topic: self.topic.as_str(),
+            partition: self.partition,
+            offset: self.offset,
+        }
+    }
+
+    /// The position a store kept.
+    pub(crate) fn from_source(source: state_stores::RecordSource) -> Self {
+        Self {
+            topic: TopicName::new(source.topic),
+            partition: source.partition,
+            offset: source.offset,
+        }
+    }
+}
+
 /// A topic and partition.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TopicPartition {

@@ -13,7 +13,7 @@ use state_stores::{FlushListener, StateStore};
 
 use super::cache_flushes::{collecting_listener, CacheFlushes, FlushBuffer, FlushedEntry};
 use crate::error::StreamsError;
-use crate::record::{Headers, RecordMetadata, TopicName};
+use crate::record::{Headers, RecordMetadata};
 use crate::serde::{Deserializer, SerdeError, Serializer, SharedSerde};
 
 /// Serialized range bounds; `None` is an open end.
@@ -395,11 +395,7 @@ impl<S: StateStore + ?Sized + 'static, K: 'static, V: 'static> TypedStore<S, K, 
                         .and_then(|headers| headers.downcast_ref::<Headers>())
                         .cloned()
                         .unwrap_or_default(),
-                    metadata: entry.source.map(|source| RecordMetadata {
-                        topic: TopicName::new(source.topic),
-                        partition: source.partition,
-                        offset: source.offset,
-                    }),
+                    metadata: entry.source.map(RecordMetadata::from_source),
                 })
             },
             move || flusher.flush_cache(),
