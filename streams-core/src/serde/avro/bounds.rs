@@ -18,9 +18,9 @@ use apache_avro::Schema;
 /// How deep values may nest (records in records, items in arrays, ...).
 pub(crate) const MAX_DEPTH: usize = 64;
 
-/// How many items a block may declare beyond the bytes left: items of some
-/// types (nulls, empty records) take no bytes, so their count cannot be
-/// bounded by the bytes.
+/// How many items the blocks of one datum may declare beyond its bytes:
+/// items of some types (nulls, empty records) take no bytes, so their count
+/// cannot be bounded by the bytes alone.
 const ZERO_WIDTH_ITEMS: u64 = 1 << 16;
 
 /// The named types of a writer schema, for the references inside it.
@@ -50,7 +50,11 @@ impl Names {
 /// before it passes a bound is left to the decoder, which reads it in the
 /// same order and fails at the same place, with its own error.
 pub(crate) fn check(schema: &Schema, names: &Names, body: &[u8]) -> Result<(), String> {
-    let mut walker = Walker { names, rest: body };
+    let mut walker = Walker {
+        names,
+        rest: body,
+        items_left: body.len() as u64 + ZERO_WIDTH_ITEMS,
+    };
     match walker.walk(schema, &None, 0) {
         Ok(()) | Err(Stop::Malformed) => Ok(()),
         Err(Stop::Exceeded(reason)) => Err(reason),
@@ -68,6 +72,10 @@ enum Stop {
 struct Walker<'a> {
     names: &'a Names,
     rest: &'a [u8],
+    /// How many more items blocks may declare in all: the decoder keeps a
+    /// value per item, so the total, not each block's count, is what
+    /// bounds its memory.
+    items_left: u64,
 }
 
 impl Walker<'_> {
@@ -148,11 +156,12 @@ impl Walker<'_> {
             }
             let count = count.unsigned_abs();
             let left = self.rest.len() as u64;
-            if count > left.max(ZERO_WIDTH_ITEMS) {
+            if count > left.max(ZERO_WIDTH_ITEMS) || count > self.items_left {
                 return Err(Stop::Exceeded(format!(
                     "a block declares {count} items with {left} bytes left"
                 )));
             }
+            self.items_left -= count;
             for _ in 0..count {
                 item(self)?;
             }

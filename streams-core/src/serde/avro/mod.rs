@@ -244,6 +244,29 @@ mod tests {
         assert_eq!(serde.deserialize("t", bytes.as_deref()).unwrap(), map);
     }
 
+    /// Many small blocks of items that take no bytes (nulls) cannot add
+    /// up to more items than the datum's bytes plus a fixed allowance,
+    /// however few each declares.
+    #[test]
+    fn blocks_of_zero_width_items_are_bounded_in_all() {
+        let serde = AvroSerde::<Vec<()>>::from_schema_json(r#"{"type":"array","items":"null"}"#, 1)
+            .unwrap();
+        // 1,000 blocks of 65,536 nulls each (count 65,536 is the varint
+        // 0x80 0x80 0x08), then the end.
+        let mut hostile = vec![0, 0, 0, 0, 1];
+        for _ in 0..1000 {
+            hostile.extend_from_slice(&[0x80, 0x80, 0x08]);
+        }
+        hostile.push(0);
+        assert!(matches!(
+            serde.deserialize("t", Some(&hostile)),
+            Err(SerdeError::AvroBounds { .. })
+        ));
+        let nulls = vec![(); 100];
+        let bytes = serde.serialize("t", &nulls).unwrap();
+        assert_eq!(serde.deserialize("t", bytes.as_deref()).unwrap(), nulls);
+    }
+
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
     struct Node {
         next: Option<Box<Node>>,
