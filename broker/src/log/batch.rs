@@ -102,6 +102,13 @@ impl BatchHeader {
     /// Reads the header at the start of `buf`, which holds at least
     /// [`HEADER_LEN`] bytes. The batch body is not checked.
     pub(crate) fn parse(buf: &[u8]) -> Result<Self, BatchError> {
+        // The magic first: an old-format message set is shorter than this
+        // header, and is unsupported rather than cut short.
+        if let Some(&magic) = buf.get(MAGIC_AT) {
+            if magic as i8 != 2 {
+                return Err(BatchError::UnsupportedMagic(magic as i8));
+            }
+        }
         if buf.len() < HEADER_LEN {
             return Err(BatchError::Truncated);
         }
@@ -111,10 +118,6 @@ impl BatchHeader {
             .map(|l| l + LOG_OVERHEAD)
             .filter(|&size| size >= HEADER_LEN)
             .ok_or(BatchError::BadLength(length))?;
-        let magic = buf[MAGIC_AT] as i8;
-        if magic != 2 {
-            return Err(BatchError::UnsupportedMagic(magic));
-        }
         Ok(Self {
             base_offset: i64_at(buf, 0),
             size,

@@ -435,6 +435,16 @@ mod tests {
         old_magic[16] = 1;
         assert_eq!(produce(9, control), ResponseError::InvalidRecord.code());
         assert_eq!(produce(9, old_magic), ResponseError::InvalidRecord.code());
+        // A small v1 message set: offset, size, CRC, magic 1, attributes,
+        // timestamp, null key, one-byte value; shorter than a v2 header.
+        let mut v1 = vec![0; 8];
+        v1.extend_from_slice(&23_i32.to_be_bytes());
+        v1.extend_from_slice(&[0, 0, 0, 0, 1, 0]);
+        v1.extend_from_slice(&0_i64.to_be_bytes());
+        v1.extend_from_slice(&(-1_i32).to_be_bytes());
+        v1.extend_from_slice(&1_i32.to_be_bytes());
+        v1.push(b'x');
+        assert_eq!(produce(9, v1), ResponseError::InvalidRecord.code());
         assert_eq!(produce(9, Vec::new()), ResponseError::InvalidRecord.code());
         assert_eq!(produce(9, damaged), ResponseError::CorruptMessage.code());
         let zstd = || encode_batch(1, 0, Compression::Zstd);
