@@ -111,6 +111,10 @@ impl State {
         for topic in self.topics.all() {
             for partition in topic.partitions() {
                 let mut log = partition.log();
+                // Already reported when it went offline.
+                if log.is_offline() {
+                    continue;
+                }
                 if let Err(e) = log.sync() {
                     failed(BrokerError::storage(log.dir(), e));
                 }

@@ -262,38 +262,16 @@ impl PartitionLog {
         Ok(Bytes::new())
     }
 
-    /// The first record whose timestamp is at or after `timestamp`, as
-    /// `(offset, timestamp)`; `None` if every record is older.
-    pub(crate) fn offset_for_timestamp(&self, timestamp: i64) -> io::Result<Option<(i64, i64)>> {
+    /// The first batch holding a record whose timestamp is at or after
+    /// `timestamp`; `None` if every record is older. The record itself is
+    /// found with [`first_at_or_after`], which may decompress the batch:
+    /// callers do that after releasing the log.
+    pub(crate) fn batch_at_time(&self, timestamp: i64) -> io::Result<Option<Bytes>> {
+        self.check_online()?;
         for segment in self.segments() {
-            let Some(batch) = segment.batch_at_time(timestamp)? else {
-                continue;
-            };
-            let header = BatchHeader::parse(&batch)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            // With log-append time every record of the batch has its max
-            // timestamp: the batch's first record is the answer.
-            if header.log_append_time {
-                return Ok(Some((header.base_offset, header.max_timestamp)));
+            if let Some(batch) = segment.batch_at_time(timestamp)? {
+                return Ok(Some(batch));
             }
-            // The exact record needs the records themselves, which may be
-            // compressed; the batch start is the conservative answer if they
-            // cannot be read (within the budget: the batch came from a
-            // client).
-            let mut exact = None;
-            let read = records::for_each_record(&batch, &header, MAX_RECORDS_BYTES, |record| {
-                if record.timestamp >= timestamp {
-                    exact = Some((record.offset, record.timestamp));
-                    return ControlFlow::Break(());
-                }
-                ControlFlow::Continue(())
-            });
-            if let Err(e) = read {
-                warn!(dir = %self.dir.display(), offset = header.base_offset, error = %e, "cannot read the records of a batch");
-            }
-            return Ok(Some(
-                exact.unwrap_or((header.base_offset, header.max_timestamp)),
-            ));
         }
         Ok(None)
     }
@@ -314,6 +292,11 @@ impl PartitionLog {
         result
     }
 
+    /// Whether a failed flush took the log offline.
+    pub(crate) fn is_offline(&self) -> bool {
+        self.offline
+    }
+
     fn check_online(&self) -> io::Result<()> {
         if self.offline {
             return Err(io::Error::other(format!(
@@ -327,7 +310,8 @@ impl PartitionLog {
     /// Deletes old segments per `retention.ms` and `retention.bytes` when the
     /// cleanup policy includes `delete`. Returns how many were deleted.
     pub(crate) fn enforce_retention(&mut self, now_ms: i64) -> io::Result<usize> {
-        if !self.settings.delete_retention {
+        // An offline log is left as it is until recovery.
+        if !self.settings.delete_retention || self.offline {
             return Ok(0);
         }
         let mut deleted = 0;
@@ -381,6 +365,32 @@ impl PartitionLog {
     }
 }
 
+/// The first record of `batch` (found by [`PartitionLog::batch_at_time`])
+/// whose timestamp is at or after `timestamp`, as `(offset, timestamp)`.
+/// The records are read within a budget, as the batch came from a client;
+/// if they cannot be read, the batch start is the conservative answer.
+pub(crate) fn first_at_or_after(batch: &[u8], timestamp: i64) -> io::Result<(i64, i64)> {
+    let header =
+        BatchHeader::parse(batch).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    // With log-append time every record of the batch has its max
+    // timestamp: the batch's first record is the answer.
+    if header.log_append_time {
+        return Ok((header.base_offset, header.max_timestamp));
+    }
+    let mut exact = None;
+    let read = records::for_each_record(batch, &header, MAX_RECORDS_BYTES, |record| {
+        if record.timestamp >= timestamp {
+            exact = Some((record.offset, record.timestamp));
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    if let Err(e) = read {
+        warn!(offset = header.base_offset, error = %e, "cannot read the records of a batch");
+    }
+    Ok(exact.unwrap_or((header.base_offset, header.max_timestamp)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::batch::tests::encode_batch;
@@ -396,6 +406,13 @@ mod tests {
             ..LogDefaults::default()
         };
         TopicConfig::default().settings(&defaults)
+    }
+
+    /// What a ListOffsets lookup by `timestamp` finds.
+    fn time_lookup(log: &PartitionLog, timestamp: i64) -> io::Result<Option<(i64, i64)>> {
+        log.batch_at_time(timestamp)?
+            .map(|batch| first_at_or_after(&batch, timestamp))
+            .transpose()
     }
 
     fn append(log: &mut PartitionLog, count: usize, timestamp: i64) -> Appended {
@@ -433,20 +450,14 @@ mod tests {
         assert_eq!(read, all);
         assert_eq!(offsets_in(&log.read(37, 1).expect("read")), vec![36, 37]);
         assert!(matches!(log.read(101, 10), Err(ReadError::OutOfRange)));
-        assert_eq!(
-            log.offset_for_timestamp(255).expect("time"),
-            Some((52, 260))
-        );
-        assert_eq!(log.offset_for_timestamp(10_000).expect("time"), None);
+        assert_eq!(time_lookup(&log, 255).expect("time"), Some((52, 260)));
+        assert_eq!(time_lookup(&log, 10_000).expect("time"), None);
         drop(log);
 
         let log = PartitionLog::open(path, settings(1000), 0).expect("reopen");
         assert_eq!(log.log_end_offset(), 100);
         assert_eq!(offsets_in(&log.read(99, 1).expect("read")), vec![98, 99]);
-        assert_eq!(
-            log.offset_for_timestamp(255).expect("time"),
-            Some((52, 260))
-        );
+        assert_eq!(time_lookup(&log, 255).expect("time"), Some((52, 260)));
     }
 
     /// With log-append time every record of a batch carries the time it
@@ -464,9 +475,9 @@ mod tests {
         let batch = encode_batch(3, 10, Compression::None);
         let headers = batch::validate_produced(&batch, 1 << 20).expect("valid batch");
         log.append(&batch, &headers, 100).expect("append");
-        assert_eq!(log.offset_for_timestamp(11).expect("time"), Some((0, 100)));
-        assert_eq!(log.offset_for_timestamp(100).expect("time"), Some((0, 100)));
-        assert_eq!(log.offset_for_timestamp(101).expect("time"), None);
+        assert_eq!(time_lookup(&log, 11).expect("time"), Some((0, 100)));
+        assert_eq!(time_lookup(&log, 100).expect("time"), Some((0, 100)));
+        assert_eq!(time_lookup(&log, 101).expect("time"), None);
     }
 
     #[test]
@@ -578,6 +589,11 @@ mod tests {
         assert!(log.append(&batch, &headers, 0).is_err());
         assert!(matches!(log.read(0, 1 << 20), Err(ReadError::Io(_))));
         assert!(log.sync().is_err(), "a later flush does not bring it back");
+        assert!(log.batch_at_time(0).is_err(), "nor do timestamp lookups");
+        let mut expiring = log.settings().clone();
+        expiring.retention_ms = 1;
+        log.set_settings(expiring);
+        assert_eq!(log.enforce_retention(i64::MAX).expect("skipped"), 0);
         assert_eq!(log.log_end_offset(), 2);
         drop(log);
 

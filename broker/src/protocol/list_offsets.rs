@@ -9,30 +9,41 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use tracing::warn;
 
 use super::Context;
-use crate::log::PartitionLog;
+use crate::log::first_at_or_after;
+use crate::topics::Partition;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
-/// `(offset, timestamp)` for a requested timestamp or special value.
-fn lookup(log: &PartitionLog, timestamp: i64) -> Result<(i64, i64), ResponseError> {
-    let found = match timestamp {
-        LATEST => return Ok((log.log_end_offset(), -1)),
-        EARLIEST => return Ok((log.log_start_offset(), -1)),
-        MAX_TIMESTAMP => match log.max_timestamp() {
-            Some(max) => log.offset_for_timestamp(max),
-            None => Ok(None),
-        },
-        t if t >= 0 => log.offset_for_timestamp(t),
-        _ => return Err(ResponseError::InvalidRequest),
+/// `(offset, timestamp)` for a requested timestamp or special value. The
+/// log is locked only to find the batch: reading its records (which may
+/// be compressed) happens after, so produces and fetches do not wait.
+fn lookup(partition: &Partition, timestamp: i64) -> Result<(i64, i64), ResponseError> {
+    let storage_error = |e: std::io::Error| {
+        warn!(error = %e, "offset lookup failed");
+        ResponseError::KafkaStorageError
     };
-    match found {
-        Ok(found) => Ok(found.unwrap_or((-1, -1))),
-        Err(e) => {
-            warn!(error = %e, "offset lookup by timestamp failed");
-            Err(ResponseError::KafkaStorageError)
+    let (batch, wanted) = {
+        let log = partition.log();
+        if log.is_offline() {
+            return Err(ResponseError::KafkaStorageError);
         }
+        let wanted = match timestamp {
+            LATEST => return Ok((log.log_end_offset(), -1)),
+            EARLIEST => return Ok((log.log_start_offset(), -1)),
+            MAX_TIMESTAMP => match log.max_timestamp() {
+                Some(max) => max,
+                None => return Ok((-1, -1)),
+            },
+            t if t >= 0 => t,
+            _ => return Err(ResponseError::InvalidRequest),
+        };
+        (log.batch_at_time(wanted).map_err(storage_error)?, wanted)
+    };
+    match batch {
+        Some(batch) => first_at_or_after(&batch, wanted).map_err(storage_error),
+        None => Ok((-1, -1)),
     }
 }
 
@@ -52,7 +63,7 @@ pub(super) fn handle(ctx: &Context<'_>, request: ListOffsetsRequest) -> ListOffs
                         .as_ref()
                         .and_then(|topic| topic.partition(p.partition_index))
                     {
-                        Some(partition) => lookup(&partition.log(), p.timestamp),
+                        Some(partition) => lookup(&partition, p.timestamp),
                         None => Err(ResponseError::UnknownTopicOrPartition),
                     };
                     // The leader epoch exists from v4.
