@@ -129,6 +129,11 @@ impl BatchHeader {
         })
     }
 
+    /// Whether the records are compressed.
+    pub(crate) fn compressed(&self) -> bool {
+        self.attributes & COMPRESSION_MASK != 0
+    }
+
     /// Whether the records are compressed with zstd, which Produce
     /// requests before v7 may not carry.
     pub(crate) fn zstd(&self) -> bool {

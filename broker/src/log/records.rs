@@ -91,8 +91,12 @@ pub(crate) fn for_each_record(
         }
         let info = parse(&record, header.base_offset, base_timestamp)?;
         if visit(info).is_break() {
-            break;
+            return Ok(());
         }
+    }
+    // All the records the batch declares were read: nothing may follow.
+    if stream.read(&mut [0])? != 0 {
+        return Err(RecordsError::Malformed("bytes after the last record"));
     }
     Ok(())
 }
@@ -309,6 +313,18 @@ pub(crate) mod tests {
             records(&hollow_batch(), MAX_RECORDS_BYTES),
             Err(RecordsError::Malformed(_))
         ));
+    }
+
+    /// Bytes after the records a batch declares are an error.
+    #[test]
+    fn bytes_after_the_declared_records_are_an_error() {
+        let batch = encode_batch(2, 0, Compression::None);
+        let mut header = validate_produced(&batch, 1 << 20).expect("valid batch")[0];
+        header.record_count = 1;
+        let read = for_each_record(&batch, &header, MAX_RECORDS_BYTES, |_| {
+            ControlFlow::Continue(())
+        });
+        assert!(matches!(read, Err(RecordsError::Malformed(_))), "{read:?}");
     }
 
     /// Records that decompress to more than the budget stop at it.

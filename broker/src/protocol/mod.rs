@@ -510,10 +510,12 @@ mod tests {
         assert!(configs.iter().all(|c| !c.read_only));
     }
 
-    /// A batch whose header declares 2^31 - 1 records over none is stored
-    /// as sent, and a timestamp lookup that lands on it answers with its
-    /// start: the records are read within a budget, never allocated for
-    /// from the declared count (which used to abort the broker).
+    /// A batch whose header declares 2^31 - 1 records over none is
+    /// refused when its records are not compressed (they are read at
+    /// produce); compressed, it is stored unread, and a timestamp lookup
+    /// that lands on it answers with its start: the records are read
+    /// within a budget, never allocated for from the declared count (which
+    /// used to abort the broker).
     #[test]
     fn a_timestamp_lookup_survives_a_hollow_batch() {
         use kafka_protocol::messages::list_offsets_request::{
@@ -522,16 +524,24 @@ mod tests {
         use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
         let (_dir, state, runtime) = fixture();
         create_topic(&state, "t");
-        let request = ProduceRequest::default().with_acks(1).with_topic_data(vec![
-            produce_request::TopicProduceData::default()
-                .with_name(TopicName(str_bytes("t")))
-                .with_partition_data(vec![produce_request::PartitionProduceData::default()
-                    .with_records(Some(
-                        Bytes::from(crate::log::records::tests::hollow_batch()),
-                    ))]),
-        ]);
-        let produced: ProduceResponse = answer(&state, &runtime, ApiKey::Produce, 9, &request);
-        assert_eq!(produced.responses[0].partition_responses[0].error_code, 0);
+        let produce = |batch: Vec<u8>| {
+            let request = ProduceRequest::default().with_acks(1).with_topic_data(vec![
+                produce_request::TopicProduceData::default()
+                    .with_name(TopicName(str_bytes("t")))
+                    .with_partition_data(vec![produce_request::PartitionProduceData::default()
+                        .with_records(Some(Bytes::from(batch)))]),
+            ]);
+            let produced: ProduceResponse = answer(&state, &runtime, ApiKey::Produce, 9, &request);
+            produced.responses[0].partition_responses[0].error_code
+        };
+        let hollow = crate::log::records::tests::hollow_batch();
+        assert_eq!(produce(hollow.clone()), ResponseError::InvalidRecord.code());
+        // The same, marked gzip-compressed (attributes' low byte), CRC redone.
+        let mut compressed = hollow;
+        compressed[22] |= 1;
+        let crc = crc32c::crc32c(&compressed[21..]);
+        compressed[17..21].copy_from_slice(&crc.to_be_bytes());
+        assert_eq!(produce(compressed), 0);
 
         let lookup = ListOffsetsRequest::default().with_topics(vec![ListOffsetsTopic::default()
             .with_name(TopicName(str_bytes("t")))

@@ -78,19 +78,28 @@ impl Refusal {
     }
 }
 
-/// A compacted topic keeps the latest record per key, so a record without
-/// one is refused (Kafka's `LogValidator.validateKey`), each such record
-/// named by its index in the batch.
-fn check_keys(
+/// Reads the records of a batch a client produced, when it is cheap (the
+/// records are not compressed) or needed (a compacted topic, which keeps
+/// the latest record per key, refuses records without one, as Kafka's
+/// `LogValidator.validateKey` does, naming each by its index in the
+/// batch). Records that do not match the count the batch declares are
+/// refused as Kafka refuses them; they would make consumers fail.
+/// Compressed batches of other topics are stored unread, which keeps the
+/// cost of producing them low.
+fn check_records(
     batch: &[u8],
     header: &BatchHeader,
+    compacted: bool,
     topic: &str,
     partition: i32,
 ) -> Result<(), Refusal> {
+    if !compacted && header.compressed() {
+        return Ok(());
+    }
     let mut keyless = Vec::new();
     let mut index = 0;
     let read = records::for_each_record(batch, header, MAX_RECORDS_BYTES, |record| {
-        if !record.has_key {
+        if compacted && !record.has_key {
             keyless.push((
                 index,
                 format!("Compacted topic cannot accept message without key in topic partition {topic}-{partition}."),
@@ -112,6 +121,10 @@ fn check_keys(
                 partition, budget, "records too large to check their keys"
             );
             Ok(())
+        }
+        Err(e @ RecordsError::Malformed(_)) => {
+            debug!(topic, partition, error = %e, "records do not match their batch");
+            Err(ResponseError::InvalidRecord.into())
         }
         Err(e) => {
             debug!(topic, partition, error = %e, "unreadable records");
@@ -157,11 +170,9 @@ fn append(
     if ctx.version < 7 && headers.iter().any(|header| header.zstd()) {
         return Err(ResponseError::UnsupportedCompressionType.into());
     }
-    if settings.compacted {
-        // One batch (see `validate_produced`), which is all of `records`.
-        for header in &headers {
-            check_keys(records, header, topic.name(), index)?;
-        }
+    // One batch (see `validate_produced`), which is all of `records`.
+    for header in &headers {
+        check_records(records, header, settings.compacted, topic.name(), index)?;
     }
     let mut log = partition.log();
     let appended = log.append(records, &headers, now).map_err(|e| {
