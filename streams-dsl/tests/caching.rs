@@ -609,6 +609,30 @@ impl Processor<String, Option<i64>, String, String> for Whence {
     }
 }
 
+/// What processors see of where the updates come from, with `words`
+/// counted in a cached store, the counts then going through `then`.
+fn whence(
+    then: impl FnOnce(KTable<String, i64>) -> KTable<String, i64>,
+    words: &[&str],
+) -> Result<Vec<String>> {
+    let builder = StreamsBuilder::new();
+    let counts = builder
+        .stream::<String, String>("words")
+        .group_by_key()
+        .count_with(Materialized::named("counts").with_caching(1 << 20));
+    then(counts)
+        .to_stream()
+        .process(|| Whence, &[])
+        .to("whence");
+    let driver = TopologyTestDriver::new(&builder.build()?)?;
+    let input = driver.create_input_topic("words", StringSerde, StringSerde);
+    for (timestamp, word) in (1..).zip(words) {
+        input.pipe_input_at((*word).to_owned(), "x".to_owned(), timestamp)?;
+    }
+    let output = driver.create_output_topic("whence", StringSerde, StringSerde);
+    Ok(output.read_values_to_list()?)
+}
+
 /// An update a cached aggregation forwards when its cache flushes says
 /// where the record that made it was read, as Kafka's caching stores
 /// forward the record context kept with the entry: processors downstream
@@ -616,21 +640,8 @@ impl Processor<String, Option<i64>, String, String> for Whence {
 /// the flush happening at a commit, outside any record).
 #[test]
 fn a_flushed_update_says_where_its_record_was_read() -> Result {
-    let builder = StreamsBuilder::new();
-    builder
-        .stream::<String, String>("words")
-        .group_by_key()
-        .count_with(Materialized::named("counts").with_caching(1 << 20))
-        .to_stream()
-        .process(|| Whence, &[])
-        .to("whence");
-    let driver = TopologyTestDriver::new(&builder.build()?)?;
-    let input = driver.create_input_topic("words", StringSerde, StringSerde);
-    input.pipe_input_at("a".to_owned(), "x".to_owned(), 1)?;
-    input.pipe_input_at("a".to_owned(), "x".to_owned(), 2)?;
-    let output = driver.create_output_topic("whence", StringSerde, StringSerde);
     assert_eq!(
-        output.read_values_to_list()?,
+        whence(|counts| counts, &["a", "a"])?,
         ["Some(1)@words-0:0", "Some(2)@words-0:1"]
     );
     Ok(())
@@ -642,25 +653,14 @@ fn a_flushed_update_says_where_its_record_was_read() -> Result {
 /// to the writes it causes below.
 #[test]
 fn a_flushed_update_keeps_its_source_through_a_second_cache() -> Result {
-    let builder = StreamsBuilder::new();
-    builder
-        .stream::<String, String>("words")
-        .group_by_key()
-        .count_with(Materialized::named("counts").with_caching(1 << 20))
-        .filter_with(
+    let filtered = |counts: KTable<String, i64>| {
+        counts.filter_with(
             |_, _| true,
             Materialized::named("kept").with_caching(1 << 20),
         )
-        .to_stream()
-        .process(|| Whence, &[])
-        .to("whence");
-    let driver = TopologyTestDriver::new(&builder.build()?)?;
-    let input = driver.create_input_topic("words", StringSerde, StringSerde);
-    input.pipe_input_at("a".to_owned(), "x".to_owned(), 1)?;
-    input.pipe_input_at("b".to_owned(), "x".to_owned(), 2)?;
-    let output = driver.create_output_topic("whence", StringSerde, StringSerde);
+    };
     assert_eq!(
-        output.read_values_to_list()?,
+        whence(filtered, &["a", "b"])?,
         ["Some(1)@words-0:0", "Some(1)@words-0:1"]
     );
     Ok(())
