@@ -11,8 +11,10 @@
 //!   (CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs,
 //!   IncrementalAlterConfigs) with auto-creation when enabled.
 //! * Produce (record batch v2, stored exactly as sent, whatever the
-//!   compression; CRC-checked; acks 0, 1 and all; log-append time) and Fetch
-//!   (byte limits, long polling woken by appends), ListOffsets.
+//!   compression; CRC-checked; the records of uncompressed batches checked
+//!   against the declared count, and every record of a compacted topic for
+//!   its key; acks 0, 1 and all; log-append time) and Fetch (byte limits,
+//!   long polling woken by appends), ListOffsets.
 //! * Consumer groups with the classic protocol (join, with member ids
 //!   handed out first from JoinGroup v4; sync, heartbeat, leave, static
 //!   membership) and committed offsets.
