@@ -49,6 +49,18 @@ pub enum TopologyError {
         /// The missing store.
         store: String,
     },
+    /// A global store named as a processor's: every processor reads global
+    /// stores without being connected to them (Kafka refuses this too).
+    #[error(
+        "global state store `{store}` can be used by processor `{processor}` without being \
+         specified; it should not be explicitly passed"
+    )]
+    GlobalStoreConnected {
+        /// The processor.
+        processor: String,
+        /// The global store.
+        store: String,
+    },
     /// Stores can only be connected to processors.
     #[error("state store `{store}` can only be connected to a processor, not `{node}`")]
     StoreOnNonProcessor {

@@ -157,6 +157,12 @@ impl Builder {
         }
         Self::settle_null_key_filters(&state);
         let topology = state.topology.build()?;
+        // Kafka's `Materialized.as` refuses an illegal store name (whose
+        // changelog topic would be illegal too); generated names are legal.
+        for store in topology.store_names() {
+            crate::named::validate(store)
+                .map_err(|illegal| TopologyError::IllegalName(illegal.to_string()))?;
+        }
         state.copartitioning.check(&topology.describe())?;
         Ok(topology)
     }
@@ -279,9 +285,9 @@ impl StreamsBuilder {
             source.topics == topics && source.types == (TypeId::of::<K>(), TypeId::of::<V>())
         })?;
         let node = shared.node.clone();
-        let conflict = shared
-            .offset_reset
-            .is_some_and(|reset| Some(reset) != offset_reset);
+        // Kafka's `StreamSourceNode.merge`: a policy on either side that
+        // the other does not have is a conflict.
+        let conflict = shared.offset_reset != offset_reset;
         drop(state);
         if conflict {
             self.builder.fail(TopologyError::ConflictingOffsetReset {

@@ -349,6 +349,16 @@ Topologies:
         builder.build(),
         Err(TopologyError::ConflictingOffsetReset { .. })
     ));
+    // Nor may a later stream ask for one where the first asked for none
+    // (Kafka's `StreamSourceNode.merge` checks both ways).
+    let builder = StreamsBuilder::new();
+    let earliest = Consumed::<String, String>::default().with_offset_reset(OffsetReset::Earliest);
+    builder.stream::<String, String>("t").to("a");
+    builder.stream_with(&["t"], earliest).to("b");
+    assert!(matches!(
+        builder.build(),
+        Err(TopologyError::ConflictingOffsetReset { .. })
+    ));
 }
 
 /// A stream merged with itself is read once: each record comes out once
@@ -429,6 +439,45 @@ fn illegal_names_in_configuration_objects_fail_the_build() {
     assert!(matches!(
         builder.build(),
         Err(TopologyError::IllegalName(_))
+    ));
+    // A store name, as Kafka's `Materialized.as` checks it.
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("in")
+        .to_table_with(Materialized::named("my store"));
+    assert!(matches!(
+        builder.build(),
+        Err(TopologyError::IllegalName(reason)) if reason.contains("my store")
+    ));
+}
+
+/// A processor is not connected to a global store: every processor reads
+/// global stores unconnected, and Kafka refuses the connection.
+#[test]
+fn a_global_store_passed_to_a_processor_fails_the_build() {
+    struct Passing;
+    impl Processor<String, String, String, String> for Passing {
+        fn process(
+            &mut self,
+            ctx: &mut ProcessorContext<'_, String, String>,
+            record: Record<String, String>,
+        ) -> Result<(), StreamsError> {
+            ctx.forward(record)
+        }
+    }
+    let builder = StreamsBuilder::new();
+    builder.global_table_with(
+        "g",
+        Consumed::<String, String>::default(),
+        Materialized::named("gstore"),
+    );
+    builder
+        .stream::<String, String>("in")
+        .process(|| Passing, &["gstore"])
+        .to("out");
+    assert!(matches!(
+        builder.build(),
+        Err(TopologyError::GlobalStoreConnected { store, .. }) if store == "gstore"
     ));
 }
 

@@ -401,11 +401,21 @@ impl TopologyBuilder {
                     processor: processor.clone(),
                     store: store.clone(),
                 })?;
-            if !self.stores.iter().any(|s| &s.name == store) {
-                return Err(TopologyError::UnknownStore {
-                    processor: processor.clone(),
-                    store: store.clone(),
-                });
+            match self.stores.iter().find(|s| &s.name == store) {
+                None => {
+                    return Err(TopologyError::UnknownStore {
+                        processor: processor.clone(),
+                        store: store.clone(),
+                    })
+                }
+                // The global store's own processor keeps it up to date.
+                Some(def) if def.global && !self.global_nodes.contains(processor) => {
+                    return Err(TopologyError::GlobalStoreConnected {
+                        processor: processor.clone(),
+                        store: store.clone(),
+                    })
+                }
+                Some(_) => {}
             }
             match &mut node.kind {
                 NodeKind::Processor { stores } if !stores.contains(store) => {
