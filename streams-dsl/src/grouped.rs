@@ -183,10 +183,15 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
             // Kafka names the nodes it then discards: the generated names
             // after this aggregation are numbered as in Kafka.
             stream.repartition_names(prefix);
-            return existing;
+            if self.repartition.moves_on_reuse() {
+                self.builder.with(|topology| {
+                    topology.move_to_end(&[&existing.writer, &existing.source]);
+                });
+            }
+            return existing.source;
         }
-        let source = stream.repartition_through(prefix, &self.grouped);
-        self.repartition.inserted(&source);
+        let [_, filter, source] = stream.repartition_through(prefix, &self.grouped);
+        self.repartition.inserted(&filter, &source);
         source
     }
 

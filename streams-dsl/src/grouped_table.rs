@@ -230,7 +230,10 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
         let reused = self.repartition.reused(self.grouped.name.is_some());
         self.builder.with(|topology| {
             let source = match reused {
-                Some(existing) => existing,
+                Some(existing) => {
+                    topology.move_to_end(&[&existing.writer, &existing.source]);
+                    existing.source
+                }
                 None => {
                     topology
                         .add_internal_topic(&topic)
@@ -241,7 +244,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedTable<K, V> {
                             &[&self.node],
                         )
                         .add_source(&source, &[&topic], repartition_source_options(key, change));
-                    self.repartition.inserted(&source);
+                    self.repartition.inserted(&sink, &source);
                     source
                 }
             };

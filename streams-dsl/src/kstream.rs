@@ -481,7 +481,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
     /// `<application.id>-<prefix>-repartition` and reads it back, returning
     /// the name of the source that reads it. Node names follow Kafka Streams:
     /// generated (sink, filter, source) unless `prefix` is a user name.
-    pub(crate) fn repartition_through(&self, prefix: &str, grouped: &Grouped<K, V>) -> String {
+    /// Returns the sink, filter and source names.
+    pub(crate) fn repartition_through(&self, prefix: &str, grouped: &Grouped<K, V>) -> [String; 3] {
         let topic = repartition_topic(prefix);
         let [sink, filter, source] = self.repartition_names(prefix);
         let (key, value) = (grouped.key.clone(), grouped.value.clone());
@@ -505,7 +506,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
                 )
                 .add_source(&source, &[&topic], repartition_source_options(key, value));
         });
-        source
+        [sink, filter, source]
     }
 
     /// The sink, filter and source names of a repartition topic named after

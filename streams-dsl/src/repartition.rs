@@ -109,7 +109,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         let key = repartitioned.key.or_stream(self.key_serde.as_ref());
         let value = repartitioned.value.or_stream(self.value_serde.as_ref());
         let grouped = Grouped::with(key.clone(), value.clone());
-        let source = self.repartition_through(&name, &grouped);
+        let [_, _, source] = self.repartition_through(&name, &grouped);
         if let Some(partitions) = repartitioned.partitions {
             let topic = format!("{name}-repartition");
             self.builder

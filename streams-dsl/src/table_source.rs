@@ -280,7 +280,9 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             materialized.value_serde().clone(),
         );
         let parent = if self.repartition_required {
-            self.repartition_through(&name, &Grouped::with(key.clone(), value_serde))
+            let [_, _, source] =
+                self.repartition_through(&name, &Grouped::with(key.clone(), value_serde));
+            source
         } else {
             self.node.clone()
         };

@@ -329,3 +329,77 @@ fn timestamped_stores_read_through_plain_views() -> Result<(), StreamsError> {
     assert_eq!(windowed.fetch(&a, 0, 100)?, vec![(0, 2)], "nothing changed");
     Ok(())
 }
+
+/// A named grouping's repartition topic read by a second aggregation is
+/// numbered as Kafka Streams numbers it: Kafka adds the repartition node
+/// to its graph again, so its nodes are written, and their sub-topology
+/// numbered, after a stream defined between the two aggregations.
+#[test]
+fn describe_a_reused_named_grouping_as_kafka_streams() {
+    let builder = StreamsBuilder::new();
+    let grouped = builder
+        .stream::<String, String>("in")
+        .group_by_with(|_, v| v.clone(), Grouped::default().with_name("g"));
+    grouped.count();
+    builder.stream::<String, String>("other").to("o");
+    grouped.count();
+    let description = builder.build().expect("valid").describe().to_string();
+    let expected = "\
+Topologies:
+   Sub-topology: 0
+    Source: KSTREAM-SOURCE-0000000000 (topics: [in])
+      --> g
+    Processor: g (stores: [])
+      --> g-repartition-filter
+      <-- KSTREAM-SOURCE-0000000000
+    Processor: g-repartition-filter (stores: [])
+      --> g-repartition-sink
+      <-- g
+    Sink: g-repartition-sink (topic: g-repartition)
+      <-- g-repartition-filter
+
+  Sub-topology: 1
+    Source: KSTREAM-SOURCE-0000000007 (topics: [other])
+      --> KSTREAM-SINK-0000000008
+    Sink: KSTREAM-SINK-0000000008 (topic: o)
+      <-- KSTREAM-SOURCE-0000000007
+
+  Sub-topology: 2
+    Source: g-repartition-source (topics: [g-repartition])
+      --> KSTREAM-AGGREGATE-0000000003, KSTREAM-AGGREGATE-0000000010
+    Processor: KSTREAM-AGGREGATE-0000000003 (stores: [KSTREAM-AGGREGATE-STATE-STORE-0000000002])
+      --> none
+      <-- g-repartition-source
+    Processor: KSTREAM-AGGREGATE-0000000010 (stores: [KSTREAM-AGGREGATE-STATE-STORE-0000000009])
+      --> none
+      <-- g-repartition-source
+
+";
+    assert_eq!(description, expected);
+}
+
+/// The same for a grouped table: Kafka's `KGroupedTableImpl` adds its
+/// repartition node again, so a stream defined between two aggregations
+/// of a named grouping gets the earlier sub-topology.
+#[test]
+fn a_reused_named_table_grouping_is_numbered_as_in_kafka_streams() {
+    let builder = StreamsBuilder::new();
+    let grouped = builder.table::<String, String>("in").group_by_with(
+        |k, v| (v.clone(), k.clone()),
+        Grouped::default().with_name("g"),
+    );
+    grouped.count();
+    builder.stream::<String, String>("other").to("o");
+    grouped.count();
+    let description = builder.build().expect("valid").describe().to_string();
+    let subtopology_of = |topics: &str| {
+        let at = description.find(topics).expect("source described");
+        description[..at].matches("Sub-topology").count() - 1
+    };
+    assert_eq!(subtopology_of("(topics: [other])"), 1, "{description}");
+    assert_eq!(
+        subtopology_of("(topics: [g-repartition])"),
+        2,
+        "{description}"
+    );
+}

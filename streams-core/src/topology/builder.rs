@@ -323,6 +323,34 @@ impl TopologyBuilder {
         self
     }
 
+    /// Moves the nodes `roots`, and every node below them, after all the
+    /// others, keeping their order among themselves. The order nodes are
+    /// added in numbers the sub-topologies, as the order Kafka Streams
+    /// writes its graph nodes in numbers its node groups; the DSL moves a
+    /// repartition topic's nodes when an aggregation reads the topic again,
+    /// as Kafka writes a graph node added again after those added since.
+    pub fn move_to_end(&mut self, roots: &[&str]) -> &mut Self {
+        let mut moved: BTreeSet<String> = roots.iter().map(|&root| root.to_owned()).collect();
+        // Parents may be added after their children: repeat until stable.
+        loop {
+            let before = moved.len();
+            for node in &self.nodes {
+                if node.parents.iter().any(|parent| moved.contains(parent)) {
+                    moved.insert(node.name.clone());
+                }
+            }
+            if moved.len() == before {
+                break;
+            }
+        }
+        let (last, first): (Vec<NodeDef>, Vec<NodeDef>) = std::mem::take(&mut self.nodes)
+            .into_iter()
+            .partition(|node| moved.contains(&node.name));
+        self.nodes = first;
+        self.nodes.extend(last);
+        self
+    }
+
     fn connect_processor_and_stores_inner(&mut self, processors: &[&str], store: &str) {
         for processor in processors {
             self.connections

@@ -267,7 +267,7 @@ impl<K: Clone + 'static, V1: Clone + 'static> KStream<K, V1> {
                 source
             }
             _ => {
-                let source = self.repartition_through(&prefix, grouped);
+                let [_, _, source] = self.repartition_through(&prefix, grouped);
                 *self.join_repartition.borrow_mut() = Some(source.clone());
                 source
             }
