@@ -248,6 +248,9 @@ pub enum StreamsError {
         "store `{0}` is seen through a plain view, which only reads: use its timestamped handle"
     )]
     ReadOnlyView(String),
+    /// A processor tried to close or restore a store: only its task does.
+    #[error("state store `{0}` is closed and restored by its task, not by a processor")]
+    StoreOwnedByTask(String),
 }
 
 impl StreamsError {

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use streams_core::prelude::*;
 use streams_core::state::{
-    KeyValueStore, SessionStore, Stores, TimestampedKeyValueStore, ValueAndTimestamp, WindowStore,
+    KeyValueStore, SessionStore, StoreHandle, Stores, TimestampedKeyValueStore, ValueAndTimestamp,
+    WindowStore,
 };
 use streams_core::test_driver::TestDriverConfig;
 use streams_core::{Window, Windowed};
@@ -591,5 +592,63 @@ fn a_value_serialized_as_null_deletes_its_key() -> TestResult {
             TestRecord::new("k".into(), None, 2)
         ]
     );
+    Ok(())
+}
+
+/// Tries to close and to restore its store, and forwards what it was told.
+struct Meddler;
+
+impl Processor<String, String, String, String> for Meddler {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, String, String>,
+        record: Record<String, String>,
+    ) -> Result<(), StreamsError> {
+        let store: KeyValueStore<String, String> = ctx.state_store("kv")?;
+        let closed = store.close();
+        let restored = store.restore(&[]);
+        store.put(&record.key, &record.value)?;
+        let told = |result: Result<(), StreamsError>| match result {
+            Err(StreamsError::StoreOwnedByTask(store)) => format!("refused for {store}"),
+            other => format!("{other:?}"),
+        };
+        let value = format!("{}; {}", told(closed), told(restored));
+        ctx.forward(record.with_value(value))
+    }
+}
+
+/// A processor may not close or restore its stores, as in Kafka, whose
+/// processor-facing stores throw: only the task does, and the store stays
+/// usable. Before, a processor's `close` closed the store for everyone.
+#[test]
+fn a_processor_may_not_close_or_restore_its_store() -> TestResult {
+    let topology = TopologyBuilder::new()
+        .add_source("in", &["in"], SourceOptions::new(StringSerde, StringSerde))
+        .add_processor("meddle", || Meddler, &["in"])
+        .add_state_store(
+            Stores::key_value_store_builder::<String, String>("kv").in_memory(),
+            &["meddle"],
+        )
+        .add_sink(
+            "out",
+            "out",
+            SinkOptions::new(StringSerde, StringSerde),
+            &["meddle"],
+        )
+        .build()?;
+    let driver = TopologyTestDriver::new(&topology)?;
+    let input = driver.create_input_topic("in", StringSerde, StringSerde);
+    input.pipe_input_at("a".to_owned(), "1".to_owned(), 1)?;
+    input.pipe_input_at("b".to_owned(), "2".to_owned(), 2)?;
+    let output = driver.create_output_topic("out", StringSerde, StringSerde);
+    assert_eq!(
+        output.read_values_to_list()?,
+        [
+            "refused for kv; refused for kv",
+            "refused for kv; refused for kv"
+        ]
+    );
+    let store: KeyValueStore<String, String> = driver.state_store("kv")?;
+    assert_eq!(store.get(&"b".to_owned())?, Some("2".to_owned()));
     Ok(())
 }

@@ -44,6 +44,9 @@ pub(super) struct TypedStore<S: ?Sized, K, V> {
     flushed: Rc<OnceCell<FlushBuffer>>,
     /// Whether this handle only reads: a plain view of a timestamped store.
     read_only: bool,
+    /// Whether this is a processor's handle, which may not close or
+    /// restore the store: only its task does.
+    processor: bool,
 }
 
 impl<S: ?Sized, K, V> Clone for TypedStore<S, K, V> {
@@ -54,6 +57,7 @@ impl<S: ?Sized, K, V> Clone for TypedStore<S, K, V> {
             store: self.store.clone(),
             flushed: self.flushed.clone(),
             read_only: self.read_only,
+            processor: self.processor,
             key: self.key.clone(),
             value: self.value.clone(),
             key_buffer: Cell::default(),
@@ -79,6 +83,7 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
             value_buffer: Cell::default(),
             flushed: Rc::default(),
             read_only: false,
+            processor: false,
         }
     }
 
@@ -102,7 +107,26 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
             value_buffer: Cell::default(),
             flushed: Rc::default(),
             read_only: true,
+            processor: false,
         }
+    }
+
+    /// This handle as a processor gets it (see
+    /// [`StoreHandle::for_processor`](super::StoreHandle::for_processor)).
+    pub(super) fn for_processor(&self) -> Self {
+        Self {
+            processor: true,
+            ..self.clone()
+        }
+    }
+
+    /// Fails for a processor's handle: closing and restoring the store is
+    /// its task's business (Kafka's processor-facing stores refuse it).
+    pub(super) fn check_task_owned(&self) -> Result<(), StreamsError> {
+        if self.processor {
+            return Err(StreamsError::StoreOwnedByTask(self.name.to_string()));
+        }
+        Ok(())
     }
 
     /// Fails for a read-only view, before anything is encoded or written.
@@ -338,6 +362,7 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
     }
 
     pub(super) fn close(&self) -> Result<(), StreamsError> {
+        self.check_task_owned()?;
         self.write(|store| store.close())
     }
 }

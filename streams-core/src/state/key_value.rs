@@ -274,7 +274,14 @@ impl<K: 'static, V: 'static> StoreHandle for KeyValueStore<K, V> {
     }
 
     fn restore(&self, records: &[ChangelogRecord]) -> Result<(), StreamsError> {
+        self.inner.check_task_owned()?;
         self.inner.write(|store| store.restore_batch(records))
+    }
+
+    fn for_processor(&self) -> Self {
+        Self {
+            inner: self.inner.for_processor(),
+        }
     }
 
     /// The plain view of a [`TimestampedKeyValueStore<K, V>`](super::TimestampedKeyValueStore).

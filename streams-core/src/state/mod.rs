@@ -66,6 +66,18 @@ pub trait StoreHandle: 'static {
     /// state it had.
     fn restore(&self, records: &[ChangelogRecord]) -> Result<(), StreamsError>;
 
+    /// The handle a processor gets: the same store, but refusing
+    /// [`close`](Self::close) and [`restore`](Self::restore) with
+    /// [`StreamsError::StoreOwnedByTask`], as only the task may close or
+    /// restore its stores (Kafka's processor-facing stores throw). By
+    /// default the handle itself, for handles with nothing to guard.
+    fn for_processor(&self) -> Self
+    where
+        Self: Sized + Clone,
+    {
+        self.clone()
+    }
+
     /// A handle of this type onto `store`, a handle of another type, where
     /// it has one: a plain key-value or window store's view of a
     /// timestamped one, whose values it reads without their timestamps

@@ -106,7 +106,7 @@ impl StoreRegistry {
         if !entry.users.contains(&node) {
             return Err(access("the store is not connected to the processor"));
         }
-        Self::typed(entry, processor)
+        Self::typed(entry, processor).map(|handle: S| handle.for_processor())
     }
 
     /// The handle of `store` from outside the topology (tests, queries).

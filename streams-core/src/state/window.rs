@@ -280,7 +280,15 @@ impl<K: 'static, V: 'static> StoreHandle for WindowStore<K, V> {
     }
 
     fn restore(&self, records: &[ChangelogRecord]) -> Result<(), StreamsError> {
+        self.inner.check_task_owned()?;
         self.inner.write(|store| store.restore_batch(records))
+    }
+
+    fn for_processor(&self) -> Self {
+        Self {
+            inner: self.inner.for_processor(),
+            ..self.clone()
+        }
     }
 
     /// The plain view of a timestamped window store.
