@@ -305,6 +305,22 @@ mod tests {
             .expect("topic")
     }
 
+    /// The records of partition 0 of `topic`, as a Produce request carries
+    /// them.
+    fn topic_data(topic: &str, records: Vec<u8>) -> produce_request::TopicProduceData {
+        produce_request::TopicProduceData::default()
+            .with_name(TopicName(str_bytes(topic)))
+            .with_partition_data(vec![produce_request::PartitionProduceData::default()
+                .with_records(Some(Bytes::from(records)))])
+    }
+
+    /// A Produce request with `acks` of `records` to partition 0 of `topic`.
+    fn produce_to(topic: &str, records: Vec<u8>, acks: i16) -> ProduceRequest {
+        ProduceRequest::default()
+            .with_acks(acks)
+            .with_topic_data(vec![topic_data(topic, records)])
+    }
+
     /// Valid requests of several APIs, at their newest served version.
     fn valid_requests() -> Vec<Vec<u8>> {
         let topic = TopicName(str_bytes("t"));
@@ -314,12 +330,7 @@ mod tests {
             kafka_protocol::records::Compression::None,
         );
         let max = |api| supported_versions(api).map_or(0, |r| r.max);
-        let produce = ProduceRequest::default().with_acks(1).with_topic_data(vec![
-            produce_request::TopicProduceData::default()
-                .with_name(topic.clone())
-                .with_partition_data(vec![produce_request::PartitionProduceData::default()
-                    .with_records(Some(Bytes::from(records)))]),
-        ]);
+        let produce = produce_to("t", records, 1);
         let fetch = FetchRequest::default()
             .with_max_wait_ms(100)
             .with_topics(vec![fetch_request::FetchTopic::default()
@@ -369,14 +380,12 @@ mod tests {
     fn an_unacknowledged_produce_that_fails_closes_the_connection() {
         let (_dir, state, runtime) = fixture();
         let topic = |name: &str| {
-            produce_request::TopicProduceData::default()
-                .with_name(TopicName(str_bytes(name)))
-                .with_partition_data(vec![produce_request::PartitionProduceData::default()
-                    .with_records(Some(Bytes::from(crate::log::batch::tests::encode_batch(
-                        2,
-                        0,
-                        kafka_protocol::records::Compression::None,
-                    ))))])
+            let records = crate::log::batch::tests::encode_batch(
+                2,
+                0,
+                kafka_protocol::records::Compression::None,
+            );
+            topic_data(name, records)
         };
         let produce = |topics: Vec<produce_request::TopicProduceData>| {
             let request = ProduceRequest::default()
@@ -417,12 +426,7 @@ mod tests {
         let (_dir, state, runtime) = fixture();
         create_topic(&state, "t");
         let produce = |version: i16, records: Vec<u8>| {
-            let request = ProduceRequest::default().with_acks(1).with_topic_data(vec![
-                produce_request::TopicProduceData::default()
-                    .with_name(TopicName(str_bytes("t")))
-                    .with_partition_data(vec![produce_request::PartitionProduceData::default()
-                        .with_records(Some(Bytes::from(records)))]),
-            ]);
+            let request = produce_to("t", records, 1);
             let response: ProduceResponse =
                 answer(&state, &runtime, ApiKey::Produce, version, &request);
             response.responses[0].partition_responses[0].error_code
@@ -525,12 +529,7 @@ mod tests {
         let (_dir, state, runtime) = fixture();
         create_topic(&state, "t");
         let produce = |batch: Vec<u8>| {
-            let request = ProduceRequest::default().with_acks(1).with_topic_data(vec![
-                produce_request::TopicProduceData::default()
-                    .with_name(TopicName(str_bytes("t")))
-                    .with_partition_data(vec![produce_request::PartitionProduceData::default()
-                        .with_records(Some(Bytes::from(batch)))]),
-            ]);
+            let request = produce_to("t", batch, 1);
             let produced: ProduceResponse = answer(&state, &runtime, ApiKey::Produce, 9, &request);
             produced.responses[0].partition_responses[0].error_code
         };
@@ -573,12 +572,7 @@ mod tests {
             }
         });
         let produce = |version: i16| {
-            let request = ProduceRequest::default().with_acks(1).with_topic_data(vec![
-                produce_request::TopicProduceData::default()
-                    .with_name(TopicName(str_bytes("c")))
-                    .with_partition_data(vec![produce_request::PartitionProduceData::default()
-                        .with_records(Some(Bytes::from(batch.clone())))]),
-            ]);
+            let request = produce_to("c", batch.clone(), 1);
             let response: ProduceResponse =
                 answer(&state, &runtime, ApiKey::Produce, version, &request);
             response.responses[0].partition_responses[0].clone()
