@@ -249,8 +249,9 @@ pub struct StreamTask {
     /// for every record they route, so the names are hashed with a fast
     /// hash: they come from the topology, not from the data.
     sources: FxHashMap<TopicName, SourceBinding>,
-    /// Whether a record was processed or a punctuator fired since the last
-    /// commit (Kafka's `commitNeeded`): only then does a commit flush.
+    /// Whether a record was processed or dropped, or a punctuator fired,
+    /// since the last commit (Kafka's `commitNeeded`): only then does a
+    /// commit flush.
     commit_needed: bool,
     closed: bool,
 }
@@ -552,9 +553,9 @@ impl StreamTask {
     /// Lets every processor forward what it held back (cached updates), in
     /// topology order, then flushes the stores' caches, and returns the
     /// next offset to consume for every partition processed. As Kafka's
-    /// task does, it does all this only if a record was processed or a
-    /// punctuator fired since the last commit; otherwise there is nothing
-    /// to commit, and it returns no offsets. Global
+    /// task does, it does all this only if a record was processed or
+    /// dropped, or a punctuator fired, since the last commit; otherwise
+    /// there is nothing to commit, and it returns no offsets. Global
     /// stores' topics are not among them: like Kafka's global thread, a
     /// runtime reads them from the start into their stores, which have no
     /// changelog.
