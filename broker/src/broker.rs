@@ -14,6 +14,7 @@ use crate::config::{BrokerConfig, FlushPolicy};
 use crate::error::{BrokerError, Result};
 use crate::group::offsets::OffsetStore;
 use crate::group::Coordinator;
+use crate::producer_ids::ProducerIds;
 use crate::server;
 use crate::topics::{Topic, Topics};
 
@@ -36,6 +37,7 @@ pub(crate) struct State {
     pub(crate) advertised_port: i32,
     pub(crate) topics: Topics,
     pub(crate) groups: Coordinator,
+    pub(crate) producer_ids: ProducerIds,
     /// Bumped after every append, to wake waiting fetches.
     appended: watch::Sender<u64>,
 }
@@ -52,16 +54,24 @@ impl State {
                     ip => ip.to_string(),
                 });
         let topics = Topics::open(&config, now_ms())?;
+        let in_use = topics
+            .all()
+            .iter()
+            .flat_map(|topic| topic.partitions())
+            .filter_map(|partition| partition.log().max_producer_id())
+            .max();
+        let producer_ids = ProducerIds::open(&config.data_dir, in_use)?;
         let offsets_dir = config.data_dir.join("__group_offsets");
         let offsets = OffsetStore::open(&offsets_dir, config.flush == FlushPolicy::EveryProduce)?;
         let groups = Coordinator::new(offsets, config.group_initial_rebalance_delay);
         let (appended, _) = watch::channel(0);
         Ok(Self {
             advertised_host,
-            advertised_port: i32::from(local_addr.port()),
+            advertised_port: i32::from(config.advertised_port.unwrap_or(local_addr.port())),
             config,
             topics,
             groups,
+            producer_ids,
             appended,
         })
     }
@@ -126,13 +136,19 @@ impl State {
         first.map_or(Ok(()), Err)
     }
 
+    /// Deletes what retention lets go of, and forgets idempotent
+    /// producers that have been idle too long.
     fn enforce_retention(&self) {
         let now = now_ms();
+        let expiration =
+            i64::try_from(self.config.producer_id_expiration.as_millis()).unwrap_or(i64::MAX);
         for topic in self.topics.all() {
             for partition in topic.partitions() {
-                if let Err(e) = partition.log().enforce_retention(now) {
+                let mut log = partition.log();
+                if let Err(e) = log.enforce_retention(now) {
                     warn!(topic = topic.name(), error = %e, "retention failed");
                 }
+                log.expire_producers(now, expiration);
             }
         }
     }

@@ -15,6 +15,12 @@
 //!   against the declared count, and every record of a compacted topic for
 //!   its key; acks 0, 1 and all; log-append time) and Fetch (byte limits,
 //!   long polling woken by appends), ListOffsets.
+//! * Idempotent producers (InitProducerId): each partition checks every
+//!   producer's sequence numbers and epoch, and answers a resent batch
+//!   with the offset it got the first time instead of appending it again;
+//!   the state is rebuilt from the log on restart, and producer ids are
+//!   never handed out twice. Transactions are not served (no transaction
+//!   coordinator is found).
 //! * Consumer groups with the classic protocol (join, with member ids
 //!   handed out first from JoinGroup v4; sync, heartbeat, leave, static
 //!   membership) and committed offsets.
@@ -56,6 +62,7 @@ mod config;
 mod error;
 mod group;
 mod log;
+mod producer_ids;
 mod protocol;
 mod server;
 mod topics;

@@ -19,6 +19,9 @@ struct Args {
     /// Host name given to clients, if not the listen address.
     #[arg(long)]
     advertised_host: Option<String>,
+    /// Port given to clients, if not the listen port.
+    #[arg(long)]
+    advertised_port: Option<u16>,
     /// Directory for logs, topic metadata and committed offsets.
     #[arg(long, default_value = "./broker-data")]
     data_dir: PathBuf,
@@ -55,6 +58,7 @@ async fn main() -> ExitCode {
             FlushPolicy::Interval(Duration::from_millis(args.flush_interval_ms.max(1)))
         });
     config.advertised_host = args.advertised_host;
+    config.advertised_port = args.advertised_port;
     let broker = match Broker::start(config).await {
         Ok(broker) => broker,
         Err(e) => {

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::mem;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::config::topic::{ConfigError, TopicConfig};
 use crate::config::{BrokerConfig, LogDefaults};
 use crate::error::BrokerError;
-use crate::log::{sync_dir, PartitionLog};
+use crate::log::{replace_file, sync_dir, PartitionLog};
 
 const META_DIR: &str = "__topics";
 const META_SUFFIX: &str = ".topic";
@@ -175,13 +175,10 @@ fn write_meta(
     for (key, value) in config.overrides() {
         text.push_str(&format!("config.{key}={value}\n"));
     }
-    let path = meta_dir.join(format!("{name}{META_SUFFIX}"));
-    let tmp = path.with_extension("tmp");
-    let mut file = fs::File::create(&tmp)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    fs::rename(&tmp, &path)?;
-    sync_dir(meta_dir)
+    replace_file(
+        &meta_dir.join(format!("{name}{META_SUFFIX}")),
+        text.as_bytes(),
+    )
 }
 
 /// What a topic metadata file says.

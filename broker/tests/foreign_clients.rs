@@ -42,8 +42,25 @@ fn lines(output: &Output) -> Vec<String> {
         .collect()
 }
 
+/// The values of `topic` from the beginning, read by kcat.
+fn kcat_read(bootstrap: &str, topic: &str) -> Vec<String> {
+    let args = [
+        "-b",
+        bootstrap,
+        "-C",
+        "-t",
+        topic,
+        "-o",
+        "beginning",
+        "-e",
+        "-f",
+        "%s\n",
+    ];
+    lines(&run(Command::new("kcat").args(args), ""))
+}
+
 #[test]
-fn kcat_lists_produces_consumes_and_commits_in_a_group() {
+fn kcat_lists_produces_consumes_commits_and_produces_idempotently() {
     let _serial = common::one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = TestBroker::start(dir.path());
@@ -59,22 +76,7 @@ fn kcat_lists_produces_consumes_and_commits_in_a_group() {
         Command::new("kcat").args(["-b", bootstrap, "-P", "-t", "kcat-topic", "-z", "snappy"]),
         &(values.join("\n") + "\n"),
     );
-    let consumed = run(
-        Command::new("kcat").args([
-            "-b",
-            bootstrap,
-            "-C",
-            "-t",
-            "kcat-topic",
-            "-o",
-            "beginning",
-            "-e",
-            "-f",
-            "%s\n",
-        ]),
-        "",
-    );
-    assert_eq!(lines(&consumed), values);
+    assert_eq!(kcat_read(bootstrap, "kcat-topic"), values);
 
     let group_args = [
         "-b",
@@ -106,10 +108,25 @@ fn kcat_lists_produces_consumes_and_commits_in_a_group() {
             .map(|p| p.offset()),
         Some(Offset::Offset(100))
     );
+
+    // An idempotent producer: InitProducerId, then sequenced batches.
+    run(
+        Command::new("kcat").args([
+            "-b",
+            bootstrap,
+            "-P",
+            "-t",
+            "kcat-idempotent",
+            "-X",
+            "enable.idempotence=true",
+        ]),
+        &(values.join("\n") + "\n"),
+    );
+    assert_eq!(kcat_read(bootstrap, "kcat-idempotent"), values);
 }
 
 #[test]
-fn python_confluent_kafka_creates_produces_consumes_and_commits() {
+fn python_confluent_kafka_creates_produces_consumes_commits_and_produces_idempotently() {
     let _serial = common::one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = TestBroker::start(dir.path());

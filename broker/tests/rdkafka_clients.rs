@@ -565,3 +565,62 @@ fn a_compacted_topic_refuses_records_without_keys() {
     assign_from_start(&consumer, "compacted", 1);
     assert_eq!(consume(&consumer, 1, TIMEOUT), ["keyed"]);
 }
+
+/// A Produce answer lost on the way (the connection drops after the broker
+/// appended) makes librdkafka's idempotent producer resend the batch with
+/// the same sequence numbers; the broker answers the resend with the
+/// offset the batch got the first time instead of appending it again.
+/// Every record is in the log once, in the order sent.
+#[test]
+fn an_idempotent_producers_resent_batches_are_not_appended_twice() {
+    use common::{DeliveryCheck, Proxy};
+    use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+    use streams_broker::BrokerConfig;
+
+    let _serial = common::one_at_a_time();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let proxy = Proxy::start();
+    let mut config = BrokerConfig::new(dir.path());
+    config.advertised_port = Some(proxy.addr.port());
+    let broker = TestBroker::with_config(config);
+    proxy.forward_to(broker.local_addr);
+
+    let producer: ThreadedProducer<DeliveryCheck> = common::client_config(
+        &broker.bootstrap,
+        &[
+            ("enable.idempotence", "true"),
+            ("linger.ms", "5"),
+            ("retry.backoff.ms", "50"),
+            ("reconnect.backoff.ms", "50"),
+        ],
+    )
+    .create_with_context(DeliveryCheck::default())
+    .expect("producer");
+    let sent = values("idempotent", 600);
+    let send = |values: &[String]| {
+        for value in values {
+            producer
+                .send(
+                    BaseRecord::<str, str>::to("resent")
+                        .partition(0)
+                        .payload(value),
+                )
+                .expect("queued");
+        }
+        producer.flush(TIMEOUT).expect("flushed");
+    };
+    send(&sent[..100]);
+    proxy.lose_produce_answers(3);
+    for chunk in sent[100..].chunks(100) {
+        send(chunk);
+    }
+    assert_eq!(proxy.lost(), 3, "answers were lost");
+    let (failed, first) = producer.context().failures();
+    assert_eq!(failed, 0, "{first:?}");
+    drop(producer);
+
+    let consumer = consumer(&broker.bootstrap, "unused", &[]);
+    assign_from_start(&consumer, "resent", 1);
+    let stored = consume(&consumer, sent.len() + 1, Duration::from_secs(5));
+    assert_eq!(stored, sent);
+}

@@ -63,6 +63,10 @@ pub struct BrokerConfig {
     /// Host name given to clients in metadata; defaults to the listen IP
     /// (or 127.0.0.1 when listening on the unspecified address).
     pub advertised_host: Option<String>,
+    /// Port given to clients in metadata; defaults to the listen port. Set
+    /// it when clients reach the broker through a forwarded port (a NAT, a
+    /// container's published port, a proxy).
+    pub advertised_port: Option<u16>,
     /// Directory holding the logs, topic metadata and committed offsets.
     pub data_dir: PathBuf,
     /// The node id this broker reports for itself.
@@ -83,8 +87,12 @@ pub struct BrokerConfig {
     pub flush: FlushPolicy,
     /// Defaults for topic log settings.
     pub log: LogDefaults,
-    /// How often retention is enforced.
+    /// How often retention is enforced (and idle producers expired).
     pub retention_check_interval: Duration,
+    /// How long a partition remembers an idempotent producer that appends
+    /// nothing, to recognise its resent batches
+    /// (`producer.id.expiration.ms`).
+    pub producer_id_expiration: Duration,
     /// Largest request frame accepted; a larger one closes the connection.
     pub max_request_bytes: usize,
     /// How long a new, empty group waits for more members before its first
@@ -99,6 +107,7 @@ impl BrokerConfig {
         Self {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             advertised_host: None,
+            advertised_port: None,
             data_dir: data_dir.into(),
             node_id: 1,
             cluster_id: "streams-broker-cluster".to_owned(),
@@ -108,6 +117,7 @@ impl BrokerConfig {
             flush: FlushPolicy::Interval(Duration::from_secs(1)),
             log: LogDefaults::default(),
             retention_check_interval: Duration::from_secs(30),
+            producer_id_expiration: Duration::from_secs(24 * 60 * 60),
             max_request_bytes: 100 * 1024 * 1024,
             group_initial_rebalance_delay: Duration::ZERO,
         }
@@ -164,6 +174,9 @@ impl BrokerConfig {
         if self.retention_check_interval.is_zero() || self.retention_check_interval > MAX_DURATION {
             return bad("retention_check_interval must be between 1ns and 100 years");
         }
+        if self.producer_id_expiration > MAX_DURATION {
+            return bad("producer_id_expiration must be at most 100 years");
+        }
         if self.group_initial_rebalance_delay > MAX_DURATION {
             return bad("group_initial_rebalance_delay must be at most 100 years");
         }
@@ -208,6 +221,13 @@ mod tests {
                     ..base.clone()
                 },
                 "retention_check_interval",
+            ),
+            (
+                BrokerConfig {
+                    producer_id_expiration: Duration::MAX,
+                    ..base.clone()
+                },
+                "producer_id_expiration",
             ),
             (
                 BrokerConfig {

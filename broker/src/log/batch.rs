@@ -17,12 +17,14 @@ const ATTRIBUTES_AT: usize = 21;
 const LAST_OFFSET_DELTA_AT: usize = 23;
 const MAX_TIMESTAMP_AT: usize = 35;
 const PRODUCER_ID_AT: usize = 43;
+const PRODUCER_EPOCH_AT: usize = 51;
 const BASE_SEQUENCE_AT: usize = 53;
 const RECORD_COUNT_AT: usize = 57;
 
 const COMPRESSION_MASK: i16 = 0b111;
 const COMPRESSION_ZSTD: i16 = 4;
 const TIMESTAMP_TYPE_LOG_APPEND: i16 = 1 << 3;
+const TRANSACTIONAL: i16 = 1 << 4;
 const CONTROL: i16 = 1 << 5;
 
 /// Why bytes are not a valid record batch.
@@ -96,6 +98,11 @@ pub(crate) struct BatchHeader {
     pub(crate) log_append_time: bool,
     /// The `attributes` field: compression, timestamp type, flags.
     pub(crate) attributes: i16,
+    /// The idempotent producer that wrote the batch, or -1.
+    pub(crate) producer_id: i64,
+    pub(crate) producer_epoch: i16,
+    /// The producer's sequence number of the first record, or -1.
+    pub(crate) base_sequence: i32,
 }
 
 impl BatchHeader {
@@ -126,7 +133,34 @@ impl BatchHeader {
             record_count: i32_at(buf, RECORD_COUNT_AT),
             log_append_time: i16_at(buf, ATTRIBUTES_AT) & TIMESTAMP_TYPE_LOG_APPEND != 0,
             attributes: i16_at(buf, ATTRIBUTES_AT),
+            producer_id: i64_at(buf, PRODUCER_ID_AT),
+            producer_epoch: i16_at(buf, PRODUCER_EPOCH_AT),
+            base_sequence: i32_at(buf, BASE_SEQUENCE_AT),
         })
+    }
+
+    /// Whether the batch is part of a transaction.
+    pub(crate) fn transactional(&self) -> bool {
+        self.attributes & TRANSACTIONAL != 0
+    }
+
+    /// Whether the batch is a control batch (a transaction marker).
+    pub(crate) fn control(&self) -> bool {
+        self.attributes & CONTROL != 0
+    }
+
+    /// The producer's sequence number of the last record: the base
+    /// sequence plus the offset delta, wrapping from `i32::MAX` to 0 as
+    /// producers number their records.
+    pub(crate) fn last_sequence(&self) -> i32 {
+        let last = i64::from(self.base_sequence) + i64::from(self.last_offset_delta);
+        let wrapped = if last > i64::from(i32::MAX) {
+            last - i64::from(i32::MAX) - 1
+        } else {
+            last
+        };
+        // In range: the base sequence and the delta are both `i32`s.
+        i32::try_from(wrapped).unwrap_or(i32::MAX)
     }
 
     /// Whether the records are compressed.
@@ -189,15 +223,13 @@ pub(crate) fn validate_produced(
                 last_offset_delta: header.last_offset_delta,
             });
         }
-        if header.attributes & CONTROL != 0 {
+        if header.control() {
             return Err(BatchError::ControlBatch);
         }
-        let (producer_id, sequence) =
-            (i64_at(rest, PRODUCER_ID_AT), i32_at(rest, BASE_SEQUENCE_AT));
-        if producer_id >= 0 && sequence < 0 {
+        if header.producer_id >= 0 && header.base_sequence < 0 {
             return Err(BatchError::InvalidSequence {
-                producer_id,
-                sequence,
+                producer_id: header.producer_id,
+                sequence: header.base_sequence,
             });
         }
         headers.push(header);

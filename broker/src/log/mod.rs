@@ -5,19 +5,20 @@
 //! disk is exactly the batch served to consumers. Retention deletes whole
 //! segments from the front.
 //!
-//! The log is laid out for part two: batches keep their producer id, epoch,
-//! sequence and transactional/control flags untouched, so idempotence and
-//! transactions add state beside the log rather than changing its format,
-//! and compaction rewrites closed segments through the same segment type.
+//! Batches keep their producer id, epoch, sequence and transactional and
+//! control flags untouched: the idempotent producers' state ([`producers`])
+//! lives beside the log and is rebuilt from it when the log opens, and
+//! transactions can be added the same way, without changing the format.
 
 pub(crate) mod batch;
 mod index;
+pub(crate) mod producers;
 pub(crate) mod records;
 mod segment;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -26,6 +27,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::topic::LogSettings;
 use batch::BatchHeader;
+use producers::{Producers, SequenceError};
 use records::MAX_RECORDS_BYTES;
 use segment::Segment;
 
@@ -36,6 +38,17 @@ pub(crate) struct Appended {
     pub(crate) base_offset: i64,
     /// The broker timestamp given to the records, or -1 with create time.
     pub(crate) log_append_time: i64,
+}
+
+/// Why an append was refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AppendError {
+    /// The batch does not follow on from its producer's last one.
+    #[error(transparent)]
+    Sequence(#[from] SequenceError),
+    /// The log could not be written.
+    #[error(transparent)]
+    Io(#[from] io::Error),
 }
 
 /// Why a read found nothing to return.
@@ -52,6 +65,18 @@ pub(crate) enum ReadError {
 /// Forces a directory entry change (a created or deleted file) to disk.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     fs::File::open(dir)?.sync_all()
+}
+
+/// Replaces the file at `path` with `contents` atomically and durably: a
+/// crash leaves the old file or the new one, never a mix. The contents go
+/// to `path` with a `tmp` extension first.
+pub(crate) fn replace_file(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut file = fs::File::create(&tmp)?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    fs::rename(&tmp, path)?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
 /// A partition's log.
@@ -71,6 +96,8 @@ pub(crate) struct PartitionLog {
     /// log refuses reads and appends until the broker restarts and recovery
     /// cuts the log at the first batch that did not reach the disk.
     offline: bool,
+    /// The last batches of each idempotent producer in the log.
+    producers: Producers,
 }
 
 impl PartitionLog {
@@ -115,12 +142,17 @@ impl PartitionLog {
                 segment
             }
         };
+        let mut producers = Producers::default();
+        for segment in closed.values().chain([&active]) {
+            segment.for_each_header(|header| producers.record(header))?;
+        }
         let log = Self {
             dir,
             closed,
             active,
             settings,
             offline: false,
+            producers,
         };
         debug!(
             dir = %log.dir.display(),
@@ -178,14 +210,32 @@ impl PartitionLog {
     }
 
     /// Appends validated batches (see [`batch::validate_produced`]),
-    /// assigning offsets from the log end.
+    /// assigning offsets from the log end. A batch an idempotent producer
+    /// resends is not appended again: the answer is where it landed the
+    /// first time (with its max timestamp for the append time, as Kafka
+    /// answers a duplicate).
     pub(crate) fn append(
         &mut self,
         records: &[u8],
         headers: &[BatchHeader],
         now_ms: i64,
-    ) -> io::Result<Appended> {
+    ) -> Result<Appended, AppendError> {
         self.check_online()?;
+        for header in headers {
+            if let Some(first) = self.producers.check(header)? {
+                debug!(
+                    dir = %self.dir.display(),
+                    producer_id = header.producer_id,
+                    sequence = header.base_sequence,
+                    offset = first.base_offset,
+                    "resent batch already appended"
+                );
+                return Ok(Appended {
+                    base_offset: first.base_offset,
+                    log_append_time: first.max_timestamp,
+                });
+            }
+        }
         let log_append_time = self.settings.log_append_time.then_some(now_ms);
         let base_offset = self.log_end_offset();
         let mut bytes = records.to_vec();
@@ -223,6 +273,9 @@ impl PartitionLog {
             self.roll(now_ms)?;
         }
         self.active.append(&bytes, &stamped, offset)?;
+        for header in &stamped {
+            self.producers.record(header);
+        }
         Ok(Appended {
             base_offset,
             log_append_time: log_append_time.unwrap_or(-1),
@@ -343,10 +396,25 @@ impl PartitionLog {
             }
         }
         if deleted > 0 {
+            self.producers.forget_before(self.log_start_offset());
             sync_dir(&self.dir)?;
             info!(dir = %self.dir.display(), deleted, start = self.log_start_offset(), "retention deleted segments");
         }
         Ok(deleted)
+    }
+
+    /// Forgets idempotent producers that appended nothing for
+    /// `expiration_ms` (see [`Producers::expire`]).
+    pub(crate) fn expire_producers(&mut self, now_ms: i64, expiration_ms: i64) {
+        let expired = self.producers.expire(now_ms, expiration_ms);
+        if expired > 0 {
+            debug!(dir = %self.dir.display(), expired, "expired idempotent producers");
+        }
+    }
+
+    /// The largest idempotent producer id in the log, if any.
+    pub(crate) fn max_producer_id(&self) -> Option<i64> {
+        self.producers.max_producer_id()
     }
 
     /// Deletes the oldest closed segment.
@@ -564,10 +632,10 @@ mod tests {
 
         let batch = encode_batch(2, 0, Compression::None);
         let headers = batch::validate_produced(&batch, 1 << 20).expect("valid batch");
-        let error = log
-            .append(&batch, &headers, 0)
-            .expect_err("offsets overflow");
-        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        match log.append(&batch, &headers, 0) {
+            Err(AppendError::Io(error)) => assert_eq!(error.kind(), io::ErrorKind::InvalidData),
+            other => panic!("expected the offsets to overflow, got {other:?}"),
+        }
         assert_eq!(log.log_end_offset(), i64::MAX - 1);
         assert_eq!(log.size(), near_end.len() as u64);
     }

@@ -335,6 +335,17 @@ impl Segment {
         BatchHeader::parse(&buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
+    /// Calls `visit` with the header of every batch, oldest first.
+    pub(crate) fn for_each_header(&self, mut visit: impl FnMut(&BatchHeader)) -> io::Result<()> {
+        let mut position = 0;
+        while position < self.size {
+            let header = self.header_at(position)?;
+            visit(&header);
+            position += header.size as u64;
+        }
+        Ok(())
+    }
+
     /// The position of the batch containing `offset` (or the first batch
     /// after it), and that batch's header; `None` past the end.
     fn locate(&self, offset: i64) -> io::Result<Option<(u64, BatchHeader)>> {

@@ -35,6 +35,7 @@ const SERVED: &[(ApiKey, i16)] = &[
     (ApiKey::DeleteGroups, 2),
     (ApiKey::IncrementalAlterConfigs, 1),
     (ApiKey::DescribeCluster, 1),
+    (ApiKey::InitProducerId, 5),
 ];
 
 /// The versions of `api` this broker serves, if any.

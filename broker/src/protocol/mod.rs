@@ -11,6 +11,7 @@ mod list_offsets;
 mod metadata;
 mod offsets;
 mod produce;
+mod producers;
 mod topics;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -173,6 +174,7 @@ pub(crate) async fn handle(
         ApiKey::DeleteGroups => encode(api, version, id, &groups::delete(&ctx, body!())),
         ApiKey::OffsetCommit => encode(api, version, id, &offsets::commit(&ctx, body!())),
         ApiKey::OffsetFetch => encode(api, version, id, &offsets::fetch(&ctx, body!())),
+        ApiKey::InitProducerId => encode(api, version, id, &producers::init(&ctx, body!())),
         _ => Err(RequestError::UnsupportedApi(raw_key)),
     };
     response.map(Some)
@@ -216,8 +218,11 @@ mod tests {
     use std::time::Duration;
 
     use kafka_protocol::error::ResponseError;
-    use kafka_protocol::messages::ProduceResponse;
+    use kafka_protocol::messages::{
+        InitProducerIdRequest, InitProducerIdResponse, ProduceResponse, TransactionalId,
+    };
     use kafka_protocol::protocol::{Decodable, HeaderVersion};
+    use kafka_protocol::records::Compression;
 
     use kafka_protocol::messages::{
         fetch_request, join_group_request, produce_request, FetchRequest, GroupId,
@@ -413,6 +418,145 @@ mod tests {
             other => panic!("expected the connection closed, got {other:?}"),
         }
         assert_eq!(end(), 4, "the partition that succeeded kept its records");
+    }
+
+    /// A new producer id, or the error, from InitProducerId.
+    fn init_producer(
+        state: &State,
+        runtime: &tokio::runtime::Runtime,
+        transactional_id: Option<&str>,
+    ) -> InitProducerIdResponse {
+        let request = InitProducerIdRequest::default()
+            .with_transactional_id(transactional_id.map(|id| TransactionalId(str_bytes(id))))
+            .with_transaction_timeout_ms(60_000);
+        answer(state, runtime, ApiKey::InitProducerId, 4, &request)
+    }
+
+    /// A batch of `count` records from idempotent producer `producer`.
+    fn producer_batch(
+        producer: i64,
+        epoch: i16,
+        sequence: i32,
+        count: usize,
+        transactional: bool,
+    ) -> Vec<u8> {
+        crate::log::batch::tests::encode_batch_with(count, 0, Compression::None, |record| {
+            record.producer_id = producer;
+            record.producer_epoch = epoch;
+            record.sequence = sequence + record.offset as i32;
+            record.transactional = transactional;
+        })
+    }
+
+    /// The error code and base offset of producing `records` to partition
+    /// 0 of `topic` with acks=all.
+    fn produced(
+        state: &State,
+        runtime: &tokio::runtime::Runtime,
+        topic: &str,
+        records: Vec<u8>,
+    ) -> (i16, i64) {
+        let response: ProduceResponse = answer(
+            state,
+            runtime,
+            ApiKey::Produce,
+            9,
+            &produce_to(topic, records, -1),
+        );
+        let partition = &response.responses[0].partition_responses[0];
+        (partition.error_code, partition.base_offset)
+    }
+
+    /// An idempotent producer's resent batch is answered with the offset it
+    /// got the first time, not appended again; a gap in its sequence, an
+    /// older epoch and a transactional batch are refused with Kafka's
+    /// codes. InitProducerId hands out a new id on every call, and refuses
+    /// transactional ids (no transaction coordinator is served).
+    #[test]
+    fn idempotent_producers_are_deduplicated_and_kept_in_sequence() {
+        let (_dir, state, runtime) = fixture();
+        create_topic(&state, "idem");
+        let first = init_producer(&state, &runtime, None);
+        let second = init_producer(&state, &runtime, None);
+        assert_eq!((first.error_code, first.producer_epoch), (0, 0));
+        assert_eq!(second.error_code, 0);
+        assert_ne!(first.producer_id, second.producer_id);
+        assert_eq!(
+            init_producer(&state, &runtime, Some("")).error_code,
+            ResponseError::InvalidRequest.code()
+        );
+        assert_eq!(
+            init_producer(&state, &runtime, Some("txn")).error_code,
+            ResponseError::CoordinatorNotAvailable.code()
+        );
+
+        let id = first.producer_id.0;
+        let produce = |records| produced(&state, &runtime, "idem", records);
+        assert_eq!(produce(producer_batch(id, 0, 0, 3, false)), (0, 0));
+        assert_eq!(produce(producer_batch(id, 0, 3, 2, false)), (0, 3));
+        assert_eq!(
+            produce(producer_batch(id, 0, 0, 3, false)),
+            (0, 0),
+            "a resend"
+        );
+        assert_eq!(
+            produce(producer_batch(id, 0, 6, 1, false)),
+            (ResponseError::OutOfOrderSequenceNumber.code(), -1)
+        );
+        assert_eq!(
+            produce(producer_batch(id, 0, 5, 1, true)),
+            (ResponseError::InvalidTxnState.code(), -1)
+        );
+        assert_eq!(produce(producer_batch(id, 1, 0, 1, false)), (0, 5));
+        assert_eq!(
+            produce(producer_batch(id, 0, 5, 1, false)),
+            (ResponseError::InvalidProducerEpoch.code(), -1)
+        );
+        // Another producer has its own sequence.
+        assert_eq!(
+            produce(producer_batch(second.producer_id.0, 0, 0, 1, false)),
+            (0, 6)
+        );
+        let topic = state.topics.get("idem").expect("topic");
+        assert_eq!(
+            topic
+                .partition(0)
+                .expect("partition")
+                .log()
+                .log_end_offset(),
+            7
+        );
+    }
+
+    /// After a restart a resend is still recognised (the state is rebuilt
+    /// from the log), and new producer ids follow every id handed out
+    /// before.
+    #[test]
+    fn producer_state_and_ids_survive_a_restart() {
+        let (dir, state, runtime) = fixture();
+        create_topic(&state, "idem");
+        let id = init_producer(&state, &runtime, None).producer_id.0;
+        assert_eq!(
+            produced(&state, &runtime, "idem", producer_batch(id, 0, 0, 2, false)),
+            (0, 0)
+        );
+        drop(state);
+
+        let state = State::open(
+            BrokerConfig::new(dir.path()),
+            SocketAddr::from(([127, 0, 0, 1], 9092)),
+        )
+        .expect("reopen");
+        assert_eq!(
+            produced(&state, &runtime, "idem", producer_batch(id, 0, 0, 2, false)),
+            (0, 0)
+        );
+        assert_eq!(
+            produced(&state, &runtime, "idem", producer_batch(id, 0, 2, 1, false)),
+            (0, 2)
+        );
+        let after = init_producer(&state, &runtime, None).producer_id.0;
+        assert!(after > id, "{after} follows {id}");
     }
 
     /// A batch that breaks a rule gets Kafka's INVALID_RECORD, which

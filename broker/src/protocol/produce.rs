@@ -21,7 +21,9 @@ use super::{str_bytes, Context, RequestError};
 use crate::broker::now_ms;
 use crate::config::FlushPolicy;
 use crate::log::batch::{self, BatchError, BatchHeader};
+use crate::log::producers::SequenceError;
 use crate::log::records::{self, RecordsError, MAX_RECORDS_BYTES};
+use crate::log::AppendError;
 use crate::topics::{Partition, Topic};
 
 /// Why a partition's records were refused: Kafka's error code and, when
@@ -175,9 +177,19 @@ fn append(
         check_records(records, header, settings.compacted, topic.name(), index)?;
     }
     let mut log = partition.log();
-    let appended = log.append(records, &headers, now).map_err(|e| {
-        warn!(topic = topic.name(), error = %e, "append failed");
-        ResponseError::KafkaStorageError
+    let appended = log.append(records, &headers, now).map_err(|e| match e {
+        AppendError::Sequence(e) => {
+            debug!(topic = topic.name(), partition = index, error = %e, "refused producer batch");
+            match e {
+                SequenceError::StaleEpoch { .. } => ResponseError::InvalidProducerEpoch,
+                SequenceError::OutOfOrder { .. } => ResponseError::OutOfOrderSequenceNumber,
+                SequenceError::NoTransaction { .. } => ResponseError::InvalidTxnState,
+            }
+        }
+        AppendError::Io(e) => {
+            warn!(topic = topic.name(), error = %e, "append failed");
+            ResponseError::KafkaStorageError
+        }
     })?;
     if ctx.state.config.flush == FlushPolicy::EveryProduce {
         log.sync().map_err(|e| {

@@ -1,5 +1,6 @@
 """Drives the broker with Python's confluent-kafka: create a topic, produce,
-consume, and consume in a group with commits. Exits non-zero on failure.
+consume, and consume in a group with commits; then produce with an
+idempotent producer. Exits non-zero on failure.
 
 Usage: python3 confluent_client.py <bootstrap>"""
 
@@ -10,6 +11,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 TOPIC = "python-topic"
+IDEMPOTENT_TOPIC = "python-idempotent"
 COUNT = 300
 PARTITIONS = 3
 
@@ -69,6 +71,18 @@ def main():
     if sum(tp.offset for tp in committed) != COUNT:
         fail(f"committed offsets {committed} do not cover {COUNT} records")
     group.close()
+
+    # An idempotent producer: InitProducerId, then sequenced batches.
+    idempotent = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
+    for i in range(COUNT):
+        idempotent.produce(IDEMPOTENT_TOPIC, value=f"idem-{i}", on_delivery=lambda err, _msg: err and errors.append(err))
+    if idempotent.flush(30) != 0 or errors:
+        fail(f"idempotent produce failed: {errors}")
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": "py-reader", "enable.auto.commit": False})
+    reader.assign([TopicPartition(IDEMPOTENT_TOPIC, 0, 0)])
+    if consume(reader, COUNT) != [f"idem-{i}" for i in range(COUNT)]:
+        fail("the idempotent producer's records are not in the log once each, in order")
+    reader.close()
     print("OK")
 
 

@@ -3,7 +3,11 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
+use std::collections::HashSet;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -33,7 +37,10 @@ pub fn one_at_a_time() -> MutexGuard<'static, ()> {
 pub struct TestBroker {
     runtime: tokio::runtime::Runtime,
     broker: Option<Broker>,
+    /// Where clients are told to connect (the advertised address).
     pub bootstrap: String,
+    /// Where the broker listens.
+    pub local_addr: SocketAddr,
 }
 
 impl TestBroker {
@@ -51,10 +58,12 @@ impl TestBroker {
             .block_on(Broker::start(config))
             .expect("broker starts");
         let bootstrap = broker.bootstrap_servers();
+        let local_addr = broker.local_addr();
         Self {
             runtime,
             broker: Some(broker),
             bootstrap,
+            local_addr,
         }
     }
 
@@ -219,4 +228,116 @@ pub fn assign_from_start(consumer: &BaseConsumer, topic: &str, partitions: i32) 
             .expect("offset");
     }
     consumer.assign(&tpl).expect("assign");
+}
+
+/// A TCP proxy in front of a broker that can lose Produce answers: asked
+/// to, it drops the connection on which a Produce answer arrives instead
+/// of passing the answer on, as a network failure after the broker
+/// appended the records would. Clients reach the broker through it when
+/// the broker advertises the proxy's port.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    target: Arc<OnceLock<SocketAddr>>,
+    to_lose: Arc<AtomicUsize>,
+    lost: Arc<AtomicUsize>,
+}
+
+impl Proxy {
+    /// Listens on an ephemeral port; connections are forwarded once
+    /// [`Proxy::forward_to`] names the broker.
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("proxy binds");
+        let proxy = Self {
+            addr: listener.local_addr().expect("proxy address"),
+            target: Arc::default(),
+            to_lose: Arc::default(),
+            lost: Arc::default(),
+        };
+        let (target, to_lose, lost) = (
+            Arc::clone(&proxy.target),
+            Arc::clone(&proxy.to_lose),
+            Arc::clone(&proxy.lost),
+        );
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let (Ok(client), Some(target)) = (client, target.get()) else {
+                    continue;
+                };
+                let Ok(server) = TcpStream::connect(target) else {
+                    continue;
+                };
+                let (to_lose, lost) = (Arc::clone(&to_lose), Arc::clone(&lost));
+                // Errors end the connection, as they would a real one.
+                let _ = relay(client, server, to_lose, lost);
+            }
+        });
+        proxy
+    }
+
+    pub fn forward_to(&self, broker: SocketAddr) {
+        self.target.set(broker).expect("forwarded once");
+    }
+
+    /// Loses the next `count` Produce answers.
+    pub fn lose_produce_answers(&self, count: usize) {
+        self.to_lose.store(count, Ordering::SeqCst);
+    }
+
+    /// How many Produce answers were lost.
+    pub fn lost(&self) -> usize {
+        self.lost.load(Ordering::SeqCst)
+    }
+}
+
+/// One size-prefixed Kafka frame, prefix included.
+fn read_frame(stream: &mut TcpStream) -> io::Result<Vec<u8>> {
+    let mut size = [0; 4];
+    stream.read_exact(&mut size)?;
+    let len = usize::try_from(i32::from_be_bytes(size)).map_err(io::Error::other)?;
+    let mut frame = vec![0; 4 + len];
+    frame[..4].copy_from_slice(&size);
+    stream.read_exact(&mut frame[4..])?;
+    Ok(frame)
+}
+
+/// Relays frames both ways on threads of their own, noting which requests
+/// are Produce requests (by correlation id) to recognise their answers.
+fn relay(
+    client: TcpStream,
+    server: TcpStream,
+    to_lose: Arc<AtomicUsize>,
+    lost: Arc<AtomicUsize>,
+) -> io::Result<()> {
+    let produces = Arc::new(Mutex::new(HashSet::new()));
+    let (mut from_client, mut to_server) = (client.try_clone()?, server.try_clone()?);
+    let requests = Arc::clone(&produces);
+    std::thread::spawn(move || -> io::Result<()> {
+        loop {
+            let frame = read_frame(&mut from_client)?;
+            if frame.len() >= 12 && i16::from_be_bytes([frame[4], frame[5]]) == 0 {
+                let correlation = i32::from_be_bytes([frame[8], frame[9], frame[10], frame[11]]);
+                requests.lock().expect("requests").insert(correlation);
+            }
+            to_server.write_all(&frame)?;
+        }
+    });
+    let (mut from_server, mut to_client) = (server, client);
+    std::thread::spawn(move || -> io::Result<()> {
+        loop {
+            let frame = read_frame(&mut from_server)?;
+            let correlation = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+            let produce = produces.lock().expect("requests").remove(&correlation);
+            let lose = produce
+                && to_lose
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+            if lose {
+                lost.fetch_add(1, Ordering::SeqCst);
+                let _ = to_client.shutdown(Shutdown::Both);
+                return from_server.shutdown(Shutdown::Both);
+            }
+            to_client.write_all(&frame)?;
+        }
+    });
+    Ok(())
 }
