@@ -25,8 +25,10 @@
 /// Kafka's time-ordered window store can hide a window from this read in
 /// the very step that closes it, when the same record moves the window out
 /// of the store's retention (its own integration tests expect that gap).
-/// Here each step reads the closed windows before the record is written,
-/// and sessions are read from every segment the store still holds, so
+/// Here each step reads the closed windows before the record is written
+/// (sessions are forwarded after it, as in Kafka, leaving out a closed
+/// session the record merged into an open one), and sessions are read from
+/// every segment the store still holds, so
 /// when the aggregation looks at every record (as the test driver does),
 /// every closed window is emitted. With a throttle (a live application's
 /// default), a window that closes and leaves the store's retention

@@ -352,6 +352,49 @@ fn final_results_wait_for_the_emit_interval_of_wall_clock_time() -> Result {
     Ok(())
 }
 
+/// A session that closed while the emit interval held final results back,
+/// and that a late record then merges into an open session, is no final
+/// result: Kafka forwards final results after the record's writes, when
+/// the merged session is gone from the store. (It needs a retention longer
+/// than gap plus grace to still be in the store.)
+#[test]
+fn a_closed_session_merged_away_before_its_look_is_not_emitted() -> Result {
+    use std::time::Duration;
+    use streams_core::engine::EmitIntervals;
+    use streams_core::test_driver::TestDriverConfig;
+
+    let builder = StreamsBuilder::new();
+    let counts = builder
+        .stream::<String, String>("input")
+        .group_by_key()
+        .windowed_by(SessionWindows::of_inactivity_gap_with_no_grace(ms(10))?)
+        .emit_strategy(EmitStrategy::OnWindowClose)
+        .count_with(Materialized::named("sessions").with_retention(ms(100)));
+    to_strings(counts.to_stream(), "output");
+    let config = TestDriverConfig {
+        emit_intervals: EmitIntervals::default(),
+        ..TestDriverConfig::default()
+    };
+    let driver = TopologyTestDriver::with_config(&builder.build()?, config)?;
+    let output =
+        driver.create_output_topic("output", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
+    // The first record uses up the look of wall-clock second 0; the
+    // second closes [5,5] (close time 15), unseen.
+    pipe(&driver, &[("a", "x", 5), ("a", "x", 25)])?;
+    driver.advance_wall_clock_time(Duration::from_secs(1))?;
+    // The look at 15 finds [5,5] closed, but the record merges it with
+    // [25,25] into [5,25], which is still open.
+    pipe(&driver, &[("a", "x", 15)])?;
+    assert!(output.is_empty(), "{:?}", output.read_records_to_list()?);
+    driver.advance_wall_clock_time(Duration::from_secs(1))?;
+    pipe(&driver, &[("b", "x", 40)])?;
+    assert_eq!(
+        output.read_records_to_list()?,
+        records(&[("[a@5/25]", Some(3), 25)])
+    );
+    Ok(())
+}
+
 #[test]
 fn session_aggregate_calls_the_merger_and_reduce_merges_with_the_reducer() -> Result {
     let builder = StreamsBuilder::new();

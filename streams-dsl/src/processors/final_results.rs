@@ -63,11 +63,9 @@ impl FinalResults {
     }
 
     /// Emits the closed windows if final results are due at `close_time`
-    /// (see [`due`](Self::due)), and commits the close time with the
-    /// task's offsets: `bounds` gets the close time of the last emission
-    /// and answers the range of windows that closed since (window starts,
-    /// or session ends), or `None` when none did; `emit` forwards the
-    /// windows of that range.
+    /// (see [`range_due`](Self::range_due)) and records the emission (see
+    /// [`emitted`](Self::emitted)); `emit` forwards the windows of the
+    /// range.
     pub(crate) fn emit_if_due<KO, VO>(
         &mut self,
         ctx: &mut ProcessorContext<'_, KO, VO>,
@@ -79,14 +77,16 @@ impl FinalResults {
             return Ok(());
         };
         emit(ctx, range)?;
-        self.last_close_time = Some(close_time);
-        ctx.set_processor_metadata(&self.key, close_time);
+        self.emitted(ctx, close_time);
         Ok(())
     }
 
     /// The range to emit at `now_ms` for `close_time`, if final results
-    /// are due and a window closed since the last emission.
-    fn range_due(
+    /// are due and a window closed since the last emission: `bounds` gets
+    /// the close time of the last emission and answers the range of
+    /// windows that closed since (window starts, or session ends), or
+    /// `None` when none did.
+    pub(crate) fn range_due(
         &mut self,
         now_ms: i64,
         close_time: i64,
@@ -96,6 +96,17 @@ impl FinalResults {
             return None;
         }
         bounds(self.last_close_time)
+    }
+
+    /// Records that every window closed by `close_time` was emitted, and
+    /// commits that with the task's offsets.
+    pub(crate) fn emitted<KO, VO>(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, KO, VO>,
+        close_time: i64,
+    ) {
+        self.last_close_time = Some(close_time);
+        ctx.set_processor_metadata(&self.key, close_time);
     }
 
     /// Kafka's `shouldEmitFinal`: whether the throttle lets the
@@ -128,21 +139,32 @@ where
     forward_final(ctx, closed, headers)
 }
 
-/// Forwards the sessions of `store` ending in `[lower, upper]` as final
-/// results, by end, then start, then key bytes (Kafka's time-ordered
-/// session store), each stamped with its end.
-pub(crate) fn emit_sessions<K, A>(
-    ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+/// The sessions of `store` ending in `[lower, upper]`, by end, then
+/// start, then key bytes (Kafka's time-ordered session store).
+pub(crate) fn closed_sessions<K, A>(
     store: &SessionStore<K, A>,
     (lower, upper): (i64, i64),
-    headers: &Headers,
-) -> Result<(), StreamsError>
+) -> Result<Vec<(Windowed<K>, A)>, StreamsError>
 where
     K: Clone + 'static,
     A: Clone + 'static,
 {
     let mut closed = store.sessions_ending_within(lower, upper)?;
     closed.sort_by_key(|(session, _)| (session.window.end, session.window.start));
+    Ok(closed)
+}
+
+/// Forwards `closed` sessions (see [`closed_sessions`]) as final results,
+/// each stamped with its end.
+pub(crate) fn emit_sessions<K, A>(
+    ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+    closed: Vec<(Windowed<K>, A)>,
+    headers: &Headers,
+) -> Result<(), StreamsError>
+where
+    K: Clone + 'static,
+    A: Clone + 'static,
+{
     let closed = closed.into_iter().map(|(session, aggregate)| {
         let end = session.window.end;
         (session, aggregate, end)

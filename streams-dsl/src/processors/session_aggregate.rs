@@ -8,7 +8,7 @@ use streams_core::state::SessionStore;
 use streams_core::{Window, Windowed};
 
 use super::aggregate::Aggregator;
-use super::final_results::{emit_sessions, FinalResults};
+use super::final_results::{closed_sessions, emit_sessions, FinalResults};
 use super::stream_time::ObservedStreamTime;
 use super::window_aggregate::drop_expired;
 use super::{flush_cache, SessionCache};
@@ -93,7 +93,7 @@ where
     fn process(
         &mut self,
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
-        record: Record<K, V>,
+        mut record: Record<K, V>,
     ) -> Result<(), StreamsError> {
         let Some(store) = &self.store else {
             return Ok(());
@@ -101,30 +101,73 @@ where
         if self.nulls.skip(ctx, &record) {
             return Ok(());
         }
-        let ts = record.timestamp;
-        let gap = self.windows.inactivity_gap_ms();
-        let stream_time = self.stream_time.observe(ts);
+        let stream_time = self.stream_time.observe(record.timestamp);
         let close_time = stream_time
             .saturating_sub(self.windows.grace_ms())
-            .saturating_sub(gap);
-        // Final results before the record's writes (see `EmitStrategy`):
-        // sessions ending in Kafka's emit range.
-        if let Some(final_results) = &mut self.final_results {
-            let bounds = |last: Option<i64>| {
+            .saturating_sub(self.windows.inactivity_gap_ms());
+        // Final results: the sessions ending in Kafka's emit range are read
+        // before the record's writes (see `EmitStrategy`), and forwarded
+        // after them, as Kafka forwards them: a closed session the record
+        // merges away is no final result.
+        let due = self.final_results.as_mut().and_then(|final_results| {
+            final_results.range_due(ctx.current_system_time_ms(), close_time, |last| {
                 let upper = close_time.saturating_sub(1);
                 let lower = last.map_or(0, |last| last.max(0));
                 (upper >= 0 && upper >= lower).then_some((lower, upper))
-            };
-            final_results.emit_if_due(ctx, close_time, bounds, |ctx, range| {
-                emit_sessions(ctx, store, range, &record.headers)
-            })?;
+            })
+        });
+        let closed = due.map(|range| closed_sessions(store, range)).transpose()?;
+        let headers = std::mem::take(&mut record.headers);
+        let merged_within = self.update(ctx, store, record, close_time)?;
+        let (Some(mut closed), Some(final_results)) = (closed, &mut self.final_results) else {
+            return Ok(());
+        };
+        if let Some(searched) = merged_within {
+            let mut kept = Vec::with_capacity(closed.len());
+            for (session, aggregate) in closed {
+                let window = session.window;
+                let searched = window.end >= searched.start && window.start <= searched.end;
+                if !searched
+                    || store
+                        .fetch_session(&session.key, window.start, window.end)?
+                        .is_some()
+                {
+                    kept.push((session, aggregate));
+                }
+            }
+            closed = kept;
         }
+        emit_sessions(ctx, closed, &headers)?;
+        final_results.emitted(ctx, close_time);
+        Ok(())
+    }
+}
+
+impl<K, V, A> SessionAggregate<K, V, A>
+where
+    K: Clone + 'static,
+    V: Clone + 'static,
+    A: Clone + 'static,
+{
+    /// Adds `record` to its session, merging the sessions within the gap
+    /// of it, unless the merged session closed before `close_time` (then
+    /// the record is dropped as late). Returns the time range searched
+    /// for sessions to merge if sessions were merged away.
+    fn update(
+        &self,
+        ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+        store: &SessionStore<K, A>,
+        record: Record<K, V>,
+        close_time: i64,
+    ) -> Result<Option<Window>, StreamsError> {
+        let ts = record.timestamp;
+        let gap = self.windows.inactivity_gap_ms();
         // Updates go downstream now, through the cache, or (with final
         // results only) not at all.
         let forward_now = self.cache.is_none() && self.final_results.is_none();
         let own = Window::new(ts, ts);
-        let merged =
-            store.find_sessions(&record.key, ts.saturating_sub(gap), ts.saturating_add(gap))?;
+        let searched = Window::new(ts.saturating_sub(gap), ts.saturating_add(gap));
+        let merged = store.find_sessions(&record.key, searched.start, searched.end)?;
         let mut window = own;
         let mut aggregate = (self.aggregator.initial)();
         for (session, value) in &merged {
@@ -143,10 +186,11 @@ where
                 &format!("[{},{}]", window.start, window.end),
                 close_time,
             );
-            return Ok(());
+            return Ok(None);
         }
         // Updates go downstream without the input's headers: Kafka builds
         // each one as a new record of the session and its end.
+        let merged_within = (window != own).then_some(searched);
         if window != own {
             // The merged sessions are replaced by the new one: delete them
             // downstream too, each stamped with its end.
@@ -168,15 +212,14 @@ where
         store.put(&session, &new)?;
         if let Some(cache) = &self.cache {
             // Merged-away sessions and this one leave with the cache.
-            return cache.forward_evicted(ctx);
+            cache.forward_evicted(ctx)?;
+        } else if forward_now {
+            let change = Change {
+                new: Some(new),
+                old: None,
+            };
+            ctx.forward(Record::new(session, change, window.end))?;
         }
-        if !forward_now {
-            return Ok(());
-        }
-        let change = Change {
-            new: Some(new),
-            old: None,
-        };
-        ctx.forward(Record::new(session, change, window.end))
+        Ok(merged_within)
     }
 }
