@@ -442,10 +442,11 @@ fn global_join(kind: Kind) -> Run<Nullable, String> {
 }
 
 #[test]
-fn global_joins_drop_records_whose_row_key_is_null() -> Result {
-    // A record whose own key is null joins under the key it maps to; one
-    // mapped to a null row key is dropped, by a left join too (Kafka's
-    // `KStreamKTableJoinProcessor`).
+fn global_joins_drop_records_whose_row_key_is_null_unless_left_joined() -> Result {
+    // A record whose own key is null joins under the key it maps to. One
+    // mapped to a null row key is dropped by an inner join, and joined
+    // with no row by a left join (Kafka 4.1's `KStreamKTableJoinProcessor`,
+    // KAFKA-19208, as KIP-962 meant it).
     check(
         global_join(Kind::Inner),
         &[
@@ -458,8 +459,9 @@ fn global_joins_drop_records_whose_row_key_is_null() -> Result {
         global_join(Kind::Left),
         &[
             (Some("o1"), "[tea, green]".to_owned(), 1),
+            (Some("o2"), "[, null]".to_owned(), 2),
             (None, "[tea, green]".to_owned(), 3),
         ],
-        1,
+        0,
     )
 }

@@ -146,7 +146,8 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
     }
 
     /// Like [`join_global`](Self::join_global), and a record without a row
-    /// joins with `None`.
+    /// joins with `None`, as does one whose mapped key is null (an inner
+    /// join drops it).
     pub fn left_join_global<KG, VG, VR>(
         &self,
         global: &GlobalKTable<KG, VG>,

@@ -18,9 +18,9 @@ pub(crate) type KeyMapper<K, V, KT> = Arc<dyn Fn(&K, &V) -> KT + Send + Sync>;
 /// inner join emits nothing and a left join joins with `None`. Table
 /// updates never reach this processor, so they never trigger a result.
 ///
-/// As in Kafka, a record with a null value, or whose row key is null, is
-/// dropped; but a left join joins a record with a null key (and a value)
-/// with `None`, or with the row its mapped key finds (KIP-962).
+/// As in Kafka, a record with a null value is dropped, and so is one whose
+/// row key is null in an inner join; a left join joins it with `None`
+/// (KIP-962). A record with a null key joins the row its mapped key finds.
 pub(crate) struct StreamTableJoin<K, V, KT, VT, VR> {
     pub(crate) rows: RowLookup<KT, VT>,
     pub(crate) key_mapper: KeyMapper<K, V, KT>,
@@ -53,10 +53,13 @@ where
         let Some(table) = &self.table else {
             return Ok(());
         };
-        let relaxed = self.joiner.keeps_left() && self.nulls.key(&record.key);
         let row_key = (self.key_mapper)(&record.key, &record.value);
         let row_key_null = self.row_key.as_ref().is_some_and(|s| s.is_null(&row_key));
-        if self.nulls.value(&record.value) || (row_key_null && !relaxed) {
+        // A left join joins a record without a row key (a null stream key,
+        // or a null key mapped to a global table's row) with no row, as
+        // Kafka's `maybeDropRecord` does since KAFKA-19208; only records
+        // without a value are always dropped.
+        if self.nulls.value(&record.value) || (row_key_null && !self.joiner.keeps_left()) {
             ctx.record_dropped(NULL_JOIN_KEY_OR_VALUE);
             return Ok(());
         }
