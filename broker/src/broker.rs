@@ -14,9 +14,12 @@ use crate::config::{BrokerConfig, FlushPolicy};
 use crate::error::{BrokerError, Result};
 use crate::group::offsets::OffsetStore;
 use crate::group::Coordinator;
+use crate::group::OffsetCommit;
+use crate::log::batch::Marker;
 use crate::producer_ids::ProducerIds;
 use crate::server;
 use crate::topics::{Topic, Topics};
+use crate::transactions::{Completion, Transactions};
 
 /// How often group sessions and rebalance deadlines are checked.
 const GROUP_TICK: Duration = Duration::from_millis(100);
@@ -38,6 +41,7 @@ pub(crate) struct State {
     pub(crate) topics: Topics,
     pub(crate) groups: Coordinator,
     pub(crate) producer_ids: ProducerIds,
+    pub(crate) transactions: Transactions,
     /// Bumped after every append, to wake waiting fetches.
     appended: watch::Sender<u64>,
 }
@@ -54,26 +58,33 @@ impl State {
                     ip => ip.to_string(),
                 });
         let topics = Topics::open(&config, now_ms())?;
+        let transactions = Transactions::open(&config.data_dir, now_ms())?;
         let in_use = topics
             .all()
             .iter()
             .flat_map(|topic| topic.partitions())
             .filter_map(|partition| partition.log().max_producer_id())
+            .chain(transactions.max_producer_id())
             .max();
         let producer_ids = ProducerIds::open(&config.data_dir, in_use)?;
         let offsets_dir = config.data_dir.join("__group_offsets");
         let offsets = OffsetStore::open(&offsets_dir, config.flush == FlushPolicy::EveryProduce)?;
         let groups = Coordinator::new(offsets, config.group_initial_rebalance_delay);
         let (appended, _) = watch::channel(0);
-        Ok(Self {
+        let state = Self {
             advertised_host,
             advertised_port: i32::from(config.advertised_port.unwrap_or(local_addr.port())),
             config,
             topics,
             groups,
             producer_ids,
+            transactions,
             appended,
-        })
+        };
+        // Transactions decided before a crash are completed before anyone
+        // reads their partitions.
+        state.transactions.tick(&state, now_ms());
+        Ok(state)
     }
 
     /// Wakes fetches waiting for data.
@@ -154,6 +165,42 @@ impl State {
     }
 }
 
+/// The broker carries out what transactions decide: markers into the
+/// partitions' logs, offsets into the groups'.
+impl Completion for State {
+    fn write_marker(
+        &self,
+        topic: &str,
+        partition: i32,
+        producer_id: i64,
+        epoch: i16,
+        marker: Marker,
+    ) -> std::io::Result<()> {
+        // A deleted topic's transactions went with it.
+        let Some(partition) = self.topics.get(topic).and_then(|t| t.partition(partition)) else {
+            return Ok(());
+        };
+        let mut log = partition.log();
+        // Nothing written there (or the marker already is): nothing to end.
+        if !log.in_transaction(producer_id) {
+            return Ok(());
+        }
+        log.append_marker(producer_id, epoch, marker, now_ms())
+            .map_err(std::io::Error::other)?;
+        if self.config.flush == FlushPolicy::EveryProduce {
+            log.sync()?;
+        }
+        drop(log);
+        // Read-committed fetches waiting for the stable offset to move.
+        self.notify_appended();
+        Ok(())
+    }
+
+    fn commit_offsets(&self, group: &str, offsets: Vec<OffsetCommit>) -> std::io::Result<()> {
+        self.groups.commit_transaction_offsets(group, offsets)
+    }
+}
+
 /// A running broker.
 ///
 /// Dropping the handle stops the broker's tasks; [`Broker::shutdown`] also
@@ -196,7 +243,10 @@ impl Broker {
         ));
         tasks.spawn(every(GROUP_TICK, shutdown.subscribe(), {
             let state = Arc::clone(&state);
-            move || state.groups.tick(Instant::now())
+            move || {
+                state.groups.tick(Instant::now());
+                state.transactions.tick(&*state, now_ms());
+            }
         }));
         tasks.spawn(every(
             state.config.retention_check_interval,

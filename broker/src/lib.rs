@@ -19,8 +19,15 @@
 //!   producer's sequence numbers and epoch, and answers a resent batch
 //!   with the offset it got the first time instead of appending it again;
 //!   the state is rebuilt from the log on restart, and producer ids are
-//!   never handed out twice. Transactions are not served (no transaction
-//!   coordinator is found).
+//!   never handed out twice.
+//! * Transactions (FindCoordinator for transactions, InitProducerId with a
+//!   transactional id, AddPartitionsToTxn, AddOffsetsToTxn,
+//!   TxnOffsetCommit, EndTxn): a transaction commits or aborts in all its
+//!   partitions and with its consumer offsets, or in none, across crashes;
+//!   a new producer instance, or the transaction timeout, aborts an open
+//!   transaction and fences the old producer. Read-committed Fetch and
+//!   ListOffsets stop at the last stable offset and name the aborted
+//!   transactions.
 //! * Consumer groups with the classic protocol (join, with member ids
 //!   handed out first from JoinGroup v4; sync, heartbeat, leave, static
 //!   membership) and committed offsets.
@@ -58,6 +65,7 @@
 //! ```
 
 mod broker;
+mod codec;
 mod config;
 mod error;
 mod group;
@@ -66,6 +74,7 @@ mod producer_ids;
 mod protocol;
 mod server;
 mod topics;
+mod transactions;
 
 pub use broker::Broker;
 pub use config::{BrokerConfig, FlushPolicy, LogDefaults};

@@ -1,6 +1,8 @@
 //! A broker process killed with SIGKILL during acks=all production loses
-//! none of the records it acknowledged, and an idempotent producer that
-//! outlives the kill writes each record once.
+//! none of the records it acknowledged, an idempotent producer that
+//! outlives the kill writes each record once, and a transaction the kill
+//! left open stays invisible to read-committed consumers until it times
+//! out and is aborted.
 
 mod common;
 
@@ -224,6 +226,68 @@ fn an_idempotent_producer_outliving_a_kill_9_writes_each_record_once() {
         stored == sent,
         "the log holds the records in the order sent"
     );
+    drop(reader);
+    child.kill().expect("stop broker");
+    child.wait().expect("reaped");
+}
+
+/// A transaction open when the broker is killed stays open after the
+/// restart (its records are invisible to read-committed consumers, and
+/// hold back what follows them) until its timeout passes; then the broker
+/// aborts it, and what follows becomes visible. The transaction committed
+/// before the kill stays committed.
+#[test]
+fn a_transaction_open_at_a_kill_9_is_aborted_after_its_timeout() {
+    use rdkafka::producer::DefaultProducerContext;
+
+    let _serial = common::one_at_a_time();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, bootstrap) = spawn_broker(dir.path());
+    let producer: ThreadedProducer<DefaultProducerContext> = common::client_config(
+        &bootstrap,
+        &[
+            ("transactional.id", "crash-tx"),
+            ("transaction.timeout.ms", "3000"),
+        ],
+    )
+    .create()
+    .expect("producer");
+    let timeout = Duration::from_secs(30);
+    producer.init_transactions(timeout).expect("init");
+    let send = |value: &str| {
+        producer
+            .send(
+                BaseRecord::<str, str>::to("crash-txn")
+                    .partition(0)
+                    .payload(value),
+            )
+            .expect("queued");
+    };
+    producer.begin_transaction().expect("begin");
+    send("committed");
+    producer.commit_transaction(timeout).expect("commit");
+    producer.begin_transaction().expect("begin");
+    send("left open");
+    producer.flush(timeout).expect("flushed");
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    drop(producer);
+
+    let (mut child, bootstrap) = spawn_broker_on(dir.path(), &bootstrap);
+    common::produce_all(&bootstrap, "crash-txn", Some(0), &["after".to_owned()], &[]);
+    let reader = consumer(
+        &bootstrap,
+        "unused",
+        &[("isolation.level", "read_committed")],
+    );
+    assign_from_start(&reader, "crash-txn", 1);
+    assert_eq!(
+        consume(&reader, 2, Duration::from_secs(1)),
+        ["committed"],
+        "the open transaction holds back what follows it"
+    );
+    // The timeout aborts it; the record after it becomes readable.
+    assert_eq!(consume(&reader, 1, Duration::from_secs(30)), ["after"]);
     drop(reader);
     child.kill().expect("stop broker");
     child.wait().expect("reaped");

@@ -126,7 +126,7 @@ fn kcat_lists_produces_consumes_commits_and_produces_idempotently() {
 }
 
 #[test]
-fn python_confluent_kafka_creates_produces_consumes_commits_and_produces_idempotently() {
+fn python_confluent_kafka_creates_produces_consumes_commits_and_produces_in_transactions() {
     let _serial = common::one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = TestBroker::start(dir.path());

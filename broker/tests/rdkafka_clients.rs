@@ -624,3 +624,186 @@ fn an_idempotent_producers_resent_batches_are_not_appended_twice() {
     let stored = consume(&consumer, sent.len() + 1, Duration::from_secs(5));
     assert_eq!(stored, sent);
 }
+
+/// The values a consumer with `isolation` reads from partition 0 of
+/// `topic` until `idle` passes with nothing new, sorted.
+fn read_isolated(bootstrap: &str, topic: &str, isolation: &str, idle: Duration) -> Vec<String> {
+    let reader = consumer(bootstrap, "unused", &[("isolation.level", isolation)]);
+    assign_from_start(&reader, topic, 1);
+    let mut seen = Vec::new();
+    drain(&reader, &mut seen, idle);
+    seen.sort();
+    seen
+}
+
+/// A transactional producer (librdkafka): what it commits is read by
+/// read-committed consumers, what it aborts never is, and what it has not
+/// ended yet waits; read-uncommitted consumers see everything as it is
+/// written. A second producer with the same transactional id aborts the
+/// open transaction and fences the first one.
+#[test]
+fn transactions_commit_abort_and_fence_for_read_committed_consumers() {
+    use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+
+    let _serial = common::one_at_a_time();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = TestBroker::start(dir.path());
+    let bootstrap = broker.bootstrap.as_str();
+    let transactional = |id: &str| -> ThreadedProducer<common::DeliveryCheck> {
+        let producer: ThreadedProducer<common::DeliveryCheck> =
+            common::client_config(bootstrap, &[("transactional.id", id), ("linger.ms", "5")])
+                .create_with_context(common::DeliveryCheck::default())
+                .expect("producer");
+        producer
+            .init_transactions(TIMEOUT)
+            .expect("init_transactions");
+        producer
+    };
+    let send = |producer: &ThreadedProducer<common::DeliveryCheck>, values: &[String]| {
+        for value in values {
+            producer
+                .send(
+                    BaseRecord::<str, str>::to("txn")
+                        .partition(0)
+                        .payload(value),
+                )
+                .expect("queued");
+        }
+        producer.flush(TIMEOUT).expect("flushed");
+    };
+    let idle = Duration::from_secs(2);
+
+    let first = transactional("tx");
+    let committed = values("committed", 10);
+    first.begin_transaction().expect("begin");
+    send(&first, &committed);
+    first.commit_transaction(TIMEOUT).expect("commit");
+    let aborted = values("aborted", 10);
+    first.begin_transaction().expect("begin");
+    send(&first, &aborted);
+    first.abort_transaction(TIMEOUT).expect("abort");
+    let open = values("open", 5);
+    first.begin_transaction().expect("begin");
+    send(&first, &open);
+
+    assert_eq!(
+        read_isolated(bootstrap, "txn", "read_committed", idle),
+        committed
+    );
+    let mut everything = [committed.clone(), aborted, open.clone()].concat();
+    everything.sort();
+    assert_eq!(
+        read_isolated(bootstrap, "txn", "read_uncommitted", idle),
+        everything
+    );
+
+    // Another instance takes over: the open transaction is aborted, and the
+    // first producer can no longer commit it.
+    let second = transactional("tx");
+    assert!(
+        first.commit_transaction(TIMEOUT).is_err(),
+        "the fenced producer's commit fails"
+    );
+    let later = values("later", 3);
+    second.begin_transaction().expect("begin");
+    send(&second, &later);
+    second.commit_transaction(TIMEOUT).expect("commit");
+    let mut expected = [committed, later].concat();
+    expected.sort();
+    assert_eq!(
+        read_isolated(bootstrap, "txn", "read_committed", idle),
+        expected
+    );
+    let (failed, error) = second.context().failures();
+    assert_eq!(failed, 0, "{error:?}");
+}
+
+/// Consume, transform and produce exactly once (librdkafka): the input
+/// offsets go into the transaction with the output, and become the
+/// group's committed position only when it commits; an aborted
+/// transaction moves neither.
+#[test]
+fn a_transaction_commits_its_consumer_offsets_with_its_output() {
+    use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+
+    let _serial = common::one_at_a_time();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = TestBroker::start(dir.path());
+    let bootstrap = broker.bootstrap.as_str();
+    let input = values("in", 20);
+    produce_all(bootstrap, "input", Some(0), &input, &[]);
+    let reader = consumer(bootstrap, "copier", &[("enable.auto.commit", "false")]);
+    reader.subscribe(&["input"]).expect("subscribe");
+    let read = consume(&reader, input.len(), TIMEOUT);
+    assert_eq!(read, input);
+
+    let producer: ThreadedProducer<rdkafka::producer::DefaultProducerContext> =
+        common::client_config(bootstrap, &[("transactional.id", "copier-tx")])
+            .create()
+            .expect("producer");
+    producer.init_transactions(TIMEOUT).expect("init");
+    let position = |offset: i64| {
+        let mut offsets = TopicPartitionList::new();
+        offsets
+            .add_partition_offset("input", 0, Offset::Offset(offset))
+            .expect("offset");
+        offsets
+    };
+    let committed = || {
+        let mut wanted = TopicPartitionList::new();
+        wanted.add_partition("input", 0);
+        reader
+            .committed_offsets(wanted, TIMEOUT)
+            .expect("committed")
+            .find_partition("input", 0)
+            .map(|p| p.offset())
+    };
+    let group = reader.group_metadata().expect("group metadata");
+
+    producer.begin_transaction().expect("begin");
+    for value in &read[..10] {
+        producer
+            .send(
+                BaseRecord::<str, str>::to("output")
+                    .partition(0)
+                    .payload(value),
+            )
+            .expect("queued");
+    }
+    producer
+        .send_offsets_to_transaction(&position(10), &group, TIMEOUT)
+        .expect("offsets sent");
+    producer.abort_transaction(TIMEOUT).expect("abort");
+    assert_eq!(
+        committed(),
+        Some(Offset::Invalid),
+        "an abort commits nothing"
+    );
+
+    producer.begin_transaction().expect("begin");
+    for value in &read {
+        producer
+            .send(
+                BaseRecord::<str, str>::to("output")
+                    .partition(0)
+                    .payload(value),
+            )
+            .expect("queued");
+    }
+    producer
+        .send_offsets_to_transaction(&position(20), &group, TIMEOUT)
+        .expect("offsets sent");
+    producer.commit_transaction(TIMEOUT).expect("commit");
+    assert_eq!(committed(), Some(Offset::Offset(20)));
+    let mut expected = input.clone();
+    expected.sort();
+    assert_eq!(
+        read_isolated(
+            bootstrap,
+            "output",
+            "read_committed",
+            Duration::from_secs(2)
+        ),
+        expected
+    );
+}

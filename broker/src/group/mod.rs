@@ -887,6 +887,22 @@ impl Coordinator {
         Ok(results)
     }
 
+    /// Stores the offsets a committed transaction carried for `group_id`.
+    /// They were checked when the transaction took them (TxnOffsetCommit),
+    /// and the commit decided the group's position whatever its members
+    /// did since, as Kafka's transaction markers do.
+    pub(crate) fn commit_transaction_offsets(
+        &self,
+        group_id: &str,
+        commits: Vec<OffsetCommit>,
+    ) -> std::io::Result<()> {
+        let offsets = commits
+            .into_iter()
+            .map(|commit| (commit.topic, commit.partition, commit.committed))
+            .collect();
+        lock(&self.offsets).commit(group_id, offsets)
+    }
+
     /// The committed offset of a partition.
     pub(crate) fn committed(
         &self,

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use tracing::{error, info, warn};
 
+use crate::codec::{frame, put_str, Reader};
 use crate::error::{BrokerError, Result};
 use crate::log::sync_dir;
 
@@ -43,6 +44,38 @@ pub(crate) struct Committed {
     pub(crate) metadata: Option<String>,
 }
 
+impl Committed {
+    /// Appends the offset, leader epoch and metadata, as the broker's
+    /// state files hold them.
+    pub(crate) fn put(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.offset.to_be_bytes());
+        out.extend_from_slice(&self.leader_epoch.to_be_bytes());
+        match &self.metadata {
+            Some(metadata) => {
+                out.push(1);
+                put_str(out, metadata);
+            }
+            None => out.push(0),
+        }
+    }
+
+    /// Reads what [`put`](Self::put) wrote.
+    pub(crate) fn read(fields: &mut Reader<'_>) -> Option<Self> {
+        let offset = fields.i64()?;
+        let leader_epoch = fields.u32()? as i32;
+        let metadata = match fields.u8()? {
+            0 => None,
+            1 => Some(fields.string()?),
+            _ => return None,
+        };
+        Some(Self {
+            offset,
+            leader_epoch,
+            metadata,
+        })
+    }
+}
+
 type GroupOffsets = BTreeMap<(String, i32), Committed>;
 
 /// The offsets of every group.
@@ -60,46 +93,6 @@ pub(crate) struct OffsetStore {
     sync_every_commit: bool,
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u32).to_be_bytes());
-    out.extend_from_slice(s.as_bytes());
-}
-
-/// Reads the fields of a record payload in order.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Some(head)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-    fn u32(&mut self) -> Option<u32> {
-        self.take(4)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-    fn i64(&mut self) -> Option<i64> {
-        let mut bytes = [0; 8];
-        bytes.copy_from_slice(self.take(8)?);
-        Some(i64::from_be_bytes(bytes))
-    }
-    fn string(&mut self) -> Option<String> {
-        let len = self.u32()? as usize;
-        String::from_utf8(self.take(len)?.to_vec()).ok()
-    }
-    /// Succeeds if every byte was read: a record with bytes left over is not
-    /// one this broker wrote.
-    fn end(&self) -> Option<()> {
-        self.0.is_empty().then_some(())
-    }
-}
-
 fn encode_commit(
     out: &mut Vec<u8>,
     group: &str,
@@ -111,22 +104,8 @@ fn encode_commit(
     put_str(&mut payload, group);
     put_str(&mut payload, topic);
     payload.extend_from_slice(&partition.to_be_bytes());
-    payload.extend_from_slice(&committed.offset.to_be_bytes());
-    payload.extend_from_slice(&committed.leader_epoch.to_be_bytes());
-    match &committed.metadata {
-        Some(metadata) => {
-            payload.push(1);
-            put_str(&mut payload, metadata);
-        }
-        None => payload.push(0),
-    }
+    committed.put(&mut payload);
     frame(out, &payload);
-}
-
-fn frame(out: &mut Vec<u8>, payload: &[u8]) {
-    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    out.extend_from_slice(&crc32c::crc32c(payload).to_be_bytes());
-    out.extend_from_slice(payload);
 }
 
 impl OffsetStore {
@@ -365,13 +344,13 @@ fn replay(bytes: &[u8]) -> Result<(HashMap<String, GroupOffsets>, usize), String
     let mut groups = HashMap::new();
     let mut valid = 0;
     while valid < bytes.len() {
-        let mut reader = Reader(&bytes[valid..]);
+        let mut reader = Reader::new(&bytes[valid..]);
         let Some((len, crc)) = reader.u32().zip(reader.u32()) else {
             break;
         };
         // Only a length this broker could have written may run past the end
         // as a torn tail; any other is a damaged length field.
-        if len as usize > MAX_RECORD_BYTES && !is_zeros(reader.0) {
+        if len as usize > MAX_RECORD_BYTES && !is_zeros(reader.rest()) {
             return Err(format!(
                 "record at byte {valid} claims {len} bytes, more than the {MAX_RECORD_BYTES} a record holds"
             ));
@@ -379,7 +358,7 @@ fn replay(bytes: &[u8]) -> Result<(HashMap<String, GroupOffsets>, usize), String
         let Some(payload) = reader.take(len as usize) else {
             break;
         };
-        let end = bytes.len() - reader.0.len();
+        let end = bytes.len() - reader.rest().len();
         if crc32c::crc32c(payload) != crc {
             if is_zeros(&bytes[end..]) {
                 break;
@@ -403,25 +382,14 @@ fn replay(bytes: &[u8]) -> Result<(HashMap<String, GroupOffsets>, usize), String
 
 /// Applies one record; `None` unless it decodes exactly.
 fn apply(groups: &mut HashMap<String, GroupOffsets>, payload: &[u8]) -> Option<()> {
-    let mut fields = Reader(payload);
+    let mut fields = Reader::new(payload);
     match fields.u8()? {
         COMMIT => {
             let group = fields.string()?;
             let topic = fields.string()?;
             let partition = fields.u32()? as i32;
-            let offset = fields.i64()?;
-            let leader_epoch = fields.u32()? as i32;
-            let metadata = match fields.u8()? {
-                0 => None,
-                1 => Some(fields.string()?),
-                _ => return None,
-            };
+            let committed = Committed::read(&mut fields)?;
             fields.end()?;
-            let committed = Committed {
-                offset,
-                leader_epoch,
-                metadata,
-            };
             groups
                 .entry(group)
                 .or_default()

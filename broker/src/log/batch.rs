@@ -242,6 +242,61 @@ pub(crate) fn validate_produced(
     }
 }
 
+/// What a transaction marker says: Kafka's `ControlRecordType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Marker {
+    Abort = 0,
+    Commit = 1,
+}
+
+impl Marker {
+    /// The marker a control record's key names, if any.
+    pub(crate) fn from_key(key: &[u8]) -> Option<Self> {
+        match key {
+            [_, _, 0, 0, ..] => Some(Self::Abort),
+            [_, _, 0, 1, ..] => Some(Self::Commit),
+            _ => None,
+        }
+    }
+}
+
+/// A control batch with one transaction marker of `producer_id` at
+/// `epoch`, as a transaction coordinator has each partition of a
+/// transaction write it: key (version 0, marker type), value (version 0,
+/// coordinator epoch 0).
+pub(crate) fn marker_batch(
+    producer_id: i64,
+    epoch: i16,
+    marker: Marker,
+    timestamp: i64,
+) -> std::io::Result<Vec<u8>> {
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+    let record = Record {
+        transactional: true,
+        control: true,
+        delete_horizon: false,
+        partition_leader_epoch: 0,
+        producer_id,
+        producer_epoch: epoch,
+        timestamp_type: TimestampType::Creation,
+        offset: 0,
+        sequence: -1,
+        timestamp,
+        key: Some(bytes::Bytes::copy_from_slice(&[0, 0, 0, marker as u8])),
+        value: Some(bytes::Bytes::from_static(&[0, 0, 0, 0, 0, 0])),
+        headers: Default::default(),
+    };
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::None,
+    };
+    let mut buf = bytes::BytesMut::new();
+    RecordBatchEncoder::encode(&mut buf, [&record], &options).map_err(std::io::Error::other)?;
+    Ok(buf.to_vec())
+}
+
 /// Stamps a validated batch for appending: its base offset, the leader
 /// epoch, and with log-append time the timestamp type and max timestamp
 /// (which the CRC covers, so it is recomputed).

@@ -27,7 +27,8 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::topic::LogSettings;
 use batch::BatchHeader;
-use producers::{Producers, SequenceError};
+use batch::Marker;
+use producers::{AbortedTransaction, Producers, SequenceError};
 use records::MAX_RECORDS_BYTES;
 use segment::Segment;
 
@@ -98,6 +99,8 @@ pub(crate) struct PartitionLog {
     offline: bool,
     /// The last batches of each idempotent producer in the log.
     producers: Producers,
+    /// The transactions that ended with an abort marker, oldest first.
+    aborted: Vec<AbortedTransaction>,
 }
 
 impl PartitionLog {
@@ -143,8 +146,19 @@ impl PartitionLog {
             }
         };
         let mut producers = Producers::default();
+        let mut aborted = Vec::new();
         for segment in closed.values().chain([&active]) {
-            segment.for_each_header(|header| producers.record(header))?;
+            segment.for_each_header(|position, header| {
+                if !header.control() {
+                    producers.record(header);
+                    return Ok(());
+                }
+                let batch = segment.read_at(position, header.size)?;
+                if let Some(marker) = records::marker(&batch, header) {
+                    aborted.extend(producers.end_transaction(header, marker));
+                }
+                Ok(())
+            })?;
         }
         let log = Self {
             dir,
@@ -153,6 +167,7 @@ impl PartitionLog {
             settings,
             offline: false,
             producers,
+            aborted,
         };
         debug!(
             dir = %log.dir.display(),
@@ -236,6 +251,45 @@ impl PartitionLog {
                 });
             }
         }
+        let appended = self.write(records, headers, now_ms)?;
+        for header in &appended.1 {
+            self.producers.record(header);
+        }
+        Ok(appended.0)
+    }
+
+    /// Appends a transaction marker of `producer_id` at `epoch`, ending
+    /// its open transaction here; returns the marker's offset.
+    pub(crate) fn append_marker(
+        &mut self,
+        producer_id: i64,
+        epoch: i16,
+        marker: Marker,
+        now_ms: i64,
+    ) -> Result<i64, AppendError> {
+        self.check_online()?;
+        let batch = batch::marker_batch(producer_id, epoch, marker, now_ms)?;
+        let header = BatchHeader::parse(&batch)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let (appended, stamped) = self.write(&batch, &[header], now_ms)?;
+        for header in &stamped {
+            if let Some(aborted) = self.producers.end_transaction(header, marker) {
+                self.aborted.push(aborted);
+            }
+        }
+        Ok(appended.base_offset)
+    }
+
+    /// Stamps `headers`' batches in `records` with offsets from the log end
+    /// (and the append time, if the topic uses it) and writes them, rolling
+    /// the segment first if they would overfill it. Returns where they
+    /// landed and their headers as stored.
+    fn write(
+        &mut self,
+        records: &[u8],
+        headers: &[BatchHeader],
+        now_ms: i64,
+    ) -> io::Result<(Appended, Vec<BatchHeader>)> {
         let log_append_time = self.settings.log_append_time.then_some(now_ms);
         let base_offset = self.log_end_offset();
         let mut bytes = records.to_vec();
@@ -273,13 +327,35 @@ impl PartitionLog {
             self.roll(now_ms)?;
         }
         self.active.append(&bytes, &stamped, offset)?;
-        for header in &stamped {
-            self.producers.record(header);
-        }
-        Ok(Appended {
+        let appended = Appended {
             base_offset,
             log_append_time: log_append_time.unwrap_or(-1),
-        })
+        };
+        Ok((appended, stamped))
+    }
+
+    /// The offset below which every transaction has ended: the first
+    /// offset of the oldest open transaction, or the log end.
+    pub(crate) fn last_stable_offset(&self) -> i64 {
+        self.producers
+            .first_open_offset()
+            .unwrap_or_else(|| self.log_end_offset())
+    }
+
+    /// Whether `producer_id` has a transaction open in this log.
+    pub(crate) fn in_transaction(&self, producer_id: i64) -> bool {
+        self.producers.in_transaction(producer_id)
+    }
+
+    /// The aborted transactions with records in `[from, to)`, which
+    /// read-committed consumers of that range skip (Kafka's
+    /// `collectAbortedTransactions`).
+    pub(crate) fn aborted_transactions(&self, from: i64, to: i64) -> Vec<AbortedTransaction> {
+        self.aborted
+            .iter()
+            .filter(|aborted| aborted.last_offset >= from && aborted.first_offset < to)
+            .copied()
+            .collect()
     }
 
     /// Closes the active segment and starts a new one at the log end.
@@ -313,6 +389,23 @@ impl PartitionLog {
             }
         }
         Ok(Bytes::new())
+    }
+
+    /// Like [`read`](Self::read), but only the batches below the last
+    /// stable offset: what a read-committed consumer may see (it skips
+    /// the aborted transactions among them itself, told which by
+    /// [`aborted_transactions`](Self::aborted_transactions)).
+    pub(crate) fn read_stable(&self, offset: i64, max_bytes: usize) -> Result<Bytes, ReadError> {
+        let bytes = self.read(offset, max_bytes)?;
+        let stable = self.last_stable_offset();
+        let mut end = 0;
+        while let Ok(header) = BatchHeader::parse(&bytes[end..]) {
+            if header.base_offset >= stable || end + header.size > bytes.len() {
+                break;
+            }
+            end += header.size;
+        }
+        Ok(bytes.slice(..end))
     }
 
     /// The first batch holding a record whose timestamp is at or after
@@ -396,7 +489,9 @@ impl PartitionLog {
             }
         }
         if deleted > 0 {
-            self.producers.forget_before(self.log_start_offset());
+            let start = self.log_start_offset();
+            self.producers.forget_before(start);
+            self.aborted.retain(|aborted| aborted.last_offset >= start);
             sync_dir(&self.dir)?;
             info!(dir = %self.dir.display(), deleted, start = self.log_start_offset(), "retention deleted segments");
         }
@@ -498,6 +593,60 @@ mod tests {
             rest = &rest[header.size..];
         }
         offsets
+    }
+
+    /// Appends a transactional batch of `count` records of producer 7,
+    /// starting at `sequence`.
+    fn append_transactional(log: &mut PartitionLog, sequence: i32, count: usize) -> Appended {
+        let batch = batch::tests::encode_batch_with(count, 0, Compression::None, |record| {
+            record.producer_id = 7;
+            record.producer_epoch = 0;
+            record.sequence = sequence + record.offset as i32;
+            record.transactional = true;
+        });
+        let headers = batch::validate_produced(&batch, 1 << 20).expect("valid batch");
+        log.append(&batch, &headers, 0).expect("append")
+    }
+
+    /// An open transaction holds the last stable offset at its first
+    /// record until its marker; aborted transactions are indexed for
+    /// read-committed fetches. Both are rebuilt from the batches and
+    /// markers when the log is opened again.
+    #[test]
+    fn markers_end_transactions_and_aborts_are_indexed_across_a_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0");
+        let mut log = PartitionLog::open(path.clone(), settings(1 << 20), 0).expect("open");
+        append(&mut log, 2, 0);
+        assert_eq!(append_transactional(&mut log, 0, 2).base_offset, 2);
+        assert_eq!(log.last_stable_offset(), 2);
+        assert_eq!(
+            log.append_marker(7, 0, Marker::Abort, 5).expect("marker"),
+            4
+        );
+        assert_eq!(log.last_stable_offset(), 5);
+        let aborted = [AbortedTransaction {
+            producer_id: 7,
+            first_offset: 2,
+            last_offset: 4,
+        }];
+        assert_eq!(log.aborted_transactions(0, 5), aborted);
+        assert_eq!(log.aborted_transactions(5, 10), []);
+        append_transactional(&mut log, 2, 2);
+        assert_eq!(
+            log.append_marker(7, 0, Marker::Commit, 6).expect("marker"),
+            7
+        );
+        assert_eq!(log.aborted_transactions(5, 8), []);
+        append_transactional(&mut log, 4, 1);
+        assert_eq!(log.last_stable_offset(), 8);
+        assert!(log.in_transaction(7));
+        drop(log);
+
+        let log = PartitionLog::open(path, settings(1 << 20), 0).expect("reopen");
+        assert_eq!(log.last_stable_offset(), 8);
+        assert!(log.in_transaction(7));
+        assert_eq!(log.aborted_transactions(0, 9), aborted);
     }
 
     #[test]

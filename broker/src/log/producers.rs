@@ -6,13 +6,16 @@
 //! (the most a producer has in flight), as Kafka's `ProducerStateEntry`
 //! does, so that a resent batch is answered with the offset it got the
 //! first time instead of being appended twice, and a batch that would
-//! leave a gap in the sequence is refused. Nothing here is persisted: the
-//! batches on disk carry their producer fields, and opening a log rebuilds
-//! the state from them.
+//! leave a gap in the sequence is refused. It also knows each producer's
+//! open transaction, which holds back the last stable offset, and the
+//! aborted transactions read-committed consumers must skip. Nothing here
+//! is persisted: the batches on disk carry their producer fields (and the
+//! markers that end transactions), and opening a log rebuilds the state
+//! from them.
 
 use std::collections::{HashMap, VecDeque};
 
-use super::batch::BatchHeader;
+use super::batch::{BatchHeader, Marker};
 
 /// How many of a producer's last batches are kept for finding resends:
 /// Kafka's `NUM_BATCHES_TO_RETAIN`, which is also the most in-flight
@@ -38,10 +41,19 @@ pub(crate) enum SequenceError {
         sequence: i32,
         last: i32,
     },
-    /// A transactional batch; this broker runs no transactions, so none is
-    /// ever open.
-    #[error("producer {producer_id} wrote a transactional batch outside a transaction")]
-    NoTransaction { producer_id: i64 },
+    /// A batch outside a transaction while the producer has one open.
+    #[error("producer {producer_id} wrote a non-transactional batch inside its transaction")]
+    InTransaction { producer_id: i64 },
+}
+
+/// A transaction that ended with an abort marker: read-committed
+/// consumers skip the producer's records from `first_offset` on, up to
+/// the marker at `last_offset` (Kafka's `AbortedTxn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AbortedTransaction {
+    pub(crate) producer_id: i64,
+    pub(crate) first_offset: i64,
+    pub(crate) last_offset: i64,
 }
 
 /// Where one of a producer's batches landed.
@@ -64,6 +76,8 @@ struct Producer {
     /// The largest timestamp of its last batch, which its expiry counts
     /// from (as Kafka's `lastTimestamp`).
     last_timestamp: i64,
+    /// The offset of the first batch of its open transaction.
+    open_transaction: Option<i64>,
 }
 
 /// The idempotent producers of a partition, by producer id.
@@ -76,8 +90,11 @@ impl Producers {
     /// `Ok(None)` if it may be appended. The rules are those of Kafka's
     /// `ProducerAppendInfo`: an older epoch is refused; a newer one must
     /// start at sequence 0; within an epoch a batch must follow on from
-    /// the last; and a producer the partition does not know (never seen,
-    /// or expired) may start anywhere.
+    /// the last; a producer the partition does not know (never seen, or
+    /// expired) may start anywhere; and a producer with an open
+    /// transaction writes only transactional batches. (Whether a
+    /// transactional batch belongs to a transaction the coordinator knows
+    /// is the coordinator's to check.)
     pub(crate) fn check(
         &self,
         header: &BatchHeader,
@@ -86,9 +103,6 @@ impl Producers {
             return Ok(None);
         }
         let producer_id = header.producer_id;
-        if header.transactional() {
-            return Err(SequenceError::NoTransaction { producer_id });
-        }
         let Some(producer) = self.0.get(&producer_id) else {
             return Ok(None);
         };
@@ -126,6 +140,9 @@ impl Producers {
                 last,
             });
         }
+        if producer.open_transaction.is_some() && !header.transactional() {
+            return Err(SequenceError::InTransaction { producer_id });
+        }
         Ok(None)
     }
 
@@ -135,14 +152,9 @@ impl Producers {
         if header.producer_id < 0 || header.control() {
             return;
         }
-        let producer = self.0.entry(header.producer_id).or_insert(Producer {
-            epoch: header.producer_epoch,
-            batches: VecDeque::with_capacity(BATCHES_RETAINED),
-            last_timestamp: header.max_timestamp,
-        });
-        if producer.epoch != header.producer_epoch {
-            producer.epoch = header.producer_epoch;
-            producer.batches.clear();
+        let producer = self.producer(header);
+        if header.transactional() && producer.open_transaction.is_none() {
+            producer.open_transaction = Some(header.base_offset);
         }
         if producer.batches.len() == BATCHES_RETAINED {
             producer.batches.pop_front();
@@ -157,13 +169,66 @@ impl Producers {
         producer.last_timestamp = header.max_timestamp;
     }
 
+    /// The state of the producer of `header`, at the header's epoch (a
+    /// newer epoch starts its sequence numbers again).
+    fn producer(&mut self, header: &BatchHeader) -> &mut Producer {
+        let producer = self.0.entry(header.producer_id).or_insert(Producer {
+            epoch: header.producer_epoch,
+            batches: VecDeque::with_capacity(BATCHES_RETAINED),
+            last_timestamp: header.max_timestamp,
+            open_transaction: None,
+        });
+        if producer.epoch != header.producer_epoch {
+            producer.epoch = header.producer_epoch;
+            producer.batches.clear();
+        }
+        producer
+    }
+
+    /// Ends the producer's open transaction with the marker batch
+    /// `header` (as stored) saying `marker`; an aborted transaction is
+    /// returned for the log's index of them. A marker moves the producer
+    /// to the marker's epoch, which fences its older epochs.
+    pub(crate) fn end_transaction(
+        &mut self,
+        header: &BatchHeader,
+        marker: Marker,
+    ) -> Option<AbortedTransaction> {
+        let producer = self.producer(header);
+        let first_offset = producer.open_transaction.take()?;
+        (marker == Marker::Abort).then_some(AbortedTransaction {
+            producer_id: header.producer_id,
+            first_offset,
+            last_offset: header.base_offset,
+        })
+    }
+
+    /// Whether `producer_id` has an open transaction here.
+    pub(crate) fn in_transaction(&self, producer_id: i64) -> bool {
+        self.0
+            .get(&producer_id)
+            .is_some_and(|producer| producer.open_transaction.is_some())
+    }
+
+    /// The first offset of the oldest open transaction: the last stable
+    /// offset, if a transaction is open.
+    pub(crate) fn first_open_offset(&self) -> Option<i64> {
+        self.0
+            .values()
+            .filter_map(|producer| producer.open_transaction)
+            .min()
+    }
+
     /// Forgets producers whose last batch is older than `expiration_ms`
     /// (Kafka's `producer.id.expiration.ms`); their next batch may start
-    /// at any sequence. Returns how many were forgotten.
+    /// at any sequence. A producer with an open transaction is kept.
+    /// Returns how many were forgotten.
     pub(crate) fn expire(&mut self, now_ms: i64, expiration_ms: i64) -> usize {
         let before = self.0.len();
-        self.0
-            .retain(|_, producer| now_ms.saturating_sub(producer.last_timestamp) < expiration_ms);
+        self.0.retain(|_, producer| {
+            producer.open_transaction.is_some()
+                || now_ms.saturating_sub(producer.last_timestamp) < expiration_ms
+        });
         before - self.0.len()
     }
 
@@ -171,10 +236,11 @@ impl Producers {
     /// (deleted by retention), as a log reopened then would not know them.
     pub(crate) fn forget_before(&mut self, log_start_offset: i64) {
         self.0.retain(|_, producer| {
-            producer
-                .batches
-                .back()
-                .is_some_and(|batch| batch.last_offset >= log_start_offset)
+            producer.open_transaction.is_some()
+                || producer
+                    .batches
+                    .back()
+                    .is_some_and(|batch| batch.last_offset >= log_start_offset)
         });
     }
 
@@ -190,7 +256,7 @@ mod tests {
 
     use super::*;
     use crate::log::batch::tests::encode_batch_with;
-    use crate::log::batch::{stamp, BatchHeader};
+    use crate::log::batch::{marker_batch, stamp, BatchHeader};
 
     /// The header of a batch of `count` records from producer 7 with
     /// `epoch`, starting at `sequence`, stored at `offset` at time `time`.
@@ -311,18 +377,63 @@ mod tests {
         appended(&mut producers, batch(0, 0, 1, 1, 0));
     }
 
-    #[test]
-    fn transactional_batches_are_refused() {
+    /// A transactional batch of producer 7 at offset `offset`.
+    fn transactional(epoch: i16, sequence: i32, offset: i64) -> BatchHeader {
         let mut bytes = encode_batch_with(1, 0, Compression::None, |record| {
             record.producer_id = 7;
-            record.producer_epoch = 0;
+            record.producer_epoch = epoch;
+            record.sequence = sequence;
             record.transactional = true;
         });
-        stamp(&mut bytes, 0, None);
-        let header = BatchHeader::parse(&bytes).expect("parses");
+        stamp(&mut bytes, offset, None);
+        BatchHeader::parse(&bytes).expect("parses")
+    }
+
+    /// The header of a marker of producer 7 stored at `offset`.
+    fn marker(epoch: i16, marker: Marker, offset: i64) -> BatchHeader {
+        let mut bytes = marker_batch(7, epoch, marker, 0).expect("encodes");
+        stamp(&mut bytes, offset, None);
+        BatchHeader::parse(&bytes).expect("parses")
+    }
+
+    #[test]
+    fn transactions_hold_the_stable_offset_and_aborts_are_indexed() {
+        let mut producers = Producers::default();
+        appended(&mut producers, transactional(0, 0, 10));
+        appended(&mut producers, transactional(0, 1, 11));
+        assert_eq!(producers.first_open_offset(), Some(10));
+        assert!(producers.in_transaction(7));
+        // Inside its transaction the producer writes transactionally only.
         assert_eq!(
-            Producers::default().check(&header),
-            Err(SequenceError::NoTransaction { producer_id: 7 })
+            producers.check(&batch(0, 2, 1, 0, 0)),
+            Err(SequenceError::InTransaction { producer_id: 7 })
+        );
+        assert_eq!(
+            producers.end_transaction(&marker(0, Marker::Abort, 12), Marker::Abort),
+            Some(AbortedTransaction {
+                producer_id: 7,
+                first_offset: 10,
+                last_offset: 12
+            })
+        );
+        assert_eq!(producers.first_open_offset(), None);
+        appended(&mut producers, transactional(0, 2, 13));
+        assert_eq!(
+            producers.end_transaction(&marker(0, Marker::Commit, 14), Marker::Commit),
+            None
+        );
+        // A marker at a newer epoch fences the old one.
+        assert_eq!(
+            producers.end_transaction(&marker(1, Marker::Abort, 15), Marker::Abort),
+            None
+        );
+        assert_eq!(
+            producers.check(&transactional(0, 3, 0)),
+            Err(SequenceError::StaleEpoch {
+                producer_id: 7,
+                epoch: 0,
+                current: 1
+            })
         );
     }
 

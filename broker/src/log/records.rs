@@ -12,7 +12,7 @@
 use std::io::{self, Read};
 use std::ops::ControlFlow;
 
-use super::batch::{BatchHeader, HEADER_LEN};
+use super::batch::{BatchHeader, Marker, HEADER_LEN};
 
 /// The most decompressed bytes one batch is read up to: more than any
 /// batch a broker accepts by default (`max.message.bytes` is 1 MiB), far
@@ -23,14 +23,14 @@ const BASE_TIMESTAMP_AT: usize = 27;
 
 /// The fields of a record the broker reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RecordInfo {
+pub(crate) struct RecordInfo<'a> {
     /// The record's offset.
     pub(crate) offset: i64,
     /// The record's timestamp (as the producer set it; a log-append-time
     /// batch's records all carry the batch's max timestamp instead).
     pub(crate) timestamp: i64,
-    /// Whether the record has a key (not null).
-    pub(crate) has_key: bool,
+    /// The record's key; `None` when null.
+    pub(crate) key: Option<&'a [u8]>,
 }
 
 /// Why the records of a batch could not be read.
@@ -58,7 +58,7 @@ pub(crate) fn for_each_record(
     batch: &[u8],
     header: &BatchHeader,
     budget: u64,
-    mut visit: impl FnMut(RecordInfo) -> ControlFlow<()>,
+    mut visit: impl FnMut(RecordInfo<'_>) -> ControlFlow<()>,
 ) -> Result<(), RecordsError> {
     let body = batch
         .get(HEADER_LEN..header.size)
@@ -99,6 +99,17 @@ pub(crate) fn for_each_record(
         return Err(RecordsError::Malformed("bytes after the last record"));
     }
     Ok(())
+}
+
+/// The transaction marker a control batch holds, if it reads as one.
+pub(crate) fn marker(batch: &[u8], header: &BatchHeader) -> Option<Marker> {
+    let mut marker = None;
+    // A marker batch is one small record; anything larger is not one.
+    let _ = for_each_record(batch, header, 1024, |record| {
+        marker = record.key.and_then(Marker::from_key);
+        ControlFlow::Break(())
+    });
+    marker
 }
 
 /// The records of a batch body (everything after the header), decompressed
@@ -209,16 +220,24 @@ fn zigzag(value: u64) -> i64 {
 }
 
 /// A record's bytes (after its length), read as far as the fields wanted.
-fn parse(record: &[u8], base_offset: i64, base_timestamp: i64) -> Result<RecordInfo, RecordsError> {
+fn parse(
+    record: &[u8],
+    base_offset: i64,
+    base_timestamp: i64,
+) -> Result<RecordInfo<'_>, RecordsError> {
     let mut rest = record;
     let _attributes = take(&mut rest, 1)?;
     let timestamp_delta = varlong(&mut rest)?;
     let offset_delta = varlong(&mut rest)?;
     let key_length = varlong(&mut rest)?;
+    let key = match usize::try_from(key_length) {
+        Ok(length) => Some(take(&mut rest, length)?),
+        Err(_) => None,
+    };
     Ok(RecordInfo {
         offset: base_offset.saturating_add(offset_delta),
         timestamp: base_timestamp.saturating_add(timestamp_delta),
-        has_key: key_length >= 0,
+        key,
     })
 }
 
@@ -251,11 +270,19 @@ pub(crate) mod tests {
     use crate::log::batch::tests::{encode_batch, encode_batch_with};
     use crate::log::batch::validate_produced;
 
-    fn records(batch: &[u8], budget: u64) -> Result<Vec<RecordInfo>, RecordsError> {
+    /// A record's offset, timestamp and key.
+    type Seen = (i64, i64, Option<Vec<u8>>);
+
+    /// The offset, timestamp and key of each record.
+    fn records(batch: &[u8], budget: u64) -> Result<Vec<Seen>, RecordsError> {
         let header = validate_produced(batch, 1 << 20).expect("valid batch")[0];
         let mut seen = Vec::new();
         for_each_record(batch, &header, budget, |record| {
-            seen.push(record);
+            seen.push((
+                record.offset,
+                record.timestamp,
+                record.key.map(<[u8]>::to_vec),
+            ));
             ControlFlow::Continue(())
         })?;
         Ok(seen)
@@ -275,11 +302,10 @@ pub(crate) mod tests {
                     record.key = None;
                 }
             });
-            let expected: Vec<RecordInfo> = (0..3)
-                .map(|i| RecordInfo {
-                    offset: i,
-                    timestamp: 1000 + i,
-                    has_key: i != 1,
+            let expected: Vec<_> = (0..3)
+                .map(|i| {
+                    let key = (i != 1).then(|| format!("key-{i}").into_bytes());
+                    (i, 1000 + i, key)
                 })
                 .collect();
             assert_eq!(

@@ -335,15 +335,26 @@ impl Segment {
         BatchHeader::parse(&buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
-    /// Calls `visit` with the header of every batch, oldest first.
-    pub(crate) fn for_each_header(&self, mut visit: impl FnMut(&BatchHeader)) -> io::Result<()> {
+    /// Calls `visit` with the position and header of every batch, oldest
+    /// first.
+    pub(crate) fn for_each_header(
+        &self,
+        mut visit: impl FnMut(u64, &BatchHeader) -> io::Result<()>,
+    ) -> io::Result<()> {
         let mut position = 0;
         while position < self.size {
             let header = self.header_at(position)?;
-            visit(&header);
+            visit(position, &header)?;
             position += header.size as u64;
         }
         Ok(())
+    }
+
+    /// The `len` bytes at `position`.
+    pub(crate) fn read_at(&self, position: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut bytes = vec![0; len];
+        self.file.read_exact_at(&mut bytes, position)?;
+        Ok(bytes)
     }
 
     /// The position of the batch containing `offset` (or the first batch

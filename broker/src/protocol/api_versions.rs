@@ -36,6 +36,11 @@ const SERVED: &[(ApiKey, i16)] = &[
     (ApiKey::IncrementalAlterConfigs, 1),
     (ApiKey::DescribeCluster, 1),
     (ApiKey::InitProducerId, 5),
+    // Versions 4 and up are the brokers' batched form.
+    (ApiKey::AddPartitionsToTxn, 3),
+    (ApiKey::AddOffsetsToTxn, 3),
+    (ApiKey::EndTxn, 3),
+    (ApiKey::TxnOffsetCommit, 3),
 ];
 
 /// The versions of `api` this broker serves, if any.

@@ -1,9 +1,10 @@
 //! Fetch: serve stored batches as they are on disk, with long polling.
 //!
 //! A fetch that finds fewer than `min_bytes` waits until an append wakes it
-//! (and then re-reads), or until `max_wait_ms` passes. There are no
-//! transactions yet, so the last stable offset is the high watermark under
-//! either isolation level and no transaction is ever aborted.
+//! (and then re-reads), or until `max_wait_ms` passes. A read-committed
+//! fetch (isolation level 1) gets the batches below the last stable offset
+//! only, with the aborted transactions among them, whose records the
+//! client skips.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,8 +12,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::FetchPartition;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
 use tokio::time::Instant;
 use tracing::warn;
 use uuid::Uuid;
@@ -29,6 +32,9 @@ struct Wanted {
     partitions: Vec<FetchPartition>,
 }
 
+/// Kafka's `IsolationLevel.READ_COMMITTED`.
+const READ_COMMITTED: i8 = 1;
+
 /// Reads every requested partition within the request's byte budget.
 /// Returns the response topics, the bytes read, and whether any partition
 /// had an error (which answers the fetch at once).
@@ -36,6 +42,7 @@ fn read_all(
     wanted: &[Wanted],
     max_bytes: usize,
     unknown_topic: ResponseError,
+    read_committed: bool,
 ) -> (Vec<FetchableTopicResponse>, usize, bool) {
     let mut total = 0;
     let mut any_error = false;
@@ -60,17 +67,34 @@ fn read_all(
                             .with_high_watermark(-1);
                     };
                     let log = partition.log();
-                    let end = log.log_end_offset();
-                    let response = response
-                        .with_high_watermark(end)
-                        .with_last_stable_offset(end)
+                    let stable = log.last_stable_offset();
+                    let mut response = response
+                        .with_high_watermark(log.log_end_offset())
+                        .with_last_stable_offset(stable)
                         .with_log_start_offset(log.log_start_offset());
+                    if read_committed {
+                        let aborted = log
+                            .aborted_transactions(p.fetch_offset, stable)
+                            .into_iter()
+                            .map(|aborted| {
+                                AbortedTransaction::default()
+                                    .with_producer_id(ProducerId(aborted.producer_id))
+                                    .with_first_offset(aborted.first_offset)
+                            })
+                            .collect();
+                        response = response.with_aborted_transactions(Some(aborted));
+                    }
                     let budget = max_bytes.saturating_sub(total);
                     let limit = usize::try_from(p.partition_max_bytes).unwrap_or(0).min(budget);
                     if limit == 0 {
                         return response;
                     }
-                    match log.read(p.fetch_offset, limit) {
+                    let read = if read_committed {
+                        log.read_stable(p.fetch_offset, limit)
+                    } else {
+                        log.read(p.fetch_offset, limit)
+                    };
+                    match read {
                         // Only the first batch of the response may exceed the limits.
                         Ok(records) if total > 0 && records.len() > limit => response.with_records(Some(Bytes::new())),
                         Ok(records) => {
@@ -133,12 +157,14 @@ pub(super) async fn handle(ctx: &Context<'_>, request: FetchRequest) -> FetchRes
     let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
     let deadline =
         Instant::now() + Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0));
+    let read_committed = request.isolation_level == READ_COMMITTED;
     let mut appends = state.subscribe_appends();
     loop {
         // Marking the current append count seen before reading means an
         // append racing with the read still wakes the wait below.
         appends.borrow_and_update();
-        let (topics, total, any_error) = read_all(&wanted, max_bytes, unknown_topic);
+        let (topics, total, any_error) =
+            read_all(&wanted, max_bytes, unknown_topic, read_committed);
         let waited_enough = Instant::now() >= deadline;
         if total >= min_bytes || any_error || waited_enough {
             return FetchResponse::default().with_responses(topics);
@@ -147,7 +173,7 @@ pub(super) async fn handle(ctx: &Context<'_>, request: FetchRequest) -> FetchRes
             Ok(Ok(())) => {}
             // Timed out (or the broker is stopping): answer with what there is.
             Ok(Err(_)) | Err(_) => {
-                let (topics, _, _) = read_all(&wanted, max_bytes, unknown_topic);
+                let (topics, _, _) = read_all(&wanted, max_bytes, unknown_topic, read_committed);
                 return FetchResponse::default().with_responses(topics);
             }
         }

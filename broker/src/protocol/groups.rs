@@ -1,6 +1,7 @@
-//! The classic group protocol: FindCoordinator, JoinGroup, SyncGroup,
-//! Heartbeat, LeaveGroup, ListGroups, DescribeGroups and DeleteGroups.
-//! The group logic lives in [`crate::group`]; this module translates.
+//! The classic group protocol: FindCoordinator (of groups and of
+//! transactions: this broker is both), JoinGroup, SyncGroup, Heartbeat,
+//! LeaveGroup, ListGroups, DescribeGroups and DeleteGroups. The group
+//! logic lives in [`crate::group`]; this module translates.
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,7 @@ use super::{str_bytes, Context};
 use crate::group::{JoinOutcome, JoinRequest, SyncOutcome};
 
 const GROUP_KEY: i8 = 0;
+const TRANSACTION_KEY: i8 = 1;
 
 fn code(error: Option<ResponseError>) -> i16 {
     error.map_or(0, |e| e.code())
@@ -41,7 +43,8 @@ pub(super) fn find_coordinator(
     request: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     let state = ctx.state;
-    let error = (request.key_type != GROUP_KEY).then_some(ResponseError::CoordinatorNotAvailable);
+    let error = (![GROUP_KEY, TRANSACTION_KEY].contains(&request.key_type))
+        .then_some(ResponseError::InvalidRequest);
     let node = BrokerId(if error.is_some() {
         -1
     } else {

@@ -1,5 +1,6 @@
-//! ListOffsets: earliest, latest, max-timestamp, and first offset at or
-//! after a timestamp.
+//! ListOffsets: earliest, latest (the last stable offset for a
+//! read-committed client), max-timestamp, and first offset at or after a
+//! timestamp.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::list_offsets_response::{
@@ -19,7 +20,11 @@ const MAX_TIMESTAMP: i64 = -3;
 /// `(offset, timestamp)` for a requested timestamp or special value. The
 /// log is locked only to find the batch: reading its records (which may
 /// be compressed) happens after, so produces and fetches do not wait.
-fn lookup(partition: &Partition, timestamp: i64) -> Result<(i64, i64), ResponseError> {
+fn lookup(
+    partition: &Partition,
+    timestamp: i64,
+    read_committed: bool,
+) -> Result<(i64, i64), ResponseError> {
     let storage_error = |e: std::io::Error| {
         warn!(error = %e, "offset lookup failed");
         ResponseError::KafkaStorageError
@@ -30,6 +35,7 @@ fn lookup(partition: &Partition, timestamp: i64) -> Result<(i64, i64), ResponseE
             return Err(ResponseError::KafkaStorageError);
         }
         let wanted = match timestamp {
+            LATEST if read_committed => return Ok((log.last_stable_offset(), -1)),
             LATEST => return Ok((log.log_end_offset(), -1)),
             EARLIEST => return Ok((log.log_start_offset(), -1)),
             MAX_TIMESTAMP => match log.max_timestamp() {
@@ -48,6 +54,8 @@ fn lookup(partition: &Partition, timestamp: i64) -> Result<(i64, i64), ResponseE
 }
 
 pub(super) fn handle(ctx: &Context<'_>, request: ListOffsetsRequest) -> ListOffsetsResponse {
+    // Kafka's `IsolationLevel.READ_COMMITTED`.
+    let read_committed = request.isolation_level == 1;
     let topics = request
         .topics
         .into_iter()
@@ -63,7 +71,7 @@ pub(super) fn handle(ctx: &Context<'_>, request: ListOffsetsRequest) -> ListOffs
                         .as_ref()
                         .and_then(|topic| topic.partition(p.partition_index))
                     {
-                        Some(partition) => lookup(&partition, p.timestamp),
+                        Some(partition) => lookup(&partition, p.timestamp, read_committed),
                         None => Err(ResponseError::UnknownTopicOrPartition),
                     };
                     // The leader epoch exists from v4.

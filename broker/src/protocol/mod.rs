@@ -13,6 +13,7 @@ mod offsets;
 mod produce;
 mod producers;
 mod topics;
+mod transactions;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
@@ -175,6 +176,22 @@ pub(crate) async fn handle(
         ApiKey::OffsetCommit => encode(api, version, id, &offsets::commit(&ctx, body!())),
         ApiKey::OffsetFetch => encode(api, version, id, &offsets::fetch(&ctx, body!())),
         ApiKey::InitProducerId => encode(api, version, id, &producers::init(&ctx, body!())),
+        ApiKey::AddPartitionsToTxn => encode(
+            api,
+            version,
+            id,
+            &transactions::add_partitions(&ctx, body!()),
+        ),
+        ApiKey::AddOffsetsToTxn => {
+            encode(api, version, id, &transactions::add_offsets(&ctx, body!()))
+        }
+        ApiKey::TxnOffsetCommit => encode(
+            api,
+            version,
+            id,
+            &transactions::commit_offsets(&ctx, body!()),
+        ),
+        ApiKey::EndTxn => encode(api, version, id, &transactions::end(&ctx, body!())),
         _ => Err(RequestError::UnsupportedApi(raw_key)),
     };
     response.map(Some)
@@ -469,9 +486,9 @@ mod tests {
 
     /// An idempotent producer's resent batch is answered with the offset it
     /// got the first time, not appended again; a gap in its sequence, an
-    /// older epoch and a transactional batch are refused with Kafka's
-    /// codes. InitProducerId hands out a new id on every call, and refuses
-    /// transactional ids (no transaction coordinator is served).
+    /// older epoch and a transactional batch outside a transaction are
+    /// refused with Kafka's codes. InitProducerId hands out a new id on
+    /// every call, and refuses an empty transactional id.
     #[test]
     fn idempotent_producers_are_deduplicated_and_kept_in_sequence() {
         let (_dir, state, runtime) = fixture();
@@ -484,10 +501,6 @@ mod tests {
         assert_eq!(
             init_producer(&state, &runtime, Some("")).error_code,
             ResponseError::InvalidRequest.code()
-        );
-        assert_eq!(
-            init_producer(&state, &runtime, Some("txn")).error_code,
-            ResponseError::CoordinatorNotAvailable.code()
         );
 
         let id = first.producer_id.0;

@@ -101,7 +101,7 @@ fn check_records(
     let mut keyless = Vec::new();
     let mut index = 0;
     let read = records::for_each_record(batch, header, MAX_RECORDS_BYTES, |record| {
-        if compacted && !record.has_key {
+        if compacted && record.key.is_none() {
             keyless.push((
                 index,
                 format!("Compacted topic cannot accept message without key in topic partition {topic}-{partition}."),
@@ -177,13 +177,24 @@ fn append(
         check_records(records, header, settings.compacted, topic.name(), index)?;
     }
     let mut log = partition.log();
+    // A transactional batch must belong to its producer's ongoing
+    // transaction, which holds this partition: asked with the log locked
+    // (see `Transactions::allows`).
+    for header in headers.iter().filter(|header| header.transactional()) {
+        ctx.state.transactions.allows(
+            header.producer_id,
+            header.producer_epoch,
+            topic.name(),
+            index,
+        )?;
+    }
     let appended = log.append(records, &headers, now).map_err(|e| match e {
         AppendError::Sequence(e) => {
             debug!(topic = topic.name(), partition = index, error = %e, "refused producer batch");
             match e {
                 SequenceError::StaleEpoch { .. } => ResponseError::InvalidProducerEpoch,
                 SequenceError::OutOfOrder { .. } => ResponseError::OutOfOrderSequenceNumber,
-                SequenceError::NoTransaction { .. } => ResponseError::InvalidTxnState,
+                SequenceError::InTransaction { .. } => ResponseError::InvalidTxnState,
             }
         }
         AppendError::Io(e) => {

@@ -1,47 +1,48 @@
-//! InitProducerId: ids for idempotent producers.
+//! InitProducerId: ids for idempotent and transactional producers.
 //!
 //! A producer without a transactional id gets a new producer id with epoch
 //! 0 on every call, as Kafka's transaction coordinator answers it (a
 //! producer that bumps its epoch after an error gets a fresh id instead).
-//! Transactions are not served: FindCoordinator finds no transaction
-//! coordinator, and a transactional id is answered the same way here.
+//! One with a transactional id gets that id's producer id at its next
+//! epoch, from the transaction coordinator ([`crate::transactions`]).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use tracing::{debug, warn};
 
 use super::Context;
+use crate::broker::now_ms;
 
 pub(super) fn init(ctx: &Context<'_>, request: InitProducerIdRequest) -> InitProducerIdResponse {
-    let refused = |error: ResponseError| {
-        InitProducerIdResponse::default()
-            .with_error_code(error.code())
-            .with_producer_id(ProducerId(-1))
-            .with_producer_epoch(-1)
+    let state = ctx.state;
+    let granted = match request.transactional_id.as_deref() {
+        Some(id) => state.transactions.init_producer(
+            id.as_str(),
+            request.transaction_timeout_ms,
+            &state.producer_ids,
+            state,
+            now_ms(),
+        ),
+        None => state.producer_ids.next().map(|id| (id, 0)).map_err(|e| {
+            warn!(error = %e, "cannot reserve producer ids");
+            ResponseError::KafkaStorageError
+        }),
     };
-    match request.transactional_id.as_deref().map(|id| id.as_str()) {
-        None => {}
-        // Kafka's coordinator refuses an empty id as the producer does.
-        Some("") => return refused(ResponseError::InvalidRequest),
-        Some(transactional_id) => {
-            debug!(transactional_id, "transactions are not served");
-            return refused(ResponseError::CoordinatorNotAvailable);
-        }
-    }
-    match ctx.state.producer_ids.next() {
-        Ok(id) => {
+    match granted {
+        Ok((producer_id, epoch)) => {
             debug!(
-                producer_id = id,
+                producer_id,
+                epoch,
                 client_id = ctx.client_id,
-                "new idempotent producer"
+                "producer initialized"
             );
             InitProducerIdResponse::default()
-                .with_producer_id(ProducerId(id))
-                .with_producer_epoch(0)
+                .with_producer_id(ProducerId(producer_id))
+                .with_producer_epoch(epoch)
         }
-        Err(e) => {
-            warn!(error = %e, "cannot reserve producer ids");
-            refused(ResponseError::KafkaStorageError)
-        }
+        Err(error) => InitProducerIdResponse::default()
+            .with_error_code(error.code())
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1),
     }
 }

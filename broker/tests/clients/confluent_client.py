@@ -1,6 +1,7 @@
 """Drives the broker with Python's confluent-kafka: create a topic, produce,
 consume, and consume in a group with commits; then produce with an
-idempotent producer. Exits non-zero on failure.
+idempotent producer, and in transactions for a read-committed consumer.
+Exits non-zero on failure.
 
 Usage: python3 confluent_client.py <bootstrap>"""
 
@@ -12,6 +13,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 TOPIC = "python-topic"
 IDEMPOTENT_TOPIC = "python-idempotent"
+TRANSACTIONAL_TOPIC = "python-transactional"
 COUNT = 300
 PARTITIONS = 3
 
@@ -83,6 +85,30 @@ def main():
     if consume(reader, COUNT) != [f"idem-{i}" for i in range(COUNT)]:
         fail("the idempotent producer's records are not in the log once each, in order")
     reader.close()
+
+    # A transactional producer: read-committed consumers see what it
+    # commits, never what it aborts.
+    transactional = Producer({"bootstrap.servers": bootstrap, "transactional.id": "py-tx"})
+    transactional.init_transactions(30)
+    transactional.begin_transaction()
+    for i in range(10):
+        transactional.produce(TRANSACTIONAL_TOPIC, value=f"committed-{i}")
+    transactional.commit_transaction(30)
+    transactional.begin_transaction()
+    for i in range(10):
+        transactional.produce(TRANSACTIONAL_TOPIC, value=f"aborted-{i}")
+    transactional.abort_transaction(30)
+    committed = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": "py-reader",
+        "enable.auto.commit": False,
+        "isolation.level": "read_committed",
+    })
+    committed.assign([TopicPartition(TRANSACTIONAL_TOPIC, 0, 0)])
+    read = consume(committed, 20, timeout=5.0)
+    if read != [f"committed-{i}" for i in range(10)]:
+        fail(f"read-committed consumer read {read}")
+    committed.close()
     print("OK")
 
 
