@@ -82,9 +82,43 @@ impl State {
             appended,
         };
         // Transactions decided before a crash are completed before anyone
-        // reads their partitions.
+        // reads their partitions, and any left open in a partition that
+        // the coordinator does not hold open is ended.
         state.transactions.tick(&state, now_ms());
+        state.resolve_open_transactions()?;
         Ok(state)
+    }
+
+    /// Ends the transactions open in partition logs that the coordinator
+    /// does not hold open: it decided them, but the marker did not reach
+    /// the disk (or the coordinator's state was lost). Each ends as the
+    /// coordinator says ([`Transactions::resolve`]); otherwise it would
+    /// hold back the partition's last stable offset for ever.
+    fn resolve_open_transactions(&self) -> Result<()> {
+        for topic in self.topics.all() {
+            for (index, partition) in (0..).zip(topic.partitions()) {
+                let mut log = partition.log();
+                for (producer_id, epoch) in log.open_transactions() {
+                    let resolution =
+                        self.transactions
+                            .resolve(producer_id, epoch, topic.name(), index);
+                    let Some(marker) = resolution else {
+                        continue;
+                    };
+                    warn!(
+                        topic = topic.name(),
+                        partition = index,
+                        producer_id,
+                        ?marker,
+                        "ending a transaction the coordinator does not hold open"
+                    );
+                    log.append_marker(producer_id, epoch, marker, now_ms())
+                        .and_then(|_| log.sync().map_err(Into::into))
+                        .map_err(|e| BrokerError::storage(log.dir(), std::io::Error::other(e)))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Wakes fetches waiting for data.
@@ -187,9 +221,9 @@ impl Completion for State {
         }
         log.append_marker(producer_id, epoch, marker, now_ms())
             .map_err(std::io::Error::other)?;
-        if self.config.flush == FlushPolicy::EveryProduce {
-            log.sync()?;
-        }
+        // On disk before the transaction is saved as complete, whatever
+        // the flush policy: nothing would write it again.
+        log.sync()?;
         drop(log);
         // Read-committed fetches waiting for the stable offset to move.
         self.notify_appended();

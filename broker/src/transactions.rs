@@ -30,7 +30,7 @@ use tracing::{debug, info, warn};
 
 use crate::codec::{frame, put_str, Reader};
 use crate::error::BrokerError;
-use crate::group::offsets::{Committed, MAX_METADATA_BYTES};
+use crate::group::offsets::Committed;
 use crate::group::OffsetCommit;
 use crate::log::batch::Marker;
 use crate::log::replace_file;
@@ -59,6 +59,11 @@ enum Phase {
 struct Transaction {
     producer_id: i64,
     epoch: i16,
+    /// The epoch before the last bump a producer asked for by its current
+    /// epoch (KIP-360), or -1: a producer retrying that request with it
+    /// gets the current epoch again instead of being fenced. A new
+    /// producer instance (which names no epoch) resets it.
+    last_epoch: i16,
     timeout_ms: i32,
     phase: Phase,
     partitions: BTreeSet<(String, i32)>,
@@ -69,7 +74,7 @@ struct Transaction {
     /// restart an open transaction gets its whole timeout again).
     started_ms: i64,
     /// How the last transaction ended, which answers an EndTxn retried
-    /// after it completed.
+    /// after it completed; cleared by InitProducerId.
     last_marker: Option<Marker>,
     /// Markers are being written for it right now (not saved).
     completing: bool,
@@ -80,6 +85,7 @@ impl Transaction {
         Self {
             producer_id,
             epoch: 0,
+            last_epoch: -1,
             timeout_ms,
             phase: Phase::Empty,
             partitions: BTreeSet::new(),
@@ -104,6 +110,9 @@ impl Transaction {
 
     /// Opens the transaction, if it is not open yet, for adding to it.
     fn open(&mut self, now_ms: i64) -> Result<(), ResponseError> {
+        if self.completing {
+            return Err(ResponseError::ConcurrentTransactions);
+        }
         match self.phase {
             Phase::Empty => {
                 self.phase = Phase::Ongoing;
@@ -114,10 +123,46 @@ impl Transaction {
             Phase::Prepare(_) => Err(ResponseError::ConcurrentTransactions),
         }
     }
+
+    /// Decides to end the ongoing transaction with `marker`, first fencing
+    /// the producer's epoch (as Kafka's `prepareFenceProducerEpoch`) if
+    /// `fence`; returns what completing it writes.
+    fn prepare(&mut self, marker: Marker, fence: bool) -> Decided {
+        if fence && self.epoch < i16::MAX {
+            self.last_epoch = self.epoch;
+            self.epoch += 1;
+        }
+        self.phase = Phase::Prepare(marker);
+        self.decided(marker)
+    }
+
+    /// What completing the transaction, decided as `marker`, writes; the
+    /// transaction is marked as being completed.
+    fn decided(&mut self, marker: Marker) -> Decided {
+        self.completing = true;
+        Decided {
+            producer_id: self.producer_id,
+            epoch: self.epoch,
+            marker,
+            partitions: self.partitions.clone(),
+            offsets: self.offsets.clone(),
+        }
+    }
+}
+
+/// A decided transaction: what completing it writes.
+struct Decided {
+    producer_id: i64,
+    epoch: i16,
+    marker: Marker,
+    partitions: BTreeSet<(String, i32)>,
+    offsets: BTreeMap<String, BTreeMap<(String, i32), Committed>>,
 }
 
 /// What completing a transaction does outside the coordinator: the
-/// broker writes markers into its partitions and stores its offsets.
+/// broker writes markers into its partitions and stores its offsets. Both
+/// must be on disk when they return: the transaction is then saved as
+/// complete, and nothing would write them again.
 pub(crate) trait Completion {
     /// Ends `producer_id`'s open transaction in `topic`-`partition` (if it
     /// has one there) with `marker`, written at `epoch`.
@@ -134,21 +179,14 @@ pub(crate) trait Completion {
     fn commit_offsets(&self, group: &str, offsets: Vec<OffsetCommit>) -> io::Result<()>;
 }
 
-/// How [`Transactions::complete`] starts.
-enum Decision {
-    /// Decide to end the ongoing transaction with this marker, fencing
-    /// the producer's current epoch first if `fence`.
-    End { marker: Marker, fence: bool },
-    /// Finish a transaction already prepared.
-    Resume,
-}
-
 /// The transaction coordinator of the broker.
 #[derive(Debug)]
 pub(crate) struct Transactions {
     path: PathBuf,
     by_id: Mutex<BTreeMap<String, Transaction>>,
 }
+
+type ById = BTreeMap<String, Transaction>;
 
 impl Transactions {
     /// Loads the transactional ids saved in `data_dir`; an open
@@ -177,21 +215,55 @@ impl Transactions {
         lock(&self.by_id).values().map(|t| t.producer_id).max()
     }
 
-    fn save(&self, by_id: &BTreeMap<String, Transaction>) -> Result<(), ResponseError> {
-        replace_file(&self.path, &encode(by_id)).map_err(|e| {
+    /// Changes `id`'s transaction as `change` says; the change takes
+    /// effect only once saved (on failure, nothing changed). `change` works
+    /// on a copy: what it did before an error is dropped.
+    fn change<R>(
+        &self,
+        by_id: &mut ById,
+        id: &str,
+        change: impl FnOnce(&mut Transaction) -> Result<R, ResponseError>,
+    ) -> Result<R, ResponseError> {
+        let mut next = by_id
+            .get(id)
+            .ok_or(ResponseError::InvalidProducerIdMapping)?
+            .clone();
+        let result = change(&mut next)?;
+        self.put(by_id, id, next)?;
+        Ok(result)
+    }
+
+    /// Saves `id` as `transaction`; on failure nothing changed.
+    fn put(
+        &self,
+        by_id: &mut ById,
+        id: &str,
+        transaction: Transaction,
+    ) -> Result<(), ResponseError> {
+        let previous = by_id.insert(id.to_owned(), transaction);
+        let saved = replace_file(&self.path, &encode(by_id));
+        if let Err(e) = saved {
             warn!(error = %e, "saving transactions failed");
-            ResponseError::CoordinatorNotAvailable
-        })
+            match previous {
+                Some(previous) => by_id.insert(id.to_owned(), previous),
+                None => by_id.remove(id),
+            };
+            return Err(ResponseError::CoordinatorNotAvailable);
+        }
+        Ok(())
     }
 
     /// InitProducerId for transactional id `id`: a new producer id for a
     /// new id; for a known one, its next epoch, after aborting the
     /// transaction the previous producer instance left open (Kafka's
-    /// `handleInitProducerId`). Returns the producer id and epoch.
+    /// `handleInitProducerId`). A producer that names its current id and
+    /// epoch (`expected`, KIP-360) must be the current one, or be retrying
+    /// the call that made it current. Returns the producer id and epoch.
     pub(crate) fn init_producer(
         &self,
         id: &str,
         timeout_ms: i32,
+        expected: Option<(i64, i16)>,
         ids: &ProducerIds,
         done: &dyn Completion,
         now_ms: i64,
@@ -202,44 +274,65 @@ impl Transactions {
         if !(1..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
             return Err(ResponseError::InvalidTransactionTimeout);
         }
-        let ongoing = lock(&self.by_id)
-            .get(id)
-            .is_some_and(|t| t.phase == Phase::Ongoing);
-        if ongoing {
-            let abort = Decision::End {
-                marker: Marker::Abort,
-                fence: true,
-            };
-            self.complete(id, abort, done, now_ms)?;
-        }
-        let mut by_id = lock(&self.by_id);
         let next_id = || {
             ids.next().map_err(|e| {
                 warn!(error = %e, "cannot reserve producer ids");
                 ResponseError::CoordinatorNotAvailable
             })
         };
-        let transaction = match by_id.get_mut(id) {
-            None => by_id
-                .entry(id.to_owned())
-                .or_insert(Transaction::new(next_id()?, timeout_ms)),
-            Some(transaction) if transaction.phase != Phase::Empty => {
+        let expected = expected.filter(|&(producer_id, _)| producer_id >= 0);
+        let decided = {
+            let mut by_id = lock(&self.by_id);
+            let Some(transaction) = by_id.get(id) else {
+                let transaction = Transaction::new(next_id()?, timeout_ms);
+                let answer = (transaction.producer_id, transaction.epoch);
+                self.put(&mut by_id, id, transaction)?;
+                return Ok(answer);
+            };
+            if let Some((producer_id, _)) = expected {
+                if producer_id != transaction.producer_id {
+                    return Err(ResponseError::ProducerFenced);
+                }
+            }
+            if transaction.completing {
                 return Err(ResponseError::ConcurrentTransactions);
             }
-            Some(transaction) => {
-                if transaction.epoch >= i16::MAX - 1 {
-                    // The epochs are used up: carry on under a new id.
-                    transaction.producer_id = next_id()?;
-                    transaction.epoch = 0;
-                } else {
-                    transaction.epoch += 1;
+            match transaction.phase {
+                Phase::Prepare(_) => return Err(ResponseError::ConcurrentTransactions),
+                Phase::Ongoing => {
+                    Some(self.change(&mut by_id, id, |t| Ok(t.prepare(Marker::Abort, true)))?)
                 }
-                transaction.timeout_ms = timeout_ms;
-                transaction
+                Phase::Empty => None,
             }
         };
-        let answer = (transaction.producer_id, transaction.epoch);
-        self.save(&by_id)?;
+        if let Some(decided) = decided {
+            self.finish(id, decided, done, now_ms)?;
+        }
+        let mut by_id = lock(&self.by_id);
+        let answer = self.change(&mut by_id, id, |t| {
+            if t.phase != Phase::Empty || t.completing {
+                return Err(ResponseError::ConcurrentTransactions);
+            }
+            match expected {
+                Some((_, epoch)) if epoch == t.epoch => {}
+                // A retry of the call that made the current epoch.
+                Some((_, epoch)) if epoch == t.last_epoch => return Ok((t.producer_id, t.epoch)),
+                Some(_) => return Err(ResponseError::ProducerFenced),
+                None => {}
+            }
+            if t.epoch >= i16::MAX - 1 {
+                // The epochs are used up: carry on under a new id.
+                t.producer_id = next_id()?;
+                t.epoch = 0;
+                t.last_epoch = -1;
+            } else {
+                t.last_epoch = if expected.is_some() { t.epoch } else { -1 };
+                t.epoch += 1;
+            }
+            t.timeout_ms = timeout_ms;
+            t.last_marker = None;
+            Ok((t.producer_id, t.epoch))
+        })?;
         debug!(
             transactional_id = id,
             producer_id = answer.0,
@@ -260,20 +353,12 @@ impl Transactions {
         now_ms: i64,
     ) -> Result<(), ResponseError> {
         let mut by_id = lock(&self.by_id);
-        let transaction = by_id
-            .get_mut(id)
-            .ok_or(ResponseError::InvalidProducerIdMapping)?;
-        transaction.check_producer(producer_id, epoch)?;
-        let known = transaction.phase == Phase::Ongoing
-            && partitions
-                .iter()
-                .all(|partition| transaction.partitions.contains(partition));
-        if known {
-            return Ok(());
-        }
-        transaction.open(now_ms)?;
-        transaction.partitions.extend(partitions.iter().cloned());
-        self.save(&by_id)
+        self.change(&mut by_id, id, |t| {
+            t.check_producer(producer_id, epoch)?;
+            t.open(now_ms)?;
+            t.partitions.extend(partitions.iter().cloned());
+            Ok(())
+        })
     }
 
     /// AddOffsetsToTxn: adds `group` to the producer's transaction, whose
@@ -287,20 +372,19 @@ impl Transactions {
         now_ms: i64,
     ) -> Result<(), ResponseError> {
         let mut by_id = lock(&self.by_id);
-        let transaction = by_id
-            .get_mut(id)
-            .ok_or(ResponseError::InvalidProducerIdMapping)?;
-        transaction.check_producer(producer_id, epoch)?;
-        if transaction.phase == Phase::Ongoing && transaction.offsets.contains_key(group) {
-            return Ok(());
-        }
-        transaction.open(now_ms)?;
-        transaction.offsets.entry(group.to_owned()).or_default();
-        self.save(&by_id)
+        self.change(&mut by_id, id, |t| {
+            t.check_producer(producer_id, epoch)?;
+            t.open(now_ms)?;
+            t.offsets.entry(group.to_owned()).or_default();
+            Ok(())
+        })
     }
 
     /// TxnOffsetCommit: holds `commits` for `group` in the transaction
-    /// until it ends. Returns one result per offset.
+    /// until it ends (the caller checked the group membership, and the
+    /// names and metadata against the offset store's limits). Fenced
+    /// epochs get INVALID_PRODUCER_EPOCH, as the offsets partition of a
+    /// Kafka group coordinator answers them.
     pub(crate) fn commit_offsets(
         &self,
         id: &str,
@@ -308,36 +392,37 @@ impl Transactions {
         producer_id: i64,
         epoch: i16,
         commits: Vec<OffsetCommit>,
-    ) -> Result<Vec<Result<(), ResponseError>>, ResponseError> {
+    ) -> Result<(), ResponseError> {
         let mut by_id = lock(&self.by_id);
-        let transaction = by_id
-            .get_mut(id)
-            .ok_or(ResponseError::InvalidProducerIdMapping)?;
-        transaction.check_producer(producer_id, epoch)?;
-        if transaction.phase != Phase::Ongoing {
-            return Err(ResponseError::InvalidTxnState);
-        }
-        let offsets = transaction
-            .offsets
-            .get_mut(group)
-            .ok_or(ResponseError::InvalidTxnState)?;
-        let results = commits
-            .into_iter()
-            .map(|commit| {
-                let too_large = commit
-                    .committed
-                    .metadata
-                    .as_ref()
-                    .is_some_and(|m| m.len() > MAX_METADATA_BYTES);
-                if too_large {
-                    return Err(ResponseError::OffsetMetadataTooLarge);
-                }
+        self.change(&mut by_id, id, |t| {
+            t.check_producer(producer_id, epoch).map_err(|e| match e {
+                ResponseError::ProducerFenced => ResponseError::InvalidProducerEpoch,
+                other => other,
+            })?;
+            if t.phase != Phase::Ongoing || t.completing {
+                return Err(ResponseError::InvalidTxnState);
+            }
+            let offsets = t
+                .offsets
+                .get_mut(group)
+                .ok_or(ResponseError::InvalidTxnState)?;
+            for commit in commits {
                 offsets.insert((commit.topic, commit.partition), commit.committed);
-                Ok(())
-            })
-            .collect();
-        self.save(&by_id)?;
-        Ok(results)
+            }
+            Ok(())
+        })
+    }
+
+    /// Whether a transaction holds offsets of `group` for `topic`-`partition`
+    /// that it has not committed yet (a stable read must wait for them).
+    pub(crate) fn has_pending_offset(&self, group: &str, topic: &str, partition: i32) -> bool {
+        let key = (topic.to_owned(), partition);
+        lock(&self.by_id).values().any(|t| {
+            t.phase != Phase::Empty
+                && t.offsets
+                    .get(group)
+                    .is_some_and(|offsets| offsets.contains_key(&key))
+        })
     }
 
     /// EndTxn: commits or aborts the producer's transaction. Asked again
@@ -356,24 +441,25 @@ impl Transactions {
         } else {
             Marker::Abort
         };
-        {
-            let by_id = lock(&self.by_id);
-            let transaction = by_id
-                .get(id)
-                .ok_or(ResponseError::InvalidProducerIdMapping)?;
-            transaction.check_producer(producer_id, epoch)?;
-            match transaction.phase {
-                Phase::Ongoing => {}
-                Phase::Empty if transaction.last_marker == Some(marker) => return Ok(()),
-                Phase::Empty => return Err(ResponseError::InvalidTxnState),
-                Phase::Prepare(_) => return Err(ResponseError::ConcurrentTransactions),
-            }
-        }
-        let decision = Decision::End {
-            marker,
-            fence: false,
+        let decided = {
+            let mut by_id = lock(&self.by_id);
+            self.change(&mut by_id, id, |t| {
+                t.check_producer(producer_id, epoch)?;
+                match t.phase {
+                    _ if t.completing => Err(ResponseError::ConcurrentTransactions),
+                    Phase::Ongoing => Ok(Some(t.prepare(marker, false))),
+                    Phase::Empty if t.last_marker == Some(marker) => Ok(None),
+                    Phase::Prepare(decided) if decided == marker => {
+                        Err(ResponseError::ConcurrentTransactions)
+                    }
+                    Phase::Empty | Phase::Prepare(_) => Err(ResponseError::InvalidTxnState),
+                }
+            })?
         };
-        self.complete(id, decision, done, now_ms)
+        match decided {
+            Some(decided) => self.finish(id, decided, done, now_ms),
+            None => Ok(()),
+        }
     }
 
     /// Whether `producer_id` at `epoch` may write transactional records to
@@ -409,113 +495,128 @@ impl Transactions {
         }
     }
 
+    /// How a transaction found open in `topic`-`partition` when the broker
+    /// starts must end, if the coordinator does not hold it open: with the
+    /// commit it was saved as completing at that epoch (the marker did
+    /// not reach the disk), or else with an abort. `None` while the
+    /// coordinator holds it open (or prepared: the next tick ends it).
+    pub(crate) fn resolve(
+        &self,
+        producer_id: i64,
+        epoch: i16,
+        topic: &str,
+        partition: i32,
+    ) -> Option<Marker> {
+        let by_id = lock(&self.by_id);
+        let Some(transaction) = by_id.values().find(|t| t.producer_id == producer_id) else {
+            return Some(Marker::Abort);
+        };
+        let holds = transaction.phase != Phase::Empty
+            && transaction
+                .partitions
+                .contains(&(topic.to_owned(), partition));
+        if holds {
+            return None;
+        }
+        let committed =
+            transaction.epoch == epoch && transaction.last_marker == Some(Marker::Commit);
+        Some(if committed {
+            Marker::Commit
+        } else {
+            Marker::Abort
+        })
+    }
+
     /// Finishes prepared transactions (left by a crash or a failed write)
     /// and aborts those open longer than their timeout.
     pub(crate) fn tick(&self, done: &dyn Completion, now_ms: i64) {
-        let due: Vec<(String, Decision)> = lock(&self.by_id)
+        let due: Vec<String> = lock(&self.by_id)
             .iter()
             .filter(|(_, t)| !t.completing)
-            .filter_map(|(id, t)| match t.phase {
-                Phase::Prepare(_) => Some((id.clone(), Decision::Resume)),
-                Phase::Ongoing if now_ms.saturating_sub(t.started_ms) > i64::from(t.timeout_ms) => {
-                    info!(transactional_id = %id, "aborting a transaction past its timeout");
-                    let abort = Decision::End {
-                        marker: Marker::Abort,
-                        fence: true,
-                    };
-                    Some((id.clone(), abort))
-                }
-                _ => None,
+            .filter(|(_, t)| match t.phase {
+                Phase::Prepare(_) => true,
+                Phase::Ongoing => now_ms.saturating_sub(t.started_ms) > i64::from(t.timeout_ms),
+                Phase::Empty => false,
             })
+            .map(|(id, _)| id.clone())
             .collect();
-        for (id, decision) in due {
-            if let Err(e) = self.complete(&id, decision, done, now_ms) {
-                warn!(transactional_id = %id, error = ?e, "completing a transaction failed; retried later");
+        for id in due {
+            let decided = {
+                let mut by_id = lock(&self.by_id);
+                self.change(&mut by_id, &id, |t| match t.phase {
+                    _ if t.completing => Err(ResponseError::ConcurrentTransactions),
+                    Phase::Prepare(marker) => Ok(t.decided(marker)),
+                    Phase::Ongoing => {
+                        info!(transactional_id = %id, "aborting a transaction past its timeout");
+                        Ok(t.prepare(Marker::Abort, true))
+                    }
+                    Phase::Empty => Err(ResponseError::InvalidTxnState),
+                })
+            };
+            let finished = decided.and_then(|decided| self.finish(&id, decided, done, now_ms));
+            if let Err(e) = finished {
+                debug!(transactional_id = %id, error = ?e, "transaction not completed now; retried later");
             }
         }
     }
 
-    /// Ends the transaction of `id`: saves the decision, writes the markers
-    /// and (on commit) the offsets without holding the coordinator's lock
-    /// (writing a marker locks a partition log, which a produce holds while
-    /// it asks [`allows`](Self::allows)), then saves it complete.
-    fn complete(
+    /// Writes a decided transaction's markers and (on commit) offsets
+    /// without holding the coordinator's lock (writing a marker locks a
+    /// partition log, which a produce holds while it asks
+    /// [`allows`](Self::allows)), then saves it complete. On a failed
+    /// write it stays decided, and the next tick tries again.
+    fn finish(
         &self,
         id: &str,
-        decision: Decision,
+        decided: Decided,
         done: &dyn Completion,
         now_ms: i64,
     ) -> Result<(), ResponseError> {
-        let (producer_id, epoch, marker, partitions, offsets) = {
-            let mut by_id = lock(&self.by_id);
-            let transaction = by_id
-                .get_mut(id)
-                .ok_or(ResponseError::InvalidProducerIdMapping)?;
-            if transaction.completing {
-                return Err(ResponseError::ConcurrentTransactions);
-            }
-            let marker = match (decision, transaction.phase) {
-                (Decision::End { marker, fence }, Phase::Ongoing) => {
-                    if fence && transaction.epoch < i16::MAX - 1 {
-                        transaction.epoch += 1;
-                    }
-                    transaction.phase = Phase::Prepare(marker);
-                    marker
-                }
-                (Decision::Resume, Phase::Prepare(marker)) => marker,
-                (_, Phase::Prepare(_)) => return Err(ResponseError::ConcurrentTransactions),
-                _ => return Err(ResponseError::InvalidTxnState),
-            };
-            transaction.completing = true;
-            let answer = (
-                transaction.producer_id,
-                transaction.epoch,
-                marker,
-                transaction.partitions.clone(),
-                transaction.offsets.clone(),
-            );
-            if let Err(e) = self.save(&by_id) {
-                if let Some(transaction) = by_id.get_mut(id) {
-                    transaction.completing = false;
-                }
-                return Err(e);
-            }
-            answer
-        };
-        let written = write_outcome(done, producer_id, epoch, marker, &partitions, offsets);
+        let marker = decided.marker;
+        let written = write_outcome(done, decided);
         let mut by_id = lock(&self.by_id);
-        let Some(transaction) = by_id.get_mut(id) else {
-            return Ok(());
-        };
-        transaction.completing = false;
         if let Err(e) = written {
             warn!(transactional_id = id, error = %e, "writing transaction markers failed");
+            if let Some(transaction) = by_id.get_mut(id) {
+                transaction.completing = false;
+            }
             return Err(ResponseError::KafkaStorageError);
         }
-        transaction.phase = Phase::Empty;
-        transaction.partitions.clear();
-        transaction.offsets.clear();
-        transaction.last_marker = Some(marker);
-        transaction.started_ms = now_ms;
-        debug!(transactional_id = id, ?marker, "transaction completed");
-        self.save(&by_id)
+        let completed = self.change(&mut by_id, id, |t| {
+            t.phase = Phase::Empty;
+            t.partitions.clear();
+            t.offsets.clear();
+            t.last_marker = Some(marker);
+            t.started_ms = now_ms;
+            t.completing = false;
+            Ok(())
+        });
+        if completed.is_err() {
+            // Still decided in the file: the next tick completes it again
+            // (markers already written are skipped).
+            if let Some(transaction) = by_id.get_mut(id) {
+                transaction.completing = false;
+            }
+        } else {
+            debug!(transactional_id = id, ?marker, "transaction completed");
+        }
+        completed
     }
 }
 
-/// Writes a prepared transaction's markers and, on commit, its offsets.
-fn write_outcome(
-    done: &dyn Completion,
-    producer_id: i64,
-    epoch: i16,
-    marker: Marker,
-    partitions: &BTreeSet<(String, i32)>,
-    offsets: BTreeMap<String, BTreeMap<(String, i32), Committed>>,
-) -> io::Result<()> {
-    for (topic, partition) in partitions {
-        done.write_marker(topic, *partition, producer_id, epoch, marker)?;
+/// Writes a decided transaction's markers and, on commit, its offsets.
+fn write_outcome(done: &dyn Completion, decided: Decided) -> io::Result<()> {
+    for (topic, partition) in &decided.partitions {
+        done.write_marker(
+            topic,
+            *partition,
+            decided.producer_id,
+            decided.epoch,
+            decided.marker,
+        )?;
     }
-    if marker == Marker::Commit {
-        for (group, offsets) in offsets {
+    if decided.marker == Marker::Commit {
+        for (group, offsets) in decided.offsets {
             let commits = offsets
                 .into_iter()
                 .map(|((topic, partition), committed)| OffsetCommit {
@@ -531,13 +632,14 @@ fn write_outcome(
 }
 
 /// The transactions file: one checksummed frame holding every id.
-fn encode(by_id: &BTreeMap<String, Transaction>) -> Vec<u8> {
+fn encode(by_id: &ById) -> Vec<u8> {
     let mut payload = Vec::new();
     payload.extend_from_slice(&(by_id.len() as u32).to_be_bytes());
     for (id, t) in by_id {
         put_str(&mut payload, id);
         payload.extend_from_slice(&t.producer_id.to_be_bytes());
         payload.extend_from_slice(&u32::from(t.epoch as u16).to_be_bytes());
+        payload.extend_from_slice(&u32::from(t.last_epoch as u16).to_be_bytes());
         payload.extend_from_slice(&t.timeout_ms.to_be_bytes());
         payload.push(match t.phase {
             Phase::Empty => 0,
@@ -572,7 +674,7 @@ fn encode(by_id: &BTreeMap<String, Transaction>) -> Vec<u8> {
 }
 
 /// Reads a transactions file; `None` unless it decodes exactly.
-fn decode(bytes: &[u8]) -> Option<BTreeMap<String, Transaction>> {
+fn decode(bytes: &[u8]) -> Option<ById> {
     let mut framed = Reader::new(bytes);
     let len = framed.u32()? as usize;
     let crc = framed.u32()?;
@@ -587,6 +689,7 @@ fn decode(bytes: &[u8]) -> Option<BTreeMap<String, Transaction>> {
         let id = fields.string()?;
         let producer_id = fields.i64()?;
         let epoch = fields.u32()? as u16 as i16;
+        let last_epoch = fields.u32()? as u16 as i16;
         let timeout_ms = fields.u32()? as i32;
         let phase = match fields.u8()? {
             0 => Phase::Empty,
@@ -619,6 +722,7 @@ fn decode(bytes: &[u8]) -> Option<BTreeMap<String, Transaction>> {
         let transaction = Transaction {
             producer_id,
             epoch,
+            last_epoch,
             timeout_ms,
             phase,
             partitions,
@@ -696,6 +800,32 @@ mod tests {
         }
     }
 
+    impl Recorded {
+        /// One whose every marker write fails.
+        fn failing() -> Self {
+            Self {
+                fail: true,
+                ..Self::default()
+            }
+        }
+    }
+
+    /// Initializes transactional id `t` with `timeout_ms` and opens a
+    /// transaction on partition `a`-0 at time 0; returns its producer.
+    fn started(
+        txns: &Transactions,
+        ids: &ProducerIds,
+        done: &Recorded,
+        timeout_ms: i32,
+    ) -> (i64, i16) {
+        let (pid, epoch) = txns
+            .init_producer("t", timeout_ms, None, ids, done, 0)
+            .expect("init");
+        txns.add_partitions("t", pid, epoch, &[("a".to_owned(), 0)], 0)
+            .expect("add");
+        (pid, epoch)
+    }
+
     fn fixture() -> (tempfile::TempDir, Transactions, ProducerIds) {
         let dir = tempfile::tempdir().expect("tempdir");
         let transactions = Transactions::open(dir.path(), 0).expect("open");
@@ -708,7 +838,7 @@ mod tests {
         let (_dir, txns, ids) = fixture();
         let done = Recorded::default();
         let (pid, epoch) = txns
-            .init_producer("t", 60_000, &ids, &done, 0)
+            .init_producer("t", 60_000, None, &ids, &done, 0)
             .expect("init");
         let parts = [("a".to_owned(), 0), ("b".to_owned(), 1)];
         txns.add_partitions("t", pid, epoch, &parts, 0)
@@ -719,10 +849,10 @@ mod tests {
             Err(ResponseError::InvalidTxnState)
         );
         txns.add_group("t", pid, epoch, "g", 0).expect("group");
-        let results = txns
-            .commit_offsets("t", "g", pid, epoch, vec![offset("in", 0, 42)])
+        txns.commit_offsets("t", "g", pid, epoch, vec![offset("in", 0, 42)])
             .expect("offsets");
-        assert_eq!(results, [Ok(())]);
+        assert!(txns.has_pending_offset("g", "in", 0));
+        assert!(!txns.has_pending_offset("g", "in", 1));
         txns.end("t", pid, epoch, true, &done, 0).expect("commit");
         assert_eq!(
             *done.markers.borrow(),
@@ -740,10 +870,19 @@ mod tests {
             Err(ResponseError::InvalidTxnState),
             "the transaction ended"
         );
-        // A retried EndTxn succeeds; the opposite decision does not.
+        assert!(!txns.has_pending_offset("g", "in", 0), "committed");
+        // A retried EndTxn succeeds; the opposite decision does not, nor
+        // does a retry after the producer was initialized again.
         assert_eq!(txns.end("t", pid, epoch, true, &done, 0), Ok(()));
         assert_eq!(
             txns.end("t", pid, epoch, false, &done, 0),
+            Err(ResponseError::InvalidTxnState)
+        );
+        let (_, next) = txns
+            .init_producer("t", 60_000, Some((pid, epoch)), &ids, &done, 0)
+            .expect("init");
+        assert_eq!(
+            txns.end("t", pid, next, true, &done, 0),
             Err(ResponseError::InvalidTxnState)
         );
     }
@@ -753,7 +892,7 @@ mod tests {
         let (_dir, txns, ids) = fixture();
         let done = Recorded::default();
         let (pid, epoch) = txns
-            .init_producer("t", 60_000, &ids, &done, 0)
+            .init_producer("t", 60_000, None, &ids, &done, 0)
             .expect("init");
         txns.add_group("t", pid, epoch, "g", 0).expect("group");
         txns.commit_offsets("t", "g", pid, epoch, vec![offset("in", 0, 42)])
@@ -768,13 +907,9 @@ mod tests {
     fn a_new_instance_aborts_the_open_transaction_and_fences_the_old_one() {
         let (_dir, txns, ids) = fixture();
         let done = Recorded::default();
-        let (pid, epoch) = txns
-            .init_producer("t", 60_000, &ids, &done, 0)
-            .expect("init");
-        txns.add_partitions("t", pid, epoch, &[("a".to_owned(), 0)], 0)
-            .expect("add");
+        let (pid, epoch) = started(&txns, &ids, &done, 60_000);
         let (again, new_epoch) = txns
-            .init_producer("t", 60_000, &ids, &done, 0)
+            .init_producer("t", 60_000, None, &ids, &done, 0)
             .expect("init");
         assert_eq!(again, pid);
         assert_eq!(
@@ -801,7 +936,7 @@ mod tests {
         let (_dir, txns, ids) = fixture();
         let done = Recorded::default();
         let (pid, epoch) = txns
-            .init_producer("t", 1_000, &ids, &done, 0)
+            .init_producer("t", 1_000, None, &ids, &done, 0)
             .expect("init");
         txns.add_partitions("t", pid, epoch, &[("a".to_owned(), 0)], 100)
             .expect("add");
@@ -822,11 +957,7 @@ mod tests {
     fn an_open_transaction_gets_its_whole_timeout_again_after_a_restart() {
         let (dir, txns, ids) = fixture();
         let done = Recorded::default();
-        let (pid, epoch) = txns
-            .init_producer("t", 1_000, &ids, &done, 0)
-            .expect("init");
-        txns.add_partitions("t", pid, epoch, &[("a".to_owned(), 0)], 0)
-            .expect("add");
+        let (pid, epoch) = started(&txns, &ids, &done, 1_000);
         drop(txns);
         let txns = Transactions::open(dir.path(), 5_000).expect("reopen");
         txns.tick(&done, 6_000);
@@ -843,15 +974,8 @@ mod tests {
     #[test]
     fn a_prepared_transaction_is_completed_after_a_restart() {
         let (dir, txns, ids) = fixture();
-        let failing = Recorded {
-            fail: true,
-            ..Recorded::default()
-        };
-        let (pid, epoch) = txns
-            .init_producer("t", 60_000, &ids, &failing, 0)
-            .expect("init");
-        txns.add_partitions("t", pid, epoch, &[("a".to_owned(), 0)], 0)
-            .expect("add");
+        let failing = Recorded::failing();
+        let (pid, epoch) = started(&txns, &ids, &failing, 60_000);
         txns.add_group("t", pid, epoch, "g", 0).expect("group");
         txns.commit_offsets("t", "g", pid, epoch, vec![offset("in", 3, 7)])
             .expect("offsets");
@@ -881,16 +1005,103 @@ mod tests {
         assert_eq!(txns.max_producer_id(), Some(pid));
     }
 
+    /// KIP-360: a producer naming its current epoch gets the next one; a
+    /// retry of that call (naming the previous one) gets the same answer;
+    /// once a new instance took over, the old epoch is fenced.
+    #[test]
+    fn a_producer_naming_its_epoch_is_bumped_retried_or_fenced() {
+        let (_dir, txns, ids) = fixture();
+        let done = Recorded::default();
+        let (pid, epoch) = txns
+            .init_producer("t", 60_000, None, &ids, &done, 0)
+            .expect("init");
+        let bump = |expected| txns.init_producer("t", 60_000, Some(expected), &ids, &done, 0);
+        assert_eq!(bump((pid, epoch)), Ok((pid, epoch + 1)));
+        assert_eq!(bump((pid, epoch)), Ok((pid, epoch + 1)), "a retry");
+        assert_eq!(
+            bump((pid + 1, epoch + 1)),
+            Err(ResponseError::ProducerFenced)
+        );
+        // A new instance names no epoch.
+        assert_eq!(
+            txns.init_producer("t", 60_000, None, &ids, &done, 0),
+            Ok((pid, epoch + 2))
+        );
+        assert_eq!(bump((pid, epoch + 1)), Err(ResponseError::ProducerFenced));
+    }
+
+    /// A change that cannot be saved does not happen: nothing is held
+    /// in memory that the file would not bring back.
+    #[test]
+    fn a_change_that_cannot_be_saved_is_not_made() {
+        let (dir, txns, ids) = fixture();
+        let done = Recorded::default();
+        let (pid, epoch) = txns
+            .init_producer("t", 60_000, None, &ids, &done, 0)
+            .expect("init");
+        // Saving writes `transactions.tmp` first: a directory there fails it.
+        let blocker = dir.path().join("transactions.tmp");
+        std::fs::create_dir(&blocker).expect("blocker");
+        let partition = [("a".to_owned(), 0)];
+        assert_eq!(
+            txns.add_partitions("t", pid, epoch, &partition, 0),
+            Err(ResponseError::CoordinatorNotAvailable)
+        );
+        assert_eq!(
+            txns.allows(pid, epoch, "a", 0),
+            Err(ResponseError::InvalidTxnState)
+        );
+        std::fs::remove_dir(&blocker).expect("remove blocker");
+        txns.add_partitions("t", pid, epoch, &partition, 0)
+            .expect("add");
+        assert_eq!(txns.allows(pid, epoch, "a", 0), Ok(()));
+    }
+
+    /// A transaction found open in a partition at startup ends as the
+    /// coordinator decided it: still open there, not at all; committed at
+    /// that epoch, with a commit; anything else with an abort.
+    #[test]
+    fn open_transactions_found_at_startup_are_resolved() {
+        let (_dir, txns, ids) = fixture();
+        let done = Recorded::default();
+        assert_eq!(
+            txns.resolve(99, 0, "a", 0),
+            Some(Marker::Abort),
+            "unknown producer"
+        );
+        let (pid, epoch) = started(&txns, &ids, &done, 60_000);
+        assert_eq!(txns.resolve(pid, epoch, "a", 0), None);
+        assert_eq!(txns.resolve(pid, epoch, "b", 0), Some(Marker::Abort));
+        txns.end("t", pid, epoch, true, &done, 0).expect("commit");
+        assert_eq!(txns.resolve(pid, epoch, "a", 0), Some(Marker::Commit));
+        assert_eq!(txns.resolve(pid, epoch - 1, "a", 0), Some(Marker::Abort));
+    }
+
+    #[test]
+    fn an_end_that_contradicts_a_decision_is_refused() {
+        let (_dir, txns, ids) = fixture();
+        let failing = Recorded::failing();
+        let (pid, epoch) = started(&txns, &ids, &failing, 60_000);
+        assert_eq!(
+            txns.end("t", pid, epoch, true, &failing, 0),
+            Err(ResponseError::KafkaStorageError)
+        );
+        assert_eq!(
+            txns.end("t", pid, epoch, false, &failing, 0),
+            Err(ResponseError::InvalidTxnState)
+        );
+    }
+
     #[test]
     fn requests_are_checked_against_the_transaction() {
         let (_dir, txns, ids) = fixture();
         let done = Recorded::default();
         assert_eq!(
-            txns.init_producer("", 60_000, &ids, &done, 0),
+            txns.init_producer("", 60_000, None, &ids, &done, 0),
             Err(ResponseError::InvalidRequest)
         );
         assert_eq!(
-            txns.init_producer("t", MAX_TIMEOUT_MS + 1, &ids, &done, 0),
+            txns.init_producer("t", MAX_TIMEOUT_MS + 1, None, &ids, &done, 0),
             Err(ResponseError::InvalidTransactionTimeout)
         );
         assert_eq!(
@@ -898,7 +1109,7 @@ mod tests {
             Err(ResponseError::InvalidProducerIdMapping)
         );
         let (pid, epoch) = txns
-            .init_producer("t", 60_000, &ids, &done, 0)
+            .init_producer("t", 60_000, None, &ids, &done, 0)
             .expect("init");
         assert_eq!(
             txns.end("t", pid, epoch, true, &done, 0),
@@ -909,6 +1120,10 @@ mod tests {
             txns.commit_offsets("t", "g", pid, epoch, vec![offset("in", 0, 1)]),
             Err(ResponseError::InvalidTxnState),
             "the group was not added"
+        );
+        assert_eq!(
+            txns.commit_offsets("t", "g", pid, epoch + 1, vec![offset("in", 0, 1)]),
+            Err(ResponseError::InvalidProducerEpoch)
         );
     }
 }

@@ -475,6 +475,40 @@ struct Groups {
     groups: HashMap<String, Group>,
 }
 
+impl Groups {
+    /// Checks that an offset commit to `group_id` may be stored, as
+    /// Kafka's `validateOffsetCommit`: standalone consumers and admin
+    /// clients commit with generation -1 to groups with no members; a
+    /// member's commit, even to a group that has emptied since (a member
+    /// evicted for its session, say), must come from a current member.
+    /// A `transactional` commit without member or generation is accepted
+    /// (older producers send none), and is not held back by a rebalance.
+    fn check_commit(
+        &self,
+        group_id: &str,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+        transactional: bool,
+    ) -> Result<(), ResponseError> {
+        let anonymous = generation < 0 && member_id.is_empty() && instance_id.is_none();
+        match self.groups.get(group_id) {
+            Some(group) if generation < 0 && group.members.is_empty() => Ok(()),
+            Some(_) if anonymous && transactional => Ok(()),
+            Some(_) if anonymous => Err(ResponseError::UnknownMemberId),
+            Some(group) => {
+                group.check_member(member_id, instance_id, Some(generation))?;
+                if !transactional && group.state == GroupState::CompletingRebalance {
+                    return Err(ResponseError::RebalanceInProgress);
+                }
+                Ok(())
+            }
+            None if generation < 0 => Ok(()),
+            None => Err(ResponseError::IllegalGeneration),
+        }
+    }
+}
+
 /// The coordinator of every group.
 #[derive(Debug)]
 pub(crate) struct Coordinator {
@@ -836,25 +870,7 @@ impl Coordinator {
         // of the group cannot happen between the check and the write and be
         // undone by it. Locked before `offsets`, as in `delete`.
         let groups = lock(&self.groups);
-        match groups.groups.get(group_id) {
-            // Standalone consumers and admin clients commit with generation
-            // -1, to groups with no members.
-            Some(group) if generation < 0 && group.members.is_empty() => {}
-            Some(_) if generation < 0 && member_id.is_empty() && instance_id.is_none() => {
-                return Err(ResponseError::UnknownMemberId);
-            }
-            // A member's commit, even to a group that has emptied since (a
-            // member evicted for its session, say), must come from a
-            // current member (Kafka's `validateOffsetCommit`).
-            Some(group) => {
-                group.check_member(member_id, instance_id, Some(generation))?;
-                if group.state == GroupState::CompletingRebalance {
-                    return Err(ResponseError::RebalanceInProgress);
-                }
-            }
-            None if generation < 0 => {}
-            None => return Err(ResponseError::IllegalGeneration),
-        }
+        groups.check_commit(group_id, member_id, instance_id, generation, false)?;
         let mut results = Vec::with_capacity(commits.len());
         let mut accepted = Vec::new();
         for commit in commits {
@@ -887,10 +903,28 @@ impl Coordinator {
         Ok(results)
     }
 
-    /// Stores the offsets a committed transaction carried for `group_id`.
-    /// They were checked when the transaction took them (TxnOffsetCommit),
-    /// and the commit decided the group's position whatever its members
-    /// did since, as Kafka's transaction markers do.
+    /// Checks that a transactional offset commit (TxnOffsetCommit) for
+    /// `group_id` comes from a current member, if it names one: Kafka's
+    /// `validateOffsetCommit` for transactional commits, which older
+    /// producers send without member or generation.
+    pub(crate) fn check_transactional_commit(
+        &self,
+        group_id: &str,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+    ) -> Result<(), ResponseError> {
+        if group_id.is_empty() || group_id.len() > MAX_NAME_BYTES {
+            return Err(ResponseError::InvalidGroupId);
+        }
+        lock(&self.groups).check_commit(group_id, member_id, instance_id, generation, true)
+    }
+
+    /// Stores the offsets a committed transaction carried for `group_id`,
+    /// and forces them to disk. They were checked when the transaction
+    /// took them (TxnOffsetCommit), and the commit decided the group's
+    /// position whatever its members did since, as Kafka's transaction
+    /// markers do.
     pub(crate) fn commit_transaction_offsets(
         &self,
         group_id: &str,
@@ -900,7 +934,11 @@ impl Coordinator {
             .into_iter()
             .map(|commit| (commit.topic, commit.partition, commit.committed))
             .collect();
-        lock(&self.offsets).commit(group_id, offsets)
+        let mut store = lock(&self.offsets);
+        store.commit(group_id, offsets)?;
+        // On disk before the transaction is saved as complete, whatever
+        // the flush policy: nothing would store them again.
+        store.sync().map_err(std::io::Error::other)
     }
 
     /// The committed offset of a partition.

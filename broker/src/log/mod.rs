@@ -335,16 +335,24 @@ impl PartitionLog {
     }
 
     /// The offset below which every transaction has ended: the first
-    /// offset of the oldest open transaction, or the log end.
+    /// offset of the oldest open transaction (not before the log start,
+    /// which retention may have moved past it), or the log end.
     pub(crate) fn last_stable_offset(&self) -> i64 {
-        self.producers
-            .first_open_offset()
-            .unwrap_or_else(|| self.log_end_offset())
+        self.producers.first_open_offset().map_or_else(
+            || self.log_end_offset(),
+            |first| first.max(self.log_start_offset()),
+        )
     }
 
     /// Whether `producer_id` has a transaction open in this log.
     pub(crate) fn in_transaction(&self, producer_id: i64) -> bool {
         self.producers.in_transaction(producer_id)
+    }
+
+    /// The producers with a transaction open in this log, with their
+    /// epochs.
+    pub(crate) fn open_transactions(&self) -> Vec<(i64, i16)> {
+        self.producers.open_transactions()
     }
 
     /// The aborted transactions with records in `[from, to)`, which
@@ -647,6 +655,26 @@ mod tests {
         assert_eq!(log.last_stable_offset(), 8);
         assert!(log.in_transaction(7));
         assert_eq!(log.aborted_transactions(0, 9), aborted);
+    }
+
+    /// Retention may delete the start of a transaction still open: the
+    /// last stable offset is then the log start, not an offset before it
+    /// (which consumers could not fetch).
+    #[test]
+    fn the_last_stable_offset_is_not_before_the_log_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log = PartitionLog::open(dir.path().join("t-0"), settings(300), 0).expect("open");
+        append_transactional(&mut log, 0, 1);
+        for i in 0..10 {
+            append(&mut log, 1, i);
+        }
+        let mut by_size = log.settings().clone();
+        by_size.retention_bytes = 300;
+        log.set_settings(by_size);
+        assert!(log.enforce_retention(0).expect("retention") > 0);
+        assert!(log.log_start_offset() > 0);
+        assert!(log.in_transaction(7));
+        assert_eq!(log.last_stable_offset(), log.log_start_offset());
     }
 
     #[test]

@@ -195,12 +195,22 @@ impl Producers {
         marker: Marker,
     ) -> Option<AbortedTransaction> {
         let producer = self.producer(header);
+        producer.last_timestamp = header.max_timestamp;
         let first_offset = producer.open_transaction.take()?;
         (marker == Marker::Abort).then_some(AbortedTransaction {
             producer_id: header.producer_id,
             first_offset,
             last_offset: header.base_offset,
         })
+    }
+
+    /// The producers with an open transaction here, with their epochs.
+    pub(crate) fn open_transactions(&self) -> Vec<(i64, i16)> {
+        self.0
+            .iter()
+            .filter(|(_, producer)| producer.open_transaction.is_some())
+            .map(|(&id, producer)| (id, producer.epoch))
+            .collect()
     }
 
     /// Whether `producer_id` has an open transaction here.

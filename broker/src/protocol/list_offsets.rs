@@ -47,10 +47,15 @@ fn lookup(
         };
         (log.batch_at_time(wanted).map_err(storage_error)?, wanted)
     };
-    match batch {
-        Some(batch) => first_at_or_after(&batch, wanted).map_err(storage_error),
-        None => Ok((-1, -1)),
+    let found = match batch {
+        Some(batch) => first_at_or_after(&batch, wanted).map_err(storage_error)?,
+        None => return Ok((-1, -1)),
+    };
+    // A read-committed client is not told of offsets it may not read yet.
+    if read_committed && found.0 >= partition.log().last_stable_offset() {
+        return Ok((-1, -1));
     }
+    Ok(found)
 }
 
 pub(super) fn handle(ctx: &Context<'_>, request: ListOffsetsRequest) -> ListOffsetsResponse {

@@ -541,6 +541,187 @@ mod tests {
         );
     }
 
+    /// A transaction through the wire protocol: read-committed ListOffsets
+    /// stop at the last stable offset (also for lookups by time), a
+    /// stable OffsetFetch waits (UNSTABLE_OFFSET_COMMIT) while the
+    /// transaction holds offsets, and PRODUCER_FENCED is INVALID_PRODUCER_EPOCH
+    /// for versions older than it.
+    #[test]
+    fn a_transaction_holds_back_stable_reads_until_it_commits() {
+        use kafka_protocol::messages::{
+            add_offsets_to_txn_request::AddOffsetsToTxnRequest as AddOffsets,
+            add_partitions_to_txn_request::AddPartitionsToTxnTopic, list_offsets_request,
+            offset_fetch_request, txn_offset_commit_request, AddOffsetsToTxnResponse,
+            AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, EndTxnRequest, EndTxnResponse,
+            ListOffsetsRequest, ListOffsetsResponse, OffsetFetchRequest, OffsetFetchResponse,
+            ProducerId, TxnOffsetCommitRequest, TxnOffsetCommitResponse,
+        };
+
+        let (_dir, state, runtime) = fixture();
+        create_topic(&state, "t");
+        let init = init_producer(&state, &runtime, Some("tx"));
+        assert_eq!(init.error_code, 0);
+        let (pid, epoch) = (init.producer_id, init.producer_epoch);
+        let tx = || TransactionalId(str_bytes("tx"));
+        let added: AddPartitionsToTxnResponse = answer(
+            &state,
+            &runtime,
+            ApiKey::AddPartitionsToTxn,
+            3,
+            &AddPartitionsToTxnRequest::default()
+                .with_v3_and_below_transactional_id(tx())
+                .with_v3_and_below_producer_id(pid)
+                .with_v3_and_below_producer_epoch(epoch)
+                .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
+                    .with_name(TopicName(str_bytes("t")))
+                    .with_partitions(vec![0])]),
+        );
+        assert_eq!(
+            added.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code,
+            0
+        );
+        assert_eq!(
+            produced(
+                &state,
+                &runtime,
+                "t",
+                producer_batch(pid.0, epoch, 0, 2, true)
+            ),
+            (0, 0)
+        );
+        let latest = |isolation: i8, timestamp: i64| -> i64 {
+            let request = ListOffsetsRequest::default()
+                .with_isolation_level(isolation)
+                .with_topics(vec![list_offsets_request::ListOffsetsTopic::default()
+                    .with_name(TopicName(str_bytes("t")))
+                    .with_partitions(vec![
+                        list_offsets_request::ListOffsetsPartition::default()
+                            .with_timestamp(timestamp),
+                    ])]);
+            let response: ListOffsetsResponse =
+                answer(&state, &runtime, ApiKey::ListOffsets, 4, &request);
+            response.topics[0].partitions[0].offset
+        };
+        assert_eq!((latest(1, -1), latest(0, -1)), (0, 2));
+        assert_eq!((latest(1, 0), latest(0, 0)), (-1, 0), "by time");
+
+        let offsets_added: AddOffsetsToTxnResponse = answer(
+            &state,
+            &runtime,
+            ApiKey::AddOffsetsToTxn,
+            3,
+            &AddOffsets::default()
+                .with_transactional_id(tx())
+                .with_producer_id(pid)
+                .with_producer_epoch(epoch)
+                .with_group_id(GroupId(str_bytes("g"))),
+        );
+        assert_eq!(offsets_added.error_code, 0);
+        let committed: TxnOffsetCommitResponse = answer(
+            &state,
+            &runtime,
+            ApiKey::TxnOffsetCommit,
+            3,
+            &TxnOffsetCommitRequest::default()
+                .with_transactional_id(tx())
+                .with_group_id(GroupId(str_bytes("g")))
+                .with_producer_id(pid)
+                .with_producer_epoch(epoch)
+                .with_generation_id(-1)
+                .with_topics(vec![
+                    txn_offset_commit_request::TxnOffsetCommitRequestTopic::default()
+                        .with_name(TopicName(str_bytes("in")))
+                        .with_partitions(vec![
+                            txn_offset_commit_request::TxnOffsetCommitRequestPartition::default()
+                                .with_committed_offset(5),
+                        ]),
+                ]),
+        );
+        assert_eq!(committed.topics[0].partitions[0].error_code, 0);
+        let fetched = |require_stable: bool| -> (i16, i64) {
+            let request = OffsetFetchRequest::default()
+                .with_group_id(GroupId(str_bytes("g")))
+                .with_require_stable(require_stable)
+                .with_topics(Some(vec![
+                    offset_fetch_request::OffsetFetchRequestTopic::default()
+                        .with_name(TopicName(str_bytes("in")))
+                        .with_partition_indexes(vec![0]),
+                ]));
+            let response: OffsetFetchResponse =
+                answer(&state, &runtime, ApiKey::OffsetFetch, 7, &request);
+            let partition = &response.topics[0].partitions[0];
+            (partition.error_code, partition.committed_offset)
+        };
+        assert_eq!(
+            fetched(true),
+            (ResponseError::UnstableOffsetCommit.code(), -1)
+        );
+        assert_eq!(fetched(false), (0, -1));
+
+        let end = |version: i16, epoch: i16| -> i16 {
+            let request = EndTxnRequest::default()
+                .with_transactional_id(tx())
+                .with_producer_id(ProducerId(pid.0))
+                .with_producer_epoch(epoch)
+                .with_committed(true);
+            let response: EndTxnResponse =
+                answer(&state, &runtime, ApiKey::EndTxn, version, &request);
+            response.error_code
+        };
+        assert_eq!(
+            end(1, epoch + 1),
+            ResponseError::InvalidProducerEpoch.code()
+        );
+        assert_eq!(end(2, epoch + 1), ResponseError::ProducerFenced.code());
+        assert_eq!(end(3, epoch), 0);
+        assert_eq!(fetched(true), (0, 5));
+        // Two records and the commit marker.
+        assert_eq!((latest(1, -1), latest(1, 0)), (3, 0));
+    }
+
+    /// A transaction left open in a partition that the coordinator does
+    /// not hold open (its state was lost here) is aborted when the broker
+    /// starts, instead of holding back the last stable offset for ever.
+    #[test]
+    fn a_transaction_the_coordinator_forgot_is_aborted_at_startup() {
+        use kafka_protocol::messages::{
+            add_partitions_to_txn_request::AddPartitionsToTxnTopic, AddPartitionsToTxnRequest,
+            AddPartitionsToTxnResponse,
+        };
+
+        let (dir, state, runtime) = fixture();
+        create_topic(&state, "t");
+        let init = init_producer(&state, &runtime, Some("tx"));
+        let _: AddPartitionsToTxnResponse = answer(
+            &state,
+            &runtime,
+            ApiKey::AddPartitionsToTxn,
+            3,
+            &AddPartitionsToTxnRequest::default()
+                .with_v3_and_below_transactional_id(TransactionalId(str_bytes("tx")))
+                .with_v3_and_below_producer_id(init.producer_id)
+                .with_v3_and_below_producer_epoch(init.producer_epoch)
+                .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
+                    .with_name(TopicName(str_bytes("t")))
+                    .with_partitions(vec![0])]),
+        );
+        let batch = producer_batch(init.producer_id.0, init.producer_epoch, 0, 2, true);
+        assert_eq!(produced(&state, &runtime, "t", batch), (0, 0));
+        drop(state);
+        std::fs::remove_file(dir.path().join("transactions")).expect("forget");
+
+        let state = State::open(
+            BrokerConfig::new(dir.path()),
+            SocketAddr::from(([127, 0, 0, 1], 9092)),
+        )
+        .expect("reopen");
+        let topic = state.topics.get("t").expect("topic");
+        let partition = topic.partition(0).expect("partition");
+        let log = partition.log();
+        assert_eq!((log.last_stable_offset(), log.log_end_offset()), (3, 3));
+        assert_eq!(log.aborted_transactions(0, 3).len(), 1);
+    }
+
     /// After a restart a resend is still recognised (the state is rebuilt
     /// from the log), and new producer ids follow every id handed out
     /// before.

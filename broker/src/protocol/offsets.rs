@@ -131,7 +131,31 @@ fn fields(c: Option<Committed>) -> (i64, i32, String) {
     })
 }
 
+/// The error of a partition's committed offset for a client that asked
+/// for stable offsets only (`require_stable`, which Java consumers send):
+/// UNSTABLE_OFFSET_COMMIT while an open transaction holds offsets for it,
+/// which the client retries until the transaction ends (KIP-447).
+fn unstable(
+    ctx: &Context<'_>,
+    require_stable: bool,
+    group: &str,
+    topic: &str,
+    partition: i32,
+) -> i16 {
+    let pending = require_stable
+        && ctx
+            .state
+            .transactions
+            .has_pending_offset(group, topic, partition);
+    if pending {
+        ResponseError::UnstableOffsetCommit.code()
+    } else {
+        0
+    }
+}
+
 pub(super) fn fetch(ctx: &Context<'_>, request: OffsetFetchRequest) -> OffsetFetchResponse {
+    let require_stable = request.require_stable;
     if ctx.version >= 8 {
         let groups = request
             .groups
@@ -149,12 +173,16 @@ pub(super) fn fetch(ctx: &Context<'_>, request: OffsetFetchRequest) -> OffsetFet
                         let partitions = offsets
                             .into_iter()
                             .map(|(partition, c)| {
-                                let (offset, epoch, metadata) = fields(c);
+                                let error =
+                                    unstable(ctx, require_stable, &g.group_id, &name, partition);
+                                let (offset, epoch, metadata) =
+                                    if error == 0 { fields(c) } else { fields(None) };
                                 OffsetFetchResponsePartitions::default()
                                     .with_partition_index(partition)
                                     .with_committed_offset(offset)
                                     .with_committed_leader_epoch(epoch)
                                     .with_metadata(Some(str_bytes(metadata)))
+                                    .with_error_code(error)
                             })
                             .collect();
                         OffsetFetchResponseTopics::default()
@@ -181,12 +209,15 @@ pub(super) fn fetch(ctx: &Context<'_>, request: OffsetFetchRequest) -> OffsetFet
             let partitions = offsets
                 .into_iter()
                 .map(|(partition, c)| {
-                    let (offset, epoch, metadata) = fields(c);
+                    let error = unstable(ctx, require_stable, &request.group_id, &name, partition);
+                    let (offset, epoch, metadata) =
+                        if error == 0 { fields(c) } else { fields(None) };
                     OffsetFetchResponsePartition::default()
                         .with_partition_index(partition)
                         .with_committed_offset(offset)
                         .with_committed_leader_epoch(epoch)
                         .with_metadata(Some(str_bytes(metadata)))
+                        .with_error_code(error)
                 })
                 .collect();
             OffsetFetchResponseTopic::default()

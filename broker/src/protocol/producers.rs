@@ -10,15 +10,20 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use tracing::{debug, warn};
 
+use super::transactions::fenced_before;
 use super::Context;
 use crate::broker::now_ms;
 
 pub(super) fn init(ctx: &Context<'_>, request: InitProducerIdRequest) -> InitProducerIdResponse {
     let state = ctx.state;
+    // The producer's current id and epoch, which it names from v3 on
+    // (KIP-360), -1 when it has none.
+    let expected = (ctx.version >= 3).then_some((request.producer_id.0, request.producer_epoch));
     let granted = match request.transactional_id.as_deref() {
         Some(id) => state.transactions.init_producer(
             id.as_str(),
             request.transaction_timeout_ms,
+            expected,
             &state.producer_ids,
             state,
             now_ms(),
@@ -41,7 +46,7 @@ pub(super) fn init(ctx: &Context<'_>, request: InitProducerIdRequest) -> InitPro
                 .with_producer_epoch(epoch)
         }
         Err(error) => InitProducerIdResponse::default()
-            .with_error_code(error.code())
+            .with_error_code(fenced_before(error, ctx.version, 4))
             .with_producer_id(ProducerId(-1))
             .with_producer_epoch(-1),
     }

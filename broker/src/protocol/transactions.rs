@@ -17,11 +17,29 @@ use kafka_protocol::messages::{
 
 use super::Context;
 use crate::broker::now_ms;
-use crate::group::offsets::Committed;
+use crate::group::offsets::{Committed, MAX_METADATA_BYTES, MAX_NAME_BYTES};
 use crate::group::OffsetCommit;
 
 fn code(result: Result<(), ResponseError>) -> i16 {
     result.err().map_or(0, |e| e.code())
+}
+
+/// The code of `error` for an API at `version`, where versions before
+/// `since` predate PRODUCER_FENCED (Kafka 2.7) and get
+/// INVALID_PRODUCER_EPOCH instead, as Kafka's `KafkaApis` answers them.
+pub(super) fn fenced_before(error: ResponseError, version: i16, since: i16) -> i16 {
+    match error {
+        ResponseError::ProducerFenced if version < since => {
+            ResponseError::InvalidProducerEpoch.code()
+        }
+        other => other.code(),
+    }
+}
+
+/// [`fenced_before`] version 2, for AddPartitionsToTxn, AddOffsetsToTxn
+/// and EndTxn.
+fn coordinator_code(result: Result<(), ResponseError>, version: i16) -> i16 {
+    result.err().map_or(0, |e| fenced_before(e, version, 2))
 }
 
 /// AddPartitionsToTxn, in the clients' form (up to v3). As in Kafka, a
@@ -48,7 +66,7 @@ pub(super) fn add_partitions(
         .all(|(topic, partitions)| partitions.iter().all(|&p| exists(topic, p)));
     let outcome = |topic: &str, partition: i32, added: Result<(), ResponseError>| {
         if all_exist {
-            code(added)
+            coordinator_code(added, ctx.version)
         } else if exists(topic, partition) {
             ResponseError::OperationNotAttempted.code()
         } else {
@@ -104,19 +122,30 @@ pub(super) fn add_offsets(
         request.group_id.as_str(),
         now_ms(),
     );
-    AddOffsetsToTxnResponse::default().with_error_code(code(added))
+    AddOffsetsToTxnResponse::default().with_error_code(coordinator_code(added, ctx.version))
 }
 
 /// TxnOffsetCommit: offsets that take effect when the transaction commits.
+/// The request is checked as an OffsetCommit would be (the member, if it
+/// names one; names and metadata against the offset store's limits), then
+/// held by the transaction.
 pub(super) fn commit_offsets(
     ctx: &Context<'_>,
     request: TxnOffsetCommitRequest,
 ) -> TxnOffsetCommitResponse {
-    let commits: Vec<OffsetCommit> = request
-        .topics
-        .iter()
-        .flat_map(|topic| {
-            topic.partitions.iter().map(|p| OffsetCommit {
+    let state = ctx.state;
+    let group = request.group_id.as_str();
+    let checked = state.groups.check_transactional_commit(
+        group,
+        request.member_id.as_str(),
+        request.group_instance_id.as_ref().map(|id| id.as_str()),
+        request.generation_id,
+    );
+    let mut results = Vec::new();
+    let mut accepted = Vec::new();
+    for topic in &request.topics {
+        for p in &topic.partitions {
+            let commit = OffsetCommit {
                 topic: topic.name.as_str().to_owned(),
                 partition: p.partition_index,
                 committed: Committed {
@@ -124,21 +153,43 @@ pub(super) fn commit_offsets(
                     leader_epoch: p.committed_leader_epoch,
                     metadata: p.committed_metadata.as_ref().map(|m| m.as_str().to_owned()),
                 },
-            })
-        })
-        .collect();
-    let count = commits.len();
-    let results = ctx
-        .state
-        .transactions
-        .commit_offsets(
+            };
+            let result = checked.and_then(|()| {
+                if commit.topic.len() > MAX_NAME_BYTES {
+                    Err(ResponseError::UnknownTopicOrPartition)
+                } else if commit
+                    .committed
+                    .metadata
+                    .as_ref()
+                    .is_some_and(|m| m.len() > MAX_METADATA_BYTES)
+                {
+                    Err(ResponseError::OffsetMetadataTooLarge)
+                } else {
+                    Ok(())
+                }
+            });
+            if result.is_ok() {
+                accepted.push(commit);
+            }
+            results.push(result);
+        }
+    }
+    if !accepted.is_empty() {
+        let held = state.transactions.commit_offsets(
             request.transactional_id.as_str(),
-            request.group_id.as_str(),
+            group,
             request.producer_id.0,
             request.producer_epoch,
-            commits,
-        )
-        .unwrap_or_else(|error| vec![Err(error); count]);
+            accepted,
+        );
+        if let Err(error) = held {
+            for result in &mut results {
+                if result.is_ok() {
+                    *result = Err(error);
+                }
+            }
+        }
+    }
     let mut results = results.into_iter();
     let topics = request
         .topics
@@ -173,5 +224,5 @@ pub(super) fn end(ctx: &Context<'_>, request: EndTxnRequest) -> EndTxnResponse {
         state,
         now_ms(),
     );
-    EndTxnResponse::default().with_error_code(code(ended))
+    EndTxnResponse::default().with_error_code(coordinator_code(ended, ctx.version))
 }
