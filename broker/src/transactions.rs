@@ -957,7 +957,7 @@ mod tests {
     fn an_open_transaction_gets_its_whole_timeout_again_after_a_restart() {
         let (dir, txns, ids) = fixture();
         let done = Recorded::default();
-        let (pid, epoch) = started(&txns, &ids, &done, 1_000);
+        let (pid, _) = started(&txns, &ids, &done, 1_000);
         drop(txns);
         let txns = Transactions::open(dir.path(), 5_000).expect("reopen");
         txns.tick(&done, 6_000);
