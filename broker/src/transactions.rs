@@ -40,6 +40,9 @@ use crate::topics::lock;
 /// The file in the data directory holding every transactional id's state.
 const FILE: &str = "transactions";
 
+/// The layout of that file, its first byte.
+const FORMAT_VERSION: u8 = 1;
+
 /// The longest transaction timeout a producer may ask for (Kafka's
 /// `transaction.max.timeout.ms` default, 15 minutes).
 pub(crate) const MAX_TIMEOUT_MS: i32 = 15 * 60 * 1000;
@@ -129,7 +132,9 @@ impl Transaction {
     /// `fence`; returns what completing it writes.
     fn prepare(&mut self, marker: Marker, fence: bool) -> Decided {
         if fence && self.epoch < i16::MAX {
-            self.last_epoch = self.epoch;
+            // The fenced epoch is never handed out again (Kafka's
+            // `prepareFenceProducerEpoch`): no retry may claim it.
+            self.last_epoch = -1;
             self.epoch += 1;
         }
         self.phase = Phase::Prepare(marker);
@@ -241,16 +246,22 @@ impl Transactions {
         transaction: Transaction,
     ) -> Result<(), ResponseError> {
         let previous = by_id.insert(id.to_owned(), transaction);
-        let saved = replace_file(&self.path, &encode(by_id));
-        if let Err(e) = saved {
-            warn!(error = %e, "saving transactions failed");
+        let bytes = encode(by_id);
+        let Err(e) = replace_file(&self.path, &bytes) else {
+            return Ok(());
+        };
+        warn!(error = %e, "saving transactions failed");
+        // Failing after the new file took the old one's place (forcing the
+        // directory to disk), the change is what the file holds: memory
+        // keeps it, and the caller is told it may not have happened.
+        let replaced = std::fs::read(&self.path).is_ok_and(|on_disk| on_disk == bytes);
+        if !replaced {
             match previous {
                 Some(previous) => by_id.insert(id.to_owned(), previous),
                 None => by_id.remove(id),
             };
-            return Err(ResponseError::CoordinatorNotAvailable);
         }
-        Ok(())
+        Err(ResponseError::CoordinatorNotAvailable)
     }
 
     /// InitProducerId for transactional id `id`: a new producer id for a
@@ -306,7 +317,10 @@ impl Transactions {
             }
         };
         if let Some(decided) = decided {
-            self.finish(id, decided, done, now_ms)?;
+            // Decided: a failed write is finished by a later tick, and the
+            // producer retries meanwhile.
+            self.finish(id, decided, done, now_ms)
+                .map_err(|_| ResponseError::ConcurrentTransactions)?;
         }
         let mut by_id = lock(&self.by_id);
         let answer = self.change(&mut by_id, id, |t| {
@@ -316,7 +330,9 @@ impl Transactions {
             match expected {
                 Some((_, epoch)) if epoch == t.epoch => {}
                 // A retry of the call that made the current epoch.
-                Some((_, epoch)) if epoch == t.last_epoch => return Ok((t.producer_id, t.epoch)),
+                Some((_, epoch)) if t.last_epoch >= 0 && epoch == t.last_epoch => {
+                    return Ok((t.producer_id, t.epoch));
+                }
                 Some(_) => return Err(ResponseError::ProducerFenced),
                 None => {}
             }
@@ -456,10 +472,15 @@ impl Transactions {
                 }
             })?
         };
-        match decided {
-            Some(decided) => self.finish(id, decided, done, now_ms),
-            None => Ok(()),
+        // Once the decision is saved the transaction ends that way (a write
+        // that fails now is finished by a later tick), so the producer is
+        // told it did, as Kafka answers once the decision is in its log.
+        if let Some(decided) = decided {
+            if let Err(e) = self.finish(id, decided, done, now_ms) {
+                debug!(transactional_id = id, error = ?e, "transaction decided; completed later");
+            }
         }
+        Ok(())
     }
 
     /// Whether `producer_id` at `epoch` may write transactional records to
@@ -633,7 +654,7 @@ fn write_outcome(done: &dyn Completion, decided: Decided) -> io::Result<()> {
 
 /// The transactions file: one checksummed frame holding every id.
 fn encode(by_id: &ById) -> Vec<u8> {
-    let mut payload = Vec::new();
+    let mut payload = vec![FORMAT_VERSION];
     payload.extend_from_slice(&(by_id.len() as u32).to_be_bytes());
     for (id, t) in by_id {
         put_str(&mut payload, id);
@@ -684,6 +705,9 @@ fn decode(bytes: &[u8]) -> Option<ById> {
         return None;
     }
     let mut fields = Reader::new(payload);
+    if fields.u8()? != FORMAT_VERSION {
+        return None;
+    }
     let mut by_id = BTreeMap::new();
     for _ in 0..fields.u32()? {
         let id = fields.string()?;
@@ -951,6 +975,11 @@ mod tests {
             txns.end("t", pid, epoch, true, &done, 0),
             Err(ResponseError::ProducerFenced)
         );
+        // The fenced producer cannot claim the next epoch as a retry.
+        assert_eq!(
+            txns.init_producer("t", 1_000, Some((pid, epoch)), &ids, &done, 2_000),
+            Err(ResponseError::ProducerFenced)
+        );
     }
 
     #[test]
@@ -981,7 +1010,8 @@ mod tests {
             .expect("offsets");
         assert_eq!(
             txns.end("t", pid, epoch, true, &failing, 0),
-            Err(ResponseError::KafkaStorageError)
+            Ok(()),
+            "decided: it commits, though not yet complete"
         );
         assert_eq!(
             txns.end("t", pid, epoch, true, &failing, 0),
@@ -1082,10 +1112,7 @@ mod tests {
         let (_dir, txns, ids) = fixture();
         let failing = Recorded::failing();
         let (pid, epoch) = started(&txns, &ids, &failing, 60_000);
-        assert_eq!(
-            txns.end("t", pid, epoch, true, &failing, 0),
-            Err(ResponseError::KafkaStorageError)
-        );
+        assert_eq!(txns.end("t", pid, epoch, true, &failing, 0), Ok(()));
         assert_eq!(
             txns.end("t", pid, epoch, false, &failing, 0),
             Err(ResponseError::InvalidTxnState)

@@ -502,6 +502,18 @@ mod tests {
             init_producer(&state, &runtime, Some("")).error_code,
             ResponseError::InvalidRequest.code()
         );
+        // A producer id without an epoch (or the reverse) is refused.
+        let half: InitProducerIdResponse = answer(
+            &state,
+            &runtime,
+            ApiKey::InitProducerId,
+            4,
+            &InitProducerIdRequest::default()
+                .with_transaction_timeout_ms(60_000)
+                .with_producer_id(first.producer_id)
+                .with_producer_epoch(-1),
+        );
+        assert_eq!(half.error_code, ResponseError::InvalidRequest.code());
 
         let id = first.producer_id.0;
         let produce = |records| produced(&state, &runtime, "idem", records);

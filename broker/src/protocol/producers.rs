@@ -17,8 +17,15 @@ use crate::broker::now_ms;
 pub(super) fn init(ctx: &Context<'_>, request: InitProducerIdRequest) -> InitProducerIdResponse {
     let state = ctx.state;
     // The producer's current id and epoch, which it names from v3 on
-    // (KIP-360), -1 when it has none.
+    // (KIP-360), -1 when it has none; one without the other is refused,
+    // as Kafka refuses it.
     let expected = (ctx.version >= 3).then_some((request.producer_id.0, request.producer_epoch));
+    if expected.is_some_and(|(id, epoch)| (id >= 0) != (epoch >= 0)) {
+        return InitProducerIdResponse::default()
+            .with_error_code(ResponseError::InvalidRequest.code())
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1);
+    }
     let granted = match request.transactional_id.as_deref() {
         Some(id) => state.transactions.init_producer(
             id.as_str(),
