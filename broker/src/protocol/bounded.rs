@@ -36,7 +36,8 @@
 //! hundred bytes against a few), so the reservation can still exceed the
 //! frame by that factor: requests other than Produce are therefore capped
 //! at [`MAX_CONTROL_REQUEST_BYTES`](super::MAX_CONTROL_REQUEST_BYTES), and
-//! a Produce request's at the broker's `max_request_bytes`.
+//! a Produce request, which may be far larger, has its shape walked first
+//! ([`super::produce_shape`]), which bounds its entries.
 
 use std::ops::Range;
 
@@ -83,7 +84,7 @@ impl Bounded {
 /// The unsigned varint at the start of `bytes`, read as kafka-protocol reads
 /// it (at most five bytes, up to the first without the continuation bit, and
 /// bits beyond 32 dropped), with its length; `None` when `bytes` ends first.
-fn peek_unsigned_varint(bytes: &[u8]) -> Option<(u32, usize)> {
+pub(super) fn peek_unsigned_varint(bytes: &[u8]) -> Option<(u32, usize)> {
     let mut value = 0u32;
     for (i, &b) in bytes.iter().take(MAX_VARINT_BYTES).enumerate() {
         value |= u32::from(b & 0x7f) << (i * 7);

@@ -11,6 +11,7 @@ mod list_offsets;
 mod metadata;
 mod offsets;
 mod produce;
+mod produce_shape;
 mod producers;
 mod topics;
 mod transactions;
@@ -148,10 +149,13 @@ pub(crate) async fn handle(
     let response = match api {
         ApiKey::ApiVersions => encode(api, version, id, &api_versions::handle(&ctx, body!())),
         ApiKey::Metadata => encode(api, version, id, &metadata::handle(&ctx, body!())),
-        ApiKey::Produce => match produce::handle(&ctx, body!()).await? {
-            Some(response) => encode(api, version, id, &response),
-            None => return Ok(None),
-        },
+        ApiKey::Produce => {
+            produce_shape::check(body, version).map_err(decode_error)?;
+            match produce::handle(&ctx, body!()).await? {
+                Some(response) => encode(api, version, id, &response),
+                None => return Ok(None),
+            }
+        }
         ApiKey::Fetch => encode(api, version, id, &fetch::handle(&ctx, body!()).await),
         ApiKey::ListOffsets => encode(api, version, id, &list_offsets::handle(&ctx, body!())),
         ApiKey::CreateTopics => encode(api, version, id, &topics::create(&ctx, body!())),
