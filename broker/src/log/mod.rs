@@ -357,13 +357,23 @@ impl PartitionLog {
 
     /// The aborted transactions with records in `[from, to)`, which
     /// read-committed consumers of that range skip (Kafka's
-    /// `collectAbortedTransactions`).
+    /// `collectAbortedTransactions`). The index is in the order of the
+    /// abort markers, so the search starts at the first marker at or after
+    /// `from` and ends at the first at or after `to`.
     pub(crate) fn aborted_transactions(&self, from: i64, to: i64) -> Vec<AbortedTransaction> {
-        self.aborted
-            .iter()
-            .filter(|aborted| aborted.last_offset >= from && aborted.first_offset < to)
-            .copied()
-            .collect()
+        let start = self
+            .aborted
+            .partition_point(|aborted| aborted.last_offset < from);
+        let mut found = Vec::new();
+        for aborted in &self.aborted[start..] {
+            if aborted.first_offset < to {
+                found.push(*aborted);
+            }
+            if aborted.last_offset >= to {
+                break;
+            }
+        }
+        found
     }
 
     /// Closes the active segment and starts a new one at the log end.
@@ -536,6 +546,20 @@ impl PartitionLog {
     }
 }
 
+/// The offset after the last of the whole batches in `records`, if any.
+pub(crate) fn next_offset(records: &[u8]) -> Option<i64> {
+    let mut next = None;
+    let mut position = 0;
+    while let Ok(header) = BatchHeader::parse(&records[position..]) {
+        if position + header.size > records.len() {
+            break;
+        }
+        next = header.next_offset().ok();
+        position += header.size;
+    }
+    next
+}
+
 /// The first record of `batch` (found by [`PartitionLog::batch_at_time`])
 /// whose timestamp is at or after `timestamp`, as `(offset, timestamp)`.
 /// The records are read within a budget, as the batch came from a client;
@@ -639,7 +663,9 @@ mod tests {
             last_offset: 4,
         }];
         assert_eq!(log.aborted_transactions(0, 5), aborted);
-        assert_eq!(log.aborted_transactions(5, 10), []);
+        assert_eq!(log.aborted_transactions(3, 4), aborted, "overlapping");
+        assert_eq!(log.aborted_transactions(0, 2), [], "before it");
+        assert_eq!(log.aborted_transactions(5, 10), [], "after it");
         append_transactional(&mut log, 2, 2);
         assert_eq!(
             log.append_marker(7, 0, Marker::Commit, 6).expect("marker"),

@@ -21,7 +21,7 @@ use tracing::warn;
 use uuid::Uuid;
 
 use super::Context;
-use crate::log::ReadError;
+use crate::log::{next_offset, ReadError};
 use crate::topics::Topic;
 
 /// One requested topic, resolved once for all the reads of a long poll.
@@ -72,9 +72,26 @@ fn read_all(
                         .with_high_watermark(log.log_end_offset())
                         .with_last_stable_offset(stable)
                         .with_log_start_offset(log.log_start_offset());
+                    let budget = max_bytes.saturating_sub(total);
+                    let limit = usize::try_from(p.partition_max_bytes).unwrap_or(0).min(budget);
+                    let read = if limit == 0 {
+                        Ok(Bytes::new())
+                    } else if read_committed {
+                        log.read_stable(p.fetch_offset, limit)
+                    } else {
+                        log.read(p.fetch_offset, limit)
+                    };
                     if read_committed {
+                        // The aborted transactions with records among those
+                        // returned (Kafka's `collectAbortedTransactions` up to
+                        // the offset after them).
+                        let upper = read
+                            .as_ref()
+                            .ok()
+                            .and_then(|records| next_offset(records))
+                            .unwrap_or(p.fetch_offset);
                         let aborted = log
-                            .aborted_transactions(p.fetch_offset, stable)
+                            .aborted_transactions(p.fetch_offset, upper)
                             .into_iter()
                             .map(|aborted| {
                                 AbortedTransaction::default()
@@ -84,17 +101,9 @@ fn read_all(
                             .collect();
                         response = response.with_aborted_transactions(Some(aborted));
                     }
-                    let budget = max_bytes.saturating_sub(total);
-                    let limit = usize::try_from(p.partition_max_bytes).unwrap_or(0).min(budget);
-                    if limit == 0 {
-                        return response;
-                    }
-                    let read = if read_committed {
-                        log.read_stable(p.fetch_offset, limit)
-                    } else {
-                        log.read(p.fetch_offset, limit)
-                    };
                     match read {
+                        // No budget left for this partition: nothing read.
+                        Ok(_) if limit == 0 => response,
                         // Only the first batch of the response may exceed the limits.
                         Ok(records) if total > 0 && records.len() > limit => response.with_records(Some(Bytes::new())),
                         Ok(records) => {
