@@ -834,6 +834,13 @@ mod tests {
         }
     }
 
+    /// Initializes transactional id `t` (timeout one minute); returns its
+    /// producer.
+    fn initialized(txns: &Transactions, ids: &ProducerIds, done: &Recorded) -> (i64, i16) {
+        txns.init_producer("t", 60_000, None, ids, done, 0)
+            .expect("init")
+    }
+
     /// Initializes transactional id `t` with `timeout_ms` and opens a
     /// transaction on partition `a`-0 at time 0; returns its producer.
     fn started(
@@ -861,9 +868,7 @@ mod tests {
     fn a_committed_transaction_writes_its_markers_and_offsets() {
         let (_dir, txns, ids) = fixture();
         let done = Recorded::default();
-        let (pid, epoch) = txns
-            .init_producer("t", 60_000, None, &ids, &done, 0)
-            .expect("init");
+        let (pid, epoch) = initialized(&txns, &ids, &done);
         let parts = [("a".to_owned(), 0), ("b".to_owned(), 1)];
         txns.add_partitions("t", pid, epoch, &parts, 0)
             .expect("add");
@@ -915,9 +920,7 @@ mod tests {
     fn an_aborted_transaction_drops_its_offsets() {
         let (_dir, txns, ids) = fixture();
         let done = Recorded::default();
-        let (pid, epoch) = txns
-            .init_producer("t", 60_000, None, &ids, &done, 0)
-            .expect("init");
+        let (pid, epoch) = initialized(&txns, &ids, &done);
         txns.add_group("t", pid, epoch, "g", 0).expect("group");
         txns.commit_offsets("t", "g", pid, epoch, vec![offset("in", 0, 42)])
             .expect("offsets");
@@ -1042,9 +1045,7 @@ mod tests {
     fn a_producer_naming_its_epoch_is_bumped_retried_or_fenced() {
         let (_dir, txns, ids) = fixture();
         let done = Recorded::default();
-        let (pid, epoch) = txns
-            .init_producer("t", 60_000, None, &ids, &done, 0)
-            .expect("init");
+        let (pid, epoch) = initialized(&txns, &ids, &done);
         let bump = |expected| txns.init_producer("t", 60_000, Some(expected), &ids, &done, 0);
         assert_eq!(bump((pid, epoch)), Ok((pid, epoch + 1)));
         assert_eq!(bump((pid, epoch)), Ok((pid, epoch + 1)), "a retry");
@@ -1066,9 +1067,7 @@ mod tests {
     fn a_change_that_cannot_be_saved_is_not_made() {
         let (dir, txns, ids) = fixture();
         let done = Recorded::default();
-        let (pid, epoch) = txns
-            .init_producer("t", 60_000, None, &ids, &done, 0)
-            .expect("init");
+        let (pid, epoch) = initialized(&txns, &ids, &done);
         // Saving writes `transactions.tmp` first: a directory there fails it.
         let blocker = dir.path().join("transactions.tmp");
         std::fs::create_dir(&blocker).expect("blocker");
@@ -1135,9 +1134,7 @@ mod tests {
             txns.add_group("unknown", 0, 0, "g", 0),
             Err(ResponseError::InvalidProducerIdMapping)
         );
-        let (pid, epoch) = txns
-            .init_producer("t", 60_000, None, &ids, &done, 0)
-            .expect("init");
+        let (pid, epoch) = initialized(&txns, &ids, &done);
         assert_eq!(
             txns.end("t", pid, epoch, true, &done, 0),
             Err(ResponseError::InvalidTxnState),

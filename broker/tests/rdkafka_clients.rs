@@ -760,19 +760,24 @@ fn a_transaction_commits_its_consumer_offsets_with_its_output() {
     };
     let group = reader.group_metadata().expect("group metadata");
 
-    producer.begin_transaction().expect("begin");
-    for value in &read[..10] {
+    // Copies `values` to the output in a transaction with the input
+    // position after them.
+    let copy = |values: &[String]| {
+        producer.begin_transaction().expect("begin");
+        for value in values {
+            producer
+                .send(
+                    BaseRecord::<str, str>::to("output")
+                        .partition(0)
+                        .payload(value),
+                )
+                .expect("queued");
+        }
         producer
-            .send(
-                BaseRecord::<str, str>::to("output")
-                    .partition(0)
-                    .payload(value),
-            )
-            .expect("queued");
-    }
-    producer
-        .send_offsets_to_transaction(&position(10), &group, TIMEOUT)
-        .expect("offsets sent");
+            .send_offsets_to_transaction(&position(values.len() as i64), &group, TIMEOUT)
+            .expect("offsets sent");
+    };
+    copy(&read[..10]);
     producer.abort_transaction(TIMEOUT).expect("abort");
     assert_eq!(
         committed(),
@@ -780,19 +785,7 @@ fn a_transaction_commits_its_consumer_offsets_with_its_output() {
         "an abort commits nothing"
     );
 
-    producer.begin_transaction().expect("begin");
-    for value in &read {
-        producer
-            .send(
-                BaseRecord::<str, str>::to("output")
-                    .partition(0)
-                    .payload(value),
-            )
-            .expect("queued");
-    }
-    producer
-        .send_offsets_to_transaction(&position(20), &group, TIMEOUT)
-        .expect("offsets sent");
+    copy(&read);
     producer.commit_transaction(TIMEOUT).expect("commit");
     assert_eq!(committed(), Some(Offset::Offset(20)));
     let mut expected = input.clone();

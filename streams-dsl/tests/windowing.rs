@@ -306,6 +306,19 @@ fn a_session_ending_exactly_at_close_time_still_emits_its_final_result() -> Resu
     Ok(())
 }
 
+/// A driver of `builder`'s topology with a live application's emit
+/// intervals (1 s of wall-clock time between looks for final results).
+fn throttled_driver(builder: &StreamsBuilder) -> Result<TopologyTestDriver> {
+    use streams_core::engine::EmitIntervals;
+    use streams_core::test_driver::TestDriverConfig;
+
+    let config = TestDriverConfig {
+        emit_intervals: EmitIntervals::default(),
+        ..TestDriverConfig::default()
+    };
+    Ok(TopologyTestDriver::with_config(&builder.build()?, config)?)
+}
+
 /// With a live application's emit interval (1 s) on the test driver, a
 /// time-window aggregation that emits on window close looks for closed
 /// windows at most once per second of (mock) wall-clock time, and only
@@ -314,8 +327,6 @@ fn a_session_ending_exactly_at_close_time_still_emits_its_final_result() -> Resu
 #[test]
 fn final_results_wait_for_the_emit_interval_of_wall_clock_time() -> Result {
     use std::time::Duration;
-    use streams_core::engine::EmitIntervals;
-    use streams_core::test_driver::TestDriverConfig;
 
     let builder = StreamsBuilder::new();
     let counts = builder
@@ -325,11 +336,7 @@ fn final_results_wait_for_the_emit_interval_of_wall_clock_time() -> Result {
         .emit_strategy(EmitStrategy::OnWindowClose)
         .count();
     to_strings(counts.to_stream(), "output");
-    let config = TestDriverConfig {
-        emit_intervals: EmitIntervals::default(),
-        ..TestDriverConfig::default()
-    };
-    let driver = TopologyTestDriver::with_config(&builder.build()?, config)?;
+    let driver = throttled_driver(&builder)?;
     let output =
         driver.create_output_topic("output", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
     // The first record's look (at wall-clock time 0) finds nothing closed;
@@ -360,8 +367,6 @@ fn final_results_wait_for_the_emit_interval_of_wall_clock_time() -> Result {
 #[test]
 fn a_closed_session_merged_away_before_its_look_is_not_emitted() -> Result {
     use std::time::Duration;
-    use streams_core::engine::EmitIntervals;
-    use streams_core::test_driver::TestDriverConfig;
 
     let builder = StreamsBuilder::new();
     let counts = builder
@@ -371,11 +376,7 @@ fn a_closed_session_merged_away_before_its_look_is_not_emitted() -> Result {
         .emit_strategy(EmitStrategy::OnWindowClose)
         .count_with(Materialized::named("sessions").with_retention(ms(100)));
     to_strings(counts.to_stream(), "output");
-    let config = TestDriverConfig {
-        emit_intervals: EmitIntervals::default(),
-        ..TestDriverConfig::default()
-    };
-    let driver = TopologyTestDriver::with_config(&builder.build()?, config)?;
+    let driver = throttled_driver(&builder)?;
     let output =
         driver.create_output_topic("output", StringSerde, OptionSerde::new(Arc::new(I64Serde)));
     // The first record uses up the look of wall-clock second 0; the
