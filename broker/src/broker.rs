@@ -31,6 +31,11 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// `duration` in milliseconds, as Kafka's `*.ms` settings count.
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Everything request handlers share.
 #[derive(Debug)]
 pub(crate) struct State {
@@ -58,7 +63,11 @@ impl State {
                     ip => ip.to_string(),
                 });
         let topics = Topics::open(&config, now_ms())?;
-        let transactions = Transactions::open(&config.data_dir, now_ms())?;
+        let transactions = Transactions::open(
+            &config.data_dir,
+            now_ms(),
+            millis(config.transactional_id_expiration),
+        )?;
         let in_use = topics
             .all()
             .iter()
@@ -185,8 +194,7 @@ impl State {
     /// producers that have been idle too long.
     fn enforce_retention(&self) {
         let now = now_ms();
-        let expiration =
-            i64::try_from(self.config.producer_id_expiration.as_millis()).unwrap_or(i64::MAX);
+        let expiration = millis(self.config.producer_id_expiration);
         for topic in self.topics.all() {
             for partition in topic.partitions() {
                 let mut log = partition.log();

@@ -20,6 +20,7 @@ pub(crate) fn frame(out: &mut Vec<u8>, payload: &[u8]) {
 pub(crate) struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
+    /// A reader of `bytes` from the start.
     pub(crate) fn new(bytes: &'a [u8]) -> Self {
         Self(bytes)
     }
@@ -29,6 +30,7 @@ impl<'a> Reader<'a> {
         self.0
     }
 
+    /// The next `n` bytes.
     pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         if self.0.len() < n {
             return None;
@@ -38,21 +40,25 @@ impl<'a> Reader<'a> {
         Some(head)
     }
 
+    /// The next byte.
     pub(crate) fn u8(&mut self) -> Option<u8> {
         self.take(1).map(|b| b[0])
     }
 
+    /// The next four bytes, big-endian.
     pub(crate) fn u32(&mut self) -> Option<u32> {
         self.take(4)
             .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
+    /// The next eight bytes, big-endian.
     pub(crate) fn i64(&mut self) -> Option<i64> {
         let mut bytes = [0; 8];
         bytes.copy_from_slice(self.take(8)?);
         Some(i64::from_be_bytes(bytes))
     }
 
+    /// A string [`put_str`] wrote; `None` if it is not UTF-8.
     pub(crate) fn string(&mut self) -> Option<String> {
         let len = self.u32()? as usize;
         String::from_utf8(self.take(len)?.to_vec()).ok()

@@ -41,11 +41,13 @@
 //! each with a sparse offset index and a time index; segments roll by size
 //! and age, and retention deletes whole old segments. On start the active
 //! segment of every log is scanned and its torn tail, if any, truncated, so
-//! a crash loses nothing that was acknowledged. A partition whose data
-//! could not be forced to disk goes offline (KAFKA_STORAGE_ERROR) until the
-//! broker restarts and recovers it, as a failed log directory does in
-//! Kafka: nothing is acknowledged on top of a failed write. Topic metadata
-//! and committed group offsets live beside the logs and survive restarts. See
+//! a crash loses nothing that was acknowledged; the batch headers of every
+//! segment rebuild the producers' state. A partition whose data could not
+//! be forced to disk goes offline (KAFKA_STORAGE_ERROR) until the broker
+//! restarts and recovers it, as a failed log directory does in Kafka:
+//! nothing is acknowledged on top of a failed write. Topic metadata,
+//! committed group offsets, the reserved producer ids and the state of
+//! transactional ids live beside the logs and survive restarts. See
 //! [`FlushPolicy`] for when data is forced to disk.
 //!
 //! # Example

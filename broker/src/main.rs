@@ -22,7 +22,8 @@ struct Args {
     /// Port given to clients, if not the listen port.
     #[arg(long)]
     advertised_port: Option<u16>,
-    /// Directory for logs, topic metadata and committed offsets.
+    /// Directory for logs, topic metadata, committed offsets, producer ids
+    /// and transactions.
     #[arg(long, default_value = "./broker-data")]
     data_dir: PathBuf,
     /// Partitions of topics created without a count.

@@ -58,6 +58,7 @@ enum Phase {
     Prepare(Marker),
 }
 
+/// A transactional id's producer and its current transaction.
 #[derive(Debug, Clone)]
 struct Transaction {
     producer_id: i64,
@@ -73,8 +74,9 @@ struct Transaction {
     /// Offsets committed in the transaction, by group; a group added
     /// without offsets yet has none.
     offsets: BTreeMap<String, BTreeMap<(String, i32), Committed>>,
-    /// When the transaction started, for its timeout (not saved: after a
-    /// restart an open transaction gets its whole timeout again).
+    /// When the open transaction started, for its timeout; with none open,
+    /// when the id was last used, for its expiry. Not saved: after a
+    /// restart both start again.
     started_ms: i64,
     /// How the last transaction ended, which answers an EndTxn retried
     /// after it completed; cleared by InitProducerId.
@@ -158,9 +160,12 @@ impl Transaction {
 /// A decided transaction: what completing it writes.
 struct Decided {
     producer_id: i64,
+    /// The epoch the markers are written at.
     epoch: i16,
     marker: Marker,
+    /// The partitions that get a marker.
     partitions: BTreeSet<(String, i32)>,
+    /// The offsets stored if it commits, by group.
     offsets: BTreeMap<String, BTreeMap<(String, i32), Committed>>,
 }
 
@@ -189,14 +194,23 @@ pub(crate) trait Completion {
 pub(crate) struct Transactions {
     path: PathBuf,
     by_id: Mutex<BTreeMap<String, Transaction>>,
+    /// How long an unused transactional id is kept (Kafka's
+    /// `transactional.id.expiration.ms`).
+    expiration_ms: i64,
 }
 
+/// Every transactional id's state, by id.
 type ById = BTreeMap<String, Transaction>;
 
 impl Transactions {
     /// Loads the transactional ids saved in `data_dir`; an open
-    /// transaction's timeout starts again at `now_ms`.
-    pub(crate) fn open(data_dir: &Path, now_ms: i64) -> Result<Self, BrokerError> {
+    /// transaction's timeout, and each id's expiry, start again at
+    /// `now_ms`. An id unused for `expiration_ms` is forgotten.
+    pub(crate) fn open(
+        data_dir: &Path,
+        now_ms: i64,
+        expiration_ms: i64,
+    ) -> Result<Self, BrokerError> {
         let path = data_dir.join(FILE);
         let mut by_id = match std::fs::read(&path) {
             Ok(bytes) => decode(&bytes).ok_or_else(|| BrokerError::Corrupt {
@@ -212,6 +226,7 @@ impl Transactions {
         Ok(Self {
             path,
             by_id: Mutex::new(by_id),
+            expiration_ms,
         })
     }
 
@@ -295,7 +310,8 @@ impl Transactions {
         let decided = {
             let mut by_id = lock(&self.by_id);
             let Some(transaction) = by_id.get(id) else {
-                let transaction = Transaction::new(next_id()?, timeout_ms);
+                let mut transaction = Transaction::new(next_id()?, timeout_ms);
+                transaction.started_ms = now_ms;
                 let answer = (transaction.producer_id, transaction.epoch);
                 self.put(&mut by_id, id, transaction)?;
                 return Ok(answer);
@@ -347,6 +363,7 @@ impl Transactions {
             }
             t.timeout_ms = timeout_ms;
             t.last_marker = None;
+            t.started_ms = now_ms;
             Ok((t.producer_id, t.epoch))
         })?;
         debug!(
@@ -548,9 +565,11 @@ impl Transactions {
         })
     }
 
-    /// Finishes prepared transactions (left by a crash or a failed write)
-    /// and aborts those open longer than their timeout.
+    /// Finishes prepared transactions (left by a crash or a failed write),
+    /// aborts those open longer than their timeout, and forgets the ids
+    /// unused for longer than their expiry.
     pub(crate) fn tick(&self, done: &dyn Completion, now_ms: i64) {
+        self.expire(now_ms);
         let due: Vec<String> = lock(&self.by_id)
             .iter()
             .filter(|(_, t)| !t.completing)
@@ -578,6 +597,36 @@ impl Transactions {
             if let Err(e) = finished {
                 debug!(transactional_id = %id, error = ?e, "transaction not completed now; retried later");
             }
+        }
+    }
+
+    /// Forgets the transactional ids with no transaction open that were
+    /// unused for the expiry, as Kafka expires them: a producer using one
+    /// again starts afresh with a new producer id.
+    fn expire(&self, now_ms: i64) {
+        let mut by_id = lock(&self.by_id);
+        let idle = |t: &Transaction| {
+            t.phase == Phase::Empty
+                && !t.completing
+                && now_ms.saturating_sub(t.started_ms) > self.expiration_ms
+        };
+        if !by_id.values().any(idle) {
+            return;
+        }
+        let kept: ById = by_id
+            .iter()
+            .filter(|(_, t)| !idle(t))
+            .map(|(id, t)| (id.clone(), t.clone()))
+            .collect();
+        match replace_file(&self.path, &encode(&kept)) {
+            Ok(()) => {
+                info!(
+                    expired = by_id.len() - kept.len(),
+                    "expired transactional ids"
+                );
+                *by_id = kept;
+            }
+            Err(e) => warn!(error = %e, "saving transactions failed; expiry retried later"),
         }
     }
 
@@ -859,7 +908,7 @@ mod tests {
 
     fn fixture() -> (tempfile::TempDir, Transactions, ProducerIds) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let transactions = Transactions::open(dir.path(), 0).expect("open");
+        let transactions = Transactions::open(dir.path(), 0, 60_000).expect("open");
         let ids = ProducerIds::open(dir.path(), None).expect("ids");
         (dir, transactions, ids)
     }
@@ -991,7 +1040,7 @@ mod tests {
         let done = Recorded::default();
         let (pid, _) = started(&txns, &ids, &done, 1_000);
         drop(txns);
-        let txns = Transactions::open(dir.path(), 5_000).expect("reopen");
+        let txns = Transactions::open(dir.path(), 5_000, 60_000).expect("reopen");
         txns.tick(&done, 6_000);
         assert!(done.markers.borrow().is_empty());
         txns.tick(&done, 6_001);
@@ -1023,7 +1072,7 @@ mod tests {
         );
         drop(txns);
 
-        let txns = Transactions::open(dir.path(), 0).expect("reopen");
+        let txns = Transactions::open(dir.path(), 0, 60_000).expect("reopen");
         let done = Recorded::default();
         txns.tick(&done, 0);
         assert_eq!(
@@ -1115,6 +1164,34 @@ mod tests {
         assert_eq!(
             txns.end("t", pid, epoch, false, &failing, 0),
             Err(ResponseError::InvalidTxnState)
+        );
+    }
+
+    /// An id unused for longer than the expiry is forgotten (and the
+    /// file rewritten without it); one with a transaction open is kept.
+    #[test]
+    fn unused_transactional_ids_expire() {
+        let (dir, txns, ids) = fixture();
+        let done = Recorded::default();
+        let (pid, _) = initialized(&txns, &ids, &done);
+        let (other, epoch) = txns
+            .init_producer("open", 60_000, None, &ids, &done, 0)
+            .expect("init");
+        txns.add_partitions("open", other, epoch, &[("a".to_owned(), 0)], 59_000)
+            .expect("add");
+        txns.tick(&done, 60_000);
+        assert_eq!(txns.max_producer_id(), Some(other));
+        txns.tick(&done, 60_001);
+        assert_eq!(
+            txns.end("t", pid, 0, true, &done, 60_001),
+            Err(ResponseError::InvalidProducerIdMapping),
+            "forgotten"
+        );
+        let reopened = Transactions::open(dir.path(), 60_001, 60_000).expect("reopen");
+        assert_eq!(reopened.max_producer_id(), Some(other));
+        assert_eq!(
+            reopened.end("t", pid, 0, true, &done, 60_001),
+            Err(ResponseError::InvalidProducerIdMapping)
         );
     }
 

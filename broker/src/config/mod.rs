@@ -67,7 +67,8 @@ pub struct BrokerConfig {
     /// it when clients reach the broker through a forwarded port (a NAT, a
     /// container's published port, a proxy).
     pub advertised_port: Option<u16>,
-    /// Directory holding the logs, topic metadata and committed offsets.
+    /// Directory holding the logs, topic metadata, committed offsets,
+    /// reserved producer ids and the state of transactional ids.
     pub data_dir: PathBuf,
     /// The node id this broker reports for itself.
     pub node_id: i32,
@@ -93,6 +94,9 @@ pub struct BrokerConfig {
     /// nothing, to recognise its resent batches
     /// (`producer.id.expiration.ms`).
     pub producer_id_expiration: Duration,
+    /// How long a transactional id with no transaction open is kept after
+    /// its last use (`transactional.id.expiration.ms`).
+    pub transactional_id_expiration: Duration,
     /// Largest request frame accepted; a larger one closes the connection.
     pub max_request_bytes: usize,
     /// How long a new, empty group waits for more members before its first
@@ -118,6 +122,7 @@ impl BrokerConfig {
             log: LogDefaults::default(),
             retention_check_interval: Duration::from_secs(30),
             producer_id_expiration: Duration::from_secs(24 * 60 * 60),
+            transactional_id_expiration: Duration::from_secs(7 * 24 * 60 * 60),
             max_request_bytes: 100 * 1024 * 1024,
             group_initial_rebalance_delay: Duration::ZERO,
         }
@@ -174,8 +179,13 @@ impl BrokerConfig {
         if self.retention_check_interval.is_zero() || self.retention_check_interval > MAX_DURATION {
             return bad("retention_check_interval must be between 1ns and 100 years");
         }
-        if self.producer_id_expiration > MAX_DURATION {
-            return bad("producer_id_expiration must be at most 100 years");
+        if self.producer_id_expiration.is_zero() || self.producer_id_expiration > MAX_DURATION {
+            return bad("producer_id_expiration must be between 1ns and 100 years");
+        }
+        if self.transactional_id_expiration.is_zero()
+            || self.transactional_id_expiration > MAX_DURATION
+        {
+            return bad("transactional_id_expiration must be between 1ns and 100 years");
         }
         if self.group_initial_rebalance_delay > MAX_DURATION {
             return bad("group_initial_rebalance_delay must be at most 100 years");
@@ -228,6 +238,20 @@ mod tests {
                     ..base.clone()
                 },
                 "producer_id_expiration",
+            ),
+            (
+                BrokerConfig {
+                    producer_id_expiration: Duration::ZERO,
+                    ..base.clone()
+                },
+                "producer_id_expiration",
+            ),
+            (
+                BrokerConfig {
+                    transactional_id_expiration: Duration::ZERO,
+                    ..base.clone()
+                },
+                "transactional_id_expiration",
             ),
             (
                 BrokerConfig {

@@ -172,6 +172,31 @@ pub(crate) struct OffsetCommit {
     pub(crate) committed: Committed,
 }
 
+impl OffsetCommit {
+    /// Whether the offset store can hold this commit, plain or
+    /// transactional: metadata within Kafka's limit, and a topic name that
+    /// fits a record (no topic has a longer one).
+    pub(crate) fn check(&self) -> Result<(), ResponseError> {
+        let metadata = self.committed.metadata.as_ref();
+        if metadata.is_some_and(|m| m.len() > MAX_METADATA_BYTES) {
+            return Err(ResponseError::OffsetMetadataTooLarge);
+        }
+        if self.topic.len() > MAX_NAME_BYTES {
+            return Err(ResponseError::UnknownTopicOrPartition);
+        }
+        Ok(())
+    }
+}
+
+/// Whether `group_id` can name a group whose offsets are stored: not
+/// empty, and short enough for an offsets record.
+pub(crate) fn check_group_id(group_id: &str) -> Result<(), ResponseError> {
+    if group_id.is_empty() || group_id.len() > MAX_NAME_BYTES {
+        return Err(ResponseError::InvalidGroupId);
+    }
+    Ok(())
+}
+
 #[derive(Debug)]
 struct Member {
     instance_id: Option<String>,
@@ -862,10 +887,7 @@ impl Coordinator {
         generation: i32,
         commits: Vec<OffsetCommit>,
     ) -> Result<Vec<Result<(), ResponseError>>, ResponseError> {
-        // Longer ids do not fit an offsets record.
-        if group_id.is_empty() || group_id.len() > MAX_NAME_BYTES {
-            return Err(ResponseError::InvalidGroupId);
-        }
+        check_group_id(group_id)?;
         // Held until the offsets are stored, so that a deletion or rebalance
         // of the group cannot happen between the check and the write and be
         // undone by it. Locked before `offsets`, as in `delete`.
@@ -874,20 +896,11 @@ impl Coordinator {
         let mut results = Vec::with_capacity(commits.len());
         let mut accepted = Vec::new();
         for commit in commits {
-            if commit
-                .committed
-                .metadata
-                .as_ref()
-                .is_some_and(|m| m.len() > MAX_METADATA_BYTES)
-            {
-                results.push(Err(ResponseError::OffsetMetadataTooLarge));
-            } else if commit.topic.len() > MAX_NAME_BYTES {
-                // No topic has such a name, and it does not fit a record.
-                results.push(Err(ResponseError::UnknownTopicOrPartition));
-            } else {
-                results.push(Ok(()));
+            let checked = commit.check();
+            if checked.is_ok() {
                 accepted.push((commit.topic, commit.partition, commit.committed));
             }
+            results.push(checked);
         }
         if !accepted.is_empty() {
             lock(&self.offsets)
@@ -914,9 +927,7 @@ impl Coordinator {
         instance_id: Option<&str>,
         generation: i32,
     ) -> Result<(), ResponseError> {
-        if group_id.is_empty() || group_id.len() > MAX_NAME_BYTES {
-            return Err(ResponseError::InvalidGroupId);
-        }
+        check_group_id(group_id)?;
         lock(&self.groups).check_commit(group_id, member_id, instance_id, generation, true)
     }
 

@@ -100,6 +100,7 @@ pub(crate) struct BatchHeader {
     pub(crate) attributes: i16,
     /// The idempotent producer that wrote the batch, or -1.
     pub(crate) producer_id: i64,
+    /// The epoch of that producer, or -1.
     pub(crate) producer_epoch: i16,
     /// The producer's sequence number of the first record, or -1.
     pub(crate) base_sequence: i32,
@@ -245,7 +246,9 @@ pub(crate) fn validate_produced(
 /// What a transaction marker says: Kafka's `ControlRecordType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Marker {
+    /// The transaction's records are to be skipped.
     Abort = 0,
+    /// The transaction's records are to be read.
     Commit = 1,
 }
 

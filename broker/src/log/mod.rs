@@ -6,9 +6,10 @@
 //! segments from the front.
 //!
 //! Batches keep their producer id, epoch, sequence and transactional and
-//! control flags untouched: the idempotent producers' state ([`producers`])
-//! lives beside the log and is rebuilt from it when the log opens, and
-//! transactions can be added the same way, without changing the format.
+//! control flags untouched: the producers' state ([`producers`]: their
+//! last batches, their open transactions, the aborted ones) lives beside
+//! the log, and is rebuilt from the batch headers and transaction markers
+//! of every segment when the log opens.
 
 pub(crate) mod batch;
 mod index;
@@ -31,6 +32,9 @@ use batch::Marker;
 use producers::{AbortedTransaction, Producers, SequenceError};
 use records::MAX_RECORDS_BYTES;
 use segment::Segment;
+
+/// The largest control batch read for its transaction marker.
+const MAX_MARKER_BATCH_BYTES: usize = 1024;
 
 /// Where an append landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +155,11 @@ impl PartitionLog {
             segment.for_each_header(|position, header| {
                 if !header.control() {
                     producers.record(header);
+                    return Ok(());
+                }
+                // A marker batch is one small record; a larger "control
+                // batch" is not one the broker wrote.
+                if header.size > MAX_MARKER_BATCH_BYTES {
                     return Ok(());
                 }
                 let batch = segment.read_at(position, header.size)?;
@@ -416,13 +425,10 @@ impl PartitionLog {
     pub(crate) fn read_stable(&self, offset: i64, max_bytes: usize) -> Result<Bytes, ReadError> {
         let bytes = self.read(offset, max_bytes)?;
         let stable = self.last_stable_offset();
-        let mut end = 0;
-        while let Ok(header) = BatchHeader::parse(&bytes[end..]) {
-            if header.base_offset >= stable || end + header.size > bytes.len() {
-                break;
-            }
-            end += header.size;
-        }
+        let end = whole_batches(&bytes)
+            .take_while(|(_, header)| header.base_offset < stable)
+            .last()
+            .map_or(0, |(end, _)| end);
         Ok(bytes.slice(..end))
     }
 
@@ -546,18 +552,24 @@ impl PartitionLog {
     }
 }
 
+/// The whole batches at the start of `records`, each with the position
+/// where it ends.
+fn whole_batches(records: &[u8]) -> impl Iterator<Item = (usize, BatchHeader)> + '_ {
+    let mut end = 0;
+    std::iter::from_fn(move || {
+        let header = BatchHeader::parse(records.get(end..)?).ok()?;
+        end = end
+            .checked_add(header.size)
+            .filter(|&next| next <= records.len())?;
+        Some((end, header))
+    })
+}
+
 /// The offset after the last of the whole batches in `records`, if any.
 pub(crate) fn next_offset(records: &[u8]) -> Option<i64> {
-    let mut next = None;
-    let mut position = 0;
-    while let Ok(header) = BatchHeader::parse(&records[position..]) {
-        if position + header.size > records.len() {
-            break;
-        }
-        next = header.next_offset().ok();
-        position += header.size;
-    }
-    next
+    whole_batches(records)
+        .last()
+        .and_then(|(_, header)| header.next_offset().ok())
 }
 
 /// The first record of `batch` (found by [`PartitionLog::batch_at_time`])

@@ -20,7 +20,7 @@ use super::batch::{BatchHeader, Marker};
 /// How many of a producer's last batches are kept for finding resends:
 /// Kafka's `NUM_BATCHES_TO_RETAIN`, which is also the most in-flight
 /// requests a producer may have with idempotence.
-pub(crate) const BATCHES_RETAINED: usize = 5;
+const BATCHES_RETAINED: usize = 5;
 
 /// Why a producer's batch is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,7 +52,9 @@ pub(crate) enum SequenceError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct AbortedTransaction {
     pub(crate) producer_id: i64,
+    /// The offset of the transaction's first batch here.
     pub(crate) first_offset: i64,
+    /// The offset of its abort marker.
     pub(crate) last_offset: i64,
 }
 
@@ -68,6 +70,7 @@ pub(crate) struct AppendedBatch {
     last_offset: i64,
 }
 
+/// What the partition knows of one producer.
 #[derive(Debug)]
 struct Producer {
     epoch: i16,
@@ -164,7 +167,10 @@ impl Producers {
             last_sequence: header.last_sequence(),
             base_offset: header.base_offset,
             max_timestamp: header.max_timestamp,
-            last_offset: header.base_offset + i64::from(header.last_offset_delta),
+            // Saturating: the base offset is not covered by the CRC.
+            last_offset: header
+                .base_offset
+                .saturating_add(i64::from(header.last_offset_delta)),
         });
         producer.last_timestamp = header.max_timestamp;
     }

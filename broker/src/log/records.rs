@@ -1,7 +1,8 @@
 //! The records inside a batch, read one at a time.
 //!
 //! The broker stores batches as the producer sent them and rarely looks
-//! inside; when it does (a timestamp lookup, a key check), it reads the
+//! inside; when it does (a timestamp lookup, a key check, the transaction
+//! marker of a control batch when a log opens), it reads the
 //! records as a stream: decompressed a piece at a time, never more than a
 //! fixed budget of bytes in all, each record's length checked against what
 //! is left before it is read, and nothing allocated from a count the batch
@@ -104,8 +105,7 @@ pub(crate) fn for_each_record(
 /// The transaction marker a control batch holds, if it reads as one.
 pub(crate) fn marker(batch: &[u8], header: &BatchHeader) -> Option<Marker> {
     let mut marker = None;
-    // A marker batch is one small record; anything larger is not one.
-    let _ = for_each_record(batch, header, 1024, |record| {
+    let _ = for_each_record(batch, header, batch.len() as u64, |record| {
         marker = record.key.and_then(Marker::from_key);
         ControlFlow::Break(())
     });

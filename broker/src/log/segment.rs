@@ -336,14 +336,22 @@ impl Segment {
     }
 
     /// Calls `visit` with the position and header of every batch, oldest
-    /// first.
+    /// first. A header that does not read, or claims more than the segment
+    /// holds, ends the walk there (with a warning), as recovery's scan
+    /// ends: the segment stays readable up to it.
     pub(crate) fn for_each_header(
         &self,
         mut visit: impl FnMut(u64, &BatchHeader) -> io::Result<()>,
     ) -> io::Result<()> {
         let mut position = 0;
         while position < self.size {
-            let header = self.header_at(position)?;
+            let header = match self.header_at(position) {
+                Ok(header) if header.size as u64 <= self.size - position => header,
+                Ok(_) | Err(_) => {
+                    warn!(segment = %self.path.display(), position, "unreadable batch header");
+                    return Ok(());
+                }
+            };
             visit(position, &header)?;
             position += header.size as u64;
         }

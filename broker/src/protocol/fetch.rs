@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use tracing::warn;
 use uuid::Uuid;
 
-use super::Context;
+use super::{Context, READ_COMMITTED};
 use crate::log::{next_offset, ReadError};
 use crate::topics::Topic;
 
@@ -31,9 +31,6 @@ struct Wanted {
     topic: Option<Arc<Topic>>,
     partitions: Vec<FetchPartition>,
 }
-
-/// Kafka's `IsolationLevel.READ_COMMITTED`.
-const READ_COMMITTED: i8 = 1;
 
 /// Reads every requested partition within the request's byte budget.
 /// Returns the response topics, the bytes read, and whether any partition

@@ -9,7 +9,7 @@ use kafka_protocol::messages::list_offsets_response::{
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use tracing::warn;
 
-use super::Context;
+use super::{Context, READ_COMMITTED};
 use crate::log::first_at_or_after;
 use crate::topics::Partition;
 
@@ -59,8 +59,7 @@ fn lookup(
 }
 
 pub(super) fn handle(ctx: &Context<'_>, request: ListOffsetsRequest) -> ListOffsetsResponse {
-    // Kafka's `IsolationLevel.READ_COMMITTED`.
-    let read_committed = request.isolation_level == 1;
+    let read_committed = request.isolation_level == READ_COMMITTED;
     let topics = request
         .topics
         .into_iter()

@@ -53,6 +53,7 @@ pub(crate) fn check(body: &[u8], version: i16) -> Result<(), String> {
     walk.tagged_fields()
 }
 
+/// A walk through a Produce request's fields, counting its entries.
 struct Walk<'a> {
     rest: &'a [u8],
     entries: usize,

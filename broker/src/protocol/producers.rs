@@ -14,6 +14,7 @@ use super::transactions::fenced_before;
 use super::Context;
 use crate::broker::now_ms;
 
+/// Answers InitProducerId.
 pub(super) fn init(ctx: &Context<'_>, request: InitProducerIdRequest) -> InitProducerIdResponse {
     let state = ctx.state;
     // The producer's current id and epoch, which it names from v3 on

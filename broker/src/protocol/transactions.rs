@@ -17,8 +17,8 @@ use kafka_protocol::messages::{
 
 use super::Context;
 use crate::broker::now_ms;
-use crate::group::offsets::{Committed, MAX_METADATA_BYTES, MAX_NAME_BYTES};
-use crate::group::OffsetCommit;
+use crate::group::offsets::Committed;
+use crate::group::{check_group_id, OffsetCommit};
 
 fn code(result: Result<(), ResponseError>) -> i16 {
     result.err().map_or(0, |e| e.code())
@@ -115,13 +115,17 @@ pub(super) fn add_offsets(
     ctx: &Context<'_>,
     request: AddOffsetsToTxnRequest,
 ) -> AddOffsetsToTxnResponse {
-    let added = ctx.state.transactions.add_group(
-        request.transactional_id.as_str(),
-        request.producer_id.0,
-        request.producer_epoch,
-        request.group_id.as_str(),
-        now_ms(),
-    );
+    // A group whose offsets could not be stored would leave the
+    // transaction unable to commit.
+    let added = check_group_id(request.group_id.as_str()).and_then(|()| {
+        ctx.state.transactions.add_group(
+            request.transactional_id.as_str(),
+            request.producer_id.0,
+            request.producer_epoch,
+            request.group_id.as_str(),
+            now_ms(),
+        )
+    });
     AddOffsetsToTxnResponse::default().with_error_code(coordinator_code(added, ctx.version))
 }
 
@@ -154,20 +158,7 @@ pub(super) fn commit_offsets(
                     metadata: p.committed_metadata.as_ref().map(|m| m.as_str().to_owned()),
                 },
             };
-            let result = checked.and_then(|()| {
-                if commit.topic.len() > MAX_NAME_BYTES {
-                    Err(ResponseError::UnknownTopicOrPartition)
-                } else if commit
-                    .committed
-                    .metadata
-                    .as_ref()
-                    .is_some_and(|m| m.len() > MAX_METADATA_BYTES)
-                {
-                    Err(ResponseError::OffsetMetadataTooLarge)
-                } else {
-                    Ok(())
-                }
-            });
+            let result = checked.and_then(|()| commit.check());
             if result.is_ok() {
                 accepted.push(commit);
             }

@@ -12,7 +12,6 @@ use super::stream_table_join::{KeyMapper, StreamTableJoin};
 use crate::config::Grouped;
 use crate::kstream::KStream;
 use crate::ktable::KTable;
-use crate::nulls::NullTest;
 use crate::row_lookup::RowLookup;
 use crate::table_source::GlobalKTable;
 
@@ -170,17 +169,14 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         )
     }
 
-    /// How a join with `global` tells null keys and values: by the serdes
-    /// the stream was read with, if it kept them, and row keys by the
-    /// global table's.
+    /// How a join with `global` tells null values and row keys: by the
+    /// serde the stream was read with, if it kept it, and by the global
+    /// table's key serde.
     fn global_join_nulls<KG, VG>(
         &self,
         global: &GlobalKTable<KG, VG>,
-    ) -> (NullTest<K, V>, Option<SharedSerde<KG>>) {
-        (
-            NullTest::new(self.key_serde.clone(), self.value_serde.clone()),
-            Some(global.key_serde.clone()),
-        )
+    ) -> (Option<SharedSerde<V>>, Option<SharedSerde<KG>>) {
+        (self.value_serde.clone(), Some(global.key_serde.clone()))
     }
 
     /// Repartitions a key-changed stream (through `<name>-repartition`, or
@@ -198,7 +194,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         VR: Clone + 'static,
     {
         let name = joined.name.as_deref();
-        let nulls = NullTest::new(Some(joined.key.clone()), Some(joined.value.clone()));
+        let null_values = Some(joined.value.clone());
         let row_key = Some(joined.key.clone());
         let stream =
             self.repartitioned_for_join(name, "", &Grouped::with(joined.key, joined.value));
@@ -213,7 +209,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
             rows.clone(),
             Arc::new(|key: &K, _: &V| key.clone()),
             joiner,
-            (nulls, row_key),
+            (null_values, row_key),
             false,
         );
         // A table's store must be connected to be read (global stores are
@@ -233,7 +229,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
         rows: RowLookup<KT, VT>,
         key_mapper: KeyMapper<K, V, KT>,
         joiner: Joiner<V, VT, VR>,
-        (nulls, row_key): (NullTest<K, V>, Option<SharedSerde<KT>>),
+        (null_values, row_key): (Option<SharedSerde<V>>, Option<SharedSerde<KT>>),
         repartition_required: bool,
     ) -> KStream<K, VR>
     where
@@ -252,7 +248,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KStream<K, V> {
                     rows: rows.clone(),
                     key_mapper: key_mapper.clone(),
                     joiner: joiner.clone(),
-                    nulls: nulls.clone(),
+                    null_values: null_values.clone(),
                     row_key: row_key.clone(),
                     table: None,
                 },

@@ -7,7 +7,7 @@ use streams_core::prelude::*;
 use streams_core::serde::SharedSerde;
 
 use super::joiner::{Joiner, Unmatched};
-use crate::nulls::{NullTest, NULL_JOIN_KEY_OR_VALUE};
+use crate::nulls::NULL_JOIN_KEY_OR_VALUE;
 use crate::row_lookup::{RowGetter, RowLookup};
 
 /// Maps a stream record to the key of the table row it joins.
@@ -25,8 +25,9 @@ pub(crate) struct StreamTableJoin<K, V, KT, VT, VR> {
     pub(crate) rows: RowLookup<KT, VT>,
     pub(crate) key_mapper: KeyMapper<K, V, KT>,
     pub(crate) joiner: Joiner<V, VT, VR>,
-    /// Which stream keys and values are null.
-    pub(crate) nulls: NullTest<K, V>,
+    /// Tells null stream values, where their serde is known (a null
+    /// stream key matters only as a null row key).
+    pub(crate) null_values: Option<SharedSerde<V>>,
     /// Tells null row keys, where their serde is known.
     pub(crate) row_key: Option<SharedSerde<KT>>,
     pub(crate) table: Option<Box<dyn RowGetter<KT, VT>>>,
@@ -59,7 +60,11 @@ where
         // or a null key mapped to a global table's row) with no row, as
         // Kafka's `maybeDropRecord` does since KAFKA-19208; only records
         // without a value are always dropped.
-        if self.nulls.value(&record.value) || (row_key_null && !self.joiner.keeps_left()) {
+        let value_null = self
+            .null_values
+            .as_ref()
+            .is_some_and(|s| s.is_null(&record.value));
+        if value_null || (row_key_null && !self.joiner.keeps_left()) {
             ctx.record_dropped(NULL_JOIN_KEY_OR_VALUE);
             return Ok(());
         }
