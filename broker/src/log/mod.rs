@@ -715,6 +715,28 @@ mod tests {
         assert_eq!(log.last_stable_offset(), log.log_start_offset());
     }
 
+    /// A closed segment is trusted by its indexes, not scanned: a batch
+    /// header damaged in it ends the producer-state walk there, and the
+    /// log still opens (before, the broker could not start).
+    #[test]
+    fn a_damaged_header_in_a_closed_segment_does_not_stop_the_log_opening() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0");
+        let mut log = PartitionLog::open(path.clone(), settings(300), 0).expect("open");
+        for i in 0..10 {
+            append(&mut log, 1, i);
+        }
+        assert!(!log.closed.is_empty());
+        drop(log);
+        let first = path.join(segment::file_name(0, "log"));
+        let mut bytes = fs::read(&first).expect("read segment");
+        // The first batch's magic byte: not a batch header any more.
+        bytes[16] = 9;
+        fs::write(&first, &bytes).expect("write");
+        let log = PartitionLog::open(path, settings(300), 0).expect("opens");
+        assert_eq!(log.log_end_offset(), 10);
+    }
+
     #[test]
     fn appends_roll_read_and_recover() {
         let dir = tempfile::tempdir().expect("tempdir");

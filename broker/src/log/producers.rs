@@ -453,6 +453,16 @@ mod tests {
         );
     }
 
+    /// Stored base offsets are not covered by the CRC: one near the
+    /// largest offset must not overflow when the log is read back.
+    #[test]
+    fn a_stored_batch_at_the_largest_offsets_does_not_overflow() {
+        let mut producers = Producers::default();
+        producers.record(&batch(0, 0, 3, i64::MAX - 1, 0));
+        producers.forget_before(i64::MAX);
+        assert_eq!(producers.max_producer_id(), Some(7));
+    }
+
     #[test]
     fn producers_expire_and_are_forgotten_with_their_batches() {
         let mut producers = Producers::default();

@@ -637,6 +637,20 @@ mod tests {
                 .with_group_id(GroupId(str_bytes("g"))),
         );
         assert_eq!(offsets_added.error_code, 0);
+        // A group the offset store could not hold would leave the
+        // transaction unable to commit.
+        let too_long: AddOffsetsToTxnResponse = answer(
+            &state,
+            &runtime,
+            ApiKey::AddOffsetsToTxn,
+            3,
+            &AddOffsets::default()
+                .with_transactional_id(tx())
+                .with_producer_id(pid)
+                .with_producer_epoch(epoch)
+                .with_group_id(GroupId(str_bytes("g".repeat(40_000)))),
+        );
+        assert_eq!(too_long.error_code, ResponseError::InvalidGroupId.code());
         let committed: TxnOffsetCommitResponse = answer(
             &state,
             &runtime,
