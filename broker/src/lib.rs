@@ -11,7 +11,9 @@
 //!   (CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs,
 //!   IncrementalAlterConfigs) with auto-creation when enabled.
 //! * Produce (record batch v2, stored exactly as sent, whatever the
-//!   compression; CRC-checked; the records of uncompressed batches checked
+//!   compression, unless the topic's `compression.type` names a codec,
+//!   which the broker then compresses with; CRC-checked; the records of
+//!   uncompressed batches checked
 //!   against the declared count, and every record of a compacted topic for
 //!   its key; acks 0, 1 and all; log-append time) and Fetch (byte limits,
 //!   long polling woken by appends), ListOffsets.

@@ -94,8 +94,9 @@ const DEFS: &[Def] = &[
     Def {
         name: "compression.type",
         kind: ConfigType::String,
-        // Batches are stored exactly as the producer compressed them.
-        rule: Rule::OneOf(&["producer"]),
+        // `producer` stores batches as the producer compressed them; a
+        // codec has the broker compress them with it.
+        rule: Rule::OneOf(&["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"]),
         default: |_| fixed("producer"),
     },
     Def {
@@ -244,6 +245,9 @@ pub(crate) struct LogSettings {
     pub(crate) delete_retention: bool,
     /// `cleanup.policy` includes `compact`, so every record needs a key.
     pub(crate) compacted: bool,
+    /// `compression.type`: the codec the broker stores batches with (as
+    /// the batch attributes number it), or `None` for the producer's.
+    pub(crate) codec: Option<i16>,
     pub(crate) min_insync_replicas: i32,
 }
 
@@ -337,6 +341,14 @@ impl TopicConfig {
             compacted: text("cleanup.policy")
                 .is_some_and(|policy| policy.split(',').any(|p| p.trim() == "compact")),
             min_insync_replicas: i32::try_from(int("min.insync.replicas", 1)).unwrap_or(1),
+            codec: match text("compression.type") {
+                Some("uncompressed") => Some(0),
+                Some("gzip") => Some(1),
+                Some("snappy") => Some(2),
+                Some("lz4") => Some(3),
+                Some("zstd") => Some(4),
+                _ => None,
+            },
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The record batch (magic 2) header: parsing, validation and the few fields
 //! the broker rewrites. Record data is never decoded here; batches are stored
-//! and served exactly as the producer compressed them.
+//! and served as the producer compressed them (or as the topic's
+//! `compression.type` recompressed them, see `records::recompressed`).
 
 /// Bytes before the batch length field is counted: base offset and length.
 pub(crate) const LOG_OVERHEAD: usize = 12;
@@ -164,6 +165,12 @@ impl BatchHeader {
         i32::try_from(wrapped).unwrap_or(i32::MAX)
     }
 
+    /// The codec the records are compressed with: 0 (none), 1 (gzip),
+    /// 2 (snappy), 3 (lz4) or 4 (zstd).
+    pub(crate) fn codec(&self) -> i16 {
+        self.attributes & COMPRESSION_MASK
+    }
+
     /// Whether the records are compressed.
     pub(crate) fn compressed(&self) -> bool {
         self.attributes & COMPRESSION_MASK != 0
@@ -172,7 +179,7 @@ impl BatchHeader {
     /// Whether the records are compressed with zstd, which Produce
     /// requests before v7 may not carry.
     pub(crate) fn zstd(&self) -> bool {
-        self.attributes & COMPRESSION_MASK == COMPRESSION_ZSTD
+        self.codec() == COMPRESSION_ZSTD
     }
 
     /// The offset following the batch. The base offset is not covered by

@@ -102,6 +102,44 @@ pub(crate) fn for_each_record(
     Ok(())
 }
 
+/// `batch` (whole and validated, with `header`) with its records
+/// compressed with `codec` (0 to 4, as batch attributes number codecs)
+/// instead: a topic's `compression.type`. The records are read within the
+/// budget first, so a batch whose records do not match its count is
+/// refused before the decoder sizes anything from that count; producer
+/// fields, timestamps and offsets are kept.
+pub(crate) fn recompressed(
+    batch: &[u8],
+    header: &BatchHeader,
+    codec: i16,
+) -> Result<Vec<u8>, RecordsError> {
+    use kafka_protocol::records::{
+        Compression, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
+    };
+    for_each_record(batch, header, MAX_RECORDS_BYTES, |_| {
+        ControlFlow::Continue(())
+    })?;
+    let compression = match codec {
+        0 => Compression::None,
+        1 => Compression::Gzip,
+        2 => Compression::Snappy,
+        3 => Compression::Lz4,
+        4 => Compression::Zstd,
+        other => return Err(RecordsError::UnknownCodec(other)),
+    };
+    let mut bytes = bytes::Bytes::copy_from_slice(batch);
+    let set = RecordBatchDecoder::decode(&mut bytes)
+        .map_err(|e| RecordsError::Decompress(io::Error::other(e)))?;
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression,
+    };
+    let mut out = bytes::BytesMut::new();
+    RecordBatchEncoder::encode(&mut out, &set.records, &options)
+        .map_err(|e| RecordsError::Decompress(io::Error::other(e)))?;
+    Ok(out.to_vec())
+}
+
 /// The transaction marker a control batch holds, if it reads as one.
 pub(crate) fn marker(batch: &[u8], header: &BatchHeader) -> Option<Marker> {
     let mut marker = None;
@@ -286,6 +324,48 @@ pub(crate) mod tests {
             ControlFlow::Continue(())
         })?;
         Ok(seen)
+    }
+
+    /// Recompressing keeps every record (offset, timestamp, key) and the
+    /// producer fields, from and to every codec.
+    #[test]
+    fn recompressing_keeps_the_records_and_the_producer() {
+        let codecs = [
+            Compression::None,
+            Compression::Gzip,
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zstd,
+        ];
+        for from in codecs {
+            let batch = encode_batch_with(4, 1000, from, |record| {
+                record.producer_id = 7;
+                record.producer_epoch = 2;
+                record.sequence = 10 + record.offset as i32;
+                if record.offset == 2 {
+                    record.key = None;
+                }
+            });
+            let header = validate_produced(&batch, 1 << 20).expect("valid batch")[0];
+            for to in codecs {
+                let again = recompressed(&batch, &header, to as i16).expect("recompressed");
+                let stored = validate_produced(&again, 1 << 20).expect("valid batch")[0];
+                assert_eq!(stored.codec(), to as i16, "{from:?} to {to:?}");
+                assert_eq!(
+                    (
+                        stored.producer_id,
+                        stored.producer_epoch,
+                        stored.base_sequence
+                    ),
+                    (7, 2, 10)
+                );
+                assert_eq!(
+                    records(&again, MAX_RECORDS_BYTES).expect("readable"),
+                    records(&batch, MAX_RECORDS_BYTES).expect("readable"),
+                    "{from:?} to {to:?}"
+                );
+            }
+        }
     }
 
     #[test]

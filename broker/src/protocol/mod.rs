@@ -756,6 +756,46 @@ mod tests {
         assert_eq!(log.aborted_transactions(0, 3).len(), 1);
     }
 
+    /// A topic with its own `compression.type` stores what producers send
+    /// compressed with it, keeping the producer's fields; a batch already
+    /// in that codec is stored as sent.
+    #[test]
+    fn a_topics_compression_type_recompresses_produced_batches() {
+        use crate::config::topic::TopicConfig;
+        use crate::log::batch::BatchHeader;
+
+        let (_dir, state, runtime) = fixture();
+        let mut config = TopicConfig::default();
+        config
+            .set("compression.type", "gzip".to_owned())
+            .expect("valid config");
+        let topic = state
+            .topics
+            .create("zipped", Some(1), 1, config, false, 0)
+            .expect("topic");
+        let lz4 = crate::log::batch::tests::encode_batch(3, 0, Compression::Lz4);
+        assert_eq!(produced(&state, &runtime, "zipped", lz4), (0, 0));
+        let idempotent = producer_batch(4, 0, 0, 2, false);
+        assert_eq!(produced(&state, &runtime, "zipped", idempotent), (0, 3));
+        let gzip = crate::log::batch::tests::encode_batch(1, 0, Compression::Gzip);
+        assert_eq!(produced(&state, &runtime, "zipped", gzip.clone()), (0, 5));
+        // Created at time 0, the topic rolls a segment at each append: each
+        // batch is read on its own.
+        let partition = topic.partition(0).expect("partition");
+        let log = partition.log();
+        let headers: Vec<BatchHeader> = [0, 3, 5]
+            .into_iter()
+            .map(|offset| {
+                let stored = log.read(offset, 1 << 20).expect("read");
+                BatchHeader::parse(&stored).expect("header")
+            })
+            .collect();
+        let codecs: Vec<i16> = headers.iter().map(BatchHeader::codec).collect();
+        assert_eq!(codecs, [1, 1, 1]);
+        assert_eq!((headers[1].producer_id, headers[1].base_sequence), (4, 0));
+        assert_eq!(headers[2].size, gzip.len(), "stored as sent");
+    }
+
     /// After a restart a resend is still recognised (the state is rebuilt
     /// from the log), and new producer ids follow every id handed out
     /// before.

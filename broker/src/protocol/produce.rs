@@ -135,6 +135,32 @@ fn check_records(
     }
 }
 
+/// The batch `records` (with `header`) compressed with `codec` instead,
+/// as a topic with its own `compression.type` stores it (Kafka's
+/// `LogValidator`), with its header; it must still fit
+/// `max.message.bytes`.
+fn recompress(
+    records: &[u8],
+    header: &BatchHeader,
+    codec: i16,
+    max_message_bytes: u64,
+) -> Result<(Vec<u8>, Vec<BatchHeader>), Refusal> {
+    let recompressed = records::recompressed(records, header, codec).map_err(|e| {
+        debug!(error = %e, "cannot recompress a batch");
+        match e {
+            RecordsError::Malformed(_) => ResponseError::InvalidRecord,
+            RecordsError::TooLarge(_) => ResponseError::MessageTooLarge,
+            _ => ResponseError::CorruptMessage,
+        }
+    })?;
+    let headers =
+        batch::validate_produced(&recompressed, max_message_bytes).map_err(|e| match e {
+            BatchError::TooLarge(_) => ResponseError::MessageTooLarge,
+            _ => ResponseError::CorruptMessage,
+        })?;
+    Ok((recompressed, headers))
+}
+
 /// Appends one partition's records; returns where they landed.
 fn append(
     ctx: &Context<'_>,
@@ -176,6 +202,17 @@ fn append(
     for header in &headers {
         check_records(records, header, settings.compacted, topic.name(), index)?;
     }
+    let recompressed =
+        match settings.codec {
+            Some(codec) if headers.iter().any(|header| header.codec() != codec) => Some(
+                recompress(records, &headers[0], codec, settings.max_message_bytes)?,
+            ),
+            _ => None,
+        };
+    let (records, headers) = match &recompressed {
+        Some((records, headers)) => (records.as_slice(), headers.clone()),
+        None => (records, headers),
+    };
     let mut log = partition.log();
     // A transactional batch must belong to its producer's ongoing
     // transaction, which holds this partition: asked with the log locked
