@@ -625,32 +625,23 @@ mod tests {
         assert_eq!((latest(1, -1), latest(0, -1)), (0, 2));
         assert_eq!((latest(1, 0), latest(0, 0)), (-1, 0), "by time");
 
-        let offsets_added: AddOffsetsToTxnResponse = answer(
-            &state,
-            &runtime,
-            ApiKey::AddOffsetsToTxn,
-            3,
-            &AddOffsets::default()
+        let add_offsets = |group: String| -> i16 {
+            let request = AddOffsets::default()
                 .with_transactional_id(tx())
                 .with_producer_id(pid)
                 .with_producer_epoch(epoch)
-                .with_group_id(GroupId(str_bytes("g"))),
-        );
-        assert_eq!(offsets_added.error_code, 0);
+                .with_group_id(GroupId(str_bytes(group)));
+            let response: AddOffsetsToTxnResponse =
+                answer(&state, &runtime, ApiKey::AddOffsetsToTxn, 3, &request);
+            response.error_code
+        };
+        assert_eq!(add_offsets("g".to_owned()), 0);
         // A group the offset store could not hold would leave the
         // transaction unable to commit.
-        let too_long: AddOffsetsToTxnResponse = answer(
-            &state,
-            &runtime,
-            ApiKey::AddOffsetsToTxn,
-            3,
-            &AddOffsets::default()
-                .with_transactional_id(tx())
-                .with_producer_id(pid)
-                .with_producer_epoch(epoch)
-                .with_group_id(GroupId(str_bytes("g".repeat(40_000)))),
+        assert_eq!(
+            add_offsets("g".repeat(40_000)),
+            ResponseError::InvalidGroupId.code()
         );
-        assert_eq!(too_long.error_code, ResponseError::InvalidGroupId.code());
         let committed: TxnOffsetCommitResponse = answer(
             &state,
             &runtime,
