@@ -565,6 +565,11 @@ fn whole_batches(records: &[u8]) -> impl Iterator<Item = (usize, BatchHeader)> +
     })
 }
 
+/// Whether any of the whole batches in `records` is compressed with zstd.
+pub(crate) fn any_zstd(records: &[u8]) -> bool {
+    whole_batches(records).any(|(_, header)| header.zstd())
+}
+
 /// The offset after the last of the whole batches in `records`, if any.
 pub(crate) fn next_offset(records: &[u8]) -> Option<i64> {
     whole_batches(records)

@@ -21,7 +21,7 @@ use tracing::warn;
 use uuid::Uuid;
 
 use super::{Context, READ_COMMITTED};
-use crate::log::{next_offset, ReadError};
+use crate::log::{any_zstd, next_offset, ReadError};
 use crate::topics::Topic;
 
 /// One requested topic, resolved once for all the reads of a long poll.
@@ -32,15 +32,30 @@ struct Wanted {
     partitions: Vec<FetchPartition>,
 }
 
+/// How a fetch reads, decided once from its request.
+struct Reading {
+    /// The request-wide byte budget.
+    max_bytes: usize,
+    /// The error for a topic that does not exist (by id: UNKNOWN_TOPIC_ID).
+    unknown_topic: ResponseError,
+    /// Only below the last stable offset, with the aborted transactions.
+    read_committed: bool,
+    /// Whether the client reads zstd batches (Fetch v10 and up); one that
+    /// does not is refused them with UNSUPPORTED_COMPRESSION_TYPE, as Kafka
+    /// refuses them.
+    zstd: bool,
+}
+
 /// Reads every requested partition within the request's byte budget.
 /// Returns the response topics, the bytes read, and whether any partition
 /// had an error (which answers the fetch at once).
-fn read_all(
-    wanted: &[Wanted],
-    max_bytes: usize,
-    unknown_topic: ResponseError,
-    read_committed: bool,
-) -> (Vec<FetchableTopicResponse>, usize, bool) {
+fn read_all(wanted: &[Wanted], reading: &Reading) -> (Vec<FetchableTopicResponse>, usize, bool) {
+    let Reading {
+        max_bytes,
+        unknown_topic,
+        read_committed,
+        zstd,
+    } = *reading;
     let mut total = 0;
     let mut any_error = false;
     let topics = wanted
@@ -103,6 +118,10 @@ fn read_all(
                         Ok(_) if limit == 0 => response,
                         // Only the first batch of the response may exceed the limits.
                         Ok(records) if total > 0 && records.len() > limit => response.with_records(Some(Bytes::new())),
+                        Ok(records) if !zstd && any_zstd(&records) => {
+                            any_error = true;
+                            response.with_error_code(ResponseError::UnsupportedCompressionType.code())
+                        }
                         Ok(records) => {
                             total += records.len();
                             response.with_records(Some(records))
@@ -163,14 +182,18 @@ pub(super) async fn handle(ctx: &Context<'_>, request: FetchRequest) -> FetchRes
     let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
     let deadline =
         Instant::now() + Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0));
-    let read_committed = request.isolation_level == READ_COMMITTED;
+    let reading = Reading {
+        max_bytes,
+        unknown_topic,
+        read_committed: request.isolation_level == READ_COMMITTED,
+        zstd: ctx.version >= 10,
+    };
     let mut appends = state.subscribe_appends();
     loop {
         // Marking the current append count seen before reading means an
         // append racing with the read still wakes the wait below.
         appends.borrow_and_update();
-        let (topics, total, any_error) =
-            read_all(&wanted, max_bytes, unknown_topic, read_committed);
+        let (topics, total, any_error) = read_all(&wanted, &reading);
         let waited_enough = Instant::now() >= deadline;
         if total >= min_bytes || any_error || waited_enough {
             return FetchResponse::default().with_responses(topics);
@@ -179,7 +202,7 @@ pub(super) async fn handle(ctx: &Context<'_>, request: FetchRequest) -> FetchRes
             Ok(Ok(())) => {}
             // Timed out (or the broker is stopping): answer with what there is.
             Ok(Err(_)) | Err(_) => {
-                let (topics, _, _) = read_all(&wanted, max_bytes, unknown_topic, read_committed);
+                let (topics, _, _) = read_all(&wanted, &reading);
                 return FetchResponse::default().with_responses(topics);
             }
         }

@@ -787,6 +787,44 @@ mod tests {
         assert_eq!(headers[2].size, gzip.len(), "stored as sent");
     }
 
+    /// A Fetch older than v10 is refused zstd batches
+    /// (UNSUPPORTED_COMPRESSION_TYPE) as Kafka refuses them: such a client
+    /// could not read them.
+    #[test]
+    fn zstd_batches_are_refused_to_fetches_before_v10() {
+        use kafka_protocol::messages::FetchResponse;
+
+        let (_dir, state, runtime) = fixture();
+        create_topic(&state, "z");
+        let zstd = crate::log::batch::tests::encode_batch(2, 0, Compression::Zstd);
+        assert_eq!(produced(&state, &runtime, "z", zstd), (0, 0));
+        let fetch = |version: i16| -> (i16, usize) {
+            let request = FetchRequest::default()
+                .with_max_wait_ms(0)
+                .with_max_bytes(1 << 20)
+                .with_topics(vec![fetch_request::FetchTopic::default()
+                    .with_topic(TopicName(str_bytes("z")))
+                    .with_partitions(vec![
+                        fetch_request::FetchPartition::default().with_partition_max_bytes(1 << 20)
+                    ])]);
+            let response: FetchResponse =
+                answer(&state, &runtime, ApiKey::Fetch, version, &request);
+            let partition = &response.responses[0].partitions[0];
+            let bytes = partition
+                .records
+                .as_ref()
+                .map_or(0, |records| records.len());
+            (partition.error_code, bytes)
+        };
+        assert_eq!(
+            fetch(9),
+            (ResponseError::UnsupportedCompressionType.code(), 0)
+        );
+        let (error, bytes) = fetch(10);
+        assert_eq!(error, 0);
+        assert!(bytes > 0);
+    }
+
     /// After a restart a resend is still recognised (the state is rebuilt
     /// from the log), and new producer ids follow every id handed out
     /// before.
