@@ -13,7 +13,7 @@
 //! markers that end transactions), and opening a log rebuilds the state
 //! from them.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use super::batch::{BatchHeader, Marker};
 
@@ -83,9 +83,15 @@ struct Producer {
     open_transaction: Option<i64>,
 }
 
-/// The idempotent producers of a partition, by producer id.
+/// The idempotent producers of a partition.
 #[derive(Debug, Default)]
-pub(crate) struct Producers(HashMap<i64, Producer>);
+pub(crate) struct Producers {
+    by_id: HashMap<i64, Producer>,
+    /// The open transactions, as (first offset, producer id): the first is
+    /// the last stable offset, which every fetch asks for, so it is kept
+    /// in order rather than searched for among all producers.
+    open: BTreeSet<(i64, i64)>,
+}
 
 impl Producers {
     /// Checks a batch about to be appended (its header as produced):
@@ -106,7 +112,7 @@ impl Producers {
             return Ok(None);
         }
         let producer_id = header.producer_id;
-        let Some(producer) = self.0.get(&producer_id) else {
+        let Some(producer) = self.by_id.get(&producer_id) else {
             return Ok(None);
         };
         let (epoch, sequence) = (header.producer_epoch, header.base_sequence);
@@ -155,9 +161,10 @@ impl Producers {
         if header.producer_id < 0 || header.control() {
             return;
         }
-        let producer = self.producer(header);
+        let producer = producer(&mut self.by_id, header);
         if header.transactional() && producer.open_transaction.is_none() {
             producer.open_transaction = Some(header.base_offset);
+            self.open.insert((header.base_offset, header.producer_id));
         }
         if producer.batches.len() == BATCHES_RETAINED {
             producer.batches.pop_front();
@@ -175,22 +182,6 @@ impl Producers {
         producer.last_timestamp = header.max_timestamp;
     }
 
-    /// The state of the producer of `header`, at the header's epoch (a
-    /// newer epoch starts its sequence numbers again).
-    fn producer(&mut self, header: &BatchHeader) -> &mut Producer {
-        let producer = self.0.entry(header.producer_id).or_insert(Producer {
-            epoch: header.producer_epoch,
-            batches: VecDeque::with_capacity(BATCHES_RETAINED),
-            last_timestamp: header.max_timestamp,
-            open_transaction: None,
-        });
-        if producer.epoch != header.producer_epoch {
-            producer.epoch = header.producer_epoch;
-            producer.batches.clear();
-        }
-        producer
-    }
-
     /// Ends the producer's open transaction with the marker batch
     /// `header` (as stored) saying `marker`; an aborted transaction is
     /// returned for the log's index of them. A marker moves the producer
@@ -200,9 +191,10 @@ impl Producers {
         header: &BatchHeader,
         marker: Marker,
     ) -> Option<AbortedTransaction> {
-        let producer = self.producer(header);
+        let producer = producer(&mut self.by_id, header);
         producer.last_timestamp = header.max_timestamp;
         let first_offset = producer.open_transaction.take()?;
+        self.open.remove(&(first_offset, header.producer_id));
         (marker == Marker::Abort).then_some(AbortedTransaction {
             producer_id: header.producer_id,
             first_offset,
@@ -212,16 +204,15 @@ impl Producers {
 
     /// The producers with an open transaction here, with their epochs.
     pub(crate) fn open_transactions(&self) -> Vec<(i64, i16)> {
-        self.0
+        self.open
             .iter()
-            .filter(|(_, producer)| producer.open_transaction.is_some())
-            .map(|(&id, producer)| (id, producer.epoch))
+            .filter_map(|&(_, id)| Some((id, self.by_id.get(&id)?.epoch)))
             .collect()
     }
 
     /// Whether `producer_id` has an open transaction here.
     pub(crate) fn in_transaction(&self, producer_id: i64) -> bool {
-        self.0
+        self.by_id
             .get(&producer_id)
             .is_some_and(|producer| producer.open_transaction.is_some())
     }
@@ -229,10 +220,7 @@ impl Producers {
     /// The first offset of the oldest open transaction: the last stable
     /// offset, if a transaction is open.
     pub(crate) fn first_open_offset(&self) -> Option<i64> {
-        self.0
-            .values()
-            .filter_map(|producer| producer.open_transaction)
-            .min()
+        self.open.first().map(|&(offset, _)| offset)
     }
 
     /// Forgets producers whose last batch is older than `expiration_ms`
@@ -240,18 +228,18 @@ impl Producers {
     /// at any sequence. A producer with an open transaction is kept.
     /// Returns how many were forgotten.
     pub(crate) fn expire(&mut self, now_ms: i64, expiration_ms: i64) -> usize {
-        let before = self.0.len();
-        self.0.retain(|_, producer| {
+        let before = self.by_id.len();
+        self.by_id.retain(|_, producer| {
             producer.open_transaction.is_some()
                 || now_ms.saturating_sub(producer.last_timestamp) < expiration_ms
         });
-        before - self.0.len()
+        before - self.by_id.len()
     }
 
     /// Forgets producers whose batches all lie before `log_start_offset`
     /// (deleted by retention), as a log reopened then would not know them.
     pub(crate) fn forget_before(&mut self, log_start_offset: i64) {
-        self.0.retain(|_, producer| {
+        self.by_id.retain(|_, producer| {
             producer.open_transaction.is_some()
                 || producer
                     .batches
@@ -262,8 +250,24 @@ impl Producers {
 
     /// The largest producer id seen, if any.
     pub(crate) fn max_producer_id(&self) -> Option<i64> {
-        self.0.keys().copied().max()
+        self.by_id.keys().copied().max()
     }
+}
+
+/// The state of the producer of `header` in `by_id`, at the header's
+/// epoch (a newer epoch starts its sequence numbers again).
+fn producer<'a>(by_id: &'a mut HashMap<i64, Producer>, header: &BatchHeader) -> &'a mut Producer {
+    let producer = by_id.entry(header.producer_id).or_insert(Producer {
+        epoch: header.producer_epoch,
+        batches: VecDeque::with_capacity(BATCHES_RETAINED),
+        last_timestamp: header.max_timestamp,
+        open_transaction: None,
+    });
+    if producer.epoch != header.producer_epoch {
+        producer.epoch = header.producer_epoch;
+        producer.batches.clear();
+    }
+    producer
 }
 
 #[cfg(test)]
