@@ -251,6 +251,10 @@ pub enum StreamsError {
     /// A processor tried to close or restore a store: only its task does.
     #[error("state store `{0}` is closed and restored by its task, not by a processor")]
     StoreOwnedByTask(String),
+    /// The [`KafkaStreams`](crate::runtime::KafkaStreams) runtime failed:
+    /// a client call, a missing topic, a refused delivery.
+    #[error(transparent)]
+    Runtime(Box<crate::runtime::RuntimeError>),
 }
 
 impl StreamsError {

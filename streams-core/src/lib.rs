@@ -14,9 +14,9 @@
 //! instance of each node and store; it takes input records in timestamp
 //! order, keeps stream time, fires punctuation, and collects output until
 //! its driver sends it on. The [`TopologyTestDriver`] drives a task in
-//! process, with a mock clock and in-memory topics. A driver on Kafka runs
-//! the same task between a consumer and a producer (this crate does not
-//! ship one yet).
+//! process, with a mock clock and in-memory topics;
+//! [`KafkaStreams`](runtime::KafkaStreams) runs the same tasks between a
+//! consumer and a producer on a Kafka cluster.
 //!
 //! # Example: word count with the Processor API
 //!
@@ -56,6 +56,7 @@ pub mod engine;
 pub mod error;
 pub mod processor;
 pub mod record;
+pub mod runtime;
 pub mod serde;
 pub mod state;
 pub mod test_driver;

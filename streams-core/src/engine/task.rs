@@ -43,6 +43,27 @@ pub struct TaskMetrics {
     pub restored_records: u64,
 }
 
+impl std::ops::Add for TaskMetrics {
+    type Output = Self;
+
+    /// The counters of two tasks together.
+    fn add(self, other: Self) -> Self {
+        Self {
+            records_processed: self.records_processed + other.records_processed,
+            dropped_records: self.dropped_records + other.dropped_records,
+            punctuations: self.punctuations + other.punctuations,
+            commits: self.commits + other.commits,
+            restored_records: self.restored_records + other.restored_records,
+        }
+    }
+}
+
+impl std::ops::AddAssign for TaskMetrics {
+    fn add_assign(&mut self, other: Self) {
+        *self = *self + other;
+    }
+}
+
 /// Answers how many partitions a topic has (`None`: unknown).
 pub type PartitionCount = Box<dyn Fn(&str) -> Option<i32>>;
 

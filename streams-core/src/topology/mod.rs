@@ -14,6 +14,7 @@ mod nodes;
 mod partitioner;
 mod sink;
 mod source;
+mod subtopology_topics;
 
 pub use builder::{Topology, TopologyBuilder};
 pub use describe::{
@@ -32,3 +33,4 @@ pub use source::{
 
 pub(crate) use builder::{NodeKind, TopicNames};
 pub(crate) use internal_topics::changelog_topic;
+pub(crate) use subtopology_topics::SubtopologyTopics;

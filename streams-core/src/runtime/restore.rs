@@ -1,0 +1,106 @@
+//! Restoring a starting task's stores from their changelog topics.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::clients::consumer_record;
+use super::error::client;
+use crate::engine::ChangelogReader;
+use crate::error::StreamsError;
+use crate::record::ConsumerRecord;
+
+/// How many records a restore hands to the store at once.
+const BATCH: usize = 1_000;
+
+/// Reads a changelog partition from its start to its end, as the end was
+/// when the read began: a restore consumer, outside the group. Under
+/// exactly-once it reads committed records only, and its end is the last
+/// stable offset.
+pub(crate) struct ChangelogConsumer {
+    config: ClientConfig,
+    /// How long a restore may go without progress before it fails.
+    timeout: Duration,
+}
+
+impl ChangelogConsumer {
+    /// A reader for `application_id` with `config` (the cluster, the
+    /// user's properties, the isolation level).
+    pub(crate) fn new(application_id: &str, mut config: ClientConfig, timeout: Duration) -> Self {
+        config
+            // librdkafka wants a group even to assign; this one is never
+            // joined, nor committed to.
+            .set("group.id", format!("{application_id}-restore-consumer"))
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "true")
+            .set("auto.offset.reset", "earliest");
+        Self { config, timeout }
+    }
+}
+
+impl ChangelogReader for ChangelogConsumer {
+    fn read(
+        &self,
+        topic: &str,
+        partition: i32,
+        restore: &mut dyn FnMut(Vec<ConsumerRecord>) -> Result<(), StreamsError>,
+    ) -> Result<(), StreamsError> {
+        let consumer: BaseConsumer = self
+            .config
+            .create()
+            .map_err(client("creating a restore consumer"))?;
+        let (low, high) = consumer
+            .fetch_watermarks(topic, partition, self.timeout)
+            .map_err(client("reading a changelog's offsets"))?;
+        if low >= high {
+            return Ok(());
+        }
+        let mut assignment = TopicPartitionList::new();
+        assignment
+            .add_partition_offset(topic, partition, Offset::Beginning)
+            .map_err(client("assigning a changelog"))?;
+        consumer
+            .assign(&assignment)
+            .map_err(client("assigning a changelog"))?;
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut last_progress = Instant::now();
+        loop {
+            match consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(message)) => {
+                    last_progress = Instant::now();
+                    let record = consumer_record(&message);
+                    let done = record.offset + 1 >= high;
+                    batch.push(record);
+                    if batch.len() == BATCH || done {
+                        restore(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))?;
+                    }
+                    if done {
+                        return Ok(());
+                    }
+                }
+                // The end, where the tail is markers or aborted records.
+                Some(Err(KafkaError::PartitionEOF(_))) => break,
+                Some(Err(error)) => {
+                    return Err(client("restoring a changelog")(error).into());
+                }
+                None if last_progress.elapsed() > self.timeout => {
+                    return Err(
+                        client("restoring a changelog")(KafkaError::MessageConsumption(
+                            RDKafkaErrorCode::RequestTimedOut,
+                        ))
+                        .into(),
+                    );
+                }
+                None => {}
+            }
+        }
+        if !batch.is_empty() {
+            restore(batch)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,218 @@
+//! The tasks of a stream thread: one per sub-topology and input partition
+//! the consumer group assigned, each a [`StreamTask`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::clients::{base_config, isolation_level};
+use super::commit_metadata::CommitMetadata;
+use super::config::StreamsConfig;
+use super::error::client;
+use super::restore::ChangelogConsumer;
+use super::topics::TopicLayout;
+use crate::engine::{StreamTask, SystemClock, TaskConfig, TaskMetrics};
+use crate::error::StreamsError;
+use crate::record::{ConsumerRecord, ProducerRecord, TopicPartition};
+use crate::topology::Topology;
+
+/// A task's id: its sub-topology and partition (`<sub>_<partition>`).
+pub(crate) type TaskId = (usize, i32);
+
+/// How long a restore may go without reading anything before it fails.
+const RESTORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The running tasks, and the counters of those already closed.
+pub(crate) struct Tasks {
+    topology: Topology,
+    config: StreamsConfig,
+    layout: Rc<TopicLayout>,
+    active: BTreeMap<TaskId, StreamTask>,
+    /// The counters of closed tasks, so totals never go back.
+    closed: TaskMetrics,
+}
+
+impl Tasks {
+    pub(crate) fn new(topology: Topology, config: StreamsConfig, layout: TopicLayout) -> Self {
+        Self {
+            topology,
+            config,
+            layout: Rc::new(layout),
+            active: BTreeMap::new(),
+            closed: TaskMetrics::default(),
+        }
+    }
+
+    /// The tasks that `assignment` (partitions of source topics) makes.
+    pub(crate) fn ids_of(&self, assignment: &TopicPartitionList) -> BTreeSet<TaskId> {
+        assignment
+            .elements()
+            .iter()
+            .filter_map(|element| {
+                let sub = self.layout.readers.get(element.topic())?;
+                Some((*sub, element.partition()))
+            })
+            .collect()
+    }
+
+    /// Creates task `id`, restoring its stores from their changelogs, and
+    /// starting its stream time from what its predecessor committed
+    /// (`committed`: the group's offsets and metadata of its partitions).
+    pub(crate) fn create(
+        &mut self,
+        id: TaskId,
+        committed: &TopicPartitionList,
+    ) -> Result<(), StreamsError> {
+        let (sub, partition) = id;
+        let mut config = TaskConfig::new(self.config.application_id.clone(), Rc::new(SystemClock));
+        config.subtopologies = vec![sub];
+        config.partition = partition;
+        config.deserialization_handler = self.config.deserialization_handler;
+        config.state_dir = self.task_dir(id)?;
+        let layout = Rc::clone(&self.layout);
+        config.partition_count = Box::new(move |topic| layout.partitions.get(topic).copied());
+        let mut restore = base_config(&self.config);
+        restore.set("isolation.level", isolation_level(&self.config));
+        config.restore_from = Some(Box::new(ChangelogConsumer::new(
+            &self.config.application_id,
+            restore,
+            RESTORE_TIMEOUT,
+        )));
+        for element in committed.elements() {
+            if self.layout.readers.get(element.topic()) != Some(&sub)
+                || element.partition() != partition
+            {
+                continue;
+            }
+            let Some(metadata) = CommitMetadata::decode(element.metadata()) else {
+                continue;
+            };
+            config.partition_times.insert(
+                TopicPartition::new(element.topic(), partition),
+                metadata.partition_time,
+            );
+            config.processor_metadata.extend(metadata.processors);
+        }
+        let _span =
+            tracing::info_span!("create_task", task = %format!("{sub}_{partition}")).entered();
+        let task = StreamTask::new(&self.topology, config)?;
+        tracing::info!(restored = task.metrics().restored_records, "task created");
+        self.active.insert(id, task);
+        Ok(())
+    }
+
+    /// The task's state directory, emptied: persistent stores are rebuilt
+    /// from their changelogs whenever a task starts, so that nothing a
+    /// crashed predecessor wrote past its last commit survives.
+    fn task_dir(&self, (sub, partition): TaskId) -> Result<Option<PathBuf>, StreamsError> {
+        let Some(root) = &self.config.state_dir else {
+            return Ok(None);
+        };
+        let dir = root
+            .join(&self.config.application_id)
+            .join(format!("{sub}_{partition}"));
+        let cleared = match std::fs::remove_dir_all(&dir) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+            _ => std::fs::create_dir_all(&dir),
+        };
+        cleared.map_err(|error| super::error::RuntimeError::StateDir {
+            dir: dir.clone(),
+            source: error,
+        })?;
+        Ok(Some(dir))
+    }
+
+    /// Hands `record` to the task of its topic and partition. A record of
+    /// a partition without a task (one fetched just before a revocation)
+    /// is left: the partition's next owner reads it from the committed
+    /// offset.
+    pub(crate) fn add(&mut self, record: ConsumerRecord) -> Result<(), StreamsError> {
+        let Some(&sub) = self.layout.readers.get(&*record.topic) else {
+            return Err(StreamsError::UnknownTopic(record.topic.to_string()));
+        };
+        match self.active.get_mut(&(sub, record.partition)) {
+            Some(task) => task.add_records([record]),
+            None => {
+                tracing::debug!(topic = %record.topic, partition = record.partition, "record of an unassigned partition left");
+                Ok(())
+            }
+        }
+    }
+
+    /// Processes every buffered record of every task, fires the
+    /// punctuators that are due, and moves what the tasks wrote to `out`.
+    /// Returns whether a task asked for a commit.
+    pub(crate) fn process(&mut self, out: &mut Vec<ProducerRecord>) -> Result<bool, StreamsError> {
+        let mut commit_requested = false;
+        for task in self.active.values_mut() {
+            while task.process()? {
+                task.maybe_punctuate_stream_time()?;
+            }
+            task.maybe_punctuate_wall_clock_time()?;
+            task.take_output(out);
+            commit_requested |= task.commit_requested();
+        }
+        Ok(commit_requested)
+    }
+
+    /// Commits every task: their held-back output goes to `out`, and the
+    /// offsets to commit (with their metadata) are returned.
+    pub(crate) fn commit(
+        &mut self,
+        out: &mut Vec<ProducerRecord>,
+    ) -> Result<TopicPartitionList, StreamsError> {
+        let mut offsets = TopicPartitionList::new();
+        for task in self.active.values_mut() {
+            let committed = task.commit()?;
+            task.take_output(out);
+            let times = task.partition_times();
+            for (partition, offset) in committed {
+                let metadata = CommitMetadata {
+                    partition_time: times.get(&partition).copied().unwrap_or(-1),
+                    processors: task.processor_metadata().clone(),
+                };
+                offsets
+                    .add_partition_offset(
+                        &partition.topic,
+                        partition.partition,
+                        Offset::Offset(offset),
+                    )
+                    .map_err(client("listing offsets to commit"))?;
+                if let Some(mut element) =
+                    offsets.find_partition(&partition.topic, partition.partition)
+                {
+                    element.set_metadata(metadata.encode());
+                }
+            }
+        }
+        Ok(offsets)
+    }
+
+    /// Closes every task, moving what closing wrote to `out`.
+    pub(crate) fn close_all(&mut self, out: &mut Vec<ProducerRecord>) -> Result<(), StreamsError> {
+        let mut first_error = None;
+        for (_, mut task) in std::mem::take(&mut self.active) {
+            let closed = task.close();
+            task.take_output(out);
+            self.closed += task.metrics();
+            if let Err(error) = closed {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// The number of running tasks.
+    pub(crate) fn len(&self) -> usize {
+        self.active.len()
+    }
+
+    /// The counters of every task this thread ran.
+    pub(crate) fn metrics(&self) -> TaskMetrics {
+        self.active
+            .values()
+            .fold(self.closed, |total, task| total + task.metrics())
+    }
+}

@@ -1,0 +1,373 @@
+//! The stream thread: poll, process, send, commit, and follow the consumer
+//! group's rebalances.
+//!
+//! A commit makes what was processed durable in the order that keeps
+//! acknowledged data safe: the tasks flush their caches, everything they
+//! wrote is sent, and only then are their input offsets committed. At
+//! least once, the offsets are committed once the producer has every
+//! record acknowledged; exactly once, output, changelog writes and offsets
+//! commit in one transaction.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{Producer, ThreadedProducer};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::clients::{
+    base_config, base_record, consumer_record, isolation_level, DeliveryContext, GroupContext,
+    Rebalance,
+};
+use super::config::{ProcessingGuarantee, StreamsConfig};
+use super::error::{client, RuntimeError};
+use super::tasks::Tasks;
+use super::topics;
+use super::{Shared, StreamsState};
+use crate::error::StreamsError;
+use crate::record::ProducerRecord;
+use crate::topology::{OffsetReset, Topology};
+
+/// How long a flush, a commit or a transaction call may take.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// At most this many records are polled before they are processed, which
+/// bounds what the tasks buffer.
+const MAX_POLL_RECORDS: usize = 1_000;
+
+/// Runs the application until `shared` says stop, or until it fails.
+pub(crate) fn run(
+    topology: Topology,
+    config: StreamsConfig,
+    shared: &Arc<Shared>,
+) -> Result<(), StreamsError> {
+    let _span =
+        tracing::info_span!("stream_thread", application = %config.application_id).entered();
+    let layout = topics::prepare(&topology, &config)?;
+    let mut thread = StreamThread::new(topology, config, layout, Arc::clone(shared))?;
+    let result = thread.run();
+    let closed = thread.close(result.is_ok());
+    result.and(closed)
+}
+
+struct StreamThread {
+    consumer: BaseConsumer<GroupContext>,
+    producer: ThreadedProducer<DeliveryContext>,
+    tasks: Tasks,
+    topology: Topology,
+    config: StreamsConfig,
+    shared: Arc<Shared>,
+    /// What the tasks wrote, sent at once and kept to reuse its buffer.
+    output: Vec<ProducerRecord>,
+    last_commit: Instant,
+    /// Whether a transaction is open (exactly once).
+    in_transaction: bool,
+}
+
+impl StreamThread {
+    fn new(
+        topology: Topology,
+        config: StreamsConfig,
+        layout: topics::TopicLayout,
+        shared: Arc<Shared>,
+    ) -> Result<Self, StreamsError> {
+        let exactly_once = config.processing_guarantee == ProcessingGuarantee::ExactlyOnce;
+        let mut consumer_config = base_config(&config);
+        consumer_config
+            .set("group.id", &config.application_id)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            // Equal partition numbers of topics with equal partition counts
+            // go to the same member: a task's inputs stay together.
+            .set("partition.assignment.strategy", "range")
+            .set("isolation.level", isolation_level(&config));
+        let consumer: BaseConsumer<GroupContext> = consumer_config
+            .create_with_context(GroupContext::default())
+            .map_err(client("creating the consumer"))?;
+        let sources: Vec<&String> = layout.readers.keys().collect();
+        let sources: Vec<&str> = sources.iter().map(|topic| topic.as_str()).collect();
+        consumer
+            .subscribe(&sources)
+            .map_err(client("subscribing to the source topics"))?;
+
+        let mut producer_config = base_config(&config);
+        producer_config
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            // The Java client's partitioner: records of a key land where
+            // Kafka Streams (and any Java producer) would put them, which
+            // co-partitioning with topics they write depends on.
+            .set("partitioner", "murmur2_random");
+        if exactly_once {
+            let transactional_id = format!(
+                "{}-{}-{}",
+                config.application_id,
+                std::process::id(),
+                unique_suffix()
+            );
+            producer_config
+                .set("transactional.id", transactional_id)
+                // Kafka Streams' setting: a crashed instance's open
+                // transaction holds back read-committed consumers (this
+                // application's next owner of the partitions too) until
+                // it times out.
+                .set("transaction.timeout.ms", "10000");
+        }
+        let producer: ThreadedProducer<DeliveryContext> = producer_config
+            .create_with_context(DeliveryContext::default())
+            .map_err(client("creating the producer"))?;
+        if exactly_once {
+            producer
+                .init_transactions(CLIENT_TIMEOUT)
+                .map_err(client("initializing transactions"))?;
+        }
+        Ok(Self {
+            consumer,
+            producer,
+            tasks: Tasks::new(topology.clone(), config.clone(), layout),
+            topology,
+            config,
+            shared,
+            output: Vec::new(),
+            last_commit: Instant::now(),
+            in_transaction: false,
+        })
+    }
+
+    fn run(&mut self) -> Result<(), StreamsError> {
+        while !self.shared.stop.load(Ordering::Acquire) {
+            self.poll()?;
+            self.rebalance()?;
+            let commit_requested = self.tasks.process(&mut self.output)?;
+            self.send()?;
+            if commit_requested || self.last_commit.elapsed() >= self.config.commit_interval() {
+                self.commit()?;
+            }
+            self.shared.publish(&self.tasks);
+        }
+        Ok(())
+    }
+
+    /// Polls records into the tasks: waits up to the poll timeout for the
+    /// first, then takes what has arrived.
+    fn poll(&mut self) -> Result<(), StreamsError> {
+        let mut timeout = self.config.poll_timeout;
+        for _ in 0..MAX_POLL_RECORDS {
+            match self.consumer.poll(timeout) {
+                None => break,
+                Some(Ok(message)) => self.tasks.add(consumer_record(&message))?,
+                Some(Err(KafkaError::MessageConsumptionFatal(code))) => {
+                    return Err(client("polling")(KafkaError::MessageConsumptionFatal(code)).into())
+                }
+                // The client retries these itself (a topic not yet known
+                // to the cluster, a broker that moved).
+                Some(Err(error)) => tracing::warn!(%error, "poll"),
+            }
+            timeout = Duration::ZERO;
+        }
+        Ok(())
+    }
+
+    /// Applies the rebalances the last poll brought.
+    fn rebalance(&mut self) -> Result<(), StreamsError> {
+        for rebalance in self.consumer.context().take_rebalances() {
+            match rebalance {
+                Rebalance::Revoke => self.revoke()?,
+                Rebalance::Assign(partitions) => self.assign(&partitions)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Every partition goes: the tasks commit what they did and close
+    /// (unless the assignment was already lost, when another member may
+    /// own their partitions: then they close without committing).
+    fn revoke(&mut self) -> Result<(), StreamsError> {
+        self.shared.set_state(StreamsState::Rebalancing);
+        if self.consumer.assignment_lost() {
+            tracing::warn!(
+                tasks = self.tasks.len(),
+                "assignment lost: closing tasks without committing"
+            );
+            let closed = self.tasks.close_all(&mut self.output);
+            self.output.clear();
+            if self.in_transaction {
+                self.producer
+                    .abort_transaction(CLIENT_TIMEOUT)
+                    .map_err(client("aborting a transaction"))?;
+                self.in_transaction = false;
+            }
+            closed?;
+        } else {
+            tracing::info!(
+                tasks = self.tasks.len(),
+                "partitions revoked: committing and closing tasks"
+            );
+            self.commit_and(|tasks, out| tasks.close_all(out))?;
+        }
+        self.consumer
+            .unassign()
+            .map_err(client("unassigning partitions"))?;
+        Ok(())
+    }
+
+    /// Creates the tasks of `partitions` and starts consuming them from
+    /// their committed offsets (or as the topology's reset policy says).
+    fn assign(&mut self, partitions: &TopicPartitionList) -> Result<(), StreamsError> {
+        let committed = self
+            .consumer
+            .committed_offsets(partitions.clone(), CLIENT_TIMEOUT)
+            .map_err(client("reading committed offsets"))?;
+        let ids = self.tasks.ids_of(partitions);
+        tracing::info!(?ids, "partitions assigned: creating tasks");
+        for id in ids {
+            self.tasks.create(id, &committed)?;
+        }
+        let mut positions = TopicPartitionList::new();
+        for element in committed.elements() {
+            let offset = match element.offset() {
+                Offset::Offset(offset) => Offset::Offset(offset),
+                _ => match self.topology.offset_reset(element.topic()) {
+                    Some(OffsetReset::Latest) => Offset::End,
+                    _ => Offset::Beginning,
+                },
+            };
+            positions
+                .add_partition_offset(element.topic(), element.partition(), offset)
+                .map_err(client("listing assigned partitions"))?;
+        }
+        self.consumer
+            .assign(&positions)
+            .map_err(client("assigning partitions"))?;
+        self.shared.set_state(StreamsState::Running);
+        Ok(())
+    }
+
+    /// Sends what the tasks wrote, in order.
+    fn send(&mut self) -> Result<(), StreamsError> {
+        if self.output.is_empty() {
+            return Ok(());
+        }
+        if self.config.processing_guarantee == ProcessingGuarantee::ExactlyOnce
+            && !self.in_transaction
+        {
+            self.producer
+                .begin_transaction()
+                .map_err(client("beginning a transaction"))?;
+            self.in_transaction = true;
+        }
+        for record in self.output.drain(..) {
+            loop {
+                match self.producer.send(base_record(&record)) {
+                    Ok(()) => break,
+                    // The producer's queue is full: its thread is sending.
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Err((error, _)) => return Err(client("sending a record")(error).into()),
+                }
+            }
+        }
+        match self.producer.context().take_failure() {
+            Some(failure) => Err(failure.into()),
+            None => Ok(()),
+        }
+    }
+
+    fn commit(&mut self) -> Result<(), StreamsError> {
+        self.commit_and(|_, _| Ok(()))
+    }
+
+    /// Commits every task, doing `then` to the tasks (closing them, say)
+    /// after they committed and before their output is made durable.
+    fn commit_and(
+        &mut self,
+        then: impl FnOnce(&mut Tasks, &mut Vec<ProducerRecord>) -> Result<(), StreamsError>,
+    ) -> Result<(), StreamsError> {
+        let offsets = self.tasks.commit(&mut self.output)?;
+        then(&mut self.tasks, &mut self.output)?;
+        self.send()?;
+        self.last_commit = Instant::now();
+        match self.config.processing_guarantee {
+            ProcessingGuarantee::AtLeastOnce => {
+                self.producer
+                    .flush(CLIENT_TIMEOUT)
+                    .map_err(client("flushing the producer"))?;
+                if let Some(failure) = self.producer.context().take_failure() {
+                    return Err(failure.into());
+                }
+                if offsets.count() > 0 {
+                    self.consumer
+                        .commit(&offsets, CommitMode::Sync)
+                        .map_err(client("committing offsets"))?;
+                }
+            }
+            ProcessingGuarantee::ExactlyOnce => {
+                if offsets.count() == 0 && !self.in_transaction {
+                    return Ok(());
+                }
+                if !self.in_transaction {
+                    self.producer
+                        .begin_transaction()
+                        .map_err(client("beginning a transaction"))?;
+                }
+                let group = self
+                    .consumer
+                    .group_metadata()
+                    .ok_or(RuntimeError::Unsupported(
+                        "a consumer without group metadata",
+                    ))?;
+                if offsets.count() > 0 {
+                    self.producer
+                        .send_offsets_to_transaction(&offsets, &group, CLIENT_TIMEOUT)
+                        .map_err(client("adding offsets to a transaction"))?;
+                }
+                self.producer
+                    .commit_transaction(CLIENT_TIMEOUT)
+                    .map_err(client("committing a transaction"))?;
+                self.in_transaction = false;
+                if let Some(failure) = self.producer.context().take_failure() {
+                    return Err(failure.into());
+                }
+            }
+        }
+        tracing::debug!(partitions = offsets.count(), "committed");
+        Ok(())
+    }
+
+    /// Ends the thread: after a clean run the tasks commit and close; after
+    /// a failure they close without committing (and an open transaction
+    /// aborts), so their input is processed again from the last commit.
+    fn close(&mut self, clean: bool) -> Result<(), StreamsError> {
+        self.shared.set_state(StreamsState::PendingShutdown);
+        let result = if clean {
+            self.commit_and(|tasks, out| tasks.close_all(out))
+        } else {
+            let closed = self.tasks.close_all(&mut self.output);
+            self.output.clear();
+            if self.in_transaction {
+                if let Err(error) = self.producer.abort_transaction(CLIENT_TIMEOUT) {
+                    tracing::warn!(%error, "aborting the open transaction");
+                }
+            }
+            closed
+        };
+        self.shared.publish(&self.tasks);
+        // Leaving the group revokes the assignment: the context applies it
+        // at once, with no tasks left to commit.
+        self.consumer.context().close();
+        self.consumer.unsubscribe();
+        result
+    }
+}
+
+/// A suffix that sets this process's transactional id apart from an
+/// earlier run's with the same process id.
+fn unique_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos())
+}

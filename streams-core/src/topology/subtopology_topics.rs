@@ -1,0 +1,146 @@
+//! The topics each sub-topology reads and writes, as a runtime sees them:
+//! what it sizes internal topics from and assigns partitions by.
+
+use super::builder::{NodeKind, TopicNames, Topology};
+use super::internal_topics::changelog_topic;
+
+/// The topics of one sub-topology, internal ones by their full name
+/// (`<application.id>-...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SubtopologyTopics {
+    /// The sub-topology's id, as `describe()` numbers it.
+    pub(crate) id: usize,
+    /// Every topic its sources read.
+    pub(crate) sources: Vec<String>,
+    /// The fixed topics its sinks write (a topic-name extractor's are
+    /// known only per record).
+    pub(crate) sinks: Vec<String>,
+    /// The changelog topics of the stores its processors use.
+    pub(crate) changelogs: Vec<String>,
+}
+
+impl Topology {
+    /// The topics of every sub-topology tasks run (global stores' groups
+    /// are not among them), by id.
+    pub(crate) fn subtopology_topics(&self, application_id: &str) -> Vec<SubtopologyTopics> {
+        let names = TopicNames {
+            application_id,
+            internal: &self.internal_topics,
+        };
+        let full_name = |topic: &String| names.resolve(topic).to_string();
+        self.subtopologies
+            .iter()
+            .enumerate()
+            .filter(|(id, _)| !self.global_subtopologies.contains(id))
+            .map(|(id, members)| {
+                let mut topics = SubtopologyTopics {
+                    id,
+                    sources: Vec::new(),
+                    sinks: Vec::new(),
+                    changelogs: Vec::new(),
+                };
+                for node in members.iter().map(|&member| &self.nodes[member]) {
+                    match &node.kind {
+                        NodeKind::Source { topics: read, .. } => {
+                            topics.sources.extend(read.iter().map(full_name));
+                        }
+                        NodeKind::Sink {
+                            topic: Some(topic), ..
+                        } => topics.sinks.push(full_name(topic)),
+                        NodeKind::Sink { topic: None, .. } => {}
+                        NodeKind::Processor { stores } => {
+                            let logged = self.stores.iter().filter(|store| {
+                                stores.contains(&store.name) && store.builder.changelog().is_some()
+                            });
+                            for store in logged {
+                                let changelog = changelog_topic(application_id, &store.name);
+                                if !topics.changelogs.contains(&changelog) {
+                                    topics.changelogs.push(changelog);
+                                }
+                            }
+                        }
+                    }
+                }
+                topics
+            })
+            .collect()
+    }
+
+    /// Whether the topology has global stores (a `GlobalKTable`, say).
+    pub(crate) fn has_global_stores(&self) -> bool {
+        !self.global_subtopologies.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+    use crate::state::Stores;
+
+    struct PassThrough;
+    impl Processor<(), String, (), String> for PassThrough {
+        fn process(
+            &mut self,
+            ctx: &mut ProcessorContext<'_, (), String>,
+            record: Record<(), String>,
+        ) -> Result<(), StreamsError> {
+            ctx.forward(record)
+        }
+    }
+
+    #[test]
+    fn sub_topologies_list_their_topics_with_internal_ones_prefixed() -> Result<(), StreamsError> {
+        let mut builder = TopologyBuilder::new();
+        builder
+            .add_source(
+                "lines",
+                &["text"],
+                SourceOptions::new(UnitSerde, StringSerde),
+            )
+            .add_sink(
+                "to-repartition",
+                "words-repartition",
+                SinkOptions::new(UnitSerde, StringSerde),
+                &["lines"],
+            )
+            .add_internal_topic("words-repartition")
+            .add_source(
+                "words",
+                &["words-repartition"],
+                SourceOptions::new(UnitSerde, StringSerde),
+            )
+            .add_processor("keep", || PassThrough, &["words"])
+            .add_state_store(
+                Stores::key_value_store_builder::<String, i64>("seen").in_memory(),
+                &["keep"],
+            )
+            .add_sink(
+                "out",
+                "counts",
+                SinkOptions::new(UnitSerde, StringSerde),
+                &["keep"],
+            );
+        let topology = builder.build()?;
+        let topics = topology.subtopology_topics("app");
+        assert_eq!(
+            topics,
+            [
+                SubtopologyTopics {
+                    id: 0,
+                    sources: vec!["text".to_owned()],
+                    sinks: vec!["app-words-repartition".to_owned()],
+                    changelogs: vec![],
+                },
+                SubtopologyTopics {
+                    id: 1,
+                    sources: vec!["app-words-repartition".to_owned()],
+                    sinks: vec!["counts".to_owned()],
+                    changelogs: vec!["app-seen-changelog".to_owned()],
+                },
+            ]
+        );
+        assert!(!topology.has_global_stores());
+        Ok(())
+    }
+}

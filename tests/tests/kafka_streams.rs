@@ -1,0 +1,505 @@
+//! The DSL word count run by the `KafkaStreams` runtime against the bundled
+//! broker, every record carried by librdkafka: lines produced by a real
+//! client into two partitions, the internal topics created with Kafka
+//! Streams' names, partition counts and configs, the counts read back by a
+//! real consumer. At least once and exactly once; across a restart (stores
+//! restored from their changelogs); with two instances sharing the
+//! partitions; and with a failure that aborts a transaction.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header as KafkaHeader, Headers as _, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::{Message, Offset, Timestamp, TopicPartitionList};
+
+use streams_core::prelude::*;
+use streams_core::runtime::{
+    KafkaStreams, ProcessingGuarantee, RuntimeError, StreamsConfig, StreamsState,
+};
+use streams_dsl::{Materialized, StreamsBuilder};
+use streams_testcontainers::KafkaFixture;
+
+const INPUT: &str = "text-lines";
+const OUTPUT: &str = "word-counts";
+const PARTITIONS: i32 = 2;
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+type Result<T = (), E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
+
+/// Lines with their partition and timestamp.
+const LINES: [(i32, &str, i64); 4] = [
+    (0, "all streams lead to kafka", 1_000),
+    (1, "hello kafka streams", 2_000),
+    (0, "join kafka summit", 3_000),
+    (1, "streams of streams", 4_000),
+];
+
+/// Word count.
+fn word_count() -> Result<Topology> {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<(), String>(INPUT)
+        .flat_map_values(|line: String| {
+            line.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .group_by(|_, word| word.clone())
+        .count_with(Materialized::named("counts").in_memory())
+        .to_stream()
+        .to(OUTPUT);
+    Ok(builder.build()?)
+}
+
+fn client_config(bootstrap: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap);
+    config
+}
+
+fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(future))
+}
+
+fn create_topic(bootstrap: &str, name: &str, partitions: i32) -> Result {
+    let admin: AdminClient<DefaultClientContext> = client_config(bootstrap).create()?;
+    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+    for created in block_on(admin.create_topics([&topic], &options))?? {
+        created.map_err(|(topic, code)| format!("creating {topic}: {code}"))?;
+    }
+    Ok(())
+}
+
+/// The partition count and configs the broker describes for `topic`.
+fn describe(bootstrap: &str, topic: &str) -> Result<(usize, BTreeMap<String, String>)> {
+    let admin: AdminClient<DefaultClientContext> = client_config(bootstrap).create()?;
+    let metadata = admin.inner().fetch_metadata(Some(topic), TIMEOUT)?;
+    let partitions = metadata
+        .topics()
+        .first()
+        .map_or(0, |topic| topic.partitions().len());
+    let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+    let described =
+        block_on(admin.describe_configs([&ResourceSpecifier::Topic(topic)], &options))??;
+    let mut configs = BTreeMap::new();
+    for resource in described {
+        for entry in resource?.entries {
+            if let Some(value) = entry.value {
+                configs.insert(entry.name, value);
+            }
+        }
+    }
+    Ok((partitions, configs))
+}
+
+/// Produces `lines` (partition, line, timestamp), each with a `source` header.
+fn produce(bootstrap: &str, lines: &[(i32, &str, i64)]) -> Result {
+    let producer: ThreadedProducer<DefaultProducerContext> =
+        client_config(bootstrap).set("acks", "all").create()?;
+    for (partition, line, timestamp) in lines {
+        let headers = OwnedHeaders::new().insert(KafkaHeader {
+            key: "source",
+            value: Some("test"),
+        });
+        producer
+            .send(
+                BaseRecord::<(), str>::to(INPUT)
+                    .partition(*partition)
+                    .payload(*line)
+                    .timestamp(*timestamp)
+                    .headers(headers),
+            )
+            .map_err(|(error, _)| error)?;
+    }
+    producer.flush(TIMEOUT)?;
+    Ok(())
+}
+
+/// A record read back: key, value, create time, and whether it carried
+/// the line's `source` header.
+struct Read {
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    timestamp: i64,
+    header: bool,
+}
+
+/// Reads every partition of `topic` to its end.
+fn read_topic(bootstrap: &str, topic: &str, isolation: &str) -> Result<Vec<Read>> {
+    let consumer: BaseConsumer = client_config(bootstrap)
+        .set("group.id", "reader")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set("isolation.level", isolation)
+        .create()?;
+    let mut assignment = TopicPartitionList::new();
+    for partition in 0..PARTITIONS {
+        assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
+    }
+    consumer.assign(&assignment)?;
+    let deadline = Instant::now() + TIMEOUT;
+    let mut at_end = 0;
+    let mut records = Vec::new();
+    while at_end < PARTITIONS {
+        if Instant::now() > deadline {
+            return Err(format!("{topic}: {at_end} partitions read to the end").into());
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Err(KafkaError::PartitionEOF(_))) => at_end += 1,
+            Some(Err(error)) => return Err(error.into()),
+            Some(Ok(message)) => {
+                let Timestamp::CreateTime(timestamp) = message.timestamp() else {
+                    return Err("a record without a create time".into());
+                };
+                records.push(Read {
+                    key: message.key().map(<[u8]>::to_vec),
+                    value: message.payload().map(<[u8]>::to_vec),
+                    timestamp,
+                    header: message
+                        .headers()
+                        .is_some_and(|headers| headers.iter().any(|h| h.key == "source")),
+                });
+            }
+        }
+    }
+    Ok(records)
+}
+
+/// A count read back: word, count, timestamp, and whether it carried the
+/// line's `source` header.
+type Count = (String, i64, i64, bool);
+
+/// Reads the counts in `topic`.
+fn read_counts(bootstrap: &str, topic: &str, isolation: &str) -> Result<Vec<Count>> {
+    read_topic(bootstrap, topic, isolation)?
+        .into_iter()
+        .map(|record| {
+            let word = String::from_utf8(record.key.unwrap_or_default())?;
+            let count = i64::from_be_bytes(record.value.unwrap_or_default().as_slice().try_into()?);
+            Ok((word, count, record.timestamp, record.header))
+        })
+        .collect()
+}
+
+/// The count updates for `lines`, as (word, count), sorted: every word's
+/// counts 1 to its total, each once.
+fn expected_counts<'a>(
+    lines: impl IntoIterator<Item = &'a (i32, &'a str, i64)>,
+) -> Vec<(String, i64)> {
+    let mut totals = BTreeMap::<&str, i64>::new();
+    let mut updates = Vec::new();
+    for (_, line, _) in lines {
+        for word in line.split_whitespace() {
+            let total = totals.entry(word).or_default();
+            *total += 1;
+            updates.push((word.to_owned(), *total));
+        }
+    }
+    updates.sort();
+    updates
+}
+
+fn sorted_counts(counts: &[Count]) -> Vec<(String, i64)> {
+    let mut pairs: Vec<(String, i64)> = counts
+        .iter()
+        .map(|(word, count, _, _)| (word.clone(), *count))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// Waits until `done` holds, failing after the timeout.
+fn wait_until(what: &str, mut done: impl FnMut() -> Result<bool>) -> Result {
+    let deadline = Instant::now() + TIMEOUT;
+    while !done()? {
+        if Instant::now() > deadline {
+            return Err(format!("timed out waiting for {what}").into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+fn config(bootstrap: &str, application: &str, guarantee: ProcessingGuarantee) -> StreamsConfig {
+    StreamsConfig::new(application, bootstrap)
+        .with_processing_guarantee(guarantee)
+        .with_commit_interval(Duration::from_millis(200))
+}
+
+/// Runs word count until `expected` counts are out, then closes it.
+fn run_until(
+    bootstrap: &str,
+    config: StreamsConfig,
+    expected: usize,
+    isolation: &str,
+) -> Result<(KafkaStreams, Vec<Count>)> {
+    let mut streams = KafkaStreams::new(word_count()?, config)?;
+    streams.start()?;
+    let mut counts = Vec::new();
+    wait_until("the counts", || {
+        if streams.state() == StreamsState::Error {
+            return Err(format!("the application failed: {:?}", streams.close()).into());
+        }
+        counts = read_counts(bootstrap, OUTPUT, isolation)?;
+        Ok(counts.len() >= expected)
+    })?;
+    streams.close()?;
+    Ok((streams, counts))
+}
+
+fn setup() -> Result<KafkaFixture> {
+    let kafka = KafkaFixture::embedded()?;
+    create_topic(kafka.bootstrap_servers(), INPUT, PARTITIONS)?;
+    create_topic(kafka.bootstrap_servers(), OUTPUT, PARTITIONS)?;
+    Ok(kafka)
+}
+
+#[test]
+fn word_count_runs_at_least_once_and_resumes_from_its_changelog_after_a_restart() -> Result {
+    let kafka = setup()?;
+    let bootstrap = kafka.bootstrap_servers();
+    let application = "word-count";
+    produce(bootstrap, &LINES[..2])?;
+    let expected = expected_counts(&LINES[..2]);
+    let (first, counts) = run_until(
+        bootstrap,
+        config(bootstrap, application, ProcessingGuarantee::AtLeastOnce),
+        expected.len(),
+        "read_uncommitted",
+    )?;
+    assert_eq!(sorted_counts(&counts), expected);
+    // Each count carries its line's time and headers.
+    for (word, _, timestamp, header) in &counts {
+        let line = LINES
+            .iter()
+            .find(|(_, line, _)| line.split_whitespace().any(|w| w == word));
+        assert!(
+            line.is_some_and(|(_, _, ts)| ts <= timestamp),
+            "{word} at {timestamp}"
+        );
+        assert!(header, "{word}");
+    }
+    assert_eq!(first.state(), StreamsState::NotRunning);
+    let metrics = first.metrics();
+    assert_eq!(
+        metrics.tasks.records_processed,
+        2 + 8,
+        "2 lines, then 8 repartitioned words"
+    );
+    assert_eq!(metrics.tasks.restored_records, 0);
+    assert_eq!(metrics.active_tasks, 0, "closed");
+
+    // The internal topics: Kafka Streams' names, one partition per task,
+    // and its configs.
+    let (partitions, configs) = describe(bootstrap, "word-count-counts-repartition")?;
+    assert_eq!(partitions, 2);
+    assert_eq!(
+        configs.get("cleanup.policy").map(String::as_str),
+        Some("delete")
+    );
+    assert_eq!(configs.get("retention.ms").map(String::as_str), Some("-1"));
+    let (partitions, configs) = describe(bootstrap, "word-count-counts-changelog")?;
+    assert_eq!(partitions, 2);
+    assert_eq!(
+        configs.get("cleanup.policy").map(String::as_str),
+        Some("compact")
+    );
+
+    // The group committed the end of every input partition.
+    let consumer: BaseConsumer = client_config(bootstrap)
+        .set("group.id", application)
+        .create()?;
+    let mut partitions = TopicPartitionList::new();
+    partitions.add_partition(INPUT, 0);
+    partitions.add_partition(INPUT, 1);
+    let committed = consumer.committed_offsets(partitions, TIMEOUT)?;
+    let offsets: Vec<Offset> = committed.elements().iter().map(|e| e.offset()).collect();
+    assert_eq!(offsets, [Offset::Offset(1), Offset::Offset(1)]);
+
+    // A second run restores the counts and carries on from them.
+    produce(bootstrap, &LINES[2..])?;
+    let expected = expected_counts(&LINES);
+    let (second, counts) = run_until(
+        bootstrap,
+        config(bootstrap, application, ProcessingGuarantee::AtLeastOnce),
+        expected.len(),
+        "read_uncommitted",
+    )?;
+    assert_eq!(sorted_counts(&counts), expected);
+    let metrics = second.metrics();
+    assert_eq!(
+        metrics.tasks.records_processed,
+        2 + 6,
+        "2 lines, then 6 words"
+    );
+    assert!(metrics.tasks.restored_records >= 8, "{metrics:?}");
+    Ok(())
+}
+
+#[test]
+fn word_count_runs_exactly_once_in_transactions() -> Result {
+    let kafka = setup()?;
+    let bootstrap = kafka.bootstrap_servers();
+    produce(bootstrap, &LINES)?;
+    let expected = expected_counts(&LINES);
+    let (streams, counts) = run_until(
+        bootstrap,
+        config(
+            bootstrap,
+            "word-count-eos",
+            ProcessingGuarantee::ExactlyOnce,
+        ),
+        expected.len(),
+        "read_committed",
+    )?;
+    assert_eq!(sorted_counts(&counts), expected);
+    assert_eq!(streams.state(), StreamsState::NotRunning);
+    // Nothing but the committed counts is in the topic.
+    assert_eq!(
+        read_counts(bootstrap, OUTPUT, "read_uncommitted")?.len(),
+        expected.len()
+    );
+    Ok(())
+}
+
+/// Forwards lines, and fails on a line `poison`.
+struct FailOnPoison;
+
+impl Processor<(), String, (), String> for FailOnPoison {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, (), String>,
+        record: Record<(), String>,
+    ) -> Result<(), StreamsError> {
+        if record.value == "poison" {
+            return Err(StreamsError::processor("check", "a poisoned line"));
+        }
+        ctx.forward(record)
+    }
+}
+
+#[test]
+fn a_failure_under_exactly_once_aborts_what_was_processed_since_the_last_commit() -> Result {
+    let kafka = setup()?;
+    let bootstrap = kafka.bootstrap_servers();
+    let topology = TopologyBuilder::new()
+        .add_source(
+            "lines",
+            &[INPUT],
+            SourceOptions::new(UnitSerde, StringSerde),
+        )
+        .add_processor("check", || FailOnPoison, &["lines"])
+        .add_sink(
+            "out",
+            OUTPUT,
+            SinkOptions::new(UnitSerde, StringSerde),
+            &["check"],
+        )
+        .build()?;
+    let application = "poisoned";
+    let config = config(bootstrap, application, ProcessingGuarantee::ExactlyOnce)
+        .with_commit_interval(Duration::from_secs(3600));
+    let mut streams = KafkaStreams::new(topology, config)?;
+    streams.start()?;
+    let values = |isolation| -> Result<Vec<Vec<u8>>> {
+        Ok(read_topic(bootstrap, OUTPUT, isolation)?
+            .into_iter()
+            .filter_map(|record| record.value)
+            .collect())
+    };
+    // Two lines processed and sent, in a transaction left open.
+    produce(bootstrap, &[(0, "a", 1), (0, "b", 2)])?;
+    wait_until("the lines to be sent", || {
+        Ok(values("read_uncommitted")?.len() == 2)
+    })?;
+    produce(bootstrap, &[(0, "poison", 3)])?;
+    wait_until("the failure", || Ok(streams.state() == StreamsState::Error))?;
+    match streams.close() {
+        Err(StreamsError::Processor { processor, .. }) => assert_eq!(processor, "check"),
+        other => return Err(format!("expected the processor's error, got {other:?}").into()),
+    }
+    // The transaction aborted.
+    assert_eq!(values("read_uncommitted")?, [b"a".to_vec(), b"b".to_vec()]);
+    assert_eq!(values("read_committed")?, Vec::<Vec<u8>>::new());
+    let consumer: BaseConsumer = client_config(bootstrap)
+        .set("group.id", application)
+        .create()?;
+    let mut partitions = TopicPartitionList::new();
+    partitions.add_partition(INPUT, 0);
+    let committed = consumer.committed_offsets(partitions, TIMEOUT)?;
+    let offsets: Vec<Offset> = committed.elements().iter().map(|e| e.offset()).collect();
+    assert_eq!(offsets, [Offset::Invalid], "nothing committed");
+    Ok(())
+}
+
+#[test]
+fn two_instances_share_the_partitions() -> Result {
+    let kafka = setup()?;
+    let bootstrap = kafka.bootstrap_servers();
+    let application = "word-count-shared";
+    let mut first = KafkaStreams::new(
+        word_count()?,
+        config(bootstrap, application, ProcessingGuarantee::AtLeastOnce),
+    )?;
+    first.start()?;
+    wait_until("the first instance's tasks", || {
+        Ok(first.metrics().active_tasks == 4)
+    })?;
+    let mut second = KafkaStreams::new(
+        word_count()?,
+        config(bootstrap, application, ProcessingGuarantee::AtLeastOnce),
+    )?;
+    second.start()?;
+    wait_until("the partitions to be shared", || {
+        Ok(first.metrics().active_tasks == 2 && second.metrics().active_tasks == 2)
+    })?;
+    produce(bootstrap, &LINES)?;
+    let expected = expected_counts(&LINES);
+    let mut counts = Vec::new();
+    wait_until("the counts", || {
+        counts = read_counts(bootstrap, OUTPUT, "read_uncommitted")?;
+        Ok(counts.len() >= expected.len())
+    })?;
+    assert_eq!(sorted_counts(&counts), expected);
+    assert!(first.metrics().tasks.records_processed > 0);
+    assert!(second.metrics().tasks.records_processed > 0);
+    first.close()?;
+    second.close()?;
+    Ok(())
+}
+
+#[test]
+fn a_missing_source_topic_stops_the_application_with_an_error() -> Result {
+    let kafka = KafkaFixture::embedded()?;
+    let mut streams = KafkaStreams::new(
+        word_count()?,
+        config(
+            kafka.bootstrap_servers(),
+            "no-input",
+            ProcessingGuarantee::AtLeastOnce,
+        ),
+    )?;
+    streams.start()?;
+    wait_until("the error", || Ok(streams.state() == StreamsState::Error))?;
+    match streams.close() {
+        Err(StreamsError::Runtime(error)) => {
+            assert!(
+                matches!(&*error, RuntimeError::MissingSourceTopics(topics) if topics == &[INPUT.to_owned()]),
+                "{error}"
+            );
+        }
+        other => return Err(format!("expected a missing topic, got {other:?}").into()),
+    }
+    Ok(())
+}
