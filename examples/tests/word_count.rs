@@ -116,3 +116,40 @@ fn processors_reach_only_connected_stores() {
         "{err:?}"
     );
 }
+
+/// The main demo, run as a user runs it: on the bundled broker, through
+/// `KafkaStreams`; every count comes out, in order per word.
+#[test]
+fn the_demo_counts_every_word_through_the_bundled_broker() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_word-count"))
+        .output()
+        .expect("run the demo");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let counts: Vec<(&str, &str)> = stdout
+        .lines()
+        .filter(|line| line.starts_with("  "))
+        .filter_map(|line| line.trim().split_once(" @ "))
+        .filter_map(|(count, _)| count.split_once(" = "))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("all", "1"),
+            ("streams", "1"),
+            ("lead", "1"),
+            ("to", "1"),
+            ("kafka", "1"),
+            ("hello", "1"),
+            ("kafka", "2"),
+            ("streams", "2"),
+            ("join", "1"),
+            ("kafka", "3"),
+            ("summit", "1"),
+        ]
+    );
+}
