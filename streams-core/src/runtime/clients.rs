@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
@@ -16,6 +17,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext};
 use rdkafka::message::{BorrowedMessage, Header as KafkaHeader, Headers as _, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext};
+use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Message, Timestamp, TopicPartitionList};
 
@@ -51,16 +53,23 @@ pub(crate) enum Rebalance {
     Revoke,
 }
 
+/// How often the consumer reports its statistics (the lag among them).
+pub(crate) const STATISTICS_INTERVAL_MS: &str = "1000";
+
 /// The group consumer's context: it keeps rebalances for the stream thread
 /// instead of applying them, because committing and closing the tasks of
 /// revoked partitions (which the thread owns) must happen before the
-/// assignment changes. The thread then assigns or unassigns itself.
+/// assignment changes. The thread then assigns or unassigns itself. It
+/// also keeps the lag from the consumer's statistics.
 #[derive(Default)]
 pub(crate) struct GroupContext {
     rebalances: Mutex<Vec<Rebalance>>,
+    /// The records of the assigned partitions past the group's committed
+    /// offsets, as of the last statistics.
+    lag: AtomicI64,
     /// Set once the thread closed its tasks: a revocation while the
     /// consumer closes is applied at once.
-    closing: std::sync::atomic::AtomicBool,
+    closing: AtomicBool,
 }
 
 impl GroupContext {
@@ -74,14 +83,35 @@ impl GroupContext {
         )
     }
 
+    /// The lag as of the last statistics.
+    pub(crate) fn lag(&self) -> i64 {
+        self.lag.load(Ordering::Relaxed)
+    }
+
     /// From now on, revocations are applied as they come.
     pub(crate) fn close(&self) {
-        self.closing
-            .store(true, std::sync::atomic::Ordering::Release);
+        self.closing.store(true, Ordering::Release);
     }
 }
 
-impl ClientContext for GroupContext {}
+impl ClientContext for GroupContext {
+    fn stats(&self, statistics: Statistics) {
+        // The thread stores every offset it commits (and those committed
+        // before the assignment), so the lag librdkafka computes from the
+        // stored offsets is the group's lag, under both guarantees (a
+        // transaction's offsets never reach the consumer otherwise). It
+        // reports -1 for a partition whose lag it does not know yet, and
+        // lists an internal partition -1 per topic.
+        let lag = statistics
+            .topics
+            .values()
+            .flat_map(|topic| topic.partitions.values())
+            .filter(|partition| partition.partition >= 0 && partition.consumer_lag_stored >= 0)
+            .map(|partition| partition.consumer_lag_stored)
+            .sum();
+        self.lag.store(lag, Ordering::Relaxed);
+    }
+}
 
 impl ConsumerContext for GroupContext {
     fn rebalance(
@@ -95,7 +125,7 @@ impl ConsumerContext for GroupContext {
                 Rebalance::Assign(partitions.clone())
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                if self.closing.load(std::sync::atomic::Ordering::Acquire) {
+                if self.closing.load(Ordering::Acquire) {
                     if let Err(error) = rdkafka::consumer::Consumer::unassign(consumer) {
                         tracing::warn!(%error, "unassigning while closing");
                     }

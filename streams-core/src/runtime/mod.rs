@@ -92,6 +92,10 @@ pub struct StreamsMetrics {
     pub tasks: TaskMetrics,
     /// The tasks running now.
     pub active_tasks: usize,
+    /// The records of the assigned partitions past the group's committed
+    /// offsets (what `kafka-consumer-groups` shows as lag), summed, as of
+    /// the consumer's statistics of the last second.
+    pub consumer_lag: i64,
 }
 
 /// What the handle and the stream thread share.
@@ -110,10 +114,11 @@ impl Shared {
         }
     }
 
-    fn publish(&self, tasks: &tasks::Tasks) {
+    fn publish(&self, tasks: &tasks::Tasks, consumer_lag: i64) {
         *self.metrics.lock().unwrap_or_else(PoisonError::into_inner) = StreamsMetrics {
             tasks: tasks.metrics(),
             active_tasks: tasks.len(),
+            consumer_lag,
         };
     }
 }

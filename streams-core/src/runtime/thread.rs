@@ -19,7 +19,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::clients::{
     base_config, base_record, consumer_record, isolation_level, DeliveryContext, GroupContext,
-    Rebalance,
+    Rebalance, STATISTICS_INTERVAL_MS,
 };
 use super::config::{ProcessingGuarantee, StreamsConfig};
 use super::error::{client, RuntimeError};
@@ -83,7 +83,8 @@ impl StreamThread {
             // Equal partition numbers of topics with equal partition counts
             // go to the same member: a task's inputs stay together.
             .set("partition.assignment.strategy", "range")
-            .set("isolation.level", isolation_level(&config));
+            .set("isolation.level", isolation_level(&config))
+            .set("statistics.interval.ms", STATISTICS_INTERVAL_MS);
         let consumer: BaseConsumer<GroupContext> = consumer_config
             .create_with_context(GroupContext::default())
             .map_err(client("creating the consumer"))?;
@@ -146,7 +147,8 @@ impl StreamThread {
             if commit_requested || self.last_commit.elapsed() >= self.config.commit_interval() {
                 self.commit()?;
             }
-            self.shared.publish(&self.tasks);
+            self.shared
+                .publish(&self.tasks, self.consumer.context().lag());
         }
         Ok(())
     }
@@ -242,6 +244,7 @@ impl StreamThread {
         self.consumer
             .assign(&positions)
             .map_err(client("assigning partitions"))?;
+        self.store_committed(&committed);
         self.shared.set_state(StreamsState::Running);
         Ok(())
     }
@@ -334,8 +337,30 @@ impl StreamThread {
                 }
             }
         }
+        self.store_committed(&offsets);
         tracing::debug!(partitions = offsets.count(), "committed");
         Ok(())
+    }
+
+    /// Tells the consumer what the group has committed, which is what its
+    /// statistics measure the lag from (see [`GroupContext`]).
+    fn store_committed(&self, committed: &TopicPartitionList) {
+        let mut valid = TopicPartitionList::new();
+        for element in committed.elements() {
+            if let Offset::Offset(offset) = element.offset() {
+                // Both come from a list that held them.
+                let _ = valid.add_partition_offset(
+                    element.topic(),
+                    element.partition(),
+                    Offset::Offset(offset),
+                );
+            }
+        }
+        if valid.count() > 0 {
+            if let Err(error) = self.consumer.store_offsets(&valid) {
+                tracing::debug!(%error, "storing committed offsets for the lag");
+            }
+        }
     }
 
     /// Ends the thread: after a clean run the tasks commit and close; after
@@ -355,7 +380,8 @@ impl StreamThread {
             }
             closed
         };
-        self.shared.publish(&self.tasks);
+        self.shared
+            .publish(&self.tasks, self.consumer.context().lag());
         // Leaving the group revokes the assignment: the context applies it
         // at once, with no tasks left to commit.
         self.consumer.context().close();
