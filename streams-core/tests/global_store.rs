@@ -233,3 +233,39 @@ fn global_records_are_applied_as_they_arrive() -> Result<(), StreamsError> {
     assert_eq!(values, [Some(b"one@10".to_vec())]);
     Ok(())
 }
+
+/// A task of one sub-topology (as a runtime makes them) runs the global
+/// store's group too: it takes the store's records and its processors read
+/// the store.
+#[test]
+fn a_task_of_one_sub_topology_runs_the_global_stores_too() -> Result<(), StreamsError> {
+    use std::rc::Rc;
+    use streams_core::engine::{MockClock, StreamTask, TaskConfig};
+    use streams_core::record::{ConsumerRecord, Headers, TopicName};
+
+    let topology = topology()?;
+    let mut config = TaskConfig::new("app", Rc::new(MockClock::new(0)));
+    config.subtopologies = vec![0];
+    config.partition = 3;
+    let mut task = StreamTask::new(&topology, config)?;
+    assert_eq!(task.id(), "0_3");
+    let record = |topic: &str, key: &str, value: &str, timestamp| ConsumerRecord {
+        topic: TopicName::new(topic),
+        partition: 3,
+        offset: 0,
+        timestamp,
+        key: Some(key.as_bytes().to_vec()),
+        value: Some(value.as_bytes().to_vec()),
+        headers: Headers::new(),
+    };
+    task.add_records([
+        record("reference", "k1", "one", 1),
+        record("events", "a", "k1", 2),
+    ])?;
+    while task.process()? {}
+    let mut output = Vec::new();
+    task.take_output(&mut output);
+    let values: Vec<Option<Vec<u8>>> = output.into_iter().map(|record| record.value).collect();
+    assert_eq!(values, [Some(b"one@2".to_vec())]);
+    Ok(())
+}

@@ -102,24 +102,35 @@ fn describe(bootstrap: &str, topic: &str) -> Result<(usize, BTreeMap<String, Str
     Ok((partitions, configs))
 }
 
-/// Produces `lines` (partition, line, timestamp), each with a `source` header.
+/// Produces `lines` (partition, line, timestamp) to the input topic, with
+/// null keys, each with a `source` header.
 fn produce(bootstrap: &str, lines: &[(i32, &str, i64)]) -> Result {
+    let records: Vec<(i32, Option<&str>, &str, i64)> = lines
+        .iter()
+        .map(|&(partition, line, timestamp)| (partition, None, line, timestamp))
+        .collect();
+    produce_to(bootstrap, INPUT, &records)
+}
+
+/// Produces `records` (partition, key, value, timestamp) to `topic`, each
+/// with a `source` header.
+fn produce_to(bootstrap: &str, topic: &str, records: &[(i32, Option<&str>, &str, i64)]) -> Result {
     let producer: ThreadedProducer<DefaultProducerContext> =
         client_config(bootstrap).set("acks", "all").create()?;
-    for (partition, line, timestamp) in lines {
+    for (partition, key, value, timestamp) in records {
         let headers = OwnedHeaders::new().insert(KafkaHeader {
             key: "source",
             value: Some("test"),
         });
-        producer
-            .send(
-                BaseRecord::<(), str>::to(INPUT)
-                    .partition(*partition)
-                    .payload(*line)
-                    .timestamp(*timestamp)
-                    .headers(headers),
-            )
-            .map_err(|(error, _)| error)?;
+        let mut record = BaseRecord::<str, str>::to(topic)
+            .partition(*partition)
+            .payload(*value)
+            .timestamp(*timestamp)
+            .headers(headers);
+        if let Some(key) = key {
+            record = record.key(*key);
+        }
+        producer.send(record).map_err(|(error, _)| error)?;
     }
     producer.flush(TIMEOUT)?;
     Ok(())
@@ -452,6 +463,71 @@ fn a_failure_under_exactly_once_aborts_what_was_processed_since_the_last_commit(
     let committed = consumer.committed_offsets(partitions, TIMEOUT)?;
     let offsets: Vec<Offset> = committed.elements().iter().map(|e| e.offset()).collect();
     assert_eq!(offsets, [Offset::Invalid], "nothing committed");
+    Ok(())
+}
+
+#[test]
+fn a_global_table_is_loaded_before_processing_and_kept_up_to_date() -> Result {
+    let kafka = setup()?;
+    let bootstrap = kafka.bootstrap_servers();
+    create_topic(bootstrap, "customers", PARTITIONS)?;
+    let builder = StreamsBuilder::new();
+    let customers = builder.global_table::<String, String>("customers");
+    builder
+        .stream::<String, String>(INPUT)
+        .left_join_global(
+            &customers,
+            |customer: &String, _: &String| customer.clone(),
+            |order: &String, name: Option<&String>| {
+                format!("{order} for {}", name.map_or("?", String::as_str))
+            },
+        )
+        .to(OUTPUT);
+    produce_to(
+        bootstrap,
+        "customers",
+        &[(0, Some("c1"), "Ada", 1), (1, Some("c2"), "Grace", 2)],
+    )?;
+    let mut streams = KafkaStreams::new(
+        builder.build()?,
+        config(bootstrap, "enrich", ProcessingGuarantee::AtLeastOnce),
+    )?;
+    streams.start()?;
+    let enriched = || -> Result<Vec<String>> {
+        let mut values = read_topic(bootstrap, OUTPUT, "read_uncommitted")?
+            .into_iter()
+            .map(|record| String::from_utf8(record.value.unwrap_or_default()))
+            .collect::<Result<Vec<_>, _>>()?;
+        values.sort();
+        Ok(values)
+    };
+    produce_to(
+        bootstrap,
+        INPUT,
+        &[
+            (0, Some("c1"), "2 books", 10),
+            (1, Some("c2"), "1 lamp", 11),
+        ],
+    )?;
+    wait_until("the first orders", || {
+        if streams.state() == StreamsState::Error {
+            return Err(format!("failed: {:?}", streams.close()).into());
+        }
+        Ok(enriched()?.len() == 2)
+    })?;
+    assert_eq!(enriched()?, ["1 lamp for Grace", "2 books for Ada"]);
+    // A change of the table reaches the running tasks. (The global table
+    // is read apart from the orders, as Kafka's global thread reads it: the
+    // order waits until the change has had time to arrive.)
+    produce_to(bootstrap, "customers", &[(0, Some("c1"), "Ada L.", 20)])?;
+    std::thread::sleep(Duration::from_secs(2));
+    produce_to(bootstrap, INPUT, &[(0, Some("c1"), "3 pens", 21)])?;
+    wait_until("the last order", || Ok(enriched()?.len() == 3))?;
+    assert_eq!(
+        enriched()?,
+        ["1 lamp for Grace", "2 books for Ada", "3 pens for Ada L."]
+    );
+    streams.close()?;
     Ok(())
 }
 

@@ -85,8 +85,9 @@ pub trait ChangelogReader {
 pub struct TaskConfig {
     /// The application id (prefix of internal topics).
     pub application_id: String,
-    /// The ids of the sub-topologies this task runs; empty means all of them
-    /// (as the test driver runs them).
+    /// The ids of the sub-topologies this task runs (with the global
+    /// stores' groups, which every task runs); empty means all of them (as
+    /// the test driver runs them).
     pub subtopologies: Vec<usize>,
     /// The input partition the task is for.
     pub partition: i32,
@@ -309,13 +310,6 @@ impl StreamTask {
             [single] => format!("{single}_{partition}"),
             _ => format!("0_{partition}"),
         };
-        let mut members: Vec<usize> = selected
-            .iter()
-            .filter_map(|&id| topology.subtopologies.get(id))
-            .flatten()
-            .copied()
-            .collect();
-        members.sort_unstable();
         let global_members: Vec<usize> = topology
             .global_subtopologies
             .iter()
@@ -323,6 +317,17 @@ impl StreamTask {
             .flatten()
             .copied()
             .collect();
+        // Every task runs the global stores' groups too: any of its
+        // processors may read a global store.
+        let mut members: Vec<usize> = selected
+            .iter()
+            .filter_map(|&id| topology.subtopologies.get(id))
+            .flatten()
+            .chain(&global_members)
+            .copied()
+            .collect();
+        members.sort_unstable();
+        members.dedup();
 
         let names = TopicNames {
             application_id: &application_id,

@@ -53,9 +53,10 @@ pub enum RuntimeError {
         /// The file system's error.
         source: std::io::Error,
     },
-    /// The topology uses something this runtime does not run yet.
-    #[error("not supported by the runtime: {0}")]
-    Unsupported(&'static str),
+    /// The consumer had no group metadata to commit a transaction's
+    /// offsets with (it always has, once subscribed).
+    #[error("the consumer has no consumer group metadata")]
+    NoGroupMetadata,
     /// `start` was called twice, or on a closed application.
     #[error("the application was already started")]
     AlreadyStarted,

@@ -40,18 +40,21 @@
 //! # Ok::<(), StreamsError>(())
 //! ```
 //!
+//! Global stores (a `GlobalKTable`'s) are loaded from every partition of
+//! their topics by each task before it processes anything, then kept up to
+//! date from a consumer outside the group.
+//!
 //! # Not yet run
 //!
-//! Global stores (a `GlobalKTable`) are refused with
-//! [`RuntimeError::Unsupported`]; one stream thread runs all tasks; a
-//! starting task rebuilds its persistent stores from their changelogs (no
-//! checkpoints yet).
+//! One stream thread runs all tasks; a starting task rebuilds its
+//! persistent stores from their changelogs (no checkpoints yet); each task
+//! keeps its own copy of the global stores.
 
 mod clients;
 mod commit_metadata;
 mod config;
 mod error;
-mod restore;
+mod partition_reader;
 mod tasks;
 mod thread;
 mod topics;
@@ -133,11 +136,7 @@ pub struct KafkaStreams {
 
 impl KafkaStreams {
     /// An application running `topology` with `config`, not yet started.
-    /// Fails if the topology needs what the runtime does not run yet.
     pub fn new(topology: Topology, config: StreamsConfig) -> Result<Self, StreamsError> {
-        if topology.has_global_stores() {
-            return Err(RuntimeError::Unsupported("global stores (GlobalKTable)").into());
-        }
         Ok(Self {
             pending: Some((topology, config)),
             shared: Arc::new(Shared {

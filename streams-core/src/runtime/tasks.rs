@@ -1,7 +1,7 @@
 //! The tasks of a stream thread: one per sub-topology and input partition
 //! the consumer group assigned, each a [`StreamTask`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -11,9 +11,9 @@ use super::clients::{base_config, isolation_level};
 use super::commit_metadata::CommitMetadata;
 use super::config::StreamsConfig;
 use super::error::client;
-use super::restore::ChangelogConsumer;
+use super::partition_reader::PartitionReader;
 use super::topics::TopicLayout;
-use crate::engine::{StreamTask, SystemClock, TaskConfig, TaskMetrics};
+use crate::engine::{ChangelogReader, StreamTask, SystemClock, TaskConfig, TaskMetrics};
 use crate::error::StreamsError;
 use crate::record::{ConsumerRecord, ProducerRecord, TopicPartition};
 use crate::topology::Topology;
@@ -24,12 +24,21 @@ pub(crate) type TaskId = (usize, i32);
 /// How long a restore may go without reading anything before it fails.
 const RESTORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// A running task, and where it is in each partition of the global
+/// stores' topics.
+struct ActiveTask {
+    task: StreamTask,
+    /// The next offset the task's global stores take from each partition
+    /// (what it loaded when it started, then what it was given since).
+    global_positions: HashMap<(String, i32), i64>,
+}
+
 /// The running tasks, and the counters of those already closed.
 pub(crate) struct Tasks {
     topology: Topology,
     config: StreamsConfig,
     layout: Rc<TopicLayout>,
-    active: BTreeMap<TaskId, StreamTask>,
+    active: BTreeMap<TaskId, ActiveTask>,
     /// The counters of closed tasks, so totals never go back.
     closed: TaskMetrics,
 }
@@ -73,13 +82,7 @@ impl Tasks {
         config.state_dir = self.task_dir(id)?;
         let layout = Rc::clone(&self.layout);
         config.partition_count = Box::new(move |topic| layout.partitions.get(topic).copied());
-        let mut restore = base_config(&self.config);
-        restore.set("isolation.level", isolation_level(&self.config));
-        config.restore_from = Some(Box::new(ChangelogConsumer::new(
-            &self.config.application_id,
-            restore,
-            RESTORE_TIMEOUT,
-        )));
+        config.restore_from = Some(Box::new(self.reader()));
         for element in committed.elements() {
             if self.layout.readers.get(element.topic()) != Some(&sub)
                 || element.partition() != partition
@@ -97,9 +100,55 @@ impl Tasks {
         }
         let _span =
             tracing::info_span!("create_task", task = %format!("{sub}_{partition}")).entered();
-        let task = StreamTask::new(&self.topology, config)?;
+        let mut task = StreamTask::new(&self.topology, config)?;
         tracing::info!(restored = task.metrics().restored_records, "task created");
-        self.active.insert(id, task);
+        // Its global stores are loaded before it processes anything, as
+        // Kafka's global thread loads them before stream threads start.
+        let mut global_positions = HashMap::new();
+        let reader = self.reader();
+        for (topic, partitions) in &self.layout.globals {
+            for partition in 0..*partitions {
+                let mut next = 0;
+                reader.read(topic, partition, &mut |batch| {
+                    if let Some(last) = batch.last() {
+                        next = last.offset + 1;
+                    }
+                    task.add_records(batch)
+                })?;
+                global_positions.insert((topic.clone(), partition), next);
+            }
+        }
+        self.active.insert(
+            id,
+            ActiveTask {
+                task,
+                global_positions,
+            },
+        );
+        Ok(())
+    }
+
+    /// A reader of whole partitions, with this application's isolation.
+    fn reader(&self) -> PartitionReader {
+        let mut config = base_config(&self.config);
+        config.set("isolation.level", isolation_level(&self.config));
+        PartitionReader::new(&self.config.application_id, config, RESTORE_TIMEOUT)
+    }
+
+    /// Hands `record`, of a global store's topic, to every task that did
+    /// not load it when it started.
+    pub(crate) fn add_global(&mut self, record: &ConsumerRecord) -> Result<(), StreamsError> {
+        let partition = (record.topic.to_string(), record.partition);
+        for active in self.active.values_mut() {
+            let next = active
+                .global_positions
+                .entry(partition.clone())
+                .or_insert(0);
+            if record.offset >= *next {
+                *next = record.offset + 1;
+                active.task.add_records([record.clone()])?;
+            }
+        }
         Ok(())
     }
 
@@ -133,7 +182,7 @@ impl Tasks {
             return Err(StreamsError::UnknownTopic(record.topic.to_string()));
         };
         match self.active.get_mut(&(sub, record.partition)) {
-            Some(task) => task.add_records([record]),
+            Some(active) => active.task.add_records([record]),
             None => {
                 tracing::debug!(topic = %record.topic, partition = record.partition, "record of an unassigned partition left");
                 Ok(())
@@ -146,7 +195,7 @@ impl Tasks {
     /// Returns whether a task asked for a commit.
     pub(crate) fn process(&mut self, out: &mut Vec<ProducerRecord>) -> Result<bool, StreamsError> {
         let mut commit_requested = false;
-        for task in self.active.values_mut() {
+        for ActiveTask { task, .. } in self.active.values_mut() {
             while task.process()? {
                 task.maybe_punctuate_stream_time()?;
             }
@@ -164,7 +213,7 @@ impl Tasks {
         out: &mut Vec<ProducerRecord>,
     ) -> Result<TopicPartitionList, StreamsError> {
         let mut offsets = TopicPartitionList::new();
-        for task in self.active.values_mut() {
+        for ActiveTask { task, .. } in self.active.values_mut() {
             let committed = task.commit()?;
             task.take_output(out);
             let times = task.partition_times();
@@ -193,7 +242,7 @@ impl Tasks {
     /// Closes every task, moving what closing wrote to `out`.
     pub(crate) fn close_all(&mut self, out: &mut Vec<ProducerRecord>) -> Result<(), StreamsError> {
         let mut first_error = None;
-        for (_, mut task) in std::mem::take(&mut self.active) {
+        for (_, ActiveTask { mut task, .. }) in std::mem::take(&mut self.active) {
             let closed = task.close();
             task.take_output(out);
             self.closed += task.metrics();
@@ -213,6 +262,6 @@ impl Tasks {
     pub(crate) fn metrics(&self) -> TaskMetrics {
         self.active
             .values()
-            .fold(self.closed, |total, task| total + task.metrics())
+            .fold(self.closed, |total, active| total + active.task.metrics())
     }
 }

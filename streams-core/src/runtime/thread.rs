@@ -54,6 +54,9 @@ pub(crate) fn run(
 
 struct StreamThread {
     consumer: BaseConsumer<GroupContext>,
+    /// Reads every partition of the global stores' topics, outside the
+    /// group (when the topology has global stores).
+    global_consumer: Option<BaseConsumer>,
     producer: ThreadedProducer<DeliveryContext>,
     tasks: Tasks,
     topology: Topology,
@@ -94,6 +97,8 @@ impl StreamThread {
             .subscribe(&sources)
             .map_err(client("subscribing to the source topics"))?;
 
+        let global_consumer = global_consumer(&config, &layout.globals)?;
+
         let mut producer_config = base_config(&config);
         producer_config
             .set("acks", "all")
@@ -127,6 +132,7 @@ impl StreamThread {
         }
         Ok(Self {
             consumer,
+            global_consumer,
             producer,
             tasks: Tasks::new(topology.clone(), config.clone(), layout),
             topology,
@@ -140,6 +146,7 @@ impl StreamThread {
 
     fn run(&mut self) -> Result<(), StreamsError> {
         while !self.shared.stop.load(Ordering::Acquire) {
+            self.poll_global()?;
             self.poll()?;
             self.rebalance()?;
             let commit_requested = self.tasks.process(&mut self.output)?;
@@ -169,6 +176,27 @@ impl StreamThread {
                 Some(Err(error)) => tracing::warn!(%error, "poll"),
             }
             timeout = Duration::ZERO;
+        }
+        Ok(())
+    }
+
+    /// Hands the global stores' new records to every task.
+    fn poll_global(&mut self) -> Result<(), StreamsError> {
+        let Some(consumer) = &self.global_consumer else {
+            return Ok(());
+        };
+        for _ in 0..MAX_POLL_RECORDS {
+            match consumer.poll(Duration::ZERO) {
+                None => break,
+                Some(Ok(message)) => self.tasks.add_global(&consumer_record(&message))?,
+                Some(Err(KafkaError::MessageConsumptionFatal(code))) => {
+                    return Err(client("polling global topics")(
+                        KafkaError::MessageConsumptionFatal(code),
+                    )
+                    .into())
+                }
+                Some(Err(error)) => tracing::warn!(%error, "polling global topics"),
+            }
         }
         Ok(())
     }
@@ -320,9 +348,7 @@ impl StreamThread {
                 let group = self
                     .consumer
                     .group_metadata()
-                    .ok_or(RuntimeError::Unsupported(
-                        "a consumer without group metadata",
-                    ))?;
+                    .ok_or(RuntimeError::NoGroupMetadata)?;
                 if offsets.count() > 0 {
                     self.producer
                         .send_offsets_to_transaction(&offsets, &group, CLIENT_TIMEOUT)
@@ -388,6 +414,40 @@ impl StreamThread {
         self.consumer.unsubscribe();
         result
     }
+}
+
+/// A consumer of every partition of `globals` (topics with their partition
+/// counts) from the start, or `None` without global stores. Tasks load
+/// what it has not read yet themselves when they start, and skip it here.
+fn global_consumer(
+    config: &StreamsConfig,
+    globals: &[(String, i32)],
+) -> Result<Option<BaseConsumer>, StreamsError> {
+    if globals.is_empty() {
+        return Ok(None);
+    }
+    let consumer: BaseConsumer = base_config(config)
+        // librdkafka wants a group even to assign; it is never joined.
+        .set(
+            "group.id",
+            format!("{}-global-consumer", config.application_id),
+        )
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", isolation_level(config))
+        .create()
+        .map_err(client("creating the global consumer"))?;
+    let mut assignment = TopicPartitionList::new();
+    for (topic, partitions) in globals {
+        for partition in 0..*partitions {
+            assignment
+                .add_partition_offset(topic, partition, Offset::Beginning)
+                .map_err(client("assigning global topics"))?;
+        }
+    }
+    consumer
+        .assign(&assignment)
+        .map_err(client("assigning global topics"))?;
+    Ok(Some(consumer))
 }
 
 /// A suffix that sets this process's transactional id apart from an

@@ -34,6 +34,9 @@ pub(crate) struct TopicLayout {
     /// The partition count of every topic known when the application
     /// started, its internal topics included.
     pub(crate) partitions: HashMap<String, i32>,
+    /// The topics of the global stores, with their partition counts: every
+    /// task loads all their partitions.
+    pub(crate) globals: Vec<(String, i32)>,
 }
 
 /// An internal topic to create: its name, partition count and configs.
@@ -62,9 +65,11 @@ pub(crate) fn plan(
         })
         .collect();
 
+    let globals = topology.global_topics();
     let mut missing: Vec<String> = subtopologies
         .iter()
         .flat_map(|sub| &sub.sources)
+        .chain(&globals)
         .filter(|topic| !repartition.contains_key(topic.as_str()) && !existing.contains_key(*topic))
         .cloned()
         .collect();
@@ -178,6 +183,10 @@ pub(crate) fn plan(
             }),
         }
     }
+    layout.globals = globals
+        .into_iter()
+        .filter_map(|topic| Some((topic.clone(), *existing.get(&topic)?)))
+        .collect();
     layout.partitions = partitions;
     Ok((layout, to_create))
 }

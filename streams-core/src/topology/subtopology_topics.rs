@@ -66,9 +66,19 @@ impl Topology {
             .collect()
     }
 
-    /// Whether the topology has global stores (a `GlobalKTable`, say).
-    pub(crate) fn has_global_stores(&self) -> bool {
-        !self.global_subtopologies.is_empty()
+    /// The topics global stores are read from (a `GlobalKTable`'s, say):
+    /// every instance reads all their partitions.
+    pub(crate) fn global_topics(&self) -> Vec<String> {
+        self.global_subtopologies
+            .iter()
+            .filter_map(|&id| self.subtopologies.get(id))
+            .flatten()
+            .filter_map(|&member| match &self.nodes[member].kind {
+                NodeKind::Source { topics, .. } => Some(topics.iter().cloned()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
     }
 }
 
@@ -90,7 +100,8 @@ mod tests {
     }
 
     #[test]
-    fn sub_topologies_list_their_topics_with_internal_ones_prefixed() -> Result<(), StreamsError> {
+    fn sub_topologies_list_their_topics_with_internal_ones_prefixed_and_globals_apart(
+    ) -> Result<(), StreamsError> {
         let mut builder = TopologyBuilder::new();
         builder
             .add_source(
@@ -120,6 +131,16 @@ mod tests {
                 "counts",
                 SinkOptions::new(UnitSerde, StringSerde),
                 &["keep"],
+            )
+            .add_global_store(
+                Stores::key_value_store_builder::<String, String>("reference")
+                    .in_memory()
+                    .with_logging_disabled(),
+                "reference-source",
+                "reference",
+                SourceOptions::new(UnitSerde, StringSerde),
+                "reference-update",
+                || PassThrough,
             );
         let topology = builder.build()?;
         let topics = topology.subtopology_topics("app");
@@ -140,7 +161,7 @@ mod tests {
                 },
             ]
         );
-        assert!(!topology.has_global_stores());
+        assert_eq!(topology.global_topics(), ["reference"]);
         Ok(())
     }
 }

@@ -1,4 +1,6 @@
-//! Restoring a starting task's stores from their changelog topics.
+//! Reading a partition from its start to its end: how a starting task
+//! restores its stores from their changelogs, and loads the global stores
+//! from their topics.
 
 use std::time::{Duration, Instant};
 
@@ -14,27 +16,26 @@ use crate::engine::ChangelogReader;
 use crate::error::StreamsError;
 use crate::record::ConsumerRecord;
 
-/// How many records a restore hands to the store at once.
+/// How many records a read hands over at once.
 const BATCH: usize = 1_000;
 
-/// Reads a changelog partition from its start to its end, as the end was
-/// when the read began: a restore consumer, outside the group. Under
-/// exactly-once it reads committed records only, and its end is the last
-/// stable offset.
-pub(crate) struct ChangelogConsumer {
+/// Reads a partition from its start to its end, as the end was when the
+/// read began: a consumer outside the group. Under exactly-once it reads
+/// committed records only, and its end is the last stable offset.
+pub(crate) struct PartitionReader {
     config: ClientConfig,
-    /// How long a restore may go without progress before it fails.
+    /// How long a read may go without progress before it fails.
     timeout: Duration,
 }
 
-impl ChangelogConsumer {
+impl PartitionReader {
     /// A reader for `application_id` with `config` (the cluster, the
     /// user's properties, the isolation level).
     pub(crate) fn new(application_id: &str, mut config: ClientConfig, timeout: Duration) -> Self {
         config
             // librdkafka wants a group even to assign; this one is never
             // joined, nor committed to.
-            .set("group.id", format!("{application_id}-restore-consumer"))
+            .set("group.id", format!("{application_id}-partition-reader"))
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "true")
             .set("auto.offset.reset", "earliest");
@@ -42,7 +43,7 @@ impl ChangelogConsumer {
     }
 }
 
-impl ChangelogReader for ChangelogConsumer {
+impl ChangelogReader for PartitionReader {
     fn read(
         &self,
         topic: &str,
@@ -52,20 +53,20 @@ impl ChangelogReader for ChangelogConsumer {
         let consumer: BaseConsumer = self
             .config
             .create()
-            .map_err(client("creating a restore consumer"))?;
+            .map_err(client("creating a partition reader"))?;
         let (low, high) = consumer
             .fetch_watermarks(topic, partition, self.timeout)
-            .map_err(client("reading a changelog's offsets"))?;
+            .map_err(client("reading a partition's offsets"))?;
         if low >= high {
             return Ok(());
         }
         let mut assignment = TopicPartitionList::new();
         assignment
             .add_partition_offset(topic, partition, Offset::Beginning)
-            .map_err(client("assigning a changelog"))?;
+            .map_err(client("assigning a partition to read"))?;
         consumer
             .assign(&assignment)
-            .map_err(client("assigning a changelog"))?;
+            .map_err(client("assigning a partition to read"))?;
         let mut batch = Vec::with_capacity(BATCH);
         let mut last_progress = Instant::now();
         loop {
@@ -85,11 +86,11 @@ impl ChangelogReader for ChangelogConsumer {
                 // The end, where the tail is markers or aborted records.
                 Some(Err(KafkaError::PartitionEOF(_))) => break,
                 Some(Err(error)) => {
-                    return Err(client("restoring a changelog")(error).into());
+                    return Err(client("reading a partition")(error).into());
                 }
                 None if last_progress.elapsed() > self.timeout => {
                     return Err(
-                        client("restoring a changelog")(KafkaError::MessageConsumption(
+                        client("reading a partition")(KafkaError::MessageConsumption(
                             RDKafkaErrorCode::RequestTimedOut,
                         ))
                         .into(),
