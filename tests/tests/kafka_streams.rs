@@ -589,5 +589,8 @@ fn a_missing_source_topic_stops_the_application_with_an_error() -> Result {
         }
         other => return Err(format!("expected a missing topic, got {other:?}").into()),
     }
+    // Closing again (or dropping) keeps the state that says what happened.
+    streams.close()?;
+    assert_eq!(streams.state(), StreamsState::Error);
     Ok(())
 }

@@ -18,7 +18,7 @@ use rdkafka::consumer::{BaseConsumer, ConsumerContext};
 use rdkafka::message::{BorrowedMessage, Header as KafkaHeader, Headers as _, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext};
 use rdkafka::statistics::Statistics;
-use rdkafka::types::RDKafkaRespErr;
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 use rdkafka::{Message, Timestamp, TopicPartitionList};
 
 use super::config::{ProcessingGuarantee, StreamsConfig};
@@ -170,6 +170,14 @@ impl ProducerContext for DeliveryContext {
 
     fn delivery(&self, result: &DeliveryResult<'_>, _opaque: ()) {
         if let Err((error, message)) = result {
+            // An aborted transaction's records are purged: that is the
+            // abort, not a failure of the application.
+            if matches!(
+                error.rdkafka_error_code(),
+                Some(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight)
+            ) {
+                return;
+            }
             let failure = RuntimeError::Delivery {
                 topic: message.topic().to_owned(),
                 reason: error.to_string(),

@@ -196,8 +196,10 @@ impl KafkaStreams {
     pub fn close(&mut self) -> Result<(), StreamsError> {
         self.shared.stop.store(true, Ordering::Release);
         let Some(thread) = self.thread.take() else {
-            self.pending = None;
-            self.shared.set_state(StreamsState::NotRunning);
+            // Never started (or closed already, when the state stays).
+            if self.pending.take().is_some() {
+                self.shared.set_state(StreamsState::NotRunning);
+            }
             return Ok(());
         };
         thread.join().map_err(|_| RuntimeError::ThreadPanicked)?

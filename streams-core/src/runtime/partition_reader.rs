@@ -85,9 +85,12 @@ impl ChangelogReader for PartitionReader {
                 }
                 // The end, where the tail is markers or aborted records.
                 Some(Err(KafkaError::PartitionEOF(_))) => break,
-                Some(Err(error)) => {
+                Some(Err(error @ KafkaError::MessageConsumptionFatal(_))) => {
                     return Err(client("reading a partition")(error).into());
                 }
+                // The client retries (a broker that went away, say); the
+                // timeout decides whether it is stuck.
+                Some(Err(error)) => tracing::warn!(%error, topic, partition, "reading a partition"),
                 None if last_progress.elapsed() > self.timeout => {
                     return Err(
                         client("reading a partition")(KafkaError::MessageConsumption(

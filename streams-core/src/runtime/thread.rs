@@ -84,7 +84,10 @@ impl StreamThread {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             // Equal partition numbers of topics with equal partition counts
-            // go to the same member: a task's inputs stay together.
+            // go to the same member: a task's inputs stay together. The
+            // classic protocol's eager rebalances revoke every partition
+            // before assigning, which the thread's handling relies on.
+            .set("group.protocol", "classic")
             .set("partition.assignment.strategy", "range")
             .set("isolation.level", isolation_level(&config))
             .set("statistics.interval.ms", STATISTICS_INTERVAL_MS);
@@ -222,15 +225,7 @@ impl StreamThread {
                 tasks = self.tasks.len(),
                 "assignment lost: closing tasks without committing"
             );
-            let closed = self.tasks.close_all(&mut self.output);
-            self.output.clear();
-            if self.in_transaction {
-                self.producer
-                    .abort_transaction(CLIENT_TIMEOUT)
-                    .map_err(client("aborting a transaction"))?;
-                self.in_transaction = false;
-            }
-            closed?;
+            self.close_dirty()?;
         } else {
             tracing::info!(
                 tasks = self.tasks.len(),
@@ -394,25 +389,38 @@ impl StreamThread {
     /// aborts), so their input is processed again from the last commit.
     fn close(&mut self, clean: bool) -> Result<(), StreamsError> {
         self.shared.set_state(StreamsState::PendingShutdown);
-        let result = if clean {
+        let committed = if clean {
             self.commit_and(|tasks, out| tasks.close_all(out))
         } else {
-            let closed = self.tasks.close_all(&mut self.output);
-            self.output.clear();
-            if self.in_transaction {
-                if let Err(error) = self.producer.abort_transaction(CLIENT_TIMEOUT) {
-                    tracing::warn!(%error, "aborting the open transaction");
-                }
-            }
-            closed
+            Ok(())
         };
+        if !clean || committed.is_err() {
+            if let Err(error) = self.close_dirty() {
+                tracing::warn!(%error, "closing tasks after a failure");
+            }
+        }
         self.shared
             .publish(&self.tasks, self.consumer.context().lag());
         // Leaving the group revokes the assignment: the context applies it
         // at once, with no tasks left to commit.
         self.consumer.context().close();
         self.consumer.unsubscribe();
-        result
+        committed
+    }
+
+    /// Closes every task without committing: what they did since the last
+    /// commit is dropped (its transaction aborted), to be processed again
+    /// by the partitions' next owner.
+    fn close_dirty(&mut self) -> Result<(), StreamsError> {
+        let closed = self.tasks.close_all(&mut self.output);
+        self.output.clear();
+        if self.in_transaction {
+            self.in_transaction = false;
+            self.producer
+                .abort_transaction(CLIENT_TIMEOUT)
+                .map_err(client("aborting a transaction"))?;
+        }
+        closed
     }
 }
 

@@ -4,8 +4,9 @@
 //! As in Kafka Streams: a sub-topology has as many tasks as its source
 //! topics have partitions; a repartition topic has as many partitions as
 //! the largest source topic of the sub-topologies writing to it (unless
-//! the topology fixes its count); a changelog has one partition per task of
-//! the sub-topology that owns the store.
+//! the topology fixes its count), then as the other topics read with it
+//! (co-partitioning); a changelog has one partition per task of the
+//! sub-topology that owns the store.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -118,6 +119,37 @@ pub(crate) fn plan(
         }
         if !sized {
             break;
+        }
+    }
+    // Then the sources of each sub-topology are made co-partitioned, as
+    // Kafka's co-partitioning enforcer does: its repartition topics of no
+    // fixed count take the count of its other sources (a table's topic
+    // that a re-keyed stream joins, say) or, if it has no other, the
+    // largest among them.
+    for sub in &subtopologies {
+        let adjustable = |topic: &String| matches!(repartition.get(topic.as_str()), Some(None));
+        let fixed: Vec<i32> = sub
+            .sources
+            .iter()
+            .filter(|topic| !adjustable(topic))
+            .filter_map(|topic| partitions.get(topic).copied())
+            .collect();
+        let adjusted: Vec<&String> = sub
+            .sources
+            .iter()
+            .filter(|topic| adjustable(topic))
+            .collect();
+        let target = match fixed.first() {
+            Some(&count) => Some(count),
+            None => adjusted
+                .iter()
+                .filter_map(|topic| partitions.get(*topic).copied())
+                .max(),
+        };
+        if let Some(count) = target {
+            for topic in adjusted {
+                partitions.insert(topic.clone(), count);
+            }
         }
     }
 
@@ -332,6 +364,52 @@ mod tests {
         assert_eq!(names, ["app-r2", "app-seen-changelog"]);
         assert_eq!(layout.partitions["app-r2"], 5);
         assert_eq!(layout.partitions["app-seen-changelog"], 3);
+        Ok(())
+    }
+
+    /// `a` re-keyed through `r1`, read together with `t` (a join's two
+    /// sides), and `b` and `c` re-keyed through `r2` and `r3`, read
+    /// together.
+    fn joins() -> Result<Topology, TopologyError> {
+        let serdes = || SourceOptions::new(UnitSerde, StringSerde);
+        let sink = || SinkOptions::new(UnitSerde, StringSerde);
+        TopologyBuilder::new()
+            .add_source("a", &["a"], serdes())
+            .add_sink("to-r1", "r1", sink(), &["a"])
+            .add_internal_topic("r1")
+            .add_source("r1", &["r1"], serdes())
+            .add_source("t", &["t"], serdes())
+            .add_processor("join", || PassThrough, &["r1", "t"])
+            .add_sink("out", "out", sink(), &["join"])
+            .add_source("b", &["b"], serdes())
+            .add_sink("to-r2", "r2", sink(), &["b"])
+            .add_internal_topic("r2")
+            .add_source("c", &["c"], serdes())
+            .add_sink("to-r3", "r3", sink(), &["c"])
+            .add_internal_topic("r3")
+            .add_source("r2", &["r2"], serdes())
+            .add_source("r3", &["r3"], serdes())
+            .add_processor("merge", || PassThrough, &["r2", "r3"])
+            .add_sink("out2", "out2", sink(), &["merge"])
+            .build()
+    }
+
+    #[test]
+    fn repartition_topics_take_the_count_of_the_topics_read_with_them(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let topics = existing(&[("a", 5), ("t", 3), ("b", 2), ("c", 4)]);
+        let (layout, created) = plan(&joins()?, "app", &topics)?;
+        let sizes: BTreeMap<&str, i32> = created
+            .iter()
+            .map(|topic| (topic.name.as_str(), topic.partitions))
+            .collect();
+        assert_eq!(
+            sizes,
+            BTreeMap::from([("app-r1", 3), ("app-r2", 4), ("app-r3", 4)])
+        );
+        assert_eq!(layout.tasks[&layout.readers["app-r1"]], 3);
+        assert_eq!(layout.tasks[&layout.readers["app-r2"]], 4);
+        assert_eq!(layout.tasks[&layout.readers["a"]], 5);
         Ok(())
     }
 
