@@ -531,6 +531,69 @@ fn a_global_table_is_loaded_before_processing_and_kept_up_to_date() -> Result {
     Ok(())
 }
 
+/// Forwards lines, stalling the first time it sees `slow` for longer than
+/// the consumer may go without polling.
+struct StallOnce(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Processor<(), String, (), String> for StallOnce {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, (), String>,
+        record: Record<(), String>,
+    ) -> Result<(), StreamsError> {
+        if record.value == "slow" && !self.0.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_secs(8));
+        }
+        ctx.forward(record)
+    }
+}
+
+#[test]
+fn a_member_dropped_from_the_group_closes_its_tasks_and_carries_on() -> Result {
+    let kafka = setup()?;
+    let bootstrap = kafka.bootstrap_servers();
+    let stalled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stall = stalled.clone();
+    let topology = TopologyBuilder::new()
+        .add_source(
+            "lines",
+            &[INPUT],
+            SourceOptions::new(UnitSerde, StringSerde),
+        )
+        .add_processor("stall", move || StallOnce(stall.clone()), &["lines"])
+        .add_sink(
+            "out",
+            OUTPUT,
+            SinkOptions::new(UnitSerde, StringSerde),
+            &["stall"],
+        )
+        .build()?;
+    // The shortest session the broker allows: the stall outlasts it, so
+    // librdkafka leaves the group and the next commit is refused.
+    let config = config(bootstrap, "stalled", ProcessingGuarantee::AtLeastOnce)
+        .with_client_config("session.timeout.ms", "6000")
+        .with_client_config("max.poll.interval.ms", "6000");
+    let mut streams = KafkaStreams::new(topology, config)?;
+    streams.start()?;
+    produce(bootstrap, &[(0, "slow", 1), (0, "after", 2)])?;
+    let values = || -> Result<Vec<String>> {
+        read_topic(bootstrap, OUTPUT, "read_uncommitted")?
+            .into_iter()
+            .map(|record| Ok(String::from_utf8(record.value.unwrap_or_default())?))
+            .collect()
+    };
+    wait_until("both lines, past the stall", || {
+        if streams.state() == StreamsState::Error {
+            return Err(format!("failed: {:?}", streams.close()).into());
+        }
+        let values = values()?;
+        Ok(values.iter().any(|v| v == "slow") && values.iter().any(|v| v == "after"))
+    })?;
+    assert!(stalled.load(std::sync::atomic::Ordering::SeqCst));
+    streams.close()?;
+    Ok(())
+}
+
 #[test]
 fn two_instances_share_the_partitions() -> Result {
     let kafka = setup()?;

@@ -149,16 +149,55 @@ impl StreamThread {
 
     fn run(&mut self) -> Result<(), StreamsError> {
         while !self.shared.stop.load(Ordering::Acquire) {
-            self.poll_global()?;
-            self.poll()?;
-            self.rebalance()?;
-            let commit_requested = self.tasks.process(&mut self.output)?;
-            self.send()?;
-            if commit_requested || self.last_commit.elapsed() >= self.config.commit_interval() {
-                self.commit()?;
+            match self.run_once() {
+                Ok(()) => {}
+                Err(error) if tasks_migrated(&error) => self.recover_tasks(&error)?,
+                Err(error) => return Err(error),
             }
             self.shared
                 .publish(&self.tasks, self.consumer.context().lag());
+        }
+        Ok(())
+    }
+
+    /// One round: poll, follow rebalances, process, send, maybe commit.
+    fn run_once(&mut self) -> Result<(), StreamsError> {
+        self.poll_global()?;
+        self.poll()?;
+        self.rebalance()?;
+        let commit_requested = self.tasks.process(&mut self.output)?;
+        self.send()?;
+        if commit_requested || self.last_commit.elapsed() >= self.config.commit_interval() {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The tasks are no longer this thread's to commit (Kafka's
+    /// `TaskMigratedException`): the group moved on without this member,
+    /// or the transaction must abort. They close without committing, and
+    /// start again from the group's committed offsets; if the group took
+    /// the partitions away, the rebalance librdkafka runs next says so.
+    fn recover_tasks(&mut self, error: &StreamsError) -> Result<(), StreamsError> {
+        tracing::warn!(%error, tasks = self.tasks.len(), "tasks migrated: closing them without committing");
+        self.shared.set_state(StreamsState::Rebalancing);
+        self.close_dirty()?;
+        let assignment = self
+            .consumer
+            .assignment()
+            .map_err(client("reading the assignment"))?;
+        if assignment.count() > 0 {
+            let positions = self.start_tasks(&assignment)?;
+            let rewound = self
+                .consumer
+                .seek_partitions(positions, CLIENT_TIMEOUT)
+                .map_err(client("rewinding to the committed offsets"))?;
+            for element in rewound.elements() {
+                element
+                    .error()
+                    .map_err(client("rewinding to the committed offsets"))?;
+            }
+            self.shared.set_state(StreamsState::Running);
         }
         Ok(())
     }
@@ -242,6 +281,21 @@ impl StreamThread {
     /// Creates the tasks of `partitions` and starts consuming them from
     /// their committed offsets (or as the topology's reset policy says).
     fn assign(&mut self, partitions: &TopicPartitionList) -> Result<(), StreamsError> {
+        let positions = self.start_tasks(partitions)?;
+        self.consumer
+            .assign(&positions)
+            .map_err(client("assigning partitions"))?;
+        self.shared.set_state(StreamsState::Running);
+        Ok(())
+    }
+
+    /// Creates the tasks of `partitions`, and returns where each partition
+    /// is to be read from: its committed offset, or where the topology's
+    /// reset policy says.
+    fn start_tasks(
+        &mut self,
+        partitions: &TopicPartitionList,
+    ) -> Result<TopicPartitionList, StreamsError> {
         let committed = self
             .consumer
             .committed_offsets(partitions.clone(), CLIENT_TIMEOUT)
@@ -264,12 +318,8 @@ impl StreamThread {
                 .add_partition_offset(element.topic(), element.partition(), offset)
                 .map_err(client("listing assigned partitions"))?;
         }
-        self.consumer
-            .assign(&positions)
-            .map_err(client("assigning partitions"))?;
         self.store_committed(&committed);
-        self.shared.set_state(StreamsState::Running);
-        Ok(())
+        Ok(positions)
     }
 
     /// Sends what the tasks wrote, in order.
@@ -421,6 +471,30 @@ impl StreamThread {
                 .map_err(client("aborting a transaction"))?;
         }
         closed
+    }
+}
+
+/// Whether `error` means the thread's tasks were taken from it: a commit
+/// refused because the group has another generation (a rebalance this
+/// member missed, or a member id it lost), or a transaction that must
+/// abort.
+fn tasks_migrated(error: &StreamsError) -> bool {
+    let StreamsError::Runtime(error) = error else {
+        return false;
+    };
+    let RuntimeError::Client { source, .. } = &**error else {
+        return false;
+    };
+    match source {
+        KafkaError::ConsumerCommit(code) => matches!(
+            code,
+            RDKafkaErrorCode::IllegalGeneration
+                | RDKafkaErrorCode::UnknownMemberId
+                | RDKafkaErrorCode::RebalanceInProgress
+                | RDKafkaErrorCode::FencedInstanceId
+        ),
+        KafkaError::Transaction(error) => error.txn_requires_abort(),
+        _ => false,
     }
 }
 
