@@ -350,9 +350,12 @@ fn word_count_runs_at_least_once_and_resumes_from_its_changelog_after_a_restart(
     wait_until("the counts", || {
         Ok(read_counts(bootstrap, OUTPUT, "read_uncommitted")?.len() == expected.len())
     })?;
+    let mut lag = 0;
     wait_until("the lag of the uncommitted records", || {
-        Ok(second.metrics().consumer_lag == 2 + 6)
-    })?;
+        lag = second.metrics().consumer_lag;
+        Ok(lag == 2 + 6)
+    })
+    .map_err(|error| format!("{error}: {lag}"))?;
     second.close()?;
     let counts = read_counts(bootstrap, OUTPUT, "read_uncommitted")?;
     assert_eq!(sorted_counts(&counts), expected);

@@ -197,6 +197,7 @@ impl StreamThread {
                     .error()
                     .map_err(client("rewinding to the committed offsets"))?;
             }
+            self.store_committed(&rewound);
             self.shared.set_state(StreamsState::Running);
         }
         Ok(())
@@ -285,6 +286,8 @@ impl StreamThread {
         self.consumer
             .assign(&positions)
             .map_err(client("assigning partitions"))?;
+        // Only assigned partitions take stored offsets.
+        self.store_committed(&positions);
         self.shared.set_state(StreamsState::Running);
         Ok(())
     }
@@ -318,7 +321,6 @@ impl StreamThread {
                 .add_partition_offset(element.topic(), element.partition(), offset)
                 .map_err(client("listing assigned partitions"))?;
         }
-        self.store_committed(&committed);
         Ok(positions)
     }
 
@@ -413,8 +415,9 @@ impl StreamThread {
         Ok(())
     }
 
-    /// Tells the consumer what the group has committed, which is what its
-    /// statistics measure the lag from (see [`GroupContext`]).
+    /// Tells the consumer what the group has committed (the offsets in
+    /// `committed`; logical ones are skipped), which is what its statistics
+    /// measure the lag from (see [`GroupContext`]).
     fn store_committed(&self, committed: &TopicPartitionList) {
         let mut valid = TopicPartitionList::new();
         for element in committed.elements() {
