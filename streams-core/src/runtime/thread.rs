@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{Producer, ThreadedProducer};
@@ -77,20 +78,7 @@ impl StreamThread {
         shared: Arc<Shared>,
     ) -> Result<Self, StreamsError> {
         let exactly_once = config.processing_guarantee == ProcessingGuarantee::ExactlyOnce;
-        let mut consumer_config = base_config(&config);
-        consumer_config
-            .set("group.id", &config.application_id)
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            // Equal partition numbers of topics with equal partition counts
-            // go to the same member: a task's inputs stay together. The
-            // classic protocol's eager rebalances revoke every partition
-            // before assigning, which the thread's handling relies on.
-            .set("group.protocol", "classic")
-            .set("partition.assignment.strategy", "range")
-            .set("isolation.level", isolation_level(&config))
-            .set("statistics.interval.ms", STATISTICS_INTERVAL_MS);
+        let consumer_config = group_consumer_config(&config);
         let consumer: BaseConsumer<GroupContext> = consumer_config
             .create_with_context(GroupContext::default())
             .map_err(client("creating the consumer"))?;
@@ -477,6 +465,35 @@ impl StreamThread {
     }
 }
 
+/// How long the thread may go between polls before librdkafka takes it
+/// out of the group, unless the user says otherwise: a day (librdkafka's
+/// maximum). A task restores its stores when it is assigned, before the
+/// thread polls again, and a large restore must not cost the assignment
+/// (Kafka Streams defaulted to no limit while its restores blocked too).
+const MAX_POLL_INTERVAL_MS: &str = "86400000";
+
+/// The group consumer's properties: the user's, then the runtime's.
+fn group_consumer_config(config: &StreamsConfig) -> ClientConfig {
+    let mut consumer = base_config(config);
+    if !config.client_configs.contains_key("max.poll.interval.ms") {
+        consumer.set("max.poll.interval.ms", MAX_POLL_INTERVAL_MS);
+    }
+    consumer
+        .set("group.id", &config.application_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        // Equal partition numbers of topics with equal partition counts
+        // go to the same member: a task's inputs stay together. The
+        // classic protocol's eager rebalances revoke every partition
+        // before assigning, which the thread's handling relies on.
+        .set("group.protocol", "classic")
+        .set("partition.assignment.strategy", "range")
+        .set("isolation.level", isolation_level(config))
+        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS);
+    consumer
+}
+
 /// Whether `error` means the thread's tasks were taken from it: a commit
 /// refused because the group has another generation (a rebalance this
 /// member missed, or a member id it lost), or a transaction that must
@@ -541,4 +558,27 @@ fn unique_suffix() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_nanos())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_group_consumer_waits_out_restores_unless_told_otherwise() {
+        let config = StreamsConfig::new("app", "localhost:9092")
+            .with_client_config("group.id", "not-the-app")
+            .with_client_config("partition.assignment.strategy", "roundrobin");
+        let consumer = group_consumer_config(&config);
+        assert_eq!(
+            consumer.get("max.poll.interval.ms"),
+            Some(MAX_POLL_INTERVAL_MS)
+        );
+        // What the runtime depends on is not the user's to change.
+        assert_eq!(consumer.get("group.id"), Some("app"));
+        assert_eq!(consumer.get("partition.assignment.strategy"), Some("range"));
+        let config = config.with_client_config("max.poll.interval.ms", "60000");
+        let consumer = group_consumer_config(&config);
+        assert_eq!(consumer.get("max.poll.interval.ms"), Some("60000"));
+    }
 }
