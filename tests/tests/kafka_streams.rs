@@ -634,6 +634,53 @@ fn two_instances_share_the_partitions() -> Result {
 }
 
 #[test]
+fn two_stream_threads_share_the_partitions() -> Result {
+    let kafka = setup()?;
+    let bootstrap = kafka.bootstrap_servers();
+    let config =
+        config(bootstrap, "threads", ProcessingGuarantee::AtLeastOnce).with_num_stream_threads(2);
+    let mut streams = KafkaStreams::new(word_count()?, config)?;
+    streams.start()?;
+    let tasks_per_thread = |streams: &KafkaStreams| -> Vec<usize> {
+        let threads = streams.thread_metrics();
+        threads.iter().map(|thread| thread.active_tasks).collect()
+    };
+    wait_until(
+        "a task per partition and sub-topology on each thread",
+        || Ok(tasks_per_thread(&streams) == [2, 2]),
+    )?;
+    assert_eq!(streams.state(), StreamsState::Running);
+    produce(bootstrap, &LINES)?;
+    let expected = expected_counts(&LINES);
+    let mut counts = Vec::new();
+    wait_until("the counts", || {
+        counts = read_counts(bootstrap, OUTPUT, "read_uncommitted")?;
+        Ok(counts.len() >= expected.len())
+    })?;
+    assert_eq!(sorted_counts(&counts), expected);
+    let processed: Vec<u64> = streams
+        .thread_metrics()
+        .iter()
+        .map(|thread| thread.tasks.records_processed)
+        .collect();
+    assert!(
+        processed.iter().all(|&records| records > 0),
+        "{processed:?}"
+    );
+    assert_eq!(
+        streams.metrics().tasks.records_processed,
+        processed.iter().sum::<u64>()
+    );
+    streams.close()?;
+    assert_eq!(streams.state(), StreamsState::NotRunning);
+    assert!(matches!(
+        KafkaStreams::new(word_count()?, StreamsConfig::new("none", bootstrap).with_num_stream_threads(0)),
+        Err(StreamsError::Runtime(error)) if matches!(*error, RuntimeError::NoStreamThreads)
+    ));
+    Ok(())
+}
+
+#[test]
 fn a_missing_source_topic_stops_the_application_with_an_error() -> Result {
     let kafka = KafkaFixture::embedded()?;
     let mut streams = KafkaStreams::new(

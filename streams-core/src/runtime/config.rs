@@ -41,6 +41,7 @@ pub struct StreamsConfig {
     pub(crate) processing_guarantee: ProcessingGuarantee,
     commit_interval: Option<Duration>,
     pub(crate) poll_timeout: Duration,
+    pub(crate) num_stream_threads: usize,
     pub(crate) state_dir: Option<PathBuf>,
     pub(crate) deserialization_handler: DeserializationHandler,
     pub(crate) client_configs: BTreeMap<String, String>,
@@ -57,6 +58,7 @@ impl StreamsConfig {
             processing_guarantee: ProcessingGuarantee::default(),
             commit_interval: None,
             poll_timeout: Duration::from_millis(100),
+            num_stream_threads: 1,
             state_dir: None,
             deserialization_handler: DeserializationHandler::default(),
             client_configs: BTreeMap::new(),
@@ -83,6 +85,14 @@ impl StreamsConfig {
                 ProcessingGuarantee::AtLeastOnce => Duration::from_secs(30),
                 ProcessingGuarantee::ExactlyOnce => Duration::from_millis(100),
             })
+    }
+
+    /// Sets how many stream threads run the application's tasks
+    /// (`num.stream.threads`, 1 by default): each is a member of the
+    /// consumer group, with its own consumer and producer.
+    pub fn with_num_stream_threads(mut self, threads: usize) -> Self {
+        self.num_stream_threads = threads;
+        self
     }
 
     /// Sets how long a poll waits for records when no task has work.

@@ -57,6 +57,9 @@ pub enum RuntimeError {
     /// offsets with (it always has, once subscribed).
     #[error("the consumer has no consumer group metadata")]
     NoGroupMetadata,
+    /// The configuration asks for no stream threads.
+    #[error("an application needs at least one stream thread")]
+    NoStreamThreads,
     /// `start` was called twice, or on a closed application.
     #[error("the application was already started")]
     AlreadyStarted,

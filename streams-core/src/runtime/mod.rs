@@ -1,7 +1,9 @@
 //! The runtime: a topology run against a Kafka cluster (or the bundled
 //! broker), as Kafka Streams' `KafkaStreams` runs one.
 //!
-//! [`KafkaStreams::start`] starts a stream thread that:
+//! [`KafkaStreams::start`] starts stream threads
+//! ([`StreamsConfig::with_num_stream_threads`], one by default), each a
+//! member of the application's consumer group, that:
 //!
 //! 1. reads the cluster's topics, and creates the application's internal
 //!    topics (repartition topics and store changelogs) with Kafka Streams'
@@ -46,9 +48,9 @@
 //!
 //! # Not yet run
 //!
-//! One stream thread runs all tasks; a starting task rebuilds its
-//! persistent stores from their changelogs (no checkpoints yet); each task
-//! keeps its own copy of the global stores.
+//! A starting task rebuilds its persistent stores from their changelogs
+//! (no checkpoints yet); each task keeps its own copy of the global
+//! stores; repartition topics are not purged of consumed records.
 
 mod clients;
 mod commit_metadata;
@@ -101,108 +103,205 @@ pub struct StreamsMetrics {
     pub consumer_lag: i64,
 }
 
-/// What the handle and the stream thread share.
+/// What the handle and the stream threads share.
 struct Shared {
-    state: Mutex<StreamsState>,
-    metrics: Mutex<StreamsMetrics>,
     stop: AtomicBool,
+    /// Each thread's state and counters, by thread index.
+    threads: Mutex<Vec<ThreadStatus>>,
 }
 
-impl Shared {
-    fn set_state(&self, state: StreamsState) {
-        let mut current = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if *current != state {
-            tracing::info!(from = ?*current, to = ?state, "state change");
-            *current = state;
+#[derive(Clone, Copy)]
+struct ThreadStatus {
+    state: StreamsState,
+    metrics: StreamsMetrics,
+}
+
+/// A stream thread's view of [`Shared`]: where it reports.
+pub(crate) struct ThreadSlot {
+    shared: Arc<Shared>,
+    index: usize,
+}
+
+impl ThreadSlot {
+    /// Whether the application is closing.
+    fn stop_requested(&self) -> bool {
+        self.shared.stop.load(Ordering::Acquire)
+    }
+
+    fn update(&self, change: impl FnOnce(&mut ThreadStatus)) {
+        let mut threads = self
+            .shared
+            .threads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(status) = threads.get_mut(self.index) {
+            change(status);
         }
     }
 
+    fn set_state(&self, state: StreamsState) {
+        self.update(|status| {
+            if status.state != state {
+                tracing::info!(from = ?status.state, to = ?state, "state change");
+                status.state = state;
+            }
+        });
+    }
+
     fn publish(&self, tasks: &tasks::Tasks, consumer_lag: i64) {
-        *self.metrics.lock().unwrap_or_else(PoisonError::into_inner) = StreamsMetrics {
-            tasks: tasks.metrics(),
-            active_tasks: tasks.len(),
-            consumer_lag,
-        };
+        self.update(|status| {
+            status.metrics = StreamsMetrics {
+                tasks: tasks.metrics(),
+                active_tasks: tasks.len(),
+                consumer_lag,
+            };
+        });
     }
 }
 
 /// A topology running against Kafka: see the [module docs](self).
 pub struct KafkaStreams {
-    /// The topology and config until `start` hands them to the thread.
+    /// The topology and config until `start` hands them to the threads.
     pending: Option<(Topology, StreamsConfig)>,
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<Result<(), StreamsError>>>,
+    threads: Vec<JoinHandle<Result<(), StreamsError>>>,
 }
 
 impl KafkaStreams {
     /// An application running `topology` with `config`, not yet started.
     pub fn new(topology: Topology, config: StreamsConfig) -> Result<Self, StreamsError> {
+        if config.num_stream_threads == 0 {
+            return Err(RuntimeError::NoStreamThreads.into());
+        }
         Ok(Self {
             pending: Some((topology, config)),
             shared: Arc::new(Shared {
-                state: Mutex::new(StreamsState::Created),
-                metrics: Mutex::new(StreamsMetrics::default()),
                 stop: AtomicBool::new(false),
+                threads: Mutex::new(Vec::new()),
             }),
-            thread: None,
+            threads: Vec::new(),
         })
     }
 
-    /// Starts the stream thread. It creates the internal topics, joins the
-    /// group and processes until [`close`](Self::close).
+    /// Starts the stream threads. Each creates the internal topics if they
+    /// are missing, joins the group and processes until
+    /// [`close`](Self::close).
     pub fn start(&mut self) -> Result<(), StreamsError> {
         let (topology, config) = self.pending.take().ok_or(RuntimeError::AlreadyStarted)?;
-        self.shared.set_state(StreamsState::Rebalancing);
-        let shared = Arc::clone(&self.shared);
-        let thread = std::thread::Builder::new()
-            .name(format!("{}-stream-thread", config.application_id))
-            .spawn(move || {
-                let result = thread::run(topology, config, &shared);
-                match &result {
-                    Ok(()) => shared.set_state(StreamsState::NotRunning),
-                    Err(error) => {
-                        tracing::error!(%error, "stream thread failed");
-                        shared.set_state(StreamsState::Error);
+        let count = config.num_stream_threads;
+        *self
+            .shared
+            .threads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = vec![
+            ThreadStatus {
+                state: StreamsState::Rebalancing,
+                metrics: StreamsMetrics::default(),
+            };
+            count
+        ];
+        for index in 0..count {
+            let slot = ThreadSlot {
+                shared: Arc::clone(&self.shared),
+                index,
+            };
+            let (topology, config) = (topology.clone(), config.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!(
+                    "{}-StreamThread-{}",
+                    config.application_id,
+                    index + 1
+                ))
+                .spawn(move || {
+                    let result = thread::run(topology, config, &slot);
+                    match &result {
+                        Ok(()) => slot.set_state(StreamsState::NotRunning),
+                        Err(error) => {
+                            tracing::error!(%error, "stream thread failed");
+                            slot.set_state(StreamsState::Error);
+                        }
                     }
+                    result
+                });
+            match thread {
+                Ok(thread) => self.threads.push(thread),
+                Err(error) => {
+                    // Those started stop again; the handle is closed.
+                    let _ = self.close();
+                    return Err(RuntimeError::ThreadSpawn(error).into());
                 }
-                result
-            })
-            .map_err(RuntimeError::ThreadSpawn)?;
-        self.thread = Some(thread);
+            }
+        }
         Ok(())
     }
 
-    /// The application's state.
+    /// The application's state: `Error` if a thread failed; otherwise
+    /// the least advanced of its threads'.
     pub fn state(&self) -> StreamsState {
-        *self
+        if self.pending.is_some() {
+            return StreamsState::Created;
+        }
+        let threads = self
             .shared
-            .state
+            .threads
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner);
+        let states: Vec<StreamsState> = threads.iter().map(|status| status.state).collect();
+        [
+            StreamsState::Error,
+            StreamsState::PendingShutdown,
+            StreamsState::Rebalancing,
+            StreamsState::Running,
+        ]
+        .into_iter()
+        .find(|state| states.contains(state))
+        .unwrap_or(StreamsState::NotRunning)
     }
 
-    /// The application's counters, as of the stream thread's last loop.
+    /// The application's counters, summed over its threads, as of each
+    /// thread's last loop.
     pub fn metrics(&self) -> StreamsMetrics {
-        *self
+        let threads = self
             .shared
-            .metrics
+            .threads
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner);
+        threads
+            .iter()
+            .fold(StreamsMetrics::default(), |total, status| StreamsMetrics {
+                tasks: total.tasks + status.metrics.tasks,
+                active_tasks: total.active_tasks + status.metrics.active_tasks,
+                consumer_lag: total.consumer_lag + status.metrics.consumer_lag,
+            })
     }
 
-    /// Stops the stream thread (which commits and closes its tasks, and
-    /// leaves the group) and waits for it; returns the error that stopped
-    /// it, if one did.
+    /// Each stream thread's counters, by thread.
+    pub fn thread_metrics(&self) -> Vec<StreamsMetrics> {
+        let threads = self
+            .shared
+            .threads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        threads.iter().map(|status| status.metrics).collect()
+    }
+
+    /// Stops the stream threads (each commits and closes its tasks, and
+    /// leaves the group) and waits for them; returns the first error that
+    /// stopped one, if one did.
     pub fn close(&mut self) -> Result<(), StreamsError> {
         self.shared.stop.store(true, Ordering::Release);
-        let Some(thread) = self.thread.take() else {
-            // Never started (or closed already, when the state stays).
-            if self.pending.take().is_some() {
-                self.shared.set_state(StreamsState::NotRunning);
+        // A handle closed before it started has nothing to run.
+        self.pending = None;
+        let mut first_error = None;
+        for thread in self.threads.drain(..) {
+            let result = thread
+                .join()
+                .unwrap_or_else(|_| Err(RuntimeError::ThreadPanicked.into()));
+            if let Err(error) = result {
+                first_error.get_or_insert(error);
             }
-            return Ok(());
-        };
-        thread.join().map_err(|_| RuntimeError::ThreadPanicked)?
+        }
+        first_error.map_or(Ok(()), Err)
     }
 }
 

@@ -8,8 +8,6 @@
 //! record acknowledged; exactly once, output, changelog writes and offsets
 //! commit in one transaction.
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -26,7 +24,7 @@ use super::config::{ProcessingGuarantee, StreamsConfig};
 use super::error::{client, RuntimeError};
 use super::tasks::Tasks;
 use super::topics;
-use super::{Shared, StreamsState};
+use super::{StreamsState, ThreadSlot};
 use crate::error::StreamsError;
 use crate::record::ProducerRecord;
 use crate::topology::{OffsetReset, Topology};
@@ -38,22 +36,27 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// bounds what the tasks buffer.
 const MAX_POLL_RECORDS: usize = 1_000;
 
-/// Runs the application until `shared` says stop, or until it fails.
+/// Runs a stream thread of the application until `slot` says stop, or
+/// until it fails.
 pub(crate) fn run(
     topology: Topology,
     config: StreamsConfig,
-    shared: &Arc<Shared>,
+    slot: &ThreadSlot,
 ) -> Result<(), StreamsError> {
-    let _span =
-        tracing::info_span!("stream_thread", application = %config.application_id).entered();
+    let _span = tracing::info_span!(
+        "stream_thread",
+        application = %config.application_id,
+        thread = slot.index + 1
+    )
+    .entered();
     let layout = topics::prepare(&topology, &config)?;
-    let mut thread = StreamThread::new(topology, config, layout, Arc::clone(shared))?;
+    let mut thread = StreamThread::new(topology, config, layout, slot)?;
     let result = thread.run();
     let closed = thread.close(result.is_ok());
     result.and(closed)
 }
 
-struct StreamThread {
+struct StreamThread<'a> {
     consumer: BaseConsumer<GroupContext>,
     /// Reads every partition of the global stores' topics, outside the
     /// group (when the topology has global stores).
@@ -62,7 +65,7 @@ struct StreamThread {
     tasks: Tasks,
     topology: Topology,
     config: StreamsConfig,
-    shared: Arc<Shared>,
+    slot: &'a ThreadSlot,
     /// What the tasks wrote, sent at once and kept to reuse its buffer.
     output: Vec<ProducerRecord>,
     last_commit: Instant,
@@ -70,12 +73,12 @@ struct StreamThread {
     in_transaction: bool,
 }
 
-impl StreamThread {
+impl<'a> StreamThread<'a> {
     fn new(
         topology: Topology,
         config: StreamsConfig,
         layout: topics::TopicLayout,
-        shared: Arc<Shared>,
+        slot: &'a ThreadSlot,
     ) -> Result<Self, StreamsError> {
         let exactly_once = config.processing_guarantee == ProcessingGuarantee::ExactlyOnce;
         let consumer_config = group_consumer_config(&config);
@@ -100,9 +103,10 @@ impl StreamThread {
             .set("partitioner", "murmur2_random");
         if exactly_once {
             let transactional_id = format!(
-                "{}-{}-{}",
+                "{}-{}-{}-{}",
                 config.application_id,
                 std::process::id(),
+                slot.index + 1,
                 unique_suffix()
             );
             producer_config
@@ -128,7 +132,7 @@ impl StreamThread {
             tasks: Tasks::new(topology.clone(), config.clone(), layout),
             topology,
             config,
-            shared,
+            slot,
             output: Vec::new(),
             last_commit: Instant::now(),
             in_transaction: false,
@@ -136,13 +140,13 @@ impl StreamThread {
     }
 
     fn run(&mut self) -> Result<(), StreamsError> {
-        while !self.shared.stop.load(Ordering::Acquire) {
+        while !self.slot.stop_requested() {
             match self.run_once() {
                 Ok(()) => {}
                 Err(error) if tasks_migrated(&error) => self.recover_tasks(&error)?,
                 Err(error) => return Err(error),
             }
-            self.shared
+            self.slot
                 .publish(&self.tasks, self.consumer.context().lag());
         }
         Ok(())
@@ -168,7 +172,7 @@ impl StreamThread {
     /// the partitions away, the rebalance librdkafka runs next says so.
     fn recover_tasks(&mut self, error: &StreamsError) -> Result<(), StreamsError> {
         tracing::warn!(%error, tasks = self.tasks.len(), "tasks migrated: closing them without committing");
-        self.shared.set_state(StreamsState::Rebalancing);
+        self.slot.set_state(StreamsState::Rebalancing);
         self.close_dirty()?;
         let assignment = self
             .consumer
@@ -186,7 +190,7 @@ impl StreamThread {
                     .map_err(client("rewinding to the committed offsets"))?;
             }
             self.store_committed(&rewound);
-            self.shared.set_state(StreamsState::Running);
+            self.slot.set_state(StreamsState::Running);
         }
         Ok(())
     }
@@ -247,7 +251,7 @@ impl StreamThread {
     /// (unless the assignment was already lost, when another member may
     /// own their partitions: then they close without committing).
     fn revoke(&mut self) -> Result<(), StreamsError> {
-        self.shared.set_state(StreamsState::Rebalancing);
+        self.slot.set_state(StreamsState::Rebalancing);
         if self.consumer.assignment_lost() {
             tracing::warn!(
                 tasks = self.tasks.len(),
@@ -276,7 +280,7 @@ impl StreamThread {
             .map_err(client("assigning partitions"))?;
         // Only assigned partitions take stored offsets.
         self.store_committed(&positions);
-        self.shared.set_state(StreamsState::Running);
+        self.slot.set_state(StreamsState::Running);
         Ok(())
     }
 
@@ -429,7 +433,7 @@ impl StreamThread {
     /// a failure they close without committing (and an open transaction
     /// aborts), so their input is processed again from the last commit.
     fn close(&mut self, clean: bool) -> Result<(), StreamsError> {
-        self.shared.set_state(StreamsState::PendingShutdown);
+        self.slot.set_state(StreamsState::PendingShutdown);
         let committed = if clean {
             self.commit_and(|tasks, out| tasks.close_all(out))
         } else {
@@ -440,7 +444,7 @@ impl StreamThread {
                 tracing::warn!(%error, "closing tasks after a failure");
             }
         }
-        self.shared
+        self.slot
             .publish(&self.tasks, self.consumer.context().lag());
         // Leaving the group revokes the assignment: the context applies it
         // at once, with no tasks left to commit.
