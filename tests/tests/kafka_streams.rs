@@ -248,6 +248,27 @@ fn config(bootstrap: &str, application: &str, guarantee: ProcessingGuarantee) ->
         .with_commit_interval(Duration::from_millis(200))
 }
 
+/// Waits until `instances` wrote `expected` counts (failing if one of
+/// them fails), and returns them as read with `isolation`.
+fn wait_for_counts(
+    bootstrap: &str,
+    instances: &mut [&mut KafkaStreams],
+    expected: usize,
+    isolation: &str,
+) -> Result<Vec<Count>> {
+    let mut counts = Vec::new();
+    wait_until("the counts", || {
+        for streams in instances.iter_mut() {
+            if streams.state() == StreamsState::Error {
+                return Err(format!("the application failed: {:?}", streams.close()).into());
+            }
+        }
+        counts = read_counts(bootstrap, OUTPUT, isolation)?;
+        Ok(counts.len() >= expected)
+    })?;
+    Ok(counts)
+}
+
 /// Runs word count until `expected` counts are out, then closes it.
 fn run_until(
     bootstrap: &str,
@@ -257,14 +278,7 @@ fn run_until(
 ) -> Result<(KafkaStreams, Vec<Count>)> {
     let mut streams = KafkaStreams::new(word_count()?, config)?;
     streams.start()?;
-    let mut counts = Vec::new();
-    wait_until("the counts", || {
-        if streams.state() == StreamsState::Error {
-            return Err(format!("the application failed: {:?}", streams.close()).into());
-        }
-        counts = read_counts(bootstrap, OUTPUT, isolation)?;
-        Ok(counts.len() >= expected)
-    })?;
+    let counts = wait_for_counts(bootstrap, &mut [&mut streams], expected, isolation)?;
     streams.close()?;
     Ok((streams, counts))
 }
@@ -347,9 +361,12 @@ fn word_count_runs_at_least_once_and_resumes_from_its_changelog_after_a_restart(
         .with_commit_interval(Duration::from_secs(3600));
     let mut second = KafkaStreams::new(word_count()?, config)?;
     second.start()?;
-    wait_until("the counts", || {
-        Ok(read_counts(bootstrap, OUTPUT, "read_uncommitted")?.len() == expected.len())
-    })?;
+    wait_for_counts(
+        bootstrap,
+        &mut [&mut second],
+        expected.len(),
+        "read_uncommitted",
+    )?;
     let mut lag = 0;
     wait_until("the lag of the uncommitted records", || {
         lag = second.metrics().consumer_lag;
@@ -620,11 +637,12 @@ fn two_instances_share_the_partitions() -> Result {
     })?;
     produce(bootstrap, &LINES)?;
     let expected = expected_counts(&LINES);
-    let mut counts = Vec::new();
-    wait_until("the counts", || {
-        counts = read_counts(bootstrap, OUTPUT, "read_uncommitted")?;
-        Ok(counts.len() >= expected.len())
-    })?;
+    let counts = wait_for_counts(
+        bootstrap,
+        &mut [&mut first, &mut second],
+        expected.len(),
+        "read_uncommitted",
+    )?;
     assert_eq!(sorted_counts(&counts), expected);
     assert!(first.metrics().tasks.records_processed > 0);
     assert!(second.metrics().tasks.records_processed > 0);
@@ -652,11 +670,12 @@ fn two_stream_threads_share_the_partitions() -> Result {
     assert_eq!(streams.state(), StreamsState::Running);
     produce(bootstrap, &LINES)?;
     let expected = expected_counts(&LINES);
-    let mut counts = Vec::new();
-    wait_until("the counts", || {
-        counts = read_counts(bootstrap, OUTPUT, "read_uncommitted")?;
-        Ok(counts.len() >= expected.len())
-    })?;
+    let counts = wait_for_counts(
+        bootstrap,
+        &mut [&mut streams],
+        expected.len(),
+        "read_uncommitted",
+    )?;
     assert_eq!(sorted_counts(&counts), expected);
     let processed: Vec<u64> = streams
         .thread_metrics()

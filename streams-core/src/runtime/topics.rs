@@ -284,17 +284,7 @@ mod tests {
     use super::*;
     use crate::prelude::*;
     use crate::state::Stores;
-
-    struct PassThrough;
-    impl Processor<(), String, (), String> for PassThrough {
-        fn process(
-            &mut self,
-            ctx: &mut ProcessorContext<'_, (), String>,
-            record: Record<(), String>,
-        ) -> Result<(), StreamsError> {
-            ctx.forward(record)
-        }
-    }
+    use crate::topology::subtopology_topics::tests::PassThrough;
 
     /// `a` and `b` merged into the repartition topic `r1`, read by a
     /// stateful sub-topology that writes `out`, and into `r2` (with a

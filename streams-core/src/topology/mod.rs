@@ -14,7 +14,7 @@ mod nodes;
 mod partitioner;
 mod sink;
 mod source;
-mod subtopology_topics;
+pub(crate) mod subtopology_topics;
 
 pub use builder::{Topology, TopologyBuilder};
 pub use describe::{

@@ -83,12 +83,15 @@ impl Topology {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::prelude::*;
     use crate::state::Stores;
 
-    struct PassThrough;
+    /// Forwards what it gets: a processor for topologies whose shape is
+    /// what a test is about.
+    pub(crate) struct PassThrough;
+
     impl Processor<(), String, (), String> for PassThrough {
         fn process(
             &mut self,
