@@ -506,6 +506,70 @@ fn data_and_offsets_survive_a_restart() {
     );
 }
 
+/// `AdminClient::delete_records` moves the log start: the answer is the
+/// new low watermark (`Offset::End` deletes up to the high watermark, an
+/// offset past it is refused with OFFSET_OUT_OF_RANGE), and after a
+/// restart a consumer reading from the beginning starts there and the
+/// watermarks report it.
+#[test]
+fn deleted_records_are_gone_for_consumers_across_a_restart() {
+    use rdkafka::error::KafkaError;
+    use rdkafka::types::RDKafkaErrorCode;
+
+    let _serial = common::one_at_a_time();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = TestBroker::start(dir.path());
+    let sent = values("trimmed", 100);
+    produce_all(&broker.bootstrap, "trimmed", Some(0), &sent, &[]);
+    produce_all(&broker.bootstrap, "emptied", Some(0), &values("e", 50), &[]);
+    let admin = admin(&broker.bootstrap);
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(5)));
+    let delete = |topic: &str, offset: Offset| {
+        let mut offsets = TopicPartitionList::new();
+        offsets
+            .add_partition_offset(topic, 0, offset)
+            .expect("offset");
+        let result = block_on(admin.delete_records(&offsets, &options)).expect("delete records");
+        let partition = result.find_partition(topic, 0).expect("answered");
+        partition.error().map(|()| partition.offset())
+    };
+    assert_eq!(
+        delete("trimmed", Offset::Offset(40)),
+        Ok(Offset::Offset(40))
+    );
+    assert_eq!(
+        delete("trimmed", Offset::Offset(10)),
+        Ok(Offset::Offset(40))
+    );
+    assert_eq!(
+        delete("trimmed", Offset::Offset(101)),
+        Err(KafkaError::OffsetFetch(RDKafkaErrorCode::OffsetOutOfRange))
+    );
+    assert_eq!(delete("emptied", Offset::End), Ok(Offset::Offset(50)));
+    drop(admin);
+    broker.stop();
+
+    let broker = TestBroker::start(dir.path());
+    let reader = consumer(&broker.bootstrap, "unused", &[]);
+    assert_eq!(
+        reader
+            .fetch_watermarks("trimmed", 0, TIMEOUT)
+            .expect("watermarks"),
+        (40, 100)
+    );
+    assert_eq!(
+        reader
+            .fetch_watermarks("emptied", 0, TIMEOUT)
+            .expect("watermarks"),
+        (50, 50)
+    );
+    assign_from_start(&reader, "trimmed", 1);
+    let first = reader.poll(TIMEOUT).expect("a record").expect("no error");
+    assert_eq!(first.offset(), 40);
+    assert_eq!(first.payload(), Some(sent[40].as_bytes()));
+    assert_eq!(consume(&reader, 59, TIMEOUT), sent[41..].to_vec());
+}
+
 /// Deleting a topic forgets every group's committed offsets of it, as
 /// Kafka does: a topic created again under the name starts with none, so
 /// its consumers do not skip its first records.

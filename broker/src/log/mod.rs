@@ -5,6 +5,11 @@
 //! disk is exactly the batch served to consumers. Retention deletes whole
 //! segments from the front.
 //!
+//! DeleteRecords moves the log start forward, possibly into the middle of a
+//! segment: the log start is then kept on its own, saved in
+//! [`LOG_START_FILE`], and every read honours it. Segments wholly below it
+//! are deleted.
+//!
 //! Batches keep their producer id, epoch, sequence and transactional and
 //! control flags untouched: the producers' state ([`producers`]: their
 //! last batches, their open transactions, the aborted ones) lives beside
@@ -56,6 +61,22 @@ pub(crate) enum AppendError {
     Io(#[from] io::Error),
 }
 
+/// Why DeleteRecords could not move the log start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DeleteRecordsError {
+    /// The offset is negative or past the high watermark: Kafka never
+    /// lets the log start pass the high watermark.
+    #[error("offset {offset} is outside 0..={high_watermark}")]
+    OutOfRange { offset: i64, high_watermark: i64 },
+    /// The topic's `cleanup.policy` does not include `delete`: its records
+    /// may not be deleted (Kafka's POLICY_VIOLATION).
+    #[error("the cleanup policy of the topic does not include delete")]
+    PolicyViolation,
+    /// The new log start could not be saved.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
 /// Why a read found nothing to return.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ReadError {
@@ -66,6 +87,11 @@ pub(crate) enum ReadError {
     #[error(transparent)]
     Io(#[from] io::Error),
 }
+
+/// The file in a partition's directory holding the log start offset that
+/// DeleteRecords last set, in decimal. The log start may lie inside a
+/// segment, so the segment files alone cannot tell it after a restart.
+const LOG_START_FILE: &str = "log-start-offset";
 
 /// Forces a directory entry change (a created or deleted file) to disk.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -93,6 +119,11 @@ pub(crate) struct PartitionLog {
     /// The segment appends go to.
     active: Segment,
     settings: LogSettings,
+    /// The log start DeleteRecords set (0 until then). The log start is
+    /// this or the first segment's base, whichever is later: retention
+    /// moves it by deleting segments, DeleteRecords by raising this, also
+    /// to the middle of a segment. Saved in [`LOG_START_FILE`].
+    start_offset: i64,
     /// Set when forcing the log to disk failed. After a failed `fsync` the
     /// kernel may have dropped the unwritten pages and reports the loss only
     /// once, so a later `fsync` that succeeds proves nothing: appending on
@@ -109,9 +140,11 @@ pub(crate) struct PartitionLog {
 
 impl PartitionLog {
     /// Opens the log in `dir`, creating it if needed and recovering the
-    /// active segment (see [`Segment::open`]).
+    /// active segment (see [`Segment::open`]), from the log start saved by
+    /// DeleteRecords, if any.
     pub(crate) fn open(dir: PathBuf, settings: LogSettings, now_ms: i64) -> io::Result<Self> {
         fs::create_dir_all(&dir)?;
+        let start_offset = read_log_start(&dir)?;
         let mut bases = Vec::new();
         for entry in fs::read_dir(&dir)? {
             let name = entry?.file_name();
@@ -128,7 +161,7 @@ impl PartitionLog {
         }
         bases.sort_unstable();
         let mut closed = BTreeMap::new();
-        let active = match bases.split_last() {
+        let mut active = match bases.split_last() {
             Some((&last, older)) => {
                 for (i, &base) in older.iter().enumerate() {
                     let next_base = bases[i + 1];
@@ -144,11 +177,32 @@ impl PartitionLog {
                 Segment::open(&dir, last, None, settings.index_interval_bytes, now_ms)?
             }
             None => {
-                let segment = Segment::create(&dir, 0, settings.index_interval_bytes, now_ms)?;
+                // A log whose records were all deleted continues after
+                // them, so offsets are never given out twice.
+                let segment =
+                    Segment::create(&dir, start_offset, settings.index_interval_bytes, now_ms)?;
                 sync_dir(&dir)?;
                 segment
             }
         };
+        if active.next_offset() < start_offset {
+            // The log ends before its saved start (a crash lost a tail
+            // that was never flushed, or files were removed): every
+            // record in it is below the start, so, as Kafka's `LogLoader`
+            // does, the log starts again empty at the saved start.
+            warn!(
+                dir = %dir.display(),
+                end = active.next_offset(),
+                start = start_offset,
+                "log ends before its saved start: starting it again empty there"
+            );
+            for segment in std::mem::take(&mut closed).into_values() {
+                segment.delete()?;
+            }
+            let empty = Segment::create(&dir, start_offset, settings.index_interval_bytes, now_ms)?;
+            std::mem::replace(&mut active, empty).delete()?;
+            sync_dir(&dir)?;
+        }
         let mut producers = Producers::default();
         let mut aborted = Vec::new();
         for segment in closed.values().chain([&active]) {
@@ -169,15 +223,19 @@ impl PartitionLog {
                 Ok(())
             })?;
         }
-        let log = Self {
+        let mut log = Self {
             dir,
             closed,
             active,
             settings,
+            start_offset,
             offline: false,
             producers,
             aborted,
         };
+        // Producers and aborted transactions wholly below a start inside
+        // the first segment are forgotten, as when DeleteRecords moved it.
+        log.forget_below_start();
         debug!(
             dir = %log.dir.display(),
             segments = log.closed.len() + 1,
@@ -193,11 +251,14 @@ impl PartitionLog {
         self.closed.values().chain(std::iter::once(&self.active))
     }
 
-    /// The first offset still in the log.
+    /// The first offset clients may read: where DeleteRecords moved the
+    /// log start, or the first segment's base if retention deleted past it.
     pub(crate) fn log_start_offset(&self) -> i64 {
-        self.closed
+        let first_base = self
+            .closed
             .first_key_value()
-            .map_or(self.active.base_offset(), |(_, s)| s.base_offset())
+            .map_or(self.active.base_offset(), |(_, s)| s.base_offset());
+        first_base.max(self.start_offset)
     }
 
     /// The offset the next record will get.
@@ -432,14 +493,16 @@ impl PartitionLog {
         Ok(bytes.slice(..end))
     }
 
-    /// The first batch holding a record whose timestamp is at or after
-    /// `timestamp`; `None` if every record is older. The record itself is
-    /// found with [`first_at_or_after`], which may decompress the batch:
-    /// callers do that after releasing the log.
+    /// The first batch holding a record at or after the log start whose
+    /// timestamp is at or after `timestamp`; `None` if every such record is
+    /// older. The record itself is found with [`first_at_or_after`] (given
+    /// the log start), which may decompress the batch: callers do that
+    /// after releasing the log.
     pub(crate) fn batch_at_time(&self, timestamp: i64) -> io::Result<Option<Bytes>> {
         self.check_online()?;
-        for segment in self.segments() {
-            if let Some(batch) = segment.batch_at_time(timestamp)? {
+        let start = self.log_start_offset();
+        for segment in self.segments().filter(|s| s.next_offset() > start) {
+            if let Some(batch) = segment.batch_at_time(timestamp, start)? {
                 return Ok(Some(batch));
             }
         }
@@ -477,13 +540,104 @@ impl PartitionLog {
         Ok(())
     }
 
-    /// Deletes old segments per `retention.ms` and `retention.bytes` when the
-    /// cleanup policy includes `delete`. Returns how many were deleted.
+    /// Moves the log start to `offset` if that is later (it never moves
+    /// back), as Kafka's `maybeIncrementLogStartOffset` for DeleteRecords:
+    /// records below it are no longer served, and the closed segments wholly
+    /// below it are deleted. The new start is saved before anyone can see
+    /// it, so what a client was told survives a restart. Returns the log
+    /// start after the call (the response's low watermark).
+    ///
+    /// `offset` may be anything up to the high watermark, which on this
+    /// single broker is the log end: every appended record is replicated.
+    pub(crate) fn delete_records_before(&mut self, offset: i64) -> Result<i64, DeleteRecordsError> {
+        self.check_online()?;
+        if !self.settings.delete_retention {
+            return Err(DeleteRecordsError::PolicyViolation);
+        }
+        let high_watermark = self.log_end_offset();
+        if !(0..=high_watermark).contains(&offset) {
+            return Err(DeleteRecordsError::OutOfRange {
+                offset,
+                high_watermark,
+            });
+        }
+        let start = self.log_start_offset();
+        if offset <= start {
+            return Ok(start);
+        }
+        replace_file(
+            &self.dir.join(LOG_START_FILE),
+            format!("{offset}\n").as_bytes(),
+        )?;
+        self.start_offset = offset;
+        self.forget_below_start();
+        info!(dir = %self.dir.display(), start = offset, "log start moved by DeleteRecords");
+        // The records are already gone for clients; segments that could not
+        // be deleted now are tried again by the next retention check.
+        let deleted = self.delete_below_start().and_then(|deleted| {
+            if deleted > 0 {
+                sync_dir(&self.dir)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = deleted {
+            warn!(dir = %self.dir.display(), error = %e, "cannot delete segments below the log start");
+        }
+        Ok(offset)
+    }
+
+    /// Deletes the closed segments wholly below the log start (the next
+    /// segment starts at or before it), as Kafka's
+    /// `deleteLogStartOffsetBreachedSegments`. The active segment stays,
+    /// even when every record in it is below the start. Returns how many
+    /// were deleted; the caller syncs the directory.
+    fn delete_below_start(&mut self) -> io::Result<usize> {
+        let mut deleted = 0;
+        while self
+            .segments()
+            .nth(1)
+            .is_some_and(|next| next.base_offset() <= self.start_offset)
+        {
+            self.delete_oldest()?;
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+
+    /// Forgets the producers and aborted transactions wholly below the log
+    /// start, as a log reopened after its segments were deleted would not
+    /// know them.
+    fn forget_below_start(&mut self) {
+        let start = self.log_start_offset();
+        self.producers.forget_before(start);
+        self.aborted.retain(|aborted| aborted.last_offset >= start);
+    }
+
+    /// Deletes the segments wholly below the log start DeleteRecords set,
+    /// whatever the cleanup policy (as Kafka does), and old segments per
+    /// `retention.ms` and `retention.bytes` when the cleanup policy
+    /// includes `delete`. Returns how many were deleted.
     pub(crate) fn enforce_retention(&mut self, now_ms: i64) -> io::Result<usize> {
         // An offline log is left as it is until recovery.
-        if !self.settings.delete_retention || self.offline {
+        if self.offline {
             return Ok(0);
         }
+        let mut deleted = self.delete_below_start()?;
+        if self.settings.delete_retention {
+            deleted += self.delete_expired(now_ms)?;
+        }
+        if deleted > 0 {
+            self.forget_below_start();
+            sync_dir(&self.dir)?;
+            info!(dir = %self.dir.display(), deleted, start = self.log_start_offset(), "retention deleted segments");
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes old segments per `retention.ms` and `retention.bytes`.
+    /// Returns how many were deleted; the caller syncs the directory.
+    fn delete_expired(&mut self, now_ms: i64) -> io::Result<usize> {
         let mut deleted = 0;
         if self.settings.retention_ms >= 0 {
             let cutoff = now_ms.saturating_sub(self.settings.retention_ms);
@@ -511,13 +665,6 @@ impl PartitionLog {
                 self.delete_oldest()?;
                 deleted += 1;
             }
-        }
-        if deleted > 0 {
-            let start = self.log_start_offset();
-            self.producers.forget_before(start);
-            self.aborted.retain(|aborted| aborted.last_offset >= start);
-            sync_dir(&self.dir)?;
-            info!(dir = %self.dir.display(), deleted, start = self.log_start_offset(), "retention deleted segments");
         }
         Ok(deleted)
     }
@@ -578,20 +725,28 @@ pub(crate) fn next_offset(records: &[u8]) -> Option<i64> {
 }
 
 /// The first record of `batch` (found by [`PartitionLog::batch_at_time`])
-/// whose timestamp is at or after `timestamp`, as `(offset, timestamp)`.
-/// The records are read within a budget, as the batch came from a client;
-/// if they cannot be read, the batch start is the conservative answer.
-pub(crate) fn first_at_or_after(batch: &[u8], timestamp: i64) -> io::Result<(i64, i64)> {
+/// at or after `log_start` whose timestamp is at or after `timestamp`, as
+/// `(offset, timestamp)`. The records are read within a budget, as the
+/// batch came from a client; if they cannot be read, or the record found
+/// for the time lies below the log start (in the one batch the start
+/// splits), the batch's first offset not below the log start is the
+/// conservative answer: never an offset clients may not fetch.
+pub(crate) fn first_at_or_after(
+    batch: &[u8],
+    timestamp: i64,
+    log_start: i64,
+) -> io::Result<(i64, i64)> {
     let header =
         BatchHeader::parse(batch).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let first = header.base_offset.max(log_start);
     // With log-append time every record of the batch has its max
-    // timestamp: the batch's first record is the answer.
+    // timestamp: the batch's first readable record is the answer.
     if header.log_append_time {
-        return Ok((header.base_offset, header.max_timestamp));
+        return Ok((first, header.max_timestamp));
     }
     let mut exact = None;
     let read = records::for_each_record(batch, &header, MAX_RECORDS_BYTES, |record| {
-        if record.timestamp >= timestamp {
+        if record.offset >= log_start && record.timestamp >= timestamp {
             exact = Some((record.offset, record.timestamp));
             return ControlFlow::Break(());
         }
@@ -600,7 +755,33 @@ pub(crate) fn first_at_or_after(batch: &[u8], timestamp: i64) -> io::Result<(i64
     if let Err(e) = read {
         warn!(offset = header.base_offset, error = %e, "cannot read the records of a batch");
     }
-    Ok(exact.unwrap_or((header.base_offset, header.max_timestamp)))
+    Ok(exact.unwrap_or((first, header.max_timestamp)))
+}
+
+/// The log start saved in `dir` by DeleteRecords, or 0 if none was. A file
+/// that does not hold an offset is an error, not a start from 0: that
+/// would serve deleted records again.
+fn read_log_start(dir: &Path) -> io::Result<i64> {
+    let path = dir.join(LOG_START_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|&offset| offset >= 0)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "{}: expected the log start offset, found {:?}",
+                        path.display(),
+                        text.trim()
+                    ),
+                )
+            }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -623,7 +804,7 @@ mod tests {
     /// What a ListOffsets lookup by `timestamp` finds.
     fn time_lookup(log: &PartitionLog, timestamp: i64) -> io::Result<Option<(i64, i64)>> {
         log.batch_at_time(timestamp)?
-            .map(|batch| first_at_or_after(&batch, timestamp))
+            .map(|batch| first_at_or_after(&batch, timestamp, log.log_start_offset()))
             .transpose()
     }
 
@@ -952,6 +1133,199 @@ mod tests {
         .expect("write");
         let log = PartitionLog::open(path, settings(1 << 20), 0).expect("reopen");
         assert_eq!((log.log_start_offset(), log.log_end_offset()), (0, 2));
+    }
+
+    /// The files of the log's segments, by base offset.
+    fn segment_files(dir: &Path) -> Vec<i64> {
+        let mut bases: Vec<i64> = fs::read_dir(dir)
+            .expect("read dir")
+            .filter_map(|entry| {
+                let name = entry.expect("entry").file_name();
+                name.to_str()?.strip_suffix(".log")?.parse().ok()
+            })
+            .collect();
+        bases.sort_unstable();
+        bases
+    }
+
+    /// DeleteRecords may move the log start into the middle of a batch: a
+    /// fetch below it is out of range, a fetch at it gets the batch holding
+    /// it (the client skips the records before), lookups by time and the
+    /// earliest offset answer nothing below it, and it never moves back.
+    #[test]
+    fn the_log_start_moves_forward_only_and_may_split_a_batch() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log =
+            PartitionLog::open(dir.path().join("t-0"), settings(1 << 20), 0).expect("open");
+        for i in 0..5 {
+            // Offsets 2i and 2i + 1, at 10i and 10i + 1.
+            append(&mut log, 2, i * 10);
+        }
+        assert_eq!(log.delete_records_before(3).expect("deleted"), 3);
+        assert_eq!(log.log_start_offset(), 3);
+        assert!(matches!(log.read(2, 1 << 20), Err(ReadError::OutOfRange)));
+        assert_eq!(
+            offsets_in(&log.read(3, 1 << 20).expect("read")),
+            (2..10).collect::<Vec<_>>()
+        );
+        assert_eq!(time_lookup(&log, 0).expect("time"), Some((3, 11)));
+        assert_eq!(time_lookup(&log, 20).expect("time"), Some((4, 20)));
+        assert_eq!(
+            log.delete_records_before(1).expect("no-op"),
+            3,
+            "never back"
+        );
+        assert_eq!(log.log_start_offset(), 3);
+
+        for offset in [-1, 11] {
+            assert!(matches!(
+                log.delete_records_before(offset),
+                Err(DeleteRecordsError::OutOfRange {
+                    high_watermark: 10,
+                    ..
+                })
+            ));
+        }
+        // Up to the high watermark (the log end): nothing left to read.
+        assert_eq!(log.delete_records_before(10).expect("deleted"), 10);
+        assert_eq!(log.read(10, 1 << 20).expect("at the end").len(), 0);
+        assert!(matches!(log.read(9, 1 << 20), Err(ReadError::OutOfRange)));
+        assert_eq!(time_lookup(&log, 0).expect("time"), None);
+        assert_eq!(append(&mut log, 1, 100).base_offset, 10);
+    }
+
+    /// The log start is saved in its own file and read again on open; a
+    /// file that does not hold an offset stops the log opening rather than
+    /// serving deleted records again.
+    #[test]
+    fn the_log_start_survives_a_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0");
+        let mut log = PartitionLog::open(path.clone(), settings(1 << 20), 0).expect("open");
+        append(&mut log, 5, 0);
+        assert_eq!(log.delete_records_before(3).expect("deleted"), 3);
+        drop(log);
+        assert_eq!(
+            fs::read_to_string(path.join(LOG_START_FILE)).expect("saved"),
+            "3\n"
+        );
+
+        let log = PartitionLog::open(path.clone(), settings(1 << 20), 0).expect("reopen");
+        assert_eq!((log.log_start_offset(), log.log_end_offset()), (3, 5));
+        assert!(matches!(log.read(2, 1 << 20), Err(ReadError::OutOfRange)));
+        drop(log);
+
+        fs::write(path.join(LOG_START_FILE), "three").expect("write");
+        let error = PartitionLog::open(path, settings(1 << 20), 0).expect_err("corrupt");
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert!(error.to_string().contains("three"), "{error}");
+    }
+
+    /// A log that ends before its saved start (a crash lost an unflushed
+    /// tail) starts again empty at the start, as Kafka's does: offsets
+    /// below it, which clients were told are deleted, are not reused.
+    #[test]
+    fn a_log_ending_before_its_saved_start_starts_again_there() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0");
+        let mut log = PartitionLog::open(path.clone(), settings(1 << 20), 0).expect("open");
+        append(&mut log, 5, 0);
+        drop(log);
+        fs::write(path.join(LOG_START_FILE), "8\n").expect("write");
+
+        let mut log = PartitionLog::open(path.clone(), settings(1 << 20), 0).expect("reopen");
+        assert_eq!((log.log_start_offset(), log.log_end_offset()), (8, 8));
+        assert_eq!(segment_files(&path), [8]);
+        assert_eq!(append(&mut log, 1, 0).base_offset, 8);
+    }
+
+    /// The closed segments wholly below the new log start are deleted at
+    /// once; the one holding it stays, and so does the active segment even
+    /// when all its records are deleted.
+    #[test]
+    fn deleting_records_deletes_the_segments_below_the_log_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0");
+        let mut log = PartitionLog::open(path.clone(), settings(300), 0).expect("open");
+        for i in 0..20 {
+            append(&mut log, 1, i);
+        }
+        let bases = segment_files(&path);
+        assert!(bases.len() > 3, "{bases:?}");
+        let inside_third = bases[2] + 1;
+        assert!(inside_third < bases[3]);
+        log.delete_records_before(inside_third).expect("deleted");
+        assert_eq!(segment_files(&path), bases[2..]);
+        assert_eq!(log.log_start_offset(), inside_third);
+
+        log.delete_records_before(20).expect("deleted");
+        assert_eq!(segment_files(&path), [*bases.last().expect("active")]);
+        assert_eq!((log.log_start_offset(), log.log_end_offset()), (20, 20));
+    }
+
+    /// Segments left below the log start (their deletion failed, or the
+    /// log was reopened) go at the next retention check, whatever the
+    /// cleanup policy, as in Kafka.
+    #[test]
+    fn retention_deletes_segments_left_below_the_log_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0");
+        let mut log = PartitionLog::open(path.clone(), settings(300), 0).expect("open");
+        for i in 0..20 {
+            append(&mut log, 1, i);
+        }
+        let bases = segment_files(&path);
+        // As if the deletion after a DeleteRecords had failed.
+        log.start_offset = bases[2];
+        let mut compacted = log.settings().clone();
+        compacted.delete_retention = false;
+        log.set_settings(compacted);
+        assert_eq!(log.enforce_retention(0).expect("retention"), 2);
+        assert_eq!(segment_files(&path), bases[2..]);
+        assert_eq!(log.log_start_offset(), bases[2]);
+    }
+
+    /// A topic whose cleanup policy does not include `delete` keeps its
+    /// records: DeleteRecords is refused, as Kafka refuses it.
+    #[test]
+    fn records_of_a_compacted_only_log_are_not_deleted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut compacted = settings(1 << 20);
+        compacted.delete_retention = false;
+        let mut log = PartitionLog::open(dir.path().join("t-0"), compacted, 0).expect("open");
+        append(&mut log, 3, 0);
+        assert!(matches!(
+            log.delete_records_before(2),
+            Err(DeleteRecordsError::PolicyViolation)
+        ));
+        assert_eq!(log.log_start_offset(), 0);
+    }
+
+    /// Producers whose batches are all deleted are forgotten, and aborted
+    /// transactions wholly below the log start are no longer reported, now
+    /// and after a reopen (which rebuilds them from the whole segment).
+    #[test]
+    fn producer_state_below_the_log_start_is_forgotten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0");
+        let mut log = PartitionLog::open(path.clone(), settings(1 << 20), 0).expect("open");
+        append_transactional(&mut log, 0, 2);
+        assert_eq!(
+            log.append_marker(7, 0, Marker::Abort, 0).expect("marker"),
+            2
+        );
+        append(&mut log, 2, 0);
+        assert_eq!(log.max_producer_id(), Some(7));
+        assert_eq!(log.aborted_transactions(0, 5).len(), 1);
+
+        log.delete_records_before(3).expect("deleted");
+        assert_eq!(log.max_producer_id(), None);
+        assert_eq!(log.aborted_transactions(0, 5), []);
+        drop(log);
+
+        let log = PartitionLog::open(path, settings(1 << 20), 0).expect("reopen");
+        assert_eq!(log.max_producer_id(), None);
+        assert_eq!(log.aborted_transactions(0, 5), []);
     }
 
     #[test]

@@ -405,17 +405,24 @@ impl Segment {
         Ok(Bytes::from(buf))
     }
 
-    /// The first batch whose max timestamp is at or after `timestamp`, with
-    /// its bytes; `None` if the segment has none.
-    pub(crate) fn batch_at_time(&self, timestamp: i64) -> io::Result<Option<Bytes>> {
+    /// The first batch ending after `from` (the log start: batches wholly
+    /// below it are deleted records) whose max timestamp is at or after
+    /// `timestamp`, with its bytes; `None` if the segment has none.
+    pub(crate) fn batch_at_time(&self, timestamp: i64, from: i64) -> io::Result<Option<Bytes>> {
         if self.max_timestamp < timestamp {
             return Ok(None);
         }
-        let rel = self.time_index.rel_offset_for(timestamp);
+        let rel = self
+            .time_index
+            .rel_offset_for(timestamp)
+            .max(self.relative(from.max(self.base_offset)));
         let mut position = u64::from(self.offset_index.position_for(rel));
         while position < self.size {
             let header = self.header_at(position)?;
-            if header.max_timestamp >= timestamp {
+            let next_offset = header
+                .next_offset()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            if header.max_timestamp >= timestamp && next_offset > from {
                 let mut buf = vec![0; header.size];
                 self.file.read_exact_at(&mut buf, position)?;
                 return Ok(Some(Bytes::from(buf)));

@@ -16,6 +16,7 @@ const SERVED: &[(ApiKey, i16)] = &[
     (ApiKey::Produce, 11),
     (ApiKey::Fetch, 16),
     (ApiKey::ListOffsets, 7),
+    (ApiKey::DeleteRecords, 2),
     (ApiKey::Metadata, 12),
     (ApiKey::OffsetCommit, 9),
     (ApiKey::OffsetFetch, 9),

@@ -1,6 +1,7 @@
-//! ListOffsets: earliest, latest (the last stable offset for a
-//! read-committed client), max-timestamp, and first offset at or after a
-//! timestamp.
+//! ListOffsets: earliest (the log start, which DeleteRecords may have
+//! moved), latest (the last stable offset for a read-committed client),
+//! max-timestamp, and first offset at or after a timestamp (never below the
+//! log start).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::list_offsets_response::{
@@ -29,7 +30,7 @@ fn lookup(
         warn!(error = %e, "offset lookup failed");
         ResponseError::KafkaStorageError
     };
-    let (batch, wanted) = {
+    let (batch, wanted, log_start) = {
         let log = partition.log();
         if log.is_offline() {
             return Err(ResponseError::KafkaStorageError);
@@ -45,10 +46,14 @@ fn lookup(
             t if t >= 0 => t,
             _ => return Err(ResponseError::InvalidRequest),
         };
-        (log.batch_at_time(wanted).map_err(storage_error)?, wanted)
+        (
+            log.batch_at_time(wanted).map_err(storage_error)?,
+            wanted,
+            log.log_start_offset(),
+        )
     };
     let found = match batch {
-        Some(batch) => first_at_or_after(&batch, wanted).map_err(storage_error)?,
+        Some(batch) => first_at_or_after(&batch, wanted, log_start).map_err(storage_error)?,
         None => return Ok((-1, -1)),
     };
     // A read-committed client is not told of offsets it may not read yet.

@@ -5,6 +5,7 @@ mod api_versions;
 mod bounded;
 mod cluster;
 mod configs;
+mod delete_records;
 mod fetch;
 mod groups;
 mod list_offsets;
@@ -162,6 +163,7 @@ pub(crate) async fn handle(
         }
         ApiKey::Fetch => encode(api, version, id, &fetch::handle(&ctx, body!()).await),
         ApiKey::ListOffsets => encode(api, version, id, &list_offsets::handle(&ctx, body!())),
+        ApiKey::DeleteRecords => encode(api, version, id, &delete_records::handle(&ctx, body!())),
         ApiKey::CreateTopics => encode(api, version, id, &topics::create(&ctx, body!())),
         ApiKey::DeleteTopics => encode(api, version, id, &topics::delete(&ctx, body!())),
         ApiKey::CreatePartitions => {
@@ -368,6 +370,16 @@ mod tests {
                 .with_partitions(vec![
                     fetch_request::FetchPartition::default().with_partition_max_bytes(1 << 20)
                 ])]);
+        let delete_records = kafka_protocol::messages::DeleteRecordsRequest::default()
+            .with_timeout_ms(1000)
+            .with_topics(vec![
+                kafka_protocol::messages::delete_records_request::DeleteRecordsTopic::default()
+                    .with_name(topic.clone())
+                    .with_partitions(vec![
+                        kafka_protocol::messages::delete_records_request::DeleteRecordsPartition::default()
+                            .with_offset(-1),
+                    ]),
+            ]);
         let join = JoinGroupRequest::default()
             .with_group_id(GroupId(str_bytes("g")))
             .with_session_timeout_ms(10_000)
@@ -385,6 +397,12 @@ mod tests {
             request_frame(ApiKey::Produce, 3, &produce),
             request_frame(ApiKey::Fetch, 11, &fetch),
             request_frame(ApiKey::JoinGroup, max(ApiKey::JoinGroup), &join),
+            request_frame(ApiKey::DeleteRecords, 0, &delete_records),
+            request_frame(
+                ApiKey::DeleteRecords,
+                max(ApiKey::DeleteRecords),
+                &delete_records,
+            ),
             request_frame(
                 ApiKey::OffsetCommit,
                 max(ApiKey::OffsetCommit),
@@ -954,6 +972,81 @@ mod tests {
         let configs = &response.results[0].configs;
         assert!(configs.iter().any(|c| c.name.as_str() == "retention.ms"));
         assert!(configs.iter().all(|c| !c.read_only));
+    }
+
+    /// DeleteRecords through the wire, in its first and its flexible
+    /// version: the answer carries the new low watermark, and then Fetch
+    /// below it is OFFSET_OUT_OF_RANGE and reports it as the log start,
+    /// ListOffsets earliest answers it, and Produce reports it too.
+    #[test]
+    fn deleted_records_are_gone_for_every_reader() {
+        use kafka_protocol::messages::delete_records_request::{
+            DeleteRecordsPartition, DeleteRecordsTopic,
+        };
+        use kafka_protocol::messages::list_offsets_request::{
+            ListOffsetsPartition, ListOffsetsTopic,
+        };
+        use kafka_protocol::messages::{
+            DeleteRecordsRequest, DeleteRecordsResponse, FetchResponse, ListOffsetsRequest,
+            ListOffsetsResponse,
+        };
+        let (_dir, state, runtime) = fixture();
+        create_topic(&state, "t");
+        let records = crate::log::batch::tests::encode_batch(10, 0, Compression::None);
+        assert_eq!(produced(&state, &runtime, "t", records), (0, 0));
+        let delete = |version: i16, offset: i64| -> (i16, i64) {
+            let request = DeleteRecordsRequest::default()
+                .with_timeout_ms(1000)
+                .with_topics(vec![DeleteRecordsTopic::default()
+                    .with_name(TopicName(str_bytes("t")))
+                    .with_partitions(vec![
+                        DeleteRecordsPartition::default().with_offset(offset)
+                    ])]);
+            let response: DeleteRecordsResponse =
+                answer(&state, &runtime, ApiKey::DeleteRecords, version, &request);
+            assert_eq!(response.topics[0].name.as_str(), "t");
+            let partition = &response.topics[0].partitions[0];
+            (partition.error_code, partition.low_watermark)
+        };
+        assert_eq!(delete(0, 4), (0, 4));
+        assert_eq!(delete(2, 11), (ResponseError::OffsetOutOfRange.code(), -1));
+        assert_eq!(delete(2, 6), (0, 6));
+
+        let fetch = |offset: i64| -> (i16, i64) {
+            let request = FetchRequest::default()
+                .with_max_bytes(1 << 20)
+                .with_topics(vec![fetch_request::FetchTopic::default()
+                    .with_topic(TopicName(str_bytes("t")))
+                    .with_partitions(vec![fetch_request::FetchPartition::default()
+                        .with_fetch_offset(offset)
+                        .with_partition_max_bytes(1 << 20)])]);
+            let response: FetchResponse = answer(&state, &runtime, ApiKey::Fetch, 11, &request);
+            let partition = &response.responses[0].partitions[0];
+            (partition.error_code, partition.log_start_offset)
+        };
+        assert_eq!(fetch(5), (ResponseError::OffsetOutOfRange.code(), 6));
+        assert_eq!(fetch(6), (0, 6));
+
+        let earliest = ListOffsetsRequest::default().with_topics(vec![ListOffsetsTopic::default()
+            .with_name(TopicName(str_bytes("t")))
+            .with_partitions(vec![ListOffsetsPartition::default().with_timestamp(-2)])]);
+        let found: ListOffsetsResponse =
+            answer(&state, &runtime, ApiKey::ListOffsets, 7, &earliest);
+        assert_eq!(found.topics[0].partitions[0].offset, 6);
+
+        let response: ProduceResponse = answer(
+            &state,
+            &runtime,
+            ApiKey::Produce,
+            9,
+            &produce_to(
+                "t",
+                crate::log::batch::tests::encode_batch(1, 0, Compression::None),
+                -1,
+            ),
+        );
+        let partition = &response.responses[0].partition_responses[0];
+        assert_eq!((partition.base_offset, partition.log_start_offset), (10, 6));
     }
 
     /// A batch whose header declares 2^31 - 1 records over none is
