@@ -299,7 +299,8 @@ fn word_count_runs_at_least_once_and_resumes_from_its_changelog_after_a_restart(
     let expected = expected_counts(&LINES[..2]);
     let (first, counts) = run_until(
         bootstrap,
-        config(bootstrap, application, ProcessingGuarantee::AtLeastOnce),
+        config(bootstrap, application, ProcessingGuarantee::AtLeastOnce)
+            .with_repartition_purge_interval(Duration::ZERO),
         expected.len(),
         "read_uncommitted",
     )?;
@@ -340,6 +341,18 @@ fn word_count_runs_at_least_once_and_resumes_from_its_changelog_after_a_restart(
         configs.get("cleanup.policy").map(String::as_str),
         Some("compact")
     );
+
+    // The repartitioned words were read and committed, so they were purged:
+    // every partition of the repartition topic starts where it ends.
+    let reader: BaseConsumer = client_config(bootstrap).create()?;
+    let mut repartitioned = 0;
+    for partition in 0..PARTITIONS {
+        let (low, high) =
+            reader.fetch_watermarks("word-count-counts-repartition", partition, TIMEOUT)?;
+        assert_eq!(low, high, "partition {partition}");
+        repartitioned += high;
+    }
+    assert_eq!(repartitioned, 8, "a record per word");
 
     // The group committed the end of every input partition.
     let consumer: BaseConsumer = client_config(bootstrap)

@@ -42,6 +42,7 @@ pub struct StreamsConfig {
     commit_interval: Option<Duration>,
     pub(crate) poll_timeout: Duration,
     pub(crate) num_stream_threads: usize,
+    pub(crate) repartition_purge_interval: Duration,
     pub(crate) state_dir: Option<PathBuf>,
     pub(crate) deserialization_handler: DeserializationHandler,
     pub(crate) client_configs: BTreeMap<String, String>,
@@ -59,6 +60,7 @@ impl StreamsConfig {
             commit_interval: None,
             poll_timeout: Duration::from_millis(100),
             num_stream_threads: 1,
+            repartition_purge_interval: Duration::from_secs(30),
             state_dir: None,
             deserialization_handler: DeserializationHandler::default(),
             client_configs: BTreeMap::new(),
@@ -92,6 +94,14 @@ impl StreamsConfig {
     /// consumer group, with its own consumer and producer.
     pub fn with_num_stream_threads(mut self, threads: usize) -> Self {
         self.num_stream_threads = threads;
+        self
+    }
+
+    /// Sets how often the records of repartition topics that the
+    /// application committed are deleted (`repartition.purge.interval.ms`,
+    /// 30 seconds by default).
+    pub fn with_repartition_purge_interval(mut self, interval: Duration) -> Self {
+        self.repartition_purge_interval = interval;
         self
     }
 

@@ -20,7 +20,8 @@
 //! 4. commits every commit interval, when a processor asks, when the group
 //!    rebalances and on close: at least once, the offsets are committed
 //!    once every record sent before them is acknowledged; exactly once,
-//!    records and offsets commit in one transaction.
+//!    records and offsets commit in one transaction. Repartition topics
+//!    are then purged of the records their readers committed.
 //!
 //! # Example
 //!
@@ -46,17 +47,24 @@
 //! their topics by each task before it processes anything, then kept up to
 //! date from a consumer outside the group.
 //!
-//! # Not yet run
+//! # Differences, and what is not run yet
+//!
+//! Every source topic of a sub-topology must have the same partition count
+//! (Kafka Streams asks it of joined topics only): the group's range
+//! assignor keeps a task's partitions on one member only then. A failed
+//! stream thread stops the others, as Kafka's default exception handler
+//! does.
 //!
 //! A starting task rebuilds its persistent stores from their changelogs
 //! (no checkpoints yet); each task keeps its own copy of the global
-//! stores; repartition topics are not purged of consumed records.
+//! stores.
 
 mod clients;
 mod commit_metadata;
 mod config;
 mod error;
 mod partition_reader;
+mod purge;
 mod tasks;
 mod thread;
 mod topics;
@@ -217,8 +225,11 @@ impl KafkaStreams {
                     match &result {
                         Ok(()) => slot.set_state(StreamsState::NotRunning),
                         Err(error) => {
-                            tracing::error!(%error, "stream thread failed");
+                            tracing::error!(%error, "stream thread failed: stopping the others");
                             slot.set_state(StreamsState::Error);
+                            // As Kafka's default exception handler
+                            // (SHUTDOWN_CLIENT) does.
+                            slot.shared.stop.store(true, Ordering::Release);
                         }
                     }
                     result

@@ -135,6 +135,25 @@ impl Tasks {
         PartitionReader::new(&self.config.application_id, config, RESTORE_TIMEOUT)
     }
 
+    /// Where the global stores' topics are to be read from for the running
+    /// tasks: the smallest offset a task still needs, per partition; `None`
+    /// without tasks.
+    pub(crate) fn global_start(&self) -> Option<Vec<((String, i32), i64)>> {
+        if self.active.is_empty() {
+            return None;
+        }
+        let mut start: BTreeMap<(String, i32), i64> = BTreeMap::new();
+        for active in self.active.values() {
+            for (partition, &next) in &active.global_positions {
+                start
+                    .entry(partition.clone())
+                    .and_modify(|first| *first = (*first).min(next))
+                    .or_insert(next);
+            }
+        }
+        Some(start.into_iter().collect())
+    }
+
     /// Hands `record`, of a global store's topic, to every task that did
     /// not load it when it started.
     pub(crate) fn add_global(&mut self, record: &ConsumerRecord) -> Result<(), StreamsError> {

@@ -10,6 +10,8 @@
 
 use std::time::{Duration, Instant};
 
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -22,6 +24,7 @@ use super::clients::{
 };
 use super::config::{ProcessingGuarantee, StreamsConfig};
 use super::error::{client, RuntimeError};
+use super::purge::RepartitionPurge;
 use super::tasks::Tasks;
 use super::topics;
 use super::{StreamsState, ThreadSlot};
@@ -66,6 +69,7 @@ struct StreamThread<'a> {
     topology: Topology,
     config: StreamsConfig,
     slot: &'a ThreadSlot,
+    purge: RepartitionPurge,
     /// What the tasks wrote, sent at once and kept to reuse its buffer.
     output: Vec<ProducerRecord>,
     last_commit: Instant,
@@ -92,6 +96,14 @@ impl<'a> StreamThread<'a> {
             .map_err(client("subscribing to the source topics"))?;
 
         let global_consumer = global_consumer(&config, &layout.globals)?;
+        let admin: AdminClient<DefaultClientContext> = base_config(&config)
+            .create()
+            .map_err(client("creating an admin client"))?;
+        let purge = RepartitionPurge::new(
+            admin,
+            layout.repartition.clone(),
+            config.repartition_purge_interval,
+        );
 
         let mut producer_config = base_config(&config);
         producer_config
@@ -133,6 +145,7 @@ impl<'a> StreamThread<'a> {
             topology,
             config,
             slot,
+            purge,
             output: Vec::new(),
             last_commit: Instant::now(),
             in_transaction: false,
@@ -143,8 +156,10 @@ impl<'a> StreamThread<'a> {
         while !self.slot.stop_requested() {
             match self.run_once() {
                 Ok(()) => {}
-                Err(error) if tasks_migrated(&error) => self.recover_tasks(&error)?,
-                Err(error) => return Err(error),
+                Err(error) => match migration(&error) {
+                    Some(migration) => self.recover_tasks(&error, migration)?,
+                    None => return Err(error),
+                },
             }
             self.slot
                 .publish(&self.tasks, self.consumer.context().lag());
@@ -166,14 +181,23 @@ impl<'a> StreamThread<'a> {
     }
 
     /// The tasks are no longer this thread's to commit (Kafka's
-    /// `TaskMigratedException`): the group moved on without this member,
-    /// or the transaction must abort. They close without committing, and
-    /// start again from the group's committed offsets; if the group took
-    /// the partitions away, the rebalance librdkafka runs next says so.
-    fn recover_tasks(&mut self, error: &StreamsError) -> Result<(), StreamsError> {
-        tracing::warn!(%error, tasks = self.tasks.len(), "tasks migrated: closing them without committing");
+    /// `TaskMigratedException`): they close without committing. If the
+    /// group moved on without this member, the revocation librdkafka
+    /// delivers next takes their partitions, and the assignment after it
+    /// gives back what is this member's. If only the transaction had to
+    /// abort, the member still owns them: the tasks start again at once
+    /// from the group's committed offsets.
+    fn recover_tasks(
+        &mut self,
+        error: &StreamsError,
+        migration: Migration,
+    ) -> Result<(), StreamsError> {
+        tracing::warn!(%error, tasks = self.tasks.len(), ?migration, "tasks migrated: closing them without committing");
         self.slot.set_state(StreamsState::Rebalancing);
         self.close_dirty()?;
+        if migration == Migration::GroupMoved || self.consumer.assignment_lost() {
+            return Ok(());
+        }
         let assignment = self
             .consumer
             .assignment()
@@ -190,6 +214,7 @@ impl<'a> StreamThread<'a> {
                     .map_err(client("rewinding to the committed offsets"))?;
             }
             self.store_committed(&rewound);
+            self.align_global_consumer()?;
             self.slot.set_state(StreamsState::Running);
         }
         Ok(())
@@ -239,9 +264,18 @@ impl<'a> StreamThread<'a> {
     /// Applies the rebalances the last poll brought.
     fn rebalance(&mut self) -> Result<(), StreamsError> {
         for rebalance in self.consumer.context().take_rebalances() {
-            match rebalance {
-                Rebalance::Revoke => self.revoke()?,
-                Rebalance::Assign(partitions) => self.assign(&partitions)?,
+            let applied = match rebalance {
+                Rebalance::Revoke => self.revoke(),
+                Rebalance::Assign(partitions) => self.assign(&partitions),
+            };
+            if let Err(error) = applied {
+                // librdkafka waits for the application's (un)assignment:
+                // without one, the consumer could neither rejoin nor close.
+                if let Err(error) = self.consumer.unassign() {
+                    tracing::warn!(%error, "unassigning after a failed rebalance");
+                }
+                self.align_global_consumer()?;
+                return Err(error);
             }
         }
         Ok(())
@@ -268,6 +302,29 @@ impl<'a> StreamThread<'a> {
         self.consumer
             .unassign()
             .map_err(client("unassigning partitions"))?;
+        self.align_global_consumer()
+    }
+
+    /// Points the global consumer at the first global record a task still
+    /// needs (each task loaded the global topics up to some offset when it
+    /// started), or stops it when there are no tasks.
+    fn align_global_consumer(&self) -> Result<(), StreamsError> {
+        let Some(consumer) = &self.global_consumer else {
+            return Ok(());
+        };
+        match self.tasks.global_start() {
+            Some(start) => {
+                let mut positions = TopicPartitionList::new();
+                for ((topic, partition), offset) in start {
+                    positions
+                        .add_partition_offset(&topic, partition, Offset::Offset(offset))
+                        .map_err(client("positioning the global consumer"))?;
+                }
+                consumer.assign(&positions)
+            }
+            None => consumer.unassign(),
+        }
+        .map_err(client("positioning the global consumer"))?;
         Ok(())
     }
 
@@ -280,6 +337,7 @@ impl<'a> StreamThread<'a> {
             .map_err(client("assigning partitions"))?;
         // Only assigned partitions take stored offsets.
         self.store_committed(&positions);
+        self.align_global_consumer()?;
         self.slot.set_state(StreamsState::Running);
         Ok(())
     }
@@ -403,6 +461,7 @@ impl<'a> StreamThread<'a> {
             }
         }
         self.store_committed(&offsets);
+        self.purge.committed(&offsets);
         tracing::debug!(partitions = offsets.count(), "committed");
         Ok(())
     }
@@ -449,6 +508,9 @@ impl<'a> StreamThread<'a> {
         // Leaving the group revokes the assignment: the context applies it
         // at once, with no tasks left to commit.
         self.consumer.context().close();
+        if let Err(error) = self.consumer.unassign() {
+            tracing::debug!(%error, "unassigning before leaving the group");
+        }
         self.consumer.unsubscribe();
         committed
     }
@@ -498,33 +560,41 @@ fn group_consumer_config(config: &StreamsConfig) -> ClientConfig {
     consumer
 }
 
-/// Whether `error` means the thread's tasks were taken from it: a commit
-/// refused because the group has another generation (a rebalance this
-/// member missed, or a member id it lost), or a transaction that must
-/// abort.
-fn tasks_migrated(error: &StreamsError) -> bool {
+/// How a thread's tasks were taken from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Migration {
+    /// A commit was refused because the group has another generation (a
+    /// rebalance this member missed, or a member id it lost).
+    GroupMoved,
+    /// The transaction must abort.
+    TransactionAborted,
+}
+
+/// Whether, and how, `error` means the thread's tasks were taken from it.
+fn migration(error: &StreamsError) -> Option<Migration> {
     let StreamsError::Runtime(error) = error else {
-        return false;
+        return None;
     };
     let RuntimeError::Client { source, .. } = &**error else {
-        return false;
+        return None;
     };
     match source {
-        KafkaError::ConsumerCommit(code) => matches!(
-            code,
+        KafkaError::ConsumerCommit(
             RDKafkaErrorCode::IllegalGeneration
-                | RDKafkaErrorCode::UnknownMemberId
-                | RDKafkaErrorCode::RebalanceInProgress
-                | RDKafkaErrorCode::FencedInstanceId
-        ),
-        KafkaError::Transaction(error) => error.txn_requires_abort(),
-        _ => false,
+            | RDKafkaErrorCode::UnknownMemberId
+            | RDKafkaErrorCode::RebalanceInProgress
+            | RDKafkaErrorCode::FencedInstanceId,
+        ) => Some(Migration::GroupMoved),
+        KafkaError::Transaction(error) if error.txn_requires_abort() => {
+            Some(Migration::TransactionAborted)
+        }
+        _ => None,
     }
 }
 
-/// A consumer of every partition of `globals` (topics with their partition
-/// counts) from the start, or `None` without global stores. Tasks load
-/// what it has not read yet themselves when they start, and skip it here.
+/// A consumer of the global stores' topics, outside the group, or `None`
+/// without global stores. It is assigned when tasks start (see
+/// `align_global_consumer`).
 fn global_consumer(
     config: &StreamsConfig,
     globals: &[(String, i32)],
@@ -539,20 +609,12 @@ fn global_consumer(
             format!("{}-global-consumer", config.application_id),
         )
         .set("enable.auto.commit", "false")
+        // Records deleted before it read them are gone for every task:
+        // it goes on from the first one left.
+        .set("auto.offset.reset", "earliest")
         .set("isolation.level", isolation_level(config))
         .create()
         .map_err(client("creating the global consumer"))?;
-    let mut assignment = TopicPartitionList::new();
-    for (topic, partitions) in globals {
-        for partition in 0..*partitions {
-            assignment
-                .add_partition_offset(topic, partition, Offset::Beginning)
-                .map_err(client("assigning global topics"))?;
-        }
-    }
-    consumer
-        .assign(&assignment)
-        .map_err(client("assigning global topics"))?;
     Ok(Some(consumer))
 }
 

@@ -8,7 +8,7 @@
 //! (co-partitioning); a changelog has one partition per task of the
 //! sub-topology that owns the store.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -38,6 +38,9 @@ pub(crate) struct TopicLayout {
     /// The topics of the global stores, with their partition counts: every
     /// task loads all their partitions.
     pub(crate) globals: Vec<(String, i32)>,
+    /// The full names of the repartition topics, which the application
+    /// purges of what it committed.
+    pub(crate) repartition: HashSet<String>,
 }
 
 /// An internal topic to create: its name, partition count and configs.
@@ -219,6 +222,7 @@ pub(crate) fn plan(
         .into_iter()
         .filter_map(|topic| Some((topic.clone(), *existing.get(&topic)?)))
         .collect();
+    layout.repartition = repartition.keys().map(|name| (*name).to_owned()).collect();
     layout.partitions = partitions;
     Ok((layout, to_create))
 }
