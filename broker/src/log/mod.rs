@@ -479,15 +479,18 @@ impl PartitionLog {
         Ok(Bytes::new())
     }
 
-    /// Like [`read`](Self::read), but only the batches below the last
+    /// Like [`read`](Self::read), but only the batches that end by the last
     /// stable offset: what a read-committed consumer may see (it skips
     /// the aborted transactions among them itself, told which by
     /// [`aborted_transactions`](Self::aborted_transactions)).
     pub(crate) fn read_stable(&self, offset: i64, max_bytes: usize) -> Result<Bytes, ReadError> {
         let bytes = self.read(offset, max_bytes)?;
         let stable = self.last_stable_offset();
+        // A batch is served whole, so only batches that end by the stable
+        // offset: the log start can put it inside an open transaction's
+        // batch, whose records past it are not yet committed.
         let end = whole_batches(&bytes)
-            .take_while(|(_, header)| header.base_offset < stable)
+            .take_while(|(_, header)| header.next_offset().is_ok_and(|next| next <= stable))
             .last()
             .map_or(0, |(end, _)| end);
         Ok(bytes.slice(..end))
@@ -899,6 +902,27 @@ mod tests {
         assert!(log.log_start_offset() > 0);
         assert!(log.in_transaction(7));
         assert_eq!(log.last_stable_offset(), log.log_start_offset());
+    }
+
+    /// DeleteRecords can put the log start, and so the last stable offset,
+    /// inside an open transaction's batch: a read-committed read serves
+    /// none of it, since a batch is served whole and its records past the
+    /// stable offset are not committed.
+    #[test]
+    fn a_read_committed_read_stops_before_a_batch_the_stable_offset_splits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log =
+            PartitionLog::open(dir.path().join("t-0"), settings(1 << 20), 0).expect("open");
+        append(&mut log, 2, 0);
+        append_transactional(&mut log, 0, 5);
+        assert_eq!(log.last_stable_offset(), 2);
+        assert_eq!(log.delete_records_before(4).expect("delete"), 4);
+        assert_eq!(log.last_stable_offset(), 4);
+        let read = log.read_stable(4, 1 << 20).expect("read");
+        assert_eq!(offsets_in(&read), Vec::<i64>::new());
+        // Uncommitted reads still get the batch.
+        let read = log.read(4, 1 << 20).expect("read");
+        assert_eq!(offsets_in(&read), [2, 3, 4, 5, 6]);
     }
 
     /// A closed segment is trusted by its indexes, not scanned: a batch

@@ -264,17 +264,24 @@ impl<'a> StreamThread<'a> {
     /// Applies the rebalances the last poll brought.
     fn rebalance(&mut self) -> Result<(), StreamsError> {
         for rebalance in self.consumer.context().take_rebalances() {
-            let applied = match rebalance {
+            let applied = match &rebalance {
                 Rebalance::Revoke => self.revoke(),
-                Rebalance::Assign(partitions) => self.assign(&partitions),
+                Rebalance::Assign(partitions) => self.assign(partitions),
             };
             if let Err(error) = applied {
-                // librdkafka waits for the application's (un)assignment:
-                // without one, the consumer could neither rejoin nor close.
-                if let Err(error) = self.consumer.unassign() {
-                    tracing::warn!(%error, "unassigning after a failed rebalance");
+                // librdkafka waits for the application's answer (an empty
+                // assignment, or the unassignment): without one, the
+                // consumer could neither rejoin nor close.
+                let answered = match rebalance {
+                    Rebalance::Assign(_) => self.consumer.assign(&TopicPartitionList::new()),
+                    Rebalance::Revoke => self.consumer.unassign(),
+                };
+                if let Err(error) = answered {
+                    tracing::warn!(%error, "answering a failed rebalance");
                 }
-                self.align_global_consumer()?;
+                if let Err(error) = self.align_global_consumer() {
+                    tracing::warn!(%error, "stopping the global consumer");
+                }
                 return Err(error);
             }
         }
@@ -585,6 +592,19 @@ fn migration(error: &StreamsError) -> Option<Migration> {
             | RDKafkaErrorCode::RebalanceInProgress
             | RDKafkaErrorCode::FencedInstanceId,
         ) => Some(Migration::GroupMoved),
+        // librdkafka reports a TxnOffsetCommit the group refused as an
+        // abortable transaction error: the group moved on all the same.
+        KafkaError::Transaction(error)
+            if matches!(
+                error.code(),
+                RDKafkaErrorCode::IllegalGeneration
+                    | RDKafkaErrorCode::UnknownMemberId
+                    | RDKafkaErrorCode::RebalanceInProgress
+                    | RDKafkaErrorCode::FencedInstanceId
+            ) =>
+        {
+            Some(Migration::GroupMoved)
+        }
         KafkaError::Transaction(error) if error.txn_requires_abort() => {
             Some(Migration::TransactionAborted)
         }
