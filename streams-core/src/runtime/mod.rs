@@ -25,17 +25,21 @@
 //!
 //! # Example
 //!
-//! Word count against the bundled broker (any Kafka cluster works the
-//! same way, at another bootstrap address):
+//! A topology run against a broker at `localhost:9092` (the bundled one,
+//! or any Kafka cluster):
 //!
 //! ```no_run
 //! use streams_core::prelude::*;
 //! use streams_core::runtime::{KafkaStreams, StreamsConfig};
 //!
-//! # fn topology() -> Result<Topology, StreamsError> { unimplemented!() }
+//! // Copies lines from one topic to another.
+//! let topology = TopologyBuilder::new()
+//!     .add_source("lines", &["text-lines"], SourceOptions::new(UnitSerde, StringSerde))
+//!     .add_sink("copy", "lines-copy", SinkOptions::new(UnitSerde, StringSerde), &["lines"])
+//!     .build()?;
 //! let mut streams = KafkaStreams::new(
-//!     topology()?,
-//!     StreamsConfig::new("word-count", "localhost:9092"),
+//!     topology,
+//!     StreamsConfig::new("copy-lines", "localhost:9092"),
 //! )?;
 //! streams.start()?;
 //! // ... until the application should stop:
