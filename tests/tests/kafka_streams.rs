@@ -40,8 +40,13 @@ const LINES: [(i32, &str, i64); 4] = [
     (1, "streams of streams", 4_000),
 ];
 
-/// Word count.
+/// Word count, with its counts in memory.
 fn word_count() -> Result<Topology> {
+    word_count_in(Materialized::named("counts").in_memory())
+}
+
+/// Word count, with its counts in the store `materialized` says.
+fn word_count_in(materialized: Materialized<String, i64>) -> Result<Topology> {
     let builder = StreamsBuilder::new();
     builder
         .stream::<(), String>(INPUT)
@@ -51,7 +56,7 @@ fn word_count() -> Result<Topology> {
                 .collect::<Vec<_>>()
         })
         .group_by(|_, word| word.clone())
-        .count_with(Materialized::named("counts").in_memory())
+        .count_with(materialized)
         .to_stream()
         .to(OUTPUT);
     Ok(builder.build()?)
@@ -668,9 +673,13 @@ fn two_instances_share_the_partitions() -> Result {
 fn two_stream_threads_share_the_partitions() -> Result {
     let kafka = setup()?;
     let bootstrap = kafka.bootstrap_servers();
-    let config =
-        config(bootstrap, "threads", ProcessingGuarantee::AtLeastOnce).with_num_stream_threads(2);
-    let mut streams = KafkaStreams::new(word_count()?, config)?;
+    // The counts are in RocksDB, each task's in its own directory.
+    let state_dir =
+        std::env::temp_dir().join(format!("kafka-streams-threads-{}", std::process::id()));
+    let config = config(bootstrap, "threads", ProcessingGuarantee::AtLeastOnce)
+        .with_num_stream_threads(2)
+        .with_state_dir(&state_dir);
+    let mut streams = KafkaStreams::new(word_count_in(Materialized::named("counts"))?, config)?;
     streams.start()?;
     let tasks_per_thread = |streams: &KafkaStreams| -> Vec<usize> {
         let threads = streams.thread_metrics();
@@ -703,7 +712,13 @@ fn two_stream_threads_share_the_partitions() -> Result {
         streams.metrics().tasks.records_processed,
         processed.iter().sum::<u64>()
     );
+    let mut task_dirs: Vec<String> = std::fs::read_dir(state_dir.join("threads"))?
+        .map(|entry| Ok(entry?.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_>>()?;
+    task_dirs.sort();
+    assert_eq!(task_dirs, ["0_0", "0_1", "1_0", "1_1"]);
     streams.close()?;
+    std::fs::remove_dir_all(&state_dir)?;
     assert_eq!(streams.state(), StreamsState::NotRunning);
     assert!(matches!(
         KafkaStreams::new(word_count()?, StreamsConfig::new("none", bootstrap).with_num_stream_threads(0)),

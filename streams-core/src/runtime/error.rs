@@ -57,6 +57,10 @@ pub enum RuntimeError {
     /// offsets with (it always has, once subscribed).
     #[error("the consumer has no consumer group metadata")]
     NoGroupMetadata,
+    /// A task's state directory stayed held by another stream thread of
+    /// this instance (one whose tasks moved without it knowing yet).
+    #[error("state directory {} is still in use by another stream thread", .0.display())]
+    StateDirInUse(std::path::PathBuf),
     /// The configuration asks for no stream threads.
     #[error("an application needs at least one stream thread")]
     NoStreamThreads,

@@ -69,6 +69,7 @@ mod config;
 mod error;
 mod partition_reader;
 mod purge;
+mod state_dir;
 mod tasks;
 mod thread;
 mod topics;
@@ -120,6 +121,8 @@ struct Shared {
     stop: AtomicBool,
     /// Each thread's state and counters, by thread index.
     threads: Mutex<Vec<ThreadStatus>>,
+    /// The task directories the threads hold.
+    directories: Arc<state_dir::StateDirectories>,
 }
 
 #[derive(Clone, Copy)]
@@ -190,6 +193,7 @@ impl KafkaStreams {
             shared: Arc::new(Shared {
                 stop: AtomicBool::new(false),
                 threads: Mutex::new(Vec::new()),
+                directories: Arc::default(),
             }),
             threads: Vec::new(),
         })

@@ -2,8 +2,8 @@
 //! the consumer group assigned, each a [`StreamTask`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -12,6 +12,7 @@ use super::commit_metadata::CommitMetadata;
 use super::config::StreamsConfig;
 use super::error::client;
 use super::partition_reader::PartitionReader;
+use super::state_dir::{StateDirectories, TaskDirectory};
 use super::topics::TopicLayout;
 use crate::engine::{ChangelogReader, StreamTask, SystemClock, TaskConfig, TaskMetrics};
 use crate::error::StreamsError;
@@ -21,6 +22,10 @@ use crate::topology::Topology;
 /// A task's id: its sub-topology and partition (`<sub>_<partition>`).
 pub(crate) type TaskId = (usize, i32);
 
+/// How long a starting task waits for another thread of the instance to
+/// let its state directory go.
+const STATE_DIR_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How long a restore may go without reading anything before it fails.
 const RESTORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -28,6 +33,8 @@ const RESTORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// stores' topics.
 struct ActiveTask {
     task: StreamTask,
+    /// Its state directory, held while the task runs.
+    directory: Option<TaskDirectory>,
     /// The next offset the task's global stores take from each partition
     /// (what it loaded when it started, then what it was given since).
     global_positions: HashMap<(String, i32), i64>,
@@ -38,17 +45,24 @@ pub(crate) struct Tasks {
     topology: Topology,
     config: StreamsConfig,
     layout: Rc<TopicLayout>,
+    directories: Arc<StateDirectories>,
     active: BTreeMap<TaskId, ActiveTask>,
     /// The counters of closed tasks, so totals never go back.
     closed: TaskMetrics,
 }
 
 impl Tasks {
-    pub(crate) fn new(topology: Topology, config: StreamsConfig, layout: TopicLayout) -> Self {
+    pub(crate) fn new(
+        topology: Topology,
+        config: StreamsConfig,
+        layout: TopicLayout,
+        directories: Arc<StateDirectories>,
+    ) -> Self {
         Self {
             topology,
             config,
             layout: Rc::new(layout),
+            directories,
             active: BTreeMap::new(),
             closed: TaskMetrics::default(),
         }
@@ -79,7 +93,8 @@ impl Tasks {
         config.subtopologies = vec![sub];
         config.partition = partition;
         config.deserialization_handler = self.config.deserialization_handler;
-        config.state_dir = self.task_dir(id)?;
+        let directory = self.take_directory(id)?;
+        config.state_dir = directory.as_ref().map(|held| held.path().to_owned());
         let layout = Rc::clone(&self.layout);
         config.partition_count = Box::new(move |topic| layout.partitions.get(topic).copied());
         config.restore_from = Some(Box::new(self.reader()));
@@ -122,6 +137,7 @@ impl Tasks {
             id,
             ActiveTask {
                 task,
+                directory,
                 global_positions,
             },
         );
@@ -171,25 +187,20 @@ impl Tasks {
         Ok(())
     }
 
-    /// The task's state directory, emptied: persistent stores are rebuilt
-    /// from their changelogs whenever a task starts, so that nothing a
-    /// crashed predecessor wrote past its last commit survives.
-    fn task_dir(&self, (sub, partition): TaskId) -> Result<Option<PathBuf>, StreamsError> {
+    /// The task's state directory, once no other thread of the instance
+    /// holds it, emptied (see [`StateDirectories::take`]); `None` without a
+    /// state directory.
+    fn take_directory(
+        &self,
+        (sub, partition): TaskId,
+    ) -> Result<Option<TaskDirectory>, StreamsError> {
         let Some(root) = &self.config.state_dir else {
             return Ok(None);
         };
-        let dir = root
+        let path = root
             .join(&self.config.application_id)
             .join(format!("{sub}_{partition}"));
-        let cleared = match std::fs::remove_dir_all(&dir) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
-            _ => std::fs::create_dir_all(&dir),
-        };
-        cleared.map_err(|error| super::error::RuntimeError::StateDir {
-            dir: dir.clone(),
-            source: error,
-        })?;
-        Ok(Some(dir))
+        Ok(Some(self.directories.take(path, STATE_DIR_WAIT)?))
     }
 
     /// Hands `record` to the task of its topic and partition. A record of
@@ -261,10 +272,18 @@ impl Tasks {
     /// Closes every task, moving what closing wrote to `out`.
     pub(crate) fn close_all(&mut self, out: &mut Vec<ProducerRecord>) -> Result<(), StreamsError> {
         let mut first_error = None;
-        for (_, ActiveTask { mut task, .. }) in std::mem::take(&mut self.active) {
+        for (_, active) in std::mem::take(&mut self.active) {
+            let ActiveTask {
+                mut task,
+                directory,
+                ..
+            } = active;
             let closed = task.close();
             task.take_output(out);
             self.closed += task.metrics();
+            // The stores' files are closed before the directory is let go.
+            drop(task);
+            drop(directory);
             if let Err(error) = closed {
                 first_error.get_or_insert(error);
             }

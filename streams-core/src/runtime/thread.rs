@@ -8,6 +8,7 @@
 //! record acknowledged; exactly once, output, changelog writes and offsets
 //! commit in one transaction.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::AdminClient;
@@ -141,7 +142,12 @@ impl<'a> StreamThread<'a> {
             consumer,
             global_consumer,
             producer,
-            tasks: Tasks::new(topology.clone(), config.clone(), layout),
+            tasks: Tasks::new(
+                topology.clone(),
+                config.clone(),
+                layout,
+                Arc::clone(&slot.shared.directories),
+            ),
             topology,
             config,
             slot,

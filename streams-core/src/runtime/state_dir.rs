@@ -1,0 +1,118 @@
+//! Task state directories: which thread of the process holds each, as
+//! Kafka's `StateDirectory` locks them. A task's partitions can move to
+//! another thread of the same process while the thread that lost them
+//! still has their stores open (it learns of the move at its next commit
+//! or poll); the new owner waits for the directory instead of wiping and
+//! reopening files the old one still writes.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::error::RuntimeError;
+
+/// The task directories held by the threads of one application instance.
+#[derive(Debug, Default)]
+pub(crate) struct StateDirectories {
+    held: Mutex<HashSet<PathBuf>>,
+    released: Condvar,
+}
+
+/// A task directory held by one thread: released when dropped.
+#[derive(Debug)]
+pub(crate) struct TaskDirectory {
+    directories: Arc<StateDirectories>,
+    path: PathBuf,
+}
+
+impl TaskDirectory {
+    /// The directory.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TaskDirectory {
+    fn drop(&mut self) {
+        let mut held = self
+            .directories
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        held.remove(&self.path);
+        self.directories.released.notify_all();
+    }
+}
+
+impl StateDirectories {
+    /// Takes `path` for a starting task, waiting up to `timeout` for
+    /// another thread to let it go, then empties it: a starting task
+    /// rebuilds its persistent stores from their changelogs, so nothing a
+    /// crashed predecessor wrote past its last commit survives.
+    pub(crate) fn take(
+        self: &Arc<Self>,
+        path: PathBuf,
+        timeout: Duration,
+    ) -> Result<TaskDirectory, RuntimeError> {
+        let deadline = Instant::now() + timeout;
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        while held.contains(&path) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(RuntimeError::StateDirInUse(path));
+            }
+            held = self
+                .released
+                .wait_timeout(held, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        held.insert(path.clone());
+        drop(held);
+        // Held from here: released on any error below by the guard's drop.
+        let directory = TaskDirectory {
+            directories: Arc::clone(self),
+            path,
+        };
+        let cleared = match std::fs::remove_dir_all(&directory.path) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+            _ => std::fs::create_dir_all(&directory.path),
+        };
+        cleared.map_err(|source| RuntimeError::StateDir {
+            dir: directory.path.clone(),
+            source,
+        })?;
+        Ok(directory)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_directory_waits_for_its_holder_and_is_emptied(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let root = std::env::temp_dir().join(format!("state-dir-test-{}", std::process::id()));
+        let path = root.join("0_1");
+        let directories = Arc::new(StateDirectories::default());
+        let first = directories.take(path.clone(), Duration::ZERO)?;
+        std::fs::write(first.path().join("stale"), b"x")?;
+        let busy = directories.take(path.clone(), Duration::from_millis(20));
+        assert!(matches!(busy, Err(RuntimeError::StateDirInUse(ref held)) if held == &path));
+        let waiting = {
+            let (directories, path) = (Arc::clone(&directories), path.clone());
+            std::thread::spawn(move || directories.take(path, Duration::from_secs(10)))
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        drop(first);
+        let second = waiting
+            .join()
+            .map_err(|_| "the waiting thread panicked")??;
+        assert_eq!(std::fs::read_dir(second.path())?.count(), 0, "emptied");
+        drop(second);
+        std::fs::remove_dir_all(&root)?;
+        Ok(())
+    }
+}
