@@ -634,35 +634,47 @@ fn a_member_dropped_from_the_group_closes_its_tasks_and_carries_on() -> Result {
 
 #[test]
 fn two_instances_share_the_partitions() -> Result {
+    two_instances_share_the_partitions_with(ProcessingGuarantee::AtLeastOnce)
+}
+
+/// Under exactly-once, the first instance commits its transaction when the
+/// second one's arrival revokes its partitions.
+#[test]
+fn two_instances_share_the_partitions_exactly_once() -> Result {
+    two_instances_share_the_partitions_with(ProcessingGuarantee::ExactlyOnce)
+}
+
+fn two_instances_share_the_partitions_with(guarantee: ProcessingGuarantee) -> Result {
     let kafka = setup()?;
     let bootstrap = kafka.bootstrap_servers();
     let application = "word-count-shared";
-    let mut first = KafkaStreams::new(
-        word_count()?,
-        config(bootstrap, application, ProcessingGuarantee::AtLeastOnce),
-    )?;
+    let isolation = match guarantee {
+        ProcessingGuarantee::AtLeastOnce => "read_uncommitted",
+        ProcessingGuarantee::ExactlyOnce => "read_committed",
+    };
+    // The first instance counts the first lines alone.
+    let mut first = KafkaStreams::new(word_count()?, config(bootstrap, application, guarantee))?;
     first.start()?;
-    wait_until("the first instance's tasks", || {
-        Ok(first.metrics().active_tasks == 4)
-    })?;
-    let mut second = KafkaStreams::new(
-        word_count()?,
-        config(bootstrap, application, ProcessingGuarantee::AtLeastOnce),
-    )?;
+    produce(bootstrap, &LINES[..2])?;
+    let early = expected_counts(&LINES[..2]).len();
+    wait_for_counts(bootstrap, &mut [&mut first], early, isolation)?;
+    assert_eq!(first.metrics().active_tasks, 4);
+    // The second one's arrival revokes its partitions: it commits what it
+    // did, and the two share the partitions and the counts from there.
+    let mut second = KafkaStreams::new(word_count()?, config(bootstrap, application, guarantee))?;
     second.start()?;
     wait_until("the partitions to be shared", || {
         Ok(first.metrics().active_tasks == 2 && second.metrics().active_tasks == 2)
     })?;
-    produce(bootstrap, &LINES)?;
+    produce(bootstrap, &LINES[2..])?;
     let expected = expected_counts(&LINES);
     let counts = wait_for_counts(
         bootstrap,
         &mut [&mut first, &mut second],
         expected.len(),
-        "read_uncommitted",
+        isolation,
     )?;
     assert_eq!(sorted_counts(&counts), expected);
-    assert!(first.metrics().tasks.records_processed > 0);
     assert!(second.metrics().tasks.records_processed > 0);
     first.close()?;
     second.close()?;
