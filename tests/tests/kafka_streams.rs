@@ -404,6 +404,34 @@ fn word_count_runs_at_least_once_and_resumes_from_its_changelog_after_a_restart(
     Ok(())
 }
 
+/// An application that never committed counts its lag from where it
+/// starts reading: the whole backlog.
+#[test]
+fn a_fresh_application_reports_its_backlog_as_lag() -> Result {
+    let kafka = setup()?;
+    let bootstrap = kafka.bootstrap_servers();
+    produce(bootstrap, &LINES)?;
+    let expected = expected_counts(&LINES);
+    let config = config(bootstrap, "fresh", ProcessingGuarantee::AtLeastOnce)
+        .with_commit_interval(Duration::from_secs(3600));
+    let mut streams = KafkaStreams::new(word_count()?, config)?;
+    streams.start()?;
+    wait_for_counts(
+        bootstrap,
+        &mut [&mut streams],
+        expected.len(),
+        "read_uncommitted",
+    )?;
+    let mut lag = 0;
+    wait_until("the lag of the backlog", || {
+        lag = streams.metrics().consumer_lag;
+        Ok(lag == 4 + 14)
+    })
+    .map_err(|error| format!("{error}: {lag}; 4 lines and 14 words were read"))?;
+    streams.close()?;
+    Ok(())
+}
+
 #[test]
 fn word_count_runs_exactly_once_in_transactions() -> Result {
     let kafka = setup()?;

@@ -357,7 +357,8 @@ impl<'a> StreamThread<'a> {
 
     /// Creates the tasks of `partitions`, and returns where each partition
     /// is to be read from: its committed offset, or where the topology's
-    /// reset policy says.
+    /// reset policy says (its start by default, as Kafka Streams'
+    /// `auto.offset.reset=earliest`).
     fn start_tasks(
         &mut self,
         partitions: &TopicPartitionList,
@@ -373,15 +374,25 @@ impl<'a> StreamThread<'a> {
         }
         let mut positions = TopicPartitionList::new();
         for element in committed.elements() {
+            let (topic, partition) = (element.topic(), element.partition());
             let offset = match element.offset() {
-                Offset::Offset(offset) => Offset::Offset(offset),
-                _ => match self.topology.offset_reset(element.topic()) {
-                    Some(OffsetReset::Latest) => Offset::End,
-                    _ => Offset::Beginning,
-                },
+                Offset::Offset(offset) => offset,
+                // Resolved here rather than by the consumer, so that the
+                // lag of a partition the group never committed counts from
+                // where reading starts (see `store_committed`).
+                _ => {
+                    let (low, high) = self
+                        .consumer
+                        .fetch_watermarks(topic, partition, CLIENT_TIMEOUT)
+                        .map_err(client("reading a partition's offsets"))?;
+                    match self.topology.offset_reset(topic) {
+                        Some(OffsetReset::Latest) => high,
+                        _ => low,
+                    }
+                }
             };
             positions
-                .add_partition_offset(element.topic(), element.partition(), offset)
+                .add_partition_offset(topic, partition, Offset::Offset(offset))
                 .map_err(client("listing assigned partitions"))?;
         }
         Ok(positions)
