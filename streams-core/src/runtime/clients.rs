@@ -83,6 +83,16 @@ impl GroupContext {
         )
     }
 
+    /// Puts `rebalances`, taken but not applied, back before any that came
+    /// since.
+    pub(crate) fn put_back(&self, rebalances: Vec<Rebalance>) {
+        let mut kept = self
+            .rebalances
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        kept.splice(0..0, rebalances);
+    }
+
     /// The lag as of the last statistics.
     pub(crate) fn lag(&self) -> i64 {
         self.lag.load(Ordering::Relaxed)
@@ -273,6 +283,29 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rebalances_put_back_come_before_newer_ones() {
+        let context = GroupContext::default();
+        context
+            .rebalances
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Rebalance::Revoke);
+        let taken = context.take_rebalances();
+        context
+            .rebalances
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Rebalance::Assign(TopicPartitionList::new()));
+        context.put_back(taken);
+        let order: Vec<bool> = context
+            .take_rebalances()
+            .iter()
+            .map(|rebalance| matches!(rebalance, Rebalance::Revoke))
+            .collect();
+        assert_eq!(order, [true, false]);
+    }
 
     #[test]
     fn block_on_waits_for_a_future_woken_from_another_thread() {

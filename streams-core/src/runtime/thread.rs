@@ -53,8 +53,11 @@ pub(crate) fn run(
         thread = slot.index + 1
     )
     .entered();
-    let layout = topics::prepare(&topology, &config)?;
-    let mut thread = StreamThread::new(topology, config, layout, slot)?;
+    let admin: AdminClient<DefaultClientContext> = base_config(&config)
+        .create()
+        .map_err(client("creating an admin client"))?;
+    let layout = topics::prepare(&topology, &config, &admin)?;
+    let mut thread = StreamThread::new(topology, config, layout, admin, slot)?;
     let result = thread.run();
     let closed = thread.close(result.is_ok());
     result.and(closed)
@@ -83,6 +86,7 @@ impl<'a> StreamThread<'a> {
         topology: Topology,
         config: StreamsConfig,
         layout: topics::TopicLayout,
+        admin: AdminClient<DefaultClientContext>,
         slot: &'a ThreadSlot,
     ) -> Result<Self, StreamsError> {
         let exactly_once = config.processing_guarantee == ProcessingGuarantee::ExactlyOnce;
@@ -97,9 +101,6 @@ impl<'a> StreamThread<'a> {
             .map_err(client("subscribing to the source topics"))?;
 
         let global_consumer = global_consumer(&config, &layout.globals)?;
-        let admin: AdminClient<DefaultClientContext> = base_config(&config)
-            .create()
-            .map_err(client("creating an admin client"))?;
         let purge = RepartitionPurge::new(
             admin,
             layout.repartition.clone(),
@@ -269,7 +270,8 @@ impl<'a> StreamThread<'a> {
 
     /// Applies the rebalances the last poll brought.
     fn rebalance(&mut self) -> Result<(), StreamsError> {
-        for rebalance in self.consumer.context().take_rebalances() {
+        let mut rebalances = self.consumer.context().take_rebalances().into_iter();
+        while let Some(rebalance) = rebalances.next() {
             let applied = match &rebalance {
                 Rebalance::Revoke => self.revoke(),
                 Rebalance::Assign(partitions) => self.assign(partitions),
@@ -288,6 +290,9 @@ impl<'a> StreamThread<'a> {
                 if let Err(error) = self.align_global_consumer() {
                     tracing::warn!(%error, "stopping the global consumer");
                 }
+                // Those after it wait for the next round (the thread goes
+                // on after tasks were taken from it).
+                self.consumer.context().put_back(rebalances.collect());
                 return Err(error);
             }
         }

@@ -15,7 +15,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::clients::{base_config, block_on};
+use super::clients::block_on;
 use super::config::StreamsConfig;
 use super::error::{client, RuntimeError};
 use crate::topology::{
@@ -227,15 +227,13 @@ pub(crate) fn plan(
     Ok((layout, to_create))
 }
 
-/// Reads the cluster's topics, plans the layout of `topology` and creates
-/// its missing internal topics.
+/// Reads the cluster's topics with `admin`, plans the layout of `topology`
+/// and creates its missing internal topics.
 pub(crate) fn prepare(
     topology: &Topology,
     config: &StreamsConfig,
+    admin: &AdminClient<DefaultClientContext>,
 ) -> Result<TopicLayout, RuntimeError> {
-    let admin: AdminClient<DefaultClientContext> = base_config(config)
-        .create()
-        .map_err(client("creating an admin client"))?;
     let metadata = admin
         .inner()
         .fetch_metadata(None, ADMIN_TIMEOUT)
