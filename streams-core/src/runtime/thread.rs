@@ -470,6 +470,7 @@ impl<'a> StreamThread<'a> {
                     self.producer
                         .begin_transaction()
                         .map_err(client("beginning a transaction"))?;
+                    self.in_transaction = true;
                 }
                 let group = self
                     .consumer
