@@ -158,31 +158,25 @@ pub(crate) fn plan(
 
     let mut layout = TopicLayout::default();
     for sub in &subtopologies {
-        let counts: Vec<(&str, Option<i32>)> = sub
-            .sources
-            .iter()
-            .map(|topic| (topic.as_str(), partitions.get(topic).copied()))
-            .collect();
-        let tasks = counts
-            .iter()
-            .map(|(_, count)| *count)
-            .try_fold(0, |most, count| Some(most.max(count?)));
-        let Some(tasks) = tasks else {
-            let (topic, _) = counts
+        let Some(tasks) = tasks_of(sub, &partitions) else {
+            let topic = sub
+                .sources
                 .iter()
-                .find(|(_, count)| count.is_none())
-                .copied()
+                .find(|topic| !partitions.contains_key(*topic))
+                .cloned()
                 .unwrap_or_default();
             return Err(RuntimeError::InternalTopic {
-                topic: topic.to_owned(),
+                topic,
                 reason: "its partition count cannot be derived from the topics feeding it"
                     .to_owned(),
             });
         };
-        if counts.iter().any(|(_, count)| *count != Some(tasks)) {
-            let counts = counts
+        let count = |topic: &String| partitions.get(topic).copied().unwrap_or_default();
+        if sub.sources.iter().any(|topic| count(topic) != tasks) {
+            let counts = sub
+                .sources
                 .iter()
-                .map(|(topic, count)| format!("{topic} ({})", count.unwrap_or_default()))
+                .map(|topic| format!("{topic} ({})", count(topic)))
                 .collect::<Vec<_>>()
                 .join(", ");
             return Err(RuntimeError::NotCopartitioned {
