@@ -32,10 +32,10 @@ pub const CHECKPOINT_FILE_NAME: &str = ".checkpoint";
 const VERSION: &str = "1";
 const CRC_TAG: &str = "crc32c";
 
-/// A partition of a (changelog) topic.
+/// A topic and partition.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TopicPartition {
-    /// Topic name (no whitespace).
+    /// The topic (a checkpoint takes no whitespace in it).
     pub topic: String,
     /// Partition number.
     pub partition: i32,

@@ -241,6 +241,19 @@ pub enum StreamsError {
     /// Records were given to, or work asked of, a task that was closed.
     #[error("task `{0}` is closed")]
     TaskClosed(String),
+    /// A task's state directory or its checkpoint could not be read or
+    /// written.
+    #[error("state of task `{task}`: {source}")]
+    TaskState {
+        /// The task id.
+        task: String,
+        /// What failed.
+        source: state_stores::StoreError,
+    },
+    /// A checkpoint was asked of a task that processed records since its
+    /// last commit: a checkpoint may only name committed state.
+    #[error("task `{0}` processed records since its last commit, so it cannot checkpoint")]
+    UncommittedCheckpoint(String),
     /// A write (or flush, close, or cache listener) was asked of a plain
     /// view of a timestamped store, which only reads: it has no timestamp
     /// to write a value with.

@@ -790,6 +790,86 @@ fn two_stream_threads_share_the_partitions() -> Result {
 }
 
 #[test]
+fn a_restart_restores_rocksdb_counts_only_past_their_checkpoint() -> Result {
+    a_restart_restores_rocksdb_counts_only_past_their_checkpoint_with(
+        ProcessingGuarantee::AtLeastOnce,
+    )
+}
+
+#[test]
+fn a_restart_restores_rocksdb_counts_only_past_their_checkpoint_exactly_once() -> Result {
+    a_restart_restores_rocksdb_counts_only_past_their_checkpoint_with(
+        ProcessingGuarantee::ExactlyOnce,
+    )
+}
+
+/// A clean close checkpoints the counts' changelog offsets in each task's
+/// directory; the next run on the same directories restores nothing and
+/// carries on from the counts RocksDB kept.
+fn a_restart_restores_rocksdb_counts_only_past_their_checkpoint_with(
+    guarantee: ProcessingGuarantee,
+) -> Result {
+    let kafka = setup()?;
+    let bootstrap = kafka.bootstrap_servers();
+    let state_dir = tempfile::tempdir()?;
+    let application = "checkpointed";
+    let isolation = match guarantee {
+        ProcessingGuarantee::AtLeastOnce => "read_uncommitted",
+        ProcessingGuarantee::ExactlyOnce => "read_committed",
+    };
+    // Runs word count over `lines` until the counts of every line so far
+    // are out (`so_far`), then closes it.
+    let run = |lines: &[(i32, &str, i64)], so_far: &[(i32, &str, i64)]| -> Result<KafkaStreams> {
+        produce(bootstrap, lines)?;
+        let config = config(bootstrap, application, guarantee).with_state_dir(state_dir.path());
+        let mut streams = KafkaStreams::new(word_count_in(Materialized::named("counts"))?, config)?;
+        streams.start()?;
+        wait_for_counts(
+            bootstrap,
+            &mut [&mut streams],
+            expected_counts(so_far).len(),
+            isolation,
+        )?;
+        streams.close()?;
+        Ok(streams)
+    };
+    let first = run(&LINES[..2], &LINES[..2])?;
+    assert_eq!(first.metrics().tasks.restored_records, 0);
+
+    // Each counting task (sub-topology 1) checkpointed its changelog
+    // partition: up to its last record (under exactly once the commit
+    // marker follows it).
+    let reader: BaseConsumer = client_config(bootstrap).create()?;
+    let changelog = "checkpointed-counts-changelog";
+    for partition in 0..PARTITIONS {
+        let task_dir = state_dir
+            .path()
+            .join(application)
+            .join(format!("1_{partition}"));
+        let checkpoint = state_stores::CheckpointFile::in_dir(&task_dir)
+            .read()?
+            .ok_or("no checkpoint")?;
+        let (_, end) = reader.fetch_watermarks(changelog, partition, TIMEOUT)?;
+        let markers = match guarantee {
+            ProcessingGuarantee::AtLeastOnce => 0,
+            ProcessingGuarantee::ExactlyOnce => 1,
+        };
+        let key = state_stores::TopicPartition::new(changelog, partition);
+        assert_eq!(
+            checkpoint.get(&key),
+            Some(&(end - markers)),
+            "partition {partition}"
+        );
+    }
+
+    let second = run(&LINES[2..], &LINES)?;
+    assert_eq!(second.metrics().tasks.restored_records, 0);
+    let counts = read_counts(bootstrap, OUTPUT, isolation)?;
+    assert_eq!(sorted_counts(&counts), expected_counts(&LINES));
+    Ok(())
+}
+
+#[test]
 fn a_missing_source_topic_stops_the_application_with_an_error() -> Result {
     let kafka = KafkaFixture::embedded()?;
     let mut streams = KafkaStreams::new(

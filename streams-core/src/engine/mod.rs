@@ -10,6 +10,7 @@
 //! same engine runs under the wall clock in production and a mock clock in
 //! the [`TopologyTestDriver`](crate::test_driver::TopologyTestDriver).
 
+mod checkpoint;
 mod clock;
 mod collector;
 mod emit_intervals;
@@ -25,4 +26,4 @@ pub(crate) use collector::ChangelogCollector;
 pub use emit_intervals::EmitIntervals;
 pub(crate) use graph::{Children, Input, Node, NodeContext, NodeId, NodeInfo, NodeInstance};
 pub(crate) use task::TaskState;
-pub use task::{ChangelogReader, PartitionCount, StreamTask, TaskConfig, TaskMetrics};
+pub use task::{ChangelogReader, PartitionCount, ReadEnd, StreamTask, TaskConfig, TaskMetrics};

@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use state_stores::{ChangelogRecord, RecordContext, RocksDbMemoryBudget};
 use std::time::Duration;
 
+use super::checkpoint::{RestoreStart, TaskCheckpoint};
 use super::clock::Clock;
 use super::collector::RecordCollector;
 use super::emit_intervals::EmitIntervals;
@@ -20,10 +21,10 @@ use crate::processor::{PunctuationType, PunctuatorId};
 use crate::record::{
     ConsumerRecord, ProducerRecord, Record, RecordMetadata, TopicName, TopicPartition,
 };
-use crate::state::{StoreContext, StoreRegistry};
+use crate::state::{ErasedHandle, StoreContext, StoreRegistry};
 use crate::topology::{
-    DeserializationHandler, FailOnInvalidTimestamp, NodeKind, TimestampExtractor, TopicNames,
-    Topology,
+    DeserializationHandler, FailOnInvalidTimestamp, NodeKind, StoreDef, TimestampExtractor,
+    TopicNames, Topology,
 };
 use rustc_hash::FxHashMap;
 
@@ -70,15 +71,35 @@ pub type PartitionCount = Box<dyn Fn(&str) -> Option<i32>>;
 /// Where a starting task reads its stores' changelogs: a restore consumer
 /// in the runtime, the topics it kept in the test driver.
 pub trait ChangelogReader {
-    /// Hands the records of `topic`'s partition `partition` to `restore`,
-    /// oldest first, in batches as they are read, so that a changelog
-    /// never has to be held in memory whole.
+    /// Hands the records of `topic`'s partition `partition`, from offset
+    /// `from` (the partition's first when `None`) to the partition's end
+    /// as it was when the read began, to `restore`: oldest first, in
+    /// batches as they are read, so that a changelog never has to be held
+    /// in memory whole. Says where the read ended; if `from` lies outside
+    /// the partition, it reads nothing and says so.
     fn read(
         &self,
         topic: &str,
         partition: i32,
+        from: Option<i64>,
         restore: &mut dyn FnMut(Vec<ConsumerRecord>) -> Result<(), StreamsError>,
-    ) -> Result<(), StreamsError>;
+    ) -> Result<ReadEnd, StreamsError>;
+}
+
+/// Where a [`ChangelogReader`]'s read ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// It read up to this offset: the partition's end, the offset of the
+    /// next record to be written.
+    Reached(i64),
+    /// The offset to read from lies before the partition's first offset
+    /// (`start`) or after its end (`end`): nothing was read.
+    OutOfRange {
+        /// The partition's first offset.
+        start: i64,
+        /// The partition's end.
+        end: i64,
+    },
 }
 
 /// How to create a task.
@@ -109,8 +130,14 @@ pub struct TaskConfig {
     pub rocksdb_budget: RocksDbMemoryBudget,
     /// Where the task's logged stores restore their state from before its
     /// processors start; `None` starts them as they are (empty, for
-    /// in-memory stores).
+    /// in-memory stores). Persistent stores restore from the offsets the
+    /// task's checkpoint names, if it has a usable one.
     pub restore_from: Option<Box<dyn ChangelogReader>>,
+    /// Whether the task runs under exactly-once, where its stores may hold
+    /// writes of a transaction that never commits: its checkpoint is then
+    /// deleted when it starts and written only when it closes cleanly, and
+    /// state found without a checkpoint is wiped.
+    pub exactly_once: bool,
     /// How often operators whose results wait for stream time look for
     /// them (Kafka's internal emit intervals, 1 second each by default).
     pub emit_intervals: EmitIntervals,
@@ -142,6 +169,7 @@ impl TaskConfig {
             partition_count: Box::new(|_| Some(1)),
             rocksdb_budget: default_rocksdb_budget(),
             restore_from: None,
+            exactly_once: false,
             emit_intervals: EmitIntervals::default(),
             processor_metadata: BTreeMap::new(),
             partition_times: BTreeMap::new(),
@@ -271,6 +299,7 @@ pub struct StreamTask {
     /// for every record they route, so the names are hashed with a fast
     /// hash: they come from the topology, not from the data.
     sources: FxHashMap<TopicName, SourceBinding>,
+    checkpoint: TaskCheckpoint,
     /// Whether a record was processed or dropped, or a punctuator fired,
     /// since the last commit (Kafka's `commitNeeded`): only then does a
     /// commit flush.
@@ -293,6 +322,7 @@ impl StreamTask {
             partition_count,
             rocksdb_budget,
             restore_from,
+            exactly_once,
             emit_intervals,
             processor_metadata,
             partition_times,
@@ -371,6 +401,7 @@ impl StreamTask {
             }
         }
 
+        let mut checkpoint = TaskCheckpoint::load(&task_id, state_dir.clone(), exactly_once)?;
         let store_context = StoreContext {
             application_id: application_id.clone(),
             task_id: task_id.clone(),
@@ -380,36 +411,37 @@ impl StreamTask {
             record_context: record_context.clone(),
             rocksdb_budget,
         };
-        let mut stores = StoreRegistry::default();
-        let mut metrics = TaskMetrics::default();
-        for store in &topology.stores {
-            // Any processor may read a global store, connected or not.
-            let users: Vec<NodeId> = members
-                .iter()
-                .filter(|&&member| {
-                    matches!(&topology.nodes[member].kind,
-                        NodeKind::Processor { stores } if store.global || stores.contains(&store.name))
-                })
-                .map(|&member| ids[topology.nodes[member].name.as_str()])
-                .collect();
-            if users.is_empty() {
-                continue;
+        let opening = StoreOpening {
+            topology,
+            members: &members,
+            ids: &ids,
+            context: &store_context,
+            restore_from: restore_from.as_deref(),
+        };
+        let (stores, restored) = match opening.open(&mut checkpoint)? {
+            Ok(opened) => opened,
+            Err(reason) => {
+                tracing::warn!(task = %task_id, reason, "wiping the task's state to restore it from scratch");
+                checkpoint.wipe()?;
+                opening
+                    .open(&mut checkpoint)?
+                    .map_err(|reason| StreamsError::TaskState {
+                        task: task_id.clone(),
+                        source: state_stores::StoreError::Corrupt {
+                            store: task_id.clone(),
+                            reason,
+                        },
+                    })?
             }
-            let handle = store.builder.build_erased(&store_context)?;
-            // Global stores have no changelog (the builder rejects one).
-            if let (Some(reader), Some(_)) = (&restore_from, store.builder.changelog()) {
-                let topic = crate::topology::changelog_topic(&application_id, &store.name);
-                let mut restored = 0;
-                reader.read(&topic, partition, &mut |batch| {
-                    let records = changelog_records(&store.name, batch)?;
-                    handle.restore(&records)?;
-                    restored += records.len() as u64;
-                    Ok(())
-                })?;
-                metrics.restored_records += restored;
-                tracing::info!(task = %task_id, store = %store.name, records = restored, "restored store from its changelog");
-            }
-            stores.register(store.name.clone(), users, handle);
+        };
+        let metrics = TaskMetrics {
+            restored_records: restored,
+            ..TaskMetrics::default()
+        };
+        // What was restored need not be restored again after a crash.
+        if !exactly_once && restore_from.is_some() && checkpoint.due(true) {
+            stores.flush_all()?;
+            checkpoint.write()?;
         }
 
         let mut task = Self {
@@ -438,6 +470,7 @@ impl StreamTask {
             },
             queues: PartitionGroup::restoring(partition_times),
             sources,
+            checkpoint,
             commit_needed: false,
             closed: false,
         };
@@ -601,6 +634,42 @@ impl StreamTask {
         Ok(self.queues.committable_offsets())
     }
 
+    /// Writes the task's checkpoint if one is due (see
+    /// [`TaskConfig::exactly_once`]): the offset each persistent store's
+    /// contents reach in its changelog, so that a task starting from the
+    /// same state directory restores only what follows. A runtime calls it
+    /// once the output of a [`commit`](Self::commit) (and of a
+    /// [`close`](Self::close)) is acknowledged, with `written` holding the
+    /// offset of the last record the producer acknowledged in each
+    /// partition (those that are not the task's changelogs are ignored);
+    /// `enforce` for a clean close, which always checkpoints. The stores
+    /// are made durable first (a closed task's were when it closed).
+    /// Returns whether a checkpoint was written.
+    ///
+    /// A checkpoint may only name committed state: a task that processed
+    /// records since its last commit refuses with
+    /// [`StreamsError::UncommittedCheckpoint`].
+    pub fn checkpoint(
+        &mut self,
+        written: &BTreeMap<TopicPartition, i64>,
+        enforce: bool,
+    ) -> Result<bool, StreamsError> {
+        if self.commit_needed {
+            return Err(StreamsError::UncommittedCheckpoint(
+                self.state.task_id.clone(),
+            ));
+        }
+        self.checkpoint.acknowledged(written);
+        if !self.checkpoint.due(enforce) {
+            return Ok(false);
+        }
+        if !self.closed {
+            self.state.stores.flush_all()?;
+        }
+        self.checkpoint.write()?;
+        Ok(true)
+    }
+
     /// The values processors keep with the task's committed offsets, by
     /// key (Kafka's processor metadata: a windowed aggregation's last
     /// emission of final results, say). A runtime commits them with the
@@ -682,6 +751,122 @@ impl StreamTask {
             self.graph.flush(&mut self.state, node)?;
         }
         self.state.stores.flush_caches()
+    }
+}
+
+/// What opening a task's stores takes.
+struct StoreOpening<'a> {
+    topology: &'a Topology,
+    /// The task's nodes (indices into the topology's).
+    members: &'a [usize],
+    /// The task's node ids, by name.
+    ids: &'a HashMap<&'a str, NodeId>,
+    context: &'a StoreContext,
+    restore_from: Option<&'a dyn ChangelogReader>,
+}
+
+impl StoreOpening<'_> {
+    /// Builds the stores the task's processors use and restores the logged
+    /// ones, persistent ones from where `checkpoint` says. Returns them
+    /// with the number of records restored, or why the task's state cannot
+    /// be trusted (the stores built so far closed again, so that it can be
+    /// wiped).
+    fn open(
+        &self,
+        checkpoint: &mut TaskCheckpoint,
+    ) -> Result<Result<(StoreRegistry, u64), String>, StreamsError> {
+        let mut stores = StoreRegistry::default();
+        let mut restored = 0;
+        for store in &self.topology.stores {
+            // Any processor may read a global store, connected or not.
+            let users: Vec<NodeId> = self
+                .members
+                .iter()
+                .filter(|&&member| {
+                    matches!(&self.topology.nodes[member].kind,
+                        NodeKind::Processor { stores } if store.global || stores.contains(&store.name))
+                })
+                .map(|&member| self.ids[self.topology.nodes[member].name.as_str()])
+                .collect();
+            if users.is_empty() {
+                continue;
+            }
+            let handle = store.builder.build_erased(self.context)?;
+            let outcome = self.restore(store, &*handle, checkpoint)?;
+            stores.register(store.name.clone(), users, handle);
+            match outcome {
+                Ok(count) => restored += count,
+                Err(reason) => {
+                    stores.close_all()?;
+                    return Ok(Err(reason));
+                }
+            }
+        }
+        Ok(Ok((stores, restored)))
+    }
+
+    /// Restores `store` from its changelog, if it logs and there is a
+    /// reader, and has `checkpoint` track it if it is persistent. Returns
+    /// the number of records restored, or why the state cannot be trusted.
+    fn restore(
+        &self,
+        store: &StoreDef,
+        handle: &dyn ErasedHandle,
+        checkpoint: &mut TaskCheckpoint,
+    ) -> Result<Result<u64, String>, StreamsError> {
+        // Global stores have no changelog (the builder rejects one).
+        if store.builder.changelog().is_none() {
+            return Ok(Ok(0));
+        }
+        let changelog = TopicPartition::new(
+            self.context.changelog_topic(&store.name),
+            self.context.partition,
+        );
+        let persistent = handle.persistent();
+        let start = if persistent {
+            checkpoint.restore_start(&changelog)
+        } else {
+            RestoreStart::Beginning
+        };
+        let Some(reader) = self.restore_from else {
+            // Nothing to restore from: the state is all there is, and its
+            // contents reach what the checkpoint says.
+            if persistent {
+                let position = match start {
+                    RestoreStart::Checkpointed(offset) => Some(offset),
+                    _ => None,
+                };
+                checkpoint.track(changelog, position);
+            }
+            return Ok(Ok(0));
+        };
+        let from = match start {
+            RestoreStart::Checkpointed(offset) => Some(offset),
+            RestoreStart::Beginning => None,
+            RestoreStart::Corrupted(reason) => return Ok(Err(reason)),
+        };
+        let mut restored = 0;
+        let end = reader.read(&changelog.topic, changelog.partition, from, &mut |batch| {
+            let records = changelog_records(&store.name, batch)?;
+            handle.restore(&records)?;
+            restored += records.len() as u64;
+            Ok(())
+        })?;
+        match end {
+            ReadEnd::Reached(end) => {
+                tracing::info!(task = %self.context.task_id, store = %store.name, records = restored, from, end, "restored store from its changelog");
+                if persistent {
+                    checkpoint.track(changelog, Some(end));
+                }
+                Ok(Ok(restored))
+            }
+            ReadEnd::OutOfRange { start, end } => Ok(Err(format!(
+                "the checkpoint names offset {} of {}-{}, which holds offsets {start} to {end}",
+                from.unwrap_or_default(),
+                changelog.topic,
+                changelog.partition
+            ))),
+        }
     }
 }
 

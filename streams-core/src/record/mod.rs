@@ -179,24 +179,9 @@ impl RecordMetadata {
     }
 }
 
-/// A topic and partition.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TopicPartition {
-    /// The topic.
-    pub topic: String,
-    /// The partition number.
-    pub partition: i32,
-}
-
-impl TopicPartition {
-    /// A topic-partition pair.
-    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
-        Self {
-            topic: topic.into(),
-            partition,
-        }
-    }
-}
+/// A topic and partition: the stores' type, which names changelog
+/// partitions in checkpoints.
+pub use state_stores::TopicPartition;
 
 /// A record as it is read from a topic: serialized key and value.
 #[derive(Debug, Clone, PartialEq)]

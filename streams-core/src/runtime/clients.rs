@@ -5,6 +5,7 @@
 //! partition. Every client starts from the user's properties, then the
 //! runtime sets those it depends on.
 
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -23,7 +24,7 @@ use rdkafka::{Message, Timestamp, TopicPartitionList};
 
 use super::config::{ProcessingGuarantee, StreamsConfig};
 use super::error::RuntimeError;
-use crate::record::{ConsumerRecord, Header, Headers, ProducerRecord, TopicName};
+use crate::record::{ConsumerRecord, Header, Headers, ProducerRecord, TopicName, TopicPartition};
 
 /// The properties every client starts from: the cluster, then the user's.
 pub(crate) fn base_config(config: &StreamsConfig) -> ClientConfig {
@@ -157,13 +158,42 @@ impl ConsumerContext for GroupContext {
 }
 
 /// The producer's context: it keeps the first failed delivery, which a
-/// flush (or a transaction's commit) then reports.
-#[derive(Default)]
+/// flush (or a transaction's commit) then reports, and the offset of the
+/// last record acknowledged in each changelog partition, which the tasks'
+/// checkpoints name.
 pub(crate) struct DeliveryContext {
     first_failure: Mutex<Option<RuntimeError>>,
+    /// By changelog topic, then partition.
+    acknowledged: Mutex<HashMap<String, BTreeMap<i32, i64>>>,
 }
 
 impl DeliveryContext {
+    /// A context following the changelog topics `changelogs`.
+    pub(crate) fn new(changelogs: impl IntoIterator<Item = String>) -> Self {
+        let topics = changelogs.into_iter().map(|topic| (topic, BTreeMap::new()));
+        Self {
+            first_failure: Mutex::default(),
+            acknowledged: Mutex::new(topics.collect()),
+        }
+    }
+
+    /// The offset of the last record acknowledged in every changelog
+    /// partition written to.
+    pub(crate) fn acknowledged(&self) -> BTreeMap<TopicPartition, i64> {
+        let acknowledged = self
+            .acknowledged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        acknowledged
+            .iter()
+            .flat_map(|(topic, partitions)| {
+                partitions.iter().map(|(&partition, &offset)| {
+                    (TopicPartition::new(topic.clone(), partition), offset)
+                })
+            })
+            .collect()
+    }
+
     /// The first delivery that failed since the last call, if any.
     pub(crate) fn take_failure(&self) -> Option<RuntimeError> {
         self.first_failure
@@ -179,6 +209,16 @@ impl ProducerContext for DeliveryContext {
     type DeliveryOpaque = ();
 
     fn delivery(&self, result: &DeliveryResult<'_>, _opaque: ()) {
+        if let Ok(message) = result {
+            let mut acknowledged = self
+                .acknowledged
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(partitions) = acknowledged.get_mut(message.topic()) {
+                let last = partitions.entry(message.partition()).or_insert(-1);
+                *last = (*last).max(message.offset());
+            }
+        }
         if let Err((error, message)) = result {
             // An aborted transaction's records are purged: that is the
             // abort, not a failure of the application.

@@ -1,6 +1,5 @@
-//! Reading a partition from its start to its end: how a starting task
-//! restores its stores from their changelogs, and loads the global stores
-//! from their topics.
+//! Reading a partition to its end: how a starting task restores its stores
+//! from their changelogs, and loads the global stores from their topics.
 
 use std::time::{Duration, Instant};
 
@@ -12,15 +11,15 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::clients::consumer_record;
 use super::error::client;
-use crate::engine::ChangelogReader;
+use crate::engine::{ChangelogReader, ReadEnd};
 use crate::error::StreamsError;
 use crate::record::ConsumerRecord;
 
 /// How many records a read hands over at once.
 const BATCH: usize = 1_000;
 
-/// Reads a partition from its start to its end, as the end was when the
-/// read began: a consumer outside the group. Under exactly-once it reads
+/// Reads a partition from a given offset (or its start) to its end, as the
+/// end was when the read began: a consumer outside the group. Under exactly-once it reads
 /// committed records only, and its end is the last stable offset.
 pub(crate) struct PartitionReader {
     config: ClientConfig,
@@ -48,8 +47,9 @@ impl ChangelogReader for PartitionReader {
         &self,
         topic: &str,
         partition: i32,
+        from: Option<i64>,
         restore: &mut dyn FnMut(Vec<ConsumerRecord>) -> Result<(), StreamsError>,
-    ) -> Result<(), StreamsError> {
+    ) -> Result<ReadEnd, StreamsError> {
         let consumer: BaseConsumer = self
             .config
             .create()
@@ -57,12 +57,22 @@ impl ChangelogReader for PartitionReader {
         let (low, high) = consumer
             .fetch_watermarks(topic, partition, self.timeout)
             .map_err(client("reading a partition's offsets"))?;
-        if low >= high {
-            return Ok(());
+        let start = match from {
+            Some(from) if from < low || from > high => {
+                return Ok(ReadEnd::OutOfRange {
+                    start: low,
+                    end: high,
+                })
+            }
+            Some(from) => from,
+            None => low,
+        };
+        if start >= high {
+            return Ok(ReadEnd::Reached(high));
         }
         let mut assignment = TopicPartitionList::new();
         assignment
-            .add_partition_offset(topic, partition, Offset::Beginning)
+            .add_partition_offset(topic, partition, Offset::Offset(start))
             .map_err(client("assigning a partition to read"))?;
         consumer
             .assign(&assignment)
@@ -80,7 +90,7 @@ impl ChangelogReader for PartitionReader {
                         restore(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))?;
                     }
                     if done {
-                        return Ok(());
+                        return Ok(ReadEnd::Reached(high));
                     }
                 }
                 // The end, where the tail is markers or aborted records.
@@ -105,6 +115,6 @@ impl ChangelogReader for PartitionReader {
         if !batch.is_empty() {
             restore(batch)?;
         }
-        Ok(())
+        Ok(ReadEnd::Reached(high))
     }
 }

@@ -2,8 +2,10 @@
 //! Kafka's `StateDirectory` locks them. A task's partitions can move to
 //! another thread of the same process while the thread that lost them
 //! still has their stores open (it learns of the move at its next commit
-//! or poll); the new owner waits for the directory instead of wiping and
-//! reopening files the old one still writes.
+//! or poll); the new owner waits for the directory instead of opening
+//! files the old one still writes. What a directory holds is the task's
+//! business: it restores from its checkpoint, or wipes what it cannot
+//! trust.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -47,9 +49,7 @@ impl Drop for TaskDirectory {
 
 impl StateDirectories {
     /// Takes `path` for a starting task, waiting up to `timeout` for
-    /// another thread to let it go, then empties it: a starting task
-    /// rebuilds its persistent stores from their changelogs, so nothing a
-    /// crashed predecessor wrote past its last commit survives.
+    /// another thread to let it go, and creates it if it is missing.
     pub(crate) fn take(
         self: &Arc<Self>,
         path: PathBuf,
@@ -75,11 +75,7 @@ impl StateDirectories {
             directories: Arc::clone(self),
             path,
         };
-        let cleared = match std::fs::remove_dir_all(&directory.path) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
-            _ => std::fs::create_dir_all(&directory.path),
-        };
-        cleared.map_err(|source| RuntimeError::StateDir {
+        std::fs::create_dir_all(&directory.path).map_err(|source| RuntimeError::StateDir {
             dir: directory.path.clone(),
             source,
         })?;
@@ -92,13 +88,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_held_directory_waits_for_its_holder_and_is_emptied(
+    fn a_held_directory_waits_for_its_holder_and_keeps_its_contents(
     ) -> Result<(), Box<dyn std::error::Error>> {
         let root = std::env::temp_dir().join(format!("state-dir-test-{}", std::process::id()));
         let path = root.join("0_1");
         let directories = Arc::new(StateDirectories::default());
         let first = directories.take(path.clone(), Duration::ZERO)?;
-        std::fs::write(first.path().join("stale"), b"x")?;
+        std::fs::write(first.path().join("store"), b"x")?;
         let busy = directories.take(path.clone(), Duration::from_millis(20));
         assert!(matches!(busy, Err(RuntimeError::StateDirInUse(ref held)) if held == &path));
         let waiting = {
@@ -110,7 +106,11 @@ mod tests {
         let second = waiting
             .join()
             .map_err(|_| "the waiting thread panicked")??;
-        assert_eq!(std::fs::read_dir(second.path())?.count(), 0, "emptied");
+        assert_eq!(
+            std::fs::read(second.path().join("store"))?,
+            b"x",
+            "what the task left is the next task's to judge"
+        );
         drop(second);
         std::fs::remove_dir_all(&root)?;
         Ok(())

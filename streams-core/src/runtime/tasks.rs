@@ -9,12 +9,12 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::clients::{base_config, isolation_level};
 use super::commit_metadata::CommitMetadata;
-use super::config::StreamsConfig;
+use super::config::{ProcessingGuarantee, StreamsConfig};
 use super::error::client;
 use super::partition_reader::PartitionReader;
 use super::state_dir::{StateDirectories, TaskDirectory};
 use super::topics::TopicLayout;
-use crate::engine::{ChangelogReader, StreamTask, SystemClock, TaskConfig, TaskMetrics};
+use crate::engine::{ChangelogReader, ReadEnd, StreamTask, SystemClock, TaskConfig, TaskMetrics};
 use crate::error::StreamsError;
 use crate::record::{ConsumerRecord, ProducerRecord, TopicPartition};
 use crate::topology::Topology;
@@ -33,8 +33,10 @@ const RESTORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// stores' topics.
 struct ActiveTask {
     task: StreamTask,
-    /// Its state directory, held while the task runs.
-    directory: Option<TaskDirectory>,
+    /// Its state directory, held while the task runs (and until it
+    /// checkpoints after closing); dropped after the task, whose stores
+    /// are closed by then.
+    _directory: Option<TaskDirectory>,
     /// The next offset the task's global stores take from each partition
     /// (what it loaded when it started, then what it was given since).
     global_positions: HashMap<(String, i32), i64>,
@@ -47,6 +49,9 @@ pub(crate) struct Tasks {
     layout: Rc<TopicLayout>,
     directories: Arc<StateDirectories>,
     active: BTreeMap<TaskId, ActiveTask>,
+    /// Tasks closed cleanly, holding their directories until their output
+    /// is durable and they checkpoint (see [`checkpoint`](Self::checkpoint)).
+    closed_tasks: Vec<ActiveTask>,
     /// The counters of closed tasks, so totals never go back.
     closed: TaskMetrics,
 }
@@ -64,6 +69,7 @@ impl Tasks {
             layout: Rc::new(layout),
             directories,
             active: BTreeMap::new(),
+            closed_tasks: Vec::new(),
             closed: TaskMetrics::default(),
         }
     }
@@ -93,6 +99,7 @@ impl Tasks {
         config.subtopologies = vec![sub];
         config.partition = partition;
         config.deserialization_handler = self.config.deserialization_handler;
+        config.exactly_once = self.config.processing_guarantee == ProcessingGuarantee::ExactlyOnce;
         let directory = self.take_directory(id)?;
         config.state_dir = directory.as_ref().map(|held| held.path().to_owned());
         let layout = Rc::clone(&self.layout);
@@ -123,13 +130,13 @@ impl Tasks {
         let reader = self.reader();
         for (topic, partitions) in &self.layout.globals {
             for partition in 0..*partitions {
-                let mut next = 0;
-                reader.read(topic, partition, &mut |batch| {
-                    if let Some(last) = batch.last() {
-                        next = last.offset + 1;
-                    }
-                    task.add_records(batch)
-                })?;
+                let end =
+                    reader.read(topic, partition, None, &mut |batch| task.add_records(batch))?;
+                // A read from the start is never out of range.
+                let next = match end {
+                    ReadEnd::Reached(next) => next,
+                    ReadEnd::OutOfRange { start, .. } => start,
+                };
                 global_positions.insert((topic.clone(), partition), next);
             }
         }
@@ -137,7 +144,7 @@ impl Tasks {
             id,
             ActiveTask {
                 task,
-                directory,
+                _directory: directory,
                 global_positions,
             },
         );
@@ -188,8 +195,8 @@ impl Tasks {
     }
 
     /// The task's state directory, once no other thread of the instance
-    /// holds it, emptied (see [`StateDirectories::take`]); `None` without a
-    /// state directory.
+    /// holds it (see [`StateDirectories::take`]); `None` without a state
+    /// directory.
     fn take_directory(
         &self,
         (sub, partition): TaskId,
@@ -269,26 +276,48 @@ impl Tasks {
         Ok(offsets)
     }
 
-    /// Closes every task, moving what closing wrote to `out`.
+    /// Closes every task, moving what closing wrote to `out`. A task that
+    /// closed cleanly keeps its directory until it checkpoints, or is
+    /// forgotten.
     pub(crate) fn close_all(&mut self, out: &mut Vec<ProducerRecord>) -> Result<(), StreamsError> {
         let mut first_error = None;
-        for (_, active) in std::mem::take(&mut self.active) {
-            let ActiveTask {
-                mut task,
-                directory,
-                ..
-            } = active;
-            let closed = task.close();
-            task.take_output(out);
-            self.closed += task.metrics();
-            // The stores' files are closed before the directory is let go.
-            drop(task);
-            drop(directory);
-            if let Err(error) = closed {
-                first_error.get_or_insert(error);
+        for (_, mut active) in std::mem::take(&mut self.active) {
+            let closed = active.task.close();
+            active.task.take_output(out);
+            self.closed += active.task.metrics();
+            match closed {
+                Ok(()) => self.closed_tasks.push(active),
+                // Its stores are closed (or failed to) before its directory
+                // is let go.
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// Once the tasks' output up to `acknowledged` (the last offset the
+    /// producer acknowledged in each changelog partition) is durable with
+    /// their committed offsets: the running tasks checkpoint if one is due,
+    /// those closed cleanly always, and let their directories go.
+    pub(crate) fn checkpoint(
+        &mut self,
+        acknowledged: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<(), StreamsError> {
+        for active in self.active.values_mut() {
+            active.task.checkpoint(acknowledged, false)?;
+        }
+        for mut closed in std::mem::take(&mut self.closed_tasks) {
+            closed.task.checkpoint(acknowledged, true)?;
+        }
+        Ok(())
+    }
+
+    /// Lets the tasks closed since the last checkpoint go without one:
+    /// their output may never be durable.
+    pub(crate) fn forget_closed(&mut self) {
+        self.closed_tasks.clear();
     }
 
     /// The number of running tasks.

@@ -132,7 +132,9 @@ impl<'a> StreamThread<'a> {
                 .set("transaction.timeout.ms", "10000");
         }
         let producer: ThreadedProducer<DeliveryContext> = producer_config
-            .create_with_context(DeliveryContext::default())
+            .create_with_context(DeliveryContext::new(
+                topology.changelog_topics(&config.application_id),
+            ))
             .map_err(client("creating the producer"))?;
         if exactly_once {
             producer
@@ -439,7 +441,8 @@ impl<'a> StreamThread<'a> {
     }
 
     /// Commits every task, doing `then` to the tasks (closing them, say)
-    /// after they committed and before their output is made durable.
+    /// after they committed and before their output is made durable; then
+    /// the tasks checkpoint.
     fn commit_and(
         &mut self,
         then: impl FnOnce(&mut Tasks, &mut Vec<ProducerRecord>) -> Result<(), StreamsError>,
@@ -448,6 +451,15 @@ impl<'a> StreamThread<'a> {
         then(&mut self.tasks, &mut self.output)?;
         self.send()?;
         self.last_commit = Instant::now();
+        self.make_durable(&offsets)?;
+        self.tasks
+            .checkpoint(&self.producer.context().acknowledged())
+    }
+
+    /// Makes what was sent durable, with the input offsets `offsets`: a
+    /// flush and an offset commit at least once, a transaction's commit
+    /// exactly once.
+    fn make_durable(&mut self, offsets: &TopicPartitionList) -> Result<(), StreamsError> {
         match self.config.processing_guarantee {
             ProcessingGuarantee::AtLeastOnce => {
                 self.producer
@@ -458,7 +470,7 @@ impl<'a> StreamThread<'a> {
                 }
                 if offsets.count() > 0 {
                     self.consumer
-                        .commit(&offsets, CommitMode::Sync)
+                        .commit(offsets, CommitMode::Sync)
                         .map_err(client("committing offsets"))?;
                 }
             }
@@ -478,7 +490,7 @@ impl<'a> StreamThread<'a> {
                     .ok_or(RuntimeError::NoGroupMetadata)?;
                 if offsets.count() > 0 {
                     self.producer
-                        .send_offsets_to_transaction(&offsets, &group, CLIENT_TIMEOUT)
+                        .send_offsets_to_transaction(offsets, &group, CLIENT_TIMEOUT)
                         .map_err(client("adding offsets to a transaction"))?;
                 }
                 self.producer
@@ -490,8 +502,8 @@ impl<'a> StreamThread<'a> {
                 }
             }
         }
-        self.store_committed(&offsets);
-        self.purge.committed(&offsets);
+        self.store_committed(offsets);
+        self.purge.committed(offsets);
         tracing::debug!(partitions = offsets.count(), "committed");
         Ok(())
     }
@@ -550,6 +562,7 @@ impl<'a> StreamThread<'a> {
     /// by the partitions' next owner.
     fn close_dirty(&mut self) -> Result<(), StreamsError> {
         let closed = self.tasks.close_all(&mut self.output);
+        self.tasks.forget_closed();
         self.output.clear();
         if self.in_transaction {
             self.in_transaction = false;

@@ -42,6 +42,8 @@ pub(super) struct TypedStore<S: ?Sized, K, V> {
     /// Where the store's flush listener collects, once one was installed:
     /// the processors sharing a store (a cogroup's aggregators) share it.
     flushed: Rc<OnceCell<FlushBuffer>>,
+    /// Whether the store keeps its contents on disk across restarts.
+    persistent: bool,
     /// Whether this handle only reads: a plain view of a timestamped store.
     read_only: bool,
     /// Whether this is a processor's handle, which may not close or
@@ -56,6 +58,7 @@ impl<S: ?Sized, K, V> Clone for TypedStore<S, K, V> {
             topic: self.topic.clone(),
             store: self.store.clone(),
             flushed: self.flushed.clone(),
+            persistent: self.persistent,
             read_only: self.read_only,
             processor: self.processor,
             key: self.key.clone(),
@@ -76,6 +79,7 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         Self {
             name: Rc::from(store.name()),
             topic: Rc::from(topic),
+            persistent: store.persistent(),
             store: Rc::new(RefCell::new(store)),
             key,
             value,
@@ -106,6 +110,7 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
             key_buffer: Cell::default(),
             value_buffer: Cell::default(),
             flushed: Rc::default(),
+            persistent: self.persistent,
             read_only: true,
             processor: false,
         }
@@ -351,6 +356,10 @@ impl<S: StateStore + ?Sized, K, V> TypedStore<S, K, V> {
         open(&**store)
             .map(|entry| decode(entry.map_err(|e| self.store_error(e))?))
             .collect()
+    }
+
+    pub(super) fn persistent(&self) -> bool {
+        self.persistent
     }
 
     pub(super) fn flush(&self) -> Result<(), StreamsError> {

@@ -261,6 +261,10 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
 }
 
 impl<K: 'static, V: 'static> StoreHandle for KeyValueStore<K, V> {
+    fn persistent(&self) -> bool {
+        self.inner.persistent()
+    }
+
     fn flush(&self) -> Result<(), StreamsError> {
         self.inner.flush()
     }

@@ -36,7 +36,7 @@ use state_stores::{
 pub use crate::window::{Window, Windowed};
 pub use cache_flushes::{CacheFlushes, FlushedEntries, FlushedEntry};
 pub use key_value::KeyValueStore;
-pub(crate) use registry::{ErasedStoreBuilder, StoreRegistry};
+pub(crate) use registry::{ErasedHandle, ErasedStoreBuilder, StoreRegistry};
 pub use session::SessionStore;
 pub use stores::{
     KeyValueStoreBuilder, SessionStoreBuilder, StoreBackend, StoreOptions, Stores,
@@ -51,6 +51,10 @@ use crate::record::{Headers, ProducerRecord, TopicName};
 
 /// A store as a processor holds it: cheap to clone, typed.
 pub trait StoreHandle: 'static {
+    /// Whether the store keeps its contents on disk across restarts (a
+    /// RocksDB store with a state directory): only such a store restores
+    /// just the part of its changelog past the task's checkpoint.
+    fn persistent(&self) -> bool;
     /// Writes buffered state through to the store (cache, then backend)
     /// and makes it durable.
     fn flush(&self) -> Result<(), StreamsError>;

@@ -12,6 +12,8 @@ use crate::topology::ChangelogConfig;
 /// A store handle with its type erased, so one registry holds every kind.
 pub(crate) trait ErasedHandle {
     fn as_any(&self) -> &dyn Any;
+    fn persistent(&self) -> bool;
+    fn flush(&self) -> Result<(), StreamsError>;
     fn flush_cache(&self) -> Result<(), StreamsError>;
     fn close(&self) -> Result<(), StreamsError>;
     fn restore(&self, records: &[ChangelogRecord]) -> Result<(), StreamsError>;
@@ -20,6 +22,12 @@ pub(crate) trait ErasedHandle {
 impl<S: StoreHandle + Clone> ErasedHandle for S {
     fn as_any(&self) -> &dyn Any {
         self
+    }
+    fn persistent(&self) -> bool {
+        StoreHandle::persistent(self)
+    }
+    fn flush(&self) -> Result<(), StreamsError> {
+        StoreHandle::flush(self)
     }
     fn flush_cache(&self) -> Result<(), StreamsError> {
         StoreHandle::flush_cache(self)
@@ -129,6 +137,13 @@ impl StoreRegistry {
         self.entries
             .iter()
             .try_for_each(|entry| entry.handle.flush_cache())
+    }
+
+    /// Makes every store durable.
+    pub(crate) fn flush_all(&self) -> Result<(), StreamsError> {
+        self.entries
+            .iter()
+            .try_for_each(|entry| entry.handle.flush())
     }
 
     pub(crate) fn close_all(&self) -> Result<(), StreamsError> {

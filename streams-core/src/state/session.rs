@@ -228,6 +228,10 @@ impl<K: 'static, V: 'static> SessionStore<K, V> {
 }
 
 impl<K: 'static, V: 'static> StoreHandle for SessionStore<K, V> {
+    fn persistent(&self) -> bool {
+        self.inner.persistent()
+    }
+
     fn flush(&self) -> Result<(), StreamsError> {
         self.inner.flush()
     }

@@ -267,6 +267,10 @@ impl<K: 'static, V: 'static> WindowStore<K, V> {
 }
 
 impl<K: 'static, V: 'static> StoreHandle for WindowStore<K, V> {
+    fn persistent(&self) -> bool {
+        self.inner.persistent()
+    }
+
     fn flush(&self) -> Result<(), StreamsError> {
         self.inner.flush()
     }

@@ -17,7 +17,7 @@
 mod topics;
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -26,10 +26,10 @@ use std::time::Duration;
 pub use topics::{TestInputTopic, TestOutputTopic, TestRecord};
 
 use crate::engine::{
-    ChangelogReader, EmitIntervals, MockClock, StreamTask, TaskConfig, TaskMetrics,
+    ChangelogReader, EmitIntervals, MockClock, ReadEnd, StreamTask, TaskConfig, TaskMetrics,
 };
 use crate::error::StreamsError;
-use crate::record::{ConsumerRecord, Headers, ProducerRecord};
+use crate::record::{ConsumerRecord, Headers, ProducerRecord, TopicPartition};
 use crate::serde::{Deserializer, Serializer};
 use crate::state::StoreHandle;
 use crate::topology::{DeserializationHandler, TimestampExtractor, Topology};
@@ -115,6 +115,15 @@ impl KeptChangelogs {
         Self(topics.map(|topic| (topic, Vec::new())).collect())
     }
 
+    /// The offset of the last record of every changelog written to.
+    fn last_offsets(&self) -> BTreeMap<TopicPartition, i64> {
+        self.0
+            .iter()
+            .filter(|(_, log)| !log.is_empty())
+            .map(|(topic, log)| (TopicPartition::new(topic.clone(), 0), log.len() as i64 - 1))
+            .collect()
+    }
+
     /// Keeps `record` if it was written to a changelog.
     fn keep(&mut self, record: &ProducerRecord) {
         if let Some(log) = self.0.get_mut(&*record.topic) {
@@ -137,9 +146,20 @@ impl ChangelogReader for KeptChangelogs {
         &self,
         topic: &str,
         _partition: i32,
+        from: Option<i64>,
         restore: &mut dyn FnMut(Vec<ConsumerRecord>) -> Result<(), StreamsError>,
-    ) -> Result<(), StreamsError> {
-        restore(self.0.get(topic).cloned().unwrap_or_default())
+    ) -> Result<ReadEnd, StreamsError> {
+        let log = self.0.get(topic).map_or(&[][..], Vec::as_slice);
+        let end = log.len() as i64;
+        let start = from.unwrap_or(0);
+        let Some(unread) = usize::try_from(start)
+            .ok()
+            .and_then(|start| log.get(start..))
+        else {
+            return Ok(ReadEnd::OutOfRange { start: 0, end });
+        };
+        restore(unread.to_vec())?;
+        Ok(ReadEnd::Reached(end))
     }
 }
 
@@ -193,6 +213,16 @@ impl Driver {
             self.task.commit()?;
             self.capture_output()?;
         }
+        Ok(())
+    }
+
+    /// Closes the task, captures what closing wrote, and checkpoints, as
+    /// a runtime does once the task's output is acknowledged.
+    fn close_task(&mut self) -> Result<(), StreamsError> {
+        self.task.close()?;
+        self.capture_output()?;
+        let acknowledged = self.changelogs.last_offsets();
+        self.task.checkpoint(&acknowledged, true)?;
         Ok(())
     }
 
@@ -382,17 +412,18 @@ impl TopologyTestDriver {
 
     /// Stops the application and starts it again from `topology` (the one
     /// the driver was made with): the task closes as in
-    /// [`close`](Self::close), then a new task restores its logged stores
-    /// from what they wrote to their changelogs - in-memory stores start
-    /// empty, as a new instance's would - and carries on from the stream
+    /// [`close`](Self::close) and checkpoints, then a new task restores its
+    /// logged stores from what they wrote to their changelogs - in-memory
+    /// stores start empty, as a new instance's would, and persistent ones
+    /// (with a [`state_dir`](TestDriverConfig::state_dir)) restore only
+    /// what follows the checkpoint - and carries on from the stream
     /// time and processor metadata the old task committed. Topics, their
     /// unread output and the wall clock are kept; the task's counters start
     /// again, [`restored_records`](TaskMetrics::restored_records) saying how
     /// much was restored.
     pub fn restart(&self, topology: &Topology) -> Result<(), StreamsError> {
         let mut driver = self.driver.borrow_mut();
-        driver.task.close()?;
-        driver.capture_output()?;
+        driver.close_task()?;
         let mut config = task_config(&driver.config, driver.clock.clone());
         config.restore_from = Some(Box::new(driver.changelogs.clone()));
         // What the old task committed with its offsets.
@@ -403,11 +434,10 @@ impl TopologyTestDriver {
     }
 
     /// Closes the topology: processors close, stores flush and close, and
-    /// the resulting output can still be read.
+    /// the resulting output can still be read. The task checkpoints its
+    /// persistent stores, as it does when it restarts.
     pub fn close(self) -> Result<(), StreamsError> {
-        let mut driver = self.driver.borrow_mut();
-        driver.task.close()?;
-        driver.capture_output()
+        self.driver.borrow_mut().close_task()
     }
 }
 

@@ -31,6 +31,6 @@ pub use source::{
     TypedTimestampExtractor, UsePartitionTimeOnInvalidTimestamp,
 };
 
-pub(crate) use builder::{NodeKind, TopicNames};
+pub(crate) use builder::{NodeKind, StoreDef, TopicNames};
 pub(crate) use internal_topics::changelog_topic;
 pub(crate) use subtopology_topics::SubtopologyTopics;
