@@ -15,6 +15,10 @@ use crate::session::{CachingSessionStore, LoggingSessionStore, SegmentedSessionS
 use crate::store::Store;
 use crate::window::{CachingWindowStore, LoggingWindowStore, SegmentedWindowStore};
 
+/// The directory, in a task's state directory, that holds its RocksDB
+/// stores (one directory each).
+pub const ROCKSDB_DIR_NAME: &str = "rocksdb";
+
 /// Which store to build, with its kind-specific parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
@@ -86,7 +90,7 @@ impl StoreContext {
 
     /// Directory of the RocksDB store called `store_name`.
     pub fn rocksdb_dir(&self, store_name: &str) -> PathBuf {
-        self.state_dir.join("rocksdb").join(store_name)
+        self.state_dir.join(ROCKSDB_DIR_NAME).join(store_name)
     }
 }
 

@@ -105,21 +105,28 @@ impl CheckpointFile {
             .map_err(|e| self.io_error_at(&temp, e))?;
         drop(file);
         fs::rename(&temp, &self.path).map_err(|e| self.io_error(e))?;
-        if let Some(dir) = self.path.parent() {
-            File::open(dir)
-                .and_then(|dir| dir.sync_all())
-                .map_err(|e| self.io_error_at(dir, e))?;
-        }
-        Ok(())
+        self.sync_dir()
     }
 
     /// Removes the file (a no-op if it is missing), e.g. before processing
     /// under exactly-once so a crash forces a full restore.
     pub fn delete(&self) -> Result<()> {
         match fs::remove_file(&self.path) {
-            Err(error) if error.kind() != ErrorKind::NotFound => Err(self.io_error(error)),
-            _ => Ok(()),
+            Err(error) if error.kind() == ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(self.io_error(error)),
+            // Durably gone: a checkpoint back after a crash would name
+            // offsets the stores have moved past.
+            Ok(()) => self.sync_dir(),
         }
+    }
+
+    fn sync_dir(&self) -> Result<()> {
+        let Some(dir) = self.path.parent() else {
+            return Ok(());
+        };
+        File::open(dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|e| self.io_error_at(dir, e))
     }
 
     fn io_error(&self, source: std::io::Error) -> StoreError {

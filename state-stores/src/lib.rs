@@ -121,7 +121,7 @@ pub use crate::backend::{
     store_options, BytesBackend, InMemoryBackend, RocksDbBackend, RocksDbOptionsHook,
 };
 pub use crate::budget::RocksDbMemoryBudget;
-pub use crate::builder::{BackendKind, StoreBuilder, StoreContext, StoreKind};
+pub use crate::builder::{BackendKind, StoreBuilder, StoreContext, StoreKind, ROCKSDB_DIR_NAME};
 pub use crate::changelog::{
     ChangelogRecord, ChangelogSink, RecordContext, RecordHeaders, RecordSource,
 };

@@ -8,11 +8,14 @@ use std::path::Path;
 use std::rc::Rc;
 
 use state_stores::{CheckpointFile, Offsets, TopicPartition};
-use streams_core::engine::{ChangelogReader, ReadEnd, StreamTask, SystemClock, TaskConfig};
+use streams_core::engine::{
+    ChangelogReader, ChangelogRestore, StreamTask, SystemClock, TaskConfig,
+};
 use streams_core::prelude::*;
 use streams_core::record::ConsumerRecord;
 use streams_core::state::{KeyValueStore, Stores};
 use streams_core::test_driver::TestDriverConfig;
+use streams_core::topology::LogAndSkipOnInvalidTimestamp;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -56,7 +59,8 @@ fn topology(persistent: bool) -> Result<Topology, StreamsError> {
         .add_source(
             "words",
             &["words"],
-            SourceOptions::new(StringSerde, StringSerde),
+            SourceOptions::new(StringSerde, StringSerde)
+                .timestamp_extractor(LogAndSkipOnInvalidTimestamp),
         )
         .add_processor("count", Count::default, &["words"])
         .add_state_store(store, &["count"])
@@ -122,6 +126,39 @@ fn a_restarted_task_restores_a_persistent_store_from_its_checkpoint() -> TestRes
     Ok(())
 }
 
+/// The driver commits before it closes: a last record dropped on arrival
+/// (a negative timestamp) leaves nothing uncommitted to refuse a
+/// checkpoint; and a new driver on the same directory does not trust the
+/// old one's checkpoint, whose changelogs went with it.
+#[test]
+fn a_driver_closes_cleanly_after_a_dropped_record_and_its_successor_starts_afresh() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let driver = driver(true, dir.path())?;
+    pipe(&driver, &WORDS)?;
+    let input = driver.create_input_topic("words", StringSerde, StringSerde);
+    input.pipe_input_at("a".to_owned(), String::new(), -1)?;
+    assert_eq!(driver.metrics().dropped_records, 1);
+    driver.close()?;
+    assert_eq!(
+        CheckpointFile::in_dir(dir.path()).read()?,
+        Some(checkpoint(5))
+    );
+
+    let driver = self::driver(true, dir.path())?;
+    assert_eq!(CheckpointFile::in_dir(dir.path()).read()?, None);
+    pipe(&driver, &["b"])?;
+    driver.restart(&topology(true)?)?;
+    assert_eq!(driver.metrics().restored_records, 0);
+    // The store kept what the first driver counted.
+    let store: KeyValueStore<String, i64> = driver.state_store("counts")?;
+    assert_eq!(counts(&store)?, owned(&[("a", 3), ("b", 2), ("c", 1)]));
+    assert_eq!(
+        CheckpointFile::in_dir(dir.path()).read()?,
+        Some(checkpoint(1))
+    );
+    Ok(())
+}
+
 #[test]
 fn an_in_memory_store_restores_its_whole_changelog_and_is_not_checkpointed() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -158,31 +195,42 @@ impl Changelog {
 }
 
 impl ChangelogReader for Changelog {
+    fn offsets(&self, topic: &str, _partition: i32) -> Result<(i64, i64), StreamsError> {
+        assert_eq!(topic, CHANGELOG);
+        Ok((0, self.0.len() as i64))
+    }
+
     fn read(
         &self,
         topic: &str,
         _partition: i32,
-        from: Option<i64>,
+        from: i64,
+        end: i64,
         restore: &mut dyn FnMut(Vec<ConsumerRecord>) -> Result<(), StreamsError>,
-    ) -> Result<ReadEnd, StreamsError> {
+    ) -> Result<(), StreamsError> {
         assert_eq!(topic, CHANGELOG);
-        let end = self.0.len() as i64;
-        let start = from.unwrap_or(0);
-        if !(0..=end).contains(&start) {
-            return Ok(ReadEnd::OutOfRange { start: 0, end });
-        }
-        restore(self.0[start as usize..].to_vec())?;
-        Ok(ReadEnd::Reached(end))
+        restore(self.0[from as usize..end as usize].to_vec())
     }
 }
 
-/// A task on `dir` restoring from `changelog`.
-fn task(dir: &Path, changelog: Changelog, exactly_once: bool) -> Result<StreamTask, StreamsError> {
+/// A task on `dir` that will restore from `changelog`.
+fn restoring_task(
+    dir: &Path,
+    changelog: Changelog,
+    exactly_once: bool,
+) -> Result<StreamTask, StreamsError> {
     let mut config = TaskConfig::new(APP, Rc::new(SystemClock));
     config.state_dir = Some(dir.to_owned());
     config.restore_from = Some(Box::new(changelog));
     config.exactly_once = exactly_once;
     StreamTask::new(&topology(true)?, config)
+}
+
+/// A task on `dir`, restored from `changelog`.
+fn task(dir: &Path, changelog: Changelog, exactly_once: bool) -> Result<StreamTask, StreamsError> {
+    let mut task = restoring_task(dir, changelog, exactly_once)?;
+    task.restore_all()?;
+    Ok(task)
 }
 
 /// A state directory whose store holds a=3, b=1, c=1 (what `WORDS`
@@ -301,15 +349,7 @@ fn a_running_task_checkpoints_after_enough_changelog_writes() -> TestResult {
 fn a_task_with_uncommitted_work_refuses_to_checkpoint() -> TestResult {
     let dir = tempfile::tempdir()?;
     let mut task = task(dir.path(), Changelog::of(&[]), false)?;
-    task.add_records([ConsumerRecord {
-        topic: "words".into(),
-        partition: 0,
-        offset: 0,
-        timestamp: 0,
-        key: Some(b"a".to_vec()),
-        value: Some(Vec::new()),
-        headers: Headers::new(),
-    }])?;
+    task.add_records([word(0, "a")])?;
     assert!(task.process()?);
     let refused = task.checkpoint(&BTreeMap::new(), true);
     assert!(
@@ -318,5 +358,63 @@ fn a_task_with_uncommitted_work_refuses_to_checkpoint() -> TestResult {
     );
     task.commit()?;
     assert!(task.checkpoint(&BTreeMap::new(), true)?);
+    Ok(())
+}
+
+fn word(offset: i64, word: &str) -> ConsumerRecord {
+    ConsumerRecord {
+        topic: "words".into(),
+        partition: 0,
+        offset,
+        timestamp: offset,
+        key: Some(word.as_bytes().to_vec()),
+        value: Some(Vec::new()),
+        headers: Headers::new(),
+    }
+}
+
+/// A driver restores a batch at a time; the task processes nothing until
+/// the restore reached the changelog's end, past records it never sees
+/// (transaction markers, say).
+#[test]
+fn a_task_processes_only_once_its_driver_restored_it() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let Changelog(log) = Changelog::of(&[("a", 1), ("b", 1), ("a", 2)]);
+    let task = restoring_task(dir.path(), Changelog(Vec::new()), false)?;
+    assert_eq!(task.restoring().count(), 0, "an empty changelog");
+    drop(task);
+
+    let mut task = restoring_task(dir.path(), Changelog(log.clone()), false)?;
+    let changelog = TopicPartition::new(CHANGELOG, 0);
+    let restoring: Vec<ChangelogRestore> = task.restoring().cloned().collect();
+    assert_eq!(
+        restoring,
+        [ChangelogRestore {
+            changelog: changelog.clone(),
+            next: 0,
+            end: 3
+        }]
+    );
+    assert_eq!(task.metrics().records_to_restore, 3);
+    task.add_records([word(0, "a")])?;
+    assert!(!task.process()?, "restoring");
+    task.restore(&changelog, log[..2].to_vec(), 2)?;
+    assert_eq!(task.metrics().records_to_restore, 1);
+    assert!(!task.process()?, "still restoring");
+    // The last record was an aborted one: the read reached the end
+    // without it.
+    task.restore(&changelog, Vec::new(), 3)?;
+    assert_eq!(task.restoring().count(), 0);
+    assert_eq!(task.metrics().restored_records, 2);
+    assert_eq!(task.metrics().records_to_restore, 0);
+    assert!(task.process()?);
+    assert_eq!(store_counts(&task)?, owned(&[("a", 2), ("b", 1)]));
+    // A checkpoint followed the restore.
+    assert_eq!(
+        CheckpointFile::in_dir(dir.path()).read()?,
+        Some(checkpoint(3))
+    );
+    let unknown = task.restore(&TopicPartition::new("other", 0), Vec::new(), 1);
+    assert!(matches!(unknown, Err(StreamsError::UnknownTopic(ref topic)) if topic == "other"));
     Ok(())
 }

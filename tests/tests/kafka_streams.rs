@@ -866,6 +866,117 @@ fn a_restart_restores_rocksdb_counts_only_past_their_checkpoint_with(
     assert_eq!(second.metrics().tasks.restored_records, 0);
     let counts = read_counts(bootstrap, OUTPUT, isolation)?;
     assert_eq!(sorted_counts(&counts), expected_counts(&LINES));
+    // Cleaning up deletes the application's state, checkpoints and all.
+    second.clean_up()?;
+    assert!(!state_dir.path().join(application).exists());
+    assert!(state_dir.path().exists());
+    Ok(())
+}
+
+/// A task restores its store a batch per round of the thread's loop, its
+/// input partitions paused meanwhile: the instance is rebalancing and
+/// reports what it has left to restore until it is done, then counts on
+/// from the restored counts.
+#[test]
+fn a_restore_runs_in_the_poll_loop_and_reports_its_progress() -> Result {
+    const FILLERS: usize = 100_000;
+    const RESTORED_COUNT: i64 = 1_000;
+    let kafka = setup()?;
+    let bootstrap = kafka.bootstrap_servers();
+    let changelog = "restoring-counts-changelog";
+    create_topic(bootstrap, changelog, PARTITIONS)?;
+    // Every partition of the changelog holds the same counts (so each
+    // word's count is restored whichever task it belongs to): many words
+    // of no interest, then each word of the lines at RESTORED_COUNT.
+    let producer: ThreadedProducer<DefaultProducerContext> =
+        client_config(bootstrap).set("acks", "all").create()?;
+    let words: BTreeMap<&str, ()> = LINES
+        .iter()
+        .flat_map(|(_, line, _)| line.split_whitespace())
+        .map(|word| (word, ()))
+        .collect();
+    for partition in 0..PARTITIONS {
+        let fillers = (0..FILLERS).map(|i| (format!("filler-{i}"), 1_i64));
+        let counted = words
+            .keys()
+            .map(|word| ((*word).to_owned(), RESTORED_COUNT));
+        for (word, count) in fillers.chain(counted) {
+            let value = count.to_be_bytes();
+            let record = BaseRecord::<[u8], [u8]>::to(changelog)
+                .partition(partition)
+                .key(word.as_bytes())
+                .payload(&value)
+                .timestamp(1);
+            let mut record = Some(record);
+            while let Some(sending) = record.take() {
+                if let Err((error, unsent)) = producer.send(sending) {
+                    if !matches!(
+                        error,
+                        KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull)
+                    ) {
+                        return Err(error.into());
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                    record = Some(unsent);
+                }
+            }
+        }
+    }
+    producer.flush(TIMEOUT)?;
+    produce(bootstrap, &LINES)?;
+
+    let config = config(bootstrap, "restoring", ProcessingGuarantee::AtLeastOnce);
+    let mut streams = KafkaStreams::new(word_count()?, config)?;
+    streams.start()?;
+    assert!(matches!(
+        streams.clean_up(),
+        Err(StreamsError::Runtime(error)) if matches!(*error, RuntimeError::CleanUpWhileRunning)
+    ));
+    // The counting tasks restore (the tasks reading the lines have no
+    // store, and run at once): the instance rebalances meanwhile, and
+    // what is left to restore shrinks batch by batch.
+    let mut left_to_restore = BTreeMap::new();
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let (metrics, state) = (streams.metrics(), streams.state());
+        let left = metrics.tasks.records_to_restore;
+        if left == 0 && !left_to_restore.is_empty() {
+            break;
+        }
+        if left > 0 {
+            left_to_restore.insert(left, state);
+        }
+        if state == StreamsState::Error || Instant::now() > deadline {
+            return Err(format!("no restore seen: {:?}", streams.close()).into());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(
+        left_to_restore.len() > 1,
+        "progress in steps: {left_to_restore:?}"
+    );
+    assert!(
+        left_to_restore
+            .values()
+            .all(|state| *state == StreamsState::Rebalancing),
+        "{left_to_restore:?}"
+    );
+    let counts = wait_for_counts(
+        bootstrap,
+        &mut [&mut streams],
+        expected_counts(&LINES).len(),
+        "read_uncommitted",
+    )?;
+    streams.close()?;
+    let metrics = streams.metrics();
+    let per_partition = (FILLERS + words.len()) as u64;
+    assert_eq!(metrics.tasks.restored_records, 2 * per_partition);
+    assert_eq!(metrics.tasks.records_to_restore, 0);
+    let restored_on: Vec<(String, i64)> = expected_counts(&LINES)
+        .into_iter()
+        .map(|(word, count)| (word, RESTORED_COUNT + count))
+        .collect();
+    assert_eq!(sorted_counts(&counts), restored_on);
     Ok(())
 }
 

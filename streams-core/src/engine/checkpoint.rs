@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use state_stores::{CheckpointFile, Offsets, StoreError, CHECKPOINT_FILE_NAME};
+use state_stores::{CheckpointFile, Offsets, StoreError, ROCKSDB_DIR_NAME};
 
 use crate::error::StreamsError;
 use crate::record::TopicPartition;
@@ -116,40 +116,46 @@ impl TaskCheckpoint {
         self.positions.insert(changelog, position);
     }
 
-    /// Empties the state directory, after the stores in it were closed, and
-    /// forgets the checkpoint: the stores start again from nothing.
+    /// Deletes the stores' files and the checkpoint, after the stores
+    /// were closed: the stores start again from nothing. Nothing else in
+    /// the directory is touched.
     pub(super) fn wipe(&mut self) -> Result<(), StreamsError> {
         self.loaded = None;
         self.had_state = false;
         self.positions.clear();
-        let Some(dir) = &self.dir else {
+        let (Some(file), Some(dir)) = (self.file(), &self.dir) else {
             return Ok(());
         };
-        let entries = match std::fs::read_dir(dir) {
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            entries => entries.map_err(|e| self.io_error(dir, e))?,
-        };
-        for entry in entries {
-            let path = entry.map_err(|e| self.io_error(dir, e))?.path();
-            let removed = if path.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-            removed.map_err(|e| self.io_error(&path, e))?;
+        let stores = dir.join(ROCKSDB_DIR_NAME);
+        match std::fs::remove_dir_all(&stores) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(self.io_error(&stores, error))
+            }
+            _ => {}
         }
-        Ok(())
+        file.delete().map_err(|e| self.error(e))
     }
 
     /// Takes in the offsets of the last records the producer acknowledged
     /// (partitions the task does not checkpoint are ignored).
     pub(super) fn acknowledged(&mut self, written: &BTreeMap<TopicPartition, i64>) {
-        for (changelog, position) in &mut self.positions {
-            if let Some(&last) = written.get(changelog) {
-                let next = last + 1;
-                *position = Some(position.map_or(next, |known| known.max(next)));
-            }
+        for (changelog, &last) in written {
+            self.reached(changelog, last + 1);
         }
+    }
+
+    /// The store logging to `changelog`, if it is checkpointed, now holds
+    /// everything before offset `next` (restored or written).
+    pub(super) fn reached(&mut self, changelog: &TopicPartition, next: i64) {
+        if let Some(position) = self.positions.get_mut(changelog) {
+            *position = Some(position.map_or(next, |known| known.max(next)));
+        }
+    }
+
+    /// Whether to checkpoint once the stores are restored: under
+    /// at-least-once, so that what was restored need not be again.
+    pub(super) fn due_after_restore(&self) -> bool {
+        !self.exactly_once && self.due(true)
     }
 
     /// Whether a checkpoint is to be written now: always if `enforce` (a
@@ -196,26 +202,17 @@ impl TaskCheckpoint {
         self.dir.as_deref().map(CheckpointFile::in_dir)
     }
 
-    /// Whether the directory holds anything besides the checkpoint file
-    /// (and the temporary file it is written through).
+    /// Whether the directory holds a store's files.
     fn holds_state(&self) -> Result<bool, StreamsError> {
         let Some(dir) = &self.dir else {
             return Ok(false);
         };
-        let entries = match std::fs::read_dir(dir) {
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            entries => entries.map_err(|e| self.io_error(dir, e))?,
-        };
-        for entry in entries {
-            let name = entry.map_err(|e| self.io_error(dir, e))?.file_name();
-            let checkpoint = Path::new(CHECKPOINT_FILE_NAME);
-            if Path::new(&name) != checkpoint
-                && Path::new(&name) != checkpoint.with_extension("tmp")
-            {
-                return Ok(true);
-            }
+        let stores = dir.join(ROCKSDB_DIR_NAME);
+        match std::fs::read_dir(&stores) {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(error) => Err(self.io_error(&stores, error)),
+            Ok(mut entries) => Ok(entries.next().is_some()),
         }
-        Ok(false)
     }
 
     fn io_error(&self, path: &Path, source: std::io::Error) -> StreamsError {

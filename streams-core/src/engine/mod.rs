@@ -18,6 +18,7 @@ mod graph;
 mod java_heap;
 mod partition_group;
 mod punctuation;
+mod restore;
 mod task;
 
 pub(crate) use clock::millis;
@@ -25,5 +26,6 @@ pub use clock::{Clock, MockClock, SystemClock};
 pub(crate) use collector::ChangelogCollector;
 pub use emit_intervals::EmitIntervals;
 pub(crate) use graph::{Children, Input, Node, NodeContext, NodeId, NodeInfo, NodeInstance};
+pub use restore::{ChangelogReader, ChangelogRestore};
 pub(crate) use task::TaskState;
-pub use task::{ChangelogReader, PartitionCount, ReadEnd, StreamTask, TaskConfig, TaskMetrics};
+pub use task::{PartitionCount, StreamTask, TaskConfig, TaskMetrics};

@@ -16,12 +16,13 @@ use super::emit_intervals::EmitIntervals;
 use super::graph::{call, Graph, NodeId};
 use super::partition_group::{Arrival, PartitionGroup, QueuedRecord, SourceBinding};
 use super::punctuation::PunctuationQueue;
+use super::restore::{ChangelogReader, ChangelogRestore, PendingRestores};
 use crate::error::{StreamsError, TopologyError};
 use crate::processor::{PunctuationType, PunctuatorId};
 use crate::record::{
     ConsumerRecord, ProducerRecord, Record, RecordMetadata, TopicName, TopicPartition,
 };
-use crate::state::{ErasedHandle, StoreContext, StoreRegistry};
+use crate::state::{StoreContext, StoreRegistry};
 use crate::topology::{
     DeserializationHandler, FailOnInvalidTimestamp, NodeKind, StoreDef, TimestampExtractor,
     TopicNames, Topology,
@@ -42,6 +43,10 @@ pub struct TaskMetrics {
     pub commits: u64,
     /// Changelog records applied to the task's stores when it started.
     pub restored_records: u64,
+    /// Changelog records the task has still to restore before it
+    /// processes (offsets, so aborted records and transaction markers
+    /// count too): how far a restore is from done.
+    pub records_to_restore: u64,
 }
 
 impl std::ops::Add for TaskMetrics {
@@ -55,6 +60,7 @@ impl std::ops::Add for TaskMetrics {
             punctuations: self.punctuations + other.punctuations,
             commits: self.commits + other.commits,
             restored_records: self.restored_records + other.restored_records,
+            records_to_restore: self.records_to_restore + other.records_to_restore,
         }
     }
 }
@@ -67,40 +73,6 @@ impl std::ops::AddAssign for TaskMetrics {
 
 /// Answers how many partitions a topic has (`None`: unknown).
 pub type PartitionCount = Box<dyn Fn(&str) -> Option<i32>>;
-
-/// Where a starting task reads its stores' changelogs: a restore consumer
-/// in the runtime, the topics it kept in the test driver.
-pub trait ChangelogReader {
-    /// Hands the records of `topic`'s partition `partition`, from offset
-    /// `from` (the partition's first when `None`) to the partition's end
-    /// as it was when the read began, to `restore`: oldest first, in
-    /// batches as they are read, so that a changelog never has to be held
-    /// in memory whole. Says where the read ended; if `from` lies outside
-    /// the partition, it reads nothing and says so.
-    fn read(
-        &self,
-        topic: &str,
-        partition: i32,
-        from: Option<i64>,
-        restore: &mut dyn FnMut(Vec<ConsumerRecord>) -> Result<(), StreamsError>,
-    ) -> Result<ReadEnd, StreamsError>;
-}
-
-/// Where a [`ChangelogReader`]'s read ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadEnd {
-    /// It read up to this offset: the partition's end, the offset of the
-    /// next record to be written.
-    Reached(i64),
-    /// The offset to read from lies before the partition's first offset
-    /// (`start`) or after its end (`end`): nothing was read.
-    OutOfRange {
-        /// The partition's first offset.
-        start: i64,
-        /// The partition's end.
-        end: i64,
-    },
-}
 
 /// How to create a task.
 pub struct TaskConfig {
@@ -128,10 +100,11 @@ pub struct TaskConfig {
     pub partition_count: PartitionCount,
     /// The memory budget shared by every RocksDB store of the process.
     pub rocksdb_budget: RocksDbMemoryBudget,
-    /// Where the task's logged stores restore their state from before its
-    /// processors start; `None` starts them as they are (empty, for
-    /// in-memory stores). Persistent stores restore from the offsets the
-    /// task's checkpoint names, if it has a usable one.
+    /// Where the task's logged stores restore their state from before it
+    /// processes (see [`StreamTask::restoring`]); `None` starts them as
+    /// they are (empty, for in-memory stores). Persistent stores restore
+    /// from the offsets the task's checkpoint names, if it has a usable
+    /// one.
     pub restore_from: Option<Box<dyn ChangelogReader>>,
     /// Whether the task runs under exactly-once, where its stores may hold
     /// writes of a transaction that never commits: its checkpoint is then
@@ -300,6 +273,14 @@ pub struct StreamTask {
     /// hash: they come from the topology, not from the data.
     sources: FxHashMap<TopicName, SourceBinding>,
     checkpoint: TaskCheckpoint,
+    /// Where the stores' changelogs are read from, by
+    /// [`restore_all`](Self::restore_all).
+    reader: Option<Box<dyn ChangelogReader>>,
+    /// What the task has left to restore before it processes.
+    restores: PendingRestores,
+    /// The nodes of the global stores' groups: started with the task, not
+    /// once it restored.
+    global_nodes: Vec<NodeId>,
     /// Whether a record was processed or dropped, or a punctuator fired,
     /// since the last commit (Kafka's `commitNeeded`): only then does a
     /// commit flush.
@@ -368,10 +349,14 @@ impl StreamTask {
         let mut graph = Graph::new();
         let mut ids: HashMap<&str, NodeId> = HashMap::new();
         let mut sources = FxHashMap::default();
+        let mut global_nodes = Vec::new();
         for &member in &members {
             let def = &topology.nodes[member];
             let id = graph.add(def.name.clone(), |info| (def.factory)(&names, info));
             ids.insert(&def.name, id);
+            if global_members.contains(&member) {
+                global_nodes.push(id);
+            }
             if let NodeKind::Source {
                 topics,
                 timestamp_extractor,
@@ -387,7 +372,7 @@ impl StreamTask {
                             extractor: timestamp_extractor
                                 .clone()
                                 .unwrap_or_else(|| default_timestamp_extractor.clone()),
-                            global: global_members.contains(&member),
+                            global: global_nodes.contains(&id),
                         },
                     );
                 }
@@ -418,7 +403,7 @@ impl StreamTask {
             context: &store_context,
             restore_from: restore_from.as_deref(),
         };
-        let (stores, restored) = match opening.open(&mut checkpoint)? {
+        let (stores, restores) = match opening.open(&mut checkpoint)? {
             Ok(opened) => opened,
             Err(reason) => {
                 tracing::warn!(task = %task_id, reason, "wiping the task's state to restore it from scratch");
@@ -434,15 +419,6 @@ impl StreamTask {
                     })?
             }
         };
-        let metrics = TaskMetrics {
-            restored_records: restored,
-            ..TaskMetrics::default()
-        };
-        // What was restored need not be restored again after a crash.
-        if !exactly_once && restore_from.is_some() && checkpoint.due(true) {
-            stores.flush_all()?;
-            checkpoint.write()?;
-        }
 
         let mut task = Self {
             graph,
@@ -460,7 +436,7 @@ impl StreamTask {
                 global_deserialization_handler: global_deserialization_handler
                     .unwrap_or(deserialization_handler),
                 partition_count,
-                metrics,
+                metrics: TaskMetrics::default(),
                 record_context,
                 emit_intervals,
                 processor_metadata,
@@ -471,13 +447,20 @@ impl StreamTask {
             queues: PartitionGroup::restoring(partition_times),
             sources,
             checkpoint,
+            reader: restore_from,
+            restores,
+            global_nodes,
             commit_needed: false,
             closed: false,
         };
-        for node in 0..task.graph.len() {
+        // The global stores' nodes take records at once, restoring or not
+        // (as Kafka's global thread runs apart from the stream threads).
+        for &node in &task.global_nodes {
             task.graph.init(&mut task.state, node)?;
         }
-        tracing::debug!(task = %task.state.task_id, nodes = task.graph.len(), "task initialized");
+        if task.restores.is_empty() {
+            task.restored()?;
+        }
         Ok(task)
     }
 
@@ -548,9 +531,13 @@ impl StreamTask {
     }
 
     /// Processes the next record, if any: the head record with the smallest
-    /// timestamp. Returns whether a record was processed.
+    /// timestamp. Returns whether a record was processed (never while the
+    /// task is [restoring](Self::restoring)).
     pub fn process(&mut self) -> Result<bool, StreamsError> {
         self.check_open()?;
+        if !self.restores.is_empty() {
+            return Ok(false);
+        }
         let Some((source, QueuedRecord { record, timestamp })) = self.queues.next() else {
             return Ok(false);
         };
@@ -577,6 +564,9 @@ impl StreamTask {
 
     fn punctuate(&mut self, kind: PunctuationType, now: i64) -> Result<bool, StreamsError> {
         self.check_open()?;
+        if !self.restores.is_empty() {
+            return Ok(false);
+        }
         fn queue(state: &mut TaskState, kind: PunctuationType) -> &mut PunctuationQueue {
             match kind {
                 PunctuationType::StreamTime => &mut state.stream_punctuation,
@@ -654,14 +644,14 @@ impl StreamTask {
         written: &BTreeMap<TopicPartition, i64>,
         enforce: bool,
     ) -> Result<bool, StreamsError> {
+        self.checkpoint.acknowledged(written);
+        if !self.checkpoint.due(enforce) {
+            return Ok(false);
+        }
         if self.commit_needed {
             return Err(StreamsError::UncommittedCheckpoint(
                 self.state.task_id.clone(),
             ));
-        }
-        self.checkpoint.acknowledged(written);
-        if !self.checkpoint.due(enforce) {
-            return Ok(false);
         }
         if !self.closed {
             self.state.stores.flush_all()?;
@@ -699,7 +689,95 @@ impl StreamTask {
 
     /// The task's counters.
     pub fn metrics(&self) -> TaskMetrics {
-        self.state.metrics
+        TaskMetrics {
+            records_to_restore: self.restores.remaining(),
+            ..self.state.metrics
+        }
+    }
+
+    /// The changelog partitions the task has still to restore before it
+    /// processes or punctuates, and how far each got: a driver reads each
+    /// from `next` to `end` and hands the records to
+    /// [`restore`](Self::restore), or has the task read them all with
+    /// [`restore_all`](Self::restore_all).
+    pub fn restoring(&self) -> impl Iterator<Item = &ChangelogRestore> {
+        self.restores.iter()
+    }
+
+    /// Applies `records` of `changelog`, one of the partitions the task is
+    /// [restoring](Self::restoring), to its store; `reached` is the offset
+    /// the read reached (past transaction markers and aborted records,
+    /// which it does not hand over). Once every restore reached its end,
+    /// the task processes.
+    pub fn restore(
+        &mut self,
+        changelog: &TopicPartition,
+        records: Vec<ConsumerRecord>,
+        reached: i64,
+    ) -> Result<(), StreamsError> {
+        self.check_open()?;
+        let Some(store) = self.restores.store(changelog) else {
+            return Err(StreamsError::UnknownTopic(changelog.topic.clone()));
+        };
+        let records = changelog_records(store, records)?;
+        self.state.stores.restore(store, &records)?;
+        self.state.metrics.restored_records += records.len() as u64;
+        self.checkpoint.reached(changelog, reached);
+        if self.restores.advance(changelog, reached) {
+            tracing::info!(task = %self.state.task_id, changelog = %changelog.topic, partition = changelog.partition, end = reached, "restored a store from its changelog");
+            if self.restores.is_empty() {
+                self.restored()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Restores everything the task has left to restore at once, with the
+    /// reader of [`TaskConfig::restore_from`]: what a driver does that has
+    /// nothing else to do meanwhile.
+    pub fn restore_all(&mut self) -> Result<(), StreamsError> {
+        let Some(reader) = self.reader.take() else {
+            return Ok(());
+        };
+        let restores: Vec<ChangelogRestore> = self.restores.iter().cloned().collect();
+        let read = restores.iter().try_for_each(|restore| {
+            let changelog = &restore.changelog;
+            reader.read(
+                &changelog.topic,
+                changelog.partition,
+                restore.next,
+                restore.end,
+                &mut |batch| {
+                    let reached = batch.last().map_or(restore.next, |last| last.offset + 1);
+                    self.restore(changelog, batch, reached)
+                },
+            )?;
+            // The read reached the end, past any markers.
+            if self.restores.store(changelog).is_some() {
+                self.restore(changelog, Vec::new(), restore.end)?;
+            }
+            Ok(())
+        });
+        self.reader = Some(reader);
+        read
+    }
+
+    /// Every store is restored: the processors start (as in Kafka, only
+    /// now, so that they find their stores as they were); and under
+    /// at-least-once, what was restored need not be restored again after a
+    /// crash.
+    fn restored(&mut self) -> Result<(), StreamsError> {
+        for node in 0..self.graph.len() {
+            if !self.global_nodes.contains(&node) {
+                self.graph.init(&mut self.state, node)?;
+            }
+        }
+        tracing::debug!(task = %self.state.task_id, nodes = self.graph.len(), "task initialized");
+        if self.checkpoint.due_after_restore() {
+            self.state.stores.flush_all()?;
+            self.checkpoint.write()?;
+        }
+        Ok(())
     }
 
     /// A store of this task, by name and type, from outside the topology;
@@ -721,7 +799,7 @@ impl StreamTask {
         }
         self.closed = true;
         self.flush_caches()?;
-        for node in 0..self.graph.len() {
+        for node in self.started_nodes() {
             self.graph.close(&mut self.state, node)?;
         }
         self.state.stores.close_all()
@@ -747,10 +825,20 @@ impl StreamTask {
     /// reach the caches below it before those flush; then the stores'
     /// caches.
     fn flush_caches(&mut self) -> Result<(), StreamsError> {
-        for node in 0..self.graph.len() {
+        for node in self.started_nodes() {
             self.graph.flush(&mut self.state, node)?;
         }
         self.state.stores.flush_caches()
+    }
+
+    /// The nodes that were initialized: all of them once the task
+    /// restored, only the global stores' before.
+    fn started_nodes(&self) -> Vec<NodeId> {
+        if self.restores.is_empty() {
+            (0..self.graph.len()).collect()
+        } else {
+            self.global_nodes.clone()
+        }
     }
 }
 
@@ -766,17 +854,17 @@ struct StoreOpening<'a> {
 }
 
 impl StoreOpening<'_> {
-    /// Builds the stores the task's processors use and restores the logged
-    /// ones, persistent ones from where `checkpoint` says. Returns them
-    /// with the number of records restored, or why the task's state cannot
-    /// be trusted (the stores built so far closed again, so that it can be
+    /// Builds the stores the task's processors use and works out what the
+    /// logged ones restore, persistent ones from where `checkpoint` says.
+    /// Returns them with their restores, or why the task's state cannot be
+    /// trusted (the stores built so far closed again, so that it can be
     /// wiped).
     fn open(
         &self,
         checkpoint: &mut TaskCheckpoint,
-    ) -> Result<Result<(StoreRegistry, u64), String>, StreamsError> {
+    ) -> Result<Result<(StoreRegistry, PendingRestores), String>, StreamsError> {
         let mut stores = StoreRegistry::default();
-        let mut restored = 0;
+        let mut restores = PendingRestores::default();
         for store in &self.topology.stores {
             // Any processor may read a global store, connected or not.
             let users: Vec<NodeId> = self
@@ -792,37 +880,38 @@ impl StoreOpening<'_> {
                 continue;
             }
             let handle = store.builder.build_erased(self.context)?;
-            let outcome = self.restore(store, &*handle, checkpoint)?;
+            let planned =
+                self.plan_restore(store, handle.persistent(), checkpoint, &mut restores)?;
             stores.register(store.name.clone(), users, handle);
-            match outcome {
-                Ok(count) => restored += count,
-                Err(reason) => {
-                    stores.close_all()?;
-                    return Ok(Err(reason));
-                }
+            if let Err(reason) = planned {
+                stores.close_all()?;
+                return Ok(Err(reason));
             }
         }
-        Ok(Ok((stores, restored)))
+        Ok(Ok((stores, restores)))
     }
 
-    /// Restores `store` from its changelog, if it logs and there is a
-    /// reader, and has `checkpoint` track it if it is persistent. Returns
-    /// the number of records restored, or why the state cannot be trusted.
-    fn restore(
+    /// Adds what `store` restores from its changelog to `restores`, if it
+    /// logs and there is a reader, and has `checkpoint` track it if it is
+    /// `persistent`. Fails with why the state cannot be trusted: under
+    /// exactly-once a persistent store's state without a checkpoint, or a
+    /// checkpointed offset outside the changelog (deleted and created
+    /// again, or cut by retention).
+    fn plan_restore(
         &self,
         store: &StoreDef,
-        handle: &dyn ErasedHandle,
+        persistent: bool,
         checkpoint: &mut TaskCheckpoint,
-    ) -> Result<Result<u64, String>, StreamsError> {
+        restores: &mut PendingRestores,
+    ) -> Result<Result<(), String>, StreamsError> {
         // Global stores have no changelog (the builder rejects one).
         if store.builder.changelog().is_none() {
-            return Ok(Ok(0));
+            return Ok(Ok(()));
         }
         let changelog = TopicPartition::new(
             self.context.changelog_topic(&store.name),
             self.context.partition,
         );
-        let persistent = handle.persistent();
         let start = if persistent {
             checkpoint.restore_start(&changelog)
         } else {
@@ -838,35 +927,32 @@ impl StoreOpening<'_> {
                 };
                 checkpoint.track(changelog, position);
             }
-            return Ok(Ok(0));
+            return Ok(Ok(()));
         };
+        let (first, end) = reader.offsets(&changelog.topic, changelog.partition)?;
         let from = match start {
-            RestoreStart::Checkpointed(offset) => Some(offset),
-            RestoreStart::Beginning => None,
+            RestoreStart::Checkpointed(offset) if (first..=end).contains(&offset) => offset,
+            RestoreStart::Checkpointed(offset) => {
+                return Ok(Err(format!(
+                    "the checkpoint names offset {offset} of {}-{}, which holds offsets {first} to {end}",
+                    changelog.topic, changelog.partition
+                )))
+            }
+            RestoreStart::Beginning => first,
             RestoreStart::Corrupted(reason) => return Ok(Err(reason)),
         };
-        let mut restored = 0;
-        let end = reader.read(&changelog.topic, changelog.partition, from, &mut |batch| {
-            let records = changelog_records(&store.name, batch)?;
-            handle.restore(&records)?;
-            restored += records.len() as u64;
-            Ok(())
-        })?;
-        match end {
-            ReadEnd::Reached(end) => {
-                tracing::info!(task = %self.context.task_id, store = %store.name, records = restored, from, end, "restored store from its changelog");
-                if persistent {
-                    checkpoint.track(changelog, Some(end));
-                }
-                Ok(Ok(restored))
-            }
-            ReadEnd::OutOfRange { start, end } => Ok(Err(format!(
-                "the checkpoint names offset {} of {}-{}, which holds offsets {start} to {end}",
-                from.unwrap_or_default(),
-                changelog.topic,
-                changelog.partition
-            ))),
+        if persistent {
+            checkpoint.track(changelog.clone(), Some(from));
         }
+        if from < end {
+            let restore = ChangelogRestore {
+                changelog,
+                next: from,
+                end,
+            };
+            restores.add(restore, store.name.clone());
+        }
+        Ok(Ok(()))
     }
 }
 

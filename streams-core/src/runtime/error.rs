@@ -73,6 +73,9 @@ pub enum RuntimeError {
     /// The stream thread panicked.
     #[error("the stream thread panicked")]
     ThreadPanicked,
+    /// `clean_up` was called on a running application.
+    #[error("the application's state cannot be cleaned up while it runs")]
+    CleanUpWhileRunning,
 }
 
 /// Tags a client error with what the runtime was doing.

@@ -178,6 +178,8 @@ impl ThreadSlot {
 pub struct KafkaStreams {
     /// The topology and config until `start` hands them to the threads.
     pending: Option<(Topology, StreamsConfig)>,
+    /// The application's directory in the state directory, if it has one.
+    state_dir: Option<std::path::PathBuf>,
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<Result<(), StreamsError>>>,
 }
@@ -188,7 +190,12 @@ impl KafkaStreams {
         if config.num_stream_threads == 0 {
             return Err(RuntimeError::NoStreamThreads.into());
         }
+        let state_dir = config
+            .state_dir
+            .as_ref()
+            .map(|root| root.join(&config.application_id));
         Ok(Self {
+            state_dir,
             pending: Some((topology, config)),
             shared: Arc::new(Shared {
                 stop: AtomicBool::new(false),
@@ -302,6 +309,34 @@ impl KafkaStreams {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         threads.iter().map(|status| status.metrics).collect()
+    }
+
+    /// Deletes the application's local state: every task's directory in
+    /// the state directory, with its stores and checkpoint, so that the
+    /// next start restores everything from the changelogs (Kafka's
+    /// `cleanUp`; what an application reset asks for, since checkpoints
+    /// of the old changelogs would be trusted against the new ones). Only
+    /// before [`start`](Self::start) or after [`close`](Self::close).
+    pub fn clean_up(&self) -> Result<(), StreamsError> {
+        if !self.threads.is_empty() {
+            return Err(RuntimeError::CleanUpWhileRunning.into());
+        }
+        let Some(dir) = &self.state_dir else {
+            return Ok(());
+        };
+        match std::fs::remove_dir_all(dir) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                Err(RuntimeError::StateDir {
+                    dir: dir.clone(),
+                    source: error,
+                }
+                .into())
+            }
+            _ => {
+                tracing::info!(dir = %dir.display(), "local state deleted");
+                Ok(())
+            }
+        }
     }
 
     /// Stops the stream threads (each commits and closes its tasks, and

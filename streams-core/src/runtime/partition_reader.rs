@@ -1,5 +1,6 @@
-//! Reading a partition to its end: how a starting task restores its stores
-//! from their changelogs, and loads the global stores from their topics.
+//! Reading a partition from one offset to another: how a starting task
+//! restores its stores from their changelogs (a batch per round of the
+//! stream thread's loop), and loads the global stores from their topics.
 
 use std::time::{Duration, Instant};
 
@@ -11,16 +12,16 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::clients::consumer_record;
 use super::error::client;
-use crate::engine::{ChangelogReader, ReadEnd};
+use crate::engine::ChangelogReader;
 use crate::error::StreamsError;
 use crate::record::ConsumerRecord;
 
 /// How many records a read hands over at once.
 const BATCH: usize = 1_000;
 
-/// Reads a partition from a given offset (or its start) to its end, as the
-/// end was when the read began: a consumer outside the group. Under exactly-once it reads
-/// committed records only, and its end is the last stable offset.
+/// Reads partitions from one offset to another, each with a consumer
+/// outside the group. Under exactly-once it reads committed records only,
+/// and a partition's end is its last stable offset.
 pub(crate) struct PartitionReader {
     config: ClientConfig,
     /// How long a read may go without progress before it fails.
@@ -29,7 +30,9 @@ pub(crate) struct PartitionReader {
 
 impl PartitionReader {
     /// A reader for `application_id` with `config` (the cluster, the
-    /// user's properties, the isolation level).
+    /// user's properties, the isolation level). A read from an offset
+    /// whose records were deleted meanwhile (retention) fails: a restore
+    /// that skipped them would checkpoint the gap.
     pub(crate) fn new(application_id: &str, mut config: ClientConfig, timeout: Duration) -> Self {
         config
             // librdkafka wants a group even to assign; this one is never
@@ -37,71 +40,96 @@ impl PartitionReader {
             .set("group.id", format!("{application_id}-partition-reader"))
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "true")
-            .set("auto.offset.reset", "earliest");
+            .set("auto.offset.reset", "error");
         Self { config, timeout }
+    }
+
+    /// This reader, reading on from the first record kept when those
+    /// from where it started were deleted: what loading a global store
+    /// wants, which has no checkpoint.
+    pub(crate) fn skipping_deleted(mut self) -> Self {
+        self.config.set("auto.offset.reset", "earliest");
+        self
     }
 }
 
-impl ChangelogReader for PartitionReader {
-    fn read(
+impl PartitionReader {
+    /// Starts reading `topic`'s partition `partition` from `from` up to
+    /// (not including) `end`.
+    pub(crate) fn open(
         &self,
         topic: &str,
         partition: i32,
-        from: Option<i64>,
-        restore: &mut dyn FnMut(Vec<ConsumerRecord>) -> Result<(), StreamsError>,
-    ) -> Result<ReadEnd, StreamsError> {
+        from: i64,
+        end: i64,
+    ) -> Result<PartitionRead, StreamsError> {
         let consumer: BaseConsumer = self
             .config
             .create()
             .map_err(client("creating a partition reader"))?;
-        let (low, high) = consumer
-            .fetch_watermarks(topic, partition, self.timeout)
-            .map_err(client("reading a partition's offsets"))?;
-        let start = match from {
-            Some(from) if from < low || from > high => {
-                return Ok(ReadEnd::OutOfRange {
-                    start: low,
-                    end: high,
-                })
-            }
-            Some(from) => from,
-            None => low,
-        };
-        if start >= high {
-            return Ok(ReadEnd::Reached(high));
+        if from < end {
+            let mut assignment = TopicPartitionList::new();
+            assignment
+                .add_partition_offset(topic, partition, Offset::Offset(from))
+                .map_err(client("assigning a partition to read"))?;
+            consumer
+                .assign(&assignment)
+                .map_err(client("assigning a partition to read"))?;
         }
-        let mut assignment = TopicPartitionList::new();
-        assignment
-            .add_partition_offset(topic, partition, Offset::Offset(start))
-            .map_err(client("assigning a partition to read"))?;
-        consumer
-            .assign(&assignment)
-            .map_err(client("assigning a partition to read"))?;
-        let mut batch = Vec::with_capacity(BATCH);
-        let mut last_progress = Instant::now();
-        loop {
-            match consumer.poll(Duration::from_millis(100)) {
+        Ok(PartitionRead {
+            consumer,
+            next: from,
+            end,
+            timeout: self.timeout,
+            last_progress: Instant::now(),
+        })
+    }
+}
+
+/// A read of one partition under way.
+pub(crate) struct PartitionRead {
+    consumer: BaseConsumer,
+    /// The offset the read reached.
+    next: i64,
+    end: i64,
+    /// How long the read may go without progress before it fails.
+    timeout: Duration,
+    last_progress: Instant,
+}
+
+impl PartitionRead {
+    /// The records that arrive by `deadline` (at least those already
+    /// fetched), up to a batch's worth, and none past the end.
+    pub(crate) fn next_batch(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<Vec<ConsumerRecord>, StreamsError> {
+        let mut batch = Vec::new();
+        while !self.done() && batch.len() < BATCH {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match self.consumer.poll(wait.min(Duration::from_millis(100))) {
                 Some(Ok(message)) => {
-                    last_progress = Instant::now();
+                    self.last_progress = Instant::now();
                     let record = consumer_record(&message);
-                    let done = record.offset + 1 >= high;
+                    if record.offset >= self.end {
+                        self.next = self.end;
+                        break;
+                    }
+                    self.next = record.offset + 1;
                     batch.push(record);
-                    if batch.len() == BATCH || done {
-                        restore(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))?;
-                    }
-                    if done {
-                        return Ok(ReadEnd::Reached(high));
-                    }
                 }
-                // The end, where the tail is markers or aborted records.
-                Some(Err(KafkaError::PartitionEOF(_))) => break,
-                Some(Err(error @ KafkaError::MessageConsumptionFatal(_))) => {
+                // The end, reached past any markers or aborted records.
+                Some(Err(KafkaError::PartitionEOF(_))) => self.next = self.end,
+                Some(Err(
+                    error @ (KafkaError::MessageConsumptionFatal(_)
+                    | KafkaError::MessageConsumption(RDKafkaErrorCode::AutoOffsetReset)),
+                )) => {
                     return Err(client("reading a partition")(error).into());
                 }
                 // The client retries (a broker that went away, say); the
                 // timeout decides whether it is stuck.
-                Some(Err(error)) => tracing::warn!(%error, topic, partition, "reading a partition"),
-                None if last_progress.elapsed() > self.timeout => {
+                Some(Err(error)) => tracing::warn!(%error, "reading a partition"),
+                None if self.last_progress.elapsed() > self.timeout => {
                     return Err(
                         client("reading a partition")(KafkaError::MessageConsumption(
                             RDKafkaErrorCode::RequestTimedOut,
@@ -109,12 +137,51 @@ impl ChangelogReader for PartitionReader {
                         .into(),
                     );
                 }
+                None if wait.is_zero() => break,
                 None => {}
             }
         }
-        if !batch.is_empty() {
-            restore(batch)?;
+        Ok(batch)
+    }
+
+    /// The offset the read reached: every record before it was handed over.
+    pub(crate) fn reached(&self) -> i64 {
+        self.next
+    }
+
+    /// Whether the read reached its end.
+    pub(crate) fn done(&self) -> bool {
+        self.next >= self.end
+    }
+}
+
+impl ChangelogReader for PartitionReader {
+    fn offsets(&self, topic: &str, partition: i32) -> Result<(i64, i64), StreamsError> {
+        let consumer: BaseConsumer = self
+            .config
+            .create()
+            .map_err(client("creating a partition reader"))?;
+        let offsets = consumer
+            .fetch_watermarks(topic, partition, self.timeout)
+            .map_err(client("reading a partition's offsets"))?;
+        Ok(offsets)
+    }
+
+    fn read(
+        &self,
+        topic: &str,
+        partition: i32,
+        from: i64,
+        end: i64,
+        restore: &mut dyn FnMut(Vec<ConsumerRecord>) -> Result<(), StreamsError>,
+    ) -> Result<(), StreamsError> {
+        let mut read = self.open(topic, partition, from, end)?;
+        while !read.done() {
+            let batch = read.next_batch(Instant::now() + self.timeout)?;
+            if !batch.is_empty() {
+                restore(batch)?;
+            }
         }
-        Ok(ReadEnd::Reached(high))
+        Ok(())
     }
 }

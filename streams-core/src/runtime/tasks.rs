@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Instant;
 
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -11,10 +12,10 @@ use super::clients::{base_config, isolation_level};
 use super::commit_metadata::CommitMetadata;
 use super::config::{ProcessingGuarantee, StreamsConfig};
 use super::error::client;
-use super::partition_reader::PartitionReader;
+use super::partition_reader::{PartitionRead, PartitionReader};
 use super::state_dir::{StateDirectories, TaskDirectory};
 use super::topics::TopicLayout;
-use crate::engine::{ChangelogReader, ReadEnd, StreamTask, SystemClock, TaskConfig, TaskMetrics};
+use crate::engine::{ChangelogReader, StreamTask, SystemClock, TaskConfig, TaskMetrics};
 use crate::error::StreamsError;
 use crate::record::{ConsumerRecord, ProducerRecord, TopicPartition};
 use crate::topology::Topology;
@@ -42,6 +43,25 @@ struct ActiveTask {
     global_positions: HashMap<(String, i32), i64>,
 }
 
+/// A checkpoint that could not be written is no failure, as in Kafka
+/// Streams: without one the task's next start restores more, or wipes.
+fn tolerate_unwritten(checkpointed: Result<bool, StreamsError>) -> Result<(), StreamsError> {
+    match checkpointed {
+        Err(error @ StreamsError::TaskState { .. }) => {
+            tracing::warn!(%error, "checkpoint not written");
+            Ok(())
+        }
+        other => other.map(drop),
+    }
+}
+
+/// A changelog partition being read into a task's store.
+struct ChangelogReading {
+    task: TaskId,
+    changelog: TopicPartition,
+    read: PartitionRead,
+}
+
 /// The running tasks, and the counters of those already closed.
 pub(crate) struct Tasks {
     topology: Topology,
@@ -49,6 +69,8 @@ pub(crate) struct Tasks {
     layout: Rc<TopicLayout>,
     directories: Arc<StateDirectories>,
     active: BTreeMap<TaskId, ActiveTask>,
+    /// The changelog partition being restored, if any.
+    reading: Option<ChangelogReading>,
     /// Tasks closed cleanly, holding their directories until their output
     /// is durable and they checkpoint (see [`checkpoint`](Self::checkpoint)).
     closed_tasks: Vec<ActiveTask>,
@@ -69,6 +91,7 @@ impl Tasks {
             layout: Rc::new(layout),
             directories,
             active: BTreeMap::new(),
+            reading: None,
             closed_tasks: Vec::new(),
             closed: TaskMetrics::default(),
         }
@@ -123,21 +146,19 @@ impl Tasks {
         let _span =
             tracing::info_span!("create_task", task = %format!("{sub}_{partition}")).entered();
         let mut task = StreamTask::new(&self.topology, config)?;
-        tracing::info!(restored = task.metrics().restored_records, "task created");
+        let to_restore = task.metrics().records_to_restore;
+        tracing::info!(to_restore, "task created");
         // Its global stores are loaded before it processes anything, as
         // Kafka's global thread loads them before stream threads start.
         let mut global_positions = HashMap::new();
-        let reader = self.reader();
+        let reader = self.reader().skipping_deleted();
         for (topic, partitions) in &self.layout.globals {
             for partition in 0..*partitions {
-                let end =
-                    reader.read(topic, partition, None, &mut |batch| task.add_records(batch))?;
-                // A read from the start is never out of range.
-                let next = match end {
-                    ReadEnd::Reached(next) => next,
-                    ReadEnd::OutOfRange { start, .. } => start,
-                };
-                global_positions.insert((topic.clone(), partition), next);
+                let (start, end) = reader.offsets(topic, partition)?;
+                reader.read(topic, partition, start, end, &mut |batch| {
+                    task.add_records(batch)
+                })?;
+                global_positions.insert((topic.clone(), partition), end);
             }
         }
         self.active.insert(
@@ -156,6 +177,83 @@ impl Tasks {
         let mut config = base_config(&self.config);
         config.set("isolation.level", isolation_level(&self.config));
         PartitionReader::new(&self.config.application_id, config, RESTORE_TIMEOUT)
+    }
+
+    /// Whether a task is restoring its stores.
+    pub(crate) fn restoring(&self) -> bool {
+        self.active
+            .values()
+            .any(|active| active.task.restoring().next().is_some())
+    }
+
+    /// The tasks restoring their stores.
+    pub(crate) fn restoring_ids(&self) -> Vec<TaskId> {
+        let restoring = self.active.iter();
+        restoring
+            .filter(|(_, active)| active.task.restoring().next().is_some())
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// The input partitions of the tasks `ids`.
+    pub(crate) fn partitions_of(&self, ids: &[TaskId]) -> Result<TopicPartitionList, StreamsError> {
+        let mut partitions = TopicPartitionList::new();
+        for (topic, sub) in &self.layout.readers {
+            for &(_, partition) in ids.iter().filter(|(task_sub, _)| task_sub == sub) {
+                partitions
+                    .add_partition_offset(topic, partition, Offset::Invalid)
+                    .map_err(client("listing a task's partitions"))?;
+            }
+        }
+        Ok(partitions)
+    }
+
+    /// Restores the restoring tasks' stores until `deadline`: one
+    /// changelog partition after another, a batch at a time, so that the
+    /// thread goes back to its consumer between batches. Returns the tasks
+    /// that finished restoring.
+    pub(crate) fn restore(&mut self, deadline: Instant) -> Result<Vec<TaskId>, StreamsError> {
+        let mut finished = Vec::new();
+        loop {
+            let next = self.active.iter().find_map(|(id, active)| {
+                let restore = active.task.restoring().next()?;
+                Some((*id, restore.clone()))
+            });
+            let Some((id, restore)) = next else {
+                self.reading = None;
+                return Ok(finished);
+            };
+            let changelog = &restore.changelog;
+            // A read left by a task that closed, or moved on, goes.
+            let reading = match self.reading.take() {
+                Some(reading) if reading.task == id && reading.changelog == *changelog => reading,
+                _ => ChangelogReading {
+                    task: id,
+                    changelog: changelog.clone(),
+                    read: self.reader().open(
+                        &changelog.topic,
+                        changelog.partition,
+                        restore.next,
+                        restore.end,
+                    )?,
+                },
+            };
+            let reading = self.reading.insert(reading);
+            let batch = reading.read.next_batch(deadline)?;
+            let (reached, done) = (reading.read.reached(), reading.read.done());
+            let Some(active) = self.active.get_mut(&id) else {
+                return Ok(finished);
+            };
+            active.task.restore(changelog, batch, reached)?;
+            if active.task.restoring().next().is_none() {
+                tracing::info!(task = %format!("{}_{}", id.0, id.1), restored = active.task.metrics().restored_records, "task restored");
+                finished.push(id);
+            }
+            if !done || Instant::now() >= deadline {
+                return Ok(finished);
+            }
+            self.reading = None;
+        }
     }
 
     /// Where the global stores' topics are to be read from for the running
@@ -306,10 +404,10 @@ impl Tasks {
         acknowledged: &BTreeMap<TopicPartition, i64>,
     ) -> Result<(), StreamsError> {
         for active in self.active.values_mut() {
-            active.task.checkpoint(acknowledged, false)?;
+            tolerate_unwritten(active.task.checkpoint(acknowledged, false))?;
         }
         for mut closed in std::mem::take(&mut self.closed_tasks) {
-            closed.task.checkpoint(acknowledged, true)?;
+            tolerate_unwritten(closed.task.checkpoint(acknowledged, true))?;
         }
         Ok(())
     }

@@ -176,11 +176,13 @@ impl<'a> StreamThread<'a> {
         Ok(())
     }
 
-    /// One round: poll, follow rebalances, process, send, maybe commit.
+    /// One round: poll, follow rebalances, restore, process, send, maybe
+    /// commit.
     fn run_once(&mut self) -> Result<(), StreamsError> {
         self.poll_global()?;
         self.poll()?;
         self.rebalance()?;
+        self.restore()?;
         let commit_requested = self.tasks.process(&mut self.output)?;
         self.send()?;
         if commit_requested || self.last_commit.elapsed() >= self.config.commit_interval() {
@@ -223,16 +225,21 @@ impl<'a> StreamThread<'a> {
                     .map_err(client("rewinding to the committed offsets"))?;
             }
             self.store_committed(&rewound);
+            self.pause_restoring()?;
             self.align_global_consumer()?;
-            self.slot.set_state(StreamsState::Running);
         }
         Ok(())
     }
 
     /// Polls records into the tasks: waits up to the poll timeout for the
-    /// first, then takes what has arrived.
+    /// first (unless tasks are restoring: then the restore waits), then
+    /// takes what has arrived.
     fn poll(&mut self) -> Result<(), StreamsError> {
-        let mut timeout = self.config.poll_timeout;
+        let mut timeout = if self.tasks.restoring() {
+            Duration::ZERO
+        } else {
+            self.config.poll_timeout
+        };
         for _ in 0..MAX_POLL_RECORDS {
             match self.consumer.poll(timeout) {
                 None => break,
@@ -349,7 +356,8 @@ impl<'a> StreamThread<'a> {
     }
 
     /// Creates the tasks of `partitions` and starts consuming them from
-    /// their committed offsets (or as the topology's reset policy says).
+    /// their committed offsets (or as the topology's reset policy says),
+    /// once they restored their stores.
     fn assign(&mut self, partitions: &TopicPartitionList) -> Result<(), StreamsError> {
         let positions = self.start_tasks(partitions)?;
         self.consumer
@@ -357,8 +365,46 @@ impl<'a> StreamThread<'a> {
             .map_err(client("assigning partitions"))?;
         // Only assigned partitions take stored offsets.
         self.store_committed(&positions);
-        self.align_global_consumer()?;
-        self.slot.set_state(StreamsState::Running);
+        self.pause_restoring()?;
+        self.align_global_consumer()
+    }
+
+    /// Pauses the input partitions of the tasks restoring their stores
+    /// (their records wait in the broker meanwhile), or says the thread
+    /// runs if none is.
+    fn pause_restoring(&mut self) -> Result<(), StreamsError> {
+        let restoring = self.tasks.restoring_ids();
+        if restoring.is_empty() {
+            self.slot.set_state(StreamsState::Running);
+            return Ok(());
+        }
+        tracing::info!(tasks = ?restoring, "restoring stores before processing");
+        let partitions = self.tasks.partitions_of(&restoring)?;
+        self.consumer
+            .pause(&partitions)
+            .map_err(client("pausing restoring tasks' partitions"))?;
+        Ok(())
+    }
+
+    /// Restores the restoring tasks' stores for up to the poll timeout,
+    /// and resumes the partitions of the tasks that finished; the thread
+    /// runs once none is left restoring.
+    fn restore(&mut self) -> Result<(), StreamsError> {
+        if !self.tasks.restoring() {
+            return Ok(());
+        }
+        let finished = self
+            .tasks
+            .restore(Instant::now() + self.config.poll_timeout)?;
+        if !finished.is_empty() {
+            let partitions = self.tasks.partitions_of(&finished)?;
+            self.consumer
+                .resume(&partitions)
+                .map_err(client("resuming restored tasks' partitions"))?;
+        }
+        if !self.tasks.restoring() {
+            self.slot.set_state(StreamsState::Running);
+        }
         Ok(())
     }
 
@@ -574,19 +620,9 @@ impl<'a> StreamThread<'a> {
     }
 }
 
-/// How long the thread may go between polls before librdkafka takes it
-/// out of the group, unless the user says otherwise: a day (librdkafka's
-/// maximum). A task restores its stores when it is assigned, before the
-/// thread polls again, and a large restore must not cost the assignment
-/// (Kafka Streams defaulted to no limit while its restores blocked too).
-const MAX_POLL_INTERVAL_MS: &str = "86400000";
-
 /// The group consumer's properties: the user's, then the runtime's.
 fn group_consumer_config(config: &StreamsConfig) -> ClientConfig {
     let mut consumer = base_config(config);
-    if !config.client_configs.contains_key("max.poll.interval.ms") {
-        consumer.set("max.poll.interval.ms", MAX_POLL_INTERVAL_MS);
-    }
     consumer
         .set("group.id", &config.application_id)
         .set("enable.auto.commit", "false")
@@ -687,15 +723,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_group_consumer_waits_out_restores_unless_told_otherwise() {
+    fn the_group_consumer_takes_the_users_properties_but_not_the_runtimes() {
         let config = StreamsConfig::new("app", "localhost:9092")
             .with_client_config("group.id", "not-the-app")
             .with_client_config("partition.assignment.strategy", "roundrobin");
         let consumer = group_consumer_config(&config);
-        assert_eq!(
-            consumer.get("max.poll.interval.ms"),
-            Some(MAX_POLL_INTERVAL_MS)
-        );
+        // librdkafka's default, as the Java consumer's: restores run in
+        // the poll loop.
+        assert_eq!(consumer.get("max.poll.interval.ms"), None);
         // What the runtime depends on is not the user's to change.
         assert_eq!(consumer.get("group.id"), Some("app"));
         assert_eq!(consumer.get("partition.assignment.strategy"), Some("range"));

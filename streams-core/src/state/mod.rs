@@ -36,7 +36,7 @@ use state_stores::{
 pub use crate::window::{Window, Windowed};
 pub use cache_flushes::{CacheFlushes, FlushedEntries, FlushedEntry};
 pub use key_value::KeyValueStore;
-pub(crate) use registry::{ErasedHandle, ErasedStoreBuilder, StoreRegistry};
+pub(crate) use registry::{ErasedStoreBuilder, StoreRegistry};
 pub use session::SessionStore;
 pub use stores::{
     KeyValueStoreBuilder, SessionStoreBuilder, StoreBackend, StoreOptions, Stores,

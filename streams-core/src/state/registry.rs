@@ -139,6 +139,22 @@ impl StoreRegistry {
             .try_for_each(|entry| entry.handle.flush_cache())
     }
 
+    /// Applies changelog records to the store `store`.
+    pub(crate) fn restore(
+        &self,
+        store: &str,
+        records: &[ChangelogRecord],
+    ) -> Result<(), StreamsError> {
+        match self.entries.iter().find(|entry| entry.name == store) {
+            Some(entry) => entry.handle.restore(records),
+            None => Err(StreamsError::StoreAccess {
+                processor: "(the task restoring it)".to_owned(),
+                store: store.to_owned(),
+                reason: "no such store".to_owned(),
+            }),
+        }
+    }
+
     /// Makes every store durable.
     pub(crate) fn flush_all(&self) -> Result<(), StreamsError> {
         self.entries

@@ -26,13 +26,14 @@ use std::time::Duration;
 pub use topics::{TestInputTopic, TestOutputTopic, TestRecord};
 
 use crate::engine::{
-    ChangelogReader, EmitIntervals, MockClock, ReadEnd, StreamTask, TaskConfig, TaskMetrics,
+    ChangelogReader, EmitIntervals, MockClock, StreamTask, TaskConfig, TaskMetrics,
 };
 use crate::error::StreamsError;
 use crate::record::{ConsumerRecord, Headers, ProducerRecord, TopicPartition};
 use crate::serde::{Deserializer, Serializer};
 use crate::state::StoreHandle;
 use crate::topology::{DeserializationHandler, TimestampExtractor, Topology};
+use state_stores::CheckpointFile;
 
 /// Settings of a [`TopologyTestDriver`].
 #[derive(Clone)]
@@ -141,25 +142,22 @@ impl KeptChangelogs {
 }
 
 impl ChangelogReader for KeptChangelogs {
+    fn offsets(&self, topic: &str, _partition: i32) -> Result<(i64, i64), StreamsError> {
+        Ok((0, self.0.get(topic).map_or(0, Vec::len) as i64))
+    }
+
     /// One batch: the driver holds its changelogs in memory anyway.
     fn read(
         &self,
         topic: &str,
         _partition: i32,
-        from: Option<i64>,
+        from: i64,
+        end: i64,
         restore: &mut dyn FnMut(Vec<ConsumerRecord>) -> Result<(), StreamsError>,
-    ) -> Result<ReadEnd, StreamsError> {
+    ) -> Result<(), StreamsError> {
         let log = self.0.get(topic).map_or(&[][..], Vec::as_slice);
-        let end = log.len() as i64;
-        let start = from.unwrap_or(0);
-        let Some(unread) = usize::try_from(start)
-            .ok()
-            .and_then(|start| log.get(start..))
-        else {
-            return Ok(ReadEnd::OutOfRange { start: 0, end });
-        };
-        restore(unread.to_vec())?;
-        Ok(ReadEnd::Reached(end))
+        let range = usize::try_from(from).unwrap_or(0)..usize::try_from(end).unwrap_or(0);
+        restore(log.get(range).unwrap_or_default().to_vec())
     }
 }
 
@@ -216,9 +214,11 @@ impl Driver {
         Ok(())
     }
 
-    /// Closes the task, captures what closing wrote, and checkpoints, as
-    /// a runtime does once the task's output is acknowledged.
+    /// Commits and closes the task, captures what that wrote, and
+    /// checkpoints, as a runtime does once the task's output is
+    /// acknowledged.
     fn close_task(&mut self) -> Result<(), StreamsError> {
+        self.task.commit()?;
         self.task.close()?;
         self.capture_output()?;
         let acknowledged = self.changelogs.last_offsets();
@@ -314,6 +314,16 @@ impl TopologyTestDriver {
         config: TestDriverConfig,
     ) -> Result<Self, StreamsError> {
         let clock = Rc::new(MockClock::new(config.initial_wall_clock_ms));
+        // A checkpoint of an earlier driver names offsets of changelogs
+        // that went with it: this driver's start empty.
+        if let Some(dir) = &config.state_dir {
+            CheckpointFile::in_dir(dir)
+                .delete()
+                .map_err(|source| StreamsError::TaskState {
+                    task: "0_0".to_owned(),
+                    source,
+                })?;
+        }
         let task = StreamTask::new(topology, task_config(&config, clock.clone()))?;
         let changelogs = KeptChangelogs::of(topology, &config.application_id);
         let mut driver = Driver {
@@ -430,6 +440,7 @@ impl TopologyTestDriver {
         config.partition_times = driver.task.partition_times();
         config.processor_metadata = driver.task.processor_metadata().clone();
         driver.task = StreamTask::new(topology, config)?;
+        driver.task.restore_all()?;
         driver.run()
     }
 

@@ -1,0 +1,97 @@
+//! Restoring a task's stores from their changelogs before it processes.
+//!
+//! A starting task works out, for each logged store, which part of its
+//! changelog partition it needs: all of it for an in-memory store, what
+//! follows the checkpoint for a persistent one. It then processes nothing
+//! until a driver has handed it those records
+//! ([`StreamTask::restore`](super::StreamTask::restore)): the runtime reads
+//! them a batch per round of its loop, so that it keeps polling its
+//! consumer, as Kafka's restore consumer does with the task's input
+//! partitions paused; the test driver reads them at once
+//! ([`StreamTask::restore_all`](super::StreamTask::restore_all)).
+
+use crate::error::StreamsError;
+use crate::record::{ConsumerRecord, TopicPartition};
+
+/// Where a starting task finds its stores' changelogs: a restore consumer
+/// in the runtime, the topics it kept in the test driver.
+pub trait ChangelogReader {
+    /// The first offset of `topic`'s partition `partition`, and its end:
+    /// the offset the next record written to it will get.
+    fn offsets(&self, topic: &str, partition: i32) -> Result<(i64, i64), StreamsError>;
+
+    /// Hands the records of `topic`'s partition `partition` from offset
+    /// `from` up to (not including) `end` to `restore`: oldest first, in
+    /// batches as they are read, so that a changelog never has to be held
+    /// in memory whole.
+    fn read(
+        &self,
+        topic: &str,
+        partition: i32,
+        from: i64,
+        end: i64,
+        restore: &mut dyn FnMut(Vec<ConsumerRecord>) -> Result<(), StreamsError>,
+    ) -> Result<(), StreamsError>;
+}
+
+/// A changelog partition a task restores, and how far it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangelogRestore {
+    /// The changelog partition.
+    pub changelog: TopicPartition,
+    /// The offset of the next record to restore.
+    pub next: i64,
+    /// The offset the restore ends at: the changelog's end when the task
+    /// started (later records are the task's own).
+    pub end: i64,
+}
+
+/// The restores a task has left, each with the store it fills.
+#[derive(Default)]
+pub(super) struct PendingRestores(Vec<(ChangelogRestore, String)>);
+
+impl PendingRestores {
+    /// Adds the restore of `store` from `restore.next` to `restore.end`.
+    pub(super) fn add(&mut self, restore: ChangelogRestore, store: String) {
+        self.0.push((restore, store));
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = &ChangelogRestore> {
+        self.0.iter().map(|(restore, _)| restore)
+    }
+
+    /// The records left to restore (those of aborted transactions and
+    /// transaction markers included).
+    pub(super) fn remaining(&self) -> u64 {
+        self.iter()
+            .map(|restore| u64::try_from(restore.end - restore.next).unwrap_or(0))
+            .sum()
+    }
+
+    /// The store `changelog` restores, if it is still being restored.
+    pub(super) fn store(&self, changelog: &TopicPartition) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(restore, _)| restore.changelog == *changelog)
+            .map(|(_, store)| store.as_str())
+    }
+
+    /// Moves the restore of `changelog` on to `reached`; returns whether
+    /// that finished it (and took it off the list).
+    pub(super) fn advance(&mut self, changelog: &TopicPartition, reached: i64) -> bool {
+        let Some(index) = self.0.iter().position(|(r, _)| r.changelog == *changelog) else {
+            return false;
+        };
+        let restore = &mut self.0[index].0;
+        restore.next = restore.next.max(reached);
+        if restore.next < restore.end {
+            return false;
+        }
+        self.0.remove(index);
+        true
+    }
+}
