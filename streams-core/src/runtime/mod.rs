@@ -11,9 +11,15 @@
 //! 2. joins the consumer group named by the application id, subscribed to
 //!    every source topic. Each assigned partition number of a
 //!    sub-topology's topics makes one task (`<sub-topology>_<partition>`),
-//!    a [`StreamTask`](crate::engine::StreamTask) whose stores are first
-//!    restored from their changelogs, and whose stream time resumes from
-//!    the partition times committed with the group's offsets;
+//!    a [`StreamTask`](crate::engine::StreamTask) whose stream time resumes
+//!    from the partition times committed with the group's offsets, and
+//!    whose stores are first restored from their changelogs: a batch per
+//!    round of the thread's loop, the task's input partitions paused
+//!    meanwhile, so that the thread keeps answering the group. Persistent
+//!    (RocksDB) stores keep their contents in the state directory
+//!    ([`StreamsConfig::with_state_dir`]) and restore only what follows
+//!    the offsets their task's checkpoint names (written after commits at
+//!    least once, at a clean close exactly once);
 //! 3. polls records into the tasks, processes them, fires punctuators and
 //!    sends what the tasks write (output, repartition and changelog
 //!    records) through one producer;
@@ -59,9 +65,10 @@
 //! stream thread stops the others, as Kafka's default exception handler
 //! does.
 //!
-//! A starting task rebuilds its persistent stores from their changelogs
-//! (no checkpoints yet); each task keeps its own copy of the global
-//! stores.
+//! Each task keeps its own copy of the global stores, loaded when it is
+//! created (that load blocks the thread). Task directories of tasks no
+//! longer assigned stay until [`KafkaStreams::clean_up`] (Kafka removes
+//! them after `state.cleanup.delay.ms`).
 
 mod clients;
 mod commit_metadata;
