@@ -384,6 +384,7 @@ fn a_task_processes_only_once_its_driver_restored_it() -> TestResult {
     assert_eq!(task.restoring().count(), 0, "an empty changelog");
     drop(task);
 
+    // From offset 0, which the first task checkpointed.
     let mut task = restoring_task(dir.path(), Changelog(log.clone()), false)?;
     let changelog = TopicPartition::new(CHANGELOG, 0);
     let restoring: Vec<ChangelogRestore> = task.restoring().cloned().collect();
@@ -392,7 +393,8 @@ fn a_task_processes_only_once_its_driver_restored_it() -> TestResult {
         [ChangelogRestore {
             changelog: changelog.clone(),
             next: 0,
-            end: 3
+            end: 3,
+            checkpointed: true,
         }]
     );
     assert_eq!(task.metrics().records_to_restore, 3);

@@ -873,21 +873,17 @@ fn a_restart_restores_rocksdb_counts_only_past_their_checkpoint_with(
     Ok(())
 }
 
-/// A task restores its store a batch per round of the thread's loop, its
-/// input partitions paused meanwhile: the instance is rebalancing and
-/// reports what it has left to restore until it is done, then counts on
-/// from the restored counts.
-#[test]
-fn a_restore_runs_in_the_poll_loop_and_reports_its_progress() -> Result {
-    const FILLERS: usize = 100_000;
-    const RESTORED_COUNT: i64 = 1_000;
-    let kafka = setup()?;
-    let bootstrap = kafka.bootstrap_servers();
-    let changelog = "restoring-counts-changelog";
+/// How many counts of no interest a pre-filled changelog holds.
+const FILLERS: usize = 100_000;
+/// The count a pre-filled changelog holds for each word of the lines.
+const RESTORED_COUNT: i64 = 1_000;
+
+/// Fills every partition of `changelog` with the same counts (so that
+/// each word's count is restored whichever task it belongs to): FILLERS
+/// words of no interest, then each word of the lines at RESTORED_COUNT.
+/// Returns how many records each partition holds.
+fn fill_changelog(bootstrap: &str, changelog: &str) -> Result<u64> {
     create_topic(bootstrap, changelog, PARTITIONS)?;
-    // Every partition of the changelog holds the same counts (so each
-    // word's count is restored whichever task it belongs to): many words
-    // of no interest, then each word of the lines at RESTORED_COUNT.
     let producer: ThreadedProducer<DefaultProducerContext> =
         client_config(bootstrap).set("acks", "all").create()?;
     let words: BTreeMap<&str, ()> = LINES
@@ -923,6 +919,46 @@ fn a_restore_runs_in_the_poll_loop_and_reports_its_progress() -> Result {
         }
     }
     producer.flush(TIMEOUT)?;
+    Ok((FILLERS + words.len()) as u64)
+}
+
+/// The counts word count writes for the lines over a restored changelog.
+fn restored_on() -> Vec<(String, i64)> {
+    expected_counts(&LINES)
+        .into_iter()
+        .map(|(word, count)| (word, RESTORED_COUNT + count))
+        .collect()
+}
+
+/// Waits until `instance` restored something and then everything.
+fn wait_for_restore(instance: &mut KafkaStreams) -> Result<BTreeMap<u64, StreamsState>> {
+    let mut left_to_restore = BTreeMap::new();
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let (metrics, state) = (instance.metrics(), instance.state());
+        let left = metrics.tasks.records_to_restore;
+        if left == 0 && !left_to_restore.is_empty() {
+            return Ok(left_to_restore);
+        }
+        if left > 0 {
+            left_to_restore.insert(left, state);
+        }
+        if state == StreamsState::Error || Instant::now() > deadline {
+            return Err(format!("no restore seen: {:?}", instance.close()).into());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A task restores its store a batch per round of the thread's loop, its
+/// input partitions paused meanwhile: the instance is rebalancing and
+/// reports what it has left to restore until it is done, then counts on
+/// from the restored counts.
+#[test]
+fn a_restore_runs_in_the_poll_loop_and_reports_its_progress() -> Result {
+    let kafka = setup()?;
+    let bootstrap = kafka.bootstrap_servers();
+    let per_partition = fill_changelog(bootstrap, "restoring-counts-changelog")?;
     produce(bootstrap, &LINES)?;
 
     let config = config(bootstrap, "restoring", ProcessingGuarantee::AtLeastOnce);
@@ -935,22 +971,7 @@ fn a_restore_runs_in_the_poll_loop_and_reports_its_progress() -> Result {
     // The counting tasks restore (the tasks reading the lines have no
     // store, and run at once): the instance rebalances meanwhile, and
     // what is left to restore shrinks batch by batch.
-    let mut left_to_restore = BTreeMap::new();
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let (metrics, state) = (streams.metrics(), streams.state());
-        let left = metrics.tasks.records_to_restore;
-        if left == 0 && !left_to_restore.is_empty() {
-            break;
-        }
-        if left > 0 {
-            left_to_restore.insert(left, state);
-        }
-        if state == StreamsState::Error || Instant::now() > deadline {
-            return Err(format!("no restore seen: {:?}", streams.close()).into());
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let left_to_restore = wait_for_restore(&mut streams)?;
     assert!(
         left_to_restore.len() > 1,
         "progress in steps: {left_to_restore:?}"
@@ -969,14 +990,48 @@ fn a_restore_runs_in_the_poll_loop_and_reports_its_progress() -> Result {
     )?;
     streams.close()?;
     let metrics = streams.metrics();
-    let per_partition = (FILLERS + words.len()) as u64;
     assert_eq!(metrics.tasks.restored_records, 2 * per_partition);
     assert_eq!(metrics.tasks.records_to_restore, 0);
-    let restored_on: Vec<(String, i64)> = expected_counts(&LINES)
-        .into_iter()
-        .map(|(word, count)| (word, RESTORED_COUNT + count))
-        .collect();
-    assert_eq!(sorted_counts(&counts), restored_on);
+    assert_eq!(sorted_counts(&counts), restored_on());
+    Ok(())
+}
+
+/// A second instance joining while the first restores takes tasks from
+/// it mid-restore: both restore what they are given, from the start, and
+/// the counts carry on from the restored ones.
+#[test]
+fn tasks_taken_mid_restore_restore_again_where_they_land() -> Result {
+    let kafka = setup()?;
+    let bootstrap = kafka.bootstrap_servers();
+    let per_partition = fill_changelog(bootstrap, "moving-counts-changelog")?;
+    produce(bootstrap, &LINES)?;
+    let config = config(bootstrap, "moving", ProcessingGuarantee::AtLeastOnce);
+    let mut first = KafkaStreams::new(word_count()?, config.clone())?;
+    first.start()?;
+    let deadline = Instant::now() + TIMEOUT;
+    while first.metrics().tasks.restored_records == 0 {
+        if first.state() == StreamsState::Error || Instant::now() > deadline {
+            return Err(format!("no restore: {:?}", first.close()).into());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let mut second = KafkaStreams::new(word_count()?, config)?;
+    second.start()?;
+    let counts = wait_for_counts(
+        bootstrap,
+        &mut [&mut first, &mut second],
+        expected_counts(&LINES).len(),
+        "read_uncommitted",
+    )?;
+    assert_eq!(sorted_counts(&counts), restored_on());
+    first.close()?;
+    second.close()?;
+    let (first, second) = (first.metrics(), second.metrics());
+    assert_eq!(first.tasks.records_to_restore, 0, "{first:?}");
+    assert_eq!(second.tasks.records_to_restore, 0, "{second:?}");
+    // Each partition was restored at least once, some more than once.
+    let restored = first.tasks.restored_records + second.tasks.restored_records;
+    assert!(restored >= 2 * per_partition, "{restored}");
     Ok(())
 }
 

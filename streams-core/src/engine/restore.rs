@@ -44,6 +44,10 @@ pub struct ChangelogRestore {
     /// The offset the restore ends at: the changelog's end when the task
     /// started (later records are the task's own).
     pub end: i64,
+    /// Whether the restore starts where the task's checkpoint says (else
+    /// at the changelog's first record): records deleted from there on
+    /// (retention) leave a gap in the store, which a reader must not skip.
+    pub checkpointed: bool,
 }
 
 /// The restores a task has left, each with the store it fills.

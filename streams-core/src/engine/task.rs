@@ -281,6 +281,9 @@ pub struct StreamTask {
     /// The nodes of the global stores' groups: started with the task, not
     /// once it restored.
     global_nodes: Vec<NodeId>,
+    /// How many of the other nodes, in order, were started (once the task
+    /// restored).
+    started: usize,
     /// Whether a record was processed or dropped, or a punctuator fired,
     /// since the last commit (Kafka's `commitNeeded`): only then does a
     /// commit flush.
@@ -450,6 +453,7 @@ impl StreamTask {
             reader: restore_from,
             restores,
             global_nodes,
+            started: 0,
             commit_needed: false,
             closed: false,
         };
@@ -769,13 +773,19 @@ impl StreamTask {
     fn restored(&mut self) -> Result<(), StreamsError> {
         for node in 0..self.graph.len() {
             if !self.global_nodes.contains(&node) {
+                // A node that failed to start is closed all the same.
+                self.started = node + 1;
                 self.graph.init(&mut self.state, node)?;
             }
         }
+        self.started = self.graph.len();
         tracing::debug!(task = %self.state.task_id, nodes = self.graph.len(), "task initialized");
         if self.checkpoint.due_after_restore() {
             self.state.stores.flush_all()?;
-            self.checkpoint.write()?;
+            // Without it, the next start restores more: no failure.
+            if let Err(error) = self.checkpoint.write() {
+                tracing::warn!(task = %self.state.task_id, %error, "checkpoint not written");
+            }
         }
         Ok(())
     }
@@ -831,14 +841,12 @@ impl StreamTask {
         self.state.stores.flush_caches()
     }
 
-    /// The nodes that were initialized: all of them once the task
-    /// restored, only the global stores' before.
+    /// The nodes that were initialized (or tried to be): the global
+    /// stores', and the others as far as they were once the task restored.
     fn started_nodes(&self) -> Vec<NodeId> {
-        if self.restores.is_empty() {
-            (0..self.graph.len()).collect()
-        } else {
-            self.global_nodes.clone()
-        }
+        (0..self.graph.len())
+            .filter(|node| *node < self.started || self.global_nodes.contains(node))
+            .collect()
     }
 }
 
@@ -930,6 +938,7 @@ impl StoreOpening<'_> {
             return Ok(Ok(()));
         };
         let (first, end) = reader.offsets(&changelog.topic, changelog.partition)?;
+        let checkpointed = matches!(start, RestoreStart::Checkpointed(_));
         let from = match start {
             RestoreStart::Checkpointed(offset) if (first..=end).contains(&offset) => offset,
             RestoreStart::Checkpointed(offset) => {
@@ -949,6 +958,7 @@ impl StoreOpening<'_> {
                 changelog,
                 next: from,
                 end,
+                checkpointed,
             };
             restores.add(restore, store.name.clone());
         }

@@ -323,9 +323,11 @@ impl KafkaStreams {
     /// next start restores everything from the changelogs (Kafka's
     /// `cleanUp`; what an application reset asks for, since checkpoints
     /// of the old changelogs would be trusted against the new ones). Only
-    /// before [`start`](Self::start) or after [`close`](Self::close).
+    /// before [`start`](Self::start), after [`close`](Self::close), or
+    /// once the application stopped on an error. Another instance sharing
+    /// the state directory is not asked.
     pub fn clean_up(&self) -> Result<(), StreamsError> {
-        if !self.threads.is_empty() {
+        if self.threads.iter().any(|thread| !thread.is_finished()) {
             return Err(RuntimeError::CleanUpWhileRunning.into());
         }
         let Some(dir) = &self.state_dir else {

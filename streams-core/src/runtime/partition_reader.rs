@@ -149,6 +149,11 @@ impl PartitionRead {
         self.next
     }
 
+    /// Where the read ends.
+    pub(crate) fn end(&self) -> i64 {
+        self.end
+    }
+
     /// Whether the read reached its end.
     pub(crate) fn done(&self) -> bool {
         self.next >= self.end

@@ -15,7 +15,9 @@ use super::error::client;
 use super::partition_reader::{PartitionRead, PartitionReader};
 use super::state_dir::{StateDirectories, TaskDirectory};
 use super::topics::TopicLayout;
-use crate::engine::{ChangelogReader, StreamTask, SystemClock, TaskConfig, TaskMetrics};
+use crate::engine::{
+    ChangelogReader, ChangelogRestore, StreamTask, SystemClock, TaskConfig, TaskMetrics,
+};
 use crate::error::StreamsError;
 use crate::record::{ConsumerRecord, ProducerRecord, TopicPartition};
 use crate::topology::Topology;
@@ -60,6 +62,16 @@ struct ChangelogReading {
     task: TaskId,
     changelog: TopicPartition,
     read: PartitionRead,
+}
+
+impl ChangelogReading {
+    /// Whether this read goes on with task `task`'s `restore`.
+    fn continues(&self, task: TaskId, restore: &ChangelogRestore) -> bool {
+        self.task == task
+            && self.changelog == restore.changelog
+            && self.read.reached() == restore.next
+            && self.read.end() == restore.end
+    }
 }
 
 /// The running tasks, and the counters of those already closed.
@@ -224,19 +236,28 @@ impl Tasks {
                 return Ok(finished);
             };
             let changelog = &restore.changelog;
-            // A read left by a task that closed, or moved on, goes.
+            // A read left by a task that closed, or that is not where the
+            // task's restore is (a new task of the same id), goes.
             let reading = match self.reading.take() {
-                Some(reading) if reading.task == id && reading.changelog == *changelog => reading,
-                _ => ChangelogReading {
-                    task: id,
-                    changelog: changelog.clone(),
-                    read: self.reader().open(
-                        &changelog.topic,
-                        changelog.partition,
-                        restore.next,
-                        restore.end,
-                    )?,
-                },
+                Some(reading) if reading.continues(id, &restore) => reading,
+                _ => {
+                    let reader = match restore.checkpointed {
+                        true => self.reader(),
+                        // Records deleted from the start meanwhile are
+                        // gone for the store too.
+                        false => self.reader().skipping_deleted(),
+                    };
+                    ChangelogReading {
+                        task: id,
+                        changelog: changelog.clone(),
+                        read: reader.open(
+                            &changelog.topic,
+                            changelog.partition,
+                            restore.next,
+                            restore.end,
+                        )?,
+                    }
+                }
             };
             let reading = self.reading.insert(reading);
             let batch = reading.read.next_batch(deadline)?;
@@ -379,10 +400,15 @@ impl Tasks {
     /// forgotten.
     pub(crate) fn close_all(&mut self, out: &mut Vec<ProducerRecord>) -> Result<(), StreamsError> {
         let mut first_error = None;
+        self.reading = None;
         for (_, mut active) in std::mem::take(&mut self.active) {
             let closed = active.task.close();
             active.task.take_output(out);
-            self.closed += active.task.metrics();
+            // What it had left to restore, no task has any more.
+            self.closed += TaskMetrics {
+                records_to_restore: 0,
+                ..active.task.metrics()
+            };
             match closed {
                 Ok(()) => self.closed_tasks.push(active),
                 // Its stores are closed (or failed to) before its directory

@@ -90,7 +90,7 @@ impl<'a> StreamThread<'a> {
         slot: &'a ThreadSlot,
     ) -> Result<Self, StreamsError> {
         let exactly_once = config.processing_guarantee == ProcessingGuarantee::ExactlyOnce;
-        let consumer_config = group_consumer_config(&config);
+        let consumer_config = group_consumer_config(&config, !layout.globals.is_empty());
         let consumer: BaseConsumer<GroupContext> = consumer_config
             .create_with_context(GroupContext::default())
             .map_err(client("creating the consumer"))?;
@@ -225,7 +225,7 @@ impl<'a> StreamThread<'a> {
                     .map_err(client("rewinding to the committed offsets"))?;
             }
             self.store_committed(&rewound);
-            self.pause_restoring()?;
+            self.pause_restoring(&assignment)?;
             self.align_global_consumer()?;
         }
         Ok(())
@@ -365,14 +365,18 @@ impl<'a> StreamThread<'a> {
             .map_err(client("assigning partitions"))?;
         // Only assigned partitions take stored offsets.
         self.store_committed(&positions);
-        self.pause_restoring()?;
+        self.pause_restoring(&positions)?;
         self.align_global_consumer()
     }
 
     /// Pauses the input partitions of the tasks restoring their stores
     /// (their records wait in the broker meanwhile), or says the thread
-    /// runs if none is.
-    fn pause_restoring(&mut self) -> Result<(), StreamsError> {
+    /// runs if none is. The others of `assigned` resume: librdkafka keeps
+    /// a partition paused across an unassignment and the next assignment.
+    fn pause_restoring(&mut self, assigned: &TopicPartitionList) -> Result<(), StreamsError> {
+        self.consumer
+            .resume(assigned)
+            .map_err(client("resuming assigned partitions"))?;
         let restoring = self.tasks.restoring_ids();
         if restoring.is_empty() {
             self.slot.set_state(StreamsState::Running);
@@ -620,9 +624,21 @@ impl<'a> StreamThread<'a> {
     }
 }
 
+/// How long the thread may go between polls before librdkafka takes it
+/// out of the group, unless the user says otherwise, when the topology has
+/// global stores: a day (librdkafka's maximum). Each task loads them whole
+/// when it is created, between two polls, and a large load must not cost
+/// the assignment. Restores of the tasks' own stores run in the poll loop,
+/// so without global stores librdkafka's default (the Java consumer's)
+/// stands.
+const GLOBAL_LOAD_MAX_POLL_INTERVAL_MS: &str = "86400000";
+
 /// The group consumer's properties: the user's, then the runtime's.
-fn group_consumer_config(config: &StreamsConfig) -> ClientConfig {
+fn group_consumer_config(config: &StreamsConfig, global_stores: bool) -> ClientConfig {
     let mut consumer = base_config(config);
+    if global_stores && !config.client_configs.contains_key("max.poll.interval.ms") {
+        consumer.set("max.poll.interval.ms", GLOBAL_LOAD_MAX_POLL_INTERVAL_MS);
+    }
     consumer
         .set("group.id", &config.application_id)
         .set("enable.auto.commit", "false")
@@ -727,15 +743,20 @@ mod tests {
         let config = StreamsConfig::new("app", "localhost:9092")
             .with_client_config("group.id", "not-the-app")
             .with_client_config("partition.assignment.strategy", "roundrobin");
-        let consumer = group_consumer_config(&config);
+        let consumer = group_consumer_config(&config, false);
         // librdkafka's default, as the Java consumer's: restores run in
         // the poll loop.
         assert_eq!(consumer.get("max.poll.interval.ms"), None);
+        // Global stores load between two polls.
+        assert_eq!(
+            group_consumer_config(&config, true).get("max.poll.interval.ms"),
+            Some(GLOBAL_LOAD_MAX_POLL_INTERVAL_MS)
+        );
         // What the runtime depends on is not the user's to change.
         assert_eq!(consumer.get("group.id"), Some("app"));
         assert_eq!(consumer.get("partition.assignment.strategy"), Some("range"));
         let config = config.with_client_config("max.poll.interval.ms", "60000");
-        let consumer = group_consumer_config(&config);
+        let consumer = group_consumer_config(&config, true);
         assert_eq!(consumer.get("max.poll.interval.ms"), Some("60000"));
     }
 }
