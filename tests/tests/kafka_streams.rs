@@ -963,7 +963,18 @@ fn a_restore_runs_in_the_poll_loop_and_reports_its_progress() -> Result {
 
     let config = config(bootstrap, "restoring", ProcessingGuarantee::AtLeastOnce);
     let mut streams = KafkaStreams::new(word_count()?, config)?;
+    let changes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listened = std::sync::Arc::clone(&changes);
+    streams.set_state_listener(move |old, new| {
+        if let Ok(mut changes) = listened.lock() {
+            changes.push((old, new));
+        }
+    })?;
     streams.start()?;
+    assert!(matches!(
+        streams.set_state_listener(|_, _| {}),
+        Err(StreamsError::Runtime(error)) if matches!(*error, RuntimeError::AlreadyStarted)
+    ));
     assert!(matches!(
         streams.clean_up(),
         Err(StreamsError::Runtime(error)) if matches!(*error, RuntimeError::CleanUpWhileRunning)
@@ -993,6 +1004,17 @@ fn a_restore_runs_in_the_poll_loop_and_reports_its_progress() -> Result {
     assert_eq!(metrics.tasks.restored_records, 2 * per_partition);
     assert_eq!(metrics.tasks.records_to_restore, 0);
     assert_eq!(sorted_counts(&counts), restored_on());
+    // Running only once restored.
+    use StreamsState::{Created, NotRunning, PendingShutdown, Rebalancing, Running};
+    assert_eq!(
+        *changes.lock().map_err(|_| "poisoned")?,
+        [
+            (Created, Rebalancing),
+            (Rebalancing, Running),
+            (Running, PendingShutdown),
+            (PendingShutdown, NotRunning)
+        ]
+    );
     Ok(())
 }
 

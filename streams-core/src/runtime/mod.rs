@@ -123,9 +123,15 @@ pub struct StreamsMetrics {
     pub consumer_lag: i64,
 }
 
+/// What [`KafkaStreams::set_state_listener`] takes: called with the old
+/// and the new state at every change of the application's state.
+type StateListener = Box<dyn Fn(StreamsState, StreamsState) + Send + Sync>;
+
 /// What the handle and the stream threads share.
 struct Shared {
     stop: AtomicBool,
+    /// Told of every change of the application's state.
+    listener: Option<StateListener>,
     /// Each thread's state and counters, by thread index.
     threads: Mutex<Vec<ThreadStatus>>,
     /// The task directories the threads hold.
@@ -150,14 +156,23 @@ impl ThreadSlot {
         self.shared.stop.load(Ordering::Acquire)
     }
 
+    /// Changes this thread's status, and tells the listener if that
+    /// changed the application's state (outside the lock, so that it may
+    /// ask the handle anything).
     fn update(&self, change: impl FnOnce(&mut ThreadStatus)) {
         let mut threads = self
             .shared
             .threads
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        let before = combined_state(&threads);
         if let Some(status) = threads.get_mut(self.index) {
             change(status);
+        }
+        let after = combined_state(&threads);
+        drop(threads);
+        if let (Some(listener), true) = (&self.shared.listener, before != after) {
+            listener(before, after);
         }
     }
 
@@ -206,11 +221,39 @@ impl KafkaStreams {
             pending: Some((topology, config)),
             shared: Arc::new(Shared {
                 stop: AtomicBool::new(false),
+                listener: None,
                 threads: Mutex::new(Vec::new()),
                 directories: Arc::default(),
             }),
             threads: Vec::new(),
         })
+    }
+
+    /// Has `listener` called with the old and the new state at every change
+    /// of the application's state (Kafka's `setStateListener`), from the
+    /// stream thread that made it. Only before [`start`](Self::start).
+    ///
+    /// ```
+    /// use streams_core::prelude::*;
+    /// use streams_core::runtime::{KafkaStreams, StreamsConfig};
+    ///
+    /// let topology = TopologyBuilder::new()
+    ///     .add_source("lines", &["text-lines"], SourceOptions::new(UnitSerde, StringSerde))
+    ///     .build()?;
+    /// let mut streams =
+    ///     KafkaStreams::new(topology, StreamsConfig::new("app", "localhost:9092"))?;
+    /// streams.set_state_listener(|old, new| println!("{old:?} -> {new:?}"))?;
+    /// # Ok::<(), StreamsError>(())
+    /// ```
+    pub fn set_state_listener(
+        &mut self,
+        listener: impl Fn(StreamsState, StreamsState) + Send + Sync + 'static,
+    ) -> Result<(), StreamsError> {
+        let shared = Arc::get_mut(&mut self.shared)
+            .filter(|_| self.pending.is_some())
+            .ok_or(RuntimeError::AlreadyStarted)?;
+        shared.listener = Some(Box::new(listener));
+        Ok(())
     }
 
     /// Starts the stream threads. Each creates the internal topics if they
@@ -230,6 +273,9 @@ impl KafkaStreams {
             };
             count
         ];
+        if let Some(listener) = &self.shared.listener {
+            listener(StreamsState::Created, StreamsState::Rebalancing);
+        }
         for index in 0..count {
             let slot = ThreadSlot {
                 shared: Arc::clone(&self.shared),
@@ -279,16 +325,7 @@ impl KafkaStreams {
             .threads
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let states: Vec<StreamsState> = threads.iter().map(|status| status.state).collect();
-        [
-            StreamsState::Error,
-            StreamsState::PendingShutdown,
-            StreamsState::Rebalancing,
-            StreamsState::Running,
-        ]
-        .into_iter()
-        .find(|state| states.contains(state))
-        .unwrap_or(StreamsState::NotRunning)
+        combined_state(&threads)
     }
 
     /// The application's counters, summed over its threads, as of each
@@ -366,6 +403,20 @@ impl KafkaStreams {
         }
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// The application's state, from its threads': `Error` if one failed;
+/// otherwise the least advanced of theirs.
+fn combined_state(threads: &[ThreadStatus]) -> StreamsState {
+    [
+        StreamsState::Error,
+        StreamsState::PendingShutdown,
+        StreamsState::Rebalancing,
+        StreamsState::Running,
+    ]
+    .into_iter()
+    .find(|state| threads.iter().any(|status| status.state == *state))
+    .unwrap_or(StreamsState::NotRunning)
 }
 
 impl Drop for KafkaStreams {
