@@ -873,6 +873,60 @@ fn a_restart_restores_rocksdb_counts_only_past_their_checkpoint_with(
     Ok(())
 }
 
+/// Under exactly-once a changelog can end in an aborted transaction and
+/// its marker: a restore reads past them to the end, restoring only
+/// committed counts, and the next run counts on from those.
+#[test]
+fn an_exactly_once_restore_reads_past_an_aborted_tail() -> Result {
+    let kafka = setup()?;
+    let bootstrap = kafka.bootstrap_servers();
+    let application = "aborted-tail";
+    let config = config(bootstrap, application, ProcessingGuarantee::ExactlyOnce);
+    produce(bootstrap, &LINES[..2])?;
+    let (first, _) = run_until(
+        bootstrap,
+        config.clone(),
+        expected_counts(&LINES[..2]).len(),
+        "read_committed",
+    )?;
+    let restorable = first.metrics().tasks.records_processed - 2;
+
+    // Counts of a transaction that never commits, on every partition.
+    let producer: ThreadedProducer<DefaultProducerContext> = client_config(bootstrap)
+        .set("transactional.id", "aborted-tail-writer")
+        .create()?;
+    producer.init_transactions(TIMEOUT)?;
+    producer.begin_transaction()?;
+    for partition in 0..PARTITIONS {
+        for word in ["kafka", "streams", "ghost"] {
+            let value = 1_000_i64.to_be_bytes();
+            let record = BaseRecord::<[u8], [u8]>::to("aborted-tail-counts-changelog")
+                .partition(partition)
+                .key(word.as_bytes())
+                .payload(&value);
+            producer.send(record).map_err(|(error, _)| error)?;
+        }
+    }
+    producer.flush(TIMEOUT)?;
+    producer.abort_transaction(TIMEOUT)?;
+
+    produce(bootstrap, &LINES[2..])?;
+    let mut second = KafkaStreams::new(word_count()?, config)?;
+    second.start()?;
+    let counts = wait_for_counts(
+        bootstrap,
+        &mut [&mut second],
+        expected_counts(&LINES).len(),
+        "read_committed",
+    )?;
+    second.close()?;
+    assert_eq!(sorted_counts(&counts), expected_counts(&LINES));
+    let metrics = second.metrics();
+    assert_eq!(metrics.tasks.restored_records, restorable, "{metrics:?}");
+    assert_eq!(metrics.tasks.records_to_restore, 0);
+    Ok(())
+}
+
 /// How many counts of no interest a pre-filled changelog holds.
 const FILLERS: usize = 100_000;
 /// The count a pre-filled changelog holds for each word of the lines.

@@ -112,8 +112,9 @@ impl StreamsConfig {
     }
 
     /// Sets the directory persistent (RocksDB) stores live under, one
-    /// sub-directory per application and task (`state.dir`). Without one,
-    /// persistent stores cannot be built.
+    /// sub-directory per application and task (`state.dir`), with each
+    /// task's checkpoint. Without one, persistent stores live in memory,
+    /// and restore their whole changelog at every start.
     pub fn with_state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.state_dir = Some(dir.into());
         self
