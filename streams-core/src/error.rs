@@ -250,6 +250,20 @@ pub enum StreamsError {
         /// What failed.
         source: state_stores::StoreError,
     },
+    /// Changelog records were handed to a task that is not restoring them:
+    /// of a partition it is not restoring, or outside the part it
+    /// restores.
+    #[error("task `{task}` is not restoring offset {offset} of {topic}-{partition}")]
+    NotRestoring {
+        /// The task id.
+        task: String,
+        /// The changelog topic.
+        topic: String,
+        /// The changelog partition.
+        partition: i32,
+        /// The offset handed over.
+        offset: i64,
+    },
     /// A checkpoint was asked of a task that processed records since its
     /// last commit: a checkpoint may only name committed state.
     #[error("task `{0}` processed records since its last commit, so it cannot checkpoint")]

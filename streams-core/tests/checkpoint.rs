@@ -402,10 +402,25 @@ fn a_task_processes_only_once_its_driver_restored_it() -> TestResult {
     assert!(!task.process()?, "restoring");
     task.restore(&changelog, log[..2].to_vec(), 2)?;
     assert_eq!(task.metrics().records_to_restore, 1);
+    // A checkpoint while restoring names where the restore got, whatever
+    // the thread's producer wrote to the changelog before (for the task's
+    // predecessor).
+    let written = BTreeMap::from([(changelog.clone(), 100)]);
+    assert!(task.checkpoint(&written, true)?);
+    assert_eq!(
+        CheckpointFile::in_dir(dir.path()).read()?,
+        Some(checkpoint(2))
+    );
+    // Records restored already are refused.
+    let again = task.restore(&changelog, log[..1].to_vec(), 1);
+    assert!(
+        matches!(again, Err(StreamsError::NotRestoring { offset: 0, .. })),
+        "{again:?}"
+    );
     assert!(!task.process()?, "still restoring");
     // The last record was an aborted one: the read reached the end
-    // without it.
-    task.restore(&changelog, Vec::new(), 3)?;
+    // without it (and went past it, to records the task wrote since).
+    task.restore(&changelog, Vec::new(), 10)?;
     assert_eq!(task.restoring().count(), 0);
     assert_eq!(task.metrics().restored_records, 2);
     assert_eq!(task.metrics().records_to_restore, 0);
@@ -417,6 +432,9 @@ fn a_task_processes_only_once_its_driver_restored_it() -> TestResult {
         Some(checkpoint(3))
     );
     let unknown = task.restore(&TopicPartition::new("other", 0), Vec::new(), 1);
-    assert!(matches!(unknown, Err(StreamsError::UnknownTopic(ref topic)) if topic == "other"));
+    assert!(matches!(
+        unknown,
+        Err(StreamsError::NotRestoring { ref topic, offset: 1, .. }) if topic == "other"
+    ));
     Ok(())
 }

@@ -927,6 +927,61 @@ fn an_exactly_once_restore_reads_past_an_aborted_tail() -> Result {
     Ok(())
 }
 
+/// Forwards lines, and panics on a line `poison`.
+struct PanicOnPoison;
+
+impl Processor<(), String, (), String> for PanicOnPoison {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<'_, (), String>,
+        record: Record<(), String>,
+    ) -> Result<(), StreamsError> {
+        assert_ne!(record.value, "poison", "a poisoned line");
+        ctx.forward(record)
+    }
+}
+
+/// A state listener that panics is the user's problem, not the
+/// application's; a processor that panics stops the application as an
+/// error does, and closing it does not hang.
+#[test]
+fn panics_in_a_state_listener_are_logged_and_in_a_processor_stop_the_application() -> Result {
+    let kafka = setup()?;
+    let bootstrap = kafka.bootstrap_servers();
+    let topology = TopologyBuilder::new()
+        .add_source(
+            "lines",
+            &[INPUT],
+            SourceOptions::new(UnitSerde, StringSerde),
+        )
+        .add_processor("check", || PanicOnPoison, &["lines"])
+        .add_sink(
+            "out",
+            OUTPUT,
+            SinkOptions::new(UnitSerde, StringSerde),
+            &["check"],
+        )
+        .build()?;
+    let config = config(bootstrap, "panicky", ProcessingGuarantee::AtLeastOnce);
+    let mut streams = KafkaStreams::new(topology, config)?;
+    streams
+        .set_state_listener(|_, new| assert_ne!(new, StreamsState::Running, "a listener panic"))?;
+    streams.start()?;
+    produce(bootstrap, &[(0, "a", 1)])?;
+    wait_until("the line", || {
+        Ok(read_topic(bootstrap, OUTPUT, "read_uncommitted")?.len() == 1)
+    })?;
+    assert_eq!(streams.state(), StreamsState::Running);
+    produce(bootstrap, &[(0, "poison", 2)])?;
+    wait_until("the failure", || Ok(streams.state() == StreamsState::Error))?;
+    match streams.close() {
+        Err(StreamsError::Runtime(error)) if matches!(*error, RuntimeError::ThreadPanicked) => {}
+        other => return Err(format!("expected the thread's panic, got {other:?}").into()),
+    }
+    streams.clean_up()?;
+    Ok(())
+}
+
 /// How many counts of no interest a pre-filled changelog holds.
 const FILLERS: usize = 100_000;
 /// The count a pre-filled changelog holds for each word of the lines.

@@ -138,7 +138,10 @@ impl TaskCheckpoint {
 
     /// Takes in the offsets of the last records the producer acknowledged
     /// (partitions the task does not checkpoint are ignored).
-    pub(super) fn acknowledged(&mut self, written: &BTreeMap<TopicPartition, i64>) {
+    pub(super) fn acknowledged<'a>(
+        &mut self,
+        written: impl IntoIterator<Item = (&'a TopicPartition, &'a i64)>,
+    ) {
         for (changelog, &last) in written {
             self.reached(changelog, last + 1);
         }

@@ -17,7 +17,9 @@ use crate::record::{ConsumerRecord, TopicPartition};
 /// in the runtime, the topics it kept in the test driver.
 pub trait ChangelogReader {
     /// The first offset of `topic`'s partition `partition`, and its end:
-    /// the offset the next record written to it will get.
+    /// the offset the next record written to it will get (under
+    /// exactly-once, the last stable offset: records of open transactions
+    /// are not restored).
     fn offsets(&self, topic: &str, partition: i32) -> Result<(i64, i64), StreamsError>;
 
     /// Hands the records of `topic`'s partition `partition` from offset
@@ -76,12 +78,13 @@ impl PendingRestores {
             .sum()
     }
 
-    /// The store `changelog` restores, if it is still being restored.
-    pub(super) fn store(&self, changelog: &TopicPartition) -> Option<&str> {
+    /// The restore of `changelog` and the store it fills, if it is still
+    /// being restored.
+    pub(super) fn get(&self, changelog: &TopicPartition) -> Option<(&ChangelogRestore, &str)> {
         self.0
             .iter()
             .find(|(restore, _)| restore.changelog == *changelog)
-            .map(|(_, store)| store.as_str())
+            .map(|(restore, store)| (restore, store.as_str()))
     }
 
     /// Moves the restore of `changelog` on to `reached`; returns whether

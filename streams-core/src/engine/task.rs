@@ -648,7 +648,15 @@ impl StreamTask {
         written: &BTreeMap<TopicPartition, i64>,
         enforce: bool,
     ) -> Result<bool, StreamsError> {
-        self.checkpoint.acknowledged(written);
+        // What was written to a changelog still being restored (by this
+        // task's predecessor on the thread) says nothing of what the store
+        // holds: its position is where the restore got.
+        let restores = &self.restores;
+        self.checkpoint.acknowledged(
+            written
+                .iter()
+                .filter(|(changelog, _)| restores.get(changelog).is_none()),
+        );
         if !self.checkpoint.due(enforce) {
             return Ok(false);
         }
@@ -720,9 +728,22 @@ impl StreamTask {
         reached: i64,
     ) -> Result<(), StreamsError> {
         self.check_open()?;
-        let Some(store) = self.restores.store(changelog) else {
-            return Err(StreamsError::UnknownTopic(changelog.topic.clone()));
+        let not_restoring = |offset| StreamsError::NotRestoring {
+            task: self.state.task_id.clone(),
+            topic: changelog.topic.clone(),
+            partition: changelog.partition,
+            offset,
         };
+        let Some((restore, store)) = self.restores.get(changelog) else {
+            return Err(not_restoring(reached));
+        };
+        let part = restore.next..restore.end;
+        if let Some(outside) = records.iter().find(|record| !part.contains(&record.offset)) {
+            return Err(not_restoring(outside.offset));
+        }
+        // A read may reach past the end (records the task wrote since);
+        // the restore ends there.
+        let reached = reached.min(restore.end);
         let records = changelog_records(store, records)?;
         self.state.stores.restore(store, &records)?;
         self.state.metrics.restored_records += records.len() as u64;
@@ -757,7 +778,7 @@ impl StreamTask {
                 },
             )?;
             // The read reached the end, past any markers.
-            if self.restores.store(changelog).is_some() {
+            if self.restores.get(changelog).is_some() {
                 self.restore(changelog, Vec::new(), restore.end)?;
             }
             Ok(())

@@ -64,7 +64,8 @@ pub enum RuntimeError {
     /// The configuration asks for no stream threads.
     #[error("an application needs at least one stream thread")]
     NoStreamThreads,
-    /// `start` was called twice, or on a closed application.
+    /// `start` was called twice or on a closed application, or
+    /// `set_state_listener` after `start`.
     #[error("the application was already started")]
     AlreadyStarted,
     /// The stream thread could not be started.

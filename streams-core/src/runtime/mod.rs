@@ -81,6 +81,7 @@ mod tasks;
 mod thread;
 mod topics;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -97,7 +98,8 @@ use crate::topology::Topology;
 pub enum StreamsState {
     /// Made, not started.
     Created,
-    /// Started, waiting for the consumer group to assign partitions.
+    /// Started, waiting for the consumer group to assign partitions, or
+    /// restoring the stores of the tasks it assigned.
     Rebalancing,
     /// Processing its assigned partitions.
     Running,
@@ -132,6 +134,9 @@ struct Shared {
     stop: AtomicBool,
     /// Told of every change of the application's state.
     listener: Option<StateListener>,
+    /// Held from a change of a thread's state to the end of the listener's
+    /// call, so that changes reach the listener in the order they happen.
+    notifying: Mutex<()>,
     /// Each thread's state and counters, by thread index.
     threads: Mutex<Vec<ThreadStatus>>,
     /// The task directories the threads hold.
@@ -160,6 +165,11 @@ impl ThreadSlot {
     /// changed the application's state (outside the lock, so that it may
     /// ask the handle anything).
     fn update(&self, change: impl FnOnce(&mut ThreadStatus)) {
+        let _notifying = self
+            .shared
+            .notifying
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut threads = self
             .shared
             .threads
@@ -172,7 +182,11 @@ impl ThreadSlot {
         let after = combined_state(&threads);
         drop(threads);
         if let (Some(listener), true) = (&self.shared.listener, before != after) {
-            listener(before, after);
+            // The listener is the user's: its panic is no stream thread's.
+            let told = std::panic::catch_unwind(AssertUnwindSafe(|| listener(before, after)));
+            if told.is_err() {
+                tracing::error!(from = ?before, to = ?after, "the state listener panicked");
+            }
         }
     }
 
@@ -222,6 +236,7 @@ impl KafkaStreams {
             shared: Arc::new(Shared {
                 stop: AtomicBool::new(false),
                 listener: None,
+                notifying: Mutex::new(()),
                 threads: Mutex::new(Vec::new()),
                 directories: Arc::default(),
             }),
@@ -230,8 +245,11 @@ impl KafkaStreams {
     }
 
     /// Has `listener` called with the old and the new state at every change
-    /// of the application's state (Kafka's `setStateListener`), from the
-    /// stream thread that made it. Only before [`start`](Self::start).
+    /// of the application's state (Kafka's `setStateListener`), in order:
+    /// from [`start`](Self::start) for the first, then from the stream
+    /// thread that made each. Only before `start`. The threads wait for
+    /// it, so it must not wait for them (by taking a lock held around
+    /// [`close`](Self::close), say); a panic in it is logged.
     ///
     /// ```
     /// use streams_core::prelude::*;
@@ -289,15 +307,19 @@ impl KafkaStreams {
                     index + 1
                 ))
                 .spawn(move || {
-                    let result = thread::run(topology, config, &slot);
+                    // A panic (in a user's processor, say) fails the thread
+                    // as an error does.
+                    let run = AssertUnwindSafe(|| thread::run(topology, config, &slot));
+                    let result = std::panic::catch_unwind(run)
+                        .unwrap_or_else(|_| Err(RuntimeError::ThreadPanicked.into()));
                     match &result {
                         Ok(()) => slot.set_state(StreamsState::NotRunning),
                         Err(error) => {
                             tracing::error!(%error, "stream thread failed: stopping the others");
-                            slot.set_state(StreamsState::Error);
                             // As Kafka's default exception handler
                             // (SHUTDOWN_CLIENT) does.
                             slot.shared.stop.store(true, Ordering::Release);
+                            slot.set_state(StreamsState::Error);
                         }
                     }
                     result
@@ -406,17 +428,25 @@ impl KafkaStreams {
 }
 
 /// The application's state, from its threads': `Error` if one failed;
-/// otherwise the least advanced of theirs.
+/// `NotRunning` once all stopped, and shutting down from the moment one
+/// shuts down or stopped until then; otherwise the least advanced of
+/// theirs.
 fn combined_state(threads: &[ThreadStatus]) -> StreamsState {
-    [
-        StreamsState::Error,
-        StreamsState::PendingShutdown,
-        StreamsState::Rebalancing,
-        StreamsState::Running,
-    ]
-    .into_iter()
-    .find(|state| threads.iter().any(|status| status.state == *state))
-    .unwrap_or(StreamsState::NotRunning)
+    let any = |state: StreamsState| threads.iter().any(|status| status.state == state);
+    if any(StreamsState::Error) {
+        StreamsState::Error
+    } else if threads
+        .iter()
+        .all(|status| status.state == StreamsState::NotRunning)
+    {
+        StreamsState::NotRunning
+    } else if any(StreamsState::PendingShutdown) || any(StreamsState::NotRunning) {
+        StreamsState::PendingShutdown
+    } else if any(StreamsState::Rebalancing) {
+        StreamsState::Rebalancing
+    } else {
+        StreamsState::Running
+    }
 }
 
 impl Drop for KafkaStreams {

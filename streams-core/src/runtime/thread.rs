@@ -624,6 +624,15 @@ impl<'a> StreamThread<'a> {
     }
 }
 
+impl Drop for StreamThread<'_> {
+    /// A thread that unwinds (a panic) leaves the group as one that closes
+    /// does: its consumer applies the revocation librdkafka asks for as it
+    /// closes, which the thread's loop would otherwise answer.
+    fn drop(&mut self) {
+        self.consumer.context().close();
+    }
+}
+
 /// How long the thread may go between polls before librdkafka takes it
 /// out of the group, unless the user says otherwise, when the topology has
 /// global stores: a day (librdkafka's maximum). Each task loads them whole

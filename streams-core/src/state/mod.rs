@@ -53,8 +53,11 @@ use crate::record::{Headers, ProducerRecord, TopicName};
 pub trait StoreHandle: 'static {
     /// Whether the store keeps its contents on disk across restarts (a
     /// RocksDB store with a state directory): only such a store restores
-    /// just the part of its changelog past the task's checkpoint.
-    fn persistent(&self) -> bool;
+    /// just the part of its changelog past the task's checkpoint. By
+    /// default `false`: the store restores its whole changelog.
+    fn persistent(&self) -> bool {
+        false
+    }
     /// Writes buffered state through to the store (cache, then backend)
     /// and makes it durable.
     fn flush(&self) -> Result<(), StreamsError>;
