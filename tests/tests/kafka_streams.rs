@@ -740,7 +740,11 @@ fn two_stream_threads_share_the_partitions() -> Result {
         std::env::temp_dir().join(format!("kafka-streams-threads-{}", std::process::id()));
     let config = config(bootstrap, "threads", ProcessingGuarantee::AtLeastOnce)
         .with_num_stream_threads(2)
-        .with_state_dir(&state_dir);
+        .with_state_dir(&state_dir)
+        .with_state_cleanup_delay(Duration::from_millis(100));
+    // A task this instance ran once and runs no more: its state goes.
+    let gone = state_dir.join("threads").join("7_7");
+    std::fs::create_dir_all(gone.join("rocksdb"))?;
     let mut streams = KafkaStreams::new(word_count_in(Materialized::named("counts"))?, config)?;
     streams.start()?;
     let tasks_per_thread = |streams: &KafkaStreams| -> Vec<usize> {
@@ -774,6 +778,9 @@ fn two_stream_threads_share_the_partitions() -> Result {
         streams.metrics().tasks.records_processed,
         processed.iter().sum::<u64>()
     );
+    wait_until("the state of a task no longer run to go", || {
+        Ok(!gone.exists())
+    })?;
     let mut task_dirs: Vec<String> = std::fs::read_dir(state_dir.join("threads"))?
         .map(|entry| Ok(entry?.file_name().to_string_lossy().into_owned()))
         .collect::<Result<_>>()?;

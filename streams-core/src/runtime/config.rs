@@ -44,6 +44,7 @@ pub struct StreamsConfig {
     pub(crate) num_stream_threads: usize,
     pub(crate) repartition_purge_interval: Duration,
     pub(crate) state_dir: Option<PathBuf>,
+    pub(crate) state_cleanup_delay: Duration,
     pub(crate) deserialization_handler: DeserializationHandler,
     pub(crate) client_configs: BTreeMap<String, String>,
 }
@@ -62,6 +63,7 @@ impl StreamsConfig {
             num_stream_threads: 1,
             repartition_purge_interval: Duration::from_secs(30),
             state_dir: None,
+            state_cleanup_delay: Duration::from_secs(600),
             deserialization_handler: DeserializationHandler::default(),
             client_configs: BTreeMap::new(),
         }
@@ -117,6 +119,16 @@ impl StreamsConfig {
     /// and restore their whole changelog at every start.
     pub fn with_state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.state_dir = Some(dir.into());
+        self
+    }
+
+    /// Sets how long the state directory of a task this instance no
+    /// longer runs is kept, in case the task comes back
+    /// (`state.cleanup.delay.ms`, 10 minutes by default): it is deleted
+    /// once it was left unchanged that long. The directories are looked at
+    /// as often.
+    pub fn with_state_cleanup_delay(mut self, delay: Duration) -> Self {
+        self.state_cleanup_delay = delay;
         self
     }
 

@@ -66,9 +66,12 @@
 //! does.
 //!
 //! Each task keeps its own copy of the global stores, loaded when it is
-//! created (that load blocks the thread). Task directories of tasks no
-//! longer assigned stay until [`KafkaStreams::clean_up`] (Kafka removes
-//! them after `state.cleanup.delay.ms`).
+//! created: that load blocks the thread, so with global stores
+//! `max.poll.interval.ms` (also the group's rebalance timeout) defaults to
+//! a day. The directories of tasks the instance no longer runs are
+//! deleted once left unchanged for the state cleanup delay
+//! ([`StreamsConfig::with_state_cleanup_delay`]), and all local state by
+//! [`KafkaStreams::clean_up`].
 
 mod clients;
 mod commit_metadata;

@@ -48,6 +48,45 @@ impl Drop for TaskDirectory {
 }
 
 impl StateDirectories {
+    /// Deletes the task directories in `app_dir` that no thread holds and
+    /// that were left unchanged for `delay` (Kafka's state cleaner): state
+    /// of tasks the instance no longer runs, which a task coming back much
+    /// later would restore from stale (tombstones compacted away meanwhile
+    /// would leave deleted keys alive). Returns the directories deleted.
+    pub(crate) fn clean(
+        &self,
+        app_dir: &Path,
+        delay: Duration,
+    ) -> Result<Vec<PathBuf>, RuntimeError> {
+        let error = |dir: &Path| {
+            let dir = dir.to_owned();
+            move |source| RuntimeError::StateDir { dir, source }
+        };
+        // Held throughout, so that no thread takes a directory as it goes.
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        let entries = match std::fs::read_dir(app_dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            entries => entries.map_err(error(app_dir))?,
+        };
+        let mut deleted = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(error(app_dir))?.path();
+            if !path.is_dir() || held.contains(&path) {
+                continue;
+            }
+            let modified = std::fs::metadata(&path)
+                .and_then(|metadata| metadata.modified())
+                .map_err(error(&path))?;
+            if modified.elapsed().unwrap_or_default() < delay {
+                continue;
+            }
+            std::fs::remove_dir_all(&path).map_err(error(&path))?;
+            tracing::info!(dir = %path.display(), "deleted the state of a task no longer run here");
+            deleted.push(path);
+        }
+        Ok(deleted)
+    }
+
     /// Takes `path` for a starting task, waiting up to `timeout` for
     /// another thread to let it go, and creates it if it is missing.
     pub(crate) fn take(
@@ -86,6 +125,30 @@ impl StateDirectories {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cleaner_deletes_only_directories_nobody_holds_left_long_enough(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let app = tempfile::tempdir()?;
+        let directories = Arc::new(StateDirectories::default());
+        let held = directories.take(app.path().join("0_0"), Duration::ZERO)?;
+        for left in ["0_1", "1_0"] {
+            std::fs::create_dir_all(app.path().join(left).join("rocksdb"))?;
+        }
+        std::fs::write(app.path().join("not-a-task"), b"x")?;
+        let kept = directories.clean(app.path(), Duration::from_secs(3600))?;
+        assert_eq!(kept, Vec::<PathBuf>::new(), "all changed within the hour");
+        let mut deleted = directories.clean(app.path(), Duration::ZERO)?;
+        deleted.sort();
+        assert_eq!(deleted, [app.path().join("0_1"), app.path().join("1_0")]);
+        assert!(held.path().exists());
+        assert!(app.path().join("not-a-task").exists());
+        assert_eq!(
+            directories.clean(&app.path().join("missing"), Duration::ZERO)?,
+            Vec::<PathBuf>::new()
+        );
+        Ok(())
+    }
 
     #[test]
     fn a_held_directory_waits_for_its_holder_and_keeps_its_contents(

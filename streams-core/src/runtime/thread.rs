@@ -77,6 +77,7 @@ struct StreamThread<'a> {
     /// What the tasks wrote, sent at once and kept to reuse its buffer.
     output: Vec<ProducerRecord>,
     last_commit: Instant,
+    last_state_cleanup: Instant,
     /// Whether a transaction is open (exactly once).
     in_transaction: bool,
 }
@@ -157,6 +158,7 @@ impl<'a> StreamThread<'a> {
             purge,
             output: Vec::new(),
             last_commit: Instant::now(),
+            last_state_cleanup: Instant::now(),
             in_transaction: false,
         })
     }
@@ -188,7 +190,27 @@ impl<'a> StreamThread<'a> {
         if commit_requested || self.last_commit.elapsed() >= self.config.commit_interval() {
             self.commit()?;
         }
+        self.maybe_clean_state_dirs();
         Ok(())
+    }
+
+    /// Deletes the state directories of tasks the instance no longer runs,
+    /// every state cleanup delay (see
+    /// [`StreamsConfig::with_state_cleanup_delay`]); the first thread does
+    /// it for the instance. A failure only delays it.
+    fn maybe_clean_state_dirs(&mut self) {
+        let Some(root) = &self.config.state_dir else {
+            return;
+        };
+        let delay = self.config.state_cleanup_delay;
+        if self.slot.index != 0 || self.last_state_cleanup.elapsed() < delay {
+            return;
+        }
+        self.last_state_cleanup = Instant::now();
+        let app_dir = root.join(&self.config.application_id);
+        if let Err(error) = self.slot.shared.directories.clean(&app_dir, delay) {
+            tracing::warn!(%error, "cleaning the state directory");
+        }
     }
 
     /// The tasks are no longer this thread's to commit (Kafka's
