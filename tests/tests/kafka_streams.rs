@@ -458,6 +458,31 @@ fn word_count_runs_exactly_once_in_transactions() -> Result {
     Ok(())
 }
 
+/// Lines from the input topic through the processor `name` (made by
+/// `supplier`) to the output topic.
+fn lines_through<P>(
+    name: &str,
+    supplier: impl Fn() -> P + Send + Sync + 'static,
+) -> Result<Topology>
+where
+    P: Processor<(), String, (), String>,
+{
+    Ok(TopologyBuilder::new()
+        .add_source(
+            "lines",
+            &[INPUT],
+            SourceOptions::new(UnitSerde, StringSerde),
+        )
+        .add_processor(name, supplier, &["lines"])
+        .add_sink(
+            "out",
+            OUTPUT,
+            SinkOptions::new(UnitSerde, StringSerde),
+            &[name],
+        )
+        .build()?)
+}
+
 /// Forwards lines, and fails on a line `poison`.
 struct FailOnPoison;
 
@@ -478,20 +503,7 @@ impl Processor<(), String, (), String> for FailOnPoison {
 fn a_failure_under_exactly_once_aborts_what_was_processed_since_the_last_commit() -> Result {
     let kafka = setup()?;
     let bootstrap = kafka.bootstrap_servers();
-    let topology = TopologyBuilder::new()
-        .add_source(
-            "lines",
-            &[INPUT],
-            SourceOptions::new(UnitSerde, StringSerde),
-        )
-        .add_processor("check", || FailOnPoison, &["lines"])
-        .add_sink(
-            "out",
-            OUTPUT,
-            SinkOptions::new(UnitSerde, StringSerde),
-            &["check"],
-        )
-        .build()?;
+    let topology = lines_through("check", || FailOnPoison)?;
     let application = "poisoned";
     let config = config(bootstrap, application, ProcessingGuarantee::ExactlyOnce)
         .with_commit_interval(Duration::from_secs(3600));
@@ -642,20 +654,7 @@ fn a_member_dropped_from_the_group_closes_its_tasks_and_carries_on() -> Result {
     let bootstrap = kafka.bootstrap_servers();
     let stalled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stall = stalled.clone();
-    let topology = TopologyBuilder::new()
-        .add_source(
-            "lines",
-            &[INPUT],
-            SourceOptions::new(UnitSerde, StringSerde),
-        )
-        .add_processor("stall", move || StallOnce(stall.clone()), &["lines"])
-        .add_sink(
-            "out",
-            OUTPUT,
-            SinkOptions::new(UnitSerde, StringSerde),
-            &["stall"],
-        )
-        .build()?;
+    let topology = lines_through("stall", move || StallOnce(stall.clone()))?;
     // The shortest session the broker allows: the stall outlasts it, so
     // librdkafka leaves the group and the next commit is refused.
     let config = config(bootstrap, "stalled", ProcessingGuarantee::AtLeastOnce)
@@ -955,20 +954,7 @@ impl Processor<(), String, (), String> for PanicOnPoison {
 fn panics_in_a_state_listener_are_logged_and_in_a_processor_stop_the_application() -> Result {
     let kafka = setup()?;
     let bootstrap = kafka.bootstrap_servers();
-    let topology = TopologyBuilder::new()
-        .add_source(
-            "lines",
-            &[INPUT],
-            SourceOptions::new(UnitSerde, StringSerde),
-        )
-        .add_processor("check", || PanicOnPoison, &["lines"])
-        .add_sink(
-            "out",
-            OUTPUT,
-            SinkOptions::new(UnitSerde, StringSerde),
-            &["check"],
-        )
-        .build()?;
+    let topology = lines_through("check", || PanicOnPoison)?;
     let config = config(bootstrap, "panicky", ProcessingGuarantee::AtLeastOnce);
     let mut streams = KafkaStreams::new(topology, config)?;
     streams
