@@ -438,3 +438,32 @@ fn a_task_processes_only_once_its_driver_restored_it() -> TestResult {
     ));
     Ok(())
 }
+
+/// A task closed while it restores checkpoints how far it got, and the
+/// next task on the directory restores on from there.
+#[test]
+fn a_task_closed_mid_restore_resumes_where_it_stopped() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let counts = [("a", 1), ("b", 1), ("a", 2), ("c", 1)];
+    let Changelog(log) = Changelog::of(&counts);
+    let mut task = restoring_task(dir.path(), Changelog(log.clone()), false)?;
+    let changelog = TopicPartition::new(CHANGELOG, 0);
+    task.restore(&changelog, log[..2].to_vec(), 2)?;
+    task.close()?;
+    assert!(task.checkpoint(&BTreeMap::new(), true)?);
+    assert_eq!(
+        CheckpointFile::in_dir(dir.path()).read()?,
+        Some(checkpoint(2))
+    );
+
+    let mut task = restoring_task(dir.path(), Changelog(log), false)?;
+    let resumed: Vec<(i64, i64, bool)> = task
+        .restoring()
+        .map(|restore| (restore.next, restore.end, restore.checkpointed))
+        .collect();
+    assert_eq!(resumed, [(2, 4, true)]);
+    task.restore_all()?;
+    assert_eq!(task.metrics().restored_records, 2);
+    assert_eq!(store_counts(&task)?, owned(&[("a", 2), ("b", 1), ("c", 1)]));
+    Ok(())
+}
