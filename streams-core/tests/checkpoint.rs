@@ -392,6 +392,8 @@ fn a_task_processes_only_once_its_driver_restored_it() -> TestResult {
         restoring,
         [ChangelogRestore {
             changelog: changelog.clone(),
+            store: "counts".to_owned(),
+            restored: 0,
             next: 0,
             end: 3,
             checkpointed: true,

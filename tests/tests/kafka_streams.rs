@@ -19,8 +19,10 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::{Message, Offset, Timestamp, TopicPartitionList};
 
 use streams_core::prelude::*;
+use streams_core::record::TopicPartition;
 use streams_core::runtime::{
-    KafkaStreams, ProcessingGuarantee, RuntimeError, StreamsConfig, StreamsState,
+    KafkaStreams, ProcessingGuarantee, RuntimeError, StateRestoreListener, StreamsConfig,
+    StreamsState,
 };
 use streams_dsl::{Materialized, StreamsBuilder};
 use streams_testcontainers::KafkaFixture;
@@ -975,6 +977,56 @@ fn panics_in_a_state_listener_are_logged_and_in_a_processor_stop_the_application
     Ok(())
 }
 
+/// What a state restore listener was told, in order.
+#[derive(Debug, Clone, PartialEq)]
+enum RestoreEvent {
+    Start(TopicPartition, String, i64, i64),
+    Batch(TopicPartition, u64),
+    End(TopicPartition, String, u64),
+}
+
+/// Keeps what it is told.
+#[derive(Clone, Default)]
+struct RestoreEvents(std::sync::Arc<std::sync::Mutex<Vec<RestoreEvent>>>);
+
+impl RestoreEvents {
+    fn push(&self, event: RestoreEvent) {
+        if let Ok(mut events) = self.0.lock() {
+            events.push(event);
+        }
+    }
+
+    fn taken(&self) -> Vec<RestoreEvent> {
+        self.0
+            .lock()
+            .map(|events| events.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl StateRestoreListener for RestoreEvents {
+    fn on_restore_start(&self, changelog: &TopicPartition, store: &str, start: i64, end: i64) {
+        self.push(RestoreEvent::Start(
+            changelog.clone(),
+            store.to_owned(),
+            start,
+            end,
+        ));
+    }
+
+    fn on_batch_restored(&self, changelog: &TopicPartition, _: &str, _: i64, records: u64) {
+        self.push(RestoreEvent::Batch(changelog.clone(), records));
+    }
+
+    fn on_restore_end(&self, changelog: &TopicPartition, store: &str, total: u64) {
+        self.push(RestoreEvent::End(
+            changelog.clone(),
+            store.to_owned(),
+            total,
+        ));
+    }
+}
+
 /// How many counts of no interest a pre-filled changelog holds.
 const FILLERS: usize = 100_000;
 /// The count a pre-filled changelog holds for each word of the lines.
@@ -1072,6 +1124,8 @@ fn a_restore_runs_in_the_poll_loop_and_reports_its_progress() -> Result {
             changes.push((old, new));
         }
     })?;
+    let restores = RestoreEvents::default();
+    streams.set_state_restore_listener(restores.clone())?;
     streams.start()?;
     assert!(matches!(
         streams.set_state_listener(|_, _| {}),
@@ -1106,6 +1160,47 @@ fn a_restore_runs_in_the_poll_loop_and_reports_its_progress() -> Result {
     assert_eq!(metrics.tasks.restored_records, 2 * per_partition);
     assert_eq!(metrics.tasks.records_to_restore, 0);
     assert_eq!(sorted_counts(&counts), restored_on());
+    // The listener was told of each partition's restore: its start, its
+    // batches, which add up, and its end.
+    let events = restores.taken();
+    for partition in 0..PARTITIONS {
+        let changelog = TopicPartition::new("restoring-counts-changelog", partition);
+        let of_partition: Vec<&RestoreEvent> = events
+            .iter()
+            .filter(|event| match event {
+                RestoreEvent::Start(tp, ..)
+                | RestoreEvent::Batch(tp, _)
+                | RestoreEvent::End(tp, ..) => *tp == changelog,
+            })
+            .collect();
+        let counts = "counts".to_owned();
+        let size = i64::try_from(per_partition)?;
+        assert_eq!(
+            of_partition.first(),
+            Some(&&RestoreEvent::Start(
+                changelog.clone(),
+                counts.clone(),
+                0,
+                size
+            ))
+        );
+        assert_eq!(
+            of_partition.last(),
+            Some(&&RestoreEvent::End(
+                changelog.clone(),
+                counts,
+                per_partition
+            ))
+        );
+        let batched: u64 = of_partition
+            .iter()
+            .filter_map(|event| match event {
+                RestoreEvent::Batch(_, records) => Some(*records),
+                _ => None,
+            })
+            .sum();
+        assert_eq!(batched, per_partition);
+    }
     // Running only once restored.
     use StreamsState::{Created, NotRunning, PendingShutdown, Rebalancing, Running};
     assert_eq!(

@@ -41,6 +41,10 @@ pub trait ChangelogReader {
 pub struct ChangelogRestore {
     /// The changelog partition.
     pub changelog: TopicPartition,
+    /// The store it fills.
+    pub store: String,
+    /// The records restored so far.
+    pub restored: u64,
     /// The offset of the next record to restore.
     pub next: i64,
     /// The offset the restore ends at: the changelog's end when the task
@@ -52,14 +56,14 @@ pub struct ChangelogRestore {
     pub checkpointed: bool,
 }
 
-/// The restores a task has left, each with the store it fills.
+/// The restores a task has left.
 #[derive(Default)]
-pub(super) struct PendingRestores(Vec<(ChangelogRestore, String)>);
+pub(super) struct PendingRestores(Vec<ChangelogRestore>);
 
 impl PendingRestores {
-    /// Adds the restore of `store` from `restore.next` to `restore.end`.
-    pub(super) fn add(&mut self, restore: ChangelogRestore, store: String) {
-        self.0.push((restore, store));
+    /// Adds `restore`, from its `next` to its `end`.
+    pub(super) fn add(&mut self, restore: ChangelogRestore) {
+        self.0.push(restore);
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -67,7 +71,7 @@ impl PendingRestores {
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = &ChangelogRestore> {
-        self.0.iter().map(|(restore, _)| restore)
+        self.0.iter()
     }
 
     /// The records left to restore (those of aborted transactions and
@@ -78,22 +82,27 @@ impl PendingRestores {
             .sum()
     }
 
-    /// The restore of `changelog` and the store it fills, if it is still
-    /// being restored.
-    pub(super) fn get(&self, changelog: &TopicPartition) -> Option<(&ChangelogRestore, &str)> {
+    /// The restore of `changelog`, if it is still under way.
+    pub(super) fn get(&self, changelog: &TopicPartition) -> Option<&ChangelogRestore> {
         self.0
             .iter()
-            .find(|(restore, _)| restore.changelog == *changelog)
-            .map(|(restore, store)| (restore, store.as_str()))
+            .find(|restore| restore.changelog == *changelog)
     }
 
-    /// Moves the restore of `changelog` on to `reached`; returns whether
-    /// that finished it (and took it off the list).
-    pub(super) fn advance(&mut self, changelog: &TopicPartition, reached: i64) -> bool {
-        let Some(index) = self.0.iter().position(|(r, _)| r.changelog == *changelog) else {
+    /// Moves the restore of `changelog` on to `reached`, with `records`
+    /// more restored; returns whether that finished it (and took it off
+    /// the list).
+    pub(super) fn advance(
+        &mut self,
+        changelog: &TopicPartition,
+        reached: i64,
+        records: u64,
+    ) -> bool {
+        let Some(index) = self.0.iter().position(|r| r.changelog == *changelog) else {
             return false;
         };
-        let restore = &mut self.0[index].0;
+        let restore = &mut self.0[index];
+        restore.restored += records;
         restore.next = restore.next.max(reached);
         if restore.next < restore.end {
             return false;

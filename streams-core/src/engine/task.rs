@@ -734,9 +734,10 @@ impl StreamTask {
             partition: changelog.partition,
             offset,
         };
-        let Some((restore, store)) = self.restores.get(changelog) else {
+        let Some(restore) = self.restores.get(changelog) else {
             return Err(not_restoring(reached));
         };
+        let store = restore.store.as_str();
         let part = restore.next..restore.end;
         if let Some(outside) = records.iter().find(|record| !part.contains(&record.offset)) {
             return Err(not_restoring(outside.offset));
@@ -748,7 +749,10 @@ impl StreamTask {
         self.state.stores.restore(store, &records)?;
         self.state.metrics.restored_records += records.len() as u64;
         self.checkpoint.reached(changelog, reached);
-        if self.restores.advance(changelog, reached) {
+        if self
+            .restores
+            .advance(changelog, reached, records.len() as u64)
+        {
             tracing::info!(task = %self.state.task_id, changelog = %changelog.topic, partition = changelog.partition, end = reached, "restored a store from its changelog");
             if self.restores.is_empty() {
                 self.restored()?;
@@ -975,13 +979,14 @@ impl StoreOpening<'_> {
             checkpoint.track(changelog.clone(), Some(from));
         }
         if from < end {
-            let restore = ChangelogRestore {
+            restores.add(ChangelogRestore {
                 changelog,
+                store: store.name.clone(),
+                restored: 0,
                 next: from,
                 end,
                 checkpointed,
-            };
-            restores.add(restore, store.name.clone());
+            });
         }
         Ok(Ok(()))
     }

@@ -79,6 +79,7 @@ mod config;
 mod error;
 mod partition_reader;
 mod purge;
+mod restore_listener;
 mod state_dir;
 mod tasks;
 mod thread;
@@ -91,6 +92,7 @@ use std::thread::JoinHandle;
 
 pub use config::{ProcessingGuarantee, StreamsConfig};
 pub use error::RuntimeError;
+pub use restore_listener::StateRestoreListener;
 
 use crate::engine::TaskMetrics;
 use crate::error::StreamsError;
@@ -137,6 +139,8 @@ struct Shared {
     stop: AtomicBool,
     /// Told of every change of the application's state.
     listener: Option<StateListener>,
+    /// Told of the progress of every store restore.
+    restore_listener: Option<Arc<dyn StateRestoreListener>>,
     /// Held from a change of a thread's state to the end of the listener's
     /// call, so that changes reach the listener in the order they happen.
     notifying: Mutex<()>,
@@ -239,6 +243,7 @@ impl KafkaStreams {
             shared: Arc::new(Shared {
                 stop: AtomicBool::new(false),
                 listener: None,
+                restore_listener: None,
                 notifying: Mutex::new(()),
                 threads: Mutex::new(Vec::new()),
                 directories: Arc::default(),
@@ -274,6 +279,20 @@ impl KafkaStreams {
             .filter(|_| self.pending.is_some())
             .ok_or(RuntimeError::AlreadyStarted)?;
         shared.listener = Some(Box::new(listener));
+        Ok(())
+    }
+
+    /// Has `listener` told of the progress of every restore of a store
+    /// from its changelog (Kafka's `setGlobalStateRestoreListener`). Only
+    /// before [`start`](Self::start).
+    pub fn set_state_restore_listener(
+        &mut self,
+        listener: impl StateRestoreListener + 'static,
+    ) -> Result<(), StreamsError> {
+        let shared = Arc::get_mut(&mut self.shared)
+            .filter(|_| self.pending.is_some())
+            .ok_or(RuntimeError::AlreadyStarted)?;
+        shared.restore_listener = Some(Arc::new(listener));
         Ok(())
     }
 

@@ -13,6 +13,7 @@ use super::commit_metadata::CommitMetadata;
 use super::config::{ProcessingGuarantee, StreamsConfig};
 use super::error::client;
 use super::partition_reader::{PartitionRead, PartitionReader};
+use super::restore_listener::StateRestoreListener;
 use super::state_dir::{StateDirectories, TaskDirectory};
 use super::topics::TopicLayout;
 use crate::engine::{
@@ -80,6 +81,8 @@ pub(crate) struct Tasks {
     config: StreamsConfig,
     layout: Rc<TopicLayout>,
     directories: Arc<StateDirectories>,
+    /// Told of the progress of the restores.
+    restore_listener: Option<Arc<dyn StateRestoreListener>>,
     active: BTreeMap<TaskId, ActiveTask>,
     /// The changelog partition being restored, if any.
     reading: Option<ChangelogReading>,
@@ -96,12 +99,14 @@ impl Tasks {
         config: StreamsConfig,
         layout: TopicLayout,
         directories: Arc<StateDirectories>,
+        restore_listener: Option<Arc<dyn StateRestoreListener>>,
     ) -> Self {
         Self {
             topology,
             config,
             layout: Rc::new(layout),
             directories,
+            restore_listener,
             active: BTreeMap::new(),
             reading: None,
             closed_tasks: Vec::new(),
@@ -160,6 +165,18 @@ impl Tasks {
         let mut task = StreamTask::new(&self.topology, config)?;
         let to_restore = task.metrics().records_to_restore;
         tracing::info!(to_restore, "task created");
+        if let Some(listener) = &self.restore_listener {
+            for restore in task.restoring() {
+                let ChangelogRestore {
+                    changelog,
+                    store,
+                    next,
+                    end,
+                    ..
+                } = restore;
+                listener.on_restore_start(changelog, store, *next, *end);
+            }
+        }
         // Its global stores are loaded before it processes anything, as
         // Kafka's global thread loads them before stream threads start.
         let mut global_positions = HashMap::new();
@@ -265,7 +282,18 @@ impl Tasks {
             let Some(active) = self.active.get_mut(&id) else {
                 return Ok(finished);
             };
+            let (records, batch_end) = (batch.len() as u64, batch.last().map(|r| r.offset));
             active.task.restore(changelog, batch, reached)?;
+            if let Some(listener) = &self.restore_listener {
+                if let Some(batch_end) = batch_end {
+                    listener.on_batch_restored(changelog, &restore.store, batch_end, records);
+                }
+                let still = active.task.restoring().any(|r| r.changelog == *changelog);
+                if !still {
+                    let total = restore.restored + records;
+                    listener.on_restore_end(changelog, &restore.store, total);
+                }
+            }
             if active.task.restoring().next().is_none() {
                 tracing::info!(task = %format!("{}_{}", id.0, id.1), restored = active.task.metrics().restored_records, "task restored");
                 finished.push(id);

@@ -151,6 +151,7 @@ impl<'a> StreamThread<'a> {
                 config.clone(),
                 layout,
                 Arc::clone(&slot.shared.directories),
+                slot.shared.restore_listener.clone(),
             ),
             topology,
             config,
