@@ -36,6 +36,24 @@ pub trait ChangelogReader {
     ) -> Result<(), StreamsError>;
 }
 
+/// A reader shared by several tasks.
+impl<R: ChangelogReader + ?Sized> ChangelogReader for std::rc::Rc<R> {
+    fn offsets(&self, topic: &str, partition: i32) -> Result<(i64, i64), StreamsError> {
+        (**self).offsets(topic, partition)
+    }
+
+    fn read(
+        &self,
+        topic: &str,
+        partition: i32,
+        from: i64,
+        end: i64,
+        restore: &mut dyn FnMut(Vec<ConsumerRecord>) -> Result<(), StreamsError>,
+    ) -> Result<(), StreamsError> {
+        (**self).read(topic, partition, from, end, restore)
+    }
+}
+
 /// A changelog partition a task restores, and how far it got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangelogRestore {

@@ -2,6 +2,7 @@
 //! restores its stores from their changelogs (a batch per round of the
 //! stream thread's loop), and loads the global stores from their topics.
 
+use std::cell::OnceCell;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -26,6 +27,9 @@ pub(crate) struct PartitionReader {
     config: ClientConfig,
     /// How long a read may go without progress before it fails.
     timeout: Duration,
+    /// Asks partitions' offsets: made once, for every task the reader
+    /// serves.
+    offsets_client: OnceCell<BaseConsumer>,
 }
 
 impl PartitionReader {
@@ -41,7 +45,11 @@ impl PartitionReader {
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "true")
             .set("auto.offset.reset", "error");
-        Self { config, timeout }
+        Self {
+            config,
+            timeout,
+            offsets_client: OnceCell::new(),
+        }
     }
 
     /// This reader, reading on from the first record kept when those
@@ -162,10 +170,16 @@ impl PartitionRead {
 
 impl ChangelogReader for PartitionReader {
     fn offsets(&self, topic: &str, partition: i32) -> Result<(i64, i64), StreamsError> {
-        let consumer: BaseConsumer = self
-            .config
-            .create()
-            .map_err(client("creating a partition reader"))?;
+        let consumer = match self.offsets_client.get() {
+            Some(consumer) => consumer,
+            None => {
+                let consumer = self
+                    .config
+                    .create()
+                    .map_err(client("creating a partition reader"))?;
+                self.offsets_client.get_or_init(|| consumer)
+            }
+        };
         let offsets = consumer
             .fetch_watermarks(topic, partition, self.timeout)
             .map_err(client("reading a partition's offsets"))?;

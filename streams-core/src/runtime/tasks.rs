@@ -83,6 +83,11 @@ pub(crate) struct Tasks {
     directories: Arc<StateDirectories>,
     /// Told of the progress of the restores.
     restore_listener: Option<Arc<dyn StateRestoreListener>>,
+    /// Reads the changelogs the tasks restore from their checkpoints.
+    reader: Rc<PartitionReader>,
+    /// Reads the changelogs the tasks restore from their start, and the
+    /// global stores' topics.
+    reader_skipping_deleted: Rc<PartitionReader>,
     active: BTreeMap<TaskId, ActiveTask>,
     /// The changelog partition being restored, if any.
     reading: Option<ChangelogReading>,
@@ -101,7 +106,15 @@ impl Tasks {
         directories: Arc<StateDirectories>,
         restore_listener: Option<Arc<dyn StateRestoreListener>>,
     ) -> Self {
+        // Readers of partitions, with this application's isolation.
+        let mut client = base_config(&config);
+        client.set("isolation.level", isolation_level(&config));
+        let reader = |client| PartitionReader::new(&config.application_id, client, RESTORE_TIMEOUT);
+        let reader_skipping_deleted = Rc::new(reader(client.clone()).skipping_deleted());
+        let reader = reader(client);
         Self {
+            reader: Rc::new(reader),
+            reader_skipping_deleted,
             topology,
             config,
             layout: Rc::new(layout),
@@ -144,7 +157,7 @@ impl Tasks {
         config.state_dir = directory.as_ref().map(|held| held.path().to_owned());
         let layout = Rc::clone(&self.layout);
         config.partition_count = Box::new(move |topic| layout.partitions.get(topic).copied());
-        config.restore_from = Some(Box::new(self.reader()));
+        config.restore_from = Some(Box::new(Rc::clone(&self.reader)));
         for element in committed.elements() {
             if self.layout.readers.get(element.topic()) != Some(&sub)
                 || element.partition() != partition
@@ -180,7 +193,7 @@ impl Tasks {
         // Its global stores are loaded before it processes anything, as
         // Kafka's global thread loads them before stream threads start.
         let mut global_positions = HashMap::new();
-        let reader = self.reader().skipping_deleted();
+        let reader = &self.reader_skipping_deleted;
         for (topic, partitions) in &self.layout.globals {
             for partition in 0..*partitions {
                 let (start, end) = reader.offsets(topic, partition)?;
@@ -199,13 +212,6 @@ impl Tasks {
             },
         );
         Ok(())
-    }
-
-    /// A reader of whole partitions, with this application's isolation.
-    fn reader(&self) -> PartitionReader {
-        let mut config = base_config(&self.config);
-        config.set("isolation.level", isolation_level(&self.config));
-        PartitionReader::new(&self.config.application_id, config, RESTORE_TIMEOUT)
     }
 
     /// Whether a task is restoring its stores.
@@ -259,10 +265,10 @@ impl Tasks {
                 Some(reading) if reading.continues(id, &restore) => reading,
                 _ => {
                     let reader = match restore.checkpointed {
-                        true => self.reader(),
+                        true => &self.reader,
                         // Records deleted from the start meanwhile are
                         // gone for the store too.
-                        false => self.reader().skipping_deleted(),
+                        false => &self.reader_skipping_deleted,
                     };
                     ChangelogReading {
                         task: id,
