@@ -205,6 +205,19 @@ impl State {
             }
         }
     }
+
+    /// Runs the log cleaner over every partition of a compacted topic
+    /// whose log is due for it (see `log::cleaner`).
+    fn clean_logs(&self) {
+        let now = now_ms();
+        for topic in self.topics.all() {
+            for (index, partition) in (0..).zip(topic.partitions()) {
+                if let Err(e) = partition.log().clean(now) {
+                    warn!(topic = topic.name(), partition = index, error = %e, "log cleaning failed");
+                }
+            }
+        }
+    }
 }
 
 /// The broker carries out what transactions decide: markers into the
@@ -296,6 +309,14 @@ impl Broker {
             {
                 let state = Arc::clone(&state);
                 move || state.enforce_retention()
+            },
+        ));
+        tasks.spawn(every(
+            state.config.log_cleaner_backoff,
+            shutdown.subscribe(),
+            {
+                let state = Arc::clone(&state);
+                move || state.clean_logs()
             },
         ));
         if let FlushPolicy::Interval(interval) = state.config.flush {

@@ -41,7 +41,9 @@
 //!
 //! Each partition is a directory of segment files holding record batches,
 //! each with a sparse offset index and a time index; segments roll by size
-//! and age, and retention deletes whole old segments. On start the active
+//! and age, and retention deletes whole old segments. The closed segments
+//! of compacted topics are cleaned in the background, keeping the latest
+//! record of each key at its offset. On start the active
 //! segment of every log is scanned and its torn tail, if any, truncated, so
 //! a crash loses nothing that was acknowledged; the batch headers of every
 //! segment rebuild the producers' state. A partition whose data could not

@@ -902,3 +902,158 @@ fn a_transaction_commits_its_consumer_offsets_with_its_output() {
         expected
     );
 }
+
+/// The records of partition 0 of `topic`, from its start to its end, as
+/// (offset, key, value).
+fn read_partition(bootstrap: &str, topic: &str) -> Vec<(i64, String, String)> {
+    let reader = consumer(bootstrap, "unused", &[]);
+    let (_, end) = reader
+        .fetch_watermarks(topic, 0, TIMEOUT)
+        .expect("watermarks");
+    assign_from_start(&reader, topic, 1);
+    let text =
+        |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned();
+    let mut records = Vec::new();
+    let deadline = Instant::now() + TIMEOUT;
+    while records
+        .last()
+        .is_none_or(|&(offset, _, _)| offset + 1 < end)
+    {
+        assert!(Instant::now() < deadline, "timed out reading {topic}");
+        if let Some(message) = reader.poll(Duration::from_millis(100)) {
+            let message = message.expect("consume without error");
+            records.push((
+                message.offset(),
+                text(message.key()),
+                text(message.payload()),
+            ));
+        }
+    }
+    records
+}
+
+/// The base offset of the active segment of partition 0 of `topic`: the
+/// last segment file in its directory.
+fn active_segment_base(data_dir: &std::path::Path, topic: &str) -> i64 {
+    std::fs::read_dir(data_dir.join(format!("{topic}-0")))
+        .expect("partition directory")
+        .filter_map(|entry| {
+            let name = entry.expect("entry").file_name();
+            name.to_str()?.strip_suffix(".log")?.parse().ok()
+        })
+        .max()
+        .expect("a segment")
+}
+
+/// How many batches without records the segments of partition 0 of
+/// `topic` hold, read from their files (batch length at byte 8, record
+/// count at byte 57 of each batch).
+fn empty_batches(data_dir: &std::path::Path, topic: &str) -> usize {
+    let mut empty = 0;
+    for entry in
+        std::fs::read_dir(data_dir.join(format!("{topic}-0"))).expect("partition directory")
+    {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|extension| extension != "log") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).expect("segment");
+        let mut position = 0;
+        while let Some(header) = bytes.get(position..position + 61) {
+            let int =
+                |at: usize| i32::from_be_bytes(header[at..at + 4].try_into().expect("4 bytes"));
+            empty += usize::from(int(57) == 0);
+            position += 12 + usize::try_from(int(8)).expect("a length");
+        }
+    }
+    empty
+}
+
+/// A compacted topic with small segments, written key by key many times
+/// (by an idempotent producer, then a plain one), is cleaned in the
+/// background: consumers reading from the start get, below the active
+/// segment, each key once with its latest value, at increasing offsets
+/// with gaps, and the latest value of every key. The idempotent
+/// producer's last batch, all of whose records were superseded, is kept
+/// empty, and librdkafka reads past it.
+#[test]
+fn a_compacted_topic_keeps_the_latest_value_of_each_key() {
+    use common::DeliveryCheck;
+    use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+    use streams_broker::BrokerConfig;
+
+    let _serial = common::one_at_a_time();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = BrokerConfig::new(dir.path());
+    config.log_cleaner_backoff = Duration::from_millis(100);
+    let broker = TestBroker::with_config(config);
+    let admin = admin(&broker.bootstrap);
+    block_on(async {
+        let topic = NewTopic::new("table", 1, TopicReplication::Fixed(1))
+            .set("cleanup.policy", "compact")
+            .set("segment.bytes", "1024")
+            .set("min.cleanable.dirty.ratio", "0.1");
+        let created = admin
+            .create_topics([&topic], &AdminOptions::new())
+            .await
+            .expect("create");
+        assert!(created.iter().all(Result::is_ok), "{created:?}");
+    });
+    let keys: Vec<String> = (0..10).map(|k| format!("key-{k}")).collect();
+    let rounds = |extra: &[(&str, &str)], rounds: std::ops::Range<usize>| {
+        let producer: ThreadedProducer<DeliveryCheck> =
+            common::client_config(&broker.bootstrap, extra)
+                .create_with_context(DeliveryCheck::default())
+                .expect("producer");
+        for round in rounds {
+            for key in &keys {
+                let value = format!("{key}@{round}");
+                producer
+                    .send(
+                        BaseRecord::to("table")
+                            .partition(0)
+                            .key(key)
+                            .payload(&value),
+                    )
+                    .expect("queued");
+            }
+            // One batch per round.
+            producer.flush(TIMEOUT).expect("flushed");
+        }
+        assert_eq!(producer.context().failures(), (0, None));
+    };
+    rounds(&[("enable.idempotence", "true")], 0..30);
+    rounds(&[], 30..34);
+    let produced = 34 * keys.len();
+
+    let mut records = Vec::new();
+    wait_until("the log to be cleaned", TIMEOUT, || {
+        records = read_partition(&broker.bootstrap, "table");
+        let active = active_segment_base(dir.path(), "table");
+        let mut below: Vec<&String> = records
+            .iter()
+            .filter(|(offset, _, _)| *offset < active)
+            .map(|(_, key, _)| key)
+            .collect();
+        let count = below.len();
+        below.sort();
+        below.dedup();
+        count > 0 && below.len() == count && empty_batches(dir.path(), "table") == 1
+    });
+    assert!(records.len() < produced, "{} of {produced}", records.len());
+    assert!(
+        records.windows(2).all(|w| w[0].0 < w[1].0),
+        "offsets increase"
+    );
+    let mut latest = HashMap::new();
+    for (_, key, value) in &records {
+        latest.insert(key.clone(), value.clone());
+    }
+    let expected: HashMap<String, String> = keys
+        .iter()
+        .map(|key| (key.clone(), format!("{key}@33")))
+        .collect();
+    assert_eq!(latest, expected);
+    drop(admin);
+    broker.stop();
+}

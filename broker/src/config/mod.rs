@@ -90,6 +90,9 @@ pub struct BrokerConfig {
     pub log: LogDefaults,
     /// How often retention is enforced (and idle producers expired).
     pub retention_check_interval: Duration,
+    /// How often the log cleaner looks for compacted logs due for cleaning
+    /// (Kafka's `log.cleaner.backoff.ms`, between its checks).
+    pub log_cleaner_backoff: Duration,
     /// How long a partition remembers an idempotent producer that appends
     /// nothing, to recognise its resent batches
     /// (`producer.id.expiration.ms`).
@@ -121,6 +124,7 @@ impl BrokerConfig {
             flush: FlushPolicy::Interval(Duration::from_secs(1)),
             log: LogDefaults::default(),
             retention_check_interval: Duration::from_secs(30),
+            log_cleaner_backoff: Duration::from_secs(15),
             producer_id_expiration: Duration::from_secs(24 * 60 * 60),
             transactional_id_expiration: Duration::from_secs(7 * 24 * 60 * 60),
             max_request_bytes: 100 * 1024 * 1024,
@@ -179,6 +183,9 @@ impl BrokerConfig {
         if self.retention_check_interval.is_zero() || self.retention_check_interval > MAX_DURATION {
             return bad("retention_check_interval must be between 1ns and 100 years");
         }
+        if self.log_cleaner_backoff.is_zero() || self.log_cleaner_backoff > MAX_DURATION {
+            return bad("log_cleaner_backoff must be between 1ns and 100 years");
+        }
         if self.producer_id_expiration.is_zero() || self.producer_id_expiration > MAX_DURATION {
             return bad("producer_id_expiration must be between 1ns and 100 years");
         }
@@ -231,6 +238,13 @@ mod tests {
                     ..base.clone()
                 },
                 "retention_check_interval",
+            ),
+            (
+                BrokerConfig {
+                    log_cleaner_backoff: Duration::ZERO,
+                    ..base.clone()
+                },
+                "log_cleaner_backoff",
             ),
             (
                 BrokerConfig {

@@ -81,9 +81,8 @@ fn broker(value: impl ToString) -> (String, ConfigSource) {
     (value.to_string(), ConfigSource::StaticBroker)
 }
 
-/// Every topic config the broker accepts. Compaction settings are accepted
-/// and reported so that clients creating changelog topics succeed; they take
-/// effect once log compaction exists.
+/// Every topic config the broker accepts. Of the compaction settings,
+/// `max.compaction.lag.ms` is only approximated (see `log::cleaner`).
 const DEFS: &[Def] = &[
     Def {
         name: "cleanup.policy",
@@ -231,7 +230,7 @@ pub(crate) fn check_defaults(defaults: &LogDefaults) -> Result<(), ConfigError> 
 }
 
 /// The typed settings the log and the request handlers act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct LogSettings {
     pub(crate) segment_bytes: u64,
     pub(crate) segment_ms: u64,
@@ -243,8 +242,21 @@ pub(crate) struct LogSettings {
     pub(crate) log_append_time: bool,
     /// `cleanup.policy` includes `delete`, so retention applies.
     pub(crate) delete_retention: bool,
-    /// `cleanup.policy` includes `compact`, so every record needs a key.
+    /// `cleanup.policy` includes `compact`: every record needs a key, and
+    /// the log cleaner keeps only the latest record of each.
     pub(crate) compacted: bool,
+    /// `delete.retention.ms`: how long tombstones stay after their batch
+    /// was first cleaned.
+    pub(crate) delete_retention_ms: i64,
+    /// `min.compaction.lag.ms`: segments with records younger than this are
+    /// not cleaned.
+    pub(crate) min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`: a log is cleaned, whatever its dirty ratio,
+    /// once its oldest uncleaned segment is older than this.
+    pub(crate) max_compaction_lag_ms: i64,
+    /// `min.cleanable.dirty.ratio`: the share of the cleanable log that must
+    /// be uncleaned before the cleaner rewrites it.
+    pub(crate) min_cleanable_dirty_ratio: f64,
     /// `compression.type`: the codec the broker stores batches with (as
     /// the batch attributes number it), or `None` for the producer's.
     pub(crate) codec: Option<i16>,
@@ -340,6 +352,14 @@ impl TopicConfig {
                 .is_none_or(|policy| policy.split(',').any(|p| p.trim() == "delete")),
             compacted: text("cleanup.policy")
                 .is_some_and(|policy| policy.split(',').any(|p| p.trim() == "compact")),
+            delete_retention_ms: int("delete.retention.ms", 86_400_000),
+            min_compaction_lag_ms: int("min.compaction.lag.ms", 0),
+            max_compaction_lag_ms: int("max.compaction.lag.ms", i64::MAX),
+            min_cleanable_dirty_ratio: self
+                .overrides
+                .get("min.cleanable.dirty.ratio")
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.5),
             min_insync_replicas: i32::try_from(int("min.insync.replicas", 1)).unwrap_or(1),
             codec: match text("compression.type") {
                 Some("uncompressed") => Some(0),
@@ -360,13 +380,18 @@ pub(crate) fn broker_entries(config: &BrokerConfig) -> Vec<ConfigEntry> {
         FlushPolicy::EveryProduce => 0,
         FlushPolicy::Interval(interval) => interval.as_millis(),
     };
-    let entries: [(&'static str, String, ConfigType); 16] = [
+    let entries: [(&'static str, String, ConfigType); 17] = [
         (
             "auto.create.topics.enable",
             config.auto_create_topics.to_string(),
             ConfigType::Boolean,
         ),
         ("broker.id", config.node_id.to_string(), ConfigType::Int),
+        (
+            "log.cleaner.backoff.ms",
+            config.log_cleaner_backoff.as_millis().to_string(),
+            ConfigType::Long,
+        ),
         (
             "default.replication.factor",
             "1".to_owned(),

@@ -1,7 +1,11 @@
 //! The record batch (magic 2) header: parsing, validation and the few fields
 //! the broker rewrites. Record data is never decoded here; batches are stored
 //! and served as the producer compressed them (or as the topic's
-//! `compression.type` recompressed them, see `records::recompressed`).
+//! `compression.type` recompressed them, see `records::recompressed`), until
+//! the log cleaner rebuilds one around the records it keeps
+//! ([`rebuilt`]).
+
+use super::records::{self, RecordsError};
 
 /// Bytes before the batch length field is counted: base offset and length.
 pub(crate) const LOG_OVERHEAD: usize = 12;
@@ -16,6 +20,7 @@ const CRC_AT: usize = 17;
 const CRC_FROM: usize = 21;
 const ATTRIBUTES_AT: usize = 21;
 const LAST_OFFSET_DELTA_AT: usize = 23;
+const BASE_TIMESTAMP_AT: usize = 27;
 const MAX_TIMESTAMP_AT: usize = 35;
 const PRODUCER_ID_AT: usize = 43;
 const PRODUCER_EPOCH_AT: usize = 51;
@@ -27,6 +32,9 @@ const COMPRESSION_ZSTD: i16 = 4;
 const TIMESTAMP_TYPE_LOG_APPEND: i16 = 1 << 3;
 const TRANSACTIONAL: i16 = 1 << 4;
 const CONTROL: i16 = 1 << 5;
+/// The base timestamp holds the time after which the batch's tombstones
+/// may be removed (KIP-534), and record timestamps are relative to it.
+const DELETE_HORIZON: i16 = 1 << 6;
 
 /// Why bytes are not a valid record batch.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,6 +99,9 @@ pub(crate) struct BatchHeader {
     /// Total size in bytes, including the offset and length fields.
     pub(crate) size: usize,
     pub(crate) last_offset_delta: i32,
+    /// What record timestamps are deltas from: the first record's
+    /// timestamp, or the delete horizon (see [`delete_horizon`](Self::delete_horizon)).
+    pub(crate) base_timestamp: i64,
     pub(crate) max_timestamp: i64,
     pub(crate) record_count: i32,
     /// Whether the batch is stamped with the log-append time: then every
@@ -131,6 +142,7 @@ impl BatchHeader {
             base_offset: i64_at(buf, 0),
             size,
             last_offset_delta: i32_at(buf, LAST_OFFSET_DELTA_AT),
+            base_timestamp: i64_at(buf, BASE_TIMESTAMP_AT),
             max_timestamp: i64_at(buf, MAX_TIMESTAMP_AT),
             record_count: i32_at(buf, RECORD_COUNT_AT),
             log_append_time: i16_at(buf, ATTRIBUTES_AT) & TIMESTAMP_TYPE_LOG_APPEND != 0,
@@ -149,6 +161,12 @@ impl BatchHeader {
     /// Whether the batch is a control batch (a transaction marker).
     pub(crate) fn control(&self) -> bool {
         self.attributes & CONTROL != 0
+    }
+
+    /// When the log cleaner may remove the batch's tombstones, once it has
+    /// cleaned the batch a first time and set it.
+    pub(crate) fn delete_horizon(&self) -> Option<i64> {
+        (self.attributes & DELETE_HORIZON != 0).then_some(self.base_timestamp)
     }
 
     /// The producer's sequence number of the last record: the base
@@ -320,6 +338,61 @@ pub(crate) fn stamp(batch: &mut [u8], base_offset: i64, log_append_time: Option<
         let crc = crc32c::crc32c(&batch[CRC_FROM..]);
         batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
     }
+}
+
+/// How the log cleaner rebuilds a batch around the records it keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Rebuild {
+    /// How many records the new body holds (0 for the empty batch kept as
+    /// its producer's last).
+    pub(crate) record_count: i32,
+    /// The base timestamp the records' timestamp deltas are relative to.
+    pub(crate) base_timestamp: i64,
+    /// Whether that base timestamp is a delete horizon.
+    pub(crate) delete_horizon: bool,
+    /// The largest timestamp of the records kept.
+    pub(crate) max_timestamp: i64,
+}
+
+/// A stored batch (`original`, with `header`) rebuilt to hold only
+/// `records` (uncompressed, each with its length, as
+/// [`records::write_record`] writes them),
+/// compressed as before. The base offset, last offset delta, leader
+/// epoch and producer fields stay as they were, so the offsets of the
+/// records kept, and the producer sequence range the batch covers, do not
+/// change (Kafka keeps them for the same reason); the record count, base
+/// and max timestamps, length and CRC are those of the new content.
+pub(crate) fn rebuilt(
+    original: &[u8],
+    header: &BatchHeader,
+    records: &[u8],
+    rebuild: Rebuild,
+) -> Result<Vec<u8>, RecordsError> {
+    let body = records::compressed(records, header.codec())?;
+    let mut batch = Vec::with_capacity(HEADER_LEN + body.len());
+    batch.extend_from_slice(
+        original
+            .get(..HEADER_LEN)
+            .ok_or(RecordsError::Malformed("batch shorter than its header"))?,
+    );
+    batch.extend_from_slice(&body);
+    let length = i32::try_from(batch.len() - LOG_OVERHEAD)
+        .map_err(|_| RecordsError::Malformed("rebuilt batch too long"))?;
+    let mut attributes = header.attributes;
+    if rebuild.delete_horizon {
+        attributes |= DELETE_HORIZON;
+    }
+    batch[LENGTH_AT..LENGTH_AT + 4].copy_from_slice(&length.to_be_bytes());
+    batch[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
+    batch[BASE_TIMESTAMP_AT..BASE_TIMESTAMP_AT + 8]
+        .copy_from_slice(&rebuild.base_timestamp.to_be_bytes());
+    batch[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8]
+        .copy_from_slice(&rebuild.max_timestamp.to_be_bytes());
+    batch[RECORD_COUNT_AT..RECORD_COUNT_AT + 4]
+        .copy_from_slice(&rebuild.record_count.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[CRC_FROM..]);
+    batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+    Ok(batch)
 }
 
 #[cfg(test)]

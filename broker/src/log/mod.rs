@@ -10,6 +10,10 @@
 //! [`LOG_START_FILE`], and every read honours it. Segments wholly below it
 //! are deleted.
 //!
+//! Topics whose cleanup policy includes `compact` are also cleaned
+//! ([`cleaner`]): closed segments are rewritten keeping the latest record of
+//! each key, at its offset, so offsets have gaps.
+//!
 //! Batches keep their producer id, epoch, sequence and transactional and
 //! control flags untouched: the producers' state ([`producers`]: their
 //! last batches, their open transactions, the aborted ones) lives beside
@@ -17,6 +21,7 @@
 //! of every segment when the log opens.
 
 pub(crate) mod batch;
+mod cleaner;
 mod index;
 pub(crate) mod producers;
 pub(crate) mod records;
@@ -34,6 +39,7 @@ use tracing::{debug, error, info, warn};
 use crate::config::topic::LogSettings;
 use batch::BatchHeader;
 use batch::Marker;
+use cleaner::CleanerState;
 use producers::{AbortedTransaction, Producers, SequenceError};
 use records::MAX_RECORDS_BYTES;
 use segment::Segment;
@@ -136,6 +142,8 @@ pub(crate) struct PartitionLog {
     producers: Producers,
     /// The transactions that ended with an abort marker, oldest first.
     aborted: Vec<AbortedTransaction>,
+    /// Where the log cleaner's last pass ended, and when it is due again.
+    cleaner: CleanerState,
 }
 
 impl PartitionLog {
@@ -149,6 +157,14 @@ impl PartitionLog {
         for entry in fs::read_dir(&dir)? {
             let name = entry?.file_name();
             let name = name.to_string_lossy();
+            // A cleaned copy the cleaner had not swapped in when the broker
+            // stopped may be incomplete; the segment it copies is intact.
+            if name.ends_with(&format!(".{}", segment::CLEANED)) {
+                let path = dir.join(&*name);
+                warn!(file = %path.display(), "deleting an unfinished cleaned segment");
+                segment::remove_if_present(&path)?;
+                continue;
+            }
             // Segments are named by their base offset, which is never
             // negative; anything else is not a segment of this log.
             if let Some(base) = name
@@ -223,6 +239,7 @@ impl PartitionLog {
                 Ok(())
             })?;
         }
+        let cleaner = CleanerState::open(&dir, active.next_offset())?;
         let mut log = Self {
             dir,
             closed,
@@ -232,6 +249,7 @@ impl PartitionLog {
             offline: false,
             producers,
             aborted,
+            cleaner,
         };
         // Producers and aborted transactions wholly below a start inside
         // the first segment are forgotten, as when DeleteRecords moved it.
@@ -644,18 +662,30 @@ impl PartitionLog {
         let mut deleted = 0;
         if self.settings.retention_ms >= 0 {
             let cutoff = now_ms.saturating_sub(self.settings.retention_ms);
+            // The first segment with records decides: a first segment the
+            // cleaner emptied (kept so that the log start stays) holds
+            // nothing to keep, and goes with it.
             loop {
-                let first = self.segments().next().unwrap_or(&self.active);
-                if first.size() == 0 || first.retention_timestamp()? >= cutoff {
+                let Some(first) = self.segments().find(|s| s.size() > 0) else {
+                    break;
+                };
+                let (expired, newest) = (first.base_offset(), first.retention_timestamp()?);
+                if newest >= cutoff {
                     break;
                 }
-                if self.closed.is_empty() {
+                if expired == self.active.base_offset() {
                     // Everything is expired: start an empty segment so the
                     // expired one can go, and the log start moves to its end.
                     self.roll(now_ms)?;
                 }
-                self.delete_oldest()?;
-                deleted += 1;
+                while self
+                    .closed
+                    .first_key_value()
+                    .is_some_and(|(&base, _)| base <= expired)
+                {
+                    self.delete_oldest()?;
+                    deleted += 1;
+                }
             }
         }
         if let Ok(limit) = u64::try_from(self.settings.retention_bytes) {
@@ -765,24 +795,31 @@ pub(crate) fn first_at_or_after(
 /// that does not hold an offset is an error, not a start from 0: that
 /// would serve deleted records again.
 fn read_log_start(dir: &Path) -> io::Result<i64> {
-    let path = dir.join(LOG_START_FILE);
-    match fs::read_to_string(&path) {
+    Ok(read_offset_file(&dir.join(LOG_START_FILE), "the log start offset")?.unwrap_or(0))
+}
+
+/// The offset saved in decimal at `path` (by [`replace_file`]), or `None`
+/// if there is no such file. A file that does not hold an offset is an
+/// error naming `what` it should hold.
+pub(crate) fn read_offset_file(path: &Path, what: &str) -> io::Result<Option<i64>> {
+    match fs::read_to_string(path) {
         Ok(text) => text
             .trim()
             .parse::<i64>()
             .ok()
             .filter(|&offset| offset >= 0)
+            .map(Some)
             .ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::InvalidData,
                     format!(
-                        "{}: expected the log start offset, found {:?}",
+                        "{}: expected {what}, found {:?}",
                         path.display(),
                         text.trim()
                     ),
                 )
             }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -1,4 +1,5 @@
-//! The records inside a batch, read one at a time.
+//! The records inside a batch, read one at a time, and written back by the
+//! log cleaner.
 //!
 //! The broker stores batches as the producer sent them and rarely looks
 //! inside; when it does (a timestamp lookup, a key check, the transaction
@@ -20,8 +21,6 @@ use super::batch::{BatchHeader, Marker, HEADER_LEN};
 /// less than would strain the process.
 pub(crate) const MAX_RECORDS_BYTES: u64 = 64 * 1024 * 1024;
 
-const BASE_TIMESTAMP_AT: usize = 27;
-
 /// The fields of a record the broker reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RecordInfo<'a> {
@@ -32,6 +31,10 @@ pub(crate) struct RecordInfo<'a> {
     pub(crate) timestamp: i64,
     /// The record's key; `None` when null.
     pub(crate) key: Option<&'a [u8]>,
+    /// Whether the value is null: on a compacted topic, a tombstone.
+    pub(crate) tombstone: bool,
+    /// The record's bytes as the batch holds them, after its length.
+    pub(crate) raw: &'a [u8],
 }
 
 /// Why the records of a batch could not be read.
@@ -66,11 +69,6 @@ pub(crate) fn for_each_record(
         .ok_or(RecordsError::Malformed(
             "batch shorter than its header says",
         ))?;
-    let base_timestamp = batch
-        .get(BASE_TIMESTAMP_AT..BASE_TIMESTAMP_AT + 8)
-        .and_then(|bytes| bytes.try_into().ok())
-        .map(i64::from_be_bytes)
-        .ok_or(RecordsError::Malformed("batch shorter than its header"))?;
     let mut stream = decompressed(body, header.attributes & 0b111, budget)?;
     let mut record = Vec::new();
     for _ in 0..header.record_count {
@@ -90,7 +88,7 @@ pub(crate) fn for_each_record(
         if record.len() as u64 != length {
             return Err(RecordsError::Malformed("record cut short"));
         }
-        let info = parse(&record, header.base_offset, base_timestamp)?;
+        let info = parse(&record, header.base_offset, header.base_timestamp)?;
         if visit(info).is_break() {
             return Ok(());
         }
@@ -257,6 +255,16 @@ fn zigzag(value: u64) -> i64 {
     (value >> 1) as i64 ^ -((value & 1) as i64)
 }
 
+/// Writes a zigzag varlong, as records encode their lengths and deltas.
+fn write_varlong(out: &mut Vec<u8>, value: i64) {
+    let mut zigzagged = ((value << 1) ^ (value >> 63)) as u64;
+    while zigzagged >= 0x80 {
+        out.push((zigzagged as u8 & 0x7f) | 0x80);
+        zigzagged >>= 7;
+    }
+    out.push(zigzagged as u8);
+}
+
 /// A record's bytes (after its length), read as far as the fields wanted.
 fn parse(
     record: &[u8],
@@ -272,11 +280,61 @@ fn parse(
         Ok(length) => Some(take(&mut rest, length)?),
         Err(_) => None,
     };
+    let value_length = varlong(&mut rest)?;
     Ok(RecordInfo {
         offset: base_offset.saturating_add(offset_delta),
         timestamp: base_timestamp.saturating_add(timestamp_delta),
         key,
+        tombstone: value_length < 0,
+        raw: record,
     })
+}
+
+/// Appends `record` to `out`, a batch body being rebuilt, as the batch
+/// holds it (its length first), with its timestamp made relative to
+/// `base_timestamp`, the rebuilt batch's. Everything else - offset delta,
+/// key, value, headers - is copied as it was: offsets keep their deltas
+/// from an unchanged base offset.
+pub(crate) fn write_record(
+    out: &mut Vec<u8>,
+    record: &RecordInfo<'_>,
+    base_timestamp: i64,
+) -> Result<(), RecordsError> {
+    let mut rest = record.raw;
+    let attributes = take(&mut rest, 1)?;
+    let _old_delta = varlong(&mut rest)?;
+    let mut delta = Vec::with_capacity(10);
+    write_varlong(&mut delta, record.timestamp.wrapping_sub(base_timestamp));
+    let length = attributes.len() + delta.len() + rest.len();
+    let length = i64::try_from(length).map_err(|_| RecordsError::Malformed("record too long"))?;
+    write_varlong(out, length);
+    out.extend_from_slice(attributes);
+    out.extend_from_slice(&delta);
+    out.extend_from_slice(rest);
+    Ok(())
+}
+
+/// `body` (the records of a batch, uncompressed) compressed with `codec`,
+/// as batch attributes number codecs.
+pub(crate) fn compressed(body: &[u8], codec: i16) -> Result<Vec<u8>, RecordsError> {
+    use kafka_protocol::compression::{Compressor, Gzip, Lz4, None, Snappy, Zstd};
+    fn with<C: Compressor<bytes::BytesMut>>(body: &[u8]) -> Result<Vec<u8>, RecordsError> {
+        let mut out = bytes::BytesMut::new();
+        C::compress(&mut out, |buf| {
+            bytes::BufMut::put_slice(buf, body);
+            Ok(())
+        })
+        .map_err(|e| RecordsError::Decompress(io::Error::other(e)))?;
+        Ok(out.to_vec())
+    }
+    match codec {
+        0 => with::<None>(body),
+        1 => with::<Gzip>(body),
+        2 => with::<Snappy>(body),
+        3 => with::<Lz4>(body),
+        4 => with::<Zstd>(body),
+        other => Err(RecordsError::UnknownCodec(other)),
+    }
 }
 
 fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], RecordsError> {

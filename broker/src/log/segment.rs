@@ -12,7 +12,12 @@ use tracing::{error, warn};
 use super::batch::{self, BatchHeader, HEADER_LEN};
 use super::index::{Index, OffsetEntry, TimeEntry};
 
-/// The file name of a segment's `kind` file (`log`, `index`, `timeindex`).
+/// The extension of a segment's cleaned copy while the log cleaner writes
+/// it; one left by a crash is incomplete, and deleted when the log opens.
+pub(crate) const CLEANED: &str = "cleaned";
+
+/// The file name of a segment's `kind` file (`log`, `index`, `timeindex`,
+/// [`CLEANED`]).
 pub(crate) fn file_name(base_offset: i64, kind: &str) -> String {
     format!("{base_offset:020}.{kind}")
 }
@@ -96,7 +101,9 @@ impl Segment {
     /// Opens an existing segment. A closed segment (`next_base` is the base
     /// offset of the following one) trusts its index files when they are
     /// consistent; the active segment is always scanned, which validates every
-    /// batch's CRC and truncates a torn or corrupt tail.
+    /// batch's CRC and truncates a torn or corrupt tail. A closed segment
+    /// covers the offsets up to `next_base`, even where compaction removed
+    /// the last of its records.
     pub(crate) fn open(
         dir: &Path,
         base_offset: i64,
@@ -148,7 +155,7 @@ impl Segment {
             path,
             file,
             size: scan.size,
-            next_offset: scan.next_offset,
+            next_offset: next_base.unwrap_or(scan.next_offset),
             max_timestamp: scan.max_timestamp,
             opened_ms: now_ms,
             offset_index: Index::open(index_path, scan.offsets, rewrite)?,
@@ -464,12 +471,52 @@ impl Segment {
         let time = self.time_index.path().to_owned();
         drop(self.file);
         for path in [&self.path, &index, &time] {
-            match fs::remove_file(path) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
+            remove_if_present(path)?;
         }
         Ok(())
+    }
+
+    /// Where the log cleaner writes the segment's cleaned copy before the
+    /// copy takes the segment's place.
+    pub(crate) fn cleaned_path(&self) -> PathBuf {
+        self.path.with_extension(CLEANED)
+    }
+
+    /// Replaces this closed segment, which ends at `next_base`, with its
+    /// cleaned copy (at [`cleaned_path`](Self::cleaned_path), complete and
+    /// on disk). The index files are deleted first, then the copy is
+    /// renamed over the log file, each step durable before the next: a
+    /// crash leaves the old segment or the new one, never a mix, and
+    /// whichever it is gets its indexes rebuilt by a scan when the log
+    /// opens (stale ones would point into the old file); a copy left
+    /// behind is deleted then.
+    pub(crate) fn replace_with_cleaned(
+        self,
+        dir: &Path,
+        next_base: i64,
+        now_ms: i64,
+    ) -> io::Result<Self> {
+        for index in [self.offset_index.path(), self.time_index.path()] {
+            remove_if_present(index)?;
+        }
+        super::sync_dir(dir)?;
+        fs::rename(self.cleaned_path(), &self.path)?;
+        super::sync_dir(dir)?;
+        Self::open(
+            dir,
+            self.base_offset,
+            Some(next_base),
+            self.index_interval,
+            now_ms,
+        )
+    }
+}
+
+/// Removes a file, if it is there.
+pub(crate) fn remove_if_present(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 
@@ -477,9 +524,8 @@ impl Segment {
 /// indexes. Stops at the first batch that is torn, corrupt or out of order,
 /// or whose offsets overflow.
 ///
-/// Offsets only have to increase, not follow on exactly: nothing in the
-/// broker leaves gaps today, but compacted segments will have them and are
-/// recovered by this same scan.
+/// Offsets only have to increase, not follow on exactly: compacted
+/// segments have gaps, and are recovered by this same scan.
 fn scan(file: &File, base_offset: i64, index_interval: u64) -> io::Result<Scan> {
     let file_len = file.metadata()?.len();
     let mut result = Scan {
