@@ -381,24 +381,73 @@ impl Drop for Broker {
     }
 }
 
-/// Runs `action` every `period` until shutdown.
+/// Runs `action` every `period` until shutdown, each time on Tokio's
+/// blocking pool: the periodic work (retention, cleaning, flushes,
+/// transaction markers) holds partitions' std mutexes while it does file
+/// I/O - a cleaning pass rewrites whole segments - and run inline it would
+/// hold up a runtime worker, on a current-thread runtime the whole
+/// broker. The next period waits for the action to end, and so does
+/// shutdown, so that it never flushes under a pass still running.
 async fn every(
     period: Duration,
     mut shutdown: watch::Receiver<bool>,
-    action: impl Fn() + Send + 'static,
+    action: impl Fn() + Send + Sync + 'static,
 ) {
+    let action = Arc::new(action);
     let mut interval = tokio::time::interval(period);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.changed() => return,
-            _ = interval.tick() => action(),
+            _ = interval.tick() => {
+                let action = Arc::clone(&action);
+                if let Err(e) = tokio::task::spawn_blocking(move || action()).await {
+                    warn!(error = %e, "background task failed");
+                }
+            }
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::mpsc;
+    use std::sync::Mutex;
+
+    /// A periodic action that blocks (as a cleaning pass does) leaves the
+    /// runtime free, even a current-thread one: another task runs, and
+    /// here releases the action, while it waits.
+    #[test]
+    fn periodic_work_does_not_block_the_runtime() {
+        use super::*;
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (started, mut action_started) = tokio::sync::mpsc::unbounded_channel();
+        let (release, released) = mpsc::channel::<()>();
+        let released = Mutex::new(released);
+        let (outcome, outcomes) = mpsc::channel();
+        let (stop, stopped) = watch::channel(false);
+        let action = move || {
+            let _ = started.send(());
+            // Inline, nothing else runs until this times out.
+            let waited = released
+                .lock()
+                .map(|released| released.recv_timeout(Duration::from_secs(5)).is_ok());
+            let _ = outcome.send(waited.unwrap_or(false));
+        };
+        runtime.block_on(async {
+            let task = tokio::spawn(every(Duration::from_secs(3600), stopped, action));
+            action_started.recv().await.expect("the action ran");
+            release.send(()).expect("the action waits");
+            let _ = stop.send(true);
+            task.await.expect("task");
+        });
+        assert_eq!(outcomes.recv().ok(), Some(true), "released while blocking");
+    }
+
     // Linux only: it needs fsync of /dev/full to fail, which Linux does
     // (EINVAL) and other systems need not, if they have the device at all.
     #[cfg(target_os = "linux")]

@@ -35,6 +35,8 @@ const CONTROL: i16 = 1 << 5;
 /// The base timestamp holds the time after which the batch's tombstones
 /// may be removed (KIP-534), and record timestamps are relative to it.
 const DELETE_HORIZON: i16 = 1 << 6;
+/// The base timestamp of a batch with no records (Kafka's `NO_TIMESTAMP`).
+const NO_TIMESTAMP: i64 = -1;
 
 /// Why bytes are not a valid record batch.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -335,16 +337,20 @@ pub(crate) fn stamp(batch: &mut [u8], base_offset: i64, log_append_time: Option<
         let attributes = i16_at(batch, ATTRIBUTES_AT) | TIMESTAMP_TYPE_LOG_APPEND;
         batch[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
         batch[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&now.to_be_bytes());
-        let crc = crc32c::crc32c(&batch[CRC_FROM..]);
-        batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+        set_crc(batch);
     }
+}
+
+/// Sets the CRC of a whole batch to that of its content.
+pub(crate) fn set_crc(batch: &mut [u8]) {
+    let crc = crc32c::crc32c(&batch[CRC_FROM..]);
+    batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
 }
 
 /// How the log cleaner rebuilds a batch around the records it keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Rebuild {
-    /// How many records the new body holds (0 for the empty batch kept as
-    /// its producer's last).
+    /// How many records the new body holds.
     pub(crate) record_count: i32,
     /// The base timestamp the records' timestamp deltas are relative to.
     pub(crate) base_timestamp: i64,
@@ -369,19 +375,48 @@ pub(crate) fn rebuilt(
     rebuild: Rebuild,
 ) -> Result<Vec<u8>, RecordsError> {
     let body = records::compressed(records, header.codec())?;
+    let mut attributes = header.attributes;
+    if rebuild.delete_horizon {
+        attributes |= DELETE_HORIZON;
+    }
+    with_body(original, &body, attributes, rebuild)
+}
+
+/// A stored batch (`original`, with `header`) left with no records, as
+/// Kafka's cleaner writes one it keeps for its producer fields
+/// (`DefaultRecordBatch.writeEmptyHeader`): the header alone, with no
+/// records to compress (so no codec), no base timestamp nor delete
+/// horizon, and the max timestamp it had. Offsets, leader epoch and
+/// producer fields stay, as in [`rebuilt`].
+pub(crate) fn emptied(original: &[u8], header: &BatchHeader) -> Result<Vec<u8>, RecordsError> {
+    let attributes = header.attributes & !(COMPRESSION_MASK | DELETE_HORIZON);
+    let empty = Rebuild {
+        record_count: 0,
+        base_timestamp: NO_TIMESTAMP,
+        delete_horizon: false,
+        max_timestamp: header.max_timestamp,
+    };
+    with_body(original, &[], attributes, empty)
+}
+
+/// The header of `original` followed by `body` (the records as stored),
+/// with `attributes` and the fields `rebuild` gives, and the length and
+/// CRC of the new content.
+fn with_body(
+    original: &[u8],
+    body: &[u8],
+    attributes: i16,
+    rebuild: Rebuild,
+) -> Result<Vec<u8>, RecordsError> {
     let mut batch = Vec::with_capacity(HEADER_LEN + body.len());
     batch.extend_from_slice(
         original
             .get(..HEADER_LEN)
             .ok_or(RecordsError::Malformed("batch shorter than its header"))?,
     );
-    batch.extend_from_slice(&body);
+    batch.extend_from_slice(body);
     let length = i32::try_from(batch.len() - LOG_OVERHEAD)
         .map_err(|_| RecordsError::Malformed("rebuilt batch too long"))?;
-    let mut attributes = header.attributes;
-    if rebuild.delete_horizon {
-        attributes |= DELETE_HORIZON;
-    }
     batch[LENGTH_AT..LENGTH_AT + 4].copy_from_slice(&length.to_be_bytes());
     batch[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
     batch[BASE_TIMESTAMP_AT..BASE_TIMESTAMP_AT + 8]
@@ -390,8 +425,7 @@ pub(crate) fn rebuilt(
         .copy_from_slice(&rebuild.max_timestamp.to_be_bytes());
     batch[RECORD_COUNT_AT..RECORD_COUNT_AT + 4]
         .copy_from_slice(&rebuild.record_count.to_be_bytes());
-    let crc = crc32c::crc32c(&batch[CRC_FROM..]);
-    batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+    set_crc(&mut batch);
     Ok(batch)
 }
 
@@ -447,6 +481,50 @@ pub(crate) mod tests {
         };
         RecordBatchEncoder::encode(&mut buf, &records, &options).expect("encodable");
         buf.to_vec()
+    }
+
+    /// An emptied batch is its header alone, as Kafka writes it: no
+    /// records, no codec, no base timestamp nor delete horizon, and a CRC
+    /// over that header; offsets, producer fields and max timestamp stay.
+    #[test]
+    fn an_emptied_batch_is_a_header_without_codec() {
+        let mut original = encode_batch_with(3, 1000, Compression::Gzip, |record| {
+            record.producer_id = 7;
+            record.producer_epoch = 2;
+            record.sequence = 40 + record.offset as i32;
+        });
+        stamp(&mut original, 100, None);
+        let header = BatchHeader::parse(&original).expect("parses");
+        let horizon = Rebuild {
+            record_count: 3,
+            base_timestamp: 5000,
+            delete_horizon: true,
+            max_timestamp: header.max_timestamp,
+        };
+        let stamped = rebuilt(&original, &header, &[], horizon).expect("rebuilt");
+        let stamped_header = BatchHeader::parse(&stamped).expect("parses");
+        assert!(stamped_header.delete_horizon().is_some());
+
+        let empty = emptied(&stamped, &stamped_header).expect("emptied");
+        assert_eq!(empty.len(), HEADER_LEN);
+        assert!(crc_matches(&empty));
+        let parsed = BatchHeader::parse(&empty).expect("parses");
+        assert_eq!(
+            parsed,
+            BatchHeader {
+                size: HEADER_LEN,
+                base_timestamp: NO_TIMESTAMP,
+                record_count: 0,
+                attributes: 0,
+                ..header
+            }
+        );
+        assert_eq!(empty[..LENGTH_AT], original[..LENGTH_AT], "base offset");
+        assert_eq!(
+            empty[LEADER_EPOCH_AT..CRC_AT],
+            original[LEADER_EPOCH_AT..CRC_AT],
+            "leader epoch and magic"
+        );
     }
 
     #[test]

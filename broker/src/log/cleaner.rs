@@ -40,7 +40,8 @@
 //! - A batch of an idempotent producer keeps its sequence range (it is
 //!   rebuilt with the same base sequence and offset delta); one left with
 //!   no records is dropped, unless it is its producer's last batch in the
-//!   log: it is then kept empty, as Kafka keeps it, so that a log opened
+//!   log: it is then kept empty, written as Kafka writes it (its header
+//!   alone, see [`batch::emptied`]), so that a log opened
 //!   again still knows the producer's epoch and last sequence, and its next
 //!   batch passes the sequence check.
 //! - Each segment is cleaned into its own copy; Kafka also merges small
@@ -49,8 +50,12 @@
 //!   and a pass that would exceed it cleans fewer dirty segments.
 //!   `max.compaction.lag.ms` measures the oldest dirty segment by its
 //!   newest record, where Kafka uses its first.
+//! - A batch whose records cannot be read is kept whole, and a pass that
+//!   meets one removes no tombstones from there on (see [`clean_segment`]).
 //! - A pass runs with the partition's log locked: appends and reads of that
-//!   partition wait for it.
+//!   partition wait for it. The broker runs it on a blocking thread, never
+//!   on an async runtime's worker. Only the segments it changes are
+//!   copied and synced.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -128,7 +133,9 @@ struct Rules {
     latest: HashMap<Vec<u8>, i64>,
     /// The base offset of each idempotent producer's last batch in the log.
     last_of_producer: HashMap<i64, i64>,
-    /// Whether tombstones past their horizon may go (see the module docs).
+    /// Whether tombstones past their horizon may go (see the module docs):
+    /// not while the cleanable part holds a transactional batch, nor once
+    /// the pass has met a batch it cannot read (see [`clean_segment`]).
     remove_tombstones: bool,
     now_ms: i64,
     delete_retention_ms: i64,
@@ -169,12 +176,12 @@ impl PartitionLog {
         let Some(mut cleanable) = self.cleanable(now_ms)? else {
             return Ok(None);
         };
-        let latest = self.latest_offsets(&mut cleanable);
+        let (latest, all_read) = self.latest_offsets(&mut cleanable);
         let (last_of_producer, transactional) = self.producer_batches(cleanable.end)?;
-        let rules = Rules {
+        let mut rules = Rules {
             latest,
             last_of_producer,
-            remove_tombstones: !transactional,
+            remove_tombstones: !transactional && all_read,
             now_ms,
             delete_retention_ms: self.settings.delete_retention_ms,
         };
@@ -190,7 +197,7 @@ impl PartitionLog {
                 continue;
             };
             let before = segment.size();
-            let outcome = clean_segment(segment, &rules)?;
+            let outcome = clean_segment(segment, &mut rules)?;
             stats.segments += 1;
             stats.bytes_before += before;
             stats.bytes_after += outcome.size;
@@ -277,11 +284,13 @@ impl PartitionLog {
     /// Maps each key of the dirty segments to its latest offset. Records of
     /// transactional batches are left out (they supersede nothing), and so
     /// are those of a batch that cannot be read (so nothing is removed
-    /// because of it). Once the map is full, `cleanable` ends before the
-    /// next dirty segment.
-    fn latest_offsets(&self, cleanable: &mut Cleanable) -> HashMap<Vec<u8>, i64> {
+    /// because of it); the flag returned is whether every batch was read.
+    /// Once the map is full, `cleanable` ends before the next dirty
+    /// segment.
+    fn latest_offsets(&self, cleanable: &mut Cleanable) -> (HashMap<Vec<u8>, i64>, bool) {
         let mut latest: HashMap<Vec<u8>, i64> = HashMap::new();
         let mut map_bytes = 0;
+        let mut all_read = true;
         let dirty = self
             .closed
             .range(..cleanable.end)
@@ -292,7 +301,7 @@ impl PartitionLog {
                 cleanable.end = segment.base_offset();
                 break;
             }
-            let walked = for_each_batch(segment, |header, batch| {
+            let walked = for_each_batch(segment, |_, header, batch| {
                 if header.control() || header.transactional() {
                     return Ok(());
                 }
@@ -309,14 +318,19 @@ impl PartitionLog {
                 });
                 if let Err(e) = read {
                     warn!(offset = header.base_offset, error = %e, "cannot read the records of a batch to clean");
+                    all_read = false;
                 }
                 Ok(())
             });
-            if let Err(e) = walked {
-                warn!(dir = %self.dir.display(), base = segment.base_offset(), error = %e, "cannot read a segment to clean");
+            match walked {
+                Ok(whole) => all_read &= whole,
+                Err(e) => {
+                    warn!(dir = %self.dir.display(), base = segment.base_offset(), error = %e, "cannot read a segment to clean");
+                    all_read = false;
+                }
             }
         }
-        latest
+        (latest, all_read)
     }
 
     /// The base offset of each idempotent producer's last batch in the log,
@@ -364,19 +378,27 @@ impl PartitionLog {
 }
 
 /// Writes the cleaned copy of `segment` (see [`Segment::cleaned_path`]),
-/// complete and on disk, if it differs from the segment; otherwise leaves
-/// none. A segment whose batches cannot all be walked is left as it is.
-fn clean_segment(segment: &Segment, rules: &Rules) -> io::Result<SegmentOutcome> {
+/// complete and on disk, if the pass changes it; otherwise leaves none.
+/// The copy is started at the first batch that loses records or gets a
+/// delete horizon, with the bytes before it copied as they are: a segment
+/// the pass leaves as it is is neither copied nor synced. A segment whose
+/// batches cannot all be walked is left as it is.
+///
+/// A batch whose records cannot be read is kept whole, and was left out of
+/// the key map: an older value in it would come back if a later tombstone
+/// of its key went, so from it on the pass removes no tombstones. Batches
+/// are cleaned in offset order, so the tombstones removed before it are
+/// older than any value it holds.
+fn clean_segment(segment: &Segment, rules: &mut Rules) -> io::Result<SegmentOutcome> {
     let path = segment.cleaned_path();
-    let mut out = BufWriter::new(File::create(&path)?);
+    let mut copy: Option<BufWriter<File>> = None;
     let mut outcome = SegmentOutcome::default();
-    let mut walked = 0;
-    let written = for_each_batch(segment, |header, batch| {
-        walked += header.size as u64;
+    let walked = for_each_batch(segment, |position, header, batch| {
         let kept = match rules.clean_batch(batch, header, &mut outcome) {
             Ok(kept) => kept,
             Err(e) => {
-                warn!(offset = header.base_offset, error = %e, "cannot read the records of a batch to clean: kept whole");
+                warn!(offset = header.base_offset, error = %e, "cannot read the records of a batch to clean: kept whole, tombstones too");
+                rules.remove_tombstones = false;
                 Kept::Whole
             }
         };
@@ -385,21 +407,50 @@ fn clean_segment(segment: &Segment, rules: &Rules) -> io::Result<SegmentOutcome>
             Kept::Rebuilt(rebuilt) => rebuilt.as_slice(),
             Kept::Nothing => &[],
         };
-        outcome.changed |= !matches!(kept, Kept::Whole);
         outcome.size += bytes.len() as u64;
-        out.write_all(bytes)
-    })
-    .and_then(|()| out.into_inner().map_err(io::IntoInnerError::into_error))
-    .and_then(|file| file.sync_all());
-    if written.is_err() || walked != segment.size() {
-        outcome.changed = false;
+        if copy.is_none() && !matches!(kept, Kept::Whole) {
+            copy = Some(start_copy(segment, &path, position)?);
+        }
+        match &mut copy {
+            Some(out) => out.write_all(bytes),
+            None => Ok(()),
+        }
+    });
+    if !matches!(walked, Ok(true)) {
+        rules.remove_tombstones = false;
     }
+    let started = copy.is_some();
+    let written = walked.and_then(|whole| match copy {
+        Some(out) if whole => {
+            let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
+            file.sync_all().map(|()| true)
+        }
+        _ => Ok(false),
+    });
+    outcome.changed = matches!(written, Ok(true));
     if !outcome.changed {
         outcome.size = segment.size();
         outcome.records_removed = 0;
-        segment::remove_if_present(&path)?;
+        if started {
+            segment::remove_if_present(&path)?;
+        }
     }
-    written.map(|()| outcome)
+    written.map(|_| outcome)
+}
+
+/// Creates the cleaned copy of `segment` at `path`, starting with the
+/// segment's first `len` bytes as they are, read a chunk at a time.
+fn start_copy(segment: &Segment, path: &Path, len: u64) -> io::Result<BufWriter<File>> {
+    const CHUNK: u64 = 1 << 20;
+    let mut out = BufWriter::new(File::create(path)?);
+    let mut position = 0;
+    while position < len {
+        let chunk = (len - position).min(CHUNK);
+        // At most `CHUNK`, which fits.
+        out.write_all(&segment.read_at(position, chunk as usize)?)?;
+        position += chunk;
+    }
+    Ok(out)
 }
 
 impl Rules {
@@ -447,6 +498,11 @@ impl Rules {
             outcome.next_horizon = earliest(outcome.next_horizon, pending);
             return Ok(Kept::Whole);
         }
+        outcome.records_removed += removed as u64;
+        outcome.next_horizon = earliest(outcome.next_horizon, pending);
+        if record_count == 0 {
+            return Ok(Kept::Rebuilt(batch::emptied(batch, header)?));
+        }
         let base_timestamp = horizon.unwrap_or(header.base_timestamp);
         let mut body = Vec::new();
         let mut index = 0;
@@ -466,18 +522,17 @@ impl Rules {
             record_count,
             base_timestamp,
             delete_horizon: horizon.is_some(),
-            // An empty batch, and a batch stamped with the append time,
-            // keep the max timestamp they had.
-            max_timestamp: if record_count == 0 || header.log_append_time {
+            // A batch stamped with the append time keeps the max
+            // timestamp it had.
+            max_timestamp: if header.log_append_time {
                 header.max_timestamp
             } else {
                 max_timestamp
             },
         };
-        let rebuilt = batch::rebuilt(batch, header, &body, rebuild)?;
-        outcome.records_removed += removed as u64;
-        outcome.next_horizon = earliest(outcome.next_horizon, pending);
-        Ok(Kept::Rebuilt(rebuilt))
+        Ok(Kept::Rebuilt(batch::rebuilt(
+            batch, header, &body, rebuild,
+        )?))
     }
 
     /// Whether a record of a batch being cleaned stays.
@@ -494,15 +549,20 @@ impl Rules {
     }
 }
 
-/// Calls `visit` with the header and bytes of each batch of `segment`.
+/// Calls `visit` with the position, header and bytes of each batch of
+/// `segment`; returns whether the walk reached the segment's end (a header
+/// that does not read ends it early, see [`Segment::for_each_header`]).
 fn for_each_batch(
     segment: &Segment,
-    mut visit: impl FnMut(&BatchHeader, &[u8]) -> io::Result<()>,
-) -> io::Result<()> {
+    mut visit: impl FnMut(u64, &BatchHeader, &[u8]) -> io::Result<()>,
+) -> io::Result<bool> {
+    let mut walked = 0;
     segment.for_each_header(|position, header| {
         let batch = segment.read_at(position, header.size)?;
-        visit(header, &batch)
-    })
+        walked += header.size as u64;
+        visit(position, header, &batch)
+    })?;
+    Ok(walked == segment.size())
 }
 
 /// The earlier of two optional times.
@@ -529,7 +589,8 @@ mod tests {
     use crate::log::batch::tests::encode_batch_with;
     use crate::log::batch::{validate_produced, Marker};
     use crate::log::producers::SequenceError;
-    use crate::log::{first_at_or_after, next_offset, AppendError};
+    use crate::log::tests::time_lookup;
+    use crate::log::{next_offset, AppendError};
 
     /// The settings of a compacted topic with segments of `segment_bytes`,
     /// and `overrides`.
@@ -732,12 +793,7 @@ mod tests {
             }
             for timestamp in written.iter().map(|r| r.timestamp) {
                 let next = expected.iter().find(|r| r.timestamp >= timestamp);
-                let found = log
-                    .batch_at_time(timestamp)
-                    .expect("lookup")
-                    .map(|batch| first_at_or_after(&batch, timestamp, log.log_start_offset()))
-                    .transpose()
-                    .expect("lookup");
+                let found = time_lookup(log, timestamp).expect("lookup");
                 assert_eq!(
                     found,
                     next.map(|r| (r.offset, r.timestamp)),
@@ -753,6 +809,70 @@ mod tests {
         // Opened again, the rebuilt indexes are trusted, not rebuilt.
         let log = PartitionLog::open(path, compacted(400, &[]), 0).expect("reopen");
         check(&log);
+    }
+
+    /// Only the segments a pass changes are copied: one it leaves as it is
+    /// gets no cleaned copy (here, one could not even be created).
+    #[test]
+    fn a_segment_the_pass_does_not_change_is_not_copied() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log =
+            PartitionLog::open(dir.path().join("t-0"), compacted(300, &[]), 0).expect("open");
+        for n in 0..4 {
+            append(&mut log, &[(&format!("once{n}"), Some("v"))], 0);
+        }
+        roll(&mut log, 2, 0);
+        let untouched = log.closed.values().next().expect("a segment");
+        let (base, size) = (untouched.base_offset(), untouched.size());
+        let blocked = untouched.cleaned_path();
+        fs::create_dir(&blocked).expect("mkdir");
+        let stats = log.clean(0).expect("clean").expect("a pass ran");
+        assert!(stats.records_removed > 0, "the filler segments changed");
+        assert!(blocked.is_dir(), "no copy attempted");
+        assert_eq!(log.closed.get(&base).map(Segment::size), Some(size));
+    }
+
+    /// A batch whose records cannot be read is kept whole and stays out of
+    /// the key map; a pass that meets one removes no tombstones, or the
+    /// value in it that a later tombstone deleted would come back.
+    #[test]
+    fn an_unreadable_batch_keeps_the_tombstones() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0");
+        let settings = compacted(
+            300,
+            &[
+                ("delete.retention.ms", "0"),
+                ("min.cleanable.dirty.ratio", "0"),
+            ],
+        );
+        let mut log = PartitionLog::open(path, settings, 0).expect("open");
+        // A batch of `k` whose first record's length is negative, under a
+        // valid CRC (the produce path would refuse it; a log written
+        // before may hold it): its header reads, its records do not.
+        let mut broken = encode_batch_with(1, 0, Compression::None, |record| {
+            record.key = Some(Bytes::from_static(b"k"));
+        });
+        broken[batch::HEADER_LEN] = 0x7f;
+        batch::set_crc(&mut broken);
+        let headers = validate_produced(&broken, 1 << 20).expect("valid batch");
+        log.append(&broken, &headers, 0).expect("append");
+        append(&mut log, &[("k", None)], 0);
+        roll(&mut log, 1, 0);
+        // The records from offset 1 on (a consumer cannot read past the
+        // broken batch).
+        let tombstones = |log: &PartitionLog| {
+            decode(&log.read(1, 1 << 20).expect("read"))
+                .iter()
+                .filter(|r| r.offset == 1 && r.value.is_none())
+                .count()
+        };
+        // The first pass stamps the horizon, the next is past it.
+        assert!(log.clean(0).expect("clean").is_some());
+        assert_eq!(tombstones(&log), 1);
+        roll(&mut log, 1, 0);
+        assert!(log.clean(10).expect("clean").is_some());
+        assert_eq!(tombstones(&log), 1, "the tombstone stays");
     }
 
     /// A compressed batch that loses records is compressed again with its
@@ -1102,11 +1222,16 @@ mod tests {
         records: &[Write<'_>],
         sequence: i32,
     ) -> Result<i64, AppendError> {
-        append_as(log, records, 0, |record| {
+        append_as(log, records, 0, idempotent(sequence))
+    }
+
+    /// Makes a record idempotent producer 9's, its batch at `sequence`.
+    fn idempotent(sequence: i32) -> impl Fn(&mut Record) {
+        move |record| {
             record.producer_id = 9;
             record.producer_epoch = 0;
             record.sequence = sequence + record.offset as i32;
-        })
+        }
     }
 
     /// The stored batches of producer 9, as headers.
@@ -1180,6 +1305,53 @@ mod tests {
             .count();
         assert_eq!(empty, 0);
         append_idempotent(&mut log, &[("e", Some("1"))], 6).expect("follows on");
+    }
+
+    /// The empty batch kept as a producer's last is written as Kafka writes
+    /// it, whatever the batch was compressed with: its header alone, with
+    /// no codec, and a valid CRC; consumers read past it.
+    #[test]
+    fn an_emptied_batch_is_written_as_kafka_writes_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log =
+            PartitionLog::open(dir.path().join("t-0"), compacted(300, &[]), 0).expect("open");
+        let records = [("a", Some("1")), ("b", Some("1"))];
+        append_compressed(&mut log, &records, 0, Compression::Gzip, idempotent(0)).expect("append");
+        append(&mut log, &[("a", Some("2")), ("b", Some("2"))], 0);
+        roll(&mut log, 1, 0);
+        let written = read_all(&log);
+        assert!(log.clean(0).expect("clean").is_some());
+
+        let [empty] = producer_batches(&log)[..] else {
+            panic!("one batch of the producer");
+        };
+        assert_eq!((empty.size, empty.record_count), (batch::HEADER_LEN, 0));
+        assert_eq!((empty.codec(), empty.delete_horizon()), (0, None));
+        let stored = log.read(0, 1).expect("read");
+        assert!(batch::crc_matches(&stored[..empty.size]));
+        let kept: Vec<Seen> = written.into_iter().filter(|r| r.offset >= 2).collect();
+        assert_eq!(read_all(&log)[..2], kept[..2]);
+    }
+
+    /// A lookup by time answers the first record kept with a timestamp at
+    /// or after the time, never the offset of an empty batch, whatever its
+    /// max timestamp says.
+    #[test]
+    fn a_time_lookup_skips_emptied_batches() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log =
+            PartitionLog::open(dir.path().join("t-0"), compacted(300, &[]), 0).expect("open");
+        append_as(&mut log, &[("c", Some("1"))], 500, idempotent(0)).expect("append");
+        append(&mut log, &[("c", Some("2"))], 100);
+        roll(&mut log, 1, 300);
+        assert!(log.clean(0).expect("clean").is_some());
+        assert_eq!(producer_batches(&log)[0].record_count, 0, "kept empty");
+        let first_at_300 = read_all(&log)
+            .into_iter()
+            .find(|r| r.timestamp >= 200)
+            .map(|r| (r.offset, r.timestamp));
+        assert_eq!(first_at_300.map(|(offset, _)| offset > 1), Some(true));
+        assert_eq!(time_lookup(&log, 200).expect("lookup"), first_at_300);
     }
 
     proptest! {

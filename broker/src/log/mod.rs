@@ -514,14 +514,16 @@ impl PartitionLog {
         Ok(bytes.slice(..end))
     }
 
-    /// The first batch holding a record at or after the log start whose
-    /// timestamp is at or after `timestamp`; `None` if every such record is
-    /// older. The record itself is found with [`first_at_or_after`] (given
-    /// the log start), which may decompress the batch: callers do that
-    /// after releasing the log.
-    pub(crate) fn batch_at_time(&self, timestamp: i64) -> io::Result<Option<Bytes>> {
+    /// The first non-empty batch ending after `after` and the log start
+    /// whose max timestamp is at or after `timestamp`: the first that may
+    /// hold a record at or after the log start with such a timestamp;
+    /// `None` if there is none. The record itself is found with
+    /// [`first_at_or_after`] (given the log start), which may decompress
+    /// the batch: callers do that after releasing the log, and go on past
+    /// the batch if it holds none (see [`offset_for_time`]).
+    pub(crate) fn batch_at_time(&self, timestamp: i64, after: i64) -> io::Result<Option<Bytes>> {
         self.check_online()?;
-        let start = self.log_start_offset();
+        let start = after.max(self.log_start_offset());
         for segment in self.segments().filter(|s| s.next_offset() > start) {
             if let Some(batch) = segment.batch_at_time(timestamp, start)? {
                 return Ok(Some(batch));
@@ -757,38 +759,75 @@ pub(crate) fn next_offset(records: &[u8]) -> Option<i64> {
         .and_then(|(_, header)| header.next_offset().ok())
 }
 
+/// The `(offset, timestamp)` of the first record at or after the log
+/// start whose timestamp is at or after `timestamp`, as ListOffsets
+/// answers it (Kafka's `LogSegment.findOffsetByTimestamp`); `None` if every
+/// record is older. `lookup(after)` gives [`PartitionLog::batch_at_time`]
+/// for `after`, with the log start: the caller locks the log for that
+/// alone, and the records, which may be compressed, are read after. A
+/// batch whose records at or after the time all lie below the log start,
+/// or went in compaction, sends the search on to the next batch.
+pub(crate) fn offset_for_time(
+    timestamp: i64,
+    mut lookup: impl FnMut(i64) -> io::Result<Option<(Bytes, i64)>>,
+) -> io::Result<Option<(i64, i64)>> {
+    let mut after = i64::MIN;
+    while let Some((batch, log_start)) = lookup(after)? {
+        if let Some(found) = first_at_or_after(&batch, timestamp, log_start)? {
+            return Ok(Some(found));
+        }
+        // The batch ends after `after`: the search moves on.
+        after = next_offset(&batch).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a timestamp lookup read no batch",
+            )
+        })?;
+    }
+    Ok(None)
+}
+
 /// The first record of `batch` (found by [`PartitionLog::batch_at_time`])
 /// at or after `log_start` whose timestamp is at or after `timestamp`, as
-/// `(offset, timestamp)`. The records are read within a budget, as the
-/// batch came from a client; if they cannot be read, or the record found
-/// for the time lies below the log start (in the one batch the start
-/// splits), the batch's first offset not below the log start is the
+/// `(offset, timestamp)`; `None` if the batch holds none. The records are
+/// read within a budget, as the batch came from a client; if they cannot
+/// be read, the batch's first offset not below the log start is the
 /// conservative answer: never an offset clients may not fetch.
 pub(crate) fn first_at_or_after(
     batch: &[u8],
     timestamp: i64,
     log_start: i64,
-) -> io::Result<(i64, i64)> {
+) -> io::Result<Option<(i64, i64)>> {
     let header =
         BatchHeader::parse(batch).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     let first = header.base_offset.max(log_start);
     // With log-append time every record of the batch has its max
-    // timestamp: the batch's first readable record is the answer.
-    if header.log_append_time {
-        return Ok((first, header.max_timestamp));
+    // timestamp: the batch's first readable record is the answer, found
+    // without reading the records unless compaction left gaps.
+    let gapless = header.last_offset_delta.checked_add(1) == Some(header.record_count);
+    if header.log_append_time && gapless {
+        return Ok((header.max_timestamp >= timestamp).then_some((first, header.max_timestamp)));
     }
     let mut exact = None;
     let read = records::for_each_record(batch, &header, MAX_RECORDS_BYTES, |record| {
-        if record.offset >= log_start && record.timestamp >= timestamp {
-            exact = Some((record.offset, record.timestamp));
+        let record_time = if header.log_append_time {
+            header.max_timestamp
+        } else {
+            record.timestamp
+        };
+        if record.offset >= log_start && record_time >= timestamp {
+            exact = Some((record.offset, record_time));
             return ControlFlow::Break(());
         }
         ControlFlow::Continue(())
     });
-    if let Err(e) = read {
-        warn!(offset = header.base_offset, error = %e, "cannot read the records of a batch");
+    match read {
+        Ok(()) => Ok(exact),
+        Err(e) => {
+            warn!(offset = header.base_offset, error = %e, "cannot read the records of a batch");
+            Ok(Some(exact.unwrap_or((first, header.max_timestamp))))
+        }
     }
-    Ok(exact.unwrap_or((first, header.max_timestamp)))
 }
 
 /// The log start saved in `dir` by DeleteRecords, or 0 if none was. A file
@@ -825,7 +864,7 @@ pub(crate) fn read_offset_file(path: &Path, what: &str) -> io::Result<Option<i64
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::batch::tests::encode_batch;
     use super::*;
     use crate::config::topic::TopicConfig;
@@ -842,10 +881,14 @@ mod tests {
     }
 
     /// What a ListOffsets lookup by `timestamp` finds.
-    fn time_lookup(log: &PartitionLog, timestamp: i64) -> io::Result<Option<(i64, i64)>> {
-        log.batch_at_time(timestamp)?
-            .map(|batch| first_at_or_after(&batch, timestamp, log.log_start_offset()))
-            .transpose()
+    pub(crate) fn time_lookup(
+        log: &PartitionLog,
+        timestamp: i64,
+    ) -> io::Result<Option<(i64, i64)>> {
+        offset_for_time(timestamp, |after| {
+            let batch = log.batch_at_time(timestamp, after)?;
+            Ok(batch.map(|batch| (batch, log.log_start_offset())))
+        })
     }
 
     fn append(log: &mut PartitionLog, count: usize, timestamp: i64) -> Appended {
@@ -1141,7 +1184,7 @@ mod tests {
         assert!(log.append(&batch, &headers, 0).is_err());
         assert!(matches!(log.read(0, 1 << 20), Err(ReadError::Io(_))));
         assert!(log.sync().is_err(), "a later flush does not bring it back");
-        assert!(log.batch_at_time(0).is_err(), "nor do timestamp lookups");
+        assert!(log.batch_at_time(0, 0).is_err(), "nor do timestamp lookups");
         let mut expiring = log.settings().clone();
         expiring.retention_ms = 1;
         log.set_settings(expiring);
@@ -1231,6 +1274,14 @@ mod tests {
         );
         assert_eq!(time_lookup(&log, 0).expect("time"), Some((3, 11)));
         assert_eq!(time_lookup(&log, 20).expect("time"), Some((4, 20)));
+        // A batch with no record at or after the time from the log start
+        // on answers nothing (the search goes on), not its first offset.
+        let split = log.batch_at_time(0, 0).expect("batch").expect("a batch");
+        assert_eq!(
+            first_at_or_after(&split, 0, 3).expect("read"),
+            Some((3, 11))
+        );
+        assert_eq!(first_at_or_after(&split, 12, 3).expect("read"), None);
         assert_eq!(
             log.delete_records_before(1).expect("no-op"),
             3,

@@ -412,9 +412,11 @@ impl Segment {
         Ok(Bytes::from(buf))
     }
 
-    /// The first batch ending after `from` (the log start: batches wholly
-    /// below it are deleted records) whose max timestamp is at or after
-    /// `timestamp`, with its bytes; `None` if the segment has none.
+    /// The first batch ending after `from` (at least the log start:
+    /// batches wholly below it are deleted records) whose max timestamp is
+    /// at or after `timestamp`, with its bytes; `None` if the segment has
+    /// none. An empty batch (one the log cleaner kept for its producer
+    /// fields) holds no record to answer with, whatever its max timestamp.
     pub(crate) fn batch_at_time(&self, timestamp: i64, from: i64) -> io::Result<Option<Bytes>> {
         if self.max_timestamp < timestamp {
             return Ok(None);
@@ -429,7 +431,7 @@ impl Segment {
             let next_offset = header
                 .next_offset()
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            if header.max_timestamp >= timestamp && next_offset > from {
+            if header.max_timestamp >= timestamp && next_offset > from && header.record_count > 0 {
                 let mut buf = vec![0; header.size];
                 self.file.read_exact_at(&mut buf, position)?;
                 return Ok(Some(Bytes::from(buf)));

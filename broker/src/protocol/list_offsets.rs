@@ -11,7 +11,7 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use tracing::warn;
 
 use super::{Context, READ_COMMITTED};
-use crate::log::first_at_or_after;
+use crate::log::offset_for_time;
 use crate::topics::Partition;
 
 const LATEST: i64 = -1;
@@ -19,8 +19,8 @@ const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
 /// `(offset, timestamp)` for a requested timestamp or special value. The
-/// log is locked only to find the batch: reading its records (which may
-/// be compressed) happens after, so produces and fetches do not wait.
+/// log is locked only to find a batch: reading its records (which may be
+/// compressed) happens after, so produces and fetches do not wait.
 fn lookup(
     partition: &Partition,
     timestamp: i64,
@@ -30,12 +30,12 @@ fn lookup(
         warn!(error = %e, "offset lookup failed");
         ResponseError::KafkaStorageError
     };
-    let (batch, wanted, log_start) = {
+    let wanted = {
         let log = partition.log();
         if log.is_offline() {
             return Err(ResponseError::KafkaStorageError);
         }
-        let wanted = match timestamp {
+        match timestamp {
             LATEST if read_committed => return Ok((log.last_stable_offset(), -1)),
             LATEST => return Ok((log.log_end_offset(), -1)),
             EARLIEST => return Ok((log.log_start_offset(), -1)),
@@ -45,16 +45,16 @@ fn lookup(
             },
             t if t >= 0 => t,
             _ => return Err(ResponseError::InvalidRequest),
-        };
-        (
-            log.batch_at_time(wanted).map_err(storage_error)?,
-            wanted,
-            log.log_start_offset(),
-        )
+        }
     };
-    let found = match batch {
-        Some(batch) => first_at_or_after(&batch, wanted, log_start).map_err(storage_error)?,
-        None => return Ok((-1, -1)),
+    let found = offset_for_time(wanted, |after| {
+        let log = partition.log();
+        let batch = log.batch_at_time(wanted, after)?;
+        Ok(batch.map(|batch| (batch, log.log_start_offset())))
+    })
+    .map_err(storage_error)?;
+    let Some(found) = found else {
+        return Ok((-1, -1));
     };
     // A read-committed client is not told of offsets it may not read yet.
     if read_committed && found.0 >= partition.log().last_stable_offset() {
