@@ -677,12 +677,11 @@ fn a_compacted_topic_refuses_records_without_keys() {
 fn an_idempotent_producers_resent_batches_are_not_appended_twice() {
     use common::{DeliveryCheck, Proxy};
     use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
-    use streams_broker::BrokerConfig;
 
     let _serial = common::one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let proxy = Proxy::start();
-    let mut config = BrokerConfig::new(dir.path());
+    let mut config = streams_broker::BrokerConfig::new(dir.path());
     config.advertised_port = Some(proxy.addr.port());
     let broker = TestBroker::with_config(config);
     proxy.forward_to(broker.local_addr);
@@ -969,6 +968,35 @@ fn empty_batches(data_dir: &std::path::Path, topic: &str) -> usize {
     empty
 }
 
+/// A broker cleaning its logs every 100 ms, in a temporary directory,
+/// with the compacted topic `topic`: one partition of 1 KiB segments,
+/// cleaned once a tenth of it is dirty.
+fn compacted_topic(
+    topic: &str,
+) -> (
+    tempfile::TempDir,
+    TestBroker,
+    AdminClient<DefaultClientContext>,
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = streams_broker::BrokerConfig::new(dir.path());
+    config.log_cleaner_backoff = Duration::from_millis(100);
+    let broker = TestBroker::with_config(config);
+    let admin = admin(&broker.bootstrap);
+    block_on(async {
+        let topic = NewTopic::new(topic, 1, TopicReplication::Fixed(1))
+            .set("cleanup.policy", "compact")
+            .set("segment.bytes", "1024")
+            .set("min.cleanable.dirty.ratio", "0.1");
+        let created = admin
+            .create_topics([&topic], &AdminOptions::new())
+            .await
+            .expect("create");
+        assert!(created.iter().all(Result::is_ok), "{created:?}");
+    });
+    (dir, broker, admin)
+}
+
 /// A compacted topic with small segments, written key by key many times
 /// (by an idempotent producer, then a plain one), is cleaned in the
 /// background: consumers reading from the start get, below the active
@@ -980,25 +1008,9 @@ fn empty_batches(data_dir: &std::path::Path, topic: &str) -> usize {
 fn a_compacted_topic_keeps_the_latest_value_of_each_key() {
     use common::DeliveryCheck;
     use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
-    use streams_broker::BrokerConfig;
 
     let _serial = common::one_at_a_time();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = BrokerConfig::new(dir.path());
-    config.log_cleaner_backoff = Duration::from_millis(100);
-    let broker = TestBroker::with_config(config);
-    let admin = admin(&broker.bootstrap);
-    block_on(async {
-        let topic = NewTopic::new("table", 1, TopicReplication::Fixed(1))
-            .set("cleanup.policy", "compact")
-            .set("segment.bytes", "1024")
-            .set("min.cleanable.dirty.ratio", "0.1");
-        let created = admin
-            .create_topics([&topic], &AdminOptions::new())
-            .await
-            .expect("create");
-        assert!(created.iter().all(Result::is_ok), "{created:?}");
-    });
+    let (dir, broker, admin) = compacted_topic("table");
     let keys: Vec<String> = (0..10).map(|k| format!("key-{k}")).collect();
     let rounds = |extra: &[(&str, &str)], rounds: std::ops::Range<usize>| {
         let producer: ThreadedProducer<DeliveryCheck> =
@@ -1054,6 +1066,131 @@ fn a_compacted_topic_keeps_the_latest_value_of_each_key() {
         .map(|key| (key.clone(), format!("{key}@33")))
         .collect();
     assert_eq!(latest, expected);
+    drop(admin);
+    broker.stop();
+}
+
+/// The records of partition 0 of `topic` a consumer with `isolation`
+/// reads from the start until `idle` passes with nothing new (after the
+/// first, which it waits longer for), as (offset, key, value).
+fn read_keyed(
+    bootstrap: &str,
+    topic: &str,
+    isolation: &str,
+    idle: Duration,
+) -> Vec<(i64, String, String)> {
+    let reader = consumer(bootstrap, "unused", &[("isolation.level", isolation)]);
+    assign_from_start(&reader, topic, 1);
+    let text =
+        |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned();
+    let mut records = Vec::new();
+    let mut until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        if let Some(message) = reader.poll(Duration::from_millis(50)) {
+            let message = message.expect("consume without error");
+            records.push((
+                message.offset(),
+                text(message.key()),
+                text(message.payload()),
+            ));
+            until = Instant::now() + idle;
+        }
+    }
+    records
+}
+
+/// A compacted topic written in transactions (as an exactly-once Kafka
+/// Streams changelog is), some committed and some aborted, is cleaned:
+/// below the active segment each key is left once, no aborted value is
+/// left, and consumers of either isolation level read the latest
+/// committed value of every key.
+#[test]
+fn a_compacted_topic_written_in_transactions_is_cleaned() {
+    use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+
+    let _serial = common::one_at_a_time();
+    let (dir, broker, admin) = compacted_topic("changelog");
+    let producer: ThreadedProducer<common::DeliveryCheck> = common::client_config(
+        &broker.bootstrap,
+        &[("transactional.id", "changelog-tx"), ("linger.ms", "5")],
+    )
+    .create_with_context(common::DeliveryCheck::default())
+    .expect("producer");
+    producer
+        .init_transactions(TIMEOUT)
+        .expect("init_transactions");
+    let keys: Vec<String> = (0..10).map(|k| format!("key-{k}")).collect();
+    // The last round commits; aborted rounds come before it.
+    let rounds = 23;
+    for round in 0..rounds {
+        let abort = round % 3 == 2;
+        producer.begin_transaction().expect("begin");
+        for key in &keys {
+            let value = if abort {
+                format!("{key}@{round}-aborted")
+            } else {
+                format!("{key}@{round}")
+            };
+            producer
+                .send(
+                    BaseRecord::to("changelog")
+                        .partition(0)
+                        .key(key)
+                        .payload(&value),
+                )
+                .expect("queued");
+        }
+        producer.flush(TIMEOUT).expect("flushed");
+        if abort {
+            producer.abort_transaction(TIMEOUT).expect("abort");
+        } else {
+            producer.commit_transaction(TIMEOUT).expect("commit");
+        }
+    }
+    let (failed, error) = producer.context().failures();
+    assert_eq!(failed, 0, "{error:?}");
+    let idle = Duration::from_millis(500);
+
+    wait_until("the log to be cleaned", TIMEOUT, || {
+        let records = read_keyed(&broker.bootstrap, "changelog", "read_uncommitted", idle);
+        let active = active_segment_base(dir.path(), "changelog");
+        let below: Vec<&(i64, String, String)> = records
+            .iter()
+            .filter(|(offset, _, _)| *offset < active)
+            .collect();
+        let mut keys_below: Vec<&String> = below.iter().map(|(_, key, _)| key).collect();
+        let count = keys_below.len();
+        keys_below.sort();
+        keys_below.dedup();
+        count > 0
+            && keys_below.len() == count
+            && below
+                .iter()
+                .all(|(_, _, value)| !value.ends_with("-aborted"))
+    });
+    let last_committed = rounds - 1;
+    let expected: HashMap<String, String> = keys
+        .iter()
+        .map(|key| (key.clone(), format!("{key}@{last_committed}")))
+        .collect();
+    for isolation in ["read_committed", "read_uncommitted"] {
+        let records = read_keyed(&broker.bootstrap, "changelog", isolation, idle);
+        assert!(
+            records.windows(2).all(|w| w[0].0 < w[1].0),
+            "offsets increase"
+        );
+        if isolation == "read_committed" {
+            assert!(records
+                .iter()
+                .all(|(_, _, value)| !value.ends_with("-aborted")));
+        }
+        let mut latest = HashMap::new();
+        for (_, key, value) in records {
+            latest.insert(key, value);
+        }
+        assert_eq!(latest, expected, "{isolation}");
+    }
+    drop(producer);
     drop(admin);
     broker.stop();
 }

@@ -29,21 +29,36 @@
 //!   batch was first cleaned: that pass stamps the batch with its delete
 //!   horizon (KIP-534's batch attribute, so it survives restarts), and a
 //!   pass after the horizon removes them.
-//! - Transactional batches and transaction markers are kept whole, and
-//!   their records supersede nothing: an aborted record can then never
-//!   hide the value before it, read-committed consumers skip exactly what
-//!   they skipped before, and the aborted-transaction index rebuilt on open
-//!   is unchanged. Kafka removes aborted records and, eventually, markers.
-//!   Because a transactional record is never removed, a tombstone is not
-//!   removed either while the cleanable part holds a transactional batch: a
-//!   value of its key kept there would come back.
-//! - A batch of an idempotent producer keeps its sequence range (it is
-//!   rebuilt with the same base sequence and offset delta); one left with
-//!   no records is dropped, unless it is its producer's last batch in the
-//!   log: it is then kept empty, written as Kafka writes it (its header
-//!   alone, see [`batch::emptied`]), so that a log opened
-//!   again still knows the producer's epoch and last sequence, and its next
-//!   batch passes the sequence check.
+//! - Records of committed transactions are cleaned as any others: they
+//!   supersede the older records of their keys and go once superseded
+//!   themselves. Records of aborted transactions are removed, and never
+//!   enter the key map, so they neither hide nor replace the value before
+//!   them. The cleanable part ends at the last stable offset, so every
+//!   transactional batch in it has its outcome known: it is aborted if it
+//!   lies in one of the log's aborted transactions (see
+//!   [`PartitionLog::aborted_transactions`]). A transactional batch left
+//!   with no records is dropped, under the rule for producers' last
+//!   batches below.
+//! - Transaction markers are kept, always; Kafka removes one once its
+//!   transaction's records are gone and a delete horizon passed. A kept
+//!   marker whose transaction lost all its batches ends nothing when the
+//!   log is opened again, so an aborted transaction whose batches were
+//!   all removed drops out of the index rebuilt then; until then its entry
+//!   names offsets with no records of its producer left, which a
+//!   read-committed consumer skips nothing for. Before the reopen and after
+//!   it, consumers of either isolation level see the same records.
+//! - A tombstone past its horizon is removed whatever transactional
+//!   batches the log holds: the older values of its key are superseded
+//!   (committed ones too) or removed (aborted ones), so none comes back.
+//! - A batch of an idempotent (or transactional) producer keeps its
+//!   sequence range (it is rebuilt with the same base sequence and offset
+//!   delta); one left with no records is dropped, unless it is its
+//!   producer's last batch in the log: it is then kept empty, written as
+//!   Kafka writes it (its header alone, see [`batch::emptied`]), so that a
+//!   log opened again still knows the producer's epoch and last sequence,
+//!   and its next batch passes the sequence check. (An emptied batch of an
+//!   aborted transaction is still followed by its abort marker, so the log
+//!   opened again indexes that transaction, with no records to skip.)
 //! - Each segment is cleaned into its own copy; Kafka also merges small
 //!   cleaned segments into one. Kafka's map of keys is a fixed-size table
 //!   of key hashes; here it holds whole keys up to [`MAX_OFFSET_MAP_BYTES`]
@@ -66,6 +81,7 @@ use std::path::Path;
 use tracing::{error, info, warn};
 
 use super::batch::{self, BatchHeader, Rebuild};
+use super::producers::AbortedTransaction;
 use super::records::{self, RecordInfo, RecordsError, MAX_RECORDS_BYTES};
 use super::segment::{self, Segment};
 use super::{read_offset_file, replace_file, sync_dir, PartitionLog};
@@ -133,12 +149,50 @@ struct Rules {
     latest: HashMap<Vec<u8>, i64>,
     /// The base offset of each idempotent producer's last batch in the log.
     last_of_producer: HashMap<i64, i64>,
-    /// Whether tombstones past their horizon may go (see the module docs):
-    /// not while the cleanable part holds a transactional batch, nor once
-    /// the pass has met a batch it cannot read (see [`clean_segment`]).
+    /// The aborted transactions, whose records go.
+    aborted: Aborted,
+    /// Whether tombstones past their horizon may go: not once the pass has
+    /// met a batch it cannot read (see [`clean_segment`]).
     remove_tombstones: bool,
     now_ms: i64,
     delete_retention_ms: i64,
+}
+
+/// The aborted transactions of the log, by producer: the offsets from
+/// each one's first batch to its abort marker, in offset order.
+#[derive(Debug, Default)]
+struct Aborted(HashMap<i64, Vec<(i64, i64)>>);
+
+impl Aborted {
+    fn new(aborted: &[AbortedTransaction]) -> Self {
+        let mut by_producer: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+        for transaction in aborted {
+            by_producer
+                .entry(transaction.producer_id)
+                .or_default()
+                .push((transaction.first_offset, transaction.last_offset));
+        }
+        Self(by_producer)
+    }
+
+    /// Whether the batch of `header` belongs to an aborted transaction. A
+    /// producer has one transaction open at a time, so its transactional
+    /// batch belongs to the one whose range holds its offset; a batch with
+    /// none is of a committed transaction (the pass cleans only below the
+    /// last stable offset).
+    fn holds(&self, header: &BatchHeader) -> bool {
+        if !header.transactional() || header.control() {
+            return false;
+        }
+        let Some(ranges) = self.0.get(&header.producer_id) else {
+            return false;
+        };
+        // The index is in the order of the abort markers.
+        let at = ranges.partition_point(|&(_, last)| last < header.base_offset);
+        ranges
+            .get(at)
+            .is_some_and(|&(first, _)| first <= header.base_offset)
+    }
 }
 
 /// What becomes of one batch.
@@ -176,12 +230,14 @@ impl PartitionLog {
         let Some(mut cleanable) = self.cleanable(now_ms)? else {
             return Ok(None);
         };
-        let (latest, all_read) = self.latest_offsets(&mut cleanable);
-        let (last_of_producer, transactional) = self.producer_batches(cleanable.end)?;
+        let aborted = Aborted::new(&self.aborted);
+        let (latest, all_read) = self.latest_offsets(&mut cleanable, &aborted);
+        let last_of_producer = self.producer_batches()?;
         let mut rules = Rules {
             latest,
             last_of_producer,
-            remove_tombstones: !transactional && all_read,
+            aborted,
+            remove_tombstones: all_read,
             now_ms,
             delete_retention_ms: self.settings.delete_retention_ms,
         };
@@ -282,12 +338,16 @@ impl PartitionLog {
     }
 
     /// Maps each key of the dirty segments to its latest offset. Records of
-    /// transactional batches are left out (they supersede nothing), and so
+    /// aborted transactions are left out (they supersede nothing), and so
     /// are those of a batch that cannot be read (so nothing is removed
     /// because of it); the flag returned is whether every batch was read.
     /// Once the map is full, `cleanable` ends before the next dirty
     /// segment.
-    fn latest_offsets(&self, cleanable: &mut Cleanable) -> (HashMap<Vec<u8>, i64>, bool) {
+    fn latest_offsets(
+        &self,
+        cleanable: &mut Cleanable,
+        aborted: &Aborted,
+    ) -> (HashMap<Vec<u8>, i64>, bool) {
         let mut latest: HashMap<Vec<u8>, i64> = HashMap::new();
         let mut map_bytes = 0;
         let mut all_read = true;
@@ -302,7 +362,7 @@ impl PartitionLog {
                 break;
             }
             let walked = for_each_batch(segment, |_, header, batch| {
-                if header.control() || header.transactional() {
+                if header.control() || aborted.holds(header) {
                     return Ok(());
                 }
                 let read = records::for_each_record(batch, header, MAX_RECORDS_BYTES, |record| {
@@ -333,21 +393,18 @@ impl PartitionLog {
         (latest, all_read)
     }
 
-    /// The base offset of each idempotent producer's last batch in the log,
-    /// and whether a transactional batch (or marker) lies below `end`.
-    fn producer_batches(&self, end: i64) -> io::Result<(HashMap<i64, i64>, bool)> {
+    /// The base offset of each idempotent producer's last batch in the log.
+    fn producer_batches(&self) -> io::Result<HashMap<i64, i64>> {
         let mut last = HashMap::new();
-        let mut transactional = false;
         for segment in self.segments() {
             segment.for_each_header(|_, header| {
-                transactional |= header.transactional() && header.base_offset < end;
                 if header.producer_id >= 0 && !header.control() {
                     last.insert(header.producer_id, header.base_offset);
                 }
                 Ok(())
             })?;
         }
-        Ok((last, transactional))
+        Ok(last)
     }
 
     /// Puts the cleaned copy of the closed segment at `base` in its place,
@@ -461,15 +518,16 @@ impl Rules {
         header: &BatchHeader,
         outcome: &mut SegmentOutcome,
     ) -> Result<Kept, RecordsError> {
-        if header.control() || header.transactional() {
+        if header.control() {
             return Ok(Kept::Whole);
         }
+        let aborted = self.aborted.holds(header);
         let horizon = header.delete_horizon();
         let horizon_passed = self.remove_tombstones && horizon.is_some_and(|h| self.now_ms >= h);
         let mut kept = Vec::new();
         let (mut kept_tombstone, mut max_timestamp) = (false, i64::MIN);
         records::for_each_record(batch, header, MAX_RECORDS_BYTES, |record| {
-            let keep = self.keeps(&record, horizon_passed);
+            let keep = !aborted && self.keeps(&record, horizon_passed);
             if keep {
                 kept_tombstone |= record.tombstone;
                 max_timestamp = max_timestamp.max(record.timestamp);
@@ -1146,54 +1204,230 @@ mod tests {
         .expect("append");
     }
 
-    /// Transactional batches and markers survive cleaning whole; their
-    /// records supersede nothing (an aborted one would otherwise hide the
-    /// value before it from read-committed consumers), and the aborted
-    /// transactions read-committed fetches skip stay as they were, also
-    /// when rebuilt on open. Tombstones stay beside them.
+    /// Every record a read-committed consumer reads from the log start:
+    /// the stable part, without markers and the records of the aborted
+    /// transactions the log names for it.
+    fn read_committed(log: &PartitionLog) -> Vec<Seen> {
+        let stable = log.last_stable_offset();
+        let aborted = log.aborted_transactions(log.log_start_offset(), stable);
+        let mut seen = Vec::new();
+        let mut offset = log.log_start_offset();
+        while offset < stable {
+            let bytes = log.read_stable(offset, 1 << 20).expect("read");
+            let mut buf = bytes.clone();
+            let records = RecordBatchDecoder::decode_all(&mut buf)
+                .expect("batches decode")
+                .into_iter()
+                .flat_map(|set| set.records);
+            for record in records {
+                let skipped = record.transactional
+                    && aborted.iter().any(|a| {
+                        a.producer_id == record.producer_id
+                            && (a.first_offset..=a.last_offset).contains(&record.offset)
+                    });
+                if !record.control && !skipped && record.offset >= offset {
+                    seen.push(Seen::from(record));
+                }
+            }
+            offset = next_offset(&bytes).expect("a batch");
+        }
+        seen
+    }
+
+    /// The key and value of each record but the fillers, in offset order.
+    fn values(records: &[Seen]) -> Vec<(i64, &str, Option<&str>)> {
+        records
+            .iter()
+            .filter(|r| !r.control && r.key.as_deref() != Some(b"filler"))
+            .map(|r| {
+                (
+                    r.offset,
+                    r.key.as_deref().map(text).expect("a key"),
+                    r.value.as_deref().map(text),
+                )
+            })
+            .collect()
+    }
+
+    fn text(bytes: &[u8]) -> &str {
+        std::str::from_utf8(bytes).expect("utf-8")
+    }
+
+    /// The offsets of the transaction markers in the log.
+    fn markers(log: &PartitionLog) -> Vec<i64> {
+        read_all(log)
+            .iter()
+            .filter(|r| r.control)
+            .map(|r| r.offset)
+            .collect()
+    }
+
+    /// The base offsets of producer 7's stored batches, markers left out.
+    fn transactional_batches(log: &PartitionLog) -> Vec<i64> {
+        let mut bases = Vec::new();
+        for segment in log.segments() {
+            segment
+                .for_each_header(|_, header| {
+                    if header.producer_id == 7 && !header.control() {
+                        bases.push(header.base_offset);
+                    }
+                    Ok(())
+                })
+                .expect("walk");
+        }
+        bases
+    }
+
+    /// Records of committed transactions are cleaned as others: they
+    /// supersede older values and go once superseded; a committed batch
+    /// left with nothing is dropped; the markers stay.
     #[test]
-    fn transactional_batches_and_markers_survive_cleaning() {
+    fn committed_transactional_records_are_compacted() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("t-0");
-        let settings = compacted(300, &[("delete.retention.ms", "0")]);
-        let mut log = PartitionLog::open(path.clone(), settings.clone(), 0).expect("open");
-        append(&mut log, &[("k", Some("before"))], 0);
-        append_transactional(&mut log, &[("k", Some("aborted"))], 0);
-        log.append_marker(7, 0, Marker::Abort, 0).expect("marker");
-        append_transactional(&mut log, &[("k", Some("committed"))], 1);
+        let mut log =
+            PartitionLog::open(dir.path().join("t-0"), compacted(300, &[]), 0).expect("open");
+        append(&mut log, &[("k", Some("plain"))], 0);
+        append_transactional(&mut log, &[("k", Some("c1")), ("j", Some("c1"))], 0);
+        append_transactional(&mut log, &[("i", Some("c1"))], 2);
         log.append_marker(7, 0, Marker::Commit, 0).expect("marker");
-        append(&mut log, &[("gone", None)], 0);
+        append_transactional(&mut log, &[("i", Some("c2"))], 3);
+        log.append_marker(7, 0, Marker::Commit, 0).expect("marker");
+        append_transactional(&mut log, &[("k", Some("c2"))], 4);
+        log.append_marker(7, 0, Marker::Commit, 0).expect("marker");
         roll(&mut log, 2, 0);
-        let aborted = log.aborted_transactions(0, log.log_end_offset());
-        assert_eq!(aborted.len(), 1);
-        let written = read_all(&log);
+        assert_eq!(markers(&log), [4, 6, 8]);
 
         assert!(log.clean(0).expect("clean").is_some());
-        roll(&mut log, 4, 0);
-        assert!(log.clean(1).expect("clean").is_some());
-        let kept = read_all(&log);
-        let transactional: Vec<&Seen> = written
-            .iter()
-            .filter(|r| r.offset > 0 && r.offset < 5)
-            .collect();
-        for record in &transactional {
-            assert!(kept.contains(record), "{record:?} kept");
-        }
-        assert_eq!(kept.iter().filter(|r| r.control).count(), 2);
+        let latest = [
+            (2, "j", Some("c1")),
+            (5, "i", Some("c2")),
+            (7, "k", Some("c2")),
+        ];
+        assert_eq!(values(&read_all(&log)), latest);
+        assert_eq!(values(&read_committed(&log)), latest);
+        assert_eq!(markers(&log), [4, 6, 8], "markers kept");
+        // The batch of "i"@c1 is dropped; the one of "j" keeps it alone.
+        assert_eq!(transactional_batches(&log), [1, 5, 7]);
+    }
+
+    /// Records of aborted transactions are removed, and neither hide nor
+    /// replace the committed value before them, for read-uncommitted and
+    /// read-committed consumers alike; the abort markers stay.
+    #[test]
+    fn aborted_records_are_removed_and_hide_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log =
+            PartitionLog::open(dir.path().join("t-0"), compacted(300, &[]), 0).expect("open");
+        append(&mut log, &[("k", Some("before"))], 0);
+        append_transactional(&mut log, &[("k", Some("aborted")), ("x", Some("a"))], 0);
+        log.append_marker(7, 0, Marker::Abort, 0).expect("marker");
+        append_transactional(&mut log, &[("j", Some("committed"))], 2);
+        log.append_marker(7, 0, Marker::Commit, 0).expect("marker");
+        append_transactional(&mut log, &[("j", None), ("k", None)], 3);
+        log.append_marker(7, 0, Marker::Abort, 0).expect("marker");
+        roll(&mut log, 2, 0);
+        let committed = [(0, "k", Some("before")), (4, "j", Some("committed"))];
+        assert_eq!(values(&read_committed(&log)), committed);
+
+        assert!(log.clean(0).expect("clean").is_some());
+        assert_eq!(values(&read_all(&log)), committed);
+        assert_eq!(values(&read_committed(&log)), committed);
+        assert_eq!(markers(&log), [3, 5, 8], "markers kept");
+        // The last aborted batch is the producer's last: kept empty.
+        assert_eq!(transactional_batches(&log), [4, 6]);
+    }
+
+    /// A tombstone past its horizon goes in a log holding transactional
+    /// batches too, with the committed and aborted values of its key.
+    #[test]
+    fn tombstones_beside_transactions_are_removed_after_their_horizon() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = compacted(300, &[("delete.retention.ms", "10")]);
+        let mut log = PartitionLog::open(dir.path().join("t-0"), settings, 0).expect("open");
+        append(&mut log, &[("gone", Some("plain"))], 0);
+        append_transactional(&mut log, &[("gone", Some("committed"))], 0);
+        log.append_marker(7, 0, Marker::Commit, 0).expect("marker");
+        append(&mut log, &[("gone", None)], 0);
+        append_transactional(&mut log, &[("gone", Some("aborted"))], 1);
+        log.append_marker(7, 0, Marker::Abort, 0).expect("marker");
+        append_transactional(&mut log, &[("kept", Some("v"))], 2);
+        log.append_marker(7, 0, Marker::Commit, 0).expect("marker");
+        roll(&mut log, 2, 0);
+
+        assert!(log.clean(0).expect("clean").is_some());
         assert_eq!(
-            kept[0].value.as_deref(),
-            Some(&b"before"[..]),
-            "not superseded"
+            values(&read_all(&log)),
+            [(3, "gone", None), (6, "kept", Some("v"))],
+            "the tombstone stays until its horizon"
         );
-        assert!(
-            kept.iter().any(|r| r.key.as_deref() == Some(b"gone")),
-            "tombstone kept past its horizon"
-        );
-        assert_eq!(log.aborted_transactions(0, log.log_end_offset()), aborted);
+        assert_eq!(log.clean(5).expect("clean"), None, "not due yet");
+        assert!(log.clean(10).expect("clean").is_some());
+        assert_eq!(values(&read_all(&log)), [(6, "kept", Some("v"))]);
+        assert_eq!(values(&read_committed(&log)), [(6, "kept", Some("v"))]);
+        assert_eq!(markers(&log), [2, 5, 7]);
+    }
+
+    /// A log opened again after cleaning rebuilds its producer and aborted
+    /// transaction state from what is left: an aborted transaction whose
+    /// batches all went drops out of the index, one whose emptied batch
+    /// stays is still there, consumers read the same records as before,
+    /// and the transactional producer carries on from its last sequence.
+    #[test]
+    fn a_log_opened_again_after_cleaning_transactions_is_consistent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0");
+        let settings = compacted(300, &[]);
+        let mut log = PartitionLog::open(path.clone(), settings.clone(), 0).expect("open");
+        append(&mut log, &[("k", Some("before"))], 0);
+        append_transactional(&mut log, &[("k", Some("a1"))], 0);
+        log.append_marker(7, 0, Marker::Abort, 0).expect("marker");
+        append_transactional(&mut log, &[("k", Some("c"))], 1);
+        log.append_marker(7, 0, Marker::Commit, 0).expect("marker");
+        append_transactional(&mut log, &[("k", Some("a2"))], 2);
+        log.append_marker(7, 0, Marker::Abort, 0).expect("marker");
+        roll(&mut log, 2, 0);
+        let aborted = log.aborted_transactions(0, log.log_end_offset());
+        assert_eq!(aborted.len(), 2);
+
+        assert!(log.clean(0).expect("clean").is_some());
+        let committed = [(3, "k", Some("c"))];
+        assert_eq!(values(&read_committed(&log)), committed);
+        assert_eq!(values(&read_all(&log)), committed);
+        assert_eq!(transactional_batches(&log), [3, 5], "the last kept empty");
+        let kept = read_all(&log);
+        let kept_committed = read_committed(&log);
         drop(log);
-        let log = PartitionLog::open(path, settings, 0).expect("reopen");
-        assert_eq!(log.aborted_transactions(0, log.log_end_offset()), aborted);
+
+        let mut log = PartitionLog::open(path, settings, 0).expect("reopen");
+        assert_eq!(
+            log.aborted_transactions(0, log.log_end_offset()),
+            aborted[1..],
+            "the emptied batch's transaction is still indexed"
+        );
+        assert_eq!(log.last_stable_offset(), log.log_end_offset());
         assert_eq!(read_all(&log), kept);
+        assert_eq!(read_committed(&log), kept_committed);
+        // The producer goes on from its last sequence (that of the emptied
+        // batch); a gap is refused.
+        let gap = append_as(&mut log, &[("k", Some("late"))], 0, |record| {
+            record.producer_id = 7;
+            record.producer_epoch = 0;
+            record.sequence = 5;
+            record.transactional = true;
+        });
+        assert!(
+            matches!(
+                gap,
+                Err(AppendError::Sequence(SequenceError::OutOfOrder { .. }))
+            ),
+            "{gap:?}"
+        );
+        append_transactional(&mut log, &[("k", Some("after"))], 3);
+        log.append_marker(7, 0, Marker::Commit, 0).expect("marker");
+        assert_eq!(
+            values(&read_committed(&log)).last(),
+            Some(&(log.log_end_offset() - 2, "k", Some("after")))
+        );
     }
 
     /// An open transaction stops the pass before its first record: its
