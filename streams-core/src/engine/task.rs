@@ -702,7 +702,12 @@ impl StreamTask {
     /// The task's counters.
     pub fn metrics(&self) -> TaskMetrics {
         TaskMetrics {
-            records_to_restore: self.restores.remaining(),
+            // A closed task restores nothing more.
+            records_to_restore: if self.closed {
+                0
+            } else {
+                self.restores.remaining()
+            },
             ..self.state.metrics
         }
     }

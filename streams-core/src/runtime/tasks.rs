@@ -438,11 +438,7 @@ impl Tasks {
         for (_, mut active) in std::mem::take(&mut self.active) {
             let closed = active.task.close();
             active.task.take_output(out);
-            // What it had left to restore, no task has any more.
-            self.closed += TaskMetrics {
-                records_to_restore: 0,
-                ..active.task.metrics()
-            };
+            self.closed += active.task.metrics();
             match closed {
                 Ok(()) => self.closed_tasks.push(active),
                 // Its stores are closed (or failed to) before its directory
